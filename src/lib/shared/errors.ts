@@ -1,0 +1,49 @@
+/**
+ * Errors a user can cause. Each has a stable `code` the UI can key on and a message that says
+ * what went wrong and what to do. They cross comlink as plain objects, so `toUserError` turns
+ * anything thrown in a worker back into one.
+ */
+
+export type UserErrorCode =
+	| 'empty-file'
+	| 'binary-file'
+	| 'parse-error'
+	| 'no-text-column'
+	| 'no-label-column'
+	| 'single-class'
+	| 'too-few-rows'
+	| 'quota-exceeded'
+	| 'not-found'
+	| 'worker-crashed'
+	| 'timeout'
+	| 'model-too-large'
+	| 'training-diverged'
+	| 'cancelled'
+	| 'invalid-config';
+
+export class UserError extends Error {
+	constructor(
+		public code: UserErrorCode,
+		message: string,
+		/** 1-based line numbers in the user's file where the problem is, when it has a place. */
+		public lines: number[] = []
+	) {
+		super(message);
+		this.name = 'UserError';
+	}
+}
+
+export function isQuotaError(e: unknown): boolean {
+	const name = (e as { name?: string })?.name ?? '';
+	return name === 'QuotaExceededError' || /quota/i.test(String((e as Error)?.message ?? ''));
+}
+
+/** Rethrow storage failures as a named error that says what to do. */
+export function storageError(e: unknown, what: string): Error {
+	if (isQuotaError(e))
+		return new UserError(
+			'quota-exceeded',
+			`Browser storage is full, so ${what} was not saved. Delete old runs or projects (Projects screen) and try again; everything saved before is intact.`
+		);
+	return e instanceof Error ? e : new Error(String(e));
+}

@@ -1,0 +1,222 @@
+/**
+ * The records the studio stores and passes between threads. Plain serializable objects only:
+ * they go through IndexedDB and comlink as they are.
+ */
+import type { RunConfig, SplitConfig, TokenizerConfig } from './config';
+
+export type SplitName = 'train' | 'validation' | 'test';
+export const SPLITS: SplitName[] = ['train', 'validation', 'test'];
+/** Splits are stored as small integers in row chunks. */
+export const SPLIT_CODE: Record<SplitName, number> = { train: 0, validation: 1, test: 2 };
+
+export interface Project {
+	id: string;
+	name: string;
+	task: 'classification';
+	description: string;
+	createdAt: number;
+	updatedAt: number;
+	/** Set for the built-in example project. */
+	example?: string;
+	/** The dataset version the project currently uses. */
+	datasetVersionId?: string;
+}
+
+/** One labelled example, as parsed from the user's file. */
+export interface ParsedRow {
+	text: string;
+	label: string;
+	/** 1-based line (JSONL) or record (CSV, counting the header as line 1) in the source file. */
+	line: number;
+	/** Other columns, kept for slicing metrics later. */
+	meta?: Record<string, string>;
+}
+
+/** A row as stored: the label as an index into `DatasetVersion.labels`, the split as a code. */
+export interface StoredRow {
+	text: string;
+	label: number;
+	split: number;
+	meta?: Record<string, string>;
+}
+
+/** An immutable version of a dataset; its rows live in the `rows` store in chunks. */
+export interface DatasetVersion {
+	id: string;
+	projectId: string;
+	name: string;
+	createdAt: number;
+	source: { fileName: string; format: 'csv' | 'jsonl'; bytes: number };
+	textColumn: string;
+	labelColumn: string;
+	/** Label names, sorted; a row's label is an index into this. */
+	labels: string[];
+	/** Rows per label, index-aligned with `labels`. */
+	labelCounts: number[];
+	rowCount: number;
+	chunkCount: number;
+	/** SHA-256 (hex) of the rows as stored, for lineage. */
+	contentHash: string;
+	split: SplitConfig & { sizes: Record<SplitName, number> };
+	/** Rows dropped while importing (empty text, missing label, duplicates), with reasons. */
+	dropped: { line: number; reason: string }[];
+}
+
+export interface RowChunk {
+	versionId: string;
+	index: number;
+	rows: StoredRow[];
+}
+
+/** A trained tokenizer, in Hugging Face `tokenizer.json` form. */
+export interface TokenizerRecord {
+	/** SHA-256 (hex) of the tokenizer.json text. */
+	hash: string;
+	datasetVersionId: string;
+	config: TokenizerConfig;
+	json: string;
+	createdAt: number;
+}
+
+/** Token ids of every row of a dataset version under one tokenizer. */
+export interface TokenizedCache {
+	/** `${datasetVersionId}:${tokenizerHash}` */
+	key: string;
+	datasetVersionId: string;
+	tokenizerHash: string;
+	/** Concatenated ids of all rows, in stored row order, truncated to `maxLength`. */
+	ids: Int32Array;
+	/** offsets[i]..offsets[i+1] are row i's ids. */
+	offsets: Int32Array;
+	labels: Int32Array;
+	splits: Uint8Array;
+	maxLength: number;
+	createdAt: number;
+}
+
+export type RunStatus = 'created' | 'running' | 'paused' | 'completed' | 'stopped' | 'failed';
+
+export interface BackendInfo {
+	/** 'webgpu' | 'webgl' | 'cpu' (tfjs backend name). */
+	name: string;
+	adapter?: string;
+	vendor?: string;
+	architecture?: string;
+	isFallbackAdapter?: boolean;
+	/** Why a preferred backend was not used, when it was not. */
+	fallbackReason?: string;
+	maxStorageBufferBindingSize?: number;
+}
+
+export interface Run {
+	id: string;
+	projectId: string;
+	name: string;
+	createdAt: number;
+	updatedAt: number;
+	status: RunStatus;
+	config: RunConfig;
+	/** Lineage: the dataset version and its content hash. */
+	datasetVersionId: string;
+	datasetHash: string;
+	tokenizerHash?: string;
+	backend?: BackendInfo;
+	step: number;
+	totalSteps: number;
+	epoch: number;
+	/** Wall time spent training, summed over sessions. */
+	trainMs: number;
+	lastCheckpointId?: string;
+	bestValAccuracy?: number;
+	error?: string;
+	/** Test-split results, once evaluated. */
+	evaluation?: EvaluationResult;
+}
+
+/** One logged point of a run's metric series. */
+export interface MetricPoint {
+	runId: string;
+	step: number;
+	epoch: number;
+	time: number;
+	lr?: number;
+	trainLoss?: number;
+	trainAccuracy?: number;
+	valLoss?: number;
+	valAccuracy?: number;
+	stepsPerSec?: number;
+	gradNorm?: number;
+}
+
+export interface TensorEntry {
+	name: string;
+	shape: number[];
+	dtype: 'float32';
+	/** Float offset and length within the concatenation of all chunks. */
+	offset: number;
+	length: number;
+}
+
+/** Written last, in a strict transaction: a checkpoint without a manifest does not exist. */
+export interface CheckpointManifest {
+	id: string;
+	runId: string;
+	step: number;
+	epoch: number;
+	createdAt: number;
+	config: RunConfig;
+	tensors: TensorEntry[];
+	chunkCount: number;
+	bytes: number;
+	/** Trainer state needed to continue exactly: PRNG, data cursor, optimizer step. */
+	trainerState: {
+		prngState: number;
+		epoch: number;
+		stepInEpoch: number;
+		order: number[];
+		optimizerStep: number;
+	};
+	valAccuracy?: number;
+}
+
+export interface CheckpointChunk {
+	checkpointId: string;
+	index: number;
+	data: ArrayBuffer;
+}
+
+export interface ClassReport {
+	label: string;
+	precision: number;
+	recall: number;
+	f1: number;
+	support: number;
+}
+
+export interface EvaluationResult {
+	split: SplitName;
+	checkpointId: string;
+	step: number;
+	accuracy: number;
+	macroF1: number;
+	loss: number;
+	perClass: ClassReport[];
+	/** rows = true class, columns = predicted class */
+	confusion: number[][];
+	labels: string[];
+	count: number;
+	createdAt: number;
+}
+
+/** What the engine reports while training, through a comlink proxy callback. */
+export type TrainEvent =
+	| { type: 'started'; runId: string; backend: BackendInfo; totalSteps: number; step: number }
+	| { type: 'metrics'; point: MetricPoint; step: number; totalSteps: number; etaSec: number }
+	| { type: 'checkpoint'; checkpointId: string; step: number }
+	| { type: 'status'; status: RunStatus; message?: string };
+
+export interface Prediction {
+	label: string;
+	probabilities: { label: string; p: number }[];
+	tokens: number;
+}
