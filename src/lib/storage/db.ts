@@ -1,0 +1,122 @@
+/**
+ * The studio's one IndexedDB database: its typed schema, the shared connection, and record ids.
+ * Works the same in the page and in workers (it touches only `indexedDB`). DESIGN.md, "Storage".
+ */
+import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
+import type {
+	CheckpointChunk,
+	CheckpointManifest,
+	DatasetVersion,
+	MetricPoint,
+	Project,
+	RowChunk,
+	Run,
+	TokenizedCache,
+	TokenizerRecord
+} from '../shared/types';
+
+/** A file downloaded from the Hugging Face Hub, kept so a model loads offline the next time. */
+export interface ModelFileRecord {
+	url: string;
+	repo: string;
+	revision: string;
+	file: string;
+	bytes: ArrayBuffer;
+	size: number;
+	storedAt: number;
+}
+
+export interface WhetstoneDB extends DBSchema {
+	projects: { key: string; value: Project };
+	datasets: { key: string; value: DatasetVersion; indexes: { byProject: string } };
+	rows: { key: [string, number]; value: RowChunk };
+	tokenizers: { key: string; value: TokenizerRecord };
+	tokenized: { key: string; value: TokenizedCache; indexes: { byVersion: string } };
+	runs: { key: string; value: Run; indexes: { byProject: string } };
+	metrics: { key: [string, number]; value: MetricPoint; indexes: { byRun: string } };
+	checkpoints: { key: string; value: CheckpointManifest; indexes: { byRun: string } };
+	checkpointChunks: { key: [string, number]; value: CheckpointChunk };
+	models: { key: string; value: ModelFileRecord };
+}
+
+const DB_VERSION = 1;
+
+let dbName = 'whetstone';
+const connections = new Map<string, Promise<IDBPDatabase<WhetstoneDB>>>();
+
+/** Switch to another database (tests use a fresh one each); the current connection is closed. */
+export function useDatabase(name: string): void {
+	forget(dbName);
+	dbName = name;
+}
+
+/** The shared connection to the current database, opened (and upgraded) on first use. */
+export function openDb(): Promise<IDBPDatabase<WhetstoneDB>> {
+	let connection = connections.get(dbName);
+	if (!connection) {
+		connection = connect(dbName);
+		connections.set(dbName, connection);
+	}
+	return connection;
+}
+
+function connect(name: string): Promise<IDBPDatabase<WhetstoneDB>> {
+	const connection: Promise<IDBPDatabase<WhetstoneDB>> = openDB<WhetstoneDB>(name, DB_VERSION, {
+		upgrade: (db, oldVersion) => migrate(db, oldVersion),
+		// Another tab or worker runs a newer version and waits for us: close so it can upgrade;
+		// our next openDb() reconnects (and fails loudly if this code is now the older one).
+		blocking: () => forget(name, connection),
+		// We are the newer version; the upgrade goes on once older tabs close (their `blocking`).
+		blocked: () => console.warn(`Whetstone storage: waiting for other tabs to close "${name}" before upgrading it.`),
+		// The browser closed the connection under us (storage cleared, disk error): reopen next time.
+		terminated: () => forget(name, connection)
+	});
+	// A failed open must not stay cached, or every later call would fail the same way.
+	connection.catch(() => {
+		if (connections.get(name) === connection) connections.delete(name);
+	});
+	return connection;
+}
+
+/** Drop the cached connection for `name` (only if it is still `which`, when given) and close it. */
+function forget(name: string, which?: Promise<IDBPDatabase<WhetstoneDB>>): void {
+	const connection = connections.get(name);
+	if (!connection || (which && connection !== which)) return;
+	connections.delete(name);
+	connection.then((db) => db.close()).catch(() => {});
+}
+
+/** One step per schema version, so an old database is brought up to date in order. */
+function migrate(db: IDBPDatabase<WhetstoneDB>, oldVersion: number): void {
+	if (oldVersion < 1) {
+		db.createObjectStore('projects', { keyPath: 'id' });
+		db.createObjectStore('datasets', { keyPath: 'id' }).createIndex('byProject', 'projectId');
+		db.createObjectStore('rows', { keyPath: ['versionId', 'index'] });
+		db.createObjectStore('tokenizers', { keyPath: 'hash' });
+		db.createObjectStore('tokenized', { keyPath: 'key' }).createIndex('byVersion', 'datasetVersionId');
+		db.createObjectStore('runs', { keyPath: 'id' }).createIndex('byProject', 'projectId');
+		db.createObjectStore('metrics', { keyPath: ['runId', 'step'] }).createIndex('byRun', 'runId');
+		db.createObjectStore('checkpoints', { keyPath: 'id' }).createIndex('byRun', 'runId');
+		db.createObjectStore('checkpointChunks', { keyPath: ['checkpointId', 'index'] });
+		db.createObjectStore('models', { keyPath: 'url' });
+	}
+}
+
+const ID_ALPHABET = '0123456789abcdefghijklmnopqrstuvwxyz';
+let lastMs = 0;
+let sameMsCount = 0;
+
+/**
+ * A new record id: `prefix_` + time + counter + random, e.g. `run_0lx3k9q2a0000h3k2m9zq`.
+ * Ids sort by creation time (the counter orders ids made in the same millisecond in this thread);
+ * the random tail keeps ids from different tabs and workers apart. `newId('run')` and
+ * `newId('run_')` give the same shape.
+ */
+export function newId(prefix: string): string {
+	const ms = Math.max(Date.now(), lastMs); // a clock stepping back must not reorder ids
+	sameMsCount = ms === lastMs ? sameMsCount + 1 : 0;
+	lastMs = ms;
+	const head = prefix === '' || prefix.endsWith('_') ? prefix : `${prefix}_`;
+	const random = Array.from(crypto.getRandomValues(new Uint8Array(8)), (b) => ID_ALPHABET[b % 36]);
+	return head + ms.toString(36).padStart(9, '0') + sameMsCount.toString(36).padStart(4, '0') + random.join('');
+}
