@@ -26,7 +26,7 @@ export interface Project {
 export interface ParsedRow {
 	text: string;
 	label: string;
-	/** 1-based line (JSONL) or record (CSV, counting the header as line 1) in the source file. */
+	/** 1-based physical line in the source file where the row starts (a quoted CSV field may span lines). */
 	line: number;
 	/** Other columns, kept for slicing metrics later. */
 	meta?: Record<string, string>;

@@ -1,0 +1,218 @@
+/**
+ * From a parsed table to labelled rows: guess which column holds the text and which the label,
+ * then validate the user's choice and build `ParsedRow`s, dropping unusable rows with a reason.
+ * Every refusal is a named `UserError` that says what was found and what to pick instead.
+ */
+import type { ParsedRow } from '../shared/types';
+import { UserError } from '../shared/errors';
+import type { ParsedTable } from './parse';
+
+/** Names that usually mean "the class to predict", most likely first. */
+const LABEL_NAMES = [
+	'label', 'labels', 'class', 'category', 'team', 'intent', 'target', 'y',
+	'sentiment', 'topic', 'tag', 'department', 'queue'
+];
+
+export const MIN_ROWS = 10;
+export const MAX_CLASSES = 100;
+
+const NUMERIC = /^[-+]?(\d[\d,_]*\.?\d*|\.\d+)(e[-+]?\d+)?%?$/i;
+export function isNumeric(s: string): boolean {
+	return NUMERIC.test(s.trim());
+}
+
+interface ColumnStats {
+	name: string;
+	nonEmpty: number;
+	meanLength: number;
+	numericShare: number;
+	distinct: number;
+}
+
+function columnStats(table: ParsedTable, name: string): ColumnStats {
+	let nonEmpty = 0;
+	let length = 0;
+	let numeric = 0;
+	const distinct = new Set<string>();
+	for (const r of table.records) {
+		const v = (r.values[name] ?? '').trim();
+		if (!v) continue;
+		nonEmpty++;
+		length += v.length;
+		if (isNumeric(v)) numeric++;
+		distinct.add(v);
+	}
+	return {
+		name,
+		nonEmpty,
+		meanLength: nonEmpty ? length / nonEmpty : 0,
+		numericShare: nonEmpty ? numeric / nonEmpty : 0,
+		distinct: distinct.size
+	};
+}
+
+function nameRank(name: string): number {
+	const i = LABEL_NAMES.indexOf(name.trim().toLowerCase().replace(/[\s-]+/g, '_'));
+	return i < 0 ? LABEL_NAMES.length : i;
+}
+
+/**
+ * A best guess for the column pickers. Text: the longest values that are mostly not numbers.
+ * Label: a column with 2..50 repeated values covering most rows, preferring usual label names.
+ */
+export function guessColumns(table: ParsedTable): { text?: string; label?: string } {
+	const n = table.records.length;
+	if (n === 0 || table.columns.length === 0) return {};
+	const stats = table.columns.map((c) => columnStats(table, c));
+
+	const textCandidates = stats.filter((s) => s.nonEmpty >= 0.5 * n && s.numericShare < 0.5);
+	// Strictly longer wins, so ties go to the leftmost column.
+	const text = textCandidates.reduce<ColumnStats | undefined>(
+		(best, s) => (!best || s.meanLength > best.meanLength ? s : best),
+		undefined
+	)?.name;
+
+	const labelCandidates = stats.filter(
+		(s) =>
+			s.name !== text &&
+			s.distinct >= 2 &&
+			s.distinct <= 50 &&
+			s.nonEmpty >= 0.8 * n &&
+			// Repeated values: each class needs several examples to learn from.
+			s.distinct <= Math.max(2, 0.5 * s.nonEmpty)
+	);
+	labelCandidates.sort(
+		(a, b) =>
+			nameRank(a.name) - nameRank(b.name) ||
+			b.nonEmpty - a.nonEmpty ||
+			// A long free-text column with few distinct values is rarer than a short category.
+			a.meanLength - b.meanLength ||
+			table.columns.indexOf(a.name) - table.columns.indexOf(b.name)
+	);
+	return { text, label: labelCandidates[0]?.name };
+}
+
+/** Natural order ("class 2" before "class 10"), independent of the user's locale. */
+const collator = new Intl.Collator('en', { numeric: true });
+export function naturalCompare(a: string, b: string): number {
+	return collator.compare(a, b) || (a < b ? -1 : a > b ? 1 : 0);
+}
+
+export interface BuiltRows {
+	rows: ParsedRow[];
+	dropped: { line: number; reason: string }[];
+	/** Label names in natural order. */
+	labels: string[];
+	/** Rows per label, index-aligned with `labels`. */
+	labelCounts: number[];
+}
+
+function quoteList(names: string[]): string {
+	return names.map((c) => `"${c}"`).join(', ');
+}
+
+function instead(suggestion: string | undefined, chosen: string, fallback: string): string {
+	return suggestion && suggestion !== chosen ? `(for example "${suggestion}")` : fallback;
+}
+
+function validateColumns(table: ParsedTable, textColumn: string, labelColumn: string) {
+	const cols = quoteList(table.columns);
+	if (!table.columns.includes(textColumn))
+		throw new UserError('no-text-column', `There is no column named "${textColumn}". The columns are ${cols}.`);
+	if (!table.columns.includes(labelColumn))
+		throw new UserError('no-label-column', `There is no column named "${labelColumn}". The columns are ${cols}.`);
+	if (textColumn === labelColumn)
+		throw new UserError(
+			'no-label-column',
+			`"${textColumn}" is chosen as both the text and the label. Pick a different column for the label.`
+		);
+
+	const n = table.records.length;
+	// Only an error message needs the guess, and it costs a pass over every column.
+	const guess = () => guessColumns(table);
+	const text = columnStats(table, textColumn);
+	if (n > 0 && n - text.nonEmpty > 0.5 * n)
+		throw new UserError(
+			'no-text-column',
+			`Column "${textColumn}" is empty in ${n - text.nonEmpty} of ${n} rows. Pick the column that holds the text to classify ${instead(guess().text, textColumn, '')}`.trim() + '.'
+		);
+	if (text.nonEmpty > 0 && text.numericShare > 0.8)
+		throw new UserError(
+			'no-text-column',
+			`Column "${textColumn}" holds numbers in ${Math.round(100 * text.numericShare)}% of rows, not text. Pick the column that holds the text to classify ${instead(guess().text, textColumn, '')}`.trim() + '.'
+		);
+
+	const label = columnStats(table, labelColumn);
+	const pick = () =>
+		`Pick a column with a few repeated categories ${instead(guess().label, labelColumn, '(such as a team, intent or sentiment)')}.`;
+	if (label.distinct === 0)
+		throw new UserError('no-label-column', `Column "${labelColumn}" is empty in every row. ${pick()}`);
+	if (label.distinct > MAX_CLASSES || (label.distinct === label.nonEmpty && label.nonEmpty >= MIN_ROWS)) {
+		const unique = label.distinct > 0.5 * label.nonEmpty;
+		throw new UserError(
+			'no-label-column',
+			`Column "${labelColumn}" has ${label.distinct} different values in ${label.nonEmpty} rows` +
+				(unique ? ', almost one per row: it looks like an id or free text, not a label. ' : `; at most ${MAX_CLASSES} classes are supported. `) +
+				pick()
+		);
+	}
+}
+
+/**
+ * Validates the chosen columns and builds the rows: text and label trimmed, rows with an empty
+ * text or label dropped, exact (text, label) duplicates dropped, other columns kept as `meta`.
+ */
+export function buildRows(table: ParsedTable, textColumn: string, labelColumn: string): BuiltRows {
+	validateColumns(table, textColumn, labelColumn);
+	const metaColumns = table.columns.filter((c) => c !== textColumn && c !== labelColumn);
+
+	const rows: ParsedRow[] = [];
+	const dropped: { line: number; reason: string }[] = [];
+	const firstSeen = new Map<string, number>();
+	for (const r of table.records) {
+		const text = (r.values[textColumn] ?? '').trim();
+		const label = (r.values[labelColumn] ?? '').trim();
+		if (!text) {
+			dropped.push({ line: r.line, reason: `empty text ("${textColumn}")` });
+			continue;
+		}
+		if (!label) {
+			dropped.push({ line: r.line, reason: `empty label ("${labelColumn}")` });
+			continue;
+		}
+		// JSON of the pair cannot collide the way a separator-joined string could.
+		const key = JSON.stringify([text, label]);
+		const first = firstSeen.get(key);
+		if (first !== undefined) {
+			dropped.push({ line: r.line, reason: `duplicate of line ${first}` });
+			continue;
+		}
+		firstSeen.set(key, r.line);
+		const row: ParsedRow = { text, label, line: r.line };
+		if (metaColumns.length) {
+			row.meta = {};
+			for (const c of metaColumns) row.meta[c] = r.values[c] ?? '';
+		}
+		rows.push(row);
+	}
+
+	const counts = new Map<string, number>();
+	for (const r of rows) counts.set(r.label, (counts.get(r.label) ?? 0) + 1);
+	const labels = [...counts.keys()].sort(naturalCompare);
+
+	if (rows.length < MIN_ROWS)
+		throw new UserError(
+			'too-few-rows',
+			`Only ${rows.length} usable row${rows.length === 1 ? '' : 's'}` +
+				(dropped.length ? ` (${dropped.length} dropped: empty text or label, or duplicates)` : '') +
+				`. A classifier needs at least ${MIN_ROWS} labelled rows; add more rows to the file.`,
+			dropped.slice(0, 5).map((d) => d.line)
+		);
+	if (labels.length === 1)
+		throw new UserError(
+			'single-class',
+			`All ${rows.length} rows have the label '${labels[0]}'. A classifier needs at least two classes: add rows with other labels, or pick another label column.`
+		);
+
+	return { rows, dropped, labels, labelCounts: labels.map((l) => counts.get(l)!) };
+}

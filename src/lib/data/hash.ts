@@ -1,0 +1,37 @@
+/**
+ * Content hashes for lineage (which exact dataset and tokenizer a run used). SHA-256 through
+ * WebCrypto, which is global in browsers, workers and Node 20+.
+ */
+import type { StoredRow } from '../shared/types';
+
+export async function sha256Hex(data: string | ArrayBuffer | Uint8Array): Promise<string> {
+	const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
+	// digest() needs a plain ArrayBuffer of exactly these bytes; a view may sit on a larger or a
+	// shared buffer, and only then is it copied.
+	const whole =
+		bytes instanceof Uint8Array &&
+		bytes.buffer instanceof ArrayBuffer &&
+		bytes.byteOffset === 0 &&
+		bytes.byteLength === bytes.buffer.byteLength;
+	const input = bytes instanceof Uint8Array ? (whole ? (bytes.buffer as ArrayBuffer) : bytes.slice().buffer) : bytes;
+	const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', input));
+	let hex = '';
+	for (const b of digest) hex += b.toString(16).padStart(2, '0');
+	return hex;
+}
+
+/**
+ * The content hash of a dataset version: its label names (a row's label index means nothing
+ * without them) and its rows as stored, in order. Each row is written as an array,
+ * `[text, label, split, [[metaKey, value], …] | null]` with meta keys sorted, so the order in
+ * which object keys were added can never change the hash.
+ */
+export function datasetHash(labels: string[], rows: StoredRow[]): Promise<string> {
+	const layout = rows.map((r) => [
+		r.text,
+		r.label,
+		r.split,
+		r.meta ? Object.keys(r.meta).sort().map((k) => [k, r.meta![k]]) : null
+	]);
+	return sha256Hex(JSON.stringify({ labels, rows: layout }));
+}
