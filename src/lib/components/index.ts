@@ -1,0 +1,11 @@
+// Whetstone's shared presentational components: props in, callbacks out.
+export { default as ConfusionMatrix } from './ConfusionMatrix.svelte';
+export { default as CountBars } from './CountBars.svelte';
+export { default as DataTable } from './DataTable.svelte';
+export { default as ErrorBox } from './ErrorBox.svelte';
+export { default as Field } from './Field.svelte';
+export { default as FileDrop } from './FileDrop.svelte';
+export { default as LineChart } from './LineChart.svelte';
+export { default as MetricTile } from './MetricTile.svelte';
+export { default as ProbabilityBars } from './ProbabilityBars.svelte';
+export { default as ProgressBar } from './ProgressBar.svelte';
