@@ -1,0 +1,57 @@
+/**
+ * Turning token-id rows into fixed-shape batches. tfjs-webgpu's buffer pool keys buffers by exact
+ * size and never frees them, so sequence lengths are rounded up to a few buckets and every batch
+ * has the same number of rows (short batches are filled with masked dummy rows).
+ */
+
+export interface TokenRows {
+	ids: Int32Array;
+	offsets: Int32Array;
+	labels: Int32Array;
+}
+
+/** 16, 32, 64, … up to and including the context length. */
+export function lengthBuckets(contextLength: number): number[] {
+	const out: number[] = [];
+	for (let b = 16; b < contextLength; b *= 2) out.push(b);
+	out.push(contextLength);
+	return out;
+}
+
+export function bucketFor(len: number, buckets: number[]): number {
+	return buckets.find((b) => b >= len) ?? buckets[buckets.length - 1];
+}
+
+export interface HostBatch {
+	ids: Int32Array; // (B * T)
+	mask: Float32Array; // (B * T)
+	labels: Int32Array; // (B), -1 for dummy rows
+	rows: number; // B
+	length: number; // T
+	real: number; // rows that are real examples
+}
+
+/**
+ * Pack `rowIdx` into a (batchSize, T) batch. `prefixId` (the <cls> token) is prepended when the
+ * model pools the first position.
+ */
+export function makeBatch(data: TokenRows, rowIdx: number[], batchSize: number, contextLength: number, padId: number, prefixId?: number): HostBatch {
+	const extra = prefixId === undefined ? 0 : 1;
+	let longest = 1;
+	for (const r of rowIdx) longest = Math.max(longest, Math.min(contextLength, data.offsets[r + 1] - data.offsets[r] + extra));
+	const t = bucketFor(longest, lengthBuckets(contextLength));
+	const ids = new Int32Array(batchSize * t).fill(padId);
+	const mask = new Float32Array(batchSize * t);
+	const labels = new Int32Array(batchSize).fill(-1);
+	rowIdx.forEach((r, b) => {
+		const start = data.offsets[r];
+		const n = Math.min(t - extra, data.offsets[r + 1] - start);
+		if (extra) ids[b * t] = prefixId!;
+		ids.set(data.ids.subarray(start, start + n), b * t + extra);
+		mask.fill(1, b * t, b * t + n + extra);
+		labels[b] = data.labels[r];
+	});
+	// Dummy rows still need one unmasked position so attention never sees an all-masked row.
+	for (let b = rowIdx.length; b < batchSize; b++) mask[b * t] = 1;
+	return { ids, mask, labels, rows: batchSize, length: t, real: rowIdx.length };
+}

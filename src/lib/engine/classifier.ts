@@ -1,0 +1,174 @@
+/**
+ * A text classifier on the GPU: the model's parameters as tfjs variables, its optimizer, and the
+ * three things done with them (a training step, an evaluation pass, a prediction). One tf.tidy per
+ * step; running sums stay on the GPU and are read back only when the loop logs.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { RunConfig } from '../shared/config';
+import { forward, initParams, type Params } from './models/transformer';
+import { AdamW } from './train/adamw';
+import { clipByGlobalNorm } from './train/clip';
+import { crossEntropy } from './ops';
+import { makeBatch, type HostBatch, type TokenRows } from './batching';
+import { readTensors, toVariables, type HostTensor } from './tensors';
+
+export interface SpecialIds {
+	padId: number;
+	clsId?: number;
+}
+
+export interface WindowStats {
+	loss: number;
+	accuracy: number;
+	gradNorm: number;
+	steps: number;
+}
+
+export interface EvalOutput {
+	loss: number;
+	accuracy: number;
+	preds: Int32Array;
+	/** Row-major (n, C) probabilities. */
+	probs: Float32Array;
+	labels: Int32Array;
+}
+
+export class ClassifierSession {
+	readonly params: Map<string, tf.Variable>;
+	readonly optimizer: AdamW;
+	private readonly byVarName = new Map<string, string>();
+	private sums: { loss: tf.Tensor; correct: tf.Tensor; gradNorm: tf.Tensor; steps: number; rows: number } | null = null;
+
+	constructor(
+		readonly config: RunConfig,
+		weights: Record<string, { shape: number[]; data: Float32Array }>,
+		readonly special: SpecialIds
+	) {
+		this.params = toVariables(weights);
+		for (const [name, v] of this.params) this.byVarName.set(v.name, name);
+		this.optimizer = new AdamW(this.params, {
+			beta1: 0.9,
+			beta2: 0.999,
+			eps: 1e-8,
+			weightDecay: config.train.weightDecay
+		});
+	}
+
+	static create(config: RunConfig, special: SpecialIds): ClassifierSession {
+		// Initialisation draws from its own stream, so changing the model never changes data order.
+		return new ClassifierSession(config, initParams(config.model, (config.train.seed ^ 0x9e3779b9) >>> 0), special);
+	}
+
+	static fromTensors(config: RunConfig, tensors: Map<string, { shape: number[]; data: Float32Array }>, special: SpecialIds, optimizerStep: number): ClassifierSession {
+		const weights: Record<string, { shape: number[]; data: Float32Array }> = {};
+		for (const [name, t] of tensors) if (!name.startsWith('optimizer.')) weights[name] = t;
+		const s = new ClassifierSession(config, weights, special);
+		if (tensors.has(`optimizer.m.${[...s.params.keys()][0]}`)) s.optimizer.loadState(tensors, optimizerStep);
+		return s;
+	}
+
+	private get p(): Params {
+		return Object.fromEntries(this.params) as Params;
+	}
+
+	batch(data: TokenRows, rows: number[]): HostBatch {
+		const m = this.config.model;
+		const prefix = m.pooling === 'cls' ? this.special.clsId : undefined;
+		return makeBatch(data, rows, this.config.train.batchSize, m.contextLength, this.special.padId, prefix);
+	}
+
+	private inputs(hb: HostBatch) {
+		return {
+			inputIds: tf.tensor2d(hb.ids, [hb.rows, hb.length], 'int32'),
+			attentionMask: tf.tensor2d(hb.mask, [hb.rows, hb.length], 'float32')
+		};
+	}
+
+	/** One optimizer step. Loss, correct predictions and grad norm are summed on the GPU. */
+	trainStep(hb: HostBatch, lr: number, seed: number): void {
+		const model = this.config.model;
+		const next = tf.tidy(() => {
+			const batch = this.inputs(hb);
+			const labels = tf.tensor1d(hb.labels, 'int32');
+			let correct: tf.Tensor | null = null;
+			const { value, grads } = tf.variableGrads(() => {
+				const logits = forward(this.p, model, batch, { training: true, seed }) as tf.Tensor2D; // (B, C)
+				correct = tf.keep(logits.argMax(-1).toInt().equal(labels).toFloat().sum());
+				return crossEntropy(logits, labels);
+			}, [...this.params.values()]);
+			const named: Record<string, tf.Tensor> = {};
+			for (const [vn, g] of Object.entries(grads)) named[this.byVarName.get(vn)!] = g;
+			const { grads: clipped, norm } = clipByGlobalNorm(named, this.config.train.gradClip);
+			this.optimizer.apply(clipped, lr);
+			const c = correct as unknown as tf.Tensor;
+			const rowsLoss = value.mul(hb.real);
+			const out = this.sums
+				? { loss: this.sums.loss.add(rowsLoss), correct: this.sums.correct.add(c), gradNorm: this.sums.gradNorm.add(norm) }
+				: { loss: rowsLoss, correct: c.clone(), gradNorm: norm };
+			c.dispose();
+			return out;
+		});
+		const prev = this.sums;
+		this.sums = { ...next, steps: (prev?.steps ?? 0) + 1, rows: (prev?.rows ?? 0) + hb.real };
+		if (prev) tf.dispose([prev.loss, prev.correct, prev.gradNorm]);
+	}
+
+	/** Mean loss, accuracy and grad norm since the last call (reads three scalars back). */
+	async takeStats(): Promise<WindowStats | null> {
+		const s = this.sums;
+		if (!s) return null;
+		this.sums = null;
+		const [loss, correct, gn] = await Promise.all([s.loss.data(), s.correct.data(), s.gradNorm.data()]);
+		tf.dispose([s.loss, s.correct, s.gradNorm]);
+		return { loss: loss[0] / s.rows, accuracy: correct[0] / s.rows, gradNorm: gn[0] / s.steps, steps: s.steps };
+	}
+
+	/** Class probabilities for a fixed-shape batch; only the real rows are returned. */
+	async probs(hb: HostBatch): Promise<Float32Array> {
+		const out = tf.tidy(() => tf.softmax(forward(this.p, this.config.model, this.inputs(hb)) as tf.Tensor2D, -1));
+		const data = (await out.data()) as Float32Array;
+		out.dispose();
+		return data.slice(0, hb.real * this.config.model.numClasses);
+	}
+
+	async evaluate(data: TokenRows, rows: number[], onProgress?: (done: number) => void): Promise<EvalOutput> {
+		const c = this.config.model.numClasses;
+		const bs = this.config.train.batchSize;
+		const probs = new Float32Array(rows.length * c);
+		for (let i = 0; i < rows.length; i += bs) {
+			const chunk = rows.slice(i, i + bs);
+			probs.set(await this.probs(this.batch(data, chunk)), i * c);
+			onProgress?.(Math.min(rows.length, i + bs));
+		}
+		const labels = Int32Array.from(rows, (r) => data.labels[r]);
+		const preds = new Int32Array(rows.length);
+		let nll = 0;
+		let correct = 0;
+		for (let i = 0; i < rows.length; i++) {
+			let best = 0;
+			for (let k = 1; k < c; k++) if (probs[i * c + k] > probs[i * c + best]) best = k;
+			preds[i] = best;
+			if (best === labels[i]) correct++;
+			nll -= Math.log(Math.max(probs[i * c + labels[i]], 1e-12));
+		}
+		const n = Math.max(1, rows.length);
+		return { loss: nll / n, accuracy: correct / n, preds, probs, labels };
+	}
+
+	/** Parameters and optimizer moments, read back for a checkpoint. */
+	async snapshot(): Promise<HostTensor[]> {
+		return readTensors([...this.params.entries(), ...this.optimizer.stateTensors()]);
+	}
+
+	/** Parameters only (for export). */
+	async weights(): Promise<HostTensor[]> {
+		return readTensors([...this.params.entries()]);
+	}
+
+	dispose(): void {
+		if (this.sums) tf.dispose([this.sums.loss, this.sums.correct, this.sums.gradNorm]);
+		this.sums = null;
+		for (const v of this.params.values()) v.dispose();
+		this.optimizer.dispose();
+	}
+}

@@ -1,0 +1,38 @@
+/**
+ * The nonlinearities the supported models use, named as Hugging Face's `ACT2FN` names them so a
+ * config's `hidden_act` / `activation_function` maps straight to a function.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
+
+/** GELU, tanh approximation ("gelu_new", "gelu_pytorch_tanh"; GPT-2). */
+export function geluTanh(x: tf.Tensor): tf.Tensor {
+	const inner = x.add(x.pow(3).mul(0.044715)).mul(SQRT_2_OVER_PI);
+	return x.mul(0.5).mul(inner.tanh().add(1));
+}
+
+/** GELU with the exact erf ("gelu"; BERT). */
+export function geluErf(x: tf.Tensor): tf.Tensor {
+	return x.mul(0.5).mul(x.mul(Math.SQRT1_2).erf().add(1));
+}
+
+export function silu(x: tf.Tensor): tf.Tensor {
+	return x.mul(x.sigmoid());
+}
+
+export const activations: Record<string, (x: tf.Tensor) => tf.Tensor> = {
+	gelu: geluErf,
+	gelu_new: geluTanh,
+	gelu_pytorch_tanh: geluTanh,
+	gelu_fast: geluTanh,
+	silu,
+	swish: silu,
+	relu: (x) => x.relu()
+};
+
+export function activation(name: string): (x: tf.Tensor) => tf.Tensor {
+	const fn = activations[name];
+	if (!fn) throw new Error(`Unsupported activation '${name}'. Supported: ${Object.keys(activations).join(', ')}.`);
+	return fn;
+}

@@ -1,0 +1,73 @@
+/**
+ * Scaled dot-product attention (Vaswani et al. 2017) over split heads, with causal and key-padding
+ * masks and grouped-query attention (Ainslie et al. 2023: fewer key/value heads, each shared by a
+ * group of query heads). Masks are additive large negatives, as Hugging Face's eager attention
+ * uses the dtype minimum, so masked positions get exactly zero weight after softmax.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+const NEG = -1e9;
+
+export interface AttentionOptions {
+	causal: boolean;
+	/** (B, T) with 1 for real tokens and 0 for padding; padded keys get no attention. */
+	keyMask?: tf.Tensor2D;
+	/** Dropout on the attention weights (training only), with its seed. */
+	dropout?: { rate: number; seed: number };
+	/** Scale of the logits; defaults to 1/sqrt(head size). */
+	scale?: number;
+}
+
+/** Additive mask of shape (B or 1, 1, Tq, Tk), or null when nothing is masked. */
+export function attentionBias(tq: number, tk: number, opts: AttentionOptions): tf.Tensor | null {
+	let bias: tf.Tensor | null = null;
+	if (opts.causal) {
+		// query i (at absolute position tk - tq + i) sees keys 0..tk - tq + i
+		const lower = tf.linalg.bandPart(tf.ones([tq, tk]), -1, tk - tq);
+		bias = tf.sub(1, lower).mul(NEG).reshape([1, 1, tq, tk]);
+	}
+	if (opts.keyMask) {
+		const b = opts.keyMask.shape[0];
+		const pad = tf.sub(1, opts.keyMask.toFloat()).mul(NEG).reshape([b, 1, 1, tk]);
+		bias = bias ? bias.add(pad) : pad;
+	}
+	return bias;
+}
+
+/** Repeat each key/value head `groups` times: (B, nkv, T, hs) -> (B, nkv*groups, T, hs). */
+export function repeatKv(x: tf.Tensor4D, groups: number): tf.Tensor4D {
+	if (groups === 1) return x;
+	const [b, nkv, t, hs] = x.shape;
+	// (T, hs) is flattened so the tile is rank 4: tfjs has no tile gradient above rank 4
+	return x
+		.reshape([b, nkv, 1, t * hs]) // (B, nkv, 1, T*hs)
+		.tile([1, 1, groups, 1]) // (B, nkv, groups, T*hs)
+		.reshape([b, nkv * groups, t, hs]) as tf.Tensor4D; // (B, nh, T, hs)
+}
+
+/** q: (B, nh, Tq, hs); k, v: (B, nkv, Tk, hs). Returns (B, nh, Tq, hs). */
+export function attention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, opts: AttentionOptions): tf.Tensor4D {
+	const [, nh, tq, hs] = q.shape;
+	const groups = nh / k.shape[1];
+	const kk = repeatKv(k, groups);
+	const vv = repeatKv(v, groups);
+	const scale = opts.scale ?? 1 / Math.sqrt(hs);
+	let att = tf.matMul(q, kk, false, true).mul(scale); // (B, nh, Tq, Tk)
+	const bias = attentionBias(tq, k.shape[2], opts);
+	if (bias) att = att.add(bias);
+	let w = tf.softmax(att, -1);
+	if (opts.dropout && opts.dropout.rate > 0) w = tf.dropout(w, opts.dropout.rate, undefined, opts.dropout.seed);
+	return tf.matMul(w, vv) as tf.Tensor4D; // (B, nh, Tq, hs)
+}
+
+/** (B, T, nh*hs) -> (B, nh, T, hs) */
+export function splitHeads(x: tf.Tensor, nHeads: number): tf.Tensor4D {
+	const [b, t, c] = x.shape;
+	return x.reshape([b, t, nHeads, c / nHeads]).transpose([0, 2, 1, 3]) as tf.Tensor4D;
+}
+
+/** (B, nh, T, hs) -> (B, T, nh*hs) */
+export function mergeHeads(x: tf.Tensor4D): tf.Tensor3D {
+	const [b, nh, t, hs] = x.shape;
+	return x.transpose([0, 2, 1, 3]).reshape([b, t, nh * hs]) as tf.Tensor3D;
+}

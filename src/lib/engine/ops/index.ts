@@ -1,0 +1,10 @@
+/**
+ * The operations every model uses, each behind one function, so a fused WGSL kernel can replace
+ * one later without touching any model (DESIGN.md, Engine).
+ */
+export { linear, type WeightLayout } from './linear';
+export { layerNorm, rmsNorm } from './norm';
+export { geluTanh, geluErf, silu, activation, activations } from './activations';
+export { attention, attentionBias, repeatKv, splitHeads, mergeHeads, type AttentionOptions } from './attention';
+export { crossEntropy, labelLogProbs, type CrossEntropyOptions } from './loss';
+export { applyRope, ropeCosSin, ropeInvFreq, rotateHalf } from './rope';

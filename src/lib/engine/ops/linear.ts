@@ -1,0 +1,17 @@
+/**
+ * Affine map on the last axis. Weights follow PyTorch's nn.Linear layout ([out, in]) unless the
+ * caller says otherwise: GPT-2's Conv1D stores [in, out], and keeping the Hugging Face layout
+ * means checkpoints and exports line up by name and shape with no transposes.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+export type WeightLayout = 'out_in' | 'in_out';
+
+export function linear(x: tf.Tensor, w: tf.Tensor2D, b?: tf.Tensor1D, layout: WeightLayout = 'out_in'): tf.Tensor {
+	const inDim = x.shape[x.shape.length - 1];
+	const outDim = layout === 'out_in' ? w.shape[0] : w.shape[1];
+	const x2 = x.reshape([-1, inDim]); // (N, in)
+	let y = tf.matMul(x2, w, false, layout === 'out_in'); // (N, out)
+	if (b) y = y.add(b);
+	return y.reshape([...x.shape.slice(0, -1), outDim]);
+}

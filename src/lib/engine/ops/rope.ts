@@ -1,0 +1,48 @@
+/**
+ * Rotary position embeddings (Su et al. 2021, RoFormer), in Hugging Face's `rotate_half`
+ * convention (Llama, Qwen2): the head dimension is split into two halves rather than interleaved
+ * pairs, so q' = q * cos + rotate_half(q) * sin with rotate_half([x1, x2]) = [-x2, x1].
+ * Frequencies are computed the way `LlamaRotaryEmbedding` does, in float32, so angles agree with
+ * transformers to the last bit or two.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+/** inv_freq[i] = 1 / theta^(2i / dim), rounded to float32 at each step as torch does. */
+export function ropeInvFreq(headDim: number, theta: number): Float32Array {
+	const half = headDim / 2;
+	const out = new Float32Array(half);
+	for (let i = 0; i < half; i++) out[i] = Math.fround(1 / Math.fround(Math.pow(theta, Math.fround((2 * i) / headDim))));
+	return out;
+}
+
+/**
+ * cos and sin tables for the given positions: (B, 1, T, hs), broadcasting over heads.
+ * `positionScale` divides positions (linear RoPE scaling: `rope_scaling.factor`).
+ */
+export function ropeCosSin(
+	positionIds: tf.Tensor2D,
+	headDim: number,
+	theta: number,
+	positionScale = 1
+): { cos: tf.Tensor4D; sin: tf.Tensor4D } {
+	return tf.tidy(() => {
+		const [b, t] = positionIds.shape;
+		let pos = positionIds.toFloat();
+		if (positionScale !== 1) pos = pos.div(positionScale);
+		const invFreq = tf.tensor1d(ropeInvFreq(headDim, theta));
+		const freqs = pos.reshape([b, t, 1]).mul(invFreq.reshape([1, 1, headDim / 2])); // (B, T, hs/2)
+		const emb = tf.concat([freqs, freqs], -1).reshape([b, 1, t, headDim]); // (B, 1, T, hs)
+		return { cos: emb.cos() as tf.Tensor4D, sin: emb.sin() as tf.Tensor4D };
+	});
+}
+
+/** [x1, x2] -> [-x2, x1] on the last axis. */
+export function rotateHalf(x: tf.Tensor4D): tf.Tensor4D {
+	const [x1, x2] = tf.split(x, 2, -1);
+	return tf.concat([x2.neg(), x1], -1) as tf.Tensor4D;
+}
+
+/** x: (B, nh, T, hs); cos, sin: (B, 1, T, hs). */
+export function applyRope(x: tf.Tensor4D, cos: tf.Tensor4D, sin: tf.Tensor4D): tf.Tensor4D {
+	return x.mul(cos).add(rotateHalf(x).mul(sin)) as tf.Tensor4D;
+}

@@ -1,0 +1,85 @@
+/**
+ * AdamW (Loshchilov & Hutter 2019, "Decoupled Weight Decay Regularization"), step for step as
+ * torch.optim.AdamW computes it:
+ *   p  <- p * (1 - lr * wd)                     (decoupled decay, only where `decay(name)`)
+ *   m  <- b1 m + (1 - b1) g ;  v <- b2 v + (1 - b2) g^2
+ *   p  <- p - (lr / (1 - b1^t)) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
+ * The optimizer owns its moment variables and takes an explicit variable list, so a LoRA run can
+ * hand it the adapter weights only. Its state is named tensors, saved whole in a checkpoint.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+export interface AdamWConfig {
+	beta1: number;
+	beta2: number;
+	eps: number;
+	weightDecay: number;
+}
+
+export const defaultAdamW: AdamWConfig = { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01 };
+
+/** No decay on biases, norms and positional/1-D parameters (the Hugging Face Trainer default). */
+export function decayByDefault(name: string, shape: number[]): boolean {
+	return shape.length >= 2 && !/norm|ln_|\.bias$/i.test(name);
+}
+
+export class AdamW {
+	step = 0;
+	readonly m = new Map<string, tf.Variable>();
+	readonly v = new Map<string, tf.Variable>();
+
+	constructor(
+		readonly params: Map<string, tf.Variable>,
+		readonly cfg: AdamWConfig = defaultAdamW,
+		readonly decay: (name: string, shape: number[]) => boolean = decayByDefault
+	) {
+		for (const [name, p] of params) {
+			this.m.set(name, tf.tidy(() => tf.variable(tf.zerosLike(p), false)));
+			this.v.set(name, tf.tidy(() => tf.variable(tf.zerosLike(p), false)));
+		}
+	}
+
+	/** One update; call inside the step's tf.tidy. */
+	apply(grads: Record<string, tf.Tensor>, lr: number): void {
+		this.step++;
+		const { beta1: b1, beta2: b2, eps, weightDecay: wd } = this.cfg;
+		const bc1 = 1 - Math.pow(b1, this.step);
+		const bc2Sqrt = Math.sqrt(1 - Math.pow(b2, this.step));
+		for (const [name, p] of this.params) {
+			const g = grads[name];
+			if (!g) continue;
+			const m = this.m.get(name)!;
+			const v = this.v.get(name)!;
+			const m1 = m.mul(b1).add(g.mul(1 - b1));
+			const v1 = v.mul(b2).add(g.square().mul(1 - b2));
+			m.assign(m1);
+			v.assign(v1);
+			const base = wd > 0 && this.decay(name, p.shape) ? p.mul(1 - lr * wd) : p;
+			const denom = v1.sqrt().div(bc2Sqrt).add(eps);
+			p.assign(base.sub(m1.div(denom).mul(lr / bc1)));
+		}
+	}
+
+	/** Moments as named tensors for a checkpoint: `optimizer.m.<param>` / `optimizer.v.<param>`. */
+	stateTensors(): [string, tf.Tensor][] {
+		const out: [string, tf.Tensor][] = [];
+		for (const [name, t] of this.m) out.push([`optimizer.m.${name}`, t]);
+		for (const [name, t] of this.v) out.push([`optimizer.v.${name}`, t]);
+		return out;
+	}
+
+	loadState(tensors: Map<string, { shape: number[]; data: Float32Array }>, step: number): void {
+		for (const [kind, map] of [['m', this.m], ['v', this.v]] as const) {
+			for (const [name, variable] of map) {
+				const t = tensors.get(`optimizer.${kind}.${name}`);
+				if (!t) throw new Error(`Checkpoint has no optimizer state for ${name}.`);
+				tf.tidy(() => variable.assign(tf.tensor(t.data, t.shape)));
+			}
+		}
+		this.step = step;
+	}
+
+	dispose(): void {
+		for (const t of [...this.m.values(), ...this.v.values()]) t.dispose();
+	}
+}

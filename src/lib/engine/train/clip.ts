@@ -1,0 +1,20 @@
+/**
+ * Global-norm gradient clipping (Pascanu et al. 2013), as torch.nn.utils.clip_grad_norm_ does:
+ * scale every gradient by min(1, maxNorm / (norm + 1e-6)). The norm stays on the GPU; nothing is
+ * read back unless the caller logs it.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+export function globalNorm(grads: Record<string, tf.Tensor>): tf.Scalar {
+	const squares = Object.values(grads).map((g) => g.square().sum());
+	return tf.addN(squares).sqrt() as tf.Scalar;
+}
+
+export function clipByGlobalNorm(grads: Record<string, tf.Tensor>, maxNorm: number): { grads: Record<string, tf.Tensor>; norm: tf.Scalar } {
+	const norm = globalNorm(grads);
+	if (!(maxNorm > 0)) return { grads, norm };
+	const scale = tf.minimum(1, tf.div(maxNorm, norm.add(1e-6)));
+	const clipped: Record<string, tf.Tensor> = {};
+	for (const [k, g] of Object.entries(grads)) clipped[k] = g.mul(scale);
+	return { grads: clipped, norm };
+}

@@ -1,0 +1,112 @@
+/**
+ * The training loop. It knows the data cursor, the schedule, when to log, evaluate and save, and
+ * nothing about the model (a ClassifierSession does the maths) or about storage (callbacks do the
+ * saving). Its whole state (PRNG, epoch, position, shuffle order, optimizer step) is plain data,
+ * saved with every checkpoint so a resumed run continues where it stopped.
+ */
+import type { RunConfig } from '../../shared/config';
+import type { MetricPoint } from '../../shared/types';
+import { Prng } from '../../shared/prng';
+import type { ClassifierSession } from '../classifier';
+import type { TokenRows } from '../batching';
+import type { HostTensor } from '../tensors';
+import { warmupCosine } from './schedule';
+
+export interface LoopState {
+	prngState: number;
+	epoch: number;
+	stepInEpoch: number;
+	order: number[];
+	optimizerStep: number;
+}
+
+export type Control = 'run' | 'pause' | 'stop';
+export type LoopOutcome = 'completed' | 'paused' | 'stopped';
+
+export interface LoopCallbacks {
+	/** A logged point (train and/or validation fields) with progress. */
+	onMetrics(point: Omit<MetricPoint, 'runId'>, totalSteps: number, etaSec: number): Promise<void> | void;
+	onCheckpoint(snap: { step: number; epoch: number; state: LoopState; tensors: HostTensor[]; valAccuracy?: number }): Promise<void>;
+	control(): Control;
+	now?: () => number;
+}
+
+export interface LoopData {
+	tokens: TokenRows;
+	train: number[];
+	validation: number[];
+}
+
+export function stepsPerEpoch(nTrain: number, batchSize: number): number {
+	return Math.max(1, Math.floor(nTrain / batchSize));
+}
+
+export function initialLoopState(cfg: RunConfig, train: number[]): LoopState {
+	const prng = new Prng(cfg.train.seed);
+	const order = prng.shuffle(train);
+	return { prngState: prng.state, epoch: 0, stepInEpoch: 0, order, optimizerStep: 0 };
+}
+
+const yieldToEvents = () => new Promise<void>((r) => setTimeout(r, 0));
+
+export async function trainLoop(session: ClassifierSession, data: LoopData, cfg: RunConfig, start: LoopState, cb: LoopCallbacks): Promise<LoopOutcome> {
+	const t = cfg.train;
+	const now = cb.now ?? (() => performance.now());
+	const perEpoch = stepsPerEpoch(data.train.length, t.batchSize);
+	const total = perEpoch * t.epochs;
+	const state: LoopState = { ...start, order: start.order.slice() };
+	const prng = new Prng(state.prngState);
+	let step = state.epoch * perEpoch + state.stepInEpoch;
+	let windowStart = now();
+	let windowSteps = 0;
+	let stepsPerSec = 0;
+	let lastVal: number | undefined;
+
+	const validate = async () => {
+		const ev = await session.evaluate(data.tokens, data.validation);
+		lastVal = ev.accuracy;
+		return { valLoss: ev.loss, valAccuracy: ev.accuracy };
+	};
+	const save = async () => {
+		state.prngState = prng.state;
+		state.optimizerStep = session.optimizer.step;
+		await cb.onCheckpoint({ step, epoch: state.epoch, state: { ...state, order: state.order.slice() }, tensors: await session.snapshot(), valAccuracy: lastVal });
+	};
+
+	while (step < total) {
+		const control = cb.control();
+		if (control !== 'run') {
+			await flush(false);
+			await save();
+			return control === 'pause' ? 'paused' : 'stopped';
+		}
+		const rows = state.order.slice(state.stepInEpoch * t.batchSize, (state.stepInEpoch + 1) * t.batchSize);
+		const lr = warmupCosine(step, t.learningRate, t.warmupSteps, total);
+		session.trainStep(session.batch(data.tokens, rows), lr, prng.int(2 ** 31));
+		step++;
+		windowSteps++;
+		state.stepInEpoch++;
+		if (state.stepInEpoch >= perEpoch) {
+			state.epoch++;
+			state.stepInEpoch = 0;
+			state.order = prng.shuffle(data.train);
+		}
+		const last = step === total;
+		if (step % t.logEvery === 0 || step % t.evalEvery === 0 || last) await flush(step % t.evalEvery === 0 || last, lr);
+		if (step % t.checkpointEvery === 0 || last) await save();
+		else await yieldToEvents();
+	}
+	return 'completed';
+
+	async function flush(withVal: boolean, lr?: number) {
+		const stats = await session.takeStats();
+		const elapsed = (now() - windowStart) / 1000;
+		if (windowSteps > 0 && elapsed > 0) stepsPerSec = windowSteps / elapsed;
+		const point: Omit<MetricPoint, 'runId'> = { step, epoch: step / perEpoch, time: Date.now(), lr, stepsPerSec };
+		if (stats) Object.assign(point, { trainLoss: stats.loss, trainAccuracy: stats.accuracy, gradNorm: stats.gradNorm });
+		if (withVal && data.validation.length) Object.assign(point, await validate());
+		if (stats || withVal) await cb.onMetrics(point, total, stepsPerSec > 0 ? (total - step) / stepsPerSec : 0);
+		windowStart = now();
+		windowSteps = 0;
+	}
+}
