@@ -1,0 +1,43 @@
+import { defineConfig } from '@playwright/test';
+import { existsSync } from 'node:fs';
+
+/**
+ * e2e tests run the built static site in headless Chromium with WebGPU on SwiftShader (DESIGN.md).
+ * The browser is the system's Chromium (CHROMIUM_PATH, else /usr/bin/chromium), or Playwright's
+ * own where neither exists.
+ */
+const executablePath = process.env.CHROMIUM_PATH || (existsSync('/usr/bin/chromium') ? '/usr/bin/chromium' : undefined);
+const PORT = Number(process.env.E2E_PORT || 4319);
+
+export default defineConfig({
+	testDir: 'tests/e2e',
+	timeout: 10 * 60_000,
+	expect: { timeout: 30_000 },
+	workers: 1,
+	retries: 0,
+	reporter: [['list']],
+	outputDir: 'test-results',
+	use: {
+		baseURL: `http://127.0.0.1:${PORT}`,
+		viewport: { width: 1280, height: 900 },
+		launchOptions: {
+			executablePath,
+			args: [
+				'--enable-unsafe-webgpu',
+				'--enable-features=Vulkan',
+				'--use-webgpu-adapter=swiftshader',
+				'--no-sandbox',
+				'--disable-background-networking',
+				'--disable-component-update',
+				'--disable-sync',
+				'--no-first-run'
+			]
+		}
+	},
+	webServer: {
+		command: `npx vite preview --host 127.0.0.1 --port ${PORT} --strictPort`,
+		url: `http://127.0.0.1:${PORT}`,
+		reuseExistingServer: false,
+		timeout: 60_000
+	}
+});

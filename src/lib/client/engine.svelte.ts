@@ -1,0 +1,170 @@
+/**
+ * The page's handle on the engine worker. It owns the Worker (through WorkerBridge), exposes the
+ * engine's state as runes for components, and turns training events into live state. Components
+ * call its methods; they never touch the Worker or comlink.
+ */
+import { proxy } from 'comlink';
+import { WorkerBridge } from './bridge';
+import type { EngineApi } from '../../../workers/engine-api';
+import type { RunConfig } from '../shared/config';
+import type { BackendInfo, EvaluationResult, MetricPoint, Prediction, Run, RunStatus, SplitName, TrainEvent } from '../shared/types';
+
+export type EngineStatus = 'idle' | 'starting' | 'ready' | 'crashed';
+
+export interface LiveTraining {
+	runId: string;
+	step: number;
+	totalSteps: number;
+	etaSec: number;
+	stepsPerSec: number;
+	state: 'starting' | 'running' | 'pausing' | 'stopping';
+}
+
+const HEARTBEAT_MS = 15_000;
+/** The first WebGPU step compiles ~100 pipelines; on a software adapter that takes a while. */
+const HEARTBEAT_TIMEOUT_MS = 180_000;
+
+export class EngineClient {
+	status = $state<EngineStatus>('idle');
+	backend = $state<BackendInfo | null>(null);
+	error = $state<string | null>(null);
+	live = $state<LiveTraining | null>(null);
+	/** Metric points that arrived during this session, per run (replaced, not mutated). */
+	points = $state.raw<MetricPoint[]>([]);
+	/** Bumped whenever stored run data changed, so readers reload. */
+	version = $state(0);
+
+	private bridge = new WorkerBridge<EngineApi>(
+		() => new Worker(new URL('../../../workers/engine.worker.ts', import.meta.url), { type: 'module' }),
+		'training engine'
+	);
+	private ready: Promise<void> | null = null;
+	private heartbeat: ReturnType<typeof setInterval> | undefined;
+
+	constructor() {
+		this.bridge.onCrash = (message) => {
+			this.status = 'crashed';
+			this.error = message;
+			this.live = null;
+			this.ready = null;
+			clearInterval(this.heartbeat);
+			this.version++;
+		};
+	}
+
+	/** Start the worker and its backend (once); every other method waits for this. */
+	init(): Promise<void> {
+		if (!this.ready) {
+			this.status = 'starting';
+			this.ready = this.bridge.call((api) => api.init(), 180_000).then(
+				({ backend }) => {
+					this.backend = backend;
+					this.status = 'ready';
+					this.error = null;
+				},
+				(e) => {
+					this.status = 'crashed';
+					this.error = (e as Error).message;
+					this.ready = null;
+					throw e;
+				}
+			);
+		}
+		return this.ready;
+	}
+
+	async restart(): Promise<void> {
+		this.bridge.restart();
+		this.ready = null;
+		this.status = 'idle';
+		await this.init();
+	}
+
+	async settleInterrupted(runIds: string[]): Promise<void> {
+		await this.init();
+		await this.bridge.call((api) => api.settleInterrupted(runIds), 30_000);
+	}
+
+	async createRun(args: { projectId: string; datasetVersionId: string; datasetHash: string; tokenizerHash: string; config: RunConfig; name: string }): Promise<Run> {
+		await this.init();
+		const run = await this.bridge.call((api) => api.createRun(args), 30_000);
+		this.version++;
+		return run;
+	}
+
+	/** Train until the run completes, pauses or stops; progress arrives as live state. */
+	async train(runId: string): Promise<RunStatus> {
+		await this.init();
+		this.live = { runId, step: 0, totalSteps: 0, etaSec: 0, stepsPerSec: 0, state: 'starting' };
+		this.points = [];
+		this.error = null;
+		const onEvent = proxy((e: TrainEvent) => this.onEvent(e));
+		this.startHeartbeat();
+		try {
+			return await this.bridge.call((api) => api.train(runId, onEvent));
+		} catch (e) {
+			this.error = (e as Error).message;
+			throw e;
+		} finally {
+			clearInterval(this.heartbeat);
+			this.live = null;
+			this.version++;
+		}
+	}
+
+	pause(): void {
+		if (this.live) this.live = { ...this.live, state: 'pausing' };
+		void this.bridge.call((api) => api.pause(), 10_000).catch(() => {});
+	}
+
+	stop(): void {
+		if (this.live) this.live = { ...this.live, state: 'stopping' };
+		void this.bridge.call((api) => api.stop(), 10_000).catch(() => {});
+	}
+
+	async evaluate(runId: string, checkpointId?: string, split: SplitName = 'test', onProgress?: (done: number, total: number) => void): Promise<EvaluationResult> {
+		await this.init();
+		const cb = onProgress ? proxy(onProgress) : undefined;
+		const r = await this.bridge.call((api) => api.evaluate(runId, checkpointId, split, cb));
+		this.version++;
+		return r;
+	}
+
+	async predict(runId: string, text: string, checkpointId?: string): Promise<Prediction> {
+		await this.init();
+		return this.bridge.call((api) => api.predict(runId, text, checkpointId), 120_000);
+	}
+
+	async memory() {
+		return this.bridge.call((api) => api.memory(), 10_000);
+	}
+
+	private onEvent(e: TrainEvent): void {
+		if (e.type === 'started') {
+			this.backend = e.backend;
+			this.live = { runId: e.runId, step: e.step, totalSteps: e.totalSteps, etaSec: 0, stepsPerSec: 0, state: 'running' };
+		} else if (e.type === 'metrics' && this.live) {
+			this.points = [...this.points, e.point];
+			this.live = { ...this.live, step: e.step, totalSteps: e.totalSteps, etaSec: e.etaSec, stepsPerSec: e.point.stepsPerSec ?? this.live.stepsPerSec };
+		} else if (e.type === 'checkpoint') {
+			this.version++;
+		}
+	}
+
+	/** A hung worker answers no ping: treat it as crashed so the page can offer a restart. */
+	private startHeartbeat(): void {
+		clearInterval(this.heartbeat);
+		this.heartbeat = setInterval(() => {
+			this.bridge.call((api) => api.ping(), HEARTBEAT_TIMEOUT_MS).catch((e) => {
+				if ((e as { code?: string }).code === 'timeout') this.bridge.crash('it stopped answering');
+			});
+		}, HEARTBEAT_MS);
+	}
+}
+
+let engine: EngineClient | null = null;
+
+/** The one engine of this tab. */
+export function getEngine(): EngineClient {
+	return (engine ??= new EngineClient());
+}

@@ -1,0 +1,131 @@
+/**
+ * What the open tab is looking at: the project list, the current project with its dataset
+ * version and runs, and storage use. The page is the reader of stored results (workers write
+ * them); it writes only project records. On first open it creates the built-in example project.
+ */
+import { base } from '$app/paths';
+import { getData } from './data.svelte';
+import { getEngine } from './engine.svelte';
+import { deleteProject, getDatasetVersion, getProject, listProjects, listRuns, newId, putProject, requestPersistence, storageEstimate } from '../storage';
+import type { DatasetVersion, Project, Run } from '../shared/types';
+
+const CURRENT_KEY = 'whetstone.currentProject';
+export const EXAMPLE_ID = 'support-tickets';
+
+class Studio {
+	projects = $state.raw<Project[]>([]);
+	projectId = $state<string | null>(null);
+	dataset = $state.raw<DatasetVersion | null>(null);
+	runs = $state.raw<Run[]>([]);
+	selectedRunId = $state<string | null>(null);
+	storage = $state<{ usage: number; quota: number } | null>(null);
+	persisted = $state(false);
+	loading = $state(true);
+	error = $state<string | null>(null);
+
+	project = $derived(this.projects.find((p) => p.id === this.projectId) ?? null);
+	selectedRun = $derived(this.runs.find((r) => r.id === this.selectedRunId) ?? this.runs[0] ?? null);
+
+	private loaded: Promise<void> | null = null;
+
+	/** Load once per tab: projects, the example on first open, and interrupted runs. */
+	load(): Promise<void> {
+		return (this.loaded ??= this.doLoad());
+	}
+
+	private async doLoad() {
+		this.loading = true;
+		try {
+			this.persisted = await requestPersistence();
+			let projects = await listProjects();
+			if (!projects.length) {
+				await this.createExample();
+				projects = await listProjects();
+			}
+			this.projects = projects;
+			const saved = localStorage.getItem(CURRENT_KEY);
+			await this.select(projects.find((p) => p.id === saved)?.id ?? projects[0].id);
+			const running = this.runs.filter((r) => r.status === 'running').map((r) => r.id);
+			if (running.length) {
+				await getEngine().settleInterrupted(running);
+				await this.refresh();
+			}
+		} catch (e) {
+			this.error = (e as Error).message;
+		} finally {
+			this.loading = false;
+			void this.updateStorage();
+		}
+	}
+
+	async createExample(): Promise<Project> {
+		const now = Date.now();
+		const project: Project = {
+			id: newId('prj_'),
+			name: 'Support ticket routing',
+			task: 'classification',
+			description: 'Route customer support tickets to the right team: billing, technical, account, shipping or product feedback.',
+			createdAt: now,
+			updatedAt: now,
+			example: EXAMPLE_ID
+		};
+		await putProject(project);
+		const res = await fetch(`${base}/examples/support-tickets.csv`);
+		if (!res.ok) throw new Error(`The built-in example could not be loaded (HTTP ${res.status}).`);
+		const version = await getData().importExample(project.id, await res.text());
+		project.datasetVersionId = version.id;
+		await putProject(project);
+		this.projects = await listProjects();
+		return project;
+	}
+
+	async createProject(name: string, description = ''): Promise<Project> {
+		const now = Date.now();
+		const project: Project = { id: newId('prj_'), name: name.trim() || 'Untitled project', task: 'classification', description, createdAt: now, updatedAt: now };
+		await putProject(project);
+		this.projects = await listProjects();
+		await this.select(project.id);
+		return project;
+	}
+
+	async select(id: string): Promise<void> {
+		this.projectId = id;
+		localStorage.setItem(CURRENT_KEY, id);
+		this.selectedRunId = null;
+		await this.refresh();
+	}
+
+	/** Re-read the current project, its dataset version and runs from storage. */
+	async refresh(): Promise<void> {
+		const id = this.projectId;
+		if (!id) return;
+		const project = await getProject(id);
+		if (project) this.projects = this.projects.map((p) => (p.id === id ? project : p));
+		this.dataset = project?.datasetVersionId ? ((await getDatasetVersion(project.datasetVersionId)) ?? null) : null;
+		this.runs = await listRuns(id);
+		void this.updateStorage();
+	}
+
+	async useDataset(version: DatasetVersion): Promise<void> {
+		const project = this.project;
+		if (!project) return;
+		await putProject({ ...project, datasetVersionId: version.id, updatedAt: Date.now() });
+		await this.refresh();
+	}
+
+	async remove(id: string): Promise<void> {
+		await deleteProject(id);
+		this.projects = await listProjects();
+		if (this.projectId === id) {
+			if (!this.projects.length) await this.createExample().then((p) => (this.projects = [p]));
+			await this.select(this.projects[0].id);
+		}
+		void this.updateStorage();
+	}
+
+	async updateStorage(): Promise<void> {
+		this.storage = await storageEstimate();
+	}
+}
+
+export const studio = new Studio();

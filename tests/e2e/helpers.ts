@@ -1,0 +1,21 @@
+import { expect, type Page } from '@playwright/test';
+
+/** Open the studio on a fresh profile and wait until the example project and the engine are up. */
+export async function openStudio(page: Page, path = '/') {
+	page.on('pageerror', (e) => console.log('[pageerror]', e.message));
+	page.on('console', (m) => m.type() === 'error' && console.log('[console]', m.text()));
+	await page.goto(path);
+	await expect(page.getByTestId('project-card').first()).toBeVisible({ timeout: 120_000 });
+	await expect(page.getByTestId('backend')).toHaveAttribute('data-backend', /.+/, { timeout: 180_000 });
+}
+
+/** Fill a number field by its test id. */
+export async function setNumber(page: Page, testId: string, value: number) {
+	const input = page.getByTestId(testId);
+	await input.fill(String(value));
+	await input.blur();
+}
+
+export async function shot(page: Page, name: string) {
+	await page.screenshot({ path: `test-results/screens/${name}.png`, fullPage: true });
+}

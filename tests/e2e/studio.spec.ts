@@ -1,0 +1,57 @@
+/**
+ * The whole flow in the page, on WebGPU (SwiftShader): open the example, train a tiny model for a
+ * few steps, see the loss chart move, pause, reload and find the run paused with its metrics,
+ * resume to the end, evaluate, and predict a typed text.
+ */
+import { expect, test } from '@playwright/test';
+import { openStudio, setNumber, shot } from './helpers';
+
+test('example project: train, pause, reload, resume, evaluate, predict on WebGPU', async ({ page }) => {
+	await openStudio(page);
+	await expect(page.getByTestId('backend')).toHaveAttribute('data-backend', 'webgpu');
+	await shot(page, '1-projects');
+
+	await page.getByTestId('nav-data').click();
+	await expect(page.getByTestId('dataset-overview')).toContainText('support tickets');
+	await expect(page.getByTestId('dataset-overview')).toContainText('5');
+	await shot(page, '2-data');
+
+	await page.getByTestId('nav-train').click();
+	await page.getByTestId('model-preset').selectOption('nano');
+	await setNumber(page, 'epochs', 2);
+	await setNumber(page, 'batch-size', 16);
+	await page.locator('summary', { hasText: 'Model shape' }).click();
+	await setNumber(page, 'log-every', 2);
+	await setNumber(page, 'eval-every', 10);
+	await setNumber(page, 'checkpoint-every', 4);
+	await page.getByTestId('start').click();
+
+	// The loss chart moves: at least two logged points.
+	const charts = page.getByTestId('charts');
+	await expect(charts).toHaveAttribute('data-points', /^([2-9]|\d\d+)$/, { timeout: 300_000 });
+	await expect(page.getByTestId('progress')).toBeVisible();
+	await shot(page, '3-training');
+
+	await page.getByTestId('pause').click();
+	await expect(page.getByTestId('run-row').first()).toHaveAttribute('data-status', 'paused', { timeout: 120_000 });
+	const pointsBefore = Number(await charts.getAttribute('data-points'));
+	expect(pointsBefore).toBeGreaterThanOrEqual(2);
+
+	// Reload: the run is still there, paused, with its metrics.
+	await page.reload();
+	await page.getByTestId('nav-train').click();
+	await expect(page.getByTestId('run-row').first()).toHaveAttribute('data-status', 'paused');
+	await expect(page.getByTestId('charts')).toHaveAttribute('data-points', String(pointsBefore));
+
+	await page.getByTestId('resume').click();
+	await expect(page.getByTestId('run-row').first()).toHaveAttribute('data-status', 'completed', { timeout: 400_000 });
+	expect(Number(await page.getByTestId('charts').getAttribute('data-points'))).toBeGreaterThan(pointsBefore);
+	await shot(page, '4-trained');
+
+	await page.getByTestId('nav-evaluate').click();
+	await expect(page.getByTestId('eval-results')).toContainText('accuracy');
+	await expect(page.getByTestId('class-table')).toContainText('billing');
+	await page.getByTestId('predict').click();
+	await expect(page.getByTestId('predicted-label')).toContainText(/billing|technical|account|shipping|product_feedback/, { timeout: 120_000 });
+	await shot(page, '5-evaluate');
+});
