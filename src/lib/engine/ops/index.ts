@@ -7,4 +7,4 @@ export { layerNorm, rmsNorm } from './norm';
 export { geluTanh, geluErf, silu, activation, activations } from './activations';
 export { attention, attentionBias, repeatKv, splitHeads, mergeHeads, type AttentionOptions } from './attention';
 export { crossEntropy, labelLogProbs, type CrossEntropyOptions } from './loss';
-export { applyRope, ropeCosSin, ropeInvFreq, rotateHalf } from './rope';
+export { applyRope, ropeCosSin, ropeInvFreq, ropeTable, rotateHalf } from './rope';

@@ -16,7 +16,8 @@ export function ropeInvFreq(headDim: number, theta: number): Float32Array {
 }
 
 /**
- * cos and sin tables for the given positions: (B, 1, T, hs), broadcasting over heads.
+ * cos and sin tables for explicit positions: (B, 1, T, hs), broadcasting over heads. Computed on
+ * the device; `ropeTable` is the more exact path for the default positions 0..T-1.
  * `positionScale` divides positions (linear RoPE scaling: `rope_scaling.factor`).
  */
 export function ropeCosSin(
@@ -36,13 +37,37 @@ export function ropeCosSin(
 	});
 }
 
+/**
+ * cos and sin for positions 0..T-1 (every row of a right-padded batch): (1, 1, T, hs). Computed
+ * here in float64 from the float32 angles torch computes, then rounded, rather than on the device:
+ * GPU sin/cos lose accuracy on the large angles that late positions reach.
+ */
+export function ropeTable(t: number, headDim: number, theta: number, positionScale = 1): { cos: tf.Tensor4D; sin: tf.Tensor4D } {
+	const invFreq = ropeInvFreq(headDim, theta);
+	const half = headDim / 2;
+	const cos = new Float32Array(t * headDim);
+	const sin = new Float32Array(t * headDim);
+	for (let p = 0; p < t; p++) {
+		const pos = positionScale === 1 ? p : Math.fround(p / positionScale);
+		for (let i = 0; i < half; i++) {
+			const angle = Math.fround(pos * invFreq[i]); // a float32 product, as torch's matmul of inv_freq and positions
+			const c = Math.cos(angle);
+			const s = Math.sin(angle);
+			// emb = cat(freqs, freqs): both halves of the head use the same angles
+			cos[p * headDim + i] = cos[p * headDim + half + i] = c;
+			sin[p * headDim + i] = sin[p * headDim + half + i] = s;
+		}
+	}
+	return { cos: tf.tensor4d(cos, [1, 1, t, headDim]), sin: tf.tensor4d(sin, [1, 1, t, headDim]) };
+}
+
 /** [x1, x2] -> [-x2, x1] on the last axis. */
 export function rotateHalf(x: tf.Tensor4D): tf.Tensor4D {
 	const [x1, x2] = tf.split(x, 2, -1);
 	return tf.concat([x2.neg(), x1], -1) as tf.Tensor4D;
 }
 
-/** x: (B, nh, T, hs); cos, sin: (B, 1, T, hs). */
+/** x: (B, nh, T, hs); cos, sin: (B or 1, 1, T, hs). */
 export function applyRope(x: tf.Tensor4D, cos: tf.Tensor4D, sin: tf.Tensor4D): tf.Tensor4D {
 	return x.mul(cos).add(rotateHalf(x).mul(sin)) as tf.Tensor4D;
 }

@@ -1,0 +1,143 @@
+/**
+ * GPT-2 (Radford et al. 2019) as transformers' `GPT2LMHeadModel` computes it (v4.40,
+ * modeling_gpt2.py, eager attention): learned absolute positions, pre-LN blocks, Conv1D weights
+ * stored [in, out], tanh-GELU ("gelu_new"), and an LM head that reuses `transformer.wte.weight`.
+ *
+ *   x = drop(wte[ids] + wpe[pos])
+ *   for each block:  x = x + attn(ln_1(x));  x = x + mlp(ln_2(x))
+ *   logits = ln_f(x) @ wte^T
+ */
+import * as tf from '@tensorflow/tfjs';
+import { activation, attention, layerNorm, linear, mergeHeads, splitHeads } from '../ops';
+import { causalLmLoss } from './heads';
+import { bad, configReader } from './hf-config';
+import { defaultPositions, Dropout, type ArchSpec, type Batch, type ForwardOptions, type HfConfigBase, type Params } from './spec';
+
+export interface Gpt2Config extends HfConfigBase {
+	modelType: 'gpt2';
+	embdPdrop: number;
+	attnPdrop: number;
+	residPdrop: number;
+	/** Divide attention logits by sqrt(head size) (default true). */
+	scaleAttnWeights: boolean;
+	/** Also divide block i's attention logits by i + 1 (default false). */
+	scaleAttnByInverseLayerIdx: boolean;
+}
+
+function parseConfig(json: Record<string, unknown>): Gpt2Config {
+	const r = configReader(json, 'gpt2');
+	const hiddenSize = r.size('n_embd', 768);
+	const nHead = r.size('n_head', 12);
+	if (hiddenSize % nHead) throw bad('gpt2', `n_embd ${hiddenSize} is not divisible by n_head ${nHead}.`);
+	return {
+		modelType: 'gpt2',
+		task: 'causal-lm',
+		vocabSize: r.size('vocab_size', 50257),
+		hiddenSize,
+		nLayer: r.size('n_layer', 12),
+		nHead,
+		nKvHead: nHead,
+		headDim: hiddenSize / nHead,
+		intermediateSize: r.size('n_inner', 4 * hiddenSize), // n_inner: null means 4 * n_embd
+		maxPositions: r.size('n_positions', 1024),
+		hiddenAct: r.str('activation_function', 'gelu_new'),
+		normEps: r.num('layer_norm_epsilon', 1e-5),
+		tieWordEmbeddings: r.bool('tie_word_embeddings', true),
+		bosTokenId: r.tokenId('bos_token_id', 50256),
+		eosTokenIds: r.tokenIds('eos_token_id', 50256),
+		padTokenId: r.tokenId('pad_token_id', null),
+		embdPdrop: r.num('embd_pdrop', 0.1),
+		attnPdrop: r.num('attn_pdrop', 0.1),
+		residPdrop: r.num('resid_pdrop', 0.1),
+		scaleAttnWeights: r.bool('scale_attn_weights', true),
+		scaleAttnByInverseLayerIdx: r.bool('scale_attn_by_inverse_layer_idx', false)
+	};
+}
+
+function paramShapes(c: Gpt2Config): Record<string, number[]> {
+	const d = c.hiddenSize;
+	const h = c.intermediateSize;
+	const shapes: Record<string, number[]> = {
+		'transformer.wte.weight': [c.vocabSize, d],
+		'transformer.wpe.weight': [c.maxPositions, d]
+	};
+	for (let i = 0; i < c.nLayer; i++) {
+		const p = `transformer.h.${i}.`;
+		Object.assign(shapes, {
+			[p + 'ln_1.weight']: [d],
+			[p + 'ln_1.bias']: [d],
+			[p + 'attn.c_attn.weight']: [d, 3 * d],
+			[p + 'attn.c_attn.bias']: [3 * d],
+			[p + 'attn.c_proj.weight']: [d, d],
+			[p + 'attn.c_proj.bias']: [d],
+			[p + 'ln_2.weight']: [d],
+			[p + 'ln_2.bias']: [d],
+			[p + 'mlp.c_fc.weight']: [d, h],
+			[p + 'mlp.c_fc.bias']: [h],
+			[p + 'mlp.c_proj.weight']: [h, d],
+			[p + 'mlp.c_proj.bias']: [d]
+		});
+	}
+	shapes['transformer.ln_f.weight'] = [d];
+	shapes['transformer.ln_f.bias'] = [d];
+	if (!c.tieWordEmbeddings) shapes['lm_head.weight'] = [c.vocabSize, d];
+	return shapes;
+}
+
+const W = (p: Params, name: string) => p[name] as tf.Tensor2D;
+const B = (p: Params, name: string) => p[name] as tf.Tensor1D;
+
+function ln(p: Params, name: string, c: Gpt2Config, x: tf.Tensor): tf.Tensor {
+	return layerNorm(x, B(p, name + '.weight'), B(p, name + '.bias'), c.normEps);
+}
+
+function conv1d(p: Params, name: string, x: tf.Tensor): tf.Tensor {
+	return linear(x, W(p, name + '.weight'), B(p, name + '.bias'), 'in_out');
+}
+
+function selfAttention(p: Params, pre: string, c: Gpt2Config, layer: number, x: tf.Tensor, mask: tf.Tensor2D | undefined, drop: Dropout): tf.Tensor {
+	const d = c.hiddenSize;
+	const [q, k, v] = tf.split(conv1d(p, pre + 'c_attn', x), [d, d, d], -1); // 3 x (B, T, d)
+	let scale = c.scaleAttnWeights ? 1 / Math.sqrt(c.headDim) : 1;
+	if (c.scaleAttnByInverseLayerIdx) scale /= layer + 1;
+	const y = attention(splitHeads(q, c.nHead), splitHeads(k, c.nHead), splitHeads(v, c.nHead), {
+		causal: true,
+		keyMask: mask,
+		scale,
+		dropout: drop.attention(c.attnPdrop)
+	}); // (B, nh, T, hs)
+	return drop.apply(conv1d(p, pre + 'c_proj', mergeHeads(y)), c.residPdrop); // (B, T, d)
+}
+
+function mlp(p: Params, pre: string, c: Gpt2Config, x: tf.Tensor, drop: Dropout): tf.Tensor {
+	const h = activation(c.hiddenAct)(conv1d(p, pre + 'c_fc', x)); // (B, T, 4d)
+	return drop.apply(conv1d(p, pre + 'c_proj', h), c.residPdrop); // (B, T, d)
+}
+
+function forward(p: Params, c: Gpt2Config, batch: Batch, opts: ForwardOptions = {}): tf.Tensor {
+	const [b, t] = batch.inputIds.shape;
+	if (t > c.maxPositions) throw new Error(`gpt2: ${t} tokens is longer than n_positions ${c.maxPositions}.`);
+	const drop = new Dropout(opts);
+	const pos = batch.positionIds ?? defaultPositions(b, t);
+	const tok = tf.gather(p['transformer.wte.weight'], batch.inputIds.reshape([b * t])); // (B*T, d)
+	const posEmb = tf.gather(p['transformer.wpe.weight'], pos.reshape([b * t])); // (B*T, d)
+	let x = drop.apply(tok.add(posEmb).reshape([b, t, c.hiddenSize]), c.embdPdrop); // (B, T, d)
+	for (let i = 0; i < c.nLayer; i++) {
+		const pre = `transformer.h.${i}.`;
+		x = x.add(selfAttention(p, pre + 'attn.', c, i, ln(p, pre + 'ln_1', c, x), batch.attentionMask, drop));
+		x = x.add(mlp(p, pre + 'mlp.', c, ln(p, pre + 'ln_2', c, x), drop));
+	}
+	x = ln(p, 'transformer.ln_f', c, x);
+	return linear(x, W(p, c.tieWordEmbeddings ? 'transformer.wte.weight' : 'lm_head.weight')); // (B, T, V)
+}
+
+export const gpt2: ArchSpec<Gpt2Config> = {
+	modelType: 'gpt2',
+	task: 'causal-lm',
+	baseModelPrefix: 'transformer',
+	parseConfig,
+	paramShapes,
+	isTied: (c) => c.tieWordEmbeddings,
+	forward,
+	loss: (logits, labels) => causalLmLoss(logits, labels)
+};

@@ -1,0 +1,76 @@
+/**
+ * What the Hugging Face head models compute on top of the logits: the shifted causal-LM loss of
+ * `*ForCausalLM`, the loss of `*ForSequenceClassification` (chosen by `problem_type` as
+ * transformers chooses it), and greedy decoding as `generate(do_sample=False)` does it.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { crossEntropy } from '../ops';
+import type { ArchSpec, HfConfigBase, Params } from './spec';
+
+/**
+ * Mean next-token cross-entropy: logits at position t predict labels at t + 1, and labels of -100
+ * (padding, prompt tokens) are not counted. logits: (B, T, V); labels: (B, T) int32.
+ */
+export function causalLmLoss(logits: tf.Tensor, labels: tf.Tensor): tf.Scalar {
+	return tf.tidy(() => {
+		const [b, t, v] = logits.shape;
+		const shifted = logits.slice([0, 0, 0], [b, t - 1, v]).reshape([b * (t - 1), v]) as tf.Tensor2D; // (B*(T-1), V)
+		const target = labels.slice([0, 1], [b, t - 1]).reshape([b * (t - 1)]).toInt() as tf.Tensor1D; // (B*(T-1))
+		return crossEntropy(shifted, target);
+	});
+}
+
+export type ProblemType = 'regression' | 'single_label_classification' | 'multi_label_classification';
+
+/**
+ * The sequence-classification loss, as `BertForSequenceClassification.forward` picks it: MSE for
+ * one label (regression), cross-entropy for integer labels, BCE-with-logits for float multi-hot labels.
+ * logits: (B, C); labels: (B) int32, (B) float for regression, or (B, C) float multi-hot.
+ */
+export function sequenceClassificationLoss(logits: tf.Tensor, labels: tf.Tensor, problemType: ProblemType | null): tf.Scalar {
+	return tf.tidy(() => {
+		const [b, c] = logits.shape;
+		const type: ProblemType =
+			problemType ?? (c === 1 ? 'regression' : labels.dtype === 'int32' ? 'single_label_classification' : 'multi_label_classification');
+		if (type === 'regression') return logits.reshape(c === 1 ? [b] : [b, c]).sub(labels.toFloat()).square().mean() as tf.Scalar;
+		if (type === 'single_label_classification') return crossEntropy(logits as tf.Tensor2D, labels.reshape([b]).toInt() as tf.Tensor1D);
+		return tf.losses.sigmoidCrossEntropy(labels.toFloat(), logits) as tf.Scalar;
+	});
+}
+
+export interface GenerateOptions {
+	maxNewTokens: number;
+	/** Stop after emitting one of these; undefined means the config's eos, null means never stop early. */
+	eosTokenId?: number | number[] | null;
+}
+
+/**
+ * Greedy decoding: append the argmax of the last position's logits until maxNewTokens or EOS.
+ * Recomputes the whole prefix each step (no KV cache): the same tokens as transformers' cached
+ * decoding, at O(T^2) cost, which tiny models and tests can afford. Returns prompt + new ids.
+ */
+export async function generate<C extends HfConfigBase>(
+	spec: ArchSpec<C>,
+	params: Params,
+	config: C,
+	promptIds: number[],
+	opts: GenerateOptions
+): Promise<number[]> {
+	if (spec.task !== 'causal-lm') throw new Error(`${spec.modelType} is a ${spec.task} model; it does not generate text.`);
+	if (!promptIds.length) throw new Error('generate needs at least one prompt token.');
+	const eos = new Set(opts.eosTokenId === undefined ? config.eosTokenIds : opts.eosTokenId === null ? [] : [opts.eosTokenId].flat());
+	const ids = [...promptIds];
+	for (let i = 0; i < opts.maxNewTokens; i++) {
+		const next = tf.tidy(() => {
+			const inputIds = tf.tensor2d([ids], [1, ids.length], 'int32');
+			const logits = spec.forward(params, config, { inputIds }); // (1, T, V)
+			// torch.argmax and tf.argMax both return the first index on ties
+			return logits.slice([0, ids.length - 1, 0], [1, 1, -1]).reshape([-1]).argMax();
+		});
+		const token = (await next.data())[0];
+		next.dispose();
+		ids.push(token);
+		if (eos.has(token)) break;
+	}
+	return ids;
+}

@@ -1,0 +1,164 @@
+/**
+ * Llama (Touvron et al. 2023) as transformers' `LlamaForCausalLM` computes it (v4.40,
+ * modeling_llama.py, eager attention): RMSNorm pre-norm blocks, rotary positions on q and k,
+ * grouped-query attention, and a SiLU-gated MLP. Qwen2 is this network with biases on q/k/v
+ * (qwen2.ts), so the decoder here takes its bias switches from the config.
+ *
+ *   x = embed_tokens[ids]
+ *   for each layer:  x = x + attn(rms(x));  x = x + mlp(rms(x))
+ *   logits = norm(x) @ lm_head^T        (lm_head = embed_tokens when tied)
+ *   attn: q, k = rope(q_proj x), rope(k_proj x);  o_proj(softmax(q k^T / sqrt(hs) + mask) v)
+ *   mlp:  down_proj(act(gate_proj x) * up_proj x)
+ */
+import * as tf from '@tensorflow/tfjs';
+import { activation, applyRope, attention, linear, mergeHeads, rmsNorm, ropeCosSin, ropeTable, splitHeads } from '../ops';
+import { causalLmLoss } from './heads';
+import { bad, configReader, type ConfigReader } from './hf-config';
+import { Dropout, type ArchSpec, type Batch, type ForwardOptions, type HfConfigBase, type Params } from './spec';
+
+export interface LlamaConfig extends HfConfigBase {
+	modelType: 'llama' | 'qwen2';
+	ropeTheta: number;
+	/** Linear RoPE scaling divides positions by this factor (`rope_scaling: {type: 'linear'}`); 1 = none. */
+	ropePositionScale: number;
+	qkvBias: boolean;
+	oBias: boolean;
+	mlpBias: boolean;
+	attentionDropout: number;
+}
+
+/** The fields Llama and Qwen2 read the same way; `modelType` names the errors. */
+export function readDecoderConfig(
+	r: ConfigReader,
+	modelType: 'llama' | 'qwen2',
+	defaults: { vocabSize: number; intermediateSize: number; maxPositions: number; nKvHead: number | null }
+): Omit<LlamaConfig, 'qkvBias' | 'oBias' | 'mlpBias' | 'bosTokenId' | 'eosTokenIds'> {
+	const hiddenSize = r.size('hidden_size', 4096);
+	const nHead = r.size('num_attention_heads', 32);
+	const nKvHead = r.size('num_key_value_heads', defaults.nKvHead ?? nHead);
+	const headDim = r.size('head_dim', Math.floor(hiddenSize / nHead));
+	if (nHead % nKvHead) throw bad(modelType, `num_attention_heads ${nHead} is not a multiple of num_key_value_heads ${nKvHead}.`);
+	if (headDim % 2) throw bad(modelType, `head size ${headDim} must be even for rotary embeddings.`);
+	return {
+		modelType,
+		task: 'causal-lm',
+		vocabSize: r.size('vocab_size', defaults.vocabSize),
+		hiddenSize,
+		nLayer: r.size('num_hidden_layers', 32),
+		nHead,
+		nKvHead,
+		headDim,
+		intermediateSize: r.size('intermediate_size', defaults.intermediateSize),
+		maxPositions: r.size('max_position_embeddings', defaults.maxPositions),
+		hiddenAct: r.str('hidden_act', 'silu'),
+		normEps: r.num('rms_norm_eps', 1e-6),
+		tieWordEmbeddings: r.bool('tie_word_embeddings', false),
+		padTokenId: r.tokenId('pad_token_id', null),
+		ropeTheta: r.num('rope_theta', 10000),
+		ropePositionScale: ropePositionScale(r, modelType),
+		attentionDropout: r.num('attention_dropout', 0)
+	};
+}
+
+function ropePositionScale(r: ConfigReader, modelType: string): number {
+	const s = r.raw('rope_scaling') as Record<string, unknown> | null | undefined;
+	if (!s) return 1;
+	const type = s.rope_type ?? s.type;
+	if (type === 'linear' && typeof s.factor === 'number' && s.factor > 0) return s.factor;
+	if (type === 'default') return 1;
+	throw bad(modelType, `rope_scaling ${JSON.stringify(s)} is not supported (only none or {"type": "linear", "factor": f}).`);
+}
+
+function parseConfig(json: Record<string, unknown>): LlamaConfig {
+	const r = configReader(json, 'llama');
+	const attentionBias = r.bool('attention_bias', false);
+	return {
+		...readDecoderConfig(r, 'llama', { vocabSize: 32000, intermediateSize: 11008, maxPositions: 2048, nKvHead: null }),
+		bosTokenId: r.tokenId('bos_token_id', 1),
+		eosTokenIds: r.tokenIds('eos_token_id', 2),
+		qkvBias: attentionBias,
+		oBias: attentionBias,
+		mlpBias: r.bool('mlp_bias', false)
+	};
+}
+
+export function decoderParamShapes(c: LlamaConfig): Record<string, number[]> {
+	const d = c.hiddenSize;
+	const q = c.nHead * c.headDim;
+	const kv = c.nKvHead * c.headDim;
+	const f = c.intermediateSize;
+	const shapes: Record<string, number[]> = { 'model.embed_tokens.weight': [c.vocabSize, d] };
+	const proj = (name: string, out: number, inp: number, bias: boolean) => {
+		shapes[name + '.weight'] = [out, inp];
+		if (bias) shapes[name + '.bias'] = [out];
+	};
+	for (let i = 0; i < c.nLayer; i++) {
+		const p = `model.layers.${i}.`;
+		proj(p + 'self_attn.q_proj', q, d, c.qkvBias);
+		proj(p + 'self_attn.k_proj', kv, d, c.qkvBias);
+		proj(p + 'self_attn.v_proj', kv, d, c.qkvBias);
+		proj(p + 'self_attn.o_proj', d, q, c.oBias);
+		proj(p + 'mlp.gate_proj', f, d, c.mlpBias);
+		proj(p + 'mlp.up_proj', f, d, c.mlpBias);
+		proj(p + 'mlp.down_proj', d, f, c.mlpBias);
+		shapes[p + 'input_layernorm.weight'] = [d];
+		shapes[p + 'post_attention_layernorm.weight'] = [d];
+	}
+	shapes['model.norm.weight'] = [d];
+	if (!c.tieWordEmbeddings) shapes['lm_head.weight'] = [c.vocabSize, d];
+	return shapes;
+}
+
+/** nn.Linear in PyTorch layout; the bias is used when the checkpoint has one. */
+function proj(p: Params, name: string, x: tf.Tensor): tf.Tensor {
+	return linear(x, p[name + '.weight'] as tf.Tensor2D, p[name + '.bias'] as tf.Tensor1D | undefined);
+}
+
+function rms(p: Params, name: string, c: LlamaConfig, x: tf.Tensor): tf.Tensor {
+	return rmsNorm(x, p[name + '.weight'] as tf.Tensor1D, c.normEps);
+}
+
+interface Rope {
+	cos: tf.Tensor4D;
+	sin: tf.Tensor4D;
+}
+
+function selfAttention(p: Params, pre: string, c: LlamaConfig, x: tf.Tensor, rope: Rope, mask: tf.Tensor2D | undefined, drop: Dropout): tf.Tensor {
+	const q = applyRope(splitHeads(proj(p, pre + 'q_proj', x), c.nHead), rope.cos, rope.sin); // (B, nh, T, hs)
+	const k = applyRope(splitHeads(proj(p, pre + 'k_proj', x), c.nKvHead), rope.cos, rope.sin); // (B, nkv, T, hs)
+	const v = splitHeads(proj(p, pre + 'v_proj', x), c.nKvHead); // (B, nkv, T, hs)
+	const y = attention(q, k, v, { causal: true, keyMask: mask, dropout: drop.attention(c.attentionDropout) }); // (B, nh, T, hs)
+	return proj(p, pre + 'o_proj', mergeHeads(y)); // (B, T, d)
+}
+
+function mlp(p: Params, pre: string, c: LlamaConfig, x: tf.Tensor): tf.Tensor {
+	const gate = activation(c.hiddenAct)(proj(p, pre + 'gate_proj', x)); // (B, T, f)
+	return proj(p, pre + 'down_proj', gate.mul(proj(p, pre + 'up_proj', x))); // (B, T, d)
+}
+
+export function decoderForward(p: Params, c: LlamaConfig, batch: Batch, opts: ForwardOptions = {}): tf.Tensor {
+	const [b, t] = batch.inputIds.shape;
+	const drop = new Dropout(opts);
+	const rope = batch.positionIds
+		? ropeCosSin(batch.positionIds, c.headDim, c.ropeTheta, c.ropePositionScale) // (B, 1, T, hs)
+		: ropeTable(t, c.headDim, c.ropeTheta, c.ropePositionScale); // (1, 1, T, hs)
+	let x = tf.gather(p['model.embed_tokens.weight'], batch.inputIds.reshape([b * t])).reshape([b, t, c.hiddenSize]); // (B, T, d)
+	for (let i = 0; i < c.nLayer; i++) {
+		const pre = `model.layers.${i}.`;
+		x = x.add(selfAttention(p, pre + 'self_attn.', c, rms(p, pre + 'input_layernorm', c, x), rope, batch.attentionMask, drop));
+		x = x.add(mlp(p, pre + 'mlp.', c, rms(p, pre + 'post_attention_layernorm', c, x)));
+	}
+	x = rms(p, 'model.norm', c, x);
+	return linear(x, p[c.tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight'] as tf.Tensor2D); // (B, T, V)
+}
+
+export const llama: ArchSpec<LlamaConfig> = {
+	modelType: 'llama',
+	task: 'causal-lm',
+	baseModelPrefix: 'model',
+	parseConfig,
+	paramShapes: decoderParamShapes,
+	isTied: (c) => c.tieWordEmbeddings,
+	forward: decoderForward,
+	loss: (logits, labels) => causalLmLoss(logits, labels)
+};

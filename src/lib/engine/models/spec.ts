@@ -1,0 +1,106 @@
+/**
+ * The contract every Hugging Face architecture file fulfils (the folder contract, as squoosh's
+ * `src/features` writes one down): parse `config.json` into a normalized config, list parameter
+ * names and shapes, run a pure forward pass over a flat record of tensors keyed by the exact
+ * Hugging Face names, and compute the loss the matching `*ForCausalLM` /
+ * `*ForSequenceClassification` head computes.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+/** Parameters keyed by Hugging Face tensor names. A tied LM head has no entry of its own. */
+export type Params = Record<string, tf.Tensor>;
+
+export type Task = 'causal-lm' | 'sequence-classification';
+
+export interface Batch {
+	/** (B, T) int32 token ids. */
+	inputIds: tf.Tensor2D;
+	/** (B, T) 1 for tokens, 0 for padding; absent means no padding. */
+	attentionMask?: tf.Tensor2D;
+	/** (B, T) int32; absent means 0..T-1 on every row, as transformers defaults it. */
+	positionIds?: tf.Tensor2D;
+	/** (B, T) int32 segment ids (BERT); absent means all zeros. */
+	tokenTypeIds?: tf.Tensor2D;
+}
+
+export interface ForwardOptions {
+	/** Dropout on (the models' configured rates); off by default, as in `model.eval()`. */
+	training?: boolean;
+	/** Seed for this step's dropout masks, drawn from the engine's PRNG. */
+	dropoutSeed?: number;
+}
+
+/** The fields every architecture's normalized config has. */
+export interface HfConfigBase {
+	modelType: string;
+	task: Task;
+	vocabSize: number;
+	hiddenSize: number;
+	nLayer: number;
+	nHead: number;
+	/** Key/value heads; fewer than nHead is grouped-query attention. */
+	nKvHead: number;
+	headDim: number;
+	intermediateSize: number;
+	maxPositions: number;
+	/** ACT2FN name, e.g. 'gelu_new', 'silu', 'gelu'. */
+	hiddenAct: string;
+	normEps: number;
+	tieWordEmbeddings: boolean;
+	bosTokenId: number | null;
+	/** Normalized to a list (config.json allows a number or a list). */
+	eosTokenIds: number[];
+	padTokenId: number | null;
+}
+
+export interface ArchSpec<C extends HfConfigBase = HfConfigBase> {
+	/** config.json's `model_type`. */
+	modelType: string;
+	task: Task;
+	/**
+	 * The base model's attribute in the head model (`transformer`, `model`, `bert`). Checkpoints of
+	 * a bare base model (e.g. `GPT2Model`) store names without it; loading adds it back.
+	 */
+	baseModelPrefix: string;
+	parseConfig(json: Record<string, unknown>): C;
+	/** Name -> shape of every trainable tensor, in the order transformers' `named_parameters()` lists them. */
+	paramShapes(config: C): Record<string, number[]>;
+	/** Whether the output head reuses the input embedding (then `paramShapes` has no head entry). */
+	isTied(config: C): boolean;
+	/** Causal LM: (B, T, V) logits. Sequence classification: (B, numLabels). */
+	forward(params: Params, config: C, batch: Batch, opts?: ForwardOptions): tf.Tensor;
+	/** The head model's loss for these logits and labels (causal LM: -100 is ignored). */
+	loss(logits: tf.Tensor, labels: tf.Tensor, config: C): tf.Scalar;
+}
+
+/**
+ * Dropout sites numbered in call order, each with its own seed derived from the step's seed, so
+ * one forward pass draws independent masks and the same seed replays them exactly. Off unless
+ * `training`, as in `model.eval()`.
+ */
+export class Dropout {
+	private site = 0;
+	constructor(private readonly opts: ForwardOptions = {}) {}
+
+	private active(rate: number): boolean {
+		return !!this.opts.training && rate > 0;
+	}
+
+	private nextSeed(): number {
+		return ((this.opts.dropoutSeed ?? 0) + ++this.site * 7919) >>> 0;
+	}
+
+	apply(x: tf.Tensor, rate: number): tf.Tensor {
+		return this.active(rate) ? tf.dropout(x, rate, undefined, this.nextSeed()) : x;
+	}
+
+	/** The `dropout` option of ops.attention (on the attention weights), or undefined when off. */
+	attention(rate: number): { rate: number; seed: number } | undefined {
+		return this.active(rate) ? { rate, seed: this.nextSeed() } : undefined;
+	}
+}
+
+/** (B, T) int32 position ids 0..T-1 for every row. */
+export function defaultPositions(b: number, t: number): tf.Tensor2D {
+	return tf.tidy(() => tf.range(0, t, 1, 'int32').reshape([1, t]).tile([b, 1]) as tf.Tensor2D);
+}
