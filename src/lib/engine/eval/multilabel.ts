@@ -1,0 +1,93 @@
+/**
+ * Multi-label metrics on n×L 0/1 indicator matrices: precision / recall / F1 (per label, micro,
+ * macro, weighted, samples), Hamming loss, Jaccard and subset accuracy. Matches sklearn.metrics
+ * 1.2.1 with zero_division=0: a row or label whose denominator is 0 scores 0 (an empty row is
+ * not a perfect row), and a label absent from both matrices still counts in the macro mean.
+ */
+import { npAverage, npMean, npSum } from './numeric';
+import { prfAverage, prfPerLabel, ratioOrZero, type Prf, type PrfAverage, type PrfCounts, type PrfPerLabel } from './prf';
+
+export type Indicator = ReadonlyArray<ArrayLike<number>>;
+export type MultilabelAverage = PrfAverage | 'samples';
+
+function check(yTrue: Indicator, yPred: Indicator): number {
+	if (yTrue.length !== yPred.length) throw new RangeError(`y_true has ${yTrue.length} rows but y_pred has ${yPred.length}`);
+	const labels = yTrue[0]?.length ?? 0;
+	for (const m of [yTrue, yPred]) {
+		m.forEach((row, i) => {
+			if (row.length !== labels) throw new RangeError(`row ${i} has ${row.length} labels, expected ${labels}`);
+			for (let j = 0; j < row.length; j++) {
+				if (row[j] !== 0 && row[j] !== 1) throw new RangeError(`entry [${i}][${j}] = ${row[j]} is not 0 or 1`);
+			}
+		});
+	}
+	return labels;
+}
+
+/** Counts per label (column), or per sample (row) with `bySample`. */
+export function multilabelCounts(yTrue: Indicator, yPred: Indicator, bySample = false): PrfCounts {
+	const labels = check(yTrue, yPred);
+	const size = bySample ? yTrue.length : labels;
+	const c = { tp: new Array<number>(size).fill(0), predicted: new Array<number>(size).fill(0), actual: new Array<number>(size).fill(0) };
+	yTrue.forEach((row, i) => {
+		for (let j = 0; j < labels; j++) {
+			const at = bySample ? i : j;
+			c.tp[at] += row[j] & yPred[i][j];
+			c.predicted[at] += yPred[i][j];
+			c.actual[at] += row[j];
+		}
+	});
+	return c;
+}
+
+export function multilabelPrf(yTrue: Indicator, yPred: Indicator): PrfPerLabel {
+	return prfPerLabel(multilabelCounts(yTrue, yPred));
+}
+
+export function multilabelPrfAverage(yTrue: Indicator, yPred: Indicator, average: MultilabelAverage): Prf {
+	if (average === 'samples') return prfAverage(multilabelCounts(yTrue, yPred, true), 'macro');
+	return prfAverage(multilabelCounts(yTrue, yPred), average);
+}
+
+/** Fraction of label slots that differ. */
+export function hammingLoss(yTrue: Indicator, yPred: Indicator): number {
+	const labels = check(yTrue, yPred);
+	let diff = 0;
+	yTrue.forEach((row, i) => {
+		for (let j = 0; j < labels; j++) if (row[j] !== yPred[i][j]) diff++;
+	});
+	return diff / (yTrue.length * labels);
+}
+
+/** Fraction of rows predicted exactly. */
+export function subsetAccuracy(yTrue: Indicator, yPred: Indicator): number {
+	const labels = check(yTrue, yPred);
+	let exact = 0;
+	yTrue.forEach((row, i) => {
+		let same = true;
+		for (let j = 0; j < labels && same; j++) same = row[j] === yPred[i][j];
+		if (same) exact++;
+	});
+	return exact / yTrue.length;
+}
+
+/** |Y ∩ P| / |Y ∪ P| per label (or per row with `bySample`). */
+function jaccardParts(yTrue: Indicator, yPred: Indicator, bySample: boolean) {
+	const c = multilabelCounts(yTrue, yPred, bySample);
+	const union = Array.from(c.tp, (tp, i) => c.predicted[i] + c.actual[i] - tp);
+	return { tp: Array.from(c.tp), union, support: Array.from(c.actual) };
+}
+
+export function jaccardPerLabel(yTrue: Indicator, yPred: Indicator): number[] {
+	const { tp, union } = jaccardParts(yTrue, yPred, false);
+	return tp.map((t, i) => ratioOrZero(t, union[i]));
+}
+
+export function jaccardScore(yTrue: Indicator, yPred: Indicator, average: MultilabelAverage): number {
+	const { tp, union, support } = jaccardParts(yTrue, yPred, average === 'samples');
+	if (average === 'micro') return ratioOrZero(npSum(tp), npSum(union));
+	const scores = tp.map((t, i) => ratioOrZero(t, union[i]));
+	// Unlike precision/recall, sklearn's jaccard falls back to an unweighted mean when no label occurs.
+	if (average === 'weighted' && support.some((s) => s > 0)) return npAverage(scores, support);
+	return npMean(scores);
+}
