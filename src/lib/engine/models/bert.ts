@@ -9,7 +9,7 @@
  *   logits = classifier(tanh(pooler(x[:, 0])))
  */
 import * as tf from '@tensorflow/tfjs';
-import { activation, attention, layerNorm, linear, mergeHeads, splitHeads } from '../ops';
+import { activation, attention, embedding, layerNorm, linear, mergeHeads, splitHeads } from '../ops';
 import { sequenceClassificationLoss, type ProblemType } from './heads';
 import { bad, configReader, numLabels } from './hf-config';
 import { defaultPositions, Dropout, type ArchSpec, type Batch, type ForwardOptions, type HfConfigBase, type Params } from './spec';
@@ -109,11 +109,11 @@ function ln(p: Params, name: string, c: BertConfig, x: tf.Tensor): tf.Tensor {
 function embeddings(p: Params, c: BertConfig, batch: Batch, drop: Dropout): tf.Tensor {
 	const [b, t] = batch.inputIds.shape;
 	if (t > c.maxPositions) throw new Error(`bert: ${t} tokens is longer than max_position_embeddings ${c.maxPositions}.`);
-	const gather = (name: string, ids: tf.Tensor) => tf.gather(p[`bert.embeddings.${name}.weight`], ids.reshape([b * t])); // (B*T, d)
+	const embed = (name: string, ids: tf.Tensor) => embedding(p[`bert.embeddings.${name}.weight`] as tf.Tensor2D, ids.reshape([b * t])); // (B*T, d)
 	const types = batch.tokenTypeIds ?? tf.zeros([b, t], 'int32');
 	const positions = batch.positionIds ?? defaultPositions(b, t);
 	// the order transformers adds them in: (word + type) + position
-	const x = gather('word_embeddings', batch.inputIds).add(gather('token_type_embeddings', types)).add(gather('position_embeddings', positions));
+	const x = embed('word_embeddings', batch.inputIds).add(embed('token_type_embeddings', types)).add(embed('position_embeddings', positions));
 	return drop.apply(ln(p, 'bert.embeddings.LayerNorm', c, x.reshape([b, t, c.hiddenSize])), c.hiddenDropout); // (B, T, d)
 }
 

@@ -8,7 +8,7 @@
  *   logits = ln_f(x) @ wte^T
  */
 import * as tf from '@tensorflow/tfjs';
-import { activation, attention, layerNorm, linear, mergeHeads, splitHeads } from '../ops';
+import { activation, attention, embedding, layerNorm, linear, mergeHeads, splitHeads } from '../ops';
 import { causalLmLoss } from './heads';
 import { bad, configReader } from './hf-config';
 import { defaultPositions, Dropout, type ArchSpec, type Batch, type ForwardOptions, type HfConfigBase, type Params } from './spec';
@@ -119,8 +119,8 @@ function forward(p: Params, c: Gpt2Config, batch: Batch, opts: ForwardOptions = 
 	if (t > c.maxPositions) throw new Error(`gpt2: ${t} tokens is longer than n_positions ${c.maxPositions}.`);
 	const drop = new Dropout(opts);
 	const pos = batch.positionIds ?? defaultPositions(b, t);
-	const tok = tf.gather(p['transformer.wte.weight'], batch.inputIds.reshape([b * t])); // (B*T, d)
-	const posEmb = tf.gather(p['transformer.wpe.weight'], pos.reshape([b * t])); // (B*T, d)
+	const tok = embedding(p['transformer.wte.weight'] as tf.Tensor2D, batch.inputIds.reshape([b * t])); // (B*T, d)
+	const posEmb = embedding(p['transformer.wpe.weight'] as tf.Tensor2D, pos.reshape([b * t])); // (B*T, d)
 	let x = drop.apply(tok.add(posEmb).reshape([b, t, c.hiddenSize]), c.embdPdrop); // (B, T, d)
 	for (let i = 0; i < c.nLayer; i++) {
 		const pre = `transformer.h.${i}.`;

@@ -11,7 +11,7 @@
  *   mlp:  down_proj(act(gate_proj x) * up_proj x)
  */
 import * as tf from '@tensorflow/tfjs';
-import { activation, applyRope, attention, linear, mergeHeads, rmsNorm, ropeCosSin, ropeTable, splitHeads } from '../ops';
+import { activation, applyRope, attention, embedding, linear, mergeHeads, rmsNorm, ropeCosSin, ropeTable, splitHeads } from '../ops';
 import { causalLmLoss } from './heads';
 import { bad, configReader, type ConfigReader } from './hf-config';
 import { Dropout, type ArchSpec, type Batch, type ForwardOptions, type HfConfigBase, type Params } from './spec';
@@ -142,7 +142,7 @@ export function decoderForward(p: Params, c: LlamaConfig, batch: Batch, opts: Fo
 	const rope = batch.positionIds
 		? ropeCosSin(batch.positionIds, c.headDim, c.ropeTheta, c.ropePositionScale) // (B, 1, T, hs)
 		: ropeTable(t, c.headDim, c.ropeTheta, c.ropePositionScale); // (1, 1, T, hs)
-	let x = tf.gather(p['model.embed_tokens.weight'], batch.inputIds.reshape([b * t])).reshape([b, t, c.hiddenSize]); // (B, T, d)
+	let x = embedding(p['model.embed_tokens.weight'] as tf.Tensor2D, batch.inputIds.reshape([b * t])).reshape([b, t, c.hiddenSize]); // (B, T, d)
 	for (let i = 0; i < c.nLayer; i++) {
 		const pre = `model.layers.${i}.`;
 		x = x.add(selfAttention(p, pre + 'self_attn.', c, rms(p, pre + 'input_layernorm', c, x), rope, batch.attentionMask, drop));

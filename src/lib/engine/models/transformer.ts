@@ -12,7 +12,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from '../../shared/config';
 import { Prng } from '../../shared/prng';
-import { attention, geluTanh, layerNorm, linear, mergeHeads, splitHeads } from '../ops';
+import { attention, embedding, geluTanh, layerNorm, linear, mergeHeads, splitHeads } from '../ops';
 
 export type Params = Record<string, tf.Tensor>;
 
@@ -109,9 +109,8 @@ function mlp(p: Params, pre: string, c: ModelConfig, x: tf.Tensor, o: ForwardOpt
 export function hiddenStates(p: Params, c: ModelConfig, batch: Batch, o: ForwardOptions = {}): tf.Tensor3D {
 	const [b, t] = batch.inputIds.shape;
 	if (t > c.contextLength) throw new Error(`Sequence of ${t} tokens is longer than the context length ${c.contextLength}.`);
-	const pos = tf.range(0, t, 1, 'int32');
-	let x = tf.gather(p['transformer.wte.weight'], batch.inputIds.reshape([-1])).reshape([b, t, c.dModel]); // (B, T, d)
-	x = x.add(tf.gather(p['transformer.wpe.weight'], pos)); // (B, T, d) + (T, d)
+	let x = embedding(p['transformer.wte.weight'] as tf.Tensor2D, batch.inputIds); // (B, T, d)
+	x = x.add(p['transformer.wpe.weight'].slice([0, 0], [t, c.dModel])); // (B, T, d) + (T, d)
 	x = dropout(x, c.dropout, o, 1);
 	for (let i = 0; i < c.nLayer; i++) {
 		const pre = `transformer.h.${i}.`;

@@ -1,0 +1,19 @@
+/**
+ * Embedding lookup: rows of a (V, d) table for integer ids. tfjs differentiates `gather` through
+ * UnsortedSegmentSum, which is very slow on the CPU backend (O(V * N * d) with masks) and slow on
+ * software WebGPU; when the one-hot matrix is small, a one-hot matmul gives the same values
+ * exactly (each output is 1 * row + sums of exact zeros) and its gradient is a plain matmul.
+ * Large vocabularies (GPT-2's 50k) keep `gather`, where the one-hot matrix would not fit.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+/** Largest one-hot matrix (ids × vocabulary) used for the matmul path: 8M floats, 32 MB. */
+export const ONE_HOT_LIMIT = 8 * 1024 * 1024;
+
+/** ids: any shape of int32 ids; returns ids.shape + [d]. */
+export function embedding(table: tf.Tensor2D, ids: tf.Tensor): tf.Tensor {
+	const [v, d] = table.shape;
+	const flat = ids.reshape([-1]).toInt(); // (N)
+	const rows = flat.size * v <= ONE_HOT_LIMIT ? tf.matMul(tf.oneHot(flat, v, 1, 0, 'float32'), table) : tf.gather(table, flat); // (N, d)
+	return rows.reshape([...ids.shape, d]);
+}
