@@ -143,6 +143,7 @@ export class EngineClient {
 		if (e.type === 'started') {
 			this.backend = e.backend;
 			this.live = { runId: e.runId, step: e.step, totalSteps: e.totalSteps, etaSec: 0, stepsPerSec: 0, state: 'running' };
+			this.version++;
 		} else if (e.type === 'metrics' && this.live) {
 			this.points = [...this.points, e.point];
 			this.live = { ...this.live, step: e.step, totalSteps: e.totalSteps, etaSec: e.etaSec, stepsPerSec: e.point.stepsPerSec ?? this.live.stepsPerSec };
