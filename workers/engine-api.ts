@@ -8,6 +8,8 @@ import { initBackend, backendInfo, gpuErrorLog, type BackendName } from '../src/
 import { ClassifierSession } from '../src/lib/engine/classifier';
 import { initialLoopState, stepsPerEpoch, trainLoop, type Control, type LoopState } from '../src/lib/engine/train/loop';
 import { memoryInfo } from '../src/lib/engine/tensors';
+import { benchmarkTrainStep } from '../src/lib/engine/bench';
+import { checkBackendAgainstCpu, checkStepsAgainstCpu } from '../src/lib/engine/selfcheck';
 import type { TokenRows } from '../src/lib/engine/batching';
 import { classificationReport } from '../src/lib/engine/eval/report';
 import { TextTokenizer } from '../src/lib/data/tokenizer';
@@ -82,6 +84,20 @@ export const api = {
 	gpuErrors: () => [...gpuErrorLog()],
 	memory: () => memoryInfo(),
 	ping: () => Date.now(),
+
+	/** Compare the active backend's forward pass and gradients with the CPU's on a small model. */
+	async checkBackend(config: RunConfig, withDropout = false) {
+		if (training) throw new Error('A run is training; check the backend when it has finished.');
+		await initBackend();
+		return { gradients: await checkBackendAgainstCpu(config, withDropout), steps: await checkStepsAgainstCpu(config) };
+	},
+
+	/** Time the training step of a model shape on this device (for the bench scripts and curious users). */
+	async benchmark(config: RunConfig, seqLen: number, steps = 5) {
+		if (training) throw new Error('A run is training; benchmark when it has finished.');
+		await initBackend();
+		return benchmarkTrainStep(config, seqLen, steps);
+	},
 
 	/** A run whose tab closed mid-training is paused at its last checkpoint. */
 	async settleInterrupted(runs: string[]): Promise<void> {

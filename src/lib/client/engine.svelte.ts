@@ -135,6 +135,16 @@ export class EngineClient {
 		return this.bridge.call((api) => api.predict(runId, text, checkpointId), 120_000);
 	}
 
+	async benchmark(config: RunConfig, seqLen: number, steps = 5) {
+		await this.init();
+		return this.bridge.call((api) => api.benchmark(config, seqLen, steps), 600_000);
+	}
+
+	async checkBackend(config: RunConfig, withDropout = false) {
+		await this.init();
+		return this.bridge.call((api) => api.checkBackend(config, withDropout), 300_000);
+	}
+
 	async memory() {
 		return this.bridge.call((api) => api.memory(), 10_000);
 	}
@@ -165,7 +175,11 @@ export class EngineClient {
 
 let engine: EngineClient | null = null;
 
-/** The one engine of this tab. */
+/** The one engine of this tab; also `window.whetstone.engine`, for the console and the bench scripts. */
 export function getEngine(): EngineClient {
-	return (engine ??= new EngineClient());
+	if (!engine) {
+		engine = new EngineClient();
+		(globalThis as { whetstone?: object }).whetstone = { engine };
+	}
+	return engine;
 }

@@ -7,5 +7,6 @@ export { layerNorm, rmsNorm } from './norm';
 export { geluTanh, geluErf, silu, activation, activations } from './activations';
 export { attention, attentionBias, repeatKv, splitHeads, mergeHeads, type AttentionOptions } from './attention';
 export { embedding, ONE_HOT_LIMIT } from './embedding';
+export { addMany } from './sum';
 export { crossEntropy, labelLogProbs, type CrossEntropyOptions } from './loss';
 export { applyRope, ropeCosSin, ropeInvFreq, ropeTable, rotateHalf } from './rope';

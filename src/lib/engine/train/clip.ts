@@ -4,10 +4,11 @@
  * read back unless the caller logs it.
  */
 import * as tf from '@tensorflow/tfjs';
+import { addMany } from '../ops';
 
 export function globalNorm(grads: Record<string, tf.Tensor>): tf.Scalar {
 	const squares = Object.values(grads).map((g) => g.square().sum());
-	return tf.addN(squares).sqrt() as tf.Scalar;
+	return addMany(squares).sqrt() as tf.Scalar;
 }
 
 export function clipByGlobalNorm(grads: Record<string, tf.Tensor>, maxNorm: number): { grads: Record<string, tf.Tensor>; norm: tf.Scalar } {
