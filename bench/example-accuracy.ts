@@ -37,6 +37,12 @@ if (arg('batch')) cfg.train.batchSize = Number(arg('batch'));
 if (arg('lr')) cfg.train.learningRate = Number(arg('lr'));
 if (arg('vocab')) cfg.tokenizer.vocabSize = Number(arg('vocab'));
 if (arg('dropout')) cfg.model.dropout = Number(arg('dropout'));
+if (arg('wd')) cfg.train.weightDecay = Number(arg('wd'));
+if (arg('eval')) cfg.train.evalEvery = Number(arg('eval'));
+if (arg('width')) cfg.model.dModel = Number(arg('width'));
+if (arg('layers')) cfg.model.nLayer = Number(arg('layers'));
+if (arg('heads')) cfg.model.nHead = Number(arg('heads'));
+if (arg('context')) cfg.model.contextLength = Number(arg('context'));
 
 const trainTexts = built.rows.filter((_, i) => splits[i] === 0).map((r) => r.text);
 const tokenizer = await TextTokenizer.fromJson(trainBpe(trainTexts, cfg.tokenizer));
@@ -57,6 +63,7 @@ console.log(`rows train/val/test ${train.length}/${validation.length}/${test.len
 const session = ClassifierSession.create(cfg, { padId: tokenizer.padId ?? 0, clsId: tokenizer.clsId });
 const t0 = performance.now();
 let steps = 0;
+let best: { step: number; val: number; tensors: Map<string, { shape: number[]; data: Float32Array }> } | null = null;
 await trainLoop(session, { tokens, train, validation }, cfg, initialLoopState(cfg, train), {
 	control: () => 'run',
 	onMetrics: (p) => {
@@ -64,10 +71,16 @@ await trainLoop(session, { tokens, train, validation }, cfg, initialLoopState(cf
 		if (p.valAccuracy !== undefined)
 			console.log(`step ${p.step} train loss ${p.trainLoss?.toFixed(3)} acc ${p.trainAccuracy?.toFixed(3)} | val loss ${p.valLoss?.toFixed(3)} acc ${p.valAccuracy.toFixed(3)}`);
 	},
-	onCheckpoint: async () => {}
+	onCheckpoint: async (snap) => {
+		if (snap.best) best = { step: snap.step, val: snap.valAccuracy!, tensors: new Map(snap.tensors.map((t) => [t.name, t])) };
+	}
 });
 const seconds = (performance.now() - t0) / 1000;
-const ev = await session.evaluate(tokens, test);
-const rep = classificationReport(ev.labels, ev.preds, built.labels);
-console.log(`test accuracy ${rep.accuracy.toFixed(3)} macro-F1 ${rep.macroF1.toFixed(3)} loss ${ev.loss.toFixed(3)}`);
+for (const [which, s] of [['last', session], ['best', best ? ClassifierSession.fromTensors(cfg, best.tensors, { padId: tokenizer.padId ?? 0, clsId: tokenizer.clsId }, 0) : null]] as const) {
+	if (!s) continue;
+	const ev = await s.evaluate(tokens, test);
+	const rep = classificationReport(ev.labels, ev.preds, built.labels);
+	const at = which === 'best' ? ` (step ${best!.step}, val ${best!.val.toFixed(3)})` : '';
+	console.log(`${which} checkpoint${at}: test accuracy ${rep.accuracy.toFixed(3)} macro-F1 ${rep.macroF1.toFixed(3)} loss ${ev.loss.toFixed(3)}`);
+}
 console.log(`${steps} steps in ${seconds.toFixed(1)} s on tfjs-cpu (${(seconds / steps).toFixed(3)} s/step, includes validation)`);

@@ -61,7 +61,7 @@ function special(t: TextTokenizer) {
 }
 
 async function sessionFor(p: Prepared, checkpointId?: string): Promise<ClassifierSession> {
-	const id = checkpointId ?? p.run.lastCheckpointId;
+	const id = checkpointId ?? p.run.bestCheckpointId ?? p.run.lastCheckpointId;
 	if (!id) throw new UserError('not-found', 'This run has no checkpoint yet. Train it for a few steps first.');
 	if (warm?.checkpointId === id) return warm.session;
 	const { manifest, tensors } = await loadCheckpoint(id);
@@ -159,27 +159,25 @@ export const api = {
 			const step = state.epoch * stepsPerEpoch(train.length, cfg.train.batchSize) + state.stepInEpoch;
 			await updateRun(runId, { status: 'running', backend, totalSteps, error: undefined });
 			onEvent({ type: 'started', runId, backend, totalSteps, step });
-			let best = p.run.bestValAccuracy ?? -1;
-			let bestId: string | undefined;
+			let bestId = p.run.bestCheckpointId;
 
 			const outcome = await trainLoop(session, { tokens: p.tokens, train, validation }, cfg, state, {
 				control: () => control,
 				onMetrics: async (point, total, etaSec) => {
 					await appendMetrics([{ runId, ...point }]);
-					const patch: Partial<Run> = { step: point.step, epoch: point.epoch };
-					if (point.valAccuracy !== undefined && point.valAccuracy > best) patch.bestValAccuracy = best = point.valAccuracy;
-					await updateRun(runId, patch);
+					await updateRun(runId, { step: point.step, epoch: point.epoch });
 					onEvent({ type: 'metrics', point: { runId, ...point }, step: point.step, totalSteps: total, etaSec });
 				},
 				onCheckpoint: async (snap) => {
 					const id = newId('ckpt_');
 					await saveCheckpoint(
-						{ id, runId, step: snap.step, epoch: snap.epoch, createdAt: Date.now(), config: cfg, trainerState: snap.state, valAccuracy: snap.valAccuracy },
+						{ id, runId, step: snap.step, epoch: snap.epoch, createdAt: Date.now(), config: cfg, trainerState: snap.state, valAccuracy: snap.valAccuracy, best: snap.best },
 						snap.tensors
 					);
-					if (snap.valAccuracy !== undefined && snap.valAccuracy >= best) bestId = id;
+					const patch: Partial<Run> = { lastCheckpointId: id, step: snap.step };
+					if (snap.best) Object.assign(patch, { bestCheckpointId: (bestId = id), bestValAccuracy: snap.valAccuracy });
 					await pruneCheckpoints(runId, KEEP_CHECKPOINTS, bestId ? [bestId] : []);
-					await updateRun(runId, { lastCheckpointId: id, step: snap.step });
+					await updateRun(runId, patch);
 					onEvent({ type: 'checkpoint', checkpointId: id, step: snap.step });
 				}
 			});
@@ -218,7 +216,7 @@ export const api = {
 		const rows = rowsOf(p.tokens.splits, split);
 		if (!rows.length) throw new UserError('not-found', `The ${split} split is empty.`);
 		const out = await session.evaluate(p.tokens, rows, (done) => onProgress?.(done, rows.length));
-		const ckpt = (await listCheckpoints(runId)).find((c) => c.id === (checkpointId ?? p.run.lastCheckpointId));
+		const ckpt = (await listCheckpoints(runId)).find((c) => c.id === (checkpointId ?? p.run.bestCheckpointId ?? p.run.lastCheckpointId));
 		const result: EvaluationResult = {
 			split,
 			checkpointId: ckpt?.id ?? '',

@@ -17,5 +17,5 @@ export async function setNumber(page: Page, testId: string, value: number) {
 }
 
 export async function shot(page: Page, name: string) {
-	await page.screenshot({ path: `test-results/screens/${name}.png`, fullPage: true });
+	await page.screenshot({ path: `screenshots/${name}.png`, fullPage: true });
 }

@@ -127,6 +127,8 @@ export interface Run {
 	/** Wall time spent training, summed over sessions. */
 	trainMs: number;
 	lastCheckpointId?: string;
+	/** The checkpoint with the best validation accuracy: the one evaluated and used by default. */
+	bestCheckpointId?: string;
 	bestValAccuracy?: number;
 	error?: string;
 	/** Test-split results, once evaluated. */
@@ -175,8 +177,11 @@ export interface CheckpointManifest {
 		stepInEpoch: number;
 		order: number[];
 		optimizerStep: number;
+		bestValAccuracy?: number;
 	};
 	valAccuracy?: number;
+	/** Saved because validation accuracy improved. */
+	best?: boolean;
 }
 
 export interface CheckpointChunk {

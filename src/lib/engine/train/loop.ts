@@ -18,6 +18,8 @@ export interface LoopState {
 	stepInEpoch: number;
 	order: number[];
 	optimizerStep: number;
+	/** Best validation accuracy so far, so a resumed run knows what "better" means. */
+	bestValAccuracy?: number;
 }
 
 export type Control = 'run' | 'pause' | 'stop';
@@ -26,7 +28,8 @@ export type LoopOutcome = 'completed' | 'paused' | 'stopped';
 export interface LoopCallbacks {
 	/** A logged point (train and/or validation fields) with progress. */
 	onMetrics(point: Omit<MetricPoint, 'runId'>, totalSteps: number, etaSec: number): Promise<void> | void;
-	onCheckpoint(snap: { step: number; epoch: number; state: LoopState; tensors: HostTensor[]; valAccuracy?: number }): Promise<void>;
+	/** `best` marks a checkpoint saved because validation accuracy improved. */
+	onCheckpoint(snap: { step: number; epoch: number; state: LoopState; tensors: HostTensor[]; valAccuracy?: number; best: boolean }): Promise<void>;
 	control(): Control;
 	now?: () => number;
 }
@@ -61,16 +64,23 @@ export async function trainLoop(session: ClassifierSession, data: LoopData, cfg:
 	let windowSteps = 0;
 	let stepsPerSec = 0;
 	let lastVal: number | undefined;
+	let improved = false;
 
 	const validate = async () => {
 		const ev = await session.evaluate(data.tokens, data.validation);
 		lastVal = ev.accuracy;
+		if (ev.accuracy > (state.bestValAccuracy ?? -1)) {
+			state.bestValAccuracy = ev.accuracy;
+			improved = true;
+		}
 		return { valLoss: ev.loss, valAccuracy: ev.accuracy };
 	};
 	const save = async () => {
 		state.prngState = prng.state;
 		state.optimizerStep = session.optimizer.step;
-		await cb.onCheckpoint({ step, epoch: state.epoch, state: { ...state, order: state.order.slice() }, tensors: await session.snapshot(), valAccuracy: lastVal });
+		const best = improved;
+		improved = false;
+		await cb.onCheckpoint({ step, epoch: state.epoch, state: { ...state, order: state.order.slice() }, tensors: await session.snapshot(), valAccuracy: lastVal, best });
 	};
 
 	while (step < total) {
@@ -93,7 +103,8 @@ export async function trainLoop(session: ClassifierSession, data: LoopData, cfg:
 		}
 		const last = step === total;
 		if (step % t.logEvery === 0 || step % t.evalEvery === 0 || last) await flush(step % t.evalEvery === 0 || last, lr);
-		if (step % t.checkpointEvery === 0 || last) await save();
+		// Regular checkpoints, the last one, and one whenever validation accuracy improved.
+		if (step % t.checkpointEvery === 0 || last || improved) await save();
 		else await yieldToEvents();
 	}
 	return 'completed';
