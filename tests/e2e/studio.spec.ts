@@ -1,7 +1,8 @@
 /**
  * The whole flow in the page, on WebGPU (SwiftShader): open the example, train a tiny model for a
  * few steps, see the loss chart move, pause, reload and find the run paused with its metrics,
- * resume to the end, evaluate, and predict a typed text.
+ * resume, reload mid-training and find it paused at its last checkpoint, resume to the end,
+ * evaluate, and predict a typed text.
  */
 import { expect, test } from '@playwright/test';
 import { openStudio, setNumber, shot } from './helpers';
@@ -18,34 +19,46 @@ test('example project: train, pause, reload, resume, evaluate, predict on WebGPU
 
 	await page.getByTestId('nav-train').click();
 	await page.getByTestId('model-preset').selectOption('nano');
-	await setNumber(page, 'epochs', 2);
-	await setNumber(page, 'batch-size', 16);
+	await setNumber(page, 'epochs', 1);
+	await setNumber(page, 'batch-size', 32);
 	await page.locator('summary', { hasText: 'Model shape' }).click();
 	await setNumber(page, 'log-every', 2);
-	await setNumber(page, 'eval-every', 10);
+	await setNumber(page, 'eval-every', 6);
 	await setNumber(page, 'checkpoint-every', 4);
 	await page.getByTestId('start').click();
 
 	// The loss chart moves: at least two logged points.
 	const charts = page.getByTestId('charts');
+	const row = page.getByTestId('run-row').first();
 	await expect(charts).toHaveAttribute('data-points', /^([2-9]|\d\d+)$/, { timeout: 300_000 });
 	await expect(page.getByTestId('progress')).toBeVisible();
 	await shot(page, '3-training');
 
 	await page.getByTestId('pause').click();
-	await expect(page.getByTestId('run-row').first()).toHaveAttribute('data-status', 'paused', { timeout: 120_000 });
+	await expect(row).toHaveAttribute('data-status', 'paused', { timeout: 120_000 });
 	const pointsBefore = Number(await charts.getAttribute('data-points'));
+	const pausedAt = Number(await row.getAttribute('data-step'));
 	expect(pointsBefore).toBeGreaterThanOrEqual(2);
 
 	// Reload: the run is still there, paused, with its metrics.
 	await page.reload();
 	await page.getByTestId('nav-train').click();
-	await expect(page.getByTestId('run-row').first()).toHaveAttribute('data-status', 'paused');
-	await expect(page.getByTestId('charts')).toHaveAttribute('data-points', String(pointsBefore));
+	await expect(row).toHaveAttribute('data-status', 'paused');
+	await expect(charts).toHaveAttribute('data-points', String(pointsBefore));
+
+	// Resume, then reload while it is training: the run comes back paused at its last checkpoint.
+	await page.getByTestId('resume').click();
+	await expect(row).toHaveAttribute('data-status', 'running', { timeout: 60_000 });
+	await expect.poll(async () => Number(await row.getAttribute('data-step')), { timeout: 300_000 }).toBeGreaterThanOrEqual(pausedAt + 5);
+	await page.reload();
+	await page.getByTestId('nav-train').click();
+	await expect(row).toHaveAttribute('data-status', 'paused', { timeout: 60_000 });
+	expect(Number(await row.getAttribute('data-step'))).toBeGreaterThan(pausedAt);
 
 	await page.getByTestId('resume').click();
-	await expect(page.getByTestId('run-row').first()).toHaveAttribute('data-status', 'completed', { timeout: 400_000 });
-	expect(Number(await page.getByTestId('charts').getAttribute('data-points'))).toBeGreaterThan(pointsBefore);
+	await expect(row).toHaveAttribute('data-status', 'completed', { timeout: 400_000 });
+	await expect(row).toContainText('%');
+	expect(Number(await charts.getAttribute('data-points'))).toBeGreaterThan(pointsBefore);
 	await shot(page, '4-trained');
 
 	await page.getByTestId('nav-evaluate').click();

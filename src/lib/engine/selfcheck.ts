@@ -19,6 +19,17 @@ export interface BackendCheck {
 	worstParam: string;
 }
 
+/** Largest |a - b| relative to the largest |a|. */
+function maxRelDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+	let scale = 1e-12;
+	let diff = 0;
+	for (let i = 0; i < a.length; i++) {
+		scale = Math.max(scale, Math.abs(a[i]));
+		diff = Math.max(diff, Math.abs(a[i] - b[i]));
+	}
+	return diff / scale;
+}
+
 async function run(cfg: RunConfig, weights: ReturnType<typeof initParams>, ids: Int32Array, mask: Float32Array, labels: Int32Array, training: boolean) {
 	const b = labels.length;
 	const t = ids.length / b;
@@ -58,13 +69,8 @@ export async function checkBackendAgainstCpu(cfg: RunConfig, training = false): 
 	for (const [name, g] of cpu.grads) {
 		const h = here.grads.get(name);
 		if (!h) return { backend, logitsMaxDiff, lossDiff: Math.abs(here.loss - cpu.loss), gradMaxRelDiff: Infinity, worstParam: name + ' (no gradient)' };
-		let scale = 1e-12;
-		let diff = 0;
-		g.forEach((v, i) => {
-			scale = Math.max(scale, Math.abs(v));
-			diff = Math.max(diff, Math.abs(v - h[i]));
-		});
-		if (diff / scale > gradMaxRelDiff) [gradMaxRelDiff, worstParam] = [diff / scale, name];
+		const d = maxRelDiff(g, h);
+		if (d > gradMaxRelDiff) [gradMaxRelDiff, worstParam] = [d, name];
 	}
 	return { backend, logitsMaxDiff, lossDiff: Math.abs(here.loss - cpu.loss), gradMaxRelDiff, worstParam };
 }
@@ -105,14 +111,8 @@ export async function checkStepsAgainstCpu(cfg: RunConfig, steps = 3): Promise<{
 	let weightMaxRelDiff = 0;
 	let worstParam = '';
 	for (const [name, w] of cpu.weights) {
-		const h = here.weights.get(name)!;
-		let scale = 1e-12;
-		let diff = 0;
-		w.forEach((v, i) => {
-			scale = Math.max(scale, Math.abs(v));
-			diff = Math.max(diff, Math.abs(v - h[i]));
-		});
-		if (diff / scale > weightMaxRelDiff) [weightMaxRelDiff, worstParam] = [diff / scale, name];
+		const d = maxRelDiff(w, here.weights.get(name)!);
+		if (d > weightMaxRelDiff) [weightMaxRelDiff, worstParam] = [d, name];
 	}
 	return { backend, weightMaxRelDiff, worstParam, lossHere: here.loss, lossCpu: cpu.loss };
 }

@@ -159,6 +159,18 @@ export interface TensorEntry {
 	length: number;
 }
 
+/** Where a training loop stands: saved with every checkpoint so a resumed run continues exactly. */
+export interface TrainerState {
+	prngState: number;
+	epoch: number;
+	stepInEpoch: number;
+	/** This epoch's shuffled order of training rows. */
+	order: number[];
+	optimizerStep: number;
+	/** Best validation accuracy so far, so a resumed run knows what "better" means. */
+	bestValAccuracy?: number;
+}
+
 /** Written last, in a strict transaction: a checkpoint without a manifest does not exist. */
 export interface CheckpointManifest {
 	id: string;
@@ -171,14 +183,7 @@ export interface CheckpointManifest {
 	chunkCount: number;
 	bytes: number;
 	/** Trainer state needed to continue exactly: PRNG, data cursor, optimizer step. */
-	trainerState: {
-		prngState: number;
-		epoch: number;
-		stepInEpoch: number;
-		order: number[];
-		optimizerStep: number;
-		bestValAccuracy?: number;
-	};
+	trainerState: TrainerState;
 	valAccuracy?: number;
 	/** Saved because validation accuracy improved. */
 	best?: boolean;

@@ -6,9 +6,8 @@
  * Sliding-window attention is not implemented: with `use_sliding_window: false` (every released
  * Qwen2/2.5 config) transformers attends over the full context, as here.
  */
-import { causalLmLoss } from './heads';
 import { bad, configReader } from './hf-config';
-import { decoderForward, decoderParamShapes, readDecoderConfig, type LlamaConfig } from './llama';
+import { llama, readDecoderConfig, type LlamaConfig } from './llama';
 import type { ArchSpec } from './spec';
 
 function parseConfig(json: Record<string, unknown>): LlamaConfig {
@@ -25,13 +24,5 @@ function parseConfig(json: Record<string, unknown>): LlamaConfig {
 	};
 }
 
-export const qwen2: ArchSpec<LlamaConfig> = {
-	modelType: 'qwen2',
-	task: 'causal-lm',
-	baseModelPrefix: 'model',
-	parseConfig,
-	paramShapes: decoderParamShapes,
-	isTied: (c) => c.tieWordEmbeddings,
-	forward: decoderForward,
-	loss: (logits, labels) => causalLmLoss(logits, labels)
-};
+/** Llama's decoder, with Qwen2's config reading (q/k/v biases on). */
+export const qwen2: ArchSpec<LlamaConfig> = { ...llama, modelType: 'qwen2', parseConfig };

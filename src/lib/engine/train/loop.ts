@@ -5,22 +5,14 @@
  * saved with every checkpoint so a resumed run continues where it stopped.
  */
 import type { RunConfig } from '../../shared/config';
-import type { MetricPoint } from '../../shared/types';
+import type { MetricPoint, TrainerState } from '../../shared/types';
 import { Prng } from '../../shared/prng';
 import type { ClassifierSession } from '../classifier';
 import type { TokenRows } from '../batching';
 import type { HostTensor } from '../tensors';
 import { warmupCosine } from './schedule';
 
-export interface LoopState {
-	prngState: number;
-	epoch: number;
-	stepInEpoch: number;
-	order: number[];
-	optimizerStep: number;
-	/** Best validation accuracy so far, so a resumed run knows what "better" means. */
-	bestValAccuracy?: number;
-}
+export type LoopState = TrainerState;
 
 export type Control = 'run' | 'pause' | 'stop';
 export type LoopOutcome = 'completed' | 'paused' | 'stopped';
