@@ -38,6 +38,7 @@ if (arg('lr')) cfg.train.learningRate = Number(arg('lr'));
 if (arg('vocab')) cfg.tokenizer.vocabSize = Number(arg('vocab'));
 if (arg('dropout')) cfg.model.dropout = Number(arg('dropout'));
 if (arg('wd')) cfg.train.weightDecay = Number(arg('wd'));
+if (arg('tokdrop')) cfg.train.tokenDropout = Number(arg('tokdrop'));
 if (arg('eval')) cfg.train.evalEvery = Number(arg('eval'));
 if (arg('width')) cfg.model.dModel = Number(arg('width'));
 if (arg('layers')) cfg.model.nLayer = Number(arg('layers'));

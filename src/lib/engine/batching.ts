@@ -3,6 +3,7 @@
  * size and never frees them, so sequence lengths are rounded up to a few buckets and every batch
  * has the same number of rows (short batches are filled with masked dummy rows).
  */
+import { Prng } from '../shared/prng';
 
 export interface TokenRows {
 	ids: Int32Array;
@@ -31,11 +32,18 @@ export interface HostBatch {
 	real: number; // rows that are real examples
 }
 
+/** Word dropout (Iyyer et al. 2015): hide each token from the model with probability `rate`. */
+export interface TokenDropout {
+	rate: number;
+	seed: number;
+}
+
 /**
  * Pack `rowIdx` into a (batchSize, T) batch. `prefixId` (the <cls> token) is prepended when the
- * model pools the first position.
+ * model pools the first position. With `drop`, training batches mask random tokens out (never all
+ * of a row's), a regularizer for classifiers that average over tokens.
  */
-export function makeBatch(data: TokenRows, rowIdx: number[], batchSize: number, contextLength: number, padId: number, prefixId?: number): HostBatch {
+export function makeBatch(data: TokenRows, rowIdx: number[], batchSize: number, contextLength: number, padId: number, prefixId?: number, drop?: TokenDropout): HostBatch {
 	const extra = prefixId === undefined ? 0 : 1;
 	let longest = 1;
 	for (const r of rowIdx) longest = Math.max(longest, Math.min(contextLength, data.offsets[r + 1] - data.offsets[r] + extra));
@@ -43,12 +51,17 @@ export function makeBatch(data: TokenRows, rowIdx: number[], batchSize: number, 
 	const ids = new Int32Array(batchSize * t).fill(padId);
 	const mask = new Float32Array(batchSize * t);
 	const labels = new Int32Array(batchSize).fill(-1);
+	const rng = drop && drop.rate > 0 ? new Prng(drop.seed) : null;
 	rowIdx.forEach((r, b) => {
 		const start = data.offsets[r];
 		const n = Math.min(t - extra, data.offsets[r + 1] - start);
 		if (extra) ids[b * t] = prefixId!;
 		ids.set(data.ids.subarray(start, start + n), b * t + extra);
 		mask.fill(1, b * t, b * t + n + extra);
+		if (rng && n > 1) {
+			let kept = n;
+			for (let j = extra; j < n + extra && kept > 1; j++) if (rng.next() < drop!.rate) (mask[b * t + j] = 0), kept--;
+		}
 		labels[b] = data.labels[r];
 	});
 	// Dummy rows still need one unmasked position so attention never sees an all-masked row.

@@ -9,7 +9,7 @@ import { forward, initParams, type Params } from './models/transformer';
 import { AdamW } from './train/adamw';
 import { clipByGlobalNorm } from './train/clip';
 import { crossEntropy } from './ops';
-import { makeBatch, type HostBatch, type TokenRows } from './batching';
+import { makeBatch, type HostBatch, type TokenDropout, type TokenRows } from './batching';
 import { readTensors, toVariables, type HostTensor } from './tensors';
 
 export interface SpecialIds {
@@ -71,10 +71,11 @@ export class ClassifierSession {
 		return Object.fromEntries(this.params) as Params;
 	}
 
-	batch(data: TokenRows, rows: number[]): HostBatch {
+	/** A fixed-shape batch; pass `drop` for training batches to apply word dropout. */
+	batch(data: TokenRows, rows: number[], drop?: TokenDropout): HostBatch {
 		const m = this.config.model;
 		const prefix = m.pooling === 'cls' ? this.special.clsId : undefined;
-		return makeBatch(data, rows, this.config.train.batchSize, m.contextLength, this.special.padId, prefix);
+		return makeBatch(data, rows, this.config.train.batchSize, m.contextLength, this.special.padId, prefix, drop);
 	}
 
 	private inputs(hb: HostBatch) {

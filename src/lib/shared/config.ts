@@ -74,6 +74,8 @@ export interface TrainConfig {
 	/** Linear warmup steps, then cosine decay to 10% of the peak. */
 	warmupSteps: number;
 	gradClip: number;
+	/** Word dropout: the chance each token is hidden from the model in a training batch. */
+	tokenDropout: number;
 	seed: number;
 	/** Read the loss back from the GPU every N steps (reading back stalls the pipeline). */
 	logEvery: number;
@@ -90,6 +92,7 @@ export const defaultTrainConfig: TrainConfig = {
 	weightDecay: 0.01,
 	warmupSteps: 20,
 	gradClip: 1.0,
+	tokenDropout: 0.1,
 	seed: 1337,
 	logEvery: 5,
 	evalEvery: 40,

@@ -84,7 +84,8 @@ export async function trainLoop(session: ClassifierSession, data: LoopData, cfg:
 		}
 		const rows = state.order.slice(state.stepInEpoch * t.batchSize, (state.stepInEpoch + 1) * t.batchSize);
 		const lr = warmupCosine(step, t.learningRate, t.warmupSteps, total);
-		session.trainStep(session.batch(data.tokens, rows), lr, prng.int(2 ** 31));
+		const drop = t.tokenDropout > 0 ? { rate: t.tokenDropout, seed: prng.int(2 ** 31) } : undefined;
+		session.trainStep(session.batch(data.tokens, rows, drop), lr, prng.int(2 ** 31));
 		step++;
 		windowSteps++;
 		state.stepInEpoch++;

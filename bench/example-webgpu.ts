@@ -1,0 +1,66 @@
+/**
+ * The example project with the default settings, in headless Chromium on WebGPU, driven through
+ * the UI as a user would: open the studio, Train, Start, wait for the run to finish and be scored
+ * on the test split. Prints the wall time, steps per second and test accuracy, and saves
+ * screenshots of the Train and Evaluate screens to bench/out/.
+ *
+ *   npm run build && npx tsx bench/example-webgpu.ts
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { chromium } from '@playwright/test';
+
+const port = 4393;
+mkdirSync('bench/out', { recursive: true });
+const server = spawn('npx', ['vite', 'preview', '--host', '127.0.0.1', '--port', String(port), '--strictPort'], { stdio: 'ignore', detached: true });
+const browser = await chromium.launch({
+	executablePath: process.env.CHROMIUM_PATH || (existsSync('/usr/bin/chromium') ? '/usr/bin/chromium' : undefined),
+	args: ['--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-webgpu-adapter=swiftshader', '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run']
+});
+try {
+	const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+	for (let i = 0; ; i++) {
+		try {
+			await page.goto(`http://127.0.0.1:${port}/train`);
+			break;
+		} catch (e) {
+			if (i > 60) throw e;
+			await new Promise((r) => setTimeout(r, 500));
+		}
+	}
+	await page.waitForFunction(() => (globalThis as any).whetstone?.engine?.status === 'ready', null, { timeout: 180_000 });
+	const backend = await page.evaluate(() => (globalThis as any).whetstone.engine.backend);
+	console.log(`backend: ${backend.name} · ${backend.adapter}`);
+	const t0 = Date.now();
+	await page.getByTestId('start').click();
+	const row = page.getByTestId('run-row').first();
+	await row.waitFor({ timeout: 120_000 });
+	let last = '';
+	for (;;) {
+		const status = await row.getAttribute('data-status');
+		const step = await row.getAttribute('data-step');
+		const line = `${Math.round((Date.now() - t0) / 1000)} s: ${status} step ${step}`;
+		if (line.split(': ')[1] !== last) console.log(line);
+		last = line.split(': ')[1];
+		if (status === 'completed' && (await row.textContent())!.match(/\d+\.\d%\s*webgpu/)) break;
+		if (status === 'failed') throw new Error(await page.locator('[role=alert]').first().textContent() ?? 'run failed');
+		await new Promise((r) => setTimeout(r, 15_000));
+	}
+	const seconds = (Date.now() - t0) / 1000;
+	await page.screenshot({ path: 'bench/out/train-defaults.png', fullPage: true });
+	const cells = await row.locator('td').allTextContents();
+	await page.getByTestId('nav-evaluate').click();
+	await page.getByTestId('eval-results').waitFor();
+	await page.screenshot({ path: 'bench/out/evaluate-defaults.png', fullPage: true });
+	const tiles = await page.getByTestId('eval-results').textContent();
+	console.log(`run row: ${cells.join(' | ')}`);
+	console.log(`evaluate: ${tiles?.replace(/\s+/g, ' ')}`);
+	console.log(`wall time ${(seconds / 60).toFixed(1)} min from Start to scored run`);
+} finally {
+	await browser.close();
+	try {
+		process.kill(-server.pid!);
+	} catch {
+		server.kill();
+	}
+}
