@@ -49,6 +49,19 @@ async function prepare(runId: string): Promise<Prepared> {
 	return { run, tokens: cache, tokenizer, labels: version.labels };
 }
 
+const TRAINING_LOCK = 'whetstone-training';
+
+/**
+ * Training holds a Web Lock for the origin, so another tab's start-up sweep never deletes the
+ * chunks of a checkpoint this tab is still writing. Where Web Locks are missing (Node), it runs
+ * the function unlocked.
+ */
+function locked<T>(fn: (held: boolean) => Promise<T>, ifAvailable = false): Promise<T> {
+	const locks = (globalThis.navigator as Navigator | undefined)?.locks;
+	if (!locks) return fn(true);
+	return locks.request(TRAINING_LOCK, { ifAvailable }, (lock) => fn(lock !== null)) as Promise<T>;
+}
+
 function rowsOf(splits: Uint8Array, split: SplitName): number[] {
 	const code = SPLIT_CODE[split];
 	const out: number[] = [];
@@ -71,11 +84,83 @@ async function sessionFor(p: Prepared, checkpointId?: string): Promise<Classifie
 	return session;
 }
 
+/** Train a run from its last checkpoint (or from scratch) until it completes, pauses or stops. */
+async function trainRun(runId: string, onEvent: (e: TrainEvent) => void): Promise<RunStatus> {
+	training = runId;
+	control = 'run';
+	const started = performance.now();
+	let session: ClassifierSession | null = null;
+	try {
+		const p = await prepare(runId);
+		const cfg = p.run.config;
+		if (p.tokenizer.vocabSize > cfg.model.vocabSize)
+			throw new UserError('invalid-config', `The tokenizer has ${p.tokenizer.vocabSize} tokens but the model's vocabulary is ${cfg.model.vocabSize}.`);
+		const train = rowsOf(p.tokens.splits, 'train');
+		const validation = rowsOf(p.tokens.splits, 'validation');
+		const latest = await latestCheckpoint(runId);
+		let state: LoopState;
+		if (latest) {
+			const { manifest, tensors } = await loadCheckpoint(latest.id);
+			session = ClassifierSession.fromTensors(cfg, tensors, special(p.tokenizer), manifest.trainerState.optimizerStep);
+			state = manifest.trainerState;
+			await deleteMetricsAfter(runId, manifest.step);
+		} else {
+			session = ClassifierSession.create(cfg, special(p.tokenizer));
+			state = initialLoopState(cfg, train);
+		}
+		const backend = backendInfo() ?? (await initBackend());
+		const totalSteps = stepsPerEpoch(train.length, cfg.train.batchSize) * cfg.train.epochs;
+		const step = state.epoch * stepsPerEpoch(train.length, cfg.train.batchSize) + state.stepInEpoch;
+		await updateRun(runId, { status: 'running', backend, totalSteps, error: undefined });
+		onEvent({ type: 'started', runId, backend, totalSteps, step });
+		let bestId = p.run.bestCheckpointId;
+
+		const outcome = await trainLoop(session, { tokens: p.tokens, train, validation }, cfg, state, {
+			control: () => control,
+			onMetrics: async (point, total, etaSec) => {
+				await appendMetrics([{ runId, ...point }]);
+				await updateRun(runId, { step: point.step, epoch: point.epoch });
+				onEvent({ type: 'metrics', point: { runId, ...point }, step: point.step, totalSteps: total, etaSec });
+			},
+			onCheckpoint: async (snap) => {
+				const id = newId('ckpt_');
+				await saveCheckpoint(
+					{ id, runId, step: snap.step, epoch: snap.epoch, createdAt: Date.now(), config: cfg, trainerState: snap.state, valAccuracy: snap.valAccuracy, best: snap.best },
+					snap.tensors
+				);
+				const patch: Partial<Run> = { lastCheckpointId: id, step: snap.step };
+				if (snap.best) Object.assign(patch, { bestCheckpointId: (bestId = id), bestValAccuracy: snap.valAccuracy });
+				await pruneCheckpoints(runId, KEEP_CHECKPOINTS, bestId ? [bestId] : []);
+				await updateRun(runId, patch);
+				onEvent({ type: 'checkpoint', checkpointId: id, step: snap.step });
+			}
+		});
+		const status: RunStatus = outcome;
+		const prev = (await getRun(runId))!;
+		await updateRun(runId, { status, trainMs: prev.trainMs + (performance.now() - started) });
+		session.dispose();
+		session = null;
+		if (status === 'completed') await api.evaluate(runId);
+		onEvent({ type: 'status', status });
+		return status;
+	} catch (e) {
+		const message = (e as Error).message ?? String(e);
+		const last = await latestCheckpoint(runId).catch(() => undefined);
+		await updateRun(runId, { status: last ? 'paused' : 'failed', error: message }).catch(() => {});
+		onEvent({ type: 'status', status: 'failed', message });
+		throw e;
+	} finally {
+		session?.dispose();
+		training = null;
+	}
+}
+
 export const api = {
 	/** Start the compute backend, sweep half-written checkpoints, and settle runs a closed tab left "running". */
 	async init(prefer?: BackendName[]) {
 		await openDb();
-		const swept = await sweepOrphanChunks();
+		// Sweep half-written checkpoints only when no tab is training (and so writing one).
+		const swept = await locked((free) => (free ? sweepOrphanChunks() : Promise.resolve(0)), true);
 		const backend = await initBackend(prefer);
 		return { backend, swept };
 	},
@@ -132,73 +217,7 @@ export const api = {
 	/** Train a run from its last checkpoint (or from scratch) until it completes, pauses or stops. */
 	async train(runId: string, onEvent: (e: TrainEvent) => void): Promise<RunStatus> {
 		if (training) throw new Error('A run is already training in this engine.');
-		training = runId;
-		control = 'run';
-		const started = performance.now();
-		let session: ClassifierSession | null = null;
-		try {
-			const p = await prepare(runId);
-			const cfg = p.run.config;
-			if (p.tokenizer.vocabSize > cfg.model.vocabSize)
-				throw new UserError('invalid-config', `The tokenizer has ${p.tokenizer.vocabSize} tokens but the model's vocabulary is ${cfg.model.vocabSize}.`);
-			const train = rowsOf(p.tokens.splits, 'train');
-			const validation = rowsOf(p.tokens.splits, 'validation');
-			const latest = await latestCheckpoint(runId);
-			let state: LoopState;
-			if (latest) {
-				const { manifest, tensors } = await loadCheckpoint(latest.id);
-				session = ClassifierSession.fromTensors(cfg, tensors, special(p.tokenizer), manifest.trainerState.optimizerStep);
-				state = manifest.trainerState;
-				await deleteMetricsAfter(runId, manifest.step);
-			} else {
-				session = ClassifierSession.create(cfg, special(p.tokenizer));
-				state = initialLoopState(cfg, train);
-			}
-			const backend = backendInfo() ?? (await initBackend());
-			const totalSteps = stepsPerEpoch(train.length, cfg.train.batchSize) * cfg.train.epochs;
-			const step = state.epoch * stepsPerEpoch(train.length, cfg.train.batchSize) + state.stepInEpoch;
-			await updateRun(runId, { status: 'running', backend, totalSteps, error: undefined });
-			onEvent({ type: 'started', runId, backend, totalSteps, step });
-			let bestId = p.run.bestCheckpointId;
-
-			const outcome = await trainLoop(session, { tokens: p.tokens, train, validation }, cfg, state, {
-				control: () => control,
-				onMetrics: async (point, total, etaSec) => {
-					await appendMetrics([{ runId, ...point }]);
-					await updateRun(runId, { step: point.step, epoch: point.epoch });
-					onEvent({ type: 'metrics', point: { runId, ...point }, step: point.step, totalSteps: total, etaSec });
-				},
-				onCheckpoint: async (snap) => {
-					const id = newId('ckpt_');
-					await saveCheckpoint(
-						{ id, runId, step: snap.step, epoch: snap.epoch, createdAt: Date.now(), config: cfg, trainerState: snap.state, valAccuracy: snap.valAccuracy, best: snap.best },
-						snap.tensors
-					);
-					const patch: Partial<Run> = { lastCheckpointId: id, step: snap.step };
-					if (snap.best) Object.assign(patch, { bestCheckpointId: (bestId = id), bestValAccuracy: snap.valAccuracy });
-					await pruneCheckpoints(runId, KEEP_CHECKPOINTS, bestId ? [bestId] : []);
-					await updateRun(runId, patch);
-					onEvent({ type: 'checkpoint', checkpointId: id, step: snap.step });
-				}
-			});
-			const status: RunStatus = outcome;
-			const prev = (await getRun(runId))!;
-			await updateRun(runId, { status, trainMs: prev.trainMs + (performance.now() - started) });
-			session.dispose();
-			session = null;
-			if (status === 'completed') await api.evaluate(runId);
-			onEvent({ type: 'status', status });
-			return status;
-		} catch (e) {
-			const message = (e as Error).message ?? String(e);
-			const last = await latestCheckpoint(runId).catch(() => undefined);
-			await updateRun(runId, { status: last ? 'paused' : 'failed', error: message }).catch(() => {});
-			onEvent({ type: 'status', status: 'failed', message });
-			throw e;
-		} finally {
-			session?.dispose();
-			training = null;
-		}
+		return locked(() => trainRun(runId, onEvent));
 	},
 
 	pause() {
