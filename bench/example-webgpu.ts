@@ -4,7 +4,7 @@
  * on the test split. Prints the wall time, steps per second and test accuracy, and saves
  * screenshots of the Train and Evaluate screens to bench/out/.
  *
- *   npm run build && npx tsx bench/example-webgpu.ts
+ *   npm run bench:example-webgpu
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';

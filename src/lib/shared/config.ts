@@ -28,6 +28,7 @@ export interface ModelConfig {
 
 export const modelPresets = {
 	nano: { nLayer: 1, nHead: 2, dModel: 32, contextLength: 32 },
+	micro: { nLayer: 1, nHead: 2, dModel: 32, contextLength: 64 },
 	tiny: { nLayer: 2, nHead: 4, dModel: 64, contextLength: 64 },
 	small: { nLayer: 4, nHead: 4, dModel: 128, contextLength: 128 },
 	base: { nLayer: 6, nHead: 8, dModel: 256, contextLength: 256 }
@@ -36,10 +37,11 @@ export type ModelPreset = keyof typeof modelPresets;
 
 export const defaultModelConfig: ModelConfig = {
 	arch: 'whetstone-transformer',
-	vocabSize: 1024,
-	...modelPresets.tiny,
+	vocabSize: 512,
+	// Small on purpose: a few hundred labelled examples overfit anything larger (bench/example-accuracy.ts).
+	...modelPresets.micro,
 	mlpRatio: 4,
-	dropout: 0.1,
+	dropout: 0.2,
 	causal: false,
 	pooling: 'mean',
 	head: 'classification',
@@ -54,7 +56,7 @@ export interface TokenizerConfig {
 }
 export const defaultTokenizerConfig: TokenizerConfig = {
 	kind: 'bpe-bytelevel',
-	vocabSize: 1024,
+	vocabSize: 512,
 	lowercase: true
 };
 
@@ -89,13 +91,13 @@ export const defaultTrainConfig: TrainConfig = {
 	learningRate: 3e-3,
 	batchSize: 32,
 	epochs: 12,
-	weightDecay: 0.01,
+	weightDecay: 0.1,
 	warmupSteps: 20,
 	gradClip: 1.0,
-	tokenDropout: 0.1,
+	tokenDropout: 0,
 	seed: 1337,
 	logEvery: 5,
-	evalEvery: 40,
+	evalEvery: 20,
 	checkpointEvery: 50
 };
 
