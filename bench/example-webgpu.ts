@@ -6,29 +6,12 @@
  *
  *   npm run bench:example-webgpu
  */
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
-import { chromium } from '@playwright/test';
+import { mkdirSync } from 'node:fs';
+import { openStudio } from './browser';
 
-const port = 4393;
 mkdirSync('bench/out', { recursive: true });
-const server = spawn('npx', ['vite', 'preview', '--host', '127.0.0.1', '--port', String(port), '--strictPort'], { stdio: 'ignore', detached: true });
-const browser = await chromium.launch({
-	executablePath: process.env.CHROMIUM_PATH || (existsSync('/usr/bin/chromium') ? '/usr/bin/chromium' : undefined),
-	args: ['--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-webgpu-adapter=swiftshader', '--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run']
-});
+const { page, close } = await openStudio('/train', 4393);
 try {
-	const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-	for (let i = 0; ; i++) {
-		try {
-			await page.goto(`http://127.0.0.1:${port}/train`);
-			break;
-		} catch (e) {
-			if (i > 60) throw e;
-			await new Promise((r) => setTimeout(r, 500));
-		}
-	}
-	await page.waitForFunction(() => (globalThis as any).whetstone?.engine?.status === 'ready', null, { timeout: 180_000 });
 	const backend = await page.evaluate(() => (globalThis as any).whetstone.engine.backend);
 	console.log(`backend: ${backend.name} · ${backend.adapter}`);
 	const t0 = Date.now();
@@ -57,10 +40,5 @@ try {
 	console.log(`evaluate: ${tiles?.replace(/\s+/g, ' ')}`);
 	console.log(`wall time ${(seconds / 60).toFixed(1)} min from Start to scored run`);
 } finally {
-	await browser.close();
-	try {
-		process.kill(-server.pid!);
-	} catch {
-		server.kill();
-	}
+	await close();
 }
