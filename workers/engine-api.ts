@@ -18,7 +18,7 @@ import { validateRunConfig, type RunConfig } from '../src/lib/shared/config';
 import { SPLIT_CODE, type EvaluationResult, type Prediction, type Run, type RunStatus, type SplitName, type TrainEvent } from '../src/lib/shared/types';
 import {
 	appendMetrics, deleteMetricsAfter, getDatasetVersion, getRun, getTokenized, getTokenizer, latestCheckpoint,
-	listCheckpoints, loadCheckpoint, newId, pruneCheckpoints, putRun, saveCheckpoint, sweepOrphanChunks,
+	loadCheckpoint, newId, pruneCheckpoints, putRun, saveCheckpoint, sweepOrphanChunks,
 	tokenizedKey, updateRun, openDb
 } from '../src/lib/storage';
 
@@ -27,26 +27,37 @@ const KEEP_CHECKPOINTS = 3;
 let control: Control = 'run';
 let training: string | null = null;
 /** The last model used for evaluation or prediction, kept warm on the GPU. */
-let warm: { checkpointId: string; session: ClassifierSession; tokenizer: TextTokenizer } | null = null;
-
-interface Prepared {
+/** What a run needs to read and write text: its record, tokenizer and label names. */
+interface RunContext {
 	run: Run;
-	tokens: TokenRows & { splits: Uint8Array };
 	tokenizer: TextTokenizer;
 	labels: string[];
 }
 
-async function prepare(runId: string): Promise<Prepared> {
+interface Prepared extends RunContext {
+	tokens: TokenRows & { splits: Uint8Array };
+}
+
+/** The last model used for evaluation or prediction, kept warm on the GPU with its run context. */
+let warm: { checkpointId: string; step: number; session: ClassifierSession; context: RunContext } | null = null;
+
+async function runContext(runId: string): Promise<RunContext> {
 	const run = await getRun(runId);
 	if (!run) throw new UserError('not-found', `Run ${runId} no longer exists. It may have been deleted in another tab.`);
 	const version = await getDatasetVersion(run.datasetVersionId);
 	if (!version) throw new UserError('not-found', 'The dataset version this run was trained on has been deleted; its results can no longer be recomputed.');
 	if (!run.tokenizerHash) throw new Error('This run has no tokenizer yet; prepare tokens before training.');
 	const rec = await getTokenizer(run.tokenizerHash);
-	const cache = await getTokenized(tokenizedKey(version.id, run.tokenizerHash));
-	if (!rec || !cache) throw new UserError('not-found', 'The tokenized data for this run is missing. Start a new run to tokenize the dataset again.');
-	const tokenizer = await TextTokenizer.fromJson(rec.json);
-	return { run, tokens: cache, tokenizer, labels: version.labels };
+	if (!rec) throw new UserError('not-found', 'The tokenizer of this run is missing. Start a new run to tokenize the dataset again.');
+	return { run, tokenizer: await TextTokenizer.fromJson(rec.json), labels: version.labels };
+}
+
+/** The run context plus every row's token ids (the whole dataset: only for training and evaluation). */
+async function prepare(runId: string): Promise<Prepared> {
+	const ctx = await runContext(runId);
+	const cache = await getTokenized(tokenizedKey(ctx.run.datasetVersionId, ctx.run.tokenizerHash!));
+	if (!cache) throw new UserError('not-found', 'The tokenized data for this run is missing. Start a new run to tokenize the dataset again.');
+	return { ...ctx, tokens: cache };
 }
 
 const TRAINING_LOCK = 'whetstone-training';
@@ -73,15 +84,16 @@ function special(t: TextTokenizer) {
 	return { padId: t.padId ?? 0, clsId: t.clsId };
 }
 
-async function sessionFor(p: Prepared, checkpointId?: string): Promise<ClassifierSession> {
-	const id = checkpointId ?? p.run.bestCheckpointId ?? p.run.lastCheckpointId;
+/** The model of a checkpoint (the run's best by default), loaded once and kept warm. */
+async function warmSession(ctx: RunContext, checkpointId?: string): Promise<NonNullable<typeof warm>> {
+	const id = checkpointId ?? ctx.run.bestCheckpointId ?? ctx.run.lastCheckpointId;
 	if (!id) throw new UserError('not-found', 'This run has no checkpoint yet. Train it for a few steps first.');
-	if (warm?.checkpointId === id) return warm.session;
+	if (warm?.checkpointId === id) return warm;
 	const { manifest, tensors } = await loadCheckpoint(id);
 	warm?.session.dispose();
-	const session = ClassifierSession.fromTensors(manifest.config, tensors, special(p.tokenizer), 0);
-	warm = { checkpointId: id, session, tokenizer: p.tokenizer };
-	return session;
+	const session = ClassifierSession.fromTensors(manifest.config, tensors, special(ctx.tokenizer), 0);
+	warm = { checkpointId: id, step: manifest.step, session, context: ctx };
+	return warm;
 }
 
 /** Train a run from its last checkpoint (or from scratch) until it completes, pauses or stops. */
@@ -231,15 +243,14 @@ export const api = {
 	/** Score a checkpoint on a split; the result is stored with the run. */
 	async evaluate(runId: string, checkpointId?: string, split: SplitName = 'test', onProgress?: (done: number, total: number) => void): Promise<EvaluationResult> {
 		const p = await prepare(runId);
-		const session = await sessionFor(p, checkpointId);
+		const w = await warmSession(p, checkpointId);
 		const rows = rowsOf(p.tokens.splits, split);
 		if (!rows.length) throw new UserError('not-found', `The ${split} split is empty.`);
-		const out = await session.evaluate(p.tokens, rows, (done) => onProgress?.(done, rows.length));
-		const ckpt = (await listCheckpoints(runId)).find((c) => c.id === (checkpointId ?? p.run.bestCheckpointId ?? p.run.lastCheckpointId));
+		const out = await w.session.evaluate(p.tokens, rows, (done) => onProgress?.(done, rows.length));
 		const result: EvaluationResult = {
 			split,
-			checkpointId: ckpt?.id ?? '',
-			step: ckpt?.step ?? p.run.step,
+			checkpointId: w.checkpointId,
+			step: w.step,
 			loss: out.loss,
 			count: rows.length,
 			createdAt: Date.now(),
@@ -251,13 +262,17 @@ export const api = {
 
 	/** Class probabilities for one text typed by the user. */
 	async predict(runId: string, text: string, checkpointId?: string): Promise<Prediction> {
-		const p = await prepare(runId);
-		const session = await sessionFor(p, checkpointId);
-		const ids = p.tokenizer.encode(text);
+		// Typing in the box predicts again and again: reuse the warm model and its tokenizer, and
+		// read only the run record to learn which checkpoint is wanted.
+		const run = await getRun(runId);
+		const id = checkpointId ?? run?.bestCheckpointId ?? run?.lastCheckpointId;
+		const w = warm && warm.checkpointId === id ? warm : await warmSession(await runContext(runId), checkpointId);
+		const { tokenizer, labels } = w.context;
+		const ids = tokenizer.encode(text);
 		const tokens: TokenRows = { ids: Int32Array.from(ids), offsets: Int32Array.from([0, ids.length]), labels: Int32Array.from([0]) };
-		const probs = await session.probs(session.batch(tokens, [0]));
-		const probabilities = p.labels.map((label, i) => ({ label, p: probs[i] })).sort((a, b) => b.p - a.p);
-		return { label: probabilities[0].label, probabilities, tokens: Math.min(ids.length, p.run.config.model.contextLength) };
+		const probs = await w.session.probs(w.session.batch(tokens, [0]));
+		const probabilities = labels.map((label, i) => ({ label, p: probs[i] })).sort((a, b) => b.p - a.p);
+		return { label: probabilities[0].label, probabilities, tokens: Math.min(ids.length, w.session.config.model.contextLength) };
 	}
 };
 

@@ -117,7 +117,7 @@ class Studio {
 		await deleteProject(id);
 		this.projects = await listProjects();
 		if (this.projectId === id) {
-			if (!this.projects.length) await this.createExample().then((p) => (this.projects = [p]));
+			if (!this.projects.length) await this.createExample();
 			await this.select(this.projects[0].id);
 		}
 		void this.updateStorage();

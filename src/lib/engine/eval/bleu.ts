@@ -8,6 +8,7 @@
  */
 import { pyRstrip, pySplit } from './pystr';
 import { tokenize13a } from './tokenizer-13a';
+import { ngramCounts } from './ngrams';
 
 export const SACREBLEU_VERSION = '2.6.0';
 const MAX_ORDER = 4;
@@ -36,15 +37,6 @@ export interface BleuOptions {
 /** Sufficient statistics of one or more segments: [sysLen, refLen, counts×4, totals×4]. */
 type Stats = number[];
 
-function ngramCounts(tokens: string[], n: number): Map<string, number> {
-	const out = new Map<string, number>();
-	// Tokens never contain spaces, so a space-joined key is unambiguous.
-	for (let i = 0; i + n <= tokens.length; i++) {
-		const key = tokens.slice(i, i + n).join(' ');
-		out.set(key, (out.get(key) ?? 0) + 1);
-	}
-	return out;
-}
 
 function preprocess(segment: string): string[] {
 	return pySplit(tokenize13a(pyRstrip(segment)));

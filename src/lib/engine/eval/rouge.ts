@@ -7,6 +7,7 @@
  * ROUGE-1.5.5. Precision is relative to the prediction, recall to the target.
  */
 import { porterStem } from './porter';
+import { ngramCounts } from './ngrams';
 
 export interface RougeScore {
 	precision: number;
@@ -33,14 +34,6 @@ export function rougeTokenize(text: string, useStemmer = false): string[] {
 	return stemmed.filter((w) => /^[a-z0-9]+$/.test(w));
 }
 
-function ngramCounts(tokens: string[], n: number): Map<string, number> {
-	const out = new Map<string, number>();
-	for (let i = 0; i + n <= tokens.length; i++) {
-		const key = tokens.slice(i, i + n).join(' ');
-		out.set(key, (out.get(key) ?? 0) + 1);
-	}
-	return out;
-}
 
 /** Clipped n-gram overlap; an empty side counts as 1 n-gram so the ratio is 0, not NaN. */
 export function rougeN(target: string[], prediction: string[], n: number): RougeScore {
