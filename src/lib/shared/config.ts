@@ -107,11 +107,36 @@ export const trainPresets = {
 	thorough: { epochs: 30, learningRate: 2e-3 }
 } as const satisfies Record<string, Partial<TrainConfig>>;
 
+/**
+ * What a run teaches the model: to pick a label (classification), to continue domain text
+ * (causal language modelling, rows packed into blocks), or to answer prompts (instruction tuning,
+ * the loss only on the response tokens).
+ */
+export type Objective = 'classification' | 'causal-lm' | 'instruction';
+
+/** A pretrained Hugging Face model as a run's starting point (instead of the from-scratch model). */
+export interface PretrainedConfig {
+	/** Hub id, e.g. 'HuggingFaceTB/SmolLM2-135M'. */
+	repo: string;
+	/** The commit hash the download resolved to: the run's lineage. */
+	revision: string;
+	modelType: string;
+	/** config.json as downloaded. */
+	hfConfig: Record<string, unknown>;
+	objective: Objective;
+	/** Tokens per training example (classification, instruction) or per packed block (causal LM). */
+	contextLength: number;
+	/** Classification: the new head's classes. */
+	numClasses: number;
+}
+
 /** Everything that defines a run; stored whole with the run and every checkpoint. */
 export interface RunConfig {
+	/** The from-scratch model; ignored (kept for the form) when `pretrained` is set. */
 	model: ModelConfig;
 	tokenizer: TokenizerConfig;
 	train: TrainConfig;
+	pretrained?: PretrainedConfig;
 }
 
 export function defaultRunConfig(numClasses: number): RunConfig {

@@ -2,7 +2,7 @@
  * The records the studio stores and passes between threads. Plain serializable objects only:
  * they go through IndexedDB and comlink as they are.
  */
-import type { RunConfig, SplitConfig, TokenizerConfig } from './config';
+import type { Objective, RunConfig, SplitConfig, TokenizerConfig } from './config';
 
 export type SplitName = 'train' | 'validation' | 'test';
 export const SPLITS: SplitName[] = ['train', 'validation', 'test'];
@@ -12,7 +12,8 @@ export const SPLIT_CODE: Record<SplitName, number> = { train: 0, validation: 1, 
 export interface Project {
 	id: string;
 	name: string;
-	task: 'classification';
+	/** What the project's runs learn; see `Objective`. */
+	task: Objective;
 	description: string;
 	createdAt: number;
 	updatedAt: number;
@@ -32,12 +33,24 @@ export interface ParsedRow {
 	meta?: Record<string, string>;
 }
 
-/** A row as stored: the label as an index into `DatasetVersion.labels`, the split as a code. */
+/** One turn of a chat-format example (`messages` with `role`/`content`). */
+export interface ChatMessage {
+	role: string;
+	content: string;
+}
+
+/**
+ * A row as stored: the label as an index into `DatasetVersion.labels`, the split as a code.
+ * Text datasets have label 0 for every row; prompt/response datasets keep the prompt in `text`
+ * and the answer in `response`, or the whole conversation in `messages`.
+ */
 export interface StoredRow {
 	text: string;
 	label: number;
 	split: number;
 	meta?: Record<string, string>;
+	response?: string;
+	messages?: ChatMessage[];
 }
 
 /** An immutable version of a dataset; its rows live in the `rows` store in chunks. */
@@ -47,6 +60,11 @@ export interface DatasetVersion {
 	name: string;
 	createdAt: number;
 	source: { fileName: string; format: 'csv' | 'jsonl'; bytes: number };
+	/**
+	 * 'classification' (text + label), 'text' (domain text for language modelling), or 'pairs'
+	 * (prompt/response, from two columns, alpaca fields or chat messages). Absent means classification.
+	 */
+	kind?: 'classification' | 'text' | 'pairs';
 	textColumn: string;
 	labelColumn: string;
 	/** Label names, sorted; a row's label is an index into this. */
@@ -68,12 +86,12 @@ export interface RowChunk {
 	rows: StoredRow[];
 }
 
-/** A trained tokenizer, in Hugging Face `tokenizer.json` form. */
+/** A tokenizer in Hugging Face `tokenizer.json` form: trained here, or a pretrained model's. */
 export interface TokenizerRecord {
 	/** SHA-256 (hex) of the tokenizer.json text. */
 	hash: string;
 	datasetVersionId: string;
-	config: TokenizerConfig;
+	config: TokenizerConfig | { kind: 'hub'; repo: string; revision: string };
 	json: string;
 	createdAt: number;
 }
@@ -90,6 +108,11 @@ export interface TokenizedCache {
 	offsets: Int32Array;
 	labels: Int32Array;
 	splits: Uint8Array;
+	/**
+	 * Instruction tuning: lossStart[i] is the position within row i where the response begins;
+	 * tokens before it are prompt and carry no loss. Absent for other objectives.
+	 */
+	lossStart?: Int32Array;
 	maxLength: number;
 	createdAt: number;
 }
