@@ -101,6 +101,12 @@ export const defaultTrainConfig: TrainConfig = {
 	checkpointEvery: 50
 };
 
+/**
+ * Fine-tuning a pretrained model: a learning rate a hundred times lower than training from
+ * scratch (the Trainer's 5e-5), small batches, few epochs, light decay; the model's own dropout.
+ */
+export const finetunePreset = { learningRate: 5e-5, batchSize: 8, epochs: 3, weightDecay: 0.01, warmupSteps: 10, evalEvery: 20, checkpointEvery: 50 } as const satisfies Partial<TrainConfig>;
+
 export const trainPresets = {
 	quick: { epochs: 3, evalEvery: 20 },
 	default: {},

@@ -7,8 +7,8 @@
 import type { RunConfig } from '../../shared/config';
 import type { MetricPoint, TrainerState } from '../../shared/types';
 import { Prng } from '../../shared/prng';
-import type { ClassifierSession } from '../classifier';
-import type { TokenRows } from '../batching';
+import type { HostBatch, TokenDropout, TokenRows } from '../batching';
+import type { WindowStats } from '../classifier';
 import type { HostTensor } from '../tensors';
 import { warmupCosine } from './schedule';
 
@@ -24,6 +24,20 @@ export interface LoopCallbacks {
 	onCheckpoint(snap: { step: number; epoch: number; state: LoopState; tensors: HostTensor[]; valAccuracy?: number; best: boolean }): Promise<void>;
 	control(): Control;
 	now?: () => number;
+}
+
+/**
+ * What the loop asks of a model: the from-scratch ClassifierSession and the PretrainedSession
+ * both fulfil it. `score` (higher is better) picks the best checkpoint: validation accuracy for
+ * classifiers, minus the validation loss for language models; accuracy when absent.
+ */
+export interface TrainSession {
+	readonly optimizer: { step: number };
+	batch(data: TokenRows, rows: number[], drop?: TokenDropout): HostBatch;
+	trainStep(hb: HostBatch, lr: number, seed: number): void;
+	takeStats(): Promise<WindowStats | null>;
+	evaluate(data: TokenRows, rows: number[]): Promise<{ loss: number; accuracy: number; score?: number }>;
+	snapshot(): Promise<HostTensor[]>;
 }
 
 export interface LoopData {
@@ -44,7 +58,7 @@ export function initialLoopState(cfg: RunConfig, train: number[]): LoopState {
 
 const yieldToEvents = () => new Promise<void>((r) => setTimeout(r, 0));
 
-export async function trainLoop(session: ClassifierSession, data: LoopData, cfg: RunConfig, start: LoopState, cb: LoopCallbacks): Promise<LoopOutcome> {
+export async function trainLoop(session: TrainSession, data: LoopData, cfg: RunConfig, start: LoopState, cb: LoopCallbacks): Promise<LoopOutcome> {
 	const t = cfg.train;
 	const now = cb.now ?? (() => performance.now());
 	const perEpoch = stepsPerEpoch(data.train.length, t.batchSize);
@@ -60,9 +74,10 @@ export async function trainLoop(session: ClassifierSession, data: LoopData, cfg:
 
 	const validate = async () => {
 		const ev = await session.evaluate(data.tokens, data.validation);
+		const score = ev.score ?? ev.accuracy;
 		lastVal = ev.accuracy;
-		if (ev.accuracy > (state.bestValAccuracy ?? -1)) {
-			state.bestValAccuracy = ev.accuracy;
+		if (score > (state.bestValAccuracy ?? -Infinity)) {
+			state.bestValAccuracy = score;
 			improved = true;
 		}
 		return { valLoss: ev.loss, valAccuracy: ev.accuracy };
