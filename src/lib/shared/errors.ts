@@ -19,7 +19,9 @@ export type UserErrorCode =
 	| 'model-too-large'
 	| 'training-diverged'
 	| 'cancelled'
-	| 'invalid-config';
+	| 'invalid-config'
+	| 'unauthorized'
+	| 'network';
 
 export class UserError extends Error {
 	constructor(

@@ -15,15 +15,27 @@ import type {
 	TokenizerRecord
 } from '../shared/types';
 
-/** A file downloaded from the Hugging Face Hub, kept so a model loads offline the next time. */
+/**
+ * The manifest of a file downloaded from the Hugging Face Hub, kept so a model loads offline the
+ * next time. Its bytes are in `modelChunks`; the manifest is written last, so a file without one
+ * does not exist (storage/models.ts).
+ */
 export interface ModelFileRecord {
-	url: string;
+	/** `{repo}@{revision}/{file}`; the revision is always a commit hash. */
+	key: string;
 	repo: string;
 	revision: string;
 	file: string;
-	bytes: ArrayBuffer;
 	size: number;
+	chunkCount: number;
 	storedAt: number;
+}
+
+/** Bytes [index·chunkBytes, …) of a cached Hub file. */
+export interface ModelChunk {
+	key: string;
+	index: number;
+	data: ArrayBuffer;
 }
 
 export interface WhetstoneDB extends DBSchema {
@@ -37,9 +49,10 @@ export interface WhetstoneDB extends DBSchema {
 	checkpoints: { key: string; value: CheckpointManifest; indexes: { byRun: string } };
 	checkpointChunks: { key: [string, number]; value: CheckpointChunk };
 	models: { key: string; value: ModelFileRecord };
+	modelChunks: { key: [string, number]; value: ModelChunk };
 }
 
-const DB_VERSION = 1;
+export const DB_VERSION = 2;
 
 let dbName = 'whetstone';
 const connections = new Map<string, Promise<IDBPDatabase<WhetstoneDB>>>();
@@ -99,6 +112,13 @@ function migrate(db: IDBPDatabase<WhetstoneDB>, oldVersion: number): void {
 		db.createObjectStore('checkpoints', { keyPath: 'id' }).createIndex('byRun', 'runId');
 		db.createObjectStore('checkpointChunks', { keyPath: ['checkpointId', 'index'] });
 		db.createObjectStore('models', { keyPath: 'url' });
+	}
+	if (oldVersion < 2) {
+		// Version 1 kept a Hub file whole in one record; a weight file of hundreds of MB must not be
+		// one record. Nothing was ever stored there, so the store is replaced, not converted.
+		db.deleteObjectStore('models');
+		db.createObjectStore('models', { keyPath: 'key' });
+		db.createObjectStore('modelChunks', { keyPath: ['key', 'index'] });
 	}
 }
 

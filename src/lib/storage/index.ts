@@ -10,3 +10,4 @@ export * from './runs';
 export * from './metrics';
 export * from './checkpoints';
 export * from './quota';
+export * from './models';

@@ -1,7 +1,7 @@
 import 'fake-indexeddb/auto';
 import { openDB } from 'idb';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { newId, openDb, useDatabase } from '../../../src/lib/storage';
+import { DB_VERSION, newId, openDb, useDatabase } from '../../../src/lib/storage';
 import { freshDatabase } from './fixtures';
 
 let name: string;
@@ -14,7 +14,7 @@ describe('openDb', () => {
 	it('creates every store and index, and reuses one connection', async () => {
 		const db = await openDb();
 		expect([...db.objectStoreNames].sort()).toEqual(
-			['checkpointChunks', 'checkpoints', 'datasets', 'metrics', 'models', 'projects', 'rows', 'runs', 'tokenized', 'tokenizers']
+			['checkpointChunks', 'checkpoints', 'datasets', 'metrics', 'modelChunks', 'models', 'projects', 'rows', 'runs', 'tokenized', 'tokenizers']
 		);
 		const tx = db.transaction(['datasets', 'tokenized', 'runs', 'metrics', 'checkpoints']);
 		expect([...tx.objectStore('datasets').indexNames]).toEqual(['byProject']);
@@ -28,7 +28,7 @@ describe('openDb', () => {
 	it('steps aside when another tab upgrades, and reconnects afterwards', async () => {
 		const first = await openDb();
 		// Would stay blocked forever if our connection ignored `versionchange`.
-		const newer = await openDB(name, 2);
+		const newer = await openDB(name, DB_VERSION + 1);
 		newer.close();
 		// Our cached connection was dropped: the next call reconnects, and fails because this
 		// code is now the older version.

@@ -1,0 +1,97 @@
+/**
+ * How much device memory a pretrained model needs, estimated from its parameter count and
+ * config.json before anything is downloaded, and whether that fits a budget. Pure, so the page
+ * shows the same numbers the worker checks. Activation sizes follow Korthikanti et al. 2022,
+ * "Reducing Activation Recomputation in Large Transformer Models", section 4.1.
+ */
+import { UserError } from './errors';
+import type { MemoryEstimate } from './hub';
+
+/** The batch a training run will use. */
+export interface BatchShape {
+	batchSize: number;
+	seqLen: number;
+}
+
+/** The rank the LoRA estimate assumes, on the four attention projections (q, k, v, o). */
+export const ESTIMATE_LORA_RANK = 8;
+
+/** The first of `keys` that config.json sets to a positive number; architectures name sizes differently. */
+function dim(config: Record<string, unknown>, ...keys: string[]): number {
+	for (const key of keys) {
+		const v = config[key];
+		if (typeof v === 'number' && v > 0) return v;
+	}
+	return 0;
+}
+
+/**
+ * Bytes in float32 (tfjs computes in float32 only, so a BF16 checkpoint widens to 4 bytes a value):
+ *
+ *   weights      = 4·P
+ *   fullFineTune = 16·P (weights, gradients, Adam m and v) + A
+ *   lora         = 4·P (frozen) + 16·Pa (adapter with its gradients and Adam state) + A
+ *
+ * P = params, Pa = layers · 4 projections · r·(h + h) with r = 8. A, the activations kept for the
+ * backward pass of one batch (b sequences of s tokens, h hidden, a heads, L layers, V vocab):
+ *
+ *   A = L · (68·b·s·h + 10·a·b·s²) + 12·b·s·V
+ *
+ * Korthikanti et al. count 34·s·b·h + 5·a·s²·b bytes per layer with 16-bit activations and 1-byte
+ * dropout masks; we double it for float32. The s² term is the attention scores and their softmax,
+ * per head, which dominates at long contexts. The last term is the LM head's logits, their
+ * softmax and its gradient (3 float32 copies of b·s·V), large for 50k-token vocabularies; an
+ * encoder (model_type 'bert', fine-tuned here with a small classification head) has none. LoRA
+ * keeps the same activations: gradients still flow back through the frozen layers.
+ * Missing sizes in config.json count as 0, so the estimate is then a lower bound.
+ */
+export function estimateMemory(
+	params: number,
+	config: Record<string, unknown>,
+	largest: { name: string; bytes: number },
+	{ batchSize: b, seqLen: s }: BatchShape
+): MemoryEstimate {
+	const h = dim(config, 'hidden_size', 'n_embd', 'd_model', 'dim');
+	const layers = dim(config, 'num_hidden_layers', 'n_layer', 'num_layers', 'n_layers');
+	const heads = dim(config, 'num_attention_heads', 'n_head', 'num_heads', 'n_heads');
+	const vocab = config.model_type === 'bert' ? 0 : dim(config, 'vocab_size');
+
+	const activations = layers * (68 * b * s * h + 10 * heads * b * s * s) + 12 * b * s * vocab;
+	const adapterParams = layers * 4 * ESTIMATE_LORA_RANK * (h + h);
+	return {
+		weights: 4 * params,
+		fullFineTune: 16 * params + activations,
+		lora: 4 * params + 16 * adapterParams + activations,
+		largestTensor: { ...largest }
+	};
+}
+
+export type FitMethod = 'full' | 'lora' | 'inference';
+
+/**
+ * A 'model-too-large' error when the method's estimate is over `budgetBytes` (what the device can
+ * give the studio), saying both numbers and what to change; null when it fits.
+ */
+export function checkFits(estimate: MemoryEstimate, budgetBytes: number, method: FitMethod = 'full'): UserError | null {
+	const need = method === 'full' ? estimate.fullFineTune : method === 'lora' ? estimate.lora : estimate.weights;
+	if (need <= budgetBytes) return null;
+	const what = { full: 'Full fine-tuning', lora: 'LoRA fine-tuning', inference: 'Loading' }[method];
+	return new UserError(
+		'model-too-large',
+		`${what} this model needs about ${approxBytes(need)} of device memory, but about ${approxBytes(budgetBytes)} is available. ${advice(estimate, budgetBytes, method)}`
+	);
+}
+
+function advice(estimate: MemoryEstimate, budgetBytes: number, method: FitMethod): string {
+	if (method === 'inference') return 'Pick a smaller model.';
+	const lora = method === 'lora' ? 'Pick' : estimate.lora <= budgetBytes ? `Switch to LoRA (about ${approxBytes(estimate.lora)}), or pick` : 'Use LoRA and pick';
+	return `${lora} a smaller model, a shorter context or a smaller batch.`;
+}
+
+/** A size for a message, in decimal units as browsers report them: "1.2 GB", "135 MB", "12 kB". */
+export function approxBytes(bytes: number): string {
+	if (bytes >= 1e9) return `${(bytes / 1e9).toFixed(1)} GB`;
+	if (bytes >= 1e6) return `${Math.round(bytes / 1e6)} MB`;
+	if (bytes >= 1e3) return `${Math.round(bytes / 1e3)} kB`;
+	return `${Math.round(bytes)} B`;
+}
