@@ -18,6 +18,8 @@ import {
 	type ParityInput,
 	type ParityReference
 } from '../../../src/lib/engine/models/parity';
+import { loadPretrained } from '../../../src/lib/engine/models/load';
+import { resolveConfig, withTask } from '../../../src/lib/engine/models/registry';
 import type { ArchSpec, Batch, HfConfigBase, Params } from '../../../src/lib/engine/models/spec';
 
 export const FIXTURES = fileURLToPath(new URL('../../fixtures/hf-tiny', import.meta.url));
@@ -75,7 +77,14 @@ export const CLASSIFIER_CHECKS = ['logits', 'loss', 'grad_norm', 'param grad nor
 export function fixtureModel(arch: string): LoadedModel & { batch: Batch; labels: tf.Tensor; reference: ParityReference } {
 	const input = parityInput(arch);
 	const m = loadModel(input.config, input.tensors);
-	return { ...m, ...referenceBatch(input.reference, m.spec), reference: input.reference };
+	return { ...m, ...referenceBatch(input.reference, m.config.task), reference: input.reference };
+}
+
+/** The fixture checkpoint as an `n`-class classifier, its fresh head seeded (caller disposes params). */
+export function fixtureClassifier(arch: string, n = 3, seed = 11): { spec: ArchSpec; config: HfConfigBase; params: Params } {
+	const { spec, config } = resolveConfig(fixtureJson(arch, 'config.json'));
+	const cls = withTask(spec, config, 'sequence-classification', n);
+	return { spec, config: cls, params: loadPretrained(spec, cls, fixtureTensors(arch), seed).params };
 }
 
 /** Small random weights for a config (N(0, 0.02), unit norms, zero biases), as HF's init does. */

@@ -10,22 +10,21 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { activation, attention, embedding, layerNorm, linear, mergeHeads, splitHeads } from '../ops';
-import { sequenceClassificationLoss, type ProblemType } from './heads';
-import { bad, configReader, numLabels } from './hf-config';
-import { defaultPositions, Dropout, type ArchSpec, type Batch, type ForwardOptions, type HfConfigBase, type Params } from './spec';
+import { taskLoss } from './heads';
+import { bad, configReader, readHeadFields } from './hf-config';
+import { defaultPositions, Dropout, type ArchSpec, type Batch, type ForwardOptions, type HfConfigBase, type Params, type Task } from './spec';
+
+/** BERT here is always trained as a classifier: `BertModel`, `BertForMaskedLM`, ... load into one. */
+const TASKS: Task[] = ['sequence-classification'];
 
 export interface BertConfig extends HfConfigBase {
 	modelType: 'bert';
 	typeVocabSize: number;
-	numLabels: number;
-	problemType: ProblemType | null;
 	hiddenDropout: number;
 	attentionDropout: number;
 	/** classifier_dropout, or hidden_dropout_prob when that is null (as transformers does). */
 	classifierDropout: number;
 }
-
-const PROBLEM_TYPES: ProblemType[] = ['regression', 'single_label_classification', 'multi_label_classification'];
 
 function parseConfig(json: Record<string, unknown>): BertConfig {
 	const r = configReader(json, 'bert');
@@ -34,13 +33,10 @@ function parseConfig(json: Record<string, unknown>): BertConfig {
 	if (hiddenSize % nHead) throw bad('bert', `hidden_size ${hiddenSize} is not divisible by num_attention_heads ${nHead}.`);
 	const posType = r.str('position_embedding_type', 'absolute');
 	if (posType !== 'absolute') throw bad('bert', `position_embedding_type '${posType}' is not supported (only 'absolute').`);
-	const problemType = (r.raw('problem_type') ?? null) as ProblemType | null;
-	if (problemType !== null && !PROBLEM_TYPES.includes(problemType))
-		throw bad('bert', `problem_type '${problemType}' is not one of ${PROBLEM_TYPES.join(', ')}.`);
 	const hiddenDropout = r.num('hidden_dropout_prob', 0.1);
 	return {
 		modelType: 'bert',
-		task: 'sequence-classification',
+		...readHeadFields(r, json, 'bert', TASKS),
 		vocabSize: r.size('vocab_size', 30522),
 		hiddenSize,
 		nLayer: r.size('num_hidden_layers', 12),
@@ -56,8 +52,6 @@ function parseConfig(json: Record<string, unknown>): BertConfig {
 		eosTokenIds: r.tokenIds('eos_token_id', null),
 		padTokenId: r.tokenId('pad_token_id', 0),
 		typeVocabSize: r.size('type_vocab_size', 2),
-		numLabels: numLabels(r),
-		problemType,
 		hiddenDropout,
 		attentionDropout: r.num('attention_probs_dropout_prob', 0.1),
 		classifierDropout: r.num('classifier_dropout', hiddenDropout)
@@ -132,14 +126,24 @@ function feedForward(p: Params, pre: string, c: BertConfig, x: tf.Tensor, drop: 
 	return ln(p, pre + 'output.LayerNorm', c, out.add(x));
 }
 
-function forward(p: Params, c: BertConfig, batch: Batch, opts: ForwardOptions = {}): tf.Tensor {
-	const drop = new Dropout(opts);
+function encoder(p: Params, c: BertConfig, batch: Batch, drop: Dropout): tf.Tensor3D {
 	let x = embeddings(p, c, batch, drop);
 	for (let i = 0; i < c.nLayer; i++) {
 		const pre = `bert.encoder.layer.${i}.`;
 		x = selfAttention(p, pre + 'attention.', c, x, batch.attentionMask, drop);
 		x = feedForward(p, pre, c, x, drop);
 	}
+	return x as tf.Tensor3D;
+}
+
+/** `BertModel`'s sequence output (before the pooler): (B, T, d). */
+function hidden(p: Params, c: BertConfig, batch: Batch, opts: ForwardOptions = {}): tf.Tensor3D {
+	return encoder(p, c, batch, new Dropout(opts));
+}
+
+function forward(p: Params, c: BertConfig, batch: Batch, opts: ForwardOptions = {}): tf.Tensor {
+	const drop = new Dropout(opts);
+	const x = encoder(p, c, batch, drop);
 	const [b] = x.shape;
 	const cls = x.slice([0, 0, 0], [b, 1, c.hiddenSize]).reshape([b, c.hiddenSize]); // (B, d)
 	const pooled = dense(p, 'bert.pooler.dense', cls).tanh(); // (B, d)
@@ -148,11 +152,15 @@ function forward(p: Params, c: BertConfig, batch: Batch, opts: ForwardOptions = 
 
 export const bert: ArchSpec<BertConfig> = {
 	modelType: 'bert',
-	task: 'sequence-classification',
+	tasks: TASKS,
+	classNames: { 'sequence-classification': 'BertForSequenceClassification' },
 	baseModelPrefix: 'bert',
 	parseConfig,
 	paramShapes,
+	// a sentence-transformers checkpoint saved as BertModel may have no pooler: it is part of the fresh head then
+	headParams: () => ['bert.pooler.dense.weight', 'bert.pooler.dense.bias', 'classifier.weight', 'classifier.bias'],
 	isTied: () => false,
+	hidden,
 	forward,
-	loss: (logits, labels, c) => sequenceClassificationLoss(logits, labels, c.problemType)
+	loss: taskLoss
 };

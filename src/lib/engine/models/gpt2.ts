@@ -1,17 +1,23 @@
 /**
- * GPT-2 (Radford et al. 2019) as transformers' `GPT2LMHeadModel` computes it (v4.40,
- * modeling_gpt2.py, eager attention): learned absolute positions, pre-LN blocks, Conv1D weights
- * stored [in, out], tanh-GELU ("gelu_new"), and an LM head that reuses `transformer.wte.weight`.
+ * GPT-2 (Radford et al. 2019) as transformers' `GPT2LMHeadModel` and
+ * `GPT2ForSequenceClassification` compute it (v4.40, modeling_gpt2.py, eager attention): learned
+ * absolute positions, pre-LN blocks, Conv1D weights stored [in, out], tanh-GELU ("gelu_new"), and
+ * either an LM head that reuses `transformer.wte.weight` or a bias-free `score` on the last real
+ * token.
  *
  *   x = drop(wte[ids] + wpe[pos])
  *   for each block:  x = x + attn(ln_1(x));  x = x + mlp(ln_2(x))
- *   logits = ln_f(x) @ wte^T
+ *   h = ln_f(x)
+ *   causal LM:       logits = h @ wte^T
+ *   classification:  logits = h[last real token] @ score^T
  */
 import * as tf from '@tensorflow/tfjs';
 import { activation, attention, embedding, layerNorm, linear, mergeHeads, splitHeads } from '../ops';
-import { causalLmLoss } from './heads';
-import { bad, configReader } from './hf-config';
-import { defaultPositions, Dropout, type ArchSpec, type Batch, type ForwardOptions, type HfConfigBase, type Params } from './spec';
+import { lastTokenPool, taskLoss } from './heads';
+import { bad, configReader, readHeadFields } from './hf-config';
+import { defaultPositions, Dropout, type ArchSpec, type Batch, type ForwardOptions, type HfConfigBase, type Params, type Task } from './spec';
+
+const TASKS: Task[] = ['causal-lm', 'sequence-classification'];
 
 export interface Gpt2Config extends HfConfigBase {
 	modelType: 'gpt2';
@@ -31,7 +37,7 @@ function parseConfig(json: Record<string, unknown>): Gpt2Config {
 	if (hiddenSize % nHead) throw bad('gpt2', `n_embd ${hiddenSize} is not divisible by n_head ${nHead}.`);
 	return {
 		modelType: 'gpt2',
-		task: 'causal-lm',
+		...readHeadFields(r, json, 'gpt2', TASKS),
 		vocabSize: r.size('vocab_size', 50257),
 		hiddenSize,
 		nLayer: r.size('n_layer', 12),
@@ -80,7 +86,8 @@ function paramShapes(c: Gpt2Config): Record<string, number[]> {
 	}
 	shapes['transformer.ln_f.weight'] = [d];
 	shapes['transformer.ln_f.bias'] = [d];
-	if (!c.tieWordEmbeddings) shapes['lm_head.weight'] = [c.vocabSize, d];
+	if (c.task === 'sequence-classification') shapes['score.weight'] = [c.numLabels, d];
+	else if (!c.tieWordEmbeddings) shapes['lm_head.weight'] = [c.vocabSize, d];
 	return shapes;
 }
 
@@ -114,7 +121,8 @@ function mlp(p: Params, pre: string, c: Gpt2Config, x: tf.Tensor, drop: Dropout)
 	return drop.apply(conv1d(p, pre + 'c_proj', h), c.residPdrop); // (B, T, d)
 }
 
-function forward(p: Params, c: Gpt2Config, batch: Batch, opts: ForwardOptions = {}): tf.Tensor {
+/** `GPT2Model`'s output: the residual stream after ln_f, (B, T, d). */
+function hidden(p: Params, c: Gpt2Config, batch: Batch, opts: ForwardOptions = {}): tf.Tensor3D {
 	const [b, t] = batch.inputIds.shape;
 	if (t > c.maxPositions) throw new Error(`gpt2: ${t} tokens is longer than n_positions ${c.maxPositions}.`);
 	const drop = new Dropout(opts);
@@ -127,17 +135,26 @@ function forward(p: Params, c: Gpt2Config, batch: Batch, opts: ForwardOptions = 
 		x = x.add(selfAttention(p, pre + 'attn.', c, i, ln(p, pre + 'ln_1', c, x), batch.attentionMask, drop));
 		x = x.add(mlp(p, pre + 'mlp.', c, ln(p, pre + 'ln_2', c, x), drop));
 	}
-	x = ln(p, 'transformer.ln_f', c, x);
-	return linear(x, W(p, c.tieWordEmbeddings ? 'transformer.wte.weight' : 'lm_head.weight')); // (B, T, V)
+	return ln(p, 'transformer.ln_f', c, x) as tf.Tensor3D;
+}
+
+function forward(p: Params, c: Gpt2Config, batch: Batch, opts: ForwardOptions = {}): tf.Tensor {
+	const h = hidden(p, c, batch, opts);
+	// score on the pooled row equals transformers' score-then-pool: each logit is the same dot product
+	if (c.task === 'sequence-classification') return linear(lastTokenPool(h, batch.attentionMask), W(p, 'score.weight')); // (B, numLabels)
+	return linear(h, W(p, c.tieWordEmbeddings ? 'transformer.wte.weight' : 'lm_head.weight')); // (B, T, V)
 }
 
 export const gpt2: ArchSpec<Gpt2Config> = {
 	modelType: 'gpt2',
-	task: 'causal-lm',
+	tasks: TASKS,
+	classNames: { 'causal-lm': 'GPT2LMHeadModel', 'sequence-classification': 'GPT2ForSequenceClassification' },
 	baseModelPrefix: 'transformer',
 	parseConfig,
 	paramShapes,
-	isTied: (c) => c.tieWordEmbeddings,
+	headParams: (c) => (c.task === 'sequence-classification' ? ['score.weight'] : []),
+	isTied: (c) => c.task === 'causal-lm' && c.tieWordEmbeddings,
+	hidden,
 	forward,
-	loss: (logits, labels) => causalLmLoss(logits, labels)
+	loss: taskLoss
 };

@@ -1,11 +1,15 @@
 /**
- * What the Hugging Face head models compute on top of the logits: the shifted causal-LM loss of
- * `*ForCausalLM`, the loss of `*ForSequenceClassification` (chosen by `problem_type` as
- * transformers chooses it), and greedy decoding as `generate(do_sample=False)` does it.
+ * What the Hugging Face head models compute on top of the base model (transformers v4.40): the
+ * shifted causal-LM loss of `*ForCausalLM`, the last-token pooling of the decoders'
+ * `*ForSequenceClassification`, the loss of `*ForSequenceClassification` (chosen by
+ * `problem_type` as transformers chooses it), and greedy decoding as `generate(do_sample=False)`
+ * does it.
  */
 import * as tf from '@tensorflow/tfjs';
 import { crossEntropy } from '../ops';
-import type { ArchSpec, HfConfigBase, Params } from './spec';
+import type { ArchSpec, HfConfigBase, Params, ProblemType } from './spec';
+
+export type { ProblemType } from './spec';
 
 /**
  * Mean next-token cross-entropy: logits at position t predict labels at t + 1, and labels of -100
@@ -20,8 +24,6 @@ export function causalLmLoss(logits: tf.Tensor, labels: tf.Tensor): tf.Scalar {
 	});
 }
 
-export type ProblemType = 'regression' | 'single_label_classification' | 'multi_label_classification';
-
 /**
  * The sequence-classification loss, as `BertForSequenceClassification.forward` picks it: MSE for
  * one label (regression), cross-entropy for integer labels, BCE-with-logits for float multi-hot labels.
@@ -35,6 +37,39 @@ export function sequenceClassificationLoss(logits: tf.Tensor, labels: tf.Tensor,
 		if (type === 'regression') return logits.reshape(c === 1 ? [b] : [b, c]).sub(labels.toFloat()).square().mean() as tf.Scalar;
 		if (type === 'single_label_classification') return crossEntropy(logits as tf.Tensor2D, labels.reshape([b]).toInt() as tf.Tensor1D);
 		return tf.losses.sigmoidCrossEntropy(labels.toFloat(), logits) as tf.Scalar;
+	});
+}
+
+/** The loss of the config's head: `causalLmLoss` or `sequenceClassificationLoss`. */
+export function taskLoss(logits: tf.Tensor, labels: tf.Tensor, config: HfConfigBase): tf.Scalar {
+	return config.task === 'causal-lm' ? causalLmLoss(logits, labels) : sequenceClassificationLoss(logits, labels, config.problemType);
+}
+
+/**
+ * (B) int32 index of each row's last real token: sum(attention_mask) - 1, modulo T (so a row
+ * with no tokens gives T - 1, as transformers' modulo does); T - 1 on every row without a mask.
+ *
+ * transformers (`GPT2/Llama/Qwen2ForSequenceClassification`, v4.40) finds the position from
+ * `pad_token_id` instead: `(argmax(input_ids == pad) - 1) % T`, the token before the first pad,
+ * and the last position when `pad_token_id` is unset. For right-padded rows whose pads are
+ * `pad_token_id` and whose real tokens do not contain that id, both give the same index. Padding
+ * with an id that also occurs in the text (GPT-2 padding with eos) is where they part:
+ * transformers would stop at the first occurrence; the mask does not.
+ */
+export function lastTokenIndex(b: number, t: number, attentionMask?: tf.Tensor2D): tf.Tensor1D {
+	return tf.tidy(() => {
+		if (!attentionMask) return tf.fill([b], t - 1, 'int32') as tf.Tensor1D;
+		return attentionMask.toInt().sum(1).add(t - 1).mod(t).toInt() as tf.Tensor1D; // (B)
+	});
+}
+
+/** The hidden state at each row's last real token: (B, T, d) -> (B, d). */
+export function lastTokenPool(hidden: tf.Tensor3D, attentionMask?: tf.Tensor2D): tf.Tensor2D {
+	return tf.tidy(() => {
+		const [b, t, d] = hidden.shape;
+		const rowStart = tf.range(0, b * t, t, 'int32'); // (B) offset of each row in the flattened (B*T)
+		const flat = rowStart.add(lastTokenIndex(b, t, attentionMask)) as tf.Tensor1D; // (B)
+		return tf.gather(hidden.reshape([b * t, d]), flat) as tf.Tensor2D; // (B*T, d) -> (B, d)
 	});
 }
 
@@ -56,7 +91,7 @@ export async function generate<C extends HfConfigBase>(
 	promptIds: number[],
 	opts: GenerateOptions
 ): Promise<number[]> {
-	if (spec.task !== 'causal-lm') throw new Error(`${spec.modelType} is a ${spec.task} model; it does not generate text.`);
+	if (config.task !== 'causal-lm') throw new Error(`This ${spec.modelType} model has a ${config.task} head; it does not generate text.`);
 	if (!promptIds.length) throw new Error('generate needs at least one prompt token.');
 	const eos = new Set(opts.eosTokenId === undefined ? config.eosTokenIds : opts.eosTokenId === null ? [] : [opts.eosTokenId].flat());
 	const ids = [...promptIds];

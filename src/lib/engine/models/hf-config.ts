@@ -3,6 +3,7 @@
  * subclass gives it (transformers v4.40), and a named error saying which field is wrong.
  */
 import { UserError } from '../../shared/errors';
+import type { HfConfigBase, ProblemType, Task } from './spec';
 
 export interface ConfigReader {
 	/** A number, or `def` when the field is absent or null. */
@@ -73,4 +74,61 @@ export function numLabels(r: ConfigReader): number {
 	const id2label = r.raw('id2label');
 	if (id2label && typeof id2label === 'object') return Object.keys(id2label).length;
 	return r.size('num_labels', 2);
+}
+
+/** The names transformers gives classes nobody named: LABEL_0, LABEL_1, ... */
+export function defaultLabelNames(n: number): string[] {
+	return Array.from({ length: n }, (_, i) => `LABEL_${i}`);
+}
+
+/** id2label as a list by id; its keys must be 0..n-1 (transformers turns them into ints). */
+function labelNames(r: ConfigReader, modelType: string, n: number): string[] {
+	const raw = r.raw('id2label');
+	if (!raw || typeof raw !== 'object') return defaultLabelNames(n);
+	const names = defaultLabelNames(n);
+	for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
+		const id = Number(k);
+		if (!Number.isInteger(id) || id < 0 || id >= n || typeof v !== 'string')
+			throw bad(modelType, `config.json id2label must map the ids 0..${n - 1} to names; got ${JSON.stringify(k)}: ${JSON.stringify(v)}.`);
+		names[id] = v;
+	}
+	return names;
+}
+
+export const PROBLEM_TYPES: ProblemType[] = ['regression', 'single_label_classification', 'multi_label_classification'];
+
+/**
+ * The head a checkpoint was saved with, from config.json `architectures` (e.g.
+ * `GPT2ForSequenceClassification`): `*ForSequenceClassification` and `*LMHeadModel` /
+ * `*ForCausalLM` name theirs; anything else (a bare `GPT2Model`, `BertForMaskedLM`, no
+ * `architectures`) gets the architecture's first task.
+ */
+export function taskFromArchitectures(r: ConfigReader, tasks: readonly Task[]): Task {
+	const raw = r.raw('architectures');
+	const names = Array.isArray(raw) ? raw.filter((x): x is string => typeof x === 'string') : [];
+	const has = (re: RegExp, task: Task) => tasks.includes(task) && names.some((n) => re.test(n));
+	if (has(/ForSequenceClassification$/, 'sequence-classification')) return 'sequence-classification';
+	if (has(/(LMHeadModel|ForCausalLM)$/, 'causal-lm')) return 'causal-lm';
+	return tasks[0];
+}
+
+/** The fields of `HfConfigBase` that every architecture reads the same way (the head and its labels). */
+export function readHeadFields(
+	r: ConfigReader,
+	json: Record<string, unknown>,
+	modelType: string,
+	tasks: readonly Task[]
+): Pick<HfConfigBase, 'task' | 'numLabels' | 'labelNames' | 'problemType' | 'initializerRange' | 'hfConfig'> {
+	const n = numLabels(r);
+	const problemType = (r.raw('problem_type') ?? null) as ProblemType | null;
+	if (problemType !== null && !PROBLEM_TYPES.includes(problemType))
+		throw bad(modelType, `problem_type '${problemType}' is not one of ${PROBLEM_TYPES.join(', ')}.`);
+	return {
+		task: taskFromArchitectures(r, tasks),
+		numLabels: n,
+		labelNames: labelNames(r, modelType, n),
+		problemType,
+		initializerRange: r.num('initializer_range', 0.02),
+		hfConfig: structuredClone(json)
+	};
 }

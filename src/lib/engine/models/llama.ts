@@ -1,20 +1,25 @@
 /**
- * Llama (Touvron et al. 2023) as transformers' `LlamaForCausalLM` computes it (v4.40,
- * modeling_llama.py, eager attention): RMSNorm pre-norm blocks, rotary positions on q and k,
- * grouped-query attention, and a SiLU-gated MLP. Qwen2 is this network with biases on q/k/v
- * (qwen2.ts), so the decoder here takes its bias switches from the config.
+ * Llama (Touvron et al. 2023) as transformers' `LlamaForCausalLM` and
+ * `LlamaForSequenceClassification` compute it (v4.40, modeling_llama.py, eager attention):
+ * RMSNorm pre-norm blocks, rotary positions on q and k, grouped-query attention, and a SiLU-gated
+ * MLP. Qwen2 is this network with biases on q/k/v (qwen2.ts), so the decoder here takes its bias
+ * switches from the config.
  *
  *   x = embed_tokens[ids]
  *   for each layer:  x = x + attn(rms(x));  x = x + mlp(rms(x))
- *   logits = norm(x) @ lm_head^T        (lm_head = embed_tokens when tied)
+ *   h = norm(x)
+ *   causal LM:       logits = h @ lm_head^T        (lm_head = embed_tokens when tied)
+ *   classification:  logits = h[last real token] @ score^T   (no bias)
  *   attn: q, k = rope(q_proj x), rope(k_proj x);  o_proj(softmax(q k^T / sqrt(hs) + mask) v)
  *   mlp:  down_proj(act(gate_proj x) * up_proj x)
  */
 import * as tf from '@tensorflow/tfjs';
 import { activation, applyRope, attention, embedding, linear, mergeHeads, rmsNorm, ropeCosSin, ropeTable, splitHeads } from '../ops';
-import { causalLmLoss } from './heads';
-import { bad, configReader, type ConfigReader } from './hf-config';
-import { Dropout, type ArchSpec, type Batch, type ForwardOptions, type HfConfigBase, type Params } from './spec';
+import { lastTokenPool, taskLoss } from './heads';
+import { bad, configReader, readHeadFields, type ConfigReader } from './hf-config';
+import { Dropout, type ArchSpec, type Batch, type ForwardOptions, type HfConfigBase, type Params, type Task } from './spec';
+
+export const DECODER_TASKS: Task[] = ['causal-lm', 'sequence-classification'];
 
 export interface LlamaConfig extends HfConfigBase {
 	modelType: 'llama' | 'qwen2';
@@ -30,6 +35,7 @@ export interface LlamaConfig extends HfConfigBase {
 /** The fields Llama and Qwen2 read the same way; `modelType` names the errors. */
 export function readDecoderConfig(
 	r: ConfigReader,
+	json: Record<string, unknown>,
 	modelType: 'llama' | 'qwen2',
 	defaults: { vocabSize: number; intermediateSize: number; maxPositions: number; nKvHead: number | null }
 ): Omit<LlamaConfig, 'qkvBias' | 'oBias' | 'mlpBias' | 'bosTokenId' | 'eosTokenIds'> {
@@ -41,7 +47,7 @@ export function readDecoderConfig(
 	if (headDim % 2) throw bad(modelType, `head size ${headDim} must be even for rotary embeddings.`);
 	return {
 		modelType,
-		task: 'causal-lm',
+		...readHeadFields(r, json, modelType, DECODER_TASKS),
 		vocabSize: r.size('vocab_size', defaults.vocabSize),
 		hiddenSize,
 		nLayer: r.size('num_hidden_layers', 32),
@@ -73,7 +79,7 @@ function parseConfig(json: Record<string, unknown>): LlamaConfig {
 	const r = configReader(json, 'llama');
 	const attentionBias = r.bool('attention_bias', false);
 	return {
-		...readDecoderConfig(r, 'llama', { vocabSize: 32000, intermediateSize: 11008, maxPositions: 2048, nKvHead: null }),
+		...readDecoderConfig(r, json, 'llama', { vocabSize: 32000, intermediateSize: 11008, maxPositions: 2048, nKvHead: null }),
 		bosTokenId: r.tokenId('bos_token_id', 1),
 		eosTokenIds: r.tokenIds('eos_token_id', 2),
 		qkvBias: attentionBias,
@@ -105,7 +111,8 @@ export function decoderParamShapes(c: LlamaConfig): Record<string, number[]> {
 		shapes[p + 'post_attention_layernorm.weight'] = [d];
 	}
 	shapes['model.norm.weight'] = [d];
-	if (!c.tieWordEmbeddings) shapes['lm_head.weight'] = [c.vocabSize, d];
+	if (c.task === 'sequence-classification') shapes['score.weight'] = [c.numLabels, d];
+	else if (!c.tieWordEmbeddings) shapes['lm_head.weight'] = [c.vocabSize, d];
 	return shapes;
 }
 
@@ -136,7 +143,8 @@ function mlp(p: Params, pre: string, c: LlamaConfig, x: tf.Tensor): tf.Tensor {
 	return proj(p, pre + 'down_proj', gate.mul(proj(p, pre + 'up_proj', x))); // (B, T, d)
 }
 
-export function decoderForward(p: Params, c: LlamaConfig, batch: Batch, opts: ForwardOptions = {}): tf.Tensor {
+/** `LlamaModel`'s output: the residual stream after the final RMSNorm, (B, T, d). */
+export function decoderHidden(p: Params, c: LlamaConfig, batch: Batch, opts: ForwardOptions = {}): tf.Tensor3D {
 	const [b, t] = batch.inputIds.shape;
 	const drop = new Dropout(opts);
 	const rope = batch.positionIds
@@ -148,17 +156,26 @@ export function decoderForward(p: Params, c: LlamaConfig, batch: Batch, opts: Fo
 		x = x.add(selfAttention(p, pre + 'self_attn.', c, rms(p, pre + 'input_layernorm', c, x), rope, batch.attentionMask, drop));
 		x = x.add(mlp(p, pre + 'mlp.', c, rms(p, pre + 'post_attention_layernorm', c, x)));
 	}
-	x = rms(p, 'model.norm', c, x);
-	return linear(x, p[c.tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight'] as tf.Tensor2D); // (B, T, V)
+	return rms(p, 'model.norm', c, x) as tf.Tensor3D;
+}
+
+export function decoderForward(p: Params, c: LlamaConfig, batch: Batch, opts: ForwardOptions = {}): tf.Tensor {
+	const h = decoderHidden(p, c, batch, opts);
+	// score on the pooled row equals transformers' score-then-pool: each logit is the same dot product
+	if (c.task === 'sequence-classification') return linear(lastTokenPool(h, batch.attentionMask), p['score.weight'] as tf.Tensor2D); // (B, numLabels)
+	return linear(h, p[c.tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight'] as tf.Tensor2D); // (B, T, V)
 }
 
 export const llama: ArchSpec<LlamaConfig> = {
 	modelType: 'llama',
-	task: 'causal-lm',
+	tasks: DECODER_TASKS,
+	classNames: { 'causal-lm': 'LlamaForCausalLM', 'sequence-classification': 'LlamaForSequenceClassification' },
 	baseModelPrefix: 'model',
 	parseConfig,
 	paramShapes: decoderParamShapes,
-	isTied: (c) => c.tieWordEmbeddings,
+	headParams: (c) => (c.task === 'sequence-classification' ? ['score.weight'] : []),
+	isTied: (c) => c.task === 'causal-lm' && c.tieWordEmbeddings,
+	hidden: decoderHidden,
 	forward: decoderForward,
-	loss: (logits, labels) => causalLmLoss(logits, labels)
+	loss: taskLoss
 };

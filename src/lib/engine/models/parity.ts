@@ -11,7 +11,7 @@ import type { SafetensorsTensor } from '../io/safetensors';
 import { generate } from './heads';
 import { paramsFromCheckpoint } from './load';
 import { resolveConfig } from './registry';
-import type { ArchSpec, Batch, HfConfigBase, Params } from './spec';
+import type { ArchSpec, Batch, HfConfigBase, Params, Task } from './spec';
 
 /** reference.json as the fixture generator writes it. */
 export interface ParityReference {
@@ -93,14 +93,14 @@ export function loadModel(config: Record<string, unknown>, tensors: Map<string, 
 	return { spec, config: c, params };
 }
 
-/** The reference inputs as tensors (caller disposes). */
-export function referenceBatch(ref: ParityReference, spec: ArchSpec): { batch: Batch; labels: tf.Tensor } {
+/** The reference inputs as tensors for a model with this head (caller disposes). */
+export function referenceBatch(ref: ParityReference, task: Task): { batch: Batch; labels: tf.Tensor } {
 	const batch: Batch = { inputIds: tf.tensor2d(ref.input_ids, undefined, 'int32') };
 	if (ref.attention_mask) batch.attentionMask = tf.tensor2d(ref.attention_mask, undefined, 'float32');
 	if (ref.token_type_ids) batch.tokenTypeIds = tf.tensor2d(ref.token_type_ids, undefined, 'int32');
 	// causal LM: (B, T) int32; classification: (B) int32 class ids, (B) float targets, or (B, C) multi-hot
 	const flat = (ref.labels as unknown[]).flat() as number[];
-	const dtype = spec.task === 'causal-lm' || (!Array.isArray(ref.labels[0]) && flat.every(Number.isInteger)) ? 'int32' : 'float32';
+	const dtype = task === 'causal-lm' || (!Array.isArray(ref.labels[0]) && flat.every(Number.isInteger)) ? 'int32' : 'float32';
 	const labels = tf.tensor(ref.labels as number[][] | number[], undefined, dtype);
 	return { batch, labels };
 }
@@ -133,7 +133,7 @@ export async function runParity(input: ParityInput, tol = PARITY_TOLERANCES): Pr
 	const checks: ParityCheck[] = [];
 	const ref = input.reference;
 	const m = loadModel(input.config, input.tensors);
-	const { batch, labels } = referenceBatch(ref, m.spec);
+	const { batch, labels } = referenceBatch(ref, m.config.task);
 	try {
 		// logits
 		const logits = tf.tidy(() => m.spec.forward(m.params, m.config, batch));
@@ -166,7 +166,7 @@ export async function runParity(input: ParityInput, tol = PARITY_TOLERANCES): Pr
 
 		// greedy generation
 		const gen = ref.generation;
-		if (gen && m.spec.task === 'causal-lm') {
+		if (gen && m.config.task === 'causal-lm') {
 			const out = await generate(m.spec, m.params, m.config, gen.prompt_ids, {
 				maxNewTokens: gen.max_new_tokens,
 				eosTokenId: gen.eos_token_id ?? null

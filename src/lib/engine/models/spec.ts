@@ -3,7 +3,9 @@
  * `src/features` writes one down): parse `config.json` into a normalized config, list parameter
  * names and shapes, run a pure forward pass over a flat record of tensors keyed by the exact
  * Hugging Face names, and compute the loss the matching `*ForCausalLM` /
- * `*ForSequenceClassification` head computes.
+ * `*ForSequenceClassification` head computes. The task (which head sits on the base model) belongs
+ * to the model, not the architecture: it is read from config.json's `architectures` and can be
+ * changed with `withTask` (registry.ts) before the parameters are loaded.
  */
 import * as tf from '@tensorflow/tfjs';
 
@@ -11,6 +13,9 @@ import * as tf from '@tensorflow/tfjs';
 export type Params = Record<string, tf.Tensor>;
 
 export type Task = 'causal-lm' | 'sequence-classification';
+
+/** How `*ForSequenceClassification` picks its loss (config.json `problem_type`). */
+export type ProblemType = 'regression' | 'single_label_classification' | 'multi_label_classification';
 
 export interface Batch {
 	/** (B, T) int32 token ids. */
@@ -33,7 +38,16 @@ export interface ForwardOptions {
 /** The fields every architecture's normalized config has. */
 export interface HfConfigBase {
 	modelType: string;
+	/** The head on the base model: from config.json `architectures`, or set with `withTask`. */
 	task: Task;
+	/** Classes of a sequence-classification head (HF's `num_labels`: len(id2label), else num_labels, else 2). */
+	numLabels: number;
+	/** Class names by id (HF's `id2label`; `LABEL_<i>` when config.json has none). */
+	labelNames: string[];
+	/** `problem_type`, or null to infer it from the labels at the loss, as transformers does. */
+	problemType: ProblemType | null;
+	/** Std of the normal init of a fresh head (`initializer_range`, default 0.02). */
+	initializerRange: number;
 	vocabSize: number;
 	hiddenSize: number;
 	nLayer: number;
@@ -51,12 +65,17 @@ export interface HfConfigBase {
 	/** Normalized to a list (config.json allows a number or a list). */
 	eosTokenIds: number[];
 	padTokenId: number | null;
+	/** config.json as read, kept whole so an export writes back every field it does not change. */
+	hfConfig: Record<string, unknown>;
 }
 
 export interface ArchSpec<C extends HfConfigBase = HfConfigBase> {
 	/** config.json's `model_type`. */
 	modelType: string;
-	task: Task;
+	/** The heads this architecture has; `withTask` accepts only these. */
+	tasks: readonly Task[];
+	/** The transformers class of each task, written to config.json `architectures` on export. */
+	classNames: Partial<Record<Task, string>>;
 	/**
 	 * The base model's attribute in the head model (`transformer`, `model`, `bert`). Checkpoints of
 	 * a bare base model (e.g. `GPT2Model`) store names without it; loading adds it back.
@@ -65,9 +84,19 @@ export interface ArchSpec<C extends HfConfigBase = HfConfigBase> {
 	parseConfig(json: Record<string, unknown>): C;
 	/** Name -> shape of every trainable tensor, in the order transformers' `named_parameters()` lists them. */
 	paramShapes(config: C): Record<string, number[]>;
+	/**
+	 * The tensors a fresh head consists of for this config (`score.weight`; BERT's classifier and
+	 * pooler): the only ones `initMissing` creates when a checkpoint lacks them.
+	 */
+	headParams(config: C): string[];
 	/** Whether the output head reuses the input embedding (then `paramShapes` has no head entry). */
 	isTied(config: C): boolean;
-	/** Causal LM: (B, T, V) logits. Sequence classification: (B, numLabels). */
+	/**
+	 * The base model's output, (B, T, d): the final normed hidden states of a decoder, BERT's
+	 * sequence output (before the pooler).
+	 */
+	hidden(params: Params, config: C, batch: Batch, opts?: ForwardOptions): tf.Tensor3D;
+	/** `hidden` and the config's head. Causal LM: (B, T, V) logits. Sequence classification: (B, numLabels). */
 	forward(params: Params, config: C, batch: Batch, opts?: ForwardOptions): tf.Tensor;
 	/** The head model's loss for these logits and labels (causal LM: -100 is ignored). */
 	loss(logits: tf.Tensor, labels: tf.Tensor, config: C): tf.Scalar;
