@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
  */
 const executablePath = process.env.CHROMIUM_PATH || (existsSync('/usr/bin/chromium') ? '/usr/bin/chromium' : undefined);
 const PORT = Number(process.env.E2E_PORT || 4319);
+export const HUB_PORT = Number(process.env.E2E_HUB_PORT || 4320);
 
 export default defineConfig({
 	testDir: 'tests/e2e',
@@ -34,10 +35,19 @@ export default defineConfig({
 			]
 		}
 	},
-	webServer: {
-		command: `npx vite preview --host 127.0.0.1 --port ${PORT} --strictPort`,
-		url: `http://127.0.0.1:${PORT}`,
-		reuseExistingServer: false,
-		timeout: 60_000
-	}
+	webServer: [
+		{
+			command: `npx vite preview --host 127.0.0.1 --port ${PORT} --strictPort`,
+			url: `http://127.0.0.1:${PORT}`,
+			reuseExistingServer: false,
+			timeout: 60_000
+		},
+		{
+			// A fake Hugging Face Hub serving tests/fixtures in the Hub's URL layout: no test touches the internet.
+			command: `npx tsx tests/support/hub-server.ts --port ${HUB_PORT}`,
+			url: `http://127.0.0.1:${HUB_PORT}/`,
+			reuseExistingServer: false,
+			timeout: 60_000
+		}
+	]
 });

@@ -1,5 +1,17 @@
-/** What the data worker does: the data pipeline's entry points, nothing added. */
-import { datasetSummary, importDataset, importExample, inspectFile, prepareTokens } from '../src/lib/data/pipeline';
+/** What the data worker does: the data pipeline's entry points, with a pretrained model's files read from the model cache. */
+import { datasetSummary, importDataset, importExample, inspectFile, prepareHubTokens, prepareTokens } from '../src/lib/data/pipeline';
+import type { Objective } from '../src/lib/shared/config';
+import type { ModelRef } from '../src/lib/shared/hub';
+import { hubFileReader } from './pretrained';
 
-export const api = { inspectFile, importDataset, importExample, datasetSummary, prepareTokens };
+export const api = {
+	inspectFile,
+	importDataset,
+	importExample,
+	datasetSummary,
+	prepareTokens,
+	/** Tokenize a dataset version with a cached Hub model's tokenizer for an objective. */
+	prepareHubTokens: (versionId: string, model: ModelRef, objective: Objective, maxLength: number) =>
+		prepareHubTokens(versionId, model, objective, maxLength, hubFileReader(model))
+};
 export type DataApi = typeof api;

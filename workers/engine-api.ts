@@ -6,25 +6,41 @@
  */
 import { initBackend, backendInfo, gpuErrorLog, type BackendName } from '../src/lib/engine/backend';
 import { ClassifierSession } from '../src/lib/engine/classifier';
-import { initialLoopState, stepsPerEpoch, trainLoop, type Control, type LoopState } from '../src/lib/engine/train/loop';
+import { PretrainedSession } from '../src/lib/engine/pretrained';
+import { loadHubModel, hubTokenizerConfig, hubTokenizerJson } from './pretrained';
+import { generateStream, type GenerateOptions } from '../src/lib/engine/generate';
+import { resolveConfig } from '../src/lib/engine/models/registry';
+import type { ArchSpec, HfConfigBase, Params } from '../src/lib/engine/models/spec';
+import { encodePrompt } from '../src/lib/data/chat';
+import { loadModel, runParity, type ParityCheck, type ParityReference } from '../src/lib/engine/models/parity';
+import type { ModelRef } from '../src/lib/shared/hub';
+import { initialLoopState, stepsPerEpoch, totalSteps as plannedSteps, trainLoop, type Control, type LoopState } from '../src/lib/engine/train/loop';
 import { memoryInfo } from '../src/lib/engine/tensors';
 import { benchmarkTrainStep } from '../src/lib/engine/bench';
+import { benchmarkPretrained } from '../src/lib/engine/bench-hf';
+import { exportHfModel } from '../src/lib/engine/io/export';
+import { strToU8, zipSync, type Zippable } from 'fflate';
+import { assertWithinBufferLimits, checkModelBufferLimits } from '../src/lib/engine/models/limits';
 import { checkBackendAgainstCpu, checkStepsAgainstCpu } from '../src/lib/engine/selfcheck';
 import type { TokenRows } from '../src/lib/engine/batching';
 import { classificationReport } from '../src/lib/engine/eval/report';
+import { buildEvaluation } from '../src/lib/engine/eval/evaluation';
+import { loadRows } from '../src/lib/storage';
+import type { EvaluateOptions } from '../src/lib/shared/types';
 import { TextTokenizer } from '../src/lib/data/tokenizer';
 import { UserError } from '../src/lib/shared/errors';
 import { validateRunConfig, type RunConfig } from '../src/lib/shared/config';
 import { SPLIT_CODE, type EvaluationResult, type Prediction, type Run, type RunStatus, type SplitName, type TrainEvent } from '../src/lib/shared/types';
 import {
 	appendMetrics, deleteMetricsAfter, getDatasetVersion, getRun, getTokenized, getTokenizer, latestCheckpoint,
-	loadCheckpoint, newId, pruneCheckpoints, putRun, saveCheckpoint, sweepOrphanChunks,
+	getModelFile, loadCheckpoint, newId, pruneCheckpoints, putRun, saveCheckpoint, sweepOrphanChunks,
 	tokenizedKey, updateRun, openDb
 } from '../src/lib/storage';
 
 const KEEP_CHECKPOINTS = 3;
 
 let control: Control = 'run';
+let stopGenerating = false;
 let training: string | null = null;
 /** The last model used for evaluation or prediction, kept warm on the GPU. */
 /** What a run needs to read and write text: its record, tokenizer and label names. */
@@ -32,14 +48,39 @@ interface RunContext {
 	run: Run;
 	tokenizer: TextTokenizer;
 	labels: string[];
+	/** A pretrained model's tokenizer_config.json (special tokens, chat template). */
+	tokenizerConfig?: Record<string, unknown>;
 }
+
+type Session = ClassifierSession | PretrainedSession;
 
 interface Prepared extends RunContext {
 	tokens: TokenRows & { splits: Uint8Array };
 }
 
+/** A base model from the cache (no run), kept warm for the playground and baselines. */
+let warmBase: { key: string; spec: ArchSpec; config: HfConfigBase; params: Params; tokenizer: TextTokenizer; tokenizerConfig: Record<string, unknown> } | null = null;
+
+async function baseModel(ref: ModelRef): Promise<NonNullable<typeof warmBase>> {
+	const key = `${ref.repo}@${ref.revision}`;
+	if (warmBase?.key === key) return warmBase;
+	const { config: json, tensors } = await loadHubModel(ref);
+	const { spec, config } = resolveConfig(json);
+	const loaded = loadModel(json, tensors);
+	const tokenizerConfig = await hubTokenizerConfig(ref);
+	const tokenizer = TextTokenizer.fromHub(await hubTokenizerJson(ref), tokenizerConfig);
+	disposeBase();
+	warmBase = { key, spec, config, params: loaded.params, tokenizer, tokenizerConfig };
+	return warmBase;
+}
+
+function disposeBase(): void {
+	if (warmBase) Object.values(warmBase.params).forEach((t) => t.dispose());
+	warmBase = null;
+}
+
 /** The last model used for evaluation or prediction, kept warm on the GPU with its run context. */
-let warm: { checkpointId: string; step: number; session: ClassifierSession; context: RunContext } | null = null;
+let warm: { checkpointId: string; step: number; session: Session; context: RunContext } | null = null;
 
 async function runContext(runId: string): Promise<RunContext> {
 	const run = await getRun(runId);
@@ -49,13 +90,16 @@ async function runContext(runId: string): Promise<RunContext> {
 	if (!run.tokenizerHash) throw new Error('This run has no tokenizer yet; prepare tokens before training.');
 	const rec = await getTokenizer(run.tokenizerHash);
 	if (!rec) throw new UserError('not-found', 'The tokenizer of this run is missing. Start a new run to tokenize the dataset again.');
-	return { run, tokenizer: await TextTokenizer.fromJson(rec.json), labels: version.labels };
+	const p = run.config.pretrained;
+	if (!p) return { run, tokenizer: await TextTokenizer.fromJson(rec.json), labels: version.labels };
+	const tokenizerConfig = await hubTokenizerConfig({ repo: p.repo, revision: p.revision });
+	return { run, tokenizer: TextTokenizer.fromHub(rec.json, tokenizerConfig), labels: version.labels, tokenizerConfig };
 }
 
 /** The run context plus every row's token ids (the whole dataset: only for training and evaluation). */
 async function prepare(runId: string): Promise<Prepared> {
 	const ctx = await runContext(runId);
-	const cache = await getTokenized(tokenizedKey(ctx.run.datasetVersionId, ctx.run.tokenizerHash!));
+	const cache = await getTokenized(ctx.run.tokenizedKey ?? tokenizedKey(ctx.run.datasetVersionId, ctx.run.tokenizerHash!));
 	if (!cache) throw new UserError('not-found', 'The tokenized data for this run is missing. Start a new run to tokenize the dataset again.');
 	return { ...ctx, tokens: cache };
 }
@@ -91,9 +135,56 @@ async function warmSession(ctx: RunContext, checkpointId?: string): Promise<NonN
 	if (warm?.checkpointId === id) return warm;
 	const { manifest, tensors } = await loadCheckpoint(id);
 	warm?.session.dispose();
-	const session = ClassifierSession.fromTensors(manifest.config, tensors, special(ctx.tokenizer), 0);
+	warm = null;
+	const session = manifest.config.pretrained
+		? PretrainedSession.fromTensors(manifest.config, tensors, special(ctx.tokenizer), ctx.labels, 0)
+		: ClassifierSession.fromTensors(manifest.config, tensors, special(ctx.tokenizer), 0);
 	warm = { checkpointId: id, step: manifest.step, session, context: ctx };
 	return warm;
+}
+
+/**
+ * A language-modelling run scored on a split: token-weighted loss, perplexity and next-token
+ * accuracy (the packed blocks, or the responses of prompt/response pairs).
+ */
+async function evaluateLm(
+	runId: string,
+	checkpointId: string | undefined,
+	split: SplitName,
+	onProgress?: (done: number, total: number) => void,
+	shouldStop?: () => boolean | Promise<boolean>
+): Promise<EvaluationResult> {
+	const p = await prepare(runId);
+	const w = await warmSession(p, checkpointId);
+	const rows = rowsOf(p.tokens.splits, split);
+	if (!rows.length) throw new UserError('not-found', `The ${split} split is empty.`);
+	// Poll the page's stop flag between batches (a comlink proxy answers asynchronously).
+	let stop = false;
+	const out = await (w.session as PretrainedSession).evaluate(
+		p.tokens,
+		rows,
+		(done) => {
+			onProgress?.(done, rows.length);
+			if (shouldStop) void Promise.resolve(shouldStop()).then((s) => (stop = s));
+		},
+		() => stop
+	);
+	const result: EvaluationResult = {
+		split,
+		checkpointId: w.checkpointId,
+		step: w.step,
+		loss: out.loss,
+		count: rows.length,
+		createdAt: Date.now(),
+		accuracy: out.accuracy,
+		macroF1: 0,
+		perClass: [],
+		confusion: [],
+		labels: [],
+		lm: { perplexity: Math.exp(out.loss), tokenAccuracy: out.accuracy }
+	};
+	await updateRun(runId, { evaluation: result });
+	return result;
 }
 
 /** Train a run from its last checkpoint (or from scratch) until it completes, pauses or stops. */
@@ -101,11 +192,11 @@ async function trainRun(runId: string, onEvent: (e: TrainEvent) => void): Promis
 	training = runId;
 	control = 'run';
 	const started = performance.now();
-	let session: ClassifierSession | null = null;
+	let session: Session | null = null;
 	try {
 		const p = await prepare(runId);
 		const cfg = p.run.config;
-		if (p.tokenizer.vocabSize > cfg.model.vocabSize)
+		if (!cfg.pretrained && p.tokenizer.vocabSize > cfg.model.vocabSize)
 			throw new UserError('invalid-config', `The tokenizer has ${p.tokenizer.vocabSize} tokens but the model's vocabulary is ${cfg.model.vocabSize}.`);
 		const train = rowsOf(p.tokens.splits, 'train');
 		const validation = rowsOf(p.tokens.splits, 'validation');
@@ -113,15 +204,30 @@ async function trainRun(runId: string, onEvent: (e: TrainEvent) => void): Promis
 		let state: LoopState;
 		if (latest) {
 			const { manifest, tensors } = await loadCheckpoint(latest.id);
-			session = ClassifierSession.fromTensors(cfg, tensors, special(p.tokenizer), manifest.trainerState.optimizerStep);
+			const step = manifest.trainerState.optimizerStep;
+			session = cfg.pretrained
+				? PretrainedSession.fromTensors(cfg, tensors, special(p.tokenizer), p.labels, step)
+				: ClassifierSession.fromTensors(cfg, tensors, special(p.tokenizer), step);
 			state = manifest.trainerState;
 			await deleteMetricsAfter(runId, manifest.step);
 		} else {
-			session = ClassifierSession.create(cfg, special(p.tokenizer));
+			if (warm) {
+				// Free the GPU for training: warm models are reloaded when needed.
+				warm.session.dispose();
+				warm = null;
+			}
+			disposeBase();
+			session = cfg.pretrained
+				? await PretrainedSession.fromPretrained(cfg, (await loadHubModel(cfg.pretrained)).tensors, special(p.tokenizer), p.labels)
+				: ClassifierSession.create(cfg, special(p.tokenizer));
 			state = initialLoopState(cfg, train);
 		}
 		const backend = backendInfo() ?? (await initBackend());
-		const totalSteps = stepsPerEpoch(train.length, cfg.train.batchSize) * cfg.train.epochs;
+		if (session instanceof PretrainedSession && backend.maxStorageBufferBindingSize) {
+			const report = checkModelBufferLimits(session.spec, session.hf, { batchSize: cfg.train.batchSize, seqLength: cfg.pretrained!.contextLength }, backend.maxStorageBufferBindingSize);
+			assertWithinBufferLimits(report);
+		}
+		const totalSteps = plannedSteps(train.length, cfg.train);
 		const step = state.epoch * stepsPerEpoch(train.length, cfg.train.batchSize) + state.stepInEpoch;
 		await updateRun(runId, { status: 'running', backend, totalSteps, error: undefined });
 		onEvent({ type: 'started', runId, backend, totalSteps, step });
@@ -196,6 +302,17 @@ export const api = {
 		return benchmarkTrainStep(config, seqLen, steps);
 	},
 
+	/** Time a cached Hub model: reading it from the cache, loading it, forward and training step per token. */
+	async benchmarkModel(ref: ModelRef, opts: { batchSize: number; seqLen: number; steps: number }) {
+		if (training) throw new Error('A run is training; benchmark when it has finished.');
+		await initBackend();
+		disposeBase();
+		const t = performance.now();
+		const { config, tensors } = await loadHubModel(ref);
+		const cacheMs = performance.now() - t;
+		return { ...(await benchmarkPretrained(config, tensors, opts)), cacheMs };
+	},
+
 	/** A run whose tab closed mid-training is paused at its last checkpoint. */
 	async settleInterrupted(runs: string[]): Promise<void> {
 		for (const id of runs) {
@@ -207,8 +324,8 @@ export const api = {
 		}
 	},
 
-	async createRun(args: { projectId: string; datasetVersionId: string; datasetHash: string; tokenizerHash: string; config: RunConfig; name: string }): Promise<Run> {
-		const errs = validateRunConfig(args.config);
+	async createRun(args: { projectId: string; datasetVersionId: string; datasetHash: string; tokenizerHash: string; tokenizedKey?: string; config: RunConfig; name: string }): Promise<Run> {
+		const errs = args.config.pretrained ? [] : validateRunConfig(args.config);
 		if (errs.length) throw new UserError('invalid-config', errs.join(' '));
 		const now = Date.now();
 		const run: Run = {
@@ -241,21 +358,49 @@ export const api = {
 	},
 
 	/** Score a checkpoint on a split; the result is stored with the run. */
-	async evaluate(runId: string, checkpointId?: string, split: SplitName = 'test', onProgress?: (done: number, total: number) => void): Promise<EvaluationResult> {
+	async evaluate(
+		runId: string,
+		checkpointId?: string,
+		split: SplitName = 'test',
+		onProgress?: (done: number, total: number) => void,
+		options: EvaluateOptions = {}
+	): Promise<EvaluationResult> {
+		const objective = (await getRun(runId))?.config.pretrained?.objective;
+		if (objective && objective !== 'classification') return evaluateLm(runId, checkpointId, split, onProgress, options.shouldStop);
 		const p = await prepare(runId);
 		const w = await warmSession(p, checkpointId);
 		const rows = rowsOf(p.tokens.splits, split);
 		if (!rows.length) throw new UserError('not-found', `The ${split} split is empty.`);
-		const out = await w.session.evaluate(p.tokens, rows, (done) => onProgress?.(done, rows.length));
-		const result: EvaluationResult = {
-			split,
-			checkpointId: w.checkpointId,
-			step: w.step,
-			loss: out.loss,
-			count: rows.length,
-			createdAt: Date.now(),
-			...classificationReport(out.labels, out.preds, p.labels)
-		};
+		// shouldStop may be a comlink proxy that answers with a promise: ask between batches and act
+		// on the latest answer; throwing from the progress callback ends the scoring loop.
+		let stop = false;
+		const ask = () => void Promise.resolve(options.shouldStop?.()).then((v) => (stop ||= !!v), () => {});
+		const cancelled = () => new UserError('cancelled', 'Evaluation was cancelled; the stored results are as they were.');
+		ask();
+		const out = await w.session.evaluate(p.tokens, rows, (done) => {
+			if (stop) throw cancelled();
+			ask();
+			onProgress?.(done, rows.length);
+		});
+		const head = { split, checkpointId: w.checkpointId, step: w.step, createdAt: Date.now() };
+		let result: EvaluationResult;
+		if (out.probs.length) {
+			const stored = await loadRows(p.run.datasetVersionId);
+			const input = {
+				labels: p.labels,
+				rows,
+				yTrue: out.labels,
+				probs: out.probs,
+				meta: rows.map((r) => stored[r]?.meta),
+				datasetVersionId: p.run.datasetVersionId,
+				datasetHash: p.run.datasetHash
+			};
+			result = { ...head, ...buildEvaluation(input, { resamples: options.resamples, seed: options.seed }) };
+		} else {
+			// Language-modelling runs: no class probabilities, the token-level loss only.
+			result = { ...head, loss: out.loss, count: rows.length, ...classificationReport(out.labels, out.preds, p.labels) };
+		}
+		if (stop || (await options.shouldStop?.())) throw cancelled();
 		await updateRun(runId, { evaluation: result });
 		return result;
 	},
@@ -268,11 +413,118 @@ export const api = {
 		const id = checkpointId ?? run?.bestCheckpointId ?? run?.lastCheckpointId;
 		const w = warm && warm.checkpointId === id ? warm : await warmSession(await runContext(runId), checkpointId);
 		const { tokenizer, labels } = w.context;
-		const ids = tokenizer.encode(text);
+		const pre = w.session.config.pretrained;
+		const context = pre?.contextLength ?? w.session.config.model.contextLength;
+		// A pretrained model sees its own special tokens ([CLS] … [SEP], BOS), as in training.
+		const ids = pre ? tokenizer.encode(text, { addSpecialTokens: true, maxLength: context }) : tokenizer.encode(text);
 		const tokens: TokenRows = { ids: Int32Array.from(ids), offsets: Int32Array.from([0, ids.length]), labels: Int32Array.from([0]) };
 		const probs = await w.session.probs(w.session.batch(tokens, [0]));
 		const probabilities = labels.map((label, i) => ({ label, p: probs[i] })).sort((a, b) => b.p - a.p);
-		return { label: probabilities[0].label, probabilities, tokens: Math.min(ids.length, w.session.config.model.contextLength) };
+		return { label: probabilities[0].label, probabilities, tokens: Math.min(ids.length, context) };
+	},
+
+	/**
+	 * Generate text from a fine-tuned run's checkpoint (its best by default) or from a cached base
+	 * model, streaming the text so far through `onText`. An instruction-tuned run's prompt is
+	 * formatted exactly as its training prompts were (the chat template, or the fallback).
+	 */
+	async generate(
+		target: { runId: string; checkpointId?: string } | { model: ModelRef; chat?: boolean },
+		prompt: string,
+		opts: Partial<GenerateOptions>,
+		onText?: (text: string, tokens: number) => void
+	): Promise<{ text: string; promptTokens: number; newTokens: number; stopReason: 'eos' | 'length' | 'stopped' }> {
+		if (training) throw new UserError('invalid-config', 'A run is training in this engine; generate when it has paused or finished.');
+		let spec: ArchSpec, config: HfConfigBase, params: Params, tokenizer: TextTokenizer, format: boolean, tokenizerConfig: Record<string, unknown>;
+		if ('runId' in target) {
+			const ctx = await runContext(target.runId);
+			const w = await warmSession(ctx, target.checkpointId);
+			if (!(w.session instanceof PretrainedSession) || w.session.objective === 'classification')
+				throw new UserError('invalid-config', 'This run classifies text; generation needs a language-modelling or instruction-tuned run.');
+			({ spec, hf: config } = w.session);
+			params = Object.fromEntries(w.session.params) as Params;
+			tokenizer = ctx.tokenizer;
+			tokenizerConfig = ctx.tokenizerConfig ?? {};
+			format = w.session.objective === 'instruction';
+		} else {
+			const b = await baseModel(target.model);
+			({ spec, config, params, tokenizer, tokenizerConfig } = b);
+			if (config.task !== 'causal-lm') throw new UserError('invalid-config', `${target.model.repo} is an encoder; it does not generate text.`);
+			format = !!target.chat;
+		}
+		// The prompt as the run saw prompts in training: the chat template, or the fallback with BOS.
+		const promptIds = format ? encodePrompt(tokenizer, tokenizerConfig, prompt) : tokenizer.encode(prompt, { addSpecialTokens: true });
+		if (!promptIds.length) throw new UserError('invalid-config', 'Type a prompt first.');
+		stopGenerating = false;
+		let out = '';
+		const seen: number[] = [];
+		const ids = await generateStream(spec, params, config, promptIds, opts, {
+			onToken: (id: number) => {
+				seen.push(id);
+				// Decode the whole continuation each time: a multi-byte character may span tokens.
+				out = tokenizer.decode(seen);
+				onText?.(out, seen.length);
+			},
+			shouldStop: () => stopGenerating
+		});
+		out = tokenizer.decode(ids);
+		const eos = new Set(opts.eosTokenIds ?? config.eosTokenIds);
+		const stopReason = stopGenerating ? 'stopped' : ids.length && eos.has(ids[ids.length - 1]) ? 'eos' : 'length';
+		return { text: out, promptTokens: promptIds.length, newTokens: ids.length, stopReason };
+	},
+
+	/**
+	 * A fine-tuned run as a Hugging Face model folder, zipped: config.json (architectures, labels),
+	 * model.safetensors with the transformers tensor names (a tied head stays tied), generation
+	 * config and the model's tokenizer files, so `from_pretrained` on the unzipped folder loads it.
+	 * The zip is built here and returned as a Blob (passed by reference, not copied).
+	 */
+	async exportModel(runId: string, checkpointId?: string): Promise<{ blob: Blob; fileName: string; warnings: string[] }> {
+		const ctx = await runContext(runId);
+		const p = ctx.run.config.pretrained;
+		if (!p) throw new UserError('invalid-config', 'Only runs that fine-tune a Hugging Face model export in its format; this run trained the studio\'s own small model.');
+		const w = await warmSession(ctx, checkpointId);
+		const s = w.session as PretrainedSession;
+		const ref = { repo: p.repo, revision: p.revision };
+		const generationConfig = await getModelFile(ref, 'generation_config.json');
+		const out = await exportHfModel(s.spec, s.hf, Object.fromEntries(s.params), {
+			labels: p.objective === 'classification' ? ctx.labels : undefined,
+			padTokenId: ctx.tokenizer.padId,
+			generationConfig: generationConfig ? JSON.parse(new TextDecoder().decode(generationConfig)) : undefined
+		});
+		const files: Record<string, Uint8Array> = {
+			'config.json': strToU8(out.files['config.json']),
+			'model.safetensors': out.files['model.safetensors']
+		};
+		if (out.files['generation_config.json']) files['generation_config.json'] = strToU8(out.files['generation_config.json']);
+		for (const f of ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'chat_template.jinja', 'vocab.txt']) {
+			const bytes = await getModelFile(ref, f);
+			if (bytes) files[f] = new Uint8Array(bytes);
+		}
+		files['README.md'] = strToU8(
+			`# ${ctx.run.name}\n\nFine-tuned in Whetstone from [${p.repo}](https://huggingface.co/${p.repo}) at revision ${p.revision}, objective ${p.objective}, checkpoint step ${w.step}.\n\n` +
+				'```python\nfrom transformers import AutoModelForCausalLM, AutoModelForSequenceClassification, AutoTokenizer\n' +
+				`model = ${p.objective === 'classification' ? 'AutoModelForSequenceClassification' : 'AutoModelForCausalLM'}.from_pretrained("./this-folder")\n` +
+				'tokenizer = AutoTokenizer.from_pretrained("./this-folder")\n```\n'
+		);
+		// safetensors does not compress; storing it avoids minutes of deflate on a large model.
+		const zipped = zipSync(Object.fromEntries(Object.entries(files).map(([k, v]) => [k, [v, { level: k.endsWith('.safetensors') ? 0 : 6 }]])) as Zippable);
+		const fileName = `${p.repo.split('/').pop()}-${p.objective}-step${w.step}.zip`.replace(/[^\w.-]+/g, '-');
+		return { blob: new Blob([zipped as BlobPart], { type: 'application/zip' }), fileName, warnings: out.warnings };
+	},
+
+	stopGeneration() {
+		stopGenerating = true;
+	},
+
+	/**
+	 * Check a cached model against reference outputs of transformers (a fixture folder's
+	 * reference.json) on the active backend: logits, loss, gradient norms, greedy generation.
+	 */
+	async checkModel(ref: ModelRef, reference: ParityReference): Promise<ParityCheck[]> {
+		if (training) throw new UserError('invalid-config', 'A run is training; check the model when it has finished.');
+		const { config, tensors } = await loadHubModel(ref);
+		return runParity({ config, tensors, reference });
 	}
 };
 

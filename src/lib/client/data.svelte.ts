@@ -5,7 +5,9 @@
  */
 import { WorkerBridge } from './bridge';
 import type { DataApi } from '../../../workers/data-api';
-import type { SplitConfig, TokenizerConfig } from '../shared/config';
+import type { Objective, TokenizerConfig } from '../shared/config';
+import type { ModelRef } from '../shared/hub';
+import type { ImportArgs } from '../data/pipeline';
 
 export class DataClient {
 	busy = $state<string | null>(null);
@@ -35,7 +37,8 @@ export class DataClient {
 		});
 	}
 
-	importDataset(args: { projectId: string; file: File; textColumn: string; labelColumn: string; split: SplitConfig; skipBadRows: boolean }) {
+	/** `kind` (default classification), `responseColumn` and `pairsFormat` as in the pipeline's `ImportArgs`. */
+	importDataset(args: Omit<ImportArgs, 'fileName' | 'bytes'> & { file: File }) {
 		return this.run('Importing…', async () => {
 			const bytes = await args.file.arrayBuffer();
 			const { file, ...rest } = args;
@@ -49,6 +52,10 @@ export class DataClient {
 
 	datasetSummary(versionId: string) {
 		return this.bridge.call((api) => api.datasetSummary(versionId), 60_000);
+	}
+
+	prepareHubTokens(versionId: string, model: ModelRef, objective: Objective, maxLength: number) {
+		return this.run("Tokenizing with the model's tokenizer…", () => this.bridge.call((api) => api.prepareHubTokens(versionId, { ...model }, objective, maxLength), 300_000));
 	}
 
 	prepareTokens(versionId: string, cfg: TokenizerConfig, maxLength: number) {

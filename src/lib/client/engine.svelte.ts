@@ -7,7 +7,10 @@ import { proxy } from 'comlink';
 import { WorkerBridge } from './bridge';
 import type { EngineApi } from '../../../workers/engine-api';
 import type { RunConfig } from '../shared/config';
-import type { BackendInfo, EvaluationResult, MetricPoint, Prediction, Run, RunStatus, SplitName, TrainEvent } from '../shared/types';
+import type { ModelRef } from '../shared/hub';
+import type { GenerateOptions } from '../engine/generate';
+import type { ParityReference } from '../engine/models/parity';
+import type { BackendInfo, EvaluateOptions, EvaluationResult, MetricPoint, Prediction, Run, RunStatus, SplitName, TrainEvent } from '../shared/types';
 
 export type EngineStatus = 'idle' | 'starting' | 'ready' | 'crashed';
 
@@ -85,7 +88,7 @@ export class EngineClient {
 		await this.bridge.call((api) => api.settleInterrupted(runIds), 30_000);
 	}
 
-	async createRun(args: { projectId: string; datasetVersionId: string; datasetHash: string; tokenizerHash: string; config: RunConfig; name: string }): Promise<Run> {
+	async createRun(args: { projectId: string; datasetVersionId: string; datasetHash: string; tokenizerHash: string; tokenizedKey?: string; config: RunConfig; name: string }): Promise<Run> {
 		await this.init();
 		const run = await this.bridge.call((api) => api.createRun(args), 30_000);
 		this.version++;
@@ -122,10 +125,18 @@ export class EngineClient {
 		void this.bridge.call((api) => api.stop(), 10_000).catch(() => {});
 	}
 
-	async evaluate(runId: string, checkpointId?: string, split: SplitName = 'test', onProgress?: (done: number, total: number) => void): Promise<EvaluationResult> {
+	async evaluate(
+		runId: string,
+		checkpointId?: string,
+		split: SplitName = 'test',
+		onProgress?: (done: number, total: number) => void,
+		options: EvaluateOptions = {}
+	): Promise<EvaluationResult> {
 		await this.init();
 		const cb = onProgress ? proxy(onProgress) : undefined;
-		const r = await this.bridge.call((api) => api.evaluate(runId, checkpointId, split, cb));
+		const { shouldStop, ...rest } = options;
+		const opts = { ...rest, shouldStop: shouldStop ? proxy(shouldStop) : undefined };
+		const r = await this.bridge.call((api) => api.evaluate(runId, checkpointId, split, cb, opts));
 		this.version++;
 		return r;
 	}
@@ -133,6 +144,39 @@ export class EngineClient {
 	async predict(runId: string, text: string, checkpointId?: string): Promise<Prediction> {
 		await this.init();
 		return this.bridge.call((api) => api.predict(runId, text, checkpointId), 120_000);
+	}
+
+	/** Generate from a run's checkpoint or a cached base model; `onText` gets the text so far. */
+	async generate(target: { runId: string; checkpointId?: string } | { model: ModelRef; chat?: boolean }, prompt: string, opts: Partial<GenerateOptions>, onText?: (text: string, tokens: number) => void) {
+		await this.init();
+		const cb = onText ? proxy(onText) : undefined;
+		return this.bridge.call((api) => api.generate(target, prompt, opts, cb));
+	}
+
+	/** A fine-tuned run as a zipped Hugging Face model folder, saved through the browser's download. */
+	async exportModel(runId: string, checkpointId?: string): Promise<string[]> {
+		await this.init();
+		const { blob, fileName, warnings } = await this.bridge.call((api) => api.exportModel(runId, checkpointId), 600_000);
+		const url = URL.createObjectURL(blob);
+		const a = Object.assign(document.createElement('a'), { href: url, download: fileName });
+		a.click();
+		setTimeout(() => URL.revokeObjectURL(url), 60_000);
+		return warnings;
+	}
+
+	stopGeneration(): void {
+		void this.bridge.call((api) => api.stopGeneration(), 10_000).catch(() => {});
+	}
+
+	/** A cached model against transformers' reference outputs, on this page's backend. */
+	async checkModel(ref: ModelRef, reference: ParityReference) {
+		await this.init();
+		return this.bridge.call((api) => api.checkModel(ref, reference), 600_000);
+	}
+
+	async benchmarkModel(ref: ModelRef, opts: { batchSize: number; seqLen: number; steps: number }) {
+		await this.init();
+		return this.bridge.call((api) => api.benchmarkModel(ref, opts), 600_000);
 	}
 
 	async benchmark(config: RunConfig, seqLen: number, steps = 5) {
@@ -179,7 +223,8 @@ let engine: EngineClient | null = null;
 export function getEngine(): EngineClient {
 	if (!engine) {
 		engine = new EngineClient();
-		(globalThis as { whetstone?: object }).whetstone = { engine };
+		const g = globalThis as { whetstone?: object };
+		g.whetstone = { ...g.whetstone, engine };
 	}
 	return engine;
 }

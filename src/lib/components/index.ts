@@ -9,3 +9,6 @@ export { default as LineChart } from './LineChart.svelte';
 export { default as MetricTile } from './MetricTile.svelte';
 export { default as ProbabilityBars } from './ProbabilityBars.svelte';
 export { default as ProgressBar } from './ProgressBar.svelte';
+export { default as RocChart } from './RocChart.svelte';
+export { default as ReliabilityDiagram } from './ReliabilityDiagram.svelte';
+export { SERIES_COLORS, seriesColor } from './palette';

@@ -21,7 +21,7 @@ export function isNumeric(s: string): boolean {
 	return NUMERIC.test(s.trim());
 }
 
-interface ColumnStats {
+export interface ColumnStats {
 	name: string;
 	nonEmpty: number;
 	meanLength: number;
@@ -29,7 +29,7 @@ interface ColumnStats {
 	distinct: number;
 }
 
-function columnStats(table: ParsedTable, name: string): ColumnStats {
+export function columnStats(table: ParsedTable, name: string): ColumnStats {
 	let nonEmpty = 0;
 	let length = 0;
 	let numeric = 0;

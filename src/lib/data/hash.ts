@@ -24,14 +24,16 @@ export async function sha256Hex(data: string | ArrayBuffer | Uint8Array): Promis
  * The content hash of a dataset version: its label names (a row's label index means nothing
  * without them) and its rows as stored, in order. Each row is written as an array,
  * `[text, label, split, [[metaKey, value], …] | null]` with meta keys sorted, so the order in
- * which object keys were added can never change the hash.
+ * which object keys were added can never change the hash. Prompt/response rows add
+ * `response | null, [[role, content], …] | null`; other rows keep the four fields, so hashes of
+ * classification datasets did not change when pairs were added.
  */
 export function datasetHash(labels: string[], rows: StoredRow[]): Promise<string> {
-	const layout = rows.map((r) => [
-		r.text,
-		r.label,
-		r.split,
-		r.meta ? Object.keys(r.meta).sort().map((k) => [k, r.meta![k]]) : null
-	]);
+	const layout = rows.map((r) => {
+		const fields: unknown[] = [r.text, r.label, r.split, r.meta ? Object.keys(r.meta).sort().map((k) => [k, r.meta![k]]) : null];
+		if (r.response !== undefined || r.messages !== undefined)
+			fields.push(r.response ?? null, r.messages ? r.messages.map((m) => [m.role, m.content]) : null);
+		return fields;
+	});
 	return sha256Hex(JSON.stringify({ labels, rows: layout }));
 }

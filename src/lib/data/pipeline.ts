@@ -1,14 +1,17 @@
 /**
- * The data worker's API: inspect a file, import it as an immutable dataset version, summarize a
- * version, and tokenize it (BPE trained on the train split only, so validation and test text
- * never shapes the vocabulary). Each function reads and writes IndexedDB itself; only ids and
- * small summaries cross to the UI.
+ * The data worker's API: inspect a file, import it as an immutable dataset version (of one of
+ * three kinds: classification, text, prompt/response pairs; see `kinds.ts`), summarize a version,
+ * and tokenize it: for the from-scratch model with a BPE trained on the train split only (so
+ * validation and test text never shapes the vocabulary), or with a pretrained model's tokenizer
+ * for one of the objectives (`hub-tokens.ts`). Each function reads and writes IndexedDB itself;
+ * only ids and small summaries cross to the UI.
  */
-import type { SplitConfig, TokenizerConfig } from '../shared/config';
+import type { Objective, SplitConfig, TokenizerConfig } from '../shared/config';
 import { defaultSplitConfig } from '../shared/config';
 import { UserError } from '../shared/errors';
+import type { ModelRef } from '../shared/hub';
 import { Prng, hashSeed } from '../shared/prng';
-import { SPLITS, SPLIT_CODE, type DatasetVersion, type SplitName, type StoredRow } from '../shared/types';
+import { SPLITS, SPLIT_CODE, type DatasetVersion, type SplitName, type StoredRow, type TokenizedCache } from '../shared/types';
 import {
 	getDatasetVersion,
 	getTokenized,
@@ -21,11 +24,13 @@ import {
 	tokenizedKey
 } from '../storage';
 import { buildRows, guessColumns } from './columns';
+import { buildPairRows, buildTextRows, guessKind, requireRows, resolvePairs, type BuiltKindRows, type DatasetKind, type KindGuess, type PairsFormat } from './kinds';
+import { encodeClassification, encodeInstruction, packCausalLm, type EncodedRows } from './hub-tokens';
 import { datasetHash, sha256Hex } from './hash';
 import { parseTable, type TableFormat, type TableProblem } from './parse';
 import { splitSizes, stratifiedSplit } from './split';
 import { trainBpe } from './bpe';
-import { TextTokenizer } from './tokenizer';
+import { TextTokenizer, loadHubTokenizer, type ReadModelFile } from './tokenizer';
 
 export interface FileInspection {
 	fileName: string;
@@ -39,7 +44,10 @@ export interface FileInspection {
 	/** The first 50 unreadable records. */
 	problems: TableProblem[];
 	problemCount: number;
+	/** Classification columns: the text and the label (kept for the classification pickers). */
 	guess: { text?: string; label?: string };
+	/** The guessed kind of dataset and its columns (see `guessKind` for the rules). */
+	kind: KindGuess;
 }
 
 export async function inspectFile(fileName: string, bytes: ArrayBuffer): Promise<FileInspection> {
@@ -53,7 +61,8 @@ export async function inspectFile(fileName: string, bytes: ArrayBuffer): Promise
 		preview: table.records.slice(0, 20).map((r) => r.values),
 		problems: table.problems.slice(0, 50),
 		problemCount: table.problems.length,
-		guess: guessColumns(table)
+		guess: guessColumns(table),
+		kind: guessKind(table)
 	};
 }
 
@@ -61,8 +70,16 @@ export interface ImportArgs {
 	projectId: string;
 	fileName: string;
 	bytes: ArrayBuffer;
+	/** Defaults to 'classification'. */
+	kind?: DatasetKind;
+	/** The text (classification, text), the prompt or Alpaca instruction (pairs), or the messages (chat). */
 	textColumn: string;
-	labelColumn: string;
+	/** Classification only. */
+	labelColumn?: string;
+	/** Pairs from two columns (or Alpaca's output). Without it, a pairs import reads `textColumn` as chat messages. */
+	responseColumn?: string;
+	/** Pairs: the layout, when the caller knows it; otherwise inferred (see `resolvePairs`). */
+	pairsFormat?: PairsFormat;
 	split: SplitConfig;
 	/** Import the readable rows and record the unreadable ones in `dropped`. */
 	skipBadRows: boolean;
@@ -74,24 +91,31 @@ function rowsWord(n: number): string {
 	return `${n} row${n === 1 ? '' : 's'}`;
 }
 
-/**
- * Parses, validates, splits and stores a file as a new dataset version. Everything before the
- * one atomic save can throw, so a failed import leaves storage as it was.
- */
-export async function importDataset(args: ImportArgs): Promise<DatasetVersion> {
-	const table = parseTable(args.fileName, args.bytes);
-	const { problems } = table;
-	if (problems.length > 0 && !args.skipBadRows) {
-		const shown = problems.slice(0, 5).map((p) => p.message).join('; ');
-		const more = problems.length > 5 ? `; and ${problems.length - 5} more` : '';
-		throw new UserError(
-			'parse-error',
-			`${rowsWord(problems.length)} could not be read: ${shown}${more}. Fix them in the file, or choose 'Skip bad rows' to import the ${rowsWord(table.records.length)} that could be read.`,
-			problems.map((p) => p.line)
-		);
-	}
+function badRowsError(problems: TableProblem[], readable: number, what = 'could not be read'): UserError {
+	const shown = problems.slice(0, 5).map((p) => p.message).join('; ');
+	const more = problems.length > 5 ? `; and ${problems.length - 5} more` : '';
+	return new UserError(
+		'parse-error',
+		`${rowsWord(problems.length)} ${what}: ${shown}${more}. Fix them in the file, or choose 'Skip bad rows' to import the ${rowsWord(readable)} that could be read.`,
+		problems.map((p) => p.line)
+	);
+}
 
-	const built = buildRows(table, args.textColumn, args.labelColumn);
+/** The one label of text and pairs datasets: every row is label 0. */
+export const ALL_LABEL = '(all)';
+
+interface Built {
+	rows: StoredRow[];
+	labels: string[];
+	labelCounts: number[];
+	dropped: { line: number; reason: string }[];
+	textColumn: string;
+	labelColumn: string;
+}
+
+function buildClassification(table: ReturnType<typeof parseTable>, args: ImportArgs): Built {
+	const labelColumn = args.labelColumn ?? '';
+	const built = buildRows(table, args.textColumn, labelColumn);
 	const labelIndex = new Map(built.labels.map((l, i) => [l, i]));
 	const labelIds = built.rows.map((r) => labelIndex.get(r.label)!);
 	const codes = stratifiedSplit(labelIds, args.split);
@@ -100,7 +124,52 @@ export async function importDataset(args: ImportArgs): Promise<DatasetVersion> {
 		if (r.meta) row.meta = r.meta;
 		return row;
 	});
+	return { rows, labels: built.labels, labelCounts: built.labelCounts, dropped: built.dropped, textColumn: args.textColumn, labelColumn };
+}
 
+/**
+ * Text and pairs: one class, so the stratified split is a plain seeded random split. For pairs,
+ * `labelColumn` records the response column ('' for chat), for lineage.
+ */
+function buildUnlabelled(table: ReturnType<typeof parseTable>, args: ImportArgs, kind: 'text' | 'pairs'): Built {
+	let built: BuiltKindRows;
+	let layout: 'text' | PairsFormat = 'text';
+	let labelColumn = '';
+	if (kind === 'text') built = buildTextRows(table, args.textColumn);
+	else {
+		const spec = resolvePairs(table, args.textColumn, args.responseColumn, args.pairsFormat);
+		built = buildPairRows(table, spec);
+		layout = spec.format;
+		labelColumn = spec.responseColumn ?? '';
+	}
+	if (built.problems.length > 0 && !args.skipBadRows)
+		throw badRowsError(built.problems, built.rows.length, 'have messages that could not be read');
+	requireRows(built, layout);
+	const codes = stratifiedSplit(new Uint8Array(built.rows.length), args.split);
+	const rows: StoredRow[] = built.rows.map((r, i) => {
+		const row: StoredRow = { text: r.text, label: 0, split: codes[i] };
+		if (r.response !== undefined) row.response = r.response;
+		if (r.messages) row.messages = r.messages;
+		if (r.meta) row.meta = r.meta;
+		return row;
+	});
+	const dropped = [...built.dropped, ...built.problems.map((p) => ({ line: p.line, reason: p.message.replace(/^line \d+: /, '') }))];
+	return { rows, labels: [ALL_LABEL], labelCounts: [rows.length], dropped, textColumn: args.textColumn, labelColumn };
+}
+
+/**
+ * Parses, validates, splits and stores a file as a new dataset version. Everything before the
+ * one atomic save can throw, so a failed import leaves storage as it was.
+ */
+export async function importDataset(args: ImportArgs): Promise<DatasetVersion> {
+	const kind = args.kind ?? 'classification';
+	const table = parseTable(args.fileName, args.bytes);
+	const { problems } = table;
+	if (problems.length > 0 && !args.skipBadRows) throw badRowsError(problems, table.records.length);
+
+	const built = kind === 'classification' ? buildClassification(table, args) : buildUnlabelled(table, args, kind);
+	const { rows } = built;
+	const codes = rows.map((r) => r.split);
 	const contentHash = await datasetHash(built.labels, rows);
 	const dropped = [
 		...problems.map((p) => ({ line: p.line, reason: p.message.replace(/^line \d+: /, '') })),
@@ -113,8 +182,9 @@ export async function importDataset(args: ImportArgs): Promise<DatasetVersion> {
 		name: args.name?.trim() || args.fileName,
 		createdAt: Date.now(),
 		source: { fileName: args.fileName, format: table.format, bytes: table.bytes },
-		textColumn: args.textColumn,
-		labelColumn: args.labelColumn,
+		kind,
+		textColumn: built.textColumn,
+		labelColumn: built.labelColumn,
 		labels: built.labels,
 		labelCounts: built.labelCounts,
 		rowCount: rows.length,
@@ -149,12 +219,30 @@ async function requireVersion(versionId: string): Promise<DatasetVersion> {
 	return version;
 }
 
+export interface LengthStats {
+	/** Mean and longest length in characters. */
+	mean: number;
+	max: number;
+}
+
 export interface DatasetSummary {
 	version: DatasetVersion;
-	/** Rows per split and label: splitCounts[SPLIT_CODE[split]][labelIndex]. */
+	/** Rows per split and label: splitCounts[SPLIT_CODE[split]][labelIndex]. Text and pairs have one label. */
 	splitCounts: number[][];
-	/** 20 rows spread over the dataset, the same ones every time. */
-	sample: { text: string; label: string; split: SplitName }[];
+	/** Characters of the text (the prompt, for pairs) and of the response (pairs). */
+	lengths: { text: LengthStats; response?: LengthStats };
+	/** 20 rows spread over the dataset, the same ones every time; `response` for pairs, `turns` for chat. */
+	sample: { text: string; label: string; split: SplitName; response?: string; turns?: number }[];
+}
+
+function lengthStats(values: string[]): LengthStats {
+	let sum = 0;
+	let max = 0;
+	for (const v of values) {
+		sum += v.length;
+		if (v.length > max) max = v.length;
+	}
+	return { mean: values.length ? sum / values.length : 0, max };
 }
 
 export async function datasetSummary(versionId: string): Promise<DatasetSummary> {
@@ -166,12 +254,16 @@ export async function datasetSummary(versionId: string): Promise<DatasetSummary>
 		.shuffle(rows.map((_, i) => i))
 		.slice(0, 20)
 		.sort((a, b) => a - b);
-	const sample = indices.map((i) => ({
-		text: rows[i].text,
-		label: version.labels[rows[i].label],
-		split: SPLITS[rows[i].split]
-	}));
-	return { version, splitCounts, sample };
+	const sample = indices.map((i) => {
+		const r = rows[i];
+		const s: DatasetSummary['sample'][number] = { text: r.text, label: version.labels[r.label], split: SPLITS[r.split] };
+		if (r.response !== undefined) s.response = r.response;
+		if (r.messages) s.turns = r.messages.length;
+		return s;
+	});
+	const lengths: DatasetSummary['lengths'] = { text: lengthStats(rows.map((r) => r.text)) };
+	if (version.kind === 'pairs') lengths.response = lengthStats(rows.map((r) => r.response ?? ''));
+	return { version, splitCounts, lengths, sample };
 }
 
 export interface PreparedTokens {
@@ -179,6 +271,12 @@ export interface PreparedTokens {
 	/** Key of the TokenizedCache in storage. */
 	key: string;
 	vocabSize: number;
+	/** Pretrained models: rows (or packed blocks) in the cache. */
+	rows?: number;
+	/** Pretrained models: rows whose ids were cut to fit the maximum length. */
+	truncated?: number;
+	/** Pretrained models, instruction tuning: rows left out because none of the response fit. */
+	dropped?: number;
 }
 
 /**
@@ -228,4 +326,97 @@ export async function prepareTokens(
 		createdAt: Date.now()
 	});
 	return result;
+}
+
+/** The cache as stored for a pretrained model: the counts are kept so a reused cache reports them. */
+type HubTokenizedCache = TokenizedCache & { objective: Objective; truncated: number; dropped: number };
+
+/** The cache key of a pretrained model's tokens: the objective and length change the ids, so they are in it. */
+export function hubTokenizedKey(versionId: string, tokenizerHash: string, objective: Objective, maxLength: number): string {
+	return tokenizedKey(versionId, `${tokenizerHash}:${objective}:${maxLength}`);
+}
+
+function flatten(encoded: EncodedRows) {
+	const n = encoded.ids.length;
+	const offsets = new Int32Array(n + 1);
+	for (let i = 0; i < n; i++) offsets[i + 1] = offsets[i] + encoded.ids[i].length;
+	const ids = new Int32Array(offsets[n]);
+	encoded.ids.forEach((e, i) => ids.set(e, offsets[i]));
+	return { ids, offsets };
+}
+
+/**
+ * Tokenizes a dataset version with a downloaded model's tokenizer for one objective (see
+ * `hub-tokens.ts`), and stores the tokenizer (`TokenizerRecord`, hash = SHA-256 of its
+ * tokenizer.json, config `{kind: 'hub', repo, revision}`) and the ids (`TokenizedCache`).
+ *
+ * The cache key is `hubTokenizedKey(versionId, tokenizerHash, objective, maxLength)`, i.e.
+ * `${versionId}:${tokenizerHash}:${objective}:${maxLength}`; the cache's `tokenizerHash` field is
+ * the tokenizer record's hash. The engine reads the cache by the returned `key` and the tokenizer
+ * by `tokenizerHash`. A stored cache for the same key is reused.
+ *
+ * `readFile` reads one file of the model, e.g. `(file) => getModelFile(model, file)`.
+ */
+export async function prepareHubTokens(
+	versionId: string,
+	model: ModelRef,
+	objective: Objective,
+	maxLength: number,
+	readFile: ReadModelFile
+): Promise<PreparedTokens> {
+	if (!Number.isInteger(maxLength) || maxLength < 2)
+		throw new UserError('invalid-config', `The maximum length must be a whole number of tokens, at least 2; got ${maxLength}.`);
+	const version = await requireVersion(versionId);
+	const kind = version.kind ?? 'classification';
+	if (objective === 'classification' && kind !== 'classification')
+		throw new UserError('invalid-config', `"${version.name}" has no labels (it is a ${kind === 'text' ? 'text' : 'prompt/response'} dataset). Classification needs a dataset with a label column; import one, or pick another objective.`);
+	if (objective === 'instruction' && kind !== 'pairs')
+		throw new UserError('invalid-config', `"${version.name}" has no responses. Instruction tuning needs a prompt/response or chat dataset; import one, or pick language modelling.`);
+
+	const { tokenizer, json, config } = await loadHubTokenizer(readFile, model.repo);
+	const tokenizerHash = await sha256Hex(json);
+	const key = hubTokenizedKey(versionId, tokenizerHash, objective, maxLength);
+	const base = { tokenizerHash, key, vocabSize: tokenizer.vocabSize };
+
+	const cached = (await getTokenized(key)) as HubTokenizedCache | undefined;
+	if (cached && cached.maxLength === maxLength)
+		return { ...base, rows: cached.offsets.length - 1, truncated: cached.truncated ?? 0, dropped: cached.dropped ?? 0 };
+
+	const rows = await loadRows(versionId);
+	const encoded =
+		objective === 'classification'
+			? encodeClassification(tokenizer, rows, maxLength)
+			: objective === 'causal-lm'
+				? packCausalLm(tokenizer, rows, maxLength)
+				: encodeInstruction(tokenizer, config, rows, maxLength);
+	if (encoded.ids.length === 0)
+		throw new UserError('too-few-rows', `No ${objective === 'instruction' ? 'example' : 'row'} of "${version.name}" is left after tokenizing with ${maxLength} tokens. Raise the maximum length.`);
+
+	if (!(await getTokenizer(tokenizerHash)))
+		await putTokenizer({
+			hash: tokenizerHash,
+			datasetVersionId: versionId,
+			config: { kind: 'hub', repo: model.repo, revision: model.revision },
+			json,
+			createdAt: Date.now()
+		});
+
+	const { ids, offsets } = flatten(encoded);
+	const cache: HubTokenizedCache = {
+		key,
+		datasetVersionId: versionId,
+		tokenizerHash,
+		ids,
+		offsets,
+		labels: Int32Array.from(encoded.labels),
+		splits: Uint8Array.from(encoded.splits),
+		maxLength,
+		createdAt: Date.now(),
+		objective,
+		truncated: encoded.truncated,
+		dropped: encoded.dropped
+	};
+	if (encoded.lossStart) cache.lossStart = Int32Array.from(encoded.lossStart);
+	await putTokenized(cache);
+	return { ...base, rows: encoded.ids.length, truncated: encoded.truncated, dropped: encoded.dropped };
 }

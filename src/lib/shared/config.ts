@@ -72,6 +72,8 @@ export interface TrainConfig {
 	learningRate: number;
 	batchSize: number;
 	epochs: number;
+	/** Stop after this many optimizer steps even mid-epoch; 0 = train every epoch. */
+	maxSteps?: number;
 	weightDecay: number;
 	/** Linear warmup steps, then cosine decay to 10% of the peak. */
 	warmupSteps: number;
@@ -91,6 +93,7 @@ export const defaultTrainConfig: TrainConfig = {
 	learningRate: 3e-3,
 	batchSize: 32,
 	epochs: 12,
+	maxSteps: 0,
 	weightDecay: 0.1,
 	warmupSteps: 20,
 	gradClip: 1.0,

@@ -143,6 +143,8 @@ export interface Run {
 	datasetVersionId: string;
 	datasetHash: string;
 	tokenizerHash?: string;
+	/** The tokenized cache's key, when it is not `datasetVersionId:tokenizerHash` (pretrained models). */
+	tokenizedKey?: string;
 	backend?: BackendInfo;
 	step: number;
 	totalSteps: number;
@@ -154,6 +156,8 @@ export interface Run {
 	bestCheckpointId?: string;
 	bestValAccuracy?: number;
 	error?: string;
+	/** Set for a prompt-only baseline stored as a run (no training; compared against fine-tuned runs). */
+	baseline?: BaselineInfo;
 	/** Test-split results, once evaluated. */
 	evaluation?: EvaluationResult;
 }
@@ -239,6 +243,38 @@ export interface EvaluationResult {
 	labels: string[];
 	count: number;
 	createdAt: number;
+	/** Language-modelling runs: perplexity (exp of the token-weighted loss) and next-token accuracy. */
+	lm?: { perplexity: number; tokenAccuracy: number };
+	// The full evaluation (engine/eval/evaluation.ts); absent in records stored before it.
+	/** Lineage of the scored rows: paired comparisons need the same version and split. */
+	datasetVersionId?: string;
+	datasetHash?: string;
+	balancedAccuracy?: number;
+	averages?: { macro: PrfSummary; micro: PrfSummary; weighted: PrfSummary };
+	/** Matthews correlation coefficient (multi-class R_K). */
+	mcc?: number;
+	/** Cohen's kappa, unweighted. */
+	kappa?: number;
+	/** sklearn `log_loss`, nats per example. */
+	logLoss?: number;
+	/** Binary: sklearn `brier_score_loss` of the positive class; multi-class: mean Σ_k (p_k − y_k)². */
+	brier?: number;
+	/** ROC AUC: binary, or one-vs-rest macro and weighted; null where undefined (a class absent). */
+	rocAuc?: { macro: number | null; weighted: number | null };
+	/** Average precision of the positive class (binary) or the one-vs-rest macro mean. */
+	averagePrecision?: number | null;
+	/** ROC curves: the positive class (binary) or one per class (one-vs-rest), thinned for display. */
+	roc?: ClassCurve[];
+	/** Expected calibration error (10 equal-width bins of the max probability). */
+	ece?: number;
+	reliability?: ReliabilityBin[];
+	/** Percentile-bootstrap intervals over the examples (`bootstrap` says how). */
+	intervals?: { accuracy: MetricInterval; macroF1: MetricInterval; logLoss: MetricInterval };
+	bootstrap?: { resamples: number; seed: number; alpha: number };
+	/** Every scored example, for browsing and paired comparisons. */
+	examples?: EvalExamples;
+	/** Accuracy and macro F1 per value of each metadata column. */
+	slices?: SliceColumn[];
 }
 
 /** What the engine reports while training, through a comlink proxy callback. */
@@ -252,4 +288,106 @@ export interface Prediction {
 	label: string;
 	probabilities: { label: string; p: number }[];
 	tokens: number;
+}
+
+// ---- The full evaluation (engine/eval/evaluation.ts), baselines and comparisons ----
+
+export interface PrfSummary {
+	precision: number;
+	recall: number;
+	f1: number;
+}
+
+/** A metric on all examples with its bootstrap interval (1 − alpha coverage). */
+export interface MetricInterval {
+	estimate: number;
+	low: number;
+	high: number;
+}
+
+/** One ROC curve (one-vs-rest for `label`), with its AUC and average precision. */
+export interface ClassCurve {
+	label: string;
+	auc: number | null;
+	averagePrecision: number;
+	fpr: number[];
+	tpr: number[];
+}
+
+/** One bin of a reliability diagram. */
+export interface ReliabilityBin {
+	lower: number;
+	upper: number;
+	count: number;
+	/** Share of the bin's predictions that are right; null for an empty bin. */
+	accuracy: number | null;
+	/** Mean max-probability in the bin; null for an empty bin. */
+	confidence: number | null;
+}
+
+/**
+ * Per-example records, columnar and index-aligned: example i is stored row `row[i]` of the
+ * dataset version. Typed arrays keep a few thousand examples to a few hundred KB.
+ */
+export interface EvalExamples {
+	row: Int32Array;
+	label: Int32Array;
+	pred: Int32Array;
+	/** Row-major (n, K) class probabilities, float32. */
+	probs: Float32Array;
+	/** −ln p(true class) per example (clipped and renormalised as sklearn `log_loss`). */
+	loss: Float32Array;
+}
+
+/** Metrics of the examples whose metadata column has one value (or, for "(other)", one of `values`). */
+export interface SliceMetrics {
+	value: string;
+	count: number;
+	accuracy: number;
+	/** Macro F1 over the classes present in the slice (sklearn's default labels). */
+	macroF1: number;
+	/** Wilson 95% score interval of the accuracy. */
+	low: number;
+	high: number;
+	/** Fewer examples than the minimum: shown, but left out of the gap. */
+	small: boolean;
+	/** The values grouped into an "(other)" slice. */
+	values?: string[];
+}
+
+export interface SliceColumn {
+	column: string;
+	slices: SliceMetrics[];
+	/** Best minus worst accuracy over the slices that are not small; null with fewer than two. */
+	gap: number | null;
+	best?: string;
+	worst?: string;
+	/** The best and worst slices' accuracy intervals do not overlap. */
+	notable: boolean;
+	/** Why the column was not sliced (e.g. too many distinct values). */
+	skipped?: string;
+}
+
+/**
+ * A prompt-only or trivial reference a fine-tuned model must beat. Majority: the training label
+ * frequencies for every example (sklearn `DummyClassifier(strategy='prior')`). Zero-/few-shot: a
+ * causal LM scoring each label word after a prompt; any per-example probability matrix fits.
+ */
+export interface BaselineInfo {
+	kind: 'majority' | 'zero-shot' | 'few-shot';
+	/** One line for tables, e.g. "always 'billing' (20.1% of training rows)". */
+	description: string;
+	model?: { repo: string; revision: string };
+	prompt?: string;
+	shots?: number;
+	/** The word scored for each label, index-aligned with the labels. */
+	labelWords?: string[];
+}
+
+/** Options of the engine's `evaluate`; `shouldStop` is polled between batches (a comlink proxy may answer with a promise). */
+export interface EvaluateOptions {
+	/** Bootstrap resamples for the intervals (default 1000). */
+	resamples?: number;
+	seed?: number;
+	shouldStop?: () => boolean | Promise<boolean>;
 }

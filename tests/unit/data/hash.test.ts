@@ -24,4 +24,14 @@ describe('datasetHash', () => {
 		expect(await datasetHash(['l0', 'L1'], [a, b])).not.toBe(h);
 		expect(await datasetHash(['l0', 'l1'], [{ ...a, split: 1 }, b])).not.toBe(h);
 	});
+
+	it('covers the response and the messages of prompt/response rows', async () => {
+		const row = { text: 'q', label: 0, split: 0, response: 'a' };
+		const h = await datasetHash(['(all)'], [row]);
+		expect(await datasetHash(['(all)'], [{ ...row, response: 'b' }])).not.toBe(h);
+		expect(await datasetHash(['(all)'], [{ text: 'q', label: 0, split: 0 }])).not.toBe(h);
+		const chat = { ...row, messages: [{ role: 'user', content: 'q' }, { role: 'assistant', content: 'a' }] };
+		expect(await datasetHash(['(all)'], [chat])).not.toBe(h);
+		expect(await datasetHash(['(all)'], [{ ...chat, messages: [{ role: 'system', content: 'q' }, chat.messages[1]] }])).not.toBe(await datasetHash(['(all)'], [chat]));
+	});
 });

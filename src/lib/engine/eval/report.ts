@@ -1,10 +1,13 @@
 /**
- * The classification report the Evaluate screen shows first: accuracy, macro F1, per-class
- * precision/recall/F1 and the confusion matrix (rows = true class, columns = predicted), from the
- * scikit-learn-matching metrics in classification.ts.
+ * Label-only reports: the classification report the Evaluate screen shows first (accuracy, macro
+ * F1, per-class precision/recall/F1, the confusion matrix with rows = true class and columns =
+ * predicted), and the same metrics per value of each metadata column (slices), a bias check in
+ * the manner of "Model Cards for Model Reporting" (Mitchell et al. 2019). Built on the
+ * scikit-learn-matching metrics in classification.ts and prf.ts.
  */
-import type { ClassReport } from '../../shared/types';
-import { accuracy, confusionMatrix, precisionRecallF1, precisionRecallF1Average } from './classification';
+import type { ClassReport, SliceColumn, SliceMetrics } from '../../shared/types';
+import { accuracy, classCounts, confusionMatrix, precisionRecallF1, precisionRecallF1Average } from './classification';
+import { prfAverage } from './prf';
 
 export function classificationReport(yTrue: ArrayLike<number>, yPred: ArrayLike<number>, labels: string[]) {
 	const k = labels.length;
@@ -23,4 +26,94 @@ export function classificationReport(yTrue: ArrayLike<number>, yPred: ArrayLike<
 		confusion: confusionMatrix(yTrue, yPred, k),
 		labels
 	};
+}
+
+/** Wilson score interval of a proportion (Wilson 1927): sane at 0, 1 and small counts. */
+export function wilsonInterval(successes: number, n: number, z = 1.959963984540054): { low: number; high: number } {
+	if (n === 0) return { low: 0, high: 1 };
+	const p = successes / n;
+	const z2 = z * z;
+	const centre = (p + z2 / (2 * n)) / (1 + z2 / n);
+	const half = (z / (1 + z2 / n)) * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n));
+	return { low: Math.max(0, centre - half), high: Math.min(1, centre + half) };
+}
+
+/** Macro F1 over the classes that occur in y_true or y_pred, as sklearn's `f1_score(average='macro')` without `labels`. */
+export function presentMacroF1(yTrue: ArrayLike<number>, yPred: ArrayLike<number>, nClasses: number): number {
+	const c = classCounts(yTrue, yPred, nClasses);
+	const present = Array.from({ length: nClasses }, (_, k) => k).filter((k) => c.actual[k] > 0 || c.predicted[k] > 0);
+	if (!present.length) return 0;
+	const pick = (v: ArrayLike<number>) => present.map((k) => v[k]);
+	return prfAverage({ tp: pick(c.tp), predicted: pick(c.predicted), actual: pick(c.actual) }, 'macro').f1;
+}
+
+export interface SliceOptions {
+	/** Values with fewer examples are grouped into "(other)" and flagged small. */
+	minCount?: number;
+	/** A column with more distinct values than this looks like an identifier and is skipped. */
+	maxValues?: number;
+}
+
+export const MISSING = '(missing)';
+export const OTHER = '(other)';
+
+function slice(value: string, idx: number[], yTrue: ArrayLike<number>, yPred: ArrayLike<number>, k: number, minCount: number): SliceMetrics {
+	const t = idx.map((i) => yTrue[i]);
+	const p = idx.map((i) => yPred[i]);
+	const right = t.reduce((s, y, j) => s + (y === p[j] ? 1 : 0), 0);
+	return {
+		value,
+		count: idx.length,
+		accuracy: right / idx.length,
+		macroF1: presentMacroF1(t, p, k),
+		...wilsonInterval(right, idx.length),
+		small: idx.length < minCount
+	};
+}
+
+/** One column's slices: values by count, rare ones grouped, and the best−worst accuracy gap. */
+function sliceColumn(column: string, values: string[], yTrue: ArrayLike<number>, yPred: ArrayLike<number>, k: number, o: Required<SliceOptions>): SliceColumn {
+	const groups = new Map<string, number[]>();
+	values.forEach((v, i) => {
+		const g = groups.get(v);
+		if (g) g.push(i);
+		else groups.set(v, [i]);
+	});
+	if (groups.size > o.maxValues)
+		return { column, slices: [], gap: null, notable: false, skipped: `${groups.size} distinct values: looks like an identifier, not a group` };
+	const entries = [...groups].sort((a, b) => b[1].length - a[1].length || a[0].localeCompare(b[0]));
+	const rare = entries.filter(([, idx]) => idx.length < o.minCount);
+	const kept = rare.length > 1 ? entries.filter(([, idx]) => idx.length >= o.minCount) : entries;
+	const slices = kept.map(([v, idx]) => slice(v, idx, yTrue, yPred, k, o.minCount));
+	if (rare.length > 1) {
+		const idx = rare.flatMap(([, i]) => i).sort((a, b) => a - b);
+		slices.push({ ...slice(OTHER, idx, yTrue, yPred, k, o.minCount), values: rare.map(([v]) => v) });
+	}
+	const ranked = slices.filter((s) => !s.small).sort((a, b) => b.accuracy - a.accuracy);
+	if (ranked.length < 2) return { column, slices, gap: null, notable: false };
+	const best = ranked[0];
+	const worst = ranked[ranked.length - 1];
+	return { column, slices, gap: best.accuracy - worst.accuracy, best: best.value, worst: worst.value, notable: worst.high < best.low };
+}
+
+/**
+ * Accuracy and macro F1 per value of every metadata column present in `meta` (index-aligned with
+ * the labels). A row without the column, or with an empty value, counts as "(missing)".
+ */
+export function sliceReport(
+	yTrue: ArrayLike<number>,
+	yPred: ArrayLike<number>,
+	nClasses: number,
+	meta: ReadonlyArray<Record<string, string> | undefined>,
+	{ minCount = 10, maxValues = 30 }: SliceOptions = {}
+): SliceColumn[] {
+	const columns = new Set<string>();
+	for (const m of meta) if (m) for (const key of Object.keys(m)) columns.add(key);
+	return [...columns].map((column) => {
+		const values = meta.map((m) => {
+			const v = m?.[column]?.trim();
+			return v ? v : MISSING;
+		});
+		return sliceColumn(column, values, yTrue, yPred, nClasses, { minCount, maxValues });
+	});
 }

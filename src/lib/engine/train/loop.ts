@@ -50,6 +50,12 @@ export function stepsPerEpoch(nTrain: number, batchSize: number): number {
 	return Math.max(1, Math.floor(nTrain / batchSize));
 }
 
+/** Steps the run will take: whole epochs, or fewer when `maxSteps` (> 0) caps them, as the Trainer's max_steps does. */
+export function totalSteps(nTrain: number, t: { batchSize: number; epochs: number; maxSteps?: number }): number {
+	const all = stepsPerEpoch(nTrain, t.batchSize) * t.epochs;
+	return t.maxSteps && t.maxSteps > 0 ? Math.min(all, t.maxSteps) : all;
+}
+
 export function initialLoopState(cfg: RunConfig, train: number[]): LoopState {
 	const prng = new Prng(cfg.train.seed);
 	const order = prng.shuffle(train);
@@ -62,7 +68,7 @@ export async function trainLoop(session: TrainSession, data: LoopData, cfg: RunC
 	const t = cfg.train;
 	const now = cb.now ?? (() => performance.now());
 	const perEpoch = stepsPerEpoch(data.train.length, t.batchSize);
-	const total = perEpoch * t.epochs;
+	const total = totalSteps(data.train.length, t);
 	const state: LoopState = { ...start, order: start.order.slice() };
 	const prng = new Prng(state.prngState);
 	let step = state.epoch * perEpoch + state.stepInEpoch;
