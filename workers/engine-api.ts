@@ -254,12 +254,15 @@ async function trainRun(runId: string, onEvent: (e: TrainEvent) => void): Promis
 			}
 		});
 		const status: RunStatus = outcome;
-		const prev = (await getRun(runId))!;
-		await updateRun(runId, { status, trainMs: prev.trainMs + (performance.now() - started) });
+		const trainMs = (await getRun(runId))!.trainMs + (performance.now() - started);
 		session.dispose();
 		session = null;
-		if (status === 'completed') await api.evaluate(runId);
-		onEvent({ type: 'status', status });
+		// Score the test split before the run says "completed", so a reader (or a reload) never
+		// finds a completed run without its result. A failed evaluation does not undo the training.
+		let evalError: string | undefined;
+		if (status === 'completed') await api.evaluate(runId).catch((e) => (evalError = `Training finished, but scoring the test split failed: ${(e as Error).message}`));
+		await updateRun(runId, { status, trainMs, error: evalError });
+		onEvent({ type: 'status', status, message: evalError });
 		return status;
 	} catch (e) {
 		const message = (e as Error).message ?? String(e);

@@ -22,7 +22,7 @@ test('tiny GPT-2 from a local Hub: download, parity on WebGPU, fine-tune, genera
 	await page.getByTestId('hub-inspect').click();
 	const card = page.getByTestId('hub-inspection');
 	await expect(card).toContainText('gpt2');
-	await expect(page.getByTestId('hub-params')).toContainText('M');
+	await expect(page.getByTestId('hub-params')).toContainText(' k');
 	await shot(page, 'hub-1-inspected');
 	await page.getByTestId('hub-download').click();
 	await expect(page.getByTestId('hub-ready')).toBeVisible({ timeout: 120_000 });
@@ -57,6 +57,7 @@ test('tiny GPT-2 from a local Hub: download, parity on WebGPU, fine-tune, genera
 	// After a reload the model comes from the browser's cache, and generation streams from the run.
 	await page.reload();
 	await page.getByTestId('nav-evaluate').click();
+	await expect(page.getByTestId('eval-results')).toContainText('perplexity');
 	await page.getByTestId('gen-prompt').fill('My order');
 	await setNumber(page, 'gen-max', 12);
 	await page.getByTestId('generate').click();

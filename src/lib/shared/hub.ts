@@ -89,11 +89,16 @@ export interface CuratedModel {
 	modelType: string;
 }
 
+/**
+ * Chosen for having safetensors weights and a tokenizer.json on their main branch (the loader reads
+ * nothing else); checked from what we know of the Hub, not live: the picker's look-up says so
+ * before any download if one has changed.
+ */
 export const CURATED_MODELS: CuratedModel[] = [
-	{ repo: 'prajjwal1/bert-tiny', note: 'BERT encoder, 2 layers: fast text classification', params: 4.4e6, modelType: 'bert' },
-	{ repo: 'prajjwal1/bert-mini', note: 'BERT encoder, 4 layers', params: 11.2e6, modelType: 'bert' },
-	{ repo: 'prajjwal1/bert-small', note: 'BERT encoder, 4 layers, width 512', params: 28.8e6, modelType: 'bert' },
+	{ repo: 'sentence-transformers/paraphrase-MiniLM-L3-v2', note: 'MiniLM encoder, 3 layers: fast text classification', params: 17.4e6, modelType: 'bert' },
 	{ repo: 'sentence-transformers/all-MiniLM-L6-v2', note: 'MiniLM sentence encoder: strong classifier base', params: 22.7e6, modelType: 'bert' },
+	{ repo: 'BAAI/bge-small-en-v1.5', note: 'BGE small encoder, 12 layers', params: 33.4e6, modelType: 'bert' },
+	{ repo: 'google-bert/bert-base-uncased', note: 'BERT base (110M)', params: 109.5e6, modelType: 'bert' },
 	{ repo: 'distilbert/distilgpt2', note: 'DistilGPT-2: small causal LM', params: 81.9e6, modelType: 'gpt2' },
 	{ repo: 'openai-community/gpt2', note: 'GPT-2 small (124M)', params: 124.4e6, modelType: 'gpt2' },
 	{ repo: 'HuggingFaceTB/SmolLM2-135M', note: 'SmolLM2 base: Llama-style, 135M', params: 134.5e6, modelType: 'llama' },

@@ -1,0 +1,113 @@
+/**
+ * Pretrained runs through the engine worker's API in Node (tfjs CPU, fake-indexeddb), with the
+ * model downloaded from the local fake Hub into the model cache first, as the page does it:
+ * language modelling on a text dataset, instruction tuning on chat pairs, classification with a
+ * new head; then evaluation, generation, resume and export.
+ */
+import 'fake-indexeddb/auto';
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs';
+import { unzipSync, strFromU8 } from 'fflate';
+import { api } from '../../../workers/engine-api';
+import { hubFileReader } from '../../../workers/pretrained';
+import { importDataset, prepareHubTokens } from '../../../src/lib/data/pipeline';
+import { downloadModel, inspectModel } from '../../../src/lib/engine/io/hub';
+import { parseSafetensors } from '../../../src/lib/engine/io';
+import { getRun, listCheckpoints, modelCache, useDatabase } from '../../../src/lib/storage';
+import { defaultRunConfig, type Objective } from '../../../src/lib/shared/config';
+import type { ModelRef } from '../../../src/lib/shared/hub';
+import { startHubServer, type HubServer } from '../../support/hub-server';
+
+let hub: HubServer;
+
+beforeAll(async () => {
+	await tf.setBackend('cpu');
+	hub = await startHubServer();
+});
+afterAll(() => hub?.close());
+beforeEach(() => useDatabase('pretrained-' + Math.random()));
+
+async function download(repo: string): Promise<{ ref: ModelRef; config: Record<string, unknown> }> {
+	const settings = { endpoint: hub.url };
+	const insp = await inspectModel(repo, 'main', settings, { cache: modelCache });
+	await downloadModel(insp, settings, modelCache);
+	return { ref: { repo: insp.repo, revision: insp.revision }, config: insp.config };
+}
+
+async function importFile(file: string, kind: 'text' | 'pairs' | 'classification', columns: { text: string; label?: string }) {
+	const b = readFileSync(new URL(`../../fixtures/data/${file}`, import.meta.url));
+	return importDataset({
+		projectId: 'p1',
+		fileName: file,
+		bytes: b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer,
+		kind,
+		textColumn: columns.text,
+		labelColumn: columns.label,
+		split: { seed: 1, validation: 0.15, test: 0.15 },
+		skipBadRows: false
+	});
+}
+
+async function createRun(repo: string, versionId: string, contentHash: string, objective: Objective, numClasses = 1) {
+	const { ref, config: hfConfig } = await download(repo);
+	const config = defaultRunConfig(numClasses);
+	config.train = { ...config.train, batchSize: 4, epochs: 1, maxSteps: 6, learningRate: 3e-3, weightDecay: 0.01, warmupSteps: 0, logEvery: 2, evalEvery: 3, checkpointEvery: 3 };
+	config.pretrained = { ...ref, modelType: String(hfConfig.model_type), hfConfig, objective, contextLength: 48, numClasses };
+	const prep = await prepareHubTokens(versionId, ref, objective, 48, hubFileReader(ref));
+	return api.createRun({ projectId: 'p1', datasetVersionId: versionId, datasetHash: contentHash, tokenizerHash: prep.tokenizerHash, tokenizedKey: prep.key, config, name: objective });
+}
+
+describe('pretrained runs through the engine API', () => {
+	it('language modelling: trains from the cached model, resumes, scores perplexity, generates, exports a tied model', async () => {
+		const version = await importFile('domain-text.jsonl', 'text', { text: 'text' });
+		const run = await createRun('whetstone-test/tiny-gpt2', version.id, version.contentHash, 'causal-lm');
+		expect(await api.train(run.id, (e) => e.type === 'checkpoint' && api.pause())).toBe('paused');
+		expect(await api.train(run.id, () => {})).toBe('completed');
+		const done = (await getRun(run.id))!;
+		expect(done.step).toBe(6);
+		expect(done.evaluation?.lm?.perplexity).toBeGreaterThan(1);
+		expect(done.evaluation?.lm?.perplexity).toBeCloseTo(Math.exp(done.evaluation!.loss), 6);
+		expect((await listCheckpoints(run.id)).length).toBeGreaterThan(0);
+
+		const streamed: string[] = [];
+		const out = await api.generate({ runId: run.id }, 'The order', { maxNewTokens: 5 }, (t) => streamed.push(t));
+		expect(out.newTokens).toBe(5);
+		expect(streamed).toHaveLength(5);
+		expect(out.text).toBe(streamed[4]);
+
+		const { blob, fileName, warnings } = await api.exportModel(run.id);
+		expect(fileName).toMatch(/\.zip$/);
+		expect(warnings).toEqual([]);
+		const files = unzipSync(new Uint8Array(await blob.arrayBuffer()));
+		expect(Object.keys(files)).toEqual(expect.arrayContaining(['config.json', 'model.safetensors', 'tokenizer.json', 'README.md']));
+		expect(JSON.parse(strFromU8(files['config.json'])).architectures).toEqual(['GPT2LMHeadModel']);
+		const tensors = parseSafetensors(files['model.safetensors'].slice().buffer as ArrayBuffer).tensors;
+		expect(tensors.has('lm_head.weight')).toBe(false); // tied stays tied
+		expect(tensors.has('transformer.wte.weight')).toBe(true);
+	});
+
+	it('instruction tuning on chat pairs: loss only on responses, generation formatted with the chat template', async () => {
+		const version = await importFile('chat-sample.jsonl', 'pairs', { text: 'messages' });
+		const run = await createRun('whetstone-test/tiny-llama', version.id, version.contentHash, 'instruction');
+		expect(await api.train(run.id, () => {})).toBe('completed');
+		const done = (await getRun(run.id))!;
+		expect(done.evaluation?.lm?.tokenAccuracy).toBeGreaterThanOrEqual(0);
+		const out = await api.generate({ runId: run.id }, 'How do I reset my password?', { maxNewTokens: 4 });
+		expect(out.promptTokens).toBeGreaterThan('How do I reset my password?'.length); // the template added role markers
+	});
+
+	it('classification with a new head on a pretrained encoder', async () => {
+		const version = await importFile('../../../static/examples/support-tickets.csv', 'classification', { text: 'text', label: 'team' });
+		const run = await createRun('whetstone-test/tiny-bert', version.id, version.contentHash, 'classification', version.labels.length);
+		expect(await api.train(run.id, () => {})).toBe('completed');
+		const done = (await getRun(run.id))!;
+		expect(done.evaluation?.confusion.flat().reduce((a, b) => a + b, 0)).toBe(done.evaluation?.count);
+		const p = await api.predict(run.id, 'I was charged twice for my order');
+		expect(p.probabilities).toHaveLength(version.labels.length);
+		const { blob } = await api.exportModel(run.id);
+		const config = JSON.parse(strFromU8(unzipSync(new Uint8Array(await blob.arrayBuffer()))['config.json']));
+		expect(config.architectures).toEqual(['BertForSequenceClassification']);
+		expect(Object.values(config.id2label)).toEqual(version.labels);
+	});
+});
