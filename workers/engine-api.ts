@@ -12,6 +12,7 @@ import { generateStream, type GenerateOptions } from '../src/lib/engine/generate
 import { resolveConfig } from '../src/lib/engine/models/registry';
 import type { ArchSpec, HfConfigBase, Params } from '../src/lib/engine/models/spec';
 import { encodePrompt } from '../src/lib/data/chat';
+import { generalPerplexity, runPromptBaseline, type PromptBaselineArgs } from './baselines';
 import { loadModel, runParity, type ParityCheck, type ParityReference } from '../src/lib/engine/models/parity';
 import type { ModelRef } from '../src/lib/shared/hub';
 import { initialLoopState, stepsPerEpoch, totalSteps as plannedSteps, trainLoop, type Control, type LoopState } from '../src/lib/engine/train/loop';
@@ -59,7 +60,7 @@ interface Prepared extends RunContext {
 }
 
 /** A base model from the cache (no run), kept warm for the playground and baselines. */
-let warmBase: { key: string; spec: ArchSpec; config: HfConfigBase; params: Params; tokenizer: TextTokenizer; tokenizerConfig: Record<string, unknown> } | null = null;
+let warmBase: { key: string; spec: ArchSpec; config: HfConfigBase; params: Params; tokenizer: TextTokenizer; tokenizerConfig: Record<string, unknown>; hfConfig: Record<string, unknown> } | null = null;
 
 async function baseModel(ref: ModelRef): Promise<NonNullable<typeof warmBase>> {
 	const key = `${ref.repo}@${ref.revision}`;
@@ -70,7 +71,7 @@ async function baseModel(ref: ModelRef): Promise<NonNullable<typeof warmBase>> {
 	const tokenizerConfig = await hubTokenizerConfig(ref);
 	const tokenizer = TextTokenizer.fromHub(await hubTokenizerJson(ref), tokenizerConfig);
 	disposeBase();
-	warmBase = { key, spec, config, params: loaded.params, tokenizer, tokenizerConfig };
+	warmBase = { key, spec, config, params: loaded.params, tokenizer, tokenizerConfig, hfConfig: json };
 	return warmBase;
 }
 
@@ -514,6 +515,45 @@ export const api = {
 		const zipped = zipSync(Object.fromEntries(Object.entries(files).map(([k, v]) => [k, [v, { level: k.endsWith('.safetensors') ? 0 : 6 }]])) as Zippable);
 		const fileName = `${p.repo.split('/').pop()}-${p.objective}-step${w.step}.zip`.replace(/[^\w.-]+/g, '-');
 		return { blob: new Blob([zipped as BlobPart], { type: 'application/zip' }), fileName, warnings: out.warnings };
+	},
+
+	/**
+	 * The prompt-only baseline: a cached causal LM, unmodified, scores each label word after the
+	 * prompt (zero-shot, or with k training examples in front) on the split a fine-tuned run is
+	 * scored on; stored as a run so Compare pairs it with the fine-tuned runs.
+	 */
+	async runBaseline(args: PromptBaselineArgs, onProgress?: (done: number, total: number) => void, shouldStop?: () => boolean | Promise<boolean>): Promise<Run> {
+		if (training) throw new UserError('invalid-config', 'A run is training in this engine; run the baseline when it has paused or finished.');
+		const base = await baseModel(args.model);
+		let stop = false;
+		return runPromptBaseline(
+			base,
+			args,
+			(done, total) => {
+				onProgress?.(done, total);
+				if (shouldStop) void Promise.resolve(shouldStop()).then((s) => (stop = s));
+			},
+			() => stop
+		);
+	},
+
+	/**
+	 * What specializing cost: perplexity of the base model and of a fine-tuned run (its best
+	 * checkpoint) on general text held aside. Stored with the run.
+	 */
+	async forgettingCheck(runId: string, text: string): Promise<{ base: number; tuned: number; tokens: number }> {
+		if (training) throw new UserError('invalid-config', 'A run is training in this engine; check when it has paused or finished.');
+		const ctx = await runContext(runId);
+		const p = ctx.run.config.pretrained;
+		if (!p || p.objective === 'classification') throw new UserError('invalid-config', 'The forgetting check compares language models; this run classifies.');
+		const w = await warmSession(ctx);
+		const s = w.session as PretrainedSession;
+		const tuned = await generalPerplexity({ spec: s.spec, config: s.hf, params: Object.fromEntries(s.params) as Params, tokenizer: ctx.tokenizer }, text, p.contextLength);
+		const base = await baseModel({ repo: p.repo, revision: p.revision });
+		const before = await generalPerplexity(base, text, p.contextLength);
+		const result = { base: before.perplexity, tuned: tuned.perplexity, tokens: tuned.tokens };
+		await updateRun(runId, { forgetting: { ...result, checkedAt: Date.now() } });
+		return result;
 	},
 
 	stopGeneration() {

@@ -10,6 +10,7 @@ import type { RunConfig } from '../shared/config';
 import type { ModelRef } from '../shared/hub';
 import type { GenerateOptions } from '../engine/generate';
 import type { ParityReference } from '../engine/models/parity';
+import type { PromptBaselineArgs } from '../../../workers/baselines';
 import type { BackendInfo, EvaluateOptions, EvaluationResult, MetricPoint, Prediction, Run, RunStatus, SplitName, TrainEvent } from '../shared/types';
 
 export type EngineStatus = 'idle' | 'starting' | 'ready' | 'crashed';
@@ -162,6 +163,22 @@ export class EngineClient {
 		a.click();
 		setTimeout(() => URL.revokeObjectURL(url), 60_000);
 		return warnings;
+	}
+
+	async runBaseline(args: PromptBaselineArgs, onProgress?: (done: number, total: number) => void, shouldStop?: () => boolean) {
+		await this.init();
+		const run = await this.bridge.call((api) =>
+			api.runBaseline(args, onProgress ? proxy(onProgress) : undefined, shouldStop ? proxy(shouldStop) : undefined)
+		);
+		this.version++;
+		return run;
+	}
+
+	async forgettingCheck(runId: string, text: string) {
+		await this.init();
+		const r = await this.bridge.call((api) => api.forgettingCheck(runId, text), 600_000);
+		this.version++;
+		return r;
 	}
 
 	stopGeneration(): void {

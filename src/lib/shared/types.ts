@@ -156,10 +156,21 @@ export interface Run {
 	bestCheckpointId?: string;
 	bestValAccuracy?: number;
 	error?: string;
+	/** Perplexity of the base and the fine-tuned model on general text: what specializing cost. */
+	forgetting?: { base: number; tuned: number; tokens: number; checkedAt: number };
 	/** Set for a prompt-only baseline stored as a run (no training; compared against fine-tuned runs). */
 	baseline?: BaselineInfo;
 	/** Test-split results, once evaluated. */
 	evaluation?: EvaluationResult;
+	/** Lineage of a branch ("resume from here"): the run and checkpoint it continues from. */
+	parent?: CheckpointRef;
+}
+
+/** A checkpoint of a run, as lineage names it: a branch's parent, a linked run's starting weights. */
+export interface CheckpointRef {
+	runId: string;
+	checkpointId: string;
+	step: number;
 }
 
 /** One logged point of a run's metric series. */

@@ -6,7 +6,7 @@
  */
 import { storageError, UserError } from '../shared/errors';
 import type { CheckpointManifest, TensorEntry } from '../shared/types';
-import { openDb } from './db';
+import { newId, openDb } from './db';
 import { ownedBy, write } from './tx';
 
 /** One named tensor's values, as the engine hands them over (Hugging Face tensor names). */
@@ -24,6 +24,12 @@ const BYTES_PER_TRANSACTION = 64 * 1024 * 1024;
 
 /** Checkpoints this thread is saving right now: the sweep must not take their chunks. */
 const saving = new Set<string>();
+
+/**
+ * For crash tests only: called after a save has written every chunk and before its manifest, the
+ * moment a dying worker leaves orphan chunks. Never set outside tests.
+ */
+export const checkpointHooks: { beforeManifest?: (manifest: CheckpointManifest) => void | Promise<void> } = {};
 
 /**
  * Save a checkpoint; returns its manifest. The tensors' arrays are read while the save runs, so
@@ -50,6 +56,7 @@ export async function saveCheckpoint(
 		await clearStrayChunks(manifest.id);
 		try {
 			await writeChunks(manifest, tensors, chunkFloats);
+			await checkpointHooks.beforeManifest?.(manifest);
 			await writeManifest(manifest);
 		} catch (e) {
 			await deleteChunks(manifest.id).catch(() => {}); // best effort; the sweep removes what is left
@@ -183,6 +190,54 @@ export async function listCheckpoints(runId: string): Promise<CheckpointManifest
 /** The checkpoint with the highest step, if the run has any. */
 export async function latestCheckpoint(runId: string): Promise<CheckpointManifest | undefined> {
 	return (await listCheckpoints(runId)).at(-1);
+}
+
+/**
+ * Copy a saved checkpoint to `runId` under a new id (a branch starts from it): chunks first, a
+ * batch per transaction, then the manifest in a strict transaction, as a save does. A copy that
+ * fails partway leaves the source as it was and no manifest; its chunks are removed (or swept).
+ */
+export async function copyCheckpoint(id: string, runId: string): Promise<CheckpointManifest> {
+	const source = await (await openDb()).get('checkpoints', id);
+	if (!source) throw new UserError('not-found', `Checkpoint ${id} is not stored (it was deleted or pruned). Pick another checkpoint.`);
+	const copy: CheckpointManifest = {
+		...source,
+		id: newId('ckpt_'),
+		runId,
+		createdAt: Date.now(),
+		tensors: source.tensors.map((entry) => ({ ...entry, shape: [...entry.shape] }))
+	};
+	saving.add(copy.id);
+	try {
+		await copyChunks(source, copy.id);
+		await writeManifest(copy);
+	} catch (e) {
+		await deleteChunks(copy.id).catch(() => {}); // best effort; the sweep removes what is left
+		throw storageError(e, 'the copy of the checkpoint');
+	} finally {
+		saving.delete(copy.id);
+	}
+	return copy;
+}
+
+async function copyChunks(source: CheckpointManifest, to: string): Promise<void> {
+	const chunkBytes = Math.max(4, Math.ceil(source.bytes / Math.max(1, source.chunkCount)));
+	const perTransaction = Math.max(1, Math.floor(BYTES_PER_TRANSACTION / chunkBytes));
+	for (let first = 0; first < source.chunkCount; first += perTransaction) {
+		const last = Math.min(first + perTransaction, source.chunkCount);
+		await write(['checkpoints', 'checkpointChunks'], async (tx) => {
+			// Read and write in one transaction, so a prune from another thread cannot take the
+			// source's chunks between the two.
+			if ((await tx.objectStore('checkpoints').count(source.id)) === 0)
+				throw new UserError('not-found', `Checkpoint ${source.id} was deleted while it was being copied. Pick another checkpoint.`);
+			const chunks = tx.objectStore('checkpointChunks');
+			for (let index = first; index < last; index++) {
+				const chunk = await chunks.get([source.id, index]);
+				if (!chunk) throw new Error(`Checkpoint ${source.id} is damaged: chunk ${index + 1} of ${source.chunkCount} is missing. Copy another checkpoint.`);
+				await chunks.put({ checkpointId: to, index, data: chunk.data });
+			}
+		});
+	}
 }
 
 /** Manifest first, so a failure partway leaves orphan chunks for the sweep, not a broken checkpoint. */

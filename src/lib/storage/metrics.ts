@@ -33,6 +33,20 @@ export async function deleteMetricsAfter(runId: string, step: number): Promise<v
 	await write(['metrics'], (tx) => tx.objectStore('metrics').delete(ownedAfter(runId, step)));
 }
 
+/** Copy a run's points up to and including `step` to another run (a branch starts with its parent's history). */
+export async function copyMetrics(fromRunId: string, toRunId: string, step: number): Promise<number> {
+	return write(
+		['metrics'],
+		async (tx) => {
+			const store = tx.objectStore('metrics');
+			const points = await store.getAll(IDBKeyRange.bound([fromRunId, -Infinity], [fromRunId, step]));
+			for (const point of points) await store.put({ ...point, runId: toRunId });
+			return points.length;
+		},
+		{ what: 'the training metrics' }
+	);
+}
+
 /** A field sent as `undefined` means "not measured here", not "erase". */
 function definedFields(point: MetricPoint): Partial<MetricPoint> {
 	const entries: [string, unknown][] = Object.entries(point);

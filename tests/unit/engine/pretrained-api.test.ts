@@ -97,6 +97,40 @@ describe('pretrained runs through the engine API', () => {
 		expect(out.promptTokens).toBeGreaterThan('How do I reset my password?'.length); // the template added role markers
 	});
 
+	it('a zero-shot baseline scores label words with the unmodified model and is stored as a run on the test rows', async () => {
+		const lines = ['text,team', ...Array.from({ length: 40 }, (_, i) => `ticket ${i} about my ${i % 2 ? 'refund' : 'parcel'},${i % 2 ? 'billing' : 'shipping_desk'}`)];
+		const version = await importDataset({
+			projectId: 'p1',
+			fileName: 'small.csv',
+			bytes: new TextEncoder().encode(lines.join('\n')).buffer as ArrayBuffer,
+			textColumn: 'text',
+			labelColumn: 'team',
+			split: { seed: 1, validation: 0.15, test: 0.25 },
+			skipBadRows: false
+		});
+		const { ref } = await download('whetstone-test/tiny-gpt2');
+		const words = version.labels.map((l) => l.replace('_', ' '));
+		let last = 0;
+		const run = await api.runBaseline({ projectId: 'p1', datasetVersionId: version.id, model: ref, template: 'Ticket: {text}\nTeam: {label}', labelWords: words, shots: 2, seed: 1 }, (done) => (last = done));
+		const stored = (await getRun(run.id))!;
+		expect(stored.baseline).toMatchObject({ kind: 'few-shot', shots: 2, labelWords: words });
+		expect(stored.evaluation!.count).toBe(version.split.sizes.test);
+		expect(last).toBe(version.split.sizes.test);
+		expect(stored.evaluation!.examples!.probs.length).toBe(version.split.sizes.test * version.labels.length);
+		await expect(api.runBaseline({ projectId: 'p1', datasetVersionId: version.id, model: ref, template: 'no label slot {text}', labelWords: words, shots: 0, seed: 1 })).rejects.toThrow(/\{label\}/);
+	});
+
+	it('the forgetting check compares the base and the fine-tuned perplexity on general text', async () => {
+		const version = await importFile('domain-text.jsonl', 'text', { text: 'text' });
+		const run = await createRun('whetstone-test/tiny-gpt2', version.id, version.contentHash, 'causal-lm');
+		await api.train(run.id, () => {});
+		const r = await api.forgettingCheck(run.id, 'The weather was mild for the season.\n\nMost people walked to work and back.');
+		expect(r.base).toBeGreaterThan(1);
+		expect(r.tuned).toBeGreaterThan(1);
+		expect(r.base).not.toBe(r.tuned);
+		expect((await getRun(run.id))!.forgetting?.tuned).toBe(r.tuned);
+	});
+
 	it('classification with a new head on a pretrained encoder', async () => {
 		const version = await importFile('../../../static/examples/support-tickets.csv', 'classification', { text: 'text', label: 'team' });
 		const run = await createRun('whetstone-test/tiny-bert', version.id, version.contentHash, 'classification', version.labels.length);

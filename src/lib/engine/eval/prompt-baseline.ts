@@ -1,0 +1,96 @@
+/**
+ * The prompt-only baseline for classification with a causal LM: each label is scored by the
+ * log-likelihood of its label word ("verbalizer", Schick & Schütze 2021) after a prompt built from
+ * an editable template, with k examples from the training split in front for few-shot (Brown et al.
+ * 2020). The class probabilities are the softmax of the summed log-likelihoods, the way
+ * lm-evaluation-harness scores multiple choice (`acc`, unnormalized).
+ *
+ * Template: `{text}` is the example, `{label}` where the label word goes, e.g.
+ * "Ticket: {text}\nTeam: {label}". The prompt is everything before `{label}`; a space written
+ * before `{label}` belongs to the label word (" billing"), as BPE tokenizers expect.
+ */
+import type { Prng } from '../../shared/prng';
+import { UserError } from '../../shared/errors';
+import type { ArchSpec, HfConfigBase, Params } from '../models/spec';
+import { continuationLogLikelihoods } from './lm-score';
+
+export interface PromptTemplate {
+	template: string;
+	/** One word (or phrase) per label, index-aligned with the labels. */
+	labelWords: string[];
+}
+
+export interface Encoder {
+	encode(text: string, opts?: { addSpecialTokens?: boolean }): number[];
+}
+
+export function checkTemplate(t: PromptTemplate, labels: string[]): void {
+	if (!t.template.includes('{text}')) throw new UserError('invalid-config', 'The prompt template needs {text} where the example goes.');
+	const at = t.template.indexOf('{label}');
+	if (at < 0 || t.template.indexOf('{label}', at + 1) >= 0 || t.template.slice(at + 7).trim())
+		throw new UserError('invalid-config', 'The prompt template needs {label} once, at its very end, where the label word is scored.');
+	if (t.labelWords.length !== labels.length || t.labelWords.some((w) => !w.trim()))
+		throw new UserError('invalid-config', `Give one non-empty label word for each of the ${labels.length} labels.`);
+	if (new Set(t.labelWords.map((w) => w.trim())).size !== t.labelWords.length) throw new UserError('invalid-config', 'Two labels have the same label word; make them distinct.');
+}
+
+/** The prompt for `text` (everything before the label word) and each label's continuation. */
+export function splitTemplate(t: PromptTemplate, text: string): { prompt: string; continuations: string[] } {
+	const head = t.template.slice(0, t.template.indexOf('{label}')).replaceAll('{text}', text);
+	const space = /\s$/.test(head) ? head.match(/[ \t]*$/)![0] : '';
+	const prompt = head.slice(0, head.length - space.length);
+	return { prompt, continuations: t.labelWords.map((w) => space + w.trim()) };
+}
+
+/** k training examples shown in front of every prompt, rendered with their label words. */
+export function fewShotPrefix(t: PromptTemplate, examples: { text: string; label: number }[]): string {
+	return examples
+		.map((e) => {
+			const { prompt, continuations } = splitTemplate(t, e.text);
+			return prompt + continuations[e.label];
+		})
+		.join('\n\n');
+}
+
+/** k examples from the training rows, seeded, spread over the labels as evenly as the data allows. */
+export function drawShots(train: { text: string; label: number }[], k: number, prng: Prng): { text: string; label: number }[] {
+	if (k <= 0) return [];
+	const byLabel = new Map<number, { text: string; label: number }[]>();
+	for (const r of prng.shuffle(train)) byLabel.set(r.label, [...(byLabel.get(r.label) ?? []), r]);
+	const out: { text: string; label: number }[] = [];
+	const queues = [...byLabel.values()];
+	for (let round = 0; out.length < k && queues.some((q) => q.length); round++)
+		for (const q of queues) if (out.length < k && q.length) out.push(q.shift()!);
+	return prng.shuffle(out);
+}
+
+/**
+ * Class probabilities (row-major n × K) for each text: softmax over the label words' summed
+ * log-likelihoods after the (few-shot prefix and) prompt.
+ */
+export async function scoreWithPrompts<C extends HfConfigBase>(
+	spec: ArchSpec<C>,
+	params: Params,
+	config: C,
+	tokenizer: Encoder,
+	t: PromptTemplate,
+	texts: string[],
+	opts: { prefix?: string; onProgress?: (done: number) => void; shouldStop?: () => boolean } = {}
+): Promise<Float32Array> {
+	const k = t.labelWords.length;
+	const probs = new Float32Array(texts.length * k);
+	for (let i = 0; i < texts.length; i++) {
+		if (opts.shouldStop?.()) throw new UserError('cancelled', 'The baseline was cancelled.');
+		const { prompt, continuations } = splitTemplate(t, texts[i]);
+		const full = opts.prefix ? `${opts.prefix}\n\n${prompt}` : prompt;
+		const promptIds = tokenizer.encode(full, { addSpecialTokens: true });
+		const conts = continuations.map((c) => tokenizer.encode(c, { addSpecialTokens: false }));
+		const scores = await continuationLogLikelihoods(spec, params, config, promptIds, conts, { batchSize: k });
+		const max = Math.max(...scores.map((s) => s.sum));
+		const exps = scores.map((s) => Math.exp(s.sum - max));
+		const z = exps.reduce((a, b) => a + b, 0);
+		exps.forEach((e, j) => (probs[i * k + j] = e / z));
+		opts.onProgress?.(i + 1);
+	}
+	return probs;
+}
