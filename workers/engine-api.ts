@@ -37,6 +37,10 @@ import {
 	getModelFile, loadCheckpoint, newId, pruneCheckpoints, putRun, saveCheckpoint, sweepOrphanChunks,
 	tokenizedKey, updateRun, openDb
 } from '../src/lib/storage';
+import { checkpointHooks, copyCheckpoint, copyMetrics, deleteRun, listCheckpoints } from '../src/lib/storage';
+import { baseInit, keepCheckpoints, MAX_KEEP_CHECKPOINTS, type PretrainedWithInit, type TrainWithKeep } from '../src/lib/shared/lineage';
+import type { SafetensorsTensor } from '../src/lib/engine/io';
+import type { Objective } from '../src/lib/shared/config';
 
 const KEEP_CHECKPOINTS = 3;
 
@@ -219,7 +223,7 @@ async function trainRun(runId: string, onEvent: (e: TrainEvent) => void): Promis
 			}
 			disposeBase();
 			session = cfg.pretrained
-				? await PretrainedSession.fromPretrained(cfg, (await loadHubModel(cfg.pretrained)).tensors, special(p.tokenizer), p.labels)
+				? await PretrainedSession.fromPretrained(cfg, await startingTensors(cfg), special(p.tokenizer), p.labels)
 				: ClassifierSession.create(cfg, special(p.tokenizer));
 			state = initialLoopState(cfg, train);
 		}
@@ -229,7 +233,7 @@ async function trainRun(runId: string, onEvent: (e: TrainEvent) => void): Promis
 			assertWithinBufferLimits(report);
 		}
 		const totalSteps = plannedSteps(train.length, cfg.train);
-		const step = state.epoch * stepsPerEpoch(train.length, cfg.train.batchSize) + state.stepInEpoch;
+		const step = state.epoch * stepsPerEpoch(train.length, cfg.train.batchSize, cfg.train.gradAccumSteps) + state.stepInEpoch;
 		await updateRun(runId, { status: 'running', backend, totalSteps, error: undefined });
 		onEvent({ type: 'started', runId, backend, totalSteps, step });
 		let bestId = p.run.bestCheckpointId;
@@ -249,12 +253,12 @@ async function trainRun(runId: string, onEvent: (e: TrainEvent) => void): Promis
 				);
 				const patch: Partial<Run> = { lastCheckpointId: id, step: snap.step };
 				if (snap.best) Object.assign(patch, { bestCheckpointId: (bestId = id), bestValAccuracy: snap.valAccuracy });
-				await pruneCheckpoints(runId, KEEP_CHECKPOINTS, bestId ? [bestId] : []);
+				await pruneCheckpoints(runId, await keepFor(runId, cfg), bestId ? [bestId] : []);
 				await updateRun(runId, patch);
 				onEvent({ type: 'checkpoint', checkpointId: id, step: snap.step });
 			}
 		});
-		const status: RunStatus = outcome;
+		const status: RunStatus = outcome.outcome;
 		const trainMs = (await getRun(runId))!.trainMs + (performance.now() - started);
 		session.dispose();
 		session = null;
@@ -274,6 +278,81 @@ async function trainRun(runId: string, onEvent: (e: TrainEvent) => void): Promis
 	} finally {
 		session?.dispose();
 		training = null;
+	}
+}
+
+/** Retention for the next prune: the stored run's setting, which the page may change while it trains. */
+async function keepFor(runId: string, config: RunConfig): Promise<number> {
+	return keepCheckpoints((await getRun(runId))?.config ?? config, KEEP_CHECKPOINTS);
+}
+
+/**
+ * The weights a pretrained run starts from: the Hub download or, for a linked run
+ * (`pretrained.init`), the checkpoint of the run it builds on. Optimizer moments are left out (a
+ * new objective starts a new optimizer), and so is the LM head when a language model becomes a
+ * classifier, so the classification head is initialised fresh (`initMissing`).
+ */
+export async function startingTensors(cfg: RunConfig): Promise<Map<string, SafetensorsTensor>> {
+	const p = cfg.pretrained;
+	if (!p) throw new Error('startingTensors needs a run config with `pretrained` set.');
+	const init = baseInit(cfg);
+	if (!init) return (await loadHubModel(p)).tensors;
+	const { manifest, tensors } = await loadCheckpoint(init.checkpointId).catch((e) => {
+		if ((e as UserError).code !== 'not-found') throw e;
+		throw new UserError('not-found', `The checkpoint this run starts from (step ${init.step} of run ${init.runId}) has been deleted. Start a new run from another checkpoint or from the Hub weights.`);
+	});
+	const from = manifest.config.pretrained;
+	if (!from || from.repo !== p.repo || from.revision !== p.revision)
+		throw new UserError('invalid-config', `The checkpoint this run starts from is not a fine-tuned ${p.repo}@${p.revision.slice(0, 8)}; the weights and config.json would not belong together.`);
+	const dropLmHead = p.objective === 'classification' && from.objective !== 'classification';
+	const out = new Map<string, SafetensorsTensor>();
+	for (const [name, t] of tensors) {
+		if (name.startsWith('optimizer.') || (dropLmHead && name === 'lm_head.weight')) continue;
+		out.set(name, { dtype: 'F32', shape: t.shape, data: t.data });
+	}
+	return out;
+}
+
+/** A new run that continues `runId` from one of its checkpoints; see `api.branchRun`. */
+async function branch(runId: string, checkpointId: string, name?: string): Promise<Run> {
+	const parent = await getRun(runId);
+	if (!parent) throw new UserError('not-found', `Run ${runId} no longer exists. It may have been deleted in another tab.`);
+	if (parent.baseline) throw new UserError('invalid-config', 'A baseline was not trained; there is nothing to resume.');
+	if (!(await listCheckpoints(runId)).some((c) => c.id === checkpointId))
+		throw new UserError('not-found', `That checkpoint of ${parent.name} is no longer stored (older checkpoints are pruned). Pick another one.`);
+	const id = newId('run_');
+	// The checkpoint first: a run without it would train from scratch.
+	const copy = await copyCheckpoint(checkpointId, id);
+	try {
+		await copyMetrics(runId, id, copy.step);
+		const now = Date.now();
+		const run: Run = {
+			id,
+			projectId: parent.projectId,
+			name: name?.trim() || `${parent.name} · from step ${copy.step}`,
+			createdAt: now,
+			updatedAt: now,
+			status: 'paused',
+			config: parent.config,
+			datasetVersionId: parent.datasetVersionId,
+			datasetHash: parent.datasetHash,
+			tokenizerHash: parent.tokenizerHash,
+			tokenizedKey: parent.tokenizedKey,
+			backend: parent.backend,
+			step: copy.step,
+			totalSteps: parent.totalSteps,
+			epoch: copy.epoch,
+			trainMs: 0,
+			lastCheckpointId: copy.id,
+			// Only a checkpoint that was the best so far is the branch's best: its trainer state agrees.
+			...(copy.best ? { bestCheckpointId: copy.id, bestValAccuracy: copy.valAccuracy } : {}),
+			parent: { runId, checkpointId, step: copy.step }
+		};
+		await putRun(run);
+		return run;
+	} catch (e) {
+		await deleteRun(id).catch(() => {}); // the copied checkpoint and metrics go with it
+		throw e;
 	}
 }
 
@@ -568,6 +647,57 @@ export const api = {
 		if (training) throw new UserError('invalid-config', 'A run is training; check the model when it has finished.');
 		const { config, tensors } = await loadHubModel(ref);
 		return runParity({ config, tensors, reference });
+	},
+
+	/**
+	 * "Resume from here": a new run (a branch) that continues `runId` from one of its checkpoints
+	 * and leaves the original as it was. Its first checkpoint is a copy of that one, its metrics the
+	 * points up to that step, its `parent` the lineage; `train(newRun.id)` continues it.
+	 */
+	async branchRun(runId: string, checkpointId: string, name?: string): Promise<Run> {
+		// Hold the training lock when it is free, so another tab's start-up sweep spares the copy.
+		return locked(() => branch(runId, checkpointId, name), true);
+	},
+
+	/** How many of its newest checkpoints a run keeps from its next save on (its best is kept besides). */
+	async setKeepCheckpoints(runId: string, keep: number): Promise<Run> {
+		if (!Number.isInteger(keep) || keep < 1 || keep > MAX_KEEP_CHECKPOINTS)
+			throw new UserError('invalid-config', `Keep between 1 and ${MAX_KEEP_CHECKPOINTS} checkpoints (a whole number).`);
+		const run = await getRun(runId);
+		if (!run) throw new UserError('not-found', `Run ${runId} no longer exists. It may have been deleted in another tab.`);
+		const train: TrainWithKeep = { ...run.config.train, keepCheckpoints: keep };
+		return updateRun(runId, { config: { ...run.config, train } });
+	},
+
+	/**
+	 * A linked run's starting point: `pretrained` of a run whose checkpoint the new run builds on
+	 * (continued pretraining, then task fine-tuning), with `init` naming that checkpoint. The page
+	 * sets objective, context length and classes; training loads the checkpoint's weights
+	 * (`startingTensors`) instead of the Hub download.
+	 */
+	async checkpointAsBase(runId: string, checkpointId: string, objective?: Objective): Promise<PretrainedWithInit> {
+		const run = await getRun(runId);
+		if (!run) throw new UserError('not-found', `Run ${runId} no longer exists. It may have been deleted in another tab.`);
+		const p = run.config.pretrained as PretrainedWithInit | undefined;
+		if (!p) throw new UserError('invalid-config', "Only a run that fine-tunes a Hugging Face model can be another run's base; this one trained the studio's own small model.");
+		const checkpoint = (await listCheckpoints(runId)).find((c) => c.id === checkpointId);
+		if (!checkpoint) throw new UserError('not-found', `That checkpoint of ${run.name} is no longer stored (older checkpoints are pruned). Pick another one.`);
+		if (objective && objective !== 'classification' && p.objective === 'classification')
+			throw new UserError('invalid-config', "A classifier's checkpoint has no language-model head to continue; start from a language-modelling run or from the Hub weights.");
+		const { init: _previous, ...base } = p;
+		return { ...base, objective: objective ?? p.objective, init: { runId, checkpointId, step: checkpoint.step } };
+	},
+
+	/**
+	 * For crash tests only: the next checkpoint save stops after writing its chunks, before its
+	 * manifest, and tells the page, which terminates this worker there (as a killed tab would).
+	 */
+	holdNextSaveForTest(onHeld: (checkpoint: { id: string; step: number }) => void): void {
+		checkpointHooks.beforeManifest = (manifest) => {
+			checkpointHooks.beforeManifest = undefined;
+			void Promise.resolve(onHeld({ id: manifest.id, step: manifest.step })).catch(() => {});
+			return new Promise<never>(() => {});
+		};
 	}
 };
 

@@ -6,7 +6,7 @@
 import { proxy } from 'comlink';
 import { WorkerBridge } from './bridge';
 import type { EngineApi } from '../../../workers/engine-api';
-import type { RunConfig } from '../shared/config';
+import type { Objective, RunConfig } from '../shared/config';
 import type { ModelRef } from '../shared/hub';
 import type { GenerateOptions } from '../engine/generate';
 import type { ParityReference } from '../engine/models/parity';
@@ -208,6 +208,48 @@ export class EngineClient {
 
 	async memory() {
 		return this.bridge.call((api) => api.memory(), 10_000);
+	}
+
+	/** "Resume from here": a new run continuing `runId` from `checkpointId`; train it with `train(run.id)`. */
+	async branchRun(runId: string, checkpointId: string, name?: string): Promise<Run> {
+		await this.init();
+		const run = await this.bridge.call((api) => api.branchRun(runId, checkpointId, name), 300_000);
+		this.version++;
+		return run;
+	}
+
+	/** How many of its newest checkpoints a run keeps from its next save on. */
+	async setKeepCheckpoints(runId: string, keep: number): Promise<Run> {
+		await this.init();
+		const run = await this.bridge.call((api) => api.setKeepCheckpoints(runId, keep), 30_000);
+		this.version++;
+		return run;
+	}
+
+	/** The `pretrained` config of a new run that starts from this checkpoint instead of the Hub weights. */
+	async checkpointAsBase(runId: string, checkpointId: string, objective?: Objective) {
+		await this.init();
+		return this.bridge.call((api) => api.checkpointAsBase(runId, checkpointId, objective), 30_000);
+	}
+
+	/** For tests: terminate the worker as if its tab had been killed. */
+	crashForTest(): void {
+		this.bridge.crash('terminated by a test');
+	}
+
+	/**
+	 * For tests: terminate the worker in the middle of its next checkpoint save, after the chunks
+	 * and before the manifest. Resolves with that half-written checkpoint's id and step.
+	 */
+	async crashDuringNextSaveForTest(): Promise<{ id: string; step: number }> {
+		await this.init();
+		return new Promise((resolve, reject) => {
+			const onHeld = proxy((checkpoint: { id: string; step: number }) => {
+				this.crashForTest();
+				resolve(checkpoint);
+			});
+			this.bridge.call((api) => api.holdNextSaveForTest(onHeld), 30_000).catch(reject);
+		});
 	}
 
 	private onEvent(e: TrainEvent): void {

@@ -8,6 +8,7 @@ import { getData } from './data.svelte';
 import { getEngine } from './engine.svelte';
 import { deleteProject, getDatasetVersion, getProject, listProjects, listRuns, newId, putProject, requestPersistence, storageEstimate } from '../storage';
 import type { DatasetVersion, Project, Run } from '../shared/types';
+import type { RunConfig } from '../shared/config';
 
 const CURRENT_KEY = 'whetstone.currentProject';
 export const EXAMPLE_ID = 'support-tickets';
@@ -18,6 +19,10 @@ class Studio {
 	dataset = $state.raw<DatasetVersion | null>(null);
 	runs = $state.raw<Run[]>([]);
 	selectedRunId = $state<string | null>(null);
+	/** A checkpoint picked on one screen for another (Train's "Evaluate this" opens Evaluate on it). */
+	selectedCheckpoint = $state.raw<{ runId: string; checkpointId: string } | null>(null);
+	/** A run config for the Train screen's New-run form ("Copy as new run", "New run from here"); the form loads it and clears this. */
+	draftConfig = $state.raw<RunConfig | null>(null);
 	storage = $state<{ usage: number; quota: number } | null>(null);
 	persisted = $state(false);
 	loading = $state(true);

@@ -4,6 +4,7 @@
  * A checkpoint exists only once its manifest does, so a crash mid-save leaves orphan chunks (which
  * `sweepOrphanChunks` removes), never half a checkpoint. Loading verifies every chunk.
  */
+import { withNormalConfig } from '../shared/config';
 import { storageError, UserError } from '../shared/errors';
 import type { CheckpointManifest, TensorEntry } from '../shared/types';
 import { newId, openDb } from './db';
@@ -178,13 +179,13 @@ export async function loadCheckpoint(
 	if (position !== totalFloats) throw damaged(`its chunks hold ${position * 4} bytes, the manifest lists ${manifest.bytes}`);
 
 	const tensors = new Map(manifest.tensors.map((entry, t) => [entry.name, { shape: [...entry.shape], data: data[t] }]));
-	return { manifest, tensors };
+	return { manifest: withNormalConfig(manifest), tensors };
 }
 
 /** A run's checkpoints, oldest step first. */
 export async function listCheckpoints(runId: string): Promise<CheckpointManifest[]> {
 	const manifests = await (await openDb()).getAllFromIndex('checkpoints', 'byRun', runId);
-	return manifests.sort((a, b) => a.step - b.step || a.createdAt - b.createdAt);
+	return manifests.map(withNormalConfig).sort((a, b) => a.step - b.step || a.createdAt - b.createdAt);
 }
 
 /** The checkpoint with the highest step, if the run has any. */
