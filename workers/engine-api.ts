@@ -19,8 +19,7 @@ import { initialLoopState, stepsPerEpoch, totalSteps as plannedSteps, trainLoop,
 import { memoryInfo } from '../src/lib/engine/tensors';
 import { benchmarkTrainStep } from '../src/lib/engine/bench';
 import { benchmarkPretrained } from '../src/lib/engine/bench-hf';
-import { exportHfModel } from '../src/lib/engine/io/export';
-import { strToU8, zipSync, type Zippable } from 'fflate';
+import { adapterZip, modelZip, type ExportedZip } from './export';
 import { assertWithinBufferLimits, checkModelBufferLimits } from '../src/lib/engine/models/limits';
 import { checkBackendAgainstCpu, checkStepsAgainstCpu } from '../src/lib/engine/selfcheck';
 import type { TokenRows } from '../src/lib/engine/batching';
@@ -142,7 +141,7 @@ async function warmSession(ctx: RunContext, checkpointId?: string): Promise<NonN
 	warm?.session.dispose();
 	warm = null;
 	const session = manifest.config.pretrained
-		? PretrainedSession.fromTensors(manifest.config, tensors, special(ctx.tokenizer), ctx.labels, 0)
+		? PretrainedSession.fromTensors(manifest.config, tensors, special(ctx.tokenizer), ctx.labels, 0, await loraBase(manifest.config))
 		: ClassifierSession.fromTensors(manifest.config, tensors, special(ctx.tokenizer), 0);
 	warm = { checkpointId: id, step: manifest.step, session, context: ctx };
 	return warm;
@@ -211,7 +210,7 @@ async function trainRun(runId: string, onEvent: (e: TrainEvent) => void): Promis
 			const { manifest, tensors } = await loadCheckpoint(latest.id);
 			const step = manifest.trainerState.optimizerStep;
 			session = cfg.pretrained
-				? PretrainedSession.fromTensors(cfg, tensors, special(p.tokenizer), p.labels, step)
+				? PretrainedSession.fromTensors(cfg, tensors, special(p.tokenizer), p.labels, step, await loraBase(cfg))
 				: ClassifierSession.fromTensors(cfg, tensors, special(p.tokenizer), step);
 			state = manifest.trainerState;
 			await deleteMetricsAfter(runId, manifest.step);
@@ -292,6 +291,11 @@ async function keepFor(runId: string, config: RunConfig): Promise<number> {
  * new objective starts a new optimizer), and so is the LM head when a language model becomes a
  * classifier, so the classification head is initialised fresh (`initMissing`).
  */
+/** A LoRA checkpoint holds only the adapter (and head): the frozen base comes from where the run started. */
+async function loraBase(cfg: RunConfig): Promise<Map<string, SafetensorsTensor> | undefined> {
+	return cfg.pretrained?.method?.kind === 'lora' ? startingTensors(cfg) : undefined;
+}
+
 export async function startingTensors(cfg: RunConfig): Promise<Map<string, SafetensorsTensor>> {
 	const p = cfg.pretrained;
 	if (!p) throw new Error('startingTensors needs a run config with `pretrained` set.');
@@ -304,6 +308,8 @@ export async function startingTensors(cfg: RunConfig): Promise<Map<string, Safet
 	const from = manifest.config.pretrained;
 	if (!from || from.repo !== p.repo || from.revision !== p.revision)
 		throw new UserError('invalid-config', `The checkpoint this run starts from is not a fine-tuned ${p.repo}@${p.revision.slice(0, 8)}; the weights and config.json would not belong together.`);
+	if (from.method?.kind === 'lora')
+		throw new UserError('invalid-config', 'That checkpoint holds a LoRA adapter, not full weights. Start from a fully fine-tuned run, or export the LoRA run merged and continue from the Hub weights.');
 	const dropLmHead = p.objective === 'classification' && from.objective !== 'classification';
 	const out = new Map<string, SafetensorsTensor>();
 	for (const [name, t] of tensors) {
@@ -354,6 +360,15 @@ async function branch(runId: string, checkpointId: string, name?: string): Promi
 		await deleteRun(id).catch(() => {}); // the copied checkpoint and metrics go with it
 		throw e;
 	}
+}
+
+/** A pretrained run's checkpoint, loaded for export. */
+async function exportable(runId: string, checkpointId?: string) {
+	const ctx = await runContext(runId);
+	const p = ctx.run.config.pretrained;
+	if (!p) throw new UserError('invalid-config', "Only runs that fine-tune a Hugging Face model export in its format; this run trained the studio's own small model.");
+	const w = await warmSession(ctx, checkpointId);
+	return { ctx, w, s: w.session as PretrainedSession, p };
 }
 
 export const api = {
@@ -525,7 +540,7 @@ export const api = {
 			if (!(w.session instanceof PretrainedSession) || w.session.objective === 'classification')
 				throw new UserError('invalid-config', 'This run classifies text; generation needs a language-modelling or instruction-tuned run.');
 			({ spec, hf: config } = w.session);
-			params = Object.fromEntries(w.session.params) as Params;
+			params = w.session.modelParams;
 			tokenizer = ctx.tokenizer;
 			tokenizerConfig = ctx.tokenizerConfig ?? {};
 			format = w.session.objective === 'instruction';
@@ -562,38 +577,15 @@ export const api = {
 	 * config and the model's tokenizer files, so `from_pretrained` on the unzipped folder loads it.
 	 * The zip is built here and returned as a Blob (passed by reference, not copied).
 	 */
-	async exportModel(runId: string, checkpointId?: string): Promise<{ blob: Blob; fileName: string; warnings: string[] }> {
-		const ctx = await runContext(runId);
-		const p = ctx.run.config.pretrained;
-		if (!p) throw new UserError('invalid-config', 'Only runs that fine-tune a Hugging Face model export in its format; this run trained the studio\'s own small model.');
-		const w = await warmSession(ctx, checkpointId);
-		const s = w.session as PretrainedSession;
-		const ref = { repo: p.repo, revision: p.revision };
-		const generationConfig = await getModelFile(ref, 'generation_config.json');
-		const out = await exportHfModel(s.spec, s.hf, Object.fromEntries(s.params), {
-			labels: p.objective === 'classification' ? ctx.labels : undefined,
-			padTokenId: ctx.tokenizer.padId,
-			generationConfig: generationConfig ? JSON.parse(new TextDecoder().decode(generationConfig)) : undefined
-		});
-		const files: Record<string, Uint8Array> = {
-			'config.json': strToU8(out.files['config.json']),
-			'model.safetensors': out.files['model.safetensors']
-		};
-		if (out.files['generation_config.json']) files['generation_config.json'] = strToU8(out.files['generation_config.json']);
-		for (const f of ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'chat_template.jinja', 'vocab.txt']) {
-			const bytes = await getModelFile(ref, f);
-			if (bytes) files[f] = new Uint8Array(bytes);
-		}
-		files['README.md'] = strToU8(
-			`# ${ctx.run.name}\n\nFine-tuned in Whetstone from [${p.repo}](https://huggingface.co/${p.repo}) at revision ${p.revision}, objective ${p.objective}, checkpoint step ${w.step}.\n\n` +
-				'```python\nfrom transformers import AutoModelForCausalLM, AutoModelForSequenceClassification, AutoTokenizer\n' +
-				`model = ${p.objective === 'classification' ? 'AutoModelForSequenceClassification' : 'AutoModelForCausalLM'}.from_pretrained("./this-folder")\n` +
-				'tokenizer = AutoTokenizer.from_pretrained("./this-folder")\n```\n'
-		);
-		// safetensors does not compress; storing it avoids minutes of deflate on a large model.
-		const zipped = zipSync(Object.fromEntries(Object.entries(files).map(([k, v]) => [k, [v, { level: k.endsWith('.safetensors') ? 0 : 6 }]])) as Zippable);
-		const fileName = `${p.repo.split('/').pop()}-${p.objective}-step${w.step}.zip`.replace(/[^\w.-]+/g, '-');
-		return { blob: new Blob([zipped as BlobPart], { type: 'application/zip' }), fileName, warnings: out.warnings };
+	async exportModel(runId: string, checkpointId?: string): Promise<ExportedZip> {
+		const { ctx, w, s, p } = await exportable(runId, checkpointId);
+		return modelZip(ctx.run.name, p, s, w.step, ctx.labels, ctx.tokenizer.padId);
+	},
+
+	/** A LoRA run's adapter alone, in PEFT's format (adapter_config.json + adapter_model.safetensors), zipped with the tokenizer. */
+	async exportAdapter(runId: string, checkpointId?: string): Promise<ExportedZip> {
+		const { ctx, w, s, p } = await exportable(runId, checkpointId);
+		return adapterZip(ctx.run.name, p, s, w.step);
 	},
 
 	/**
@@ -627,7 +619,7 @@ export const api = {
 		if (!p || p.objective === 'classification') throw new UserError('invalid-config', 'The forgetting check compares language models; this run classifies.');
 		const w = await warmSession(ctx);
 		const s = w.session as PretrainedSession;
-		const tuned = await generalPerplexity({ spec: s.spec, config: s.hf, params: Object.fromEntries(s.params) as Params, tokenizer: ctx.tokenizer }, text, p.contextLength);
+		const tuned = await generalPerplexity({ spec: s.spec, config: s.hf, params: s.modelParams, tokenizer: ctx.tokenizer }, text, p.contextLength);
 		const base = await baseModel({ repo: p.repo, revision: p.revision });
 		const before = await generalPerplexity(base, text, p.contextLength);
 		const result = { base: before.perplexity, tuned: tuned.perplexity, tokens: tuned.tokens };

@@ -155,9 +155,12 @@ export class EngineClient {
 	}
 
 	/** A fine-tuned run as a zipped Hugging Face model folder, saved through the browser's download. */
-	async exportModel(runId: string, checkpointId?: string): Promise<string[]> {
+	async exportModel(runId: string, checkpointId?: string, what: 'model' | 'adapter' = 'model'): Promise<string[]> {
 		await this.init();
-		const { blob, fileName, warnings } = await this.bridge.call((api) => api.exportModel(runId, checkpointId), 600_000);
+		const { blob, fileName, warnings } = await this.bridge.call(
+			(api) => (what === 'adapter' ? api.exportAdapter(runId, checkpointId) : api.exportModel(runId, checkpointId)),
+			600_000
+		);
 		const url = URL.createObjectURL(blob);
 		const a = Object.assign(document.createElement('a'), { href: url, download: fileName });
 		a.click();

@@ -73,7 +73,7 @@ export async function benchmarkPretrained(
 	const hb = session.batch(data, rows);
 	const forward = async () => {
 		const out = tf.tidy(() => {
-			const logits = session.spec.forward(Object.fromEntries(session.params) as never, session.hf, {
+			const logits = session.spec.forward(session.modelParams, session.hf, {
 				inputIds: tf.tensor2d(hb.ids, [hb.rows, hb.length], 'int32'),
 				attentionMask: tf.tensor2d(hb.mask, [hb.rows, hb.length], 'float32')
 			});

@@ -10,18 +10,26 @@
  *
  * The objective becomes the `architectures` entry of config.json, so the registry builds the same
  * head transformers would for that config, and an exported model loads there as the same class.
+ *
+ * Which weights train is the run's `method` (shared/method.ts): all of them; a LoRA adapter
+ * (train/lora.ts), whose checkpoints then hold only the adapter and a classifier's head; or all
+ * but the first layers, or only the head. What does not train is kept as plain tensors that the
+ * forward reads and the optimizer never sees.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Objective, RunConfig } from '../shared/config';
 import { UserError } from '../shared/errors';
 import { makeBatch, bucketFor, lengthBuckets, type HostBatch, type TokenDropout, type TokenRows } from './batching';
 import type { SafetensorsTensor } from './io/safetensors';
-import { initMissing, paramsFromCheckpoint } from './models/load';
+import { canonicalNames, initMissing, paramsFromCheckpoint } from './models/load';
 import { resolveConfig } from './models/registry';
 import type { ArchSpec, Batch, HfConfigBase, Params } from './models/spec';
-import { readTensors, toVariables, type HostTensor } from './tensors';
-import { AdamW } from './train/adamw';
-import { clipByGlobalNorm } from './train/clip';
+import { readTensors, toTensors, toVariables, type HostTensor } from './tensors';
+import { FULL, planMethod, type FineTuneMethod } from '../shared/method';
+import { adapterNames, initAdapters, loraSetup, mergeAdapters, withLora, type LoraSetup } from './train/lora';
+import { crossEntropy } from './ops';
+import { createOptimizer, type Optimizer } from './train/optimizer';
+import { StepAccumulator, WHOLE_STEP, type MicroStep } from './train/step';
 import type { EvalOutput, WindowStats } from './classifier';
 
 /** Rows of a tokenized cache, plus where each row's loss starts (instruction tuning). */
@@ -79,18 +87,41 @@ export function makeLmBatch(data: LmTokenRows, rowIdx: number[], batchSize: numb
 	return { ids, mask, labels: new Int32Array(batchSize).fill(-1), tokenLabels, targets, rows: batchSize, length: t, real: rowIdx.length };
 }
 
+/**
+ * The base checkpoint's tensors by parameter name, as host arrays; what does not fit (a fresh
+ * head, a head sized for other labels) is left for the run's checkpoint to supply.
+ */
+function baseWeights(spec: ArchSpec, hf: HfConfigBase, base: Map<string, SafetensorsTensor>): Record<string, { shape: number[]; data: Float32Array }> {
+	const names = canonicalNames(spec, [...base.keys()]);
+	const out: Record<string, { shape: number[]; data: Float32Array }> = {};
+	for (const [name, shape] of Object.entries(spec.paramShapes(hf))) {
+		const t = base.get(names.get(name) ?? '');
+		if (t?.data instanceof Float32Array && t.shape.join() === shape.join()) out[name] = { shape, data: t.data };
+	}
+	return out;
+}
+
 export interface SpecialIds {
 	padId: number;
 }
 
 export class PretrainedSession {
+	/**
+	 * The variables the optimizer trains: every parameter (full fine-tuning), those above the
+	 * frozen layers, only the head (linear probe), or a LoRA adapter and a classifier's head.
+	 */
 	readonly params: Map<string, tf.Variable>;
-	readonly optimizer: AdamW;
+	/** The parameters kept as loaded: plain tensors the forward reads and the optimizer never sees. */
+	readonly frozen: Map<string, tf.Tensor>;
+	readonly method: FineTuneMethod;
+	/** A LoRA run's adapter (settings and adapted layers); null for the other methods. */
+	readonly lora: LoraSetup | null;
+	readonly optimizer: Optimizer;
 	readonly spec: ArchSpec;
 	readonly hf: HfConfigBase;
 	readonly objective: Objective;
 	private readonly byVarName = new Map<string, string>();
-	private sums: { loss: tf.Tensor; correct: tf.Tensor; gradNorm: tf.Tensor; steps: number; count: number } | null = null;
+	private readonly steps: StepAccumulator;
 
 	constructor(
 		readonly config: RunConfig,
@@ -102,11 +133,20 @@ export class PretrainedSession {
 		if (!p) throw new Error('PretrainedSession needs a run config with `pretrained` set.');
 		this.objective = p.objective;
 		const { spec, config: hf } = resolveConfig(configForObjective(p.hfConfig, p.objective, labels));
-		this.spec = spec;
+		this.method = p.method ?? FULL;
+		this.lora = this.method.kind === 'lora' ? loraSetup(spec, hf, this.method) : null;
+		// A LoRA run's forward applies the adapters its params hold (peft's PeftModel around the model).
+		this.spec = this.lora ? withLora(spec, this.lora) : spec;
 		this.hf = hf;
-		this.params = toVariables(weights);
+		const trained = new Set([...planMethod(spec.paramShapes(hf), this.method).trained, ...adapterNames(this.lora?.modules ?? [])]);
+		const lacking = [...Object.keys(spec.paramShapes(hf)), ...trained].filter((n) => !weights[n]);
+		if (lacking.length) throw new Error(`The weights lack '${lacking[0]}'${lacking.length > 1 ? ` and ${lacking.length - 1} more` : ''}.`);
+		const pick = (keep: boolean) => Object.fromEntries(Object.entries(weights).filter(([n]) => trained.has(n) === keep));
+		this.params = toVariables(pick(true));
+		this.frozen = toTensors(pick(false));
 		for (const [name, v] of this.params) this.byVarName.set(v.name, name);
-		this.optimizer = new AdamW(this.params, { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: config.train.weightDecay });
+		this.optimizer = createOptimizer(this.params, config.train);
+		this.steps = new StepAccumulator(this.optimizer, config.train.gradClip);
 	}
 
 	/**
@@ -122,29 +162,68 @@ export class PretrainedSession {
 			if (loaded.missing.length) params = { ...params, ...initMissing(spec, hf, loaded.missing, (config.train.seed ^ 0x85ebca6b) >>> 0) };
 			const weights: Record<string, { shape: number[]; data: Float32Array }> = {};
 			for (const [name, t] of Object.entries(params)) weights[name] = { shape: t.shape.slice(), data: (await t.data()) as Float32Array };
+			if (p.method?.kind === 'lora') Object.assign(weights, initAdapters(spec, hf, loraSetup(spec, hf, p.method).modules, p.method.rank, (config.train.seed ^ 0x4c6f5241) >>> 0));
 			return new PretrainedSession(config, weights, special, labels);
 		} finally {
 			Object.values(params).forEach((t) => t.dispose());
 		}
 	}
 
-	/** From one of this run's checkpoints (weights and, to resume, optimizer moments). */
-	static fromTensors(config: RunConfig, tensors: Map<string, { shape: number[]; data: Float32Array }>, special: SpecialIds, labels: string[], optimizerStep: number): PretrainedSession {
+	/**
+	 * From one of this run's checkpoints (weights and, to resume, optimizer moments). A LoRA run's
+	 * checkpoint holds only the adapter and a classifier's head: `base` is then the cached
+	 * pretrained model's tensors (`loadHubModel(config.pretrained).tensors`), the rest of the model.
+	 */
+	static fromTensors(
+		config: RunConfig,
+		tensors: Map<string, { shape: number[]; data: Float32Array }>,
+		special: SpecialIds,
+		labels: string[],
+		optimizerStep: number,
+		base?: Map<string, SafetensorsTensor>
+	): PretrainedSession {
 		const weights: Record<string, { shape: number[]; data: Float32Array }> = {};
+		if (config.pretrained?.method?.kind === 'lora') {
+			if (!base) throw new Error("A LoRA checkpoint holds only the adapter: pass the base model's tensors as `base`.");
+			const p = config.pretrained;
+			const { spec, config: hf } = resolveConfig(configForObjective(p.hfConfig, p.objective, labels));
+			Object.assign(weights, baseWeights(spec, hf, base));
+		}
 		for (const [name, t] of tensors) if (!name.startsWith('optimizer.')) weights[name] = t;
 		const s = new PretrainedSession(config, weights, special, labels);
 		if (tensors.has(`optimizer.m.${[...s.params.keys()][0]}`)) s.optimizer.loadState(tensors, optimizerStep);
 		return s;
 	}
 
-	get numParams(): number {
+	/** Every parameter, a LoRA adapter's included (as peft's `print_trainable_parameters` counts). */
+	get totalParams(): number {
+		let n = this.trainableParams;
+		for (const t of this.frozen.values()) n += t.size;
+		return n;
+	}
+
+	get trainableParams(): number {
 		let n = 0;
 		for (const v of this.params.values()) n += v.size;
 		return n;
 	}
 
+	get numParams(): number {
+		return this.totalParams;
+	}
+
+	/** What the forward reads: the frozen tensors and the trained variables (a LoRA adapter unmerged; `spec` applies it). */
+	get modelParams(): Params {
+		return this.p;
+	}
+
 	private get p(): Params {
-		return Object.fromEntries(this.params) as Params;
+		return { ...Object.fromEntries(this.frozen), ...Object.fromEntries(this.params) } as Params;
+	}
+
+	/** The model's parameters (no adapter), in `paramShapes` order. */
+	private modelEntries(p: Params = this.p): [string, tf.Tensor][] {
+		return Object.keys(this.spec.paramShapes(this.hf)).map((n) => [n, p[n]]);
 	}
 
 	private get classifies(): boolean {
@@ -165,11 +244,16 @@ export class PretrainedSession {
 		};
 	}
 
-	/** Loss plus the number of correct predictions (classes, or next tokens where labels count). */
-	private lossAndCorrect(logits: tf.Tensor, hb: HostBatch): { loss: tf.Scalar; correct: tf.Tensor } {
+	/**
+	 * Loss plus the number of correct predictions (classes, or next tokens where labels count).
+	 * Training a single-label classifier may smooth the labels (the loss is then torch's
+	 * cross_entropy with label_smoothing; evaluation always reports the plain one).
+	 */
+	private lossAndCorrect(logits: tf.Tensor, hb: HostBatch, labelSmoothing = 0): { loss: tf.Scalar; correct: tf.Tensor } {
 		if (this.classifies) {
 			const labels = tf.tensor1d(hb.labels, 'int32');
-			const loss = this.spec.loss(logits, labels, this.hf);
+			const smooth = labelSmoothing > 0 && logits.shape[1]! > 1 && (this.hf.problemType ?? 'single_label_classification') === 'single_label_classification';
+			const loss = smooth ? crossEntropy(logits as tf.Tensor2D, labels, { labelSmoothing }) : this.spec.loss(logits, labels, this.hf);
 			const correct = logits.argMax(-1).toInt().equal(labels).toFloat().sum();
 			return { loss, correct };
 		}
@@ -188,43 +272,20 @@ export class PretrainedSession {
 		return this.classifies ? hb.real : (hb as LmHostBatch).targets;
 	}
 
-	trainStep(hb: HostBatch, lr: number, seed: number): void {
+	/** One micro-batch of an optimizer step (the whole step unless `micro` says otherwise). */
+	trainStep(hb: HostBatch, lr: number, seed: number, micro: MicroStep = WHOLE_STEP): void {
 		// Dummy rows that fill the fixed batch shape have label -1, which the loss ignores.
-		const w = this.weight(hb);
-		const next = tf.tidy(() => {
-			const batch = this.inputs(hb);
-			let correct: tf.Tensor | null = null;
-			const { value, grads } = tf.variableGrads(() => {
-				const logits = this.spec.forward(this.p, this.hf, batch, { training: true, dropoutSeed: seed });
-				const out = this.lossAndCorrect(logits, hb);
-				correct = tf.keep(out.correct);
-				return out.loss;
-			}, [...this.params.values()]);
-			const named: Record<string, tf.Tensor> = {};
-			for (const [vn, g] of Object.entries(grads)) named[this.byVarName.get(vn)!] = g;
-			const { grads: clipped, norm } = clipByGlobalNorm(named, this.config.train.gradClip);
-			this.optimizer.apply(clipped, lr);
-			const c = correct as unknown as tf.Tensor;
-			const weighted = value.mul(w);
-			const out = this.sums
-				? { loss: this.sums.loss.add(weighted), correct: this.sums.correct.add(c), gradNorm: this.sums.gradNorm.add(norm) }
-				: { loss: weighted, correct: c.clone(), gradNorm: norm };
-			c.dispose();
-			return out;
-		});
-		const prev = this.sums;
-		this.sums = { ...next, steps: (prev?.steps ?? 0) + 1, count: (prev?.count ?? 0) + w };
-		if (prev) tf.dispose([prev.loss, prev.correct, prev.gradNorm]);
+		const labelSmoothing = this.config.train.labelSmoothing ?? 0;
+		this.steps.run(
+			() => this.lossAndCorrect(this.spec.forward(this.p, this.hf, this.inputs(hb), { training: true, dropoutSeed: seed }), hb, labelSmoothing),
+			this.weight(hb),
+			lr,
+			micro
+		);
 	}
 
-	async takeStats(): Promise<WindowStats | null> {
-		const s = this.sums;
-		if (!s) return null;
-		this.sums = null;
-		const [loss, correct, gn] = await Promise.all([s.loss.data(), s.correct.data(), s.gradNorm.data()]);
-		tf.dispose([s.loss, s.correct, s.gradNorm]);
-		const n = Math.max(1, s.count);
-		return { loss: loss[0] / n, accuracy: correct[0] / n, gradNorm: gn[0] / s.steps, steps: s.steps };
+	takeStats(): Promise<WindowStats | null> {
+		return this.steps.take();
 	}
 
 	/** Class probabilities of the real rows of a classification batch, row-major (n, C). */
@@ -292,18 +353,36 @@ export class PretrainedSession {
 		return { loss, accuracy: correct / Math.max(1, count), preds: empty, probs: new Float32Array(0), labels: empty, score: -loss };
 	}
 
+	/**
+	 * A checkpoint: the weights and the optimizer's state. A LoRA run's holds only what trains
+	 * (adapter, a classifier's head); its base is the cached pretrained model (see `fromTensors`).
+	 */
 	async snapshot(): Promise<HostTensor[]> {
-		return readTensors([...this.params.entries(), ...this.optimizer.stateTensors()]);
+		const weights = this.lora ? [...this.params.entries()] : this.modelEntries();
+		return readTensors([...weights, ...this.optimizer.stateTensors()]);
 	}
 
+	/** Every parameter of the model by its transformers name, for export: a LoRA adapter merged into its layers. */
 	async weights(): Promise<HostTensor[]> {
+		if (!this.lora) return readTensors(this.modelEntries());
+		const merged = mergeAdapters(this.p, this.p, this.lora, this.lora.fanInFanOut);
+		try {
+			return await readTensors(this.modelEntries({ ...this.p, ...merged }));
+		} finally {
+			tf.dispose(Object.values(merged));
+		}
+	}
+
+	/** A LoRA run's adapter and a classifier's head, for `exportPeftAdapter` (train/lora.ts). */
+	async adapterTensors(): Promise<HostTensor[]> {
+		if (!this.lora) throw new Error('Only a LoRA run has an adapter to export.');
 		return readTensors([...this.params.entries()]);
 	}
 
 	dispose(): void {
-		if (this.sums) tf.dispose([this.sums.loss, this.sums.correct, this.sums.gradNorm]);
-		this.sums = null;
+		this.steps.dispose();
 		for (const v of this.params.values()) v.dispose();
+		for (const t of this.frozen.values()) t.dispose();
 		this.optimizer.dispose();
 	}
 }

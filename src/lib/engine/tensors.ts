@@ -28,6 +28,13 @@ export function toVariables(records: Record<string, { shape: number[]; data: Flo
 	return vars;
 }
 
+/** Plain tensors (not variables): weights a session reads but never trains. */
+export function toTensors(records: Record<string, { shape: number[]; data: Float32Array }>): Map<string, tf.Tensor> {
+	const out = new Map<string, tf.Tensor>();
+	for (const [name, r] of Object.entries(records)) out.set(name, tf.tensor(r.data, r.shape, 'float32'));
+	return out;
+}
+
 export function memoryInfo(): { numTensors: number; numBytes: number } {
 	const m = tf.memory();
 	return { numTensors: m.numTensors, numBytes: m.numBytes };

@@ -53,10 +53,7 @@ export function estimateMemory(
 ): MemoryEstimate {
 	const h = dim(config, 'hidden_size', 'n_embd', 'd_model', 'dim');
 	const layers = dim(config, 'num_hidden_layers', 'n_layer', 'num_layers', 'n_layers');
-	const heads = dim(config, 'num_attention_heads', 'n_head', 'num_heads', 'n_heads');
-	const vocab = config.model_type === 'bert' ? 0 : dim(config, 'vocab_size');
-
-	const activations = layers * (68 * b * s * h + 10 * heads * b * s * s) + 12 * b * s * vocab;
+	const activations = activationBytes(config, { batchSize: b, seqLen: s });
 	const adapterParams = layers * 4 * ESTIMATE_LORA_RANK * (h + h);
 	return {
 		weights: 4 * params,
@@ -64,6 +61,26 @@ export function estimateMemory(
 		lora: 4 * params + 16 * adapterParams + activations,
 		largestTensor: { ...largest }
 	};
+}
+
+/** A, the activations one batch keeps for the backward pass (the formula above `estimateMemory`). */
+export function activationBytes(config: Record<string, unknown>, { batchSize: b, seqLen: s }: BatchShape): number {
+	const h = dim(config, 'hidden_size', 'n_embd', 'd_model', 'dim');
+	const layers = dim(config, 'num_hidden_layers', 'n_layer', 'num_layers', 'n_layers');
+	const heads = dim(config, 'num_attention_heads', 'n_head', 'num_heads', 'n_heads');
+	const vocab = config.model_type === 'bert' ? 0 : dim(config, 'vocab_size');
+	return layers * (68 * b * s * h + 10 * heads * b * s * s) + 12 * b * s * vocab;
+}
+
+/**
+ * Training memory for a fine-tuning method (shared/method.ts `countMethod`): every weight in
+ * float32 (4·total, a LoRA adapter's included), gradients and two Adam moments for the trainable
+ * ones only (12·trainable), and one batch's activations in full: a LoRA adapter's gradient flows
+ * back through the frozen layers, and tfjs keeps every intermediate of a step until its gradients
+ * are computed, so freezing the lower layers does not shrink them either.
+ */
+export function estimateMethodBytes(counts: { total: number; trainable: number }, config: Record<string, unknown>, batch: BatchShape): number {
+	return 4 * counts.total + 12 * counts.trainable + activationBytes(config, batch);
 }
 
 export type FitMethod = 'full' | 'lora' | 'inference';

@@ -9,10 +9,10 @@
  *   logits = classifier(tanh(pooler(x[:, 0])))
  */
 import * as tf from '@tensorflow/tfjs';
-import { activation, attention, embedding, layerNorm, linear, mergeHeads, splitHeads } from '../ops';
+import { activation, attention, embedding, layerNorm, mergeHeads, splitHeads } from '../ops';
 import { taskLoss } from './heads';
 import { bad, configReader, readHeadFields } from './hf-config';
-import { defaultPositions, Dropout, type ArchSpec, type Batch, type ForwardOptions, type HfConfigBase, type Params, type Task } from './spec';
+import { adaptedLinear, defaultPositions, Dropout, type ArchSpec, type Batch, type ForwardOptions, type HfConfigBase, type Params, type Task } from './spec';
 
 /** BERT here is always trained as a classifier: `BertModel`, `BertForMaskedLM`, ... load into one. */
 const TASKS: Task[] = ['sequence-classification'];
@@ -92,8 +92,9 @@ function paramShapes(c: BertConfig): Record<string, number[]> {
 	return shapes;
 }
 
-function dense(p: Params, name: string, x: tf.Tensor): tf.Tensor {
-	return linear(x, p[name + '.weight'] as tf.Tensor2D, p[name + '.bias'] as tf.Tensor1D);
+/** nn.Linear, plus its LoRA adapter if it has one. */
+function dense(p: Params, name: string, x: tf.Tensor, drop: Dropout): tf.Tensor {
+	return adaptedLinear(p, name, x, drop);
 }
 
 function ln(p: Params, name: string, c: BertConfig, x: tf.Tensor): tf.Tensor {
@@ -112,17 +113,17 @@ function embeddings(p: Params, c: BertConfig, batch: Batch, drop: Dropout): tf.T
 }
 
 function selfAttention(p: Params, pre: string, c: BertConfig, x: tf.Tensor, mask: tf.Tensor2D | undefined, drop: Dropout): tf.Tensor {
-	const q = splitHeads(dense(p, pre + 'self.query', x), c.nHead); // (B, nh, T, hs)
-	const k = splitHeads(dense(p, pre + 'self.key', x), c.nHead); // (B, nh, T, hs)
-	const v = splitHeads(dense(p, pre + 'self.value', x), c.nHead); // (B, nh, T, hs)
+	const q = splitHeads(dense(p, pre + 'self.query', x, drop), c.nHead); // (B, nh, T, hs)
+	const k = splitHeads(dense(p, pre + 'self.key', x, drop), c.nHead); // (B, nh, T, hs)
+	const v = splitHeads(dense(p, pre + 'self.value', x, drop), c.nHead); // (B, nh, T, hs)
 	const y = attention(q, k, v, { causal: false, keyMask: mask, dropout: drop.attention(c.attentionDropout) }); // (B, nh, T, hs)
-	const out = drop.apply(dense(p, pre + 'output.dense', mergeHeads(y)), c.hiddenDropout); // (B, T, d)
+	const out = drop.apply(dense(p, pre + 'output.dense', mergeHeads(y), drop), c.hiddenDropout); // (B, T, d)
 	return ln(p, pre + 'output.LayerNorm', c, out.add(x)); // post-LN: the norm comes after the residual sum
 }
 
 function feedForward(p: Params, pre: string, c: BertConfig, x: tf.Tensor, drop: Dropout): tf.Tensor {
-	const h = activation(c.hiddenAct)(dense(p, pre + 'intermediate.dense', x)); // (B, T, f)
-	const out = drop.apply(dense(p, pre + 'output.dense', h), c.hiddenDropout); // (B, T, d)
+	const h = activation(c.hiddenAct)(dense(p, pre + 'intermediate.dense', x, drop)); // (B, T, f)
+	const out = drop.apply(dense(p, pre + 'output.dense', h, drop), c.hiddenDropout); // (B, T, d)
 	return ln(p, pre + 'output.LayerNorm', c, out.add(x));
 }
 
@@ -146,8 +147,8 @@ function forward(p: Params, c: BertConfig, batch: Batch, opts: ForwardOptions = 
 	const x = encoder(p, c, batch, drop);
 	const [b] = x.shape;
 	const cls = x.slice([0, 0, 0], [b, 1, c.hiddenSize]).reshape([b, c.hiddenSize]); // (B, d)
-	const pooled = dense(p, 'bert.pooler.dense', cls).tanh(); // (B, d)
-	return dense(p, 'classifier', drop.apply(pooled, c.classifierDropout)); // (B, numLabels)
+	const pooled = dense(p, 'bert.pooler.dense', cls, drop).tanh(); // (B, d)
+	return dense(p, 'classifier', drop.apply(pooled, c.classifierDropout), drop); // (B, numLabels)
 }
 
 export const bert: ArchSpec<BertConfig> = {

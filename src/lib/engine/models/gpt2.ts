@@ -15,7 +15,7 @@ import * as tf from '@tensorflow/tfjs';
 import { activation, attention, embedding, layerNorm, linear, mergeHeads, splitHeads } from '../ops';
 import { lastTokenPool, taskLoss } from './heads';
 import { bad, configReader, readHeadFields } from './hf-config';
-import { defaultPositions, Dropout, type ArchSpec, type Batch, type ForwardOptions, type HfConfigBase, type Params, type Task } from './spec';
+import { adaptedLinear, defaultPositions, Dropout, type ArchSpec, type Batch, type ForwardOptions, type HfConfigBase, type Params, type Task } from './spec';
 
 const TASKS: Task[] = ['causal-lm', 'sequence-classification'];
 
@@ -98,13 +98,14 @@ function ln(p: Params, name: string, c: Gpt2Config, x: tf.Tensor): tf.Tensor {
 	return layerNorm(x, B(p, name + '.weight'), B(p, name + '.bias'), c.normEps);
 }
 
-function conv1d(p: Params, name: string, x: tf.Tensor): tf.Tensor {
-	return linear(x, W(p, name + '.weight'), B(p, name + '.bias'), 'in_out');
+/** Conv1D: a linear layer with its weight stored [in, out], plus its LoRA adapter if it has one. */
+function conv1d(p: Params, name: string, x: tf.Tensor, drop: Dropout): tf.Tensor {
+	return adaptedLinear(p, name, x, drop, 'in_out');
 }
 
 function selfAttention(p: Params, pre: string, c: Gpt2Config, layer: number, x: tf.Tensor, mask: tf.Tensor2D | undefined, drop: Dropout): tf.Tensor {
 	const d = c.hiddenSize;
-	const [q, k, v] = tf.split(conv1d(p, pre + 'c_attn', x), [d, d, d], -1); // 3 x (B, T, d)
+	const [q, k, v] = tf.split(conv1d(p, pre + 'c_attn', x, drop), [d, d, d], -1); // 3 x (B, T, d)
 	let scale = c.scaleAttnWeights ? 1 / Math.sqrt(c.headDim) : 1;
 	if (c.scaleAttnByInverseLayerIdx) scale /= layer + 1;
 	const y = attention(splitHeads(q, c.nHead), splitHeads(k, c.nHead), splitHeads(v, c.nHead), {
@@ -113,12 +114,12 @@ function selfAttention(p: Params, pre: string, c: Gpt2Config, layer: number, x: 
 		scale,
 		dropout: drop.attention(c.attnPdrop)
 	}); // (B, nh, T, hs)
-	return drop.apply(conv1d(p, pre + 'c_proj', mergeHeads(y)), c.residPdrop); // (B, T, d)
+	return drop.apply(conv1d(p, pre + 'c_proj', mergeHeads(y), drop), c.residPdrop); // (B, T, d)
 }
 
 function mlp(p: Params, pre: string, c: Gpt2Config, x: tf.Tensor, drop: Dropout): tf.Tensor {
-	const h = activation(c.hiddenAct)(conv1d(p, pre + 'c_fc', x)); // (B, T, 4d)
-	return drop.apply(conv1d(p, pre + 'c_proj', h), c.residPdrop); // (B, T, d)
+	const h = activation(c.hiddenAct)(conv1d(p, pre + 'c_fc', x, drop)); // (B, T, 4d)
+	return drop.apply(conv1d(p, pre + 'c_proj', h, drop), c.residPdrop); // (B, T, d)
 }
 
 /** `GPT2Model`'s output: the residual stream after ln_f, (B, T, d). */

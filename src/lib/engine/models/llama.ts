@@ -17,7 +17,7 @@ import * as tf from '@tensorflow/tfjs';
 import { activation, applyRope, attention, embedding, linear, mergeHeads, rmsNorm, ropeCosSin, ropeTable, splitHeads } from '../ops';
 import { lastTokenPool, taskLoss } from './heads';
 import { bad, configReader, readHeadFields, type ConfigReader } from './hf-config';
-import { Dropout, type ArchSpec, type Batch, type ForwardOptions, type HfConfigBase, type Params, type Task } from './spec';
+import { adaptedLinear, Dropout, type ArchSpec, type Batch, type ForwardOptions, type HfConfigBase, type Params, type Task } from './spec';
 
 export const DECODER_TASKS: Task[] = ['causal-lm', 'sequence-classification'];
 
@@ -116,9 +116,9 @@ export function decoderParamShapes(c: LlamaConfig): Record<string, number[]> {
 	return shapes;
 }
 
-/** nn.Linear in PyTorch layout; the bias is used when the checkpoint has one. */
-function proj(p: Params, name: string, x: tf.Tensor): tf.Tensor {
-	return linear(x, p[name + '.weight'] as tf.Tensor2D, p[name + '.bias'] as tf.Tensor1D | undefined);
+/** nn.Linear in PyTorch layout (the bias when the checkpoint has one), plus its LoRA adapter if it has one. */
+function proj(p: Params, name: string, x: tf.Tensor, drop: Dropout): tf.Tensor {
+	return adaptedLinear(p, name, x, drop);
 }
 
 function rms(p: Params, name: string, c: LlamaConfig, x: tf.Tensor): tf.Tensor {
@@ -131,16 +131,16 @@ interface Rope {
 }
 
 function selfAttention(p: Params, pre: string, c: LlamaConfig, x: tf.Tensor, rope: Rope, mask: tf.Tensor2D | undefined, drop: Dropout): tf.Tensor {
-	const q = applyRope(splitHeads(proj(p, pre + 'q_proj', x), c.nHead), rope.cos, rope.sin); // (B, nh, T, hs)
-	const k = applyRope(splitHeads(proj(p, pre + 'k_proj', x), c.nKvHead), rope.cos, rope.sin); // (B, nkv, T, hs)
-	const v = splitHeads(proj(p, pre + 'v_proj', x), c.nKvHead); // (B, nkv, T, hs)
+	const q = applyRope(splitHeads(proj(p, pre + 'q_proj', x, drop), c.nHead), rope.cos, rope.sin); // (B, nh, T, hs)
+	const k = applyRope(splitHeads(proj(p, pre + 'k_proj', x, drop), c.nKvHead), rope.cos, rope.sin); // (B, nkv, T, hs)
+	const v = splitHeads(proj(p, pre + 'v_proj', x, drop), c.nKvHead); // (B, nkv, T, hs)
 	const y = attention(q, k, v, { causal: true, keyMask: mask, dropout: drop.attention(c.attentionDropout) }); // (B, nh, T, hs)
-	return proj(p, pre + 'o_proj', mergeHeads(y)); // (B, T, d)
+	return proj(p, pre + 'o_proj', mergeHeads(y), drop); // (B, T, d)
 }
 
-function mlp(p: Params, pre: string, c: LlamaConfig, x: tf.Tensor): tf.Tensor {
-	const gate = activation(c.hiddenAct)(proj(p, pre + 'gate_proj', x)); // (B, T, f)
-	return proj(p, pre + 'down_proj', gate.mul(proj(p, pre + 'up_proj', x))); // (B, T, d)
+function mlp(p: Params, pre: string, c: LlamaConfig, x: tf.Tensor, drop: Dropout): tf.Tensor {
+	const gate = activation(c.hiddenAct)(proj(p, pre + 'gate_proj', x, drop)); // (B, T, f)
+	return proj(p, pre + 'down_proj', gate.mul(proj(p, pre + 'up_proj', x, drop)), drop); // (B, T, d)
 }
 
 /** `LlamaModel`'s output: the residual stream after the final RMSNorm, (B, T, d). */
@@ -154,7 +154,7 @@ export function decoderHidden(p: Params, c: LlamaConfig, batch: Batch, opts: For
 	for (let i = 0; i < c.nLayer; i++) {
 		const pre = `model.layers.${i}.`;
 		x = x.add(selfAttention(p, pre + 'self_attn.', c, rms(p, pre + 'input_layernorm', c, x), rope, batch.attentionMask, drop));
-		x = x.add(mlp(p, pre + 'mlp.', c, rms(p, pre + 'post_attention_layernorm', c, x)));
+		x = x.add(mlp(p, pre + 'mlp.', c, rms(p, pre + 'post_attention_layernorm', c, x), drop));
 	}
 	return rms(p, 'model.norm', c, x) as tf.Tensor3D;
 }

@@ -8,6 +8,7 @@
  * changed with `withTask` (registry.ts) before the parameters are loaded.
  */
 import * as tf from '@tensorflow/tfjs';
+import { linear, type WeightLayout } from '../ops';
 
 /** Parameters keyed by Hugging Face tensor names. A tied LM head has no entry of its own. */
 export type Params = Record<string, tf.Tensor>;
@@ -33,6 +34,16 @@ export interface ForwardOptions {
 	training?: boolean;
 	/** Seed for this step's dropout masks, drawn from the engine's PRNG. */
 	dropoutSeed?: number;
+	/** How to apply the LoRA adapters the params hold (train/lora.ts `withLora` sets it). */
+	lora?: LoraForward;
+}
+
+/** peft's `lora.Linear` settings that a forward pass needs. */
+export interface LoraForward {
+	/** alpha / r. */
+	scale: number;
+	/** Dropout on the adapter's input (`lora_dropout`), on only in training. */
+	dropout: number;
 }
 
 /** The fields every architecture's normalized config has. */
@@ -111,6 +122,11 @@ export class Dropout {
 	private site = 0;
 	constructor(private readonly opts: ForwardOptions = {}) {}
 
+	/** The pass's LoRA settings: they travel with its dropout sites down to every linear layer. */
+	get lora(): LoraForward | undefined {
+		return this.opts.lora;
+	}
+
 	private active(rate: number): boolean {
 		return !!this.opts.training && rate > 0;
 	}
@@ -132,4 +148,23 @@ export class Dropout {
 /** (B, T) int32 position ids 0..T-1 for every row. */
 export function defaultPositions(b: number, t: number): tf.Tensor2D {
 	return tf.tidy(() => tf.range(0, t, 1, 'int32').reshape([1, t]).tile([b, 1]) as tf.Tensor2D);
+}
+
+/**
+ * A linear layer of a block, `name` (`<name>.weight`, and `<name>.bias` when the checkpoint has
+ * one), plus its LoRA adapter when `p` holds one, as peft's `lora.Linear.forward` adds it:
+ *
+ *   y = x W^T + b + (dropout(x) A^T B^T) · scale        A = <name>.lora_A.weight (r, in), B = <name>.lora_B.weight (out, r)
+ *
+ * GPT-2's Conv1D stores W as [in, out] ('in_out'); its adapter has the same (r, in), (out, r)
+ * shapes, as peft's with fan_in_fan_out.
+ */
+export function adaptedLinear(p: Params, name: string, x: tf.Tensor, drop: Dropout, layout: WeightLayout = 'out_in'): tf.Tensor {
+	const y = linear(x, p[name + '.weight'] as tf.Tensor2D, p[name + '.bias'] as tf.Tensor1D | undefined, layout);
+	const a = p[name + '.lora_A.weight'] as tf.Tensor2D | undefined;
+	if (!a) return y;
+	const lora = drop.lora;
+	if (!lora) throw new Error(`The params hold a LoRA adapter for '${name}' but the forward pass has no LoRA settings; wrap the spec with withLora.`);
+	const h = linear(drop.apply(x, lora.dropout), a); // (..., r)
+	return y.add(linear(h, p[name + '.lora_B.weight'] as tf.Tensor2D).mul(lora.scale)); // (..., out)
 }

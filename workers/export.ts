@@ -1,0 +1,69 @@
+/**
+ * A fine-tuned pretrained run as files a person takes away: the whole model as a Hugging Face
+ * folder (config.json, model.safetensors with a LoRA adapter merged in, generation config, the
+ * base model's tokenizer files), or a LoRA adapter alone in PEFT's format. Zipped here in the
+ * worker with fflate and returned as a Blob, which postMessage passes by reference.
+ */
+import { strToU8, zipSync, type Zippable } from 'fflate';
+import { exportHfModel } from '../src/lib/engine/io/export';
+import type { PretrainedSession } from '../src/lib/engine/pretrained';
+import { exportPeftAdapter } from '../src/lib/engine/train/lora';
+import type { PretrainedConfig } from '../src/lib/shared/config';
+import { UserError } from '../src/lib/shared/errors';
+import { getModelFile } from '../src/lib/storage';
+
+export interface ExportedZip {
+	blob: Blob;
+	fileName: string;
+	warnings: string[];
+}
+
+const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'chat_template.jinja', 'vocab.txt'];
+
+async function zip(p: PretrainedConfig, files: Record<string, Uint8Array | string>, name: string, warnings: string[]): Promise<ExportedZip> {
+	const ref = { repo: p.repo, revision: p.revision };
+	const all: Record<string, Uint8Array> = {};
+	for (const [k, v] of Object.entries(files)) all[k] = typeof v === 'string' ? strToU8(v) : v;
+	for (const f of TOKENIZER_FILES) {
+		const bytes = await getModelFile(ref, f);
+		if (bytes) all[f] = new Uint8Array(bytes);
+	}
+	// safetensors does not compress; storing it avoids minutes of deflate on a large model.
+	const zipped = zipSync(Object.fromEntries(Object.entries(all).map(([k, v]) => [k, [v, { level: k.endsWith('.safetensors') ? 0 : 6 }]])) as Zippable);
+	return { blob: new Blob([zipped as BlobPart], { type: 'application/zip' }), fileName: name.replace(/[^\w.-]+/g, '-'), warnings };
+}
+
+function readme(runName: string, p: PretrainedConfig, step: number, load: string): string {
+	return (
+		`# ${runName}\n\nFine-tuned in Whetstone from [${p.repo}](https://huggingface.co/${p.repo}) at revision ${p.revision}, ` +
+		`objective ${p.objective}, method ${p.method?.kind ?? 'full'}, checkpoint step ${step}.\n\n\`\`\`python\n${load}\n\`\`\`\n`
+	);
+}
+
+export async function modelZip(runName: string, p: PretrainedConfig, s: PretrainedSession, step: number, labels: string[], padTokenId?: number): Promise<ExportedZip> {
+	const generationConfig = await getModelFile({ repo: p.repo, revision: p.revision }, 'generation_config.json');
+	// Every weight, with a LoRA adapter merged in: the export loads as a plain transformers model.
+	const out = await exportHfModel(s.spec, s.hf, Object.fromEntries((await s.weights()).map((t) => [t.name, t])), {
+		labels: p.objective === 'classification' ? labels : undefined,
+		padTokenId,
+		generationConfig: generationConfig ? JSON.parse(new TextDecoder().decode(generationConfig)) : undefined
+	});
+	const auto = p.objective === 'classification' ? 'AutoModelForSequenceClassification' : 'AutoModelForCausalLM';
+	const files: Record<string, Uint8Array | string> = { ...out.files };
+	files['README.md'] = readme(runName, p, step, `from transformers import ${auto}, AutoTokenizer\nmodel = ${auto}.from_pretrained("./this-folder")\ntokenizer = AutoTokenizer.from_pretrained("./this-folder")`);
+	return zip(p, files, `${p.repo.split('/').pop()}-${p.objective}-step${step}.zip`, out.warnings);
+}
+
+export async function adapterZip(runName: string, p: PretrainedConfig, s: PretrainedSession, step: number): Promise<ExportedZip> {
+	if (!s.lora) throw new UserError('invalid-config', 'This run fine-tuned the weights themselves, not a LoRA adapter; export the model instead.');
+	const out = await exportPeftAdapter({ spec: s.spec, config: s.hf, lora: s.lora, tensors: await s.adapterTensors(), baseModel: p.repo, revision: p.revision });
+	const auto = p.objective === 'classification' ? 'AutoModelForSequenceClassification' : 'AutoModelForCausalLM';
+	const files: Record<string, Uint8Array | string> = { ...out };
+	files['README.md'] = readme(
+		runName,
+		p,
+		step,
+		`from peft import PeftModel\nfrom transformers import ${auto}\nbase = ${auto}.from_pretrained("${p.repo}", revision="${p.revision}")\nmodel = PeftModel.from_pretrained(base, "./this-folder")`
+	);
+	return zip(p, files, `${p.repo.split('/').pop()}-lora-step${step}.zip`, []);
+}
