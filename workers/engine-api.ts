@@ -258,6 +258,8 @@ async function trainRun(runId: string, onEvent: (e: TrainEvent) => void): Promis
 			}
 		});
 		const status: RunStatus = outcome.outcome;
+		// Early stopping ends a run as completed, with why.
+		const note = outcome.reason;
 		const trainMs = (await getRun(runId))!.trainMs + (performance.now() - started);
 		session.dispose();
 		session = null;
@@ -265,13 +267,17 @@ async function trainRun(runId: string, onEvent: (e: TrainEvent) => void): Promis
 		// finds a completed run without its result. A failed evaluation does not undo the training.
 		let evalError: string | undefined;
 		if (status === 'completed') await api.evaluate(runId).catch((e) => (evalError = `Training finished, but scoring the test split failed: ${(e as Error).message}`));
-		await updateRun(runId, { status, trainMs, error: evalError });
-		onEvent({ type: 'status', status, message: evalError });
+		await updateRun(runId, { status, trainMs, error: evalError, note });
+		onEvent({ type: 'status', status, message: evalError ?? note });
 		return status;
 	} catch (e) {
 		const message = (e as Error).message ?? String(e);
 		const last = await latestCheckpoint(runId).catch(() => undefined);
-		await updateRun(runId, { status: last ? 'paused' : 'failed', error: message }).catch(() => {});
+		// A diverged run would diverge the same way again if resumed exactly: it fails, keeping its
+		// last good checkpoints to evaluate or branch from with other settings. Anything else
+		// (a crash, a full disk) pauses at the last checkpoint so Resume continues.
+		const diverged = (e as UserError).code === 'training-diverged';
+		await updateRun(runId, { status: last && !diverged ? 'paused' : 'failed', error: message }).catch(() => {});
 		onEvent({ type: 'status', status: 'failed', message });
 		throw e;
 	} finally {
@@ -423,7 +429,7 @@ export const api = {
 	},
 
 	async createRun(args: { projectId: string; datasetVersionId: string; datasetHash: string; tokenizerHash: string; tokenizedKey?: string; config: RunConfig; name: string }): Promise<Run> {
-		const errs = args.config.pretrained ? [] : validateRunConfig(args.config);
+		const errs = validateRunConfig(args.config);
 		if (errs.length) throw new UserError('invalid-config', errs.join(' '));
 		const now = Date.now();
 		const run: Run = {

@@ -6,8 +6,8 @@
 import * as tf from '@tensorflow/tfjs';
 import type { RunConfig } from '../shared/config';
 import { forward, initParams, type Params } from './models/transformer';
-import { AdamW } from './train/adamw';
-import { clipByGlobalNorm } from './train/clip';
+import { createOptimizer, hasOptimizerState, type Optimizer } from './train/optimizer';
+import { StepAccumulator, WHOLE_STEP, type MicroStep, type WindowStats } from './train/step';
 import { crossEntropy } from './ops';
 import { makeBatch, type HostBatch, type TokenDropout, type TokenRows } from './batching';
 import { readTensors, toVariables, type HostTensor } from './tensors';
@@ -17,12 +17,7 @@ export interface SpecialIds {
 	clsId?: number;
 }
 
-export interface WindowStats {
-	loss: number;
-	accuracy: number;
-	gradNorm: number;
-	steps: number;
-}
+export type { WindowStats } from './train/step';
 
 export interface EvalOutput {
 	loss: number;
@@ -35,9 +30,8 @@ export interface EvalOutput {
 
 export class ClassifierSession {
 	readonly params: Map<string, tf.Variable>;
-	readonly optimizer: AdamW;
-	private readonly byVarName = new Map<string, string>();
-	private sums: { loss: tf.Tensor; correct: tf.Tensor; gradNorm: tf.Tensor; steps: number; rows: number } | null = null;
+	readonly optimizer: Optimizer;
+	private readonly steps: StepAccumulator;
 
 	constructor(
 		readonly config: RunConfig,
@@ -45,13 +39,8 @@ export class ClassifierSession {
 		readonly special: SpecialIds
 	) {
 		this.params = toVariables(weights);
-		for (const [name, v] of this.params) this.byVarName.set(v.name, name);
-		this.optimizer = new AdamW(this.params, {
-			beta1: 0.9,
-			beta2: 0.999,
-			eps: 1e-8,
-			weightDecay: config.train.weightDecay
-		});
+		this.optimizer = createOptimizer(this.params, config.train);
+		this.steps = new StepAccumulator(this.optimizer, config.train.gradClip);
 	}
 
 	static create(config: RunConfig, special: SpecialIds): ClassifierSession {
@@ -63,7 +52,7 @@ export class ClassifierSession {
 		const weights: Record<string, { shape: number[]; data: Float32Array }> = {};
 		for (const [name, t] of tensors) if (!name.startsWith('optimizer.')) weights[name] = t;
 		const s = new ClassifierSession(config, weights, special);
-		if (tensors.has(`optimizer.m.${[...s.params.keys()][0]}`)) s.optimizer.loadState(tensors, optimizerStep);
+		if (hasOptimizerState(tensors)) s.optimizer.loadState(tensors, optimizerStep);
 		return s;
 	}
 
@@ -85,43 +74,29 @@ export class ClassifierSession {
 		};
 	}
 
-	/** One optimizer step. Loss, correct predictions and grad norm are summed on the GPU. */
-	trainStep(hb: HostBatch, lr: number, seed: number): void {
+	/**
+	 * One micro-batch of an optimizer step (the whole step unless `micro` says otherwise). Loss,
+	 * correct predictions and grad norm are summed on the GPU.
+	 */
+	trainStep(hb: HostBatch, lr: number, seed: number, micro: MicroStep = WHOLE_STEP): void {
 		const model = this.config.model;
-		const next = tf.tidy(() => {
-			const batch = this.inputs(hb);
-			const labels = tf.tensor1d(hb.labels, 'int32');
-			let correct: tf.Tensor | null = null;
-			const { value, grads } = tf.variableGrads(() => {
-				const logits = forward(this.p, model, batch, { training: true, seed }) as tf.Tensor2D; // (B, C)
-				correct = tf.keep(logits.argMax(-1).toInt().equal(labels).toFloat().sum());
-				return crossEntropy(logits, labels);
-			}, [...this.params.values()]);
-			const named: Record<string, tf.Tensor> = {};
-			for (const [vn, g] of Object.entries(grads)) named[this.byVarName.get(vn)!] = g;
-			const { grads: clipped, norm } = clipByGlobalNorm(named, this.config.train.gradClip);
-			this.optimizer.apply(clipped, lr);
-			const c = correct as unknown as tf.Tensor;
-			const rowsLoss = value.mul(hb.real);
-			const out = this.sums
-				? { loss: this.sums.loss.add(rowsLoss), correct: this.sums.correct.add(c), gradNorm: this.sums.gradNorm.add(norm) }
-				: { loss: rowsLoss, correct: c.clone(), gradNorm: norm };
-			c.dispose();
-			return out;
-		});
-		const prev = this.sums;
-		this.sums = { ...next, steps: (prev?.steps ?? 0) + 1, rows: (prev?.rows ?? 0) + hb.real };
-		if (prev) tf.dispose([prev.loss, prev.correct, prev.gradNorm]);
+		const labelSmoothing = this.config.train.labelSmoothing ?? 0;
+		this.steps.run(
+			() => {
+				const logits = forward(this.p, model, this.inputs(hb), { training: true, seed }) as tf.Tensor2D; // (B, C)
+				const labels = tf.tensor1d(hb.labels, 'int32');
+				const correct = logits.argMax(-1).toInt().equal(labels).toFloat().sum();
+				return { loss: crossEntropy(logits, labels, { labelSmoothing }), correct };
+			},
+			hb.real,
+			lr,
+			micro
+		);
 	}
 
 	/** Mean loss, accuracy and grad norm since the last call (reads three scalars back). */
-	async takeStats(): Promise<WindowStats | null> {
-		const s = this.sums;
-		if (!s) return null;
-		this.sums = null;
-		const [loss, correct, gn] = await Promise.all([s.loss.data(), s.correct.data(), s.gradNorm.data()]);
-		tf.dispose([s.loss, s.correct, s.gradNorm]);
-		return { loss: loss[0] / s.rows, accuracy: correct[0] / s.rows, gradNorm: gn[0] / s.steps, steps: s.steps };
+	takeStats(): Promise<WindowStats | null> {
+		return this.steps.take();
 	}
 
 	/** Class probabilities for a fixed-shape batch; only the real rows are returned. */
@@ -167,8 +142,7 @@ export class ClassifierSession {
 	}
 
 	dispose(): void {
-		if (this.sums) tf.dispose([this.sums.loss, this.sums.correct, this.sums.gradNorm]);
-		this.sums = null;
+		this.steps.dispose();
 		for (const v of this.params.values()) v.dispose();
 		this.optimizer.dispose();
 	}

@@ -4,6 +4,8 @@
  * always be re-created from what was saved. Nothing here imports tfjs, the DOM or Svelte.
  */
 
+import type { CheckpointRef } from './types';
+
 /** The small from-scratch transformer (nanoGPT-style blocks, pre-LN). */
 export interface ModelConfig {
 	arch: 'whetstone-transformer';
@@ -68,36 +70,90 @@ export interface SplitConfig {
 }
 export const defaultSplitConfig: SplitConfig = { seed: 42, validation: 0.1, test: 0.15 };
 
+export type OptimizerName = 'adamw' | 'adam' | 'sgd';
+export type ScheduleName = 'constant' | 'linear' | 'cosine';
+
+/** Stop when a validation metric has not improved by `minDelta` for `patience` evaluations (transformers' EarlyStoppingCallback). */
+export interface EarlyStoppingConfig {
+	metric: 'loss' | 'accuracy';
+	patience: number;
+	minDelta: number;
+}
+
 export interface TrainConfig {
 	learningRate: number;
+	/** Rows per micro-batch: what one forward pass sees. */
 	batchSize: number;
+	/** Micro-batches whose gradients are summed before one optimizer step (effective batch = batchSize × this). */
+	gradAccumSteps: number;
 	epochs: number;
 	/** Stop after this many optimizer steps even mid-epoch; 0 = train every epoch. */
 	maxSteps?: number;
+	/** AdamW: decoupled decay (torch.optim.AdamW); Adam and SGD: L2, added to the gradient (torch.optim.Adam, SGD). Never on biases and norms. */
+	optimizer: OptimizerName;
 	weightDecay: number;
-	/** Linear warmup steps, then cosine decay to 10% of the peak. */
+	/** Adam/AdamW moment decay rates and denominator epsilon. */
+	beta1: number;
+	beta2: number;
+	eps: number;
+	/** SGD momentum (dampening 0), and Nesterov's variant of it. */
+	momentum: number;
+	nesterov: boolean;
+	/** Shape of the learning rate after warmup, as transformers' get_<name>_schedule_with_warmup. */
+	schedule: ScheduleName;
+	/** Linear warmup from 0, in optimizer steps; when 0, `warmupRatio` of the total steps (rounded up), as the Trainer does. */
 	warmupSteps: number;
+	warmupRatio: number;
+	/** Cosine only: the floor as a fraction of the peak (transformers: 0; runs stored before schedules were chosen: 0.1). */
+	minLrRatio: number;
+	/** Clip the global gradient norm to this (0 = off). */
 	gradClip: number;
+	/** Classification: spread this much of each target over all classes (torch's label_smoothing). */
+	labelSmoothing: number;
 	/** Word dropout: the chance each token is hidden from the model in a training batch. */
 	tokenDropout: number;
+	earlyStopping: EarlyStoppingConfig | null;
+	/**
+	 * Watchdog: stop when the windowed training loss stays above both this multiple of its best
+	 * value and its first logged value for `divergencePatience` log points in a row (0 = only NaN
+	 * and Inf stop a run).
+	 */
+	divergenceFactor: number;
+	divergencePatience: number;
 	seed: number;
-	/** Read the loss back from the GPU every N steps (reading back stalls the pipeline). */
+	/** Read the loss back from the GPU every N optimizer steps (reading back stalls the pipeline). */
 	logEvery: number;
-	/** Evaluate on the validation split every N steps (and at the end of each epoch). */
+	/** Evaluate on the validation split every N steps (and at the end). */
 	evalEvery: number;
 	/** Save a checkpoint every N steps (and on pause and at the end). */
 	checkpointEvery: number;
+	/** Checkpoints kept besides the best; older ones are pruned (default 3). */
+	keepCheckpoints?: number;
 }
 
 export const defaultTrainConfig: TrainConfig = {
 	learningRate: 3e-3,
 	batchSize: 32,
+	gradAccumSteps: 1,
 	epochs: 12,
 	maxSteps: 0,
+	optimizer: 'adamw',
 	weightDecay: 0.1,
+	beta1: 0.9,
+	beta2: 0.999,
+	eps: 1e-8,
+	momentum: 0.9,
+	nesterov: false,
+	schedule: 'cosine',
 	warmupSteps: 20,
+	warmupRatio: 0,
+	minLrRatio: 0,
 	gradClip: 1.0,
+	labelSmoothing: 0,
 	tokenDropout: 0,
+	earlyStopping: null,
+	divergenceFactor: 2,
+	divergencePatience: 3,
 	seed: 1337,
 	logEvery: 5,
 	evalEvery: 20,
@@ -106,9 +162,48 @@ export const defaultTrainConfig: TrainConfig = {
 
 /**
  * Fine-tuning a pretrained model: a learning rate a hundred times lower than training from
- * scratch (the Trainer's 5e-5), small batches, few epochs, light decay; the model's own dropout.
+ * scratch (the Trainer's 5e-5), small batches, few epochs, light decay, the Trainer's linear
+ * schedule with a 10% warmup, and early stopping on the validation loss (the best checkpoint is
+ * kept either way); the model's own dropout.
  */
-export const finetunePreset = { learningRate: 5e-5, batchSize: 8, epochs: 3, weightDecay: 0.01, warmupSteps: 10, evalEvery: 20, checkpointEvery: 50 } as const satisfies Partial<TrainConfig>;
+export const finetunePreset = {
+	learningRate: 5e-5,
+	batchSize: 8,
+	epochs: 3,
+	weightDecay: 0.01,
+	schedule: 'linear',
+	warmupSteps: 0,
+	warmupRatio: 0.1,
+	evalEvery: 20,
+	checkpointEvery: 50,
+	earlyStopping: { metric: 'loss', patience: 5, minDelta: 0 }
+} as const satisfies Partial<TrainConfig>;
+
+/** Rows that one optimizer step learns from. */
+export function effectiveBatchSize(t: Pick<TrainConfig, 'batchSize'> & Partial<Pick<TrainConfig, 'gradAccumSteps'>>): number {
+	return t.batchSize * Math.max(1, t.gradAccumSteps ?? 1);
+}
+
+/**
+ * A training config as stored by any version of the studio, with every field this version knows:
+ * missing fields get their defaults. A config stored before schedules could be chosen decayed
+ * with a cosine to 10% of the peak, so it keeps that floor.
+ */
+export function normalizeTrainConfig(t: Partial<TrainConfig>): TrainConfig {
+	const given = Object.fromEntries(Object.entries(t ?? {}).filter(([, v]) => v !== undefined)) as Partial<TrainConfig>;
+	const legacy = given.schedule === undefined ? { schedule: 'cosine' as const, minLrRatio: 0.1 } : {};
+	return { ...defaultTrainConfig, ...legacy, ...given };
+}
+
+/** `normalizeTrainConfig` on a stored run config (the rest is returned as stored). */
+export function normalizeRunConfig(c: RunConfig): RunConfig {
+	return c && { ...c, train: normalizeTrainConfig(c.train) };
+}
+
+/** A stored record (run, checkpoint manifest) with its config normalized; what storage's readers return. */
+export function withNormalConfig<T extends { config: RunConfig } | undefined>(record: T): T {
+	return record && { ...record, config: normalizeRunConfig(record.config) };
+}
 
 export const trainPresets = {
 	quick: { epochs: 3, evalEvery: 20 },
@@ -137,6 +232,13 @@ export interface PretrainedConfig {
 	contextLength: number;
 	/** Classification: the new head's classes. */
 	numClasses: number;
+	/**
+	 * Which weights train (default full): all of them, a LoRA adapter (targetModules: 'q_proj,v_proj'
+	 * or 'all-linear'), or all but the first `layers` blocks (or only the head). See shared/method.ts.
+	 */
+	/** Start from this checkpoint of another run instead of the Hub weights (linked runs). */
+	init?: CheckpointRef;
+	method?: { kind: 'full' } | { kind: 'lora'; rank: number; alpha: number; dropout: number; targetModules: string } | { kind: 'freeze'; layers: number | 'all-but-head' };
 }
 
 /** Everything that defines a run; stored whole with the run and every checkpoint. */
@@ -173,15 +275,60 @@ export function estimateTrainBytes(m: ModelConfig, batchSize: number): number {
 	return 4 * (4 * params + acts);
 }
 
+/** Everything wrong with a run config, as sentences that say what to change; empty when it can run. */
 export function validateRunConfig(c: RunConfig): string[] {
 	const errs: string[] = [];
-	const m = c.model;
-	if (m.dModel % m.nHead !== 0) errs.push(`Width ${m.dModel} must be divisible by the number of heads ${m.nHead}.`);
-	if (m.nLayer < 1 || m.nLayer > 24) errs.push('Layers must be between 1 and 24.');
-	if (m.contextLength < 8 || m.contextLength > 1024) errs.push('Context length must be between 8 and 1024.');
-	if (c.tokenizer.vocabSize < 260 || c.tokenizer.vocabSize > 32768) errs.push('Vocabulary size must be between 260 and 32768.');
-	if (!(c.train.learningRate > 0 && c.train.learningRate < 1)) errs.push('Learning rate must be between 0 and 1.');
-	if (c.train.batchSize < 1 || c.train.batchSize > 512) errs.push('Batch size must be between 1 and 512.');
-	if (c.train.epochs < 1 || c.train.epochs > 1000) errs.push('Epochs must be between 1 and 1000.');
+	// A pretrained run's model comes from its config.json; the from-scratch fields are only kept for the form.
+	if (!c.pretrained) {
+		const m = c.model;
+		if (m.dModel % m.nHead !== 0) errs.push(`Width ${m.dModel} must be divisible by the number of heads ${m.nHead}.`);
+		if (m.nLayer < 1 || m.nLayer > 24) errs.push('Layers must be between 1 and 24.');
+		if (m.contextLength < 8 || m.contextLength > 1024) errs.push('Context length must be between 8 and 1024.');
+		if (c.tokenizer.vocabSize < 260 || c.tokenizer.vocabSize > 32768) errs.push('Vocabulary size must be between 260 and 32768.');
+		if (!(m.dropout >= 0 && m.dropout < 1)) errs.push('Dropout must be at least 0 and below 1.');
+	}
+	return errs.concat(validateTrainConfig(c.train));
+}
+
+const isInt = (x: unknown, lo: number, hi = Infinity) => Number.isInteger(x) && (x as number) >= lo && (x as number) <= hi;
+const inRange = (x: unknown, lo: number, hi: number) => typeof x === 'number' && x >= lo && x < hi;
+
+/** The training settings' checks (a stored config is normalized first, so old ones pass). */
+export function validateTrainConfig(train: Partial<TrainConfig>): string[] {
+	const t = normalizeTrainConfig(train);
+	const errs: string[] = [];
+	if (!(t.learningRate > 0 && t.learningRate < 1)) errs.push('Learning rate must be between 0 and 1.');
+	if (!isInt(t.batchSize, 1, 512)) errs.push('Batch size must be a whole number between 1 and 512.');
+	if (!isInt(t.gradAccumSteps, 1, 1024)) errs.push('Gradient accumulation must be a whole number of micro-batches between 1 and 1024 (1 = off).');
+	if (!isInt(t.epochs, 1, 1000)) errs.push('Epochs must be a whole number between 1 and 1000.');
+	if (!isInt(t.maxSteps ?? 0, 0)) errs.push('Max steps must be a whole number, 0 or more (0 = every epoch).');
+	if (!['adamw', 'adam', 'sgd'].includes(t.optimizer)) errs.push(`Unknown optimizer ${JSON.stringify(t.optimizer)}: choose AdamW, Adam or SGD.`);
+	if (!inRange(t.weightDecay, 0, 1)) errs.push('Weight decay must be at least 0 and below 1 (0.01–0.1 is usual).');
+	if (t.optimizer !== 'sgd') {
+		if (!inRange(t.beta1, 0, 1)) errs.push('Adam β1 must be at least 0 and below 1 (0.9 is usual).');
+		if (!inRange(t.beta2, 0, 1)) errs.push('Adam β2 must be at least 0 and below 1 (0.999 is usual).');
+		if (!(t.eps > 0 && t.eps < 1)) errs.push('Adam epsilon must be above 0 and below 1 (1e-8 is usual).');
+	} else {
+		if (!inRange(t.momentum, 0, 1)) errs.push('SGD momentum must be at least 0 and below 1 (0.9 is usual).');
+		if (t.nesterov && !(t.momentum > 0)) errs.push('Nesterov momentum needs a momentum above 0.');
+	}
+	if (!['constant', 'linear', 'cosine'].includes(t.schedule)) errs.push(`Unknown schedule ${JSON.stringify(t.schedule)}: choose constant, linear or cosine.`);
+	if (!isInt(t.warmupSteps, 0)) errs.push('Warmup steps must be a whole number, 0 or more.');
+	if (!inRange(t.warmupRatio, 0, 1)) errs.push('Warmup ratio must be at least 0 and below 1 (a fraction of all steps).');
+	if (!(t.minLrRatio >= 0 && t.minLrRatio <= 1)) errs.push('The cosine floor must be between 0 and 1 (a fraction of the peak learning rate).');
+	if (!(t.gradClip >= 0)) errs.push('Gradient clipping must be 0 (off) or a positive norm (1.0 is usual).');
+	if (!inRange(t.labelSmoothing, 0, 1)) errs.push('Label smoothing must be at least 0 and below 1 (0.1 is usual).');
+	if (!inRange(t.tokenDropout, 0, 1)) errs.push('Word dropout must be at least 0 and below 1.');
+	const es = t.earlyStopping;
+	if (es) {
+		if (es.metric !== 'loss' && es.metric !== 'accuracy') errs.push('Early stopping watches the validation loss or accuracy.');
+		if (!isInt(es.patience, 1, 1000)) errs.push('Early stopping patience must be a whole number of evaluations between 1 and 1000.');
+		if (!(es.minDelta >= 0)) errs.push('Early stopping minimum improvement must be 0 or more.');
+	}
+	if (!(t.divergenceFactor === 0 || t.divergenceFactor >= 1)) errs.push('The divergence factor must be 0 (off) or at least 1 (2 is usual).');
+	if (!isInt(t.divergencePatience, 1, 1000)) errs.push('Divergence patience must be a whole number of log points, 1 or more.');
+	if (!Number.isInteger(t.seed)) errs.push('The seed must be a whole number.');
+	for (const [k, label] of [['logEvery', 'Log every'], ['evalEvery', 'Evaluate every'], ['checkpointEvery', 'Checkpoint every']] as const)
+		if (!isInt(t[k], 1)) errs.push(`${label} must be a whole number of steps, 1 or more.`);
 	return errs;
 }

@@ -160,6 +160,8 @@ export interface Run {
 	forgetting?: { base: number; tuned: number; tokens: number; checkedAt: number };
 	/** Set for a prompt-only baseline stored as a run (no training; compared against fine-tuned runs). */
 	baseline?: BaselineInfo;
+	/** Why a run ended early though it did not fail (e.g. early stopping). */
+	note?: string;
 	/** Test-split results, once evaluated. */
 	evaluation?: EvaluationResult;
 	/** Lineage of a branch ("resume from here"): the run and checkpoint it continues from. */
@@ -205,8 +207,12 @@ export interface TrainerState {
 	/** This epoch's shuffled order of training rows. */
 	order: number[];
 	optimizerStep: number;
-	/** Best validation accuracy so far, so a resumed run knows what "better" means. */
+	/** Best validation score so far (accuracy, or minus the loss), so a resumed run knows what "better" means. */
 	bestValAccuracy?: number;
+	/** Early stopping: the best value of the watched metric, when it was reached, and evaluations since it last improved by minDelta. */
+	earlyStopping?: { best: number | null; bestStep: number; badEvals: number };
+	/** Divergence watchdog: the first and best windowed training loss, and log points in a row above the limit. */
+	watchdog?: { firstLoss: number | null; bestLoss: number | null; strikes: number };
 }
 
 /** Written last, in a strict transaction: a checkpoint without a manifest does not exist. */

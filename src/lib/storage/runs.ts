@@ -2,6 +2,7 @@
  * Training runs: config, status, progress and lineage. Deleting a run removes its metric series
  * and checkpoints in the same transaction.
  */
+import { withNormalConfig } from '../shared/config';
 import { UserError } from '../shared/errors';
 import type { Run } from '../shared/types';
 import { dropRun } from './cascade';
@@ -12,14 +13,15 @@ export async function putRun(run: Run): Promise<void> {
 	await write(['runs'], async (tx) => void (await tx.objectStore('runs').put(run)), { what: 'the run' });
 }
 
+/** Stored configs are normalized on the way out: fields added since a run was saved get their defaults. */
 export async function getRun(id: string): Promise<Run | undefined> {
-	return (await openDb()).get('runs', id);
+	return withNormalConfig(await (await openDb()).get('runs', id));
 }
 
 /** Newest first. */
 export async function listRuns(projectId: string): Promise<Run[]> {
 	const runs = await (await openDb()).getAllFromIndex('runs', 'byProject', projectId);
-	return runs.sort((a, b) => b.createdAt - a.createdAt);
+	return runs.map(withNormalConfig).sort((a, b) => b.createdAt - a.createdAt);
 }
 
 /**

@@ -139,7 +139,7 @@ describe('PretrainedSession', () => {
 				saved.push({ step: snap.step, best: snap.best });
 			}
 		});
-		expect(outcome).toBe('completed');
+		expect(outcome.outcome).toBe('completed');
 		expect(losses.length).toBeGreaterThan(1);
 		expect(losses[losses.length - 1]).toBeLessThan(losses[0]);
 		expect(saved.some((c) => c.best)).toBe(true);

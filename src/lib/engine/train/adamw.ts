@@ -1,13 +1,15 @@
 /**
- * AdamW (Loshchilov & Hutter 2019, "Decoupled Weight Decay Regularization"), step for step as
- * torch.optim.AdamW computes it:
- *   p  <- p * (1 - lr * wd)                     (decoupled decay, only where `decay(name)`)
+ * Adam (Kingma & Ba 2015) and AdamW (Loshchilov & Hutter 2019, "Decoupled Weight Decay
+ * Regularization"), step for step as torch.optim.Adam and torch.optim.AdamW compute them:
+ *   AdamW: p <- p * (1 - lr * wd)               (decoupled decay, only where `decay(name)`)
+ *   Adam:  g <- g + wd * p                       (L2: the decay goes through the moments)
  *   m  <- b1 m + (1 - b1) g ;  v <- b2 v + (1 - b2) g^2
  *   p  <- p - (lr / (1 - b1^t)) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
  * The optimizer owns its moment variables and takes an explicit variable list, so a LoRA run can
  * hand it the adapter weights only. Its state is named tensors, saved whole in a checkpoint.
  */
 import * as tf from '@tensorflow/tfjs';
+import type { HostState, Optimizer } from './optimizer';
 
 export interface AdamWConfig {
 	beta1: number;
@@ -23,10 +25,12 @@ export function decayByDefault(name: string, shape: number[]): boolean {
 	return shape.length >= 2 && !/norm|ln_|\.bias$/i.test(name);
 }
 
-export class AdamW {
+/** Adam with L2 weight decay added to the gradient, as torch.optim.Adam(weight_decay=wd). */
+export class Adam implements Optimizer {
 	step = 0;
 	readonly m = new Map<string, tf.Variable>();
 	readonly v = new Map<string, tf.Variable>();
+	protected readonly decoupled: boolean = false;
 
 	constructor(
 		readonly params: Map<string, tf.Variable>,
@@ -46,15 +50,17 @@ export class AdamW {
 		const bc1 = 1 - Math.pow(b1, this.step);
 		const bc2Sqrt = Math.sqrt(1 - Math.pow(b2, this.step));
 		for (const [name, p] of this.params) {
-			const g = grads[name];
+			let g = grads[name];
 			if (!g) continue;
+			const decays = wd > 0 && this.decay(name, p.shape);
+			if (decays && !this.decoupled) g = g.add(p.mul(wd));
 			const m = this.m.get(name)!;
 			const v = this.v.get(name)!;
 			const m1 = m.mul(b1).add(g.mul(1 - b1));
 			const v1 = v.mul(b2).add(g.square().mul(1 - b2));
 			m.assign(m1);
 			v.assign(v1);
-			const base = wd > 0 && this.decay(name, p.shape) ? p.mul(1 - lr * wd) : p;
+			const base = decays && this.decoupled ? p.mul(1 - lr * wd) : p;
 			const denom = v1.sqrt().div(bc2Sqrt).add(eps);
 			p.assign(base.sub(m1.div(denom).mul(lr / bc1)));
 		}
@@ -68,7 +74,7 @@ export class AdamW {
 		return out;
 	}
 
-	loadState(tensors: Map<string, { shape: number[]; data: Float32Array }>, step: number): void {
+	loadState(tensors: HostState, step: number): void {
 		for (const [kind, map] of [['m', this.m], ['v', this.v]] as const) {
 			for (const [name, variable] of map) {
 				const t = tensors.get(`optimizer.${kind}.${name}`);
@@ -82,4 +88,9 @@ export class AdamW {
 	dispose(): void {
 		for (const t of [...this.m.values(), ...this.v.values()]) t.dispose();
 	}
+}
+
+/** AdamW: the decay shrinks the weights directly instead of passing through the moments. */
+export class AdamW extends Adam {
+	protected override readonly decoupled = true;
 }

@@ -1,27 +1,45 @@
 /**
- * The training loop. It knows the data cursor, the schedule, when to log, evaluate and save, and
- * nothing about the model (a ClassifierSession does the maths) or about storage (callbacks do the
- * saving). Its whole state (PRNG, epoch, position, shuffle order, optimizer step) is plain data,
- * saved with every checkpoint so a resumed run continues where it stopped.
+ * The training loop, as the Hugging Face Trainer runs one. It knows the data cursor, the
+ * schedule, gradient accumulation, when to log, evaluate and save, early stopping and the
+ * divergence watchdog, and nothing about the model (a session does the maths) or about storage
+ * (callbacks do the saving). Its whole state (PRNG, epoch, position, shuffle order, optimizer
+ * step, best scores) is plain data, saved with every checkpoint.
+ *
+ * Exact resume: checkpoints are taken only where the logging window is empty (every log,
+ * evaluation and checkpoint step reads the window back first), and a pause or stop is honoured
+ * at the next such point. A run resumed from any checkpoint then computes, logs and saves
+ * exactly what the uninterrupted run would have.
  */
-import type { RunConfig } from '../../shared/config';
+import { normalizeTrainConfig, type RunConfig, type TrainConfig } from '../../shared/config';
+import { UserError } from '../../shared/errors';
 import type { MetricPoint, TrainerState } from '../../shared/types';
 import { Prng } from '../../shared/prng';
 import type { HostBatch, TokenDropout, TokenRows } from '../batching';
-import type { WindowStats } from '../classifier';
 import type { HostTensor } from '../tensors';
-import { warmupCosine } from './schedule';
+import { earlyStoppingReason, earlyStoppingUpdate, initialEarlyStopping } from './early-stopping';
+import { learningRateAt, warmupSteps } from './schedule';
+import type { MicroStep, WindowStats } from './step';
+import { initialWatchdog, watchLoss } from './watchdog';
 
 export type LoopState = TrainerState;
 
 export type Control = 'run' | 'pause' | 'stop';
 export type LoopOutcome = 'completed' | 'paused' | 'stopped';
 
+export interface LoopResult {
+	outcome: LoopOutcome;
+	/** Optimizer steps done when the loop returned. */
+	step: number;
+	/** Why a run completed before its last step (early stopping), for the run's record. */
+	reason?: string;
+}
+
 export interface LoopCallbacks {
 	/** A logged point (train and/or validation fields) with progress. */
 	onMetrics(point: Omit<MetricPoint, 'runId'>, totalSteps: number, etaSec: number): Promise<void> | void;
-	/** `best` marks a checkpoint saved because validation accuracy improved. */
+	/** `best` marks a checkpoint saved because the validation score improved. */
 	onCheckpoint(snap: { step: number; epoch: number; state: LoopState; tensors: HostTensor[]; valAccuracy?: number; best: boolean }): Promise<void>;
+	/** Read at each point where the run can pause exactly (log, evaluation and checkpoint steps). */
 	control(): Control;
 	now?: () => number;
 }
@@ -34,7 +52,8 @@ export interface LoopCallbacks {
 export interface TrainSession {
 	readonly optimizer: { step: number };
 	batch(data: TokenRows, rows: number[], drop?: TokenDropout): HostBatch;
-	trainStep(hb: HostBatch, lr: number, seed: number): void;
+	/** One micro-batch; the weights change only on the step's last (`micro.apply`). */
+	trainStep(hb: HostBatch, lr: number, seed: number, micro?: MicroStep): void;
 	takeStats(): Promise<WindowStats | null>;
 	evaluate(data: TokenRows, rows: number[]): Promise<{ loss: number; accuracy: number; score?: number }>;
 	snapshot(): Promise<HostTensor[]>;
@@ -46,14 +65,22 @@ export interface LoopData {
 	validation: number[];
 }
 
-export function stepsPerEpoch(nTrain: number, batchSize: number): number {
-	return Math.max(1, Math.floor(nTrain / batchSize));
+type StepShape = Pick<TrainConfig, 'batchSize'> & Partial<Pick<TrainConfig, 'gradAccumSteps'>>;
+
+/** Optimizer steps per epoch: whole accumulated batches (a last partial one is dropped). */
+export function stepsPerEpoch(nTrain: number, batchSize: number, gradAccumSteps = 1): number {
+	return Math.max(1, Math.floor(nTrain / (batchSize * Math.max(1, gradAccumSteps))));
 }
 
-/** Steps the run will take: whole epochs, or fewer when `maxSteps` (> 0) caps them, as the Trainer's max_steps does. */
-export function totalSteps(nTrain: number, t: { batchSize: number; epochs: number; maxSteps?: number }): number {
-	const all = stepsPerEpoch(nTrain, t.batchSize) * t.epochs;
+/** Optimizer steps the run will take: whole epochs, or fewer when `maxSteps` (> 0) caps them, as the Trainer's max_steps does. */
+export function totalSteps(nTrain: number, t: StepShape & { epochs: number; maxSteps?: number }): number {
+	const all = stepsPerEpoch(nTrain, t.batchSize, t.gradAccumSteps) * t.epochs;
 	return t.maxSteps && t.maxSteps > 0 ? Math.min(all, t.maxSteps) : all;
+}
+
+/** The optimizer steps a saved loop state has done. */
+export function loopStep(state: Pick<LoopState, 'epoch' | 'stepInEpoch'>, nTrain: number, t: StepShape): number {
+	return state.epoch * stepsPerEpoch(nTrain, t.batchSize, t.gradAccumSteps) + state.stepInEpoch;
 }
 
 export function initialLoopState(cfg: RunConfig, train: number[]): LoopState {
@@ -62,24 +89,53 @@ export function initialLoopState(cfg: RunConfig, train: number[]): LoopState {
 	return { prngState: prng.state, epoch: 0, stepInEpoch: 0, order, optimizerStep: 0 };
 }
 
+/** How many examples (classification) or target tokens (language modelling) a batch's mean loss is over. */
+export function lossWeight(hb: HostBatch): number {
+	const targets = (hb as HostBatch & { targets?: number }).targets;
+	return typeof targets === 'number' ? targets : hb.real;
+}
+
+const copyState = (s: LoopState): LoopState => ({
+	...s,
+	order: s.order.slice(),
+	earlyStopping: s.earlyStopping && { ...s.earlyStopping },
+	watchdog: s.watchdog && { ...s.watchdog }
+});
+
 const yieldToEvents = () => new Promise<void>((r) => setTimeout(r, 0));
 
-export async function trainLoop(session: TrainSession, data: LoopData, cfg: RunConfig, start: LoopState, cb: LoopCallbacks): Promise<LoopOutcome> {
-	const t = cfg.train;
+export async function trainLoop(session: TrainSession, data: LoopData, cfg: RunConfig, start: LoopState, cb: LoopCallbacks): Promise<LoopResult> {
+	const t = normalizeTrainConfig(cfg.train);
+	const accum = t.gradAccumSteps;
 	const now = cb.now ?? (() => performance.now());
-	const perEpoch = stepsPerEpoch(data.train.length, t.batchSize);
+	const perEpoch = stepsPerEpoch(data.train.length, t.batchSize, accum);
 	const total = totalSteps(data.train.length, t);
-	const state: LoopState = { ...start, order: start.order.slice() };
+	const state = copyState(start);
+	const early = (state.earlyStopping ??= initialEarlyStopping());
+	const watch = (state.watchdog ??= initialWatchdog());
 	const prng = new Prng(state.prngState);
 	let step = state.epoch * perEpoch + state.stepInEpoch;
+	// The checkpoint a diverged run falls back to: the one it resumed from, or the last saved here.
+	let lastSaved: number | null = step > 0 ? step : null;
+	let savedAt = -1;
+	let windowFrom = step;
 	let windowStart = now();
 	let windowSteps = 0;
 	let stepsPerSec = 0;
 	let lastVal: number | undefined;
 	let improved = false;
 
+	const diverged = (what: string): UserError => {
+		const fixes = [`a learning rate of ${+(t.learningRate / 10).toPrecision(2)} (a tenth of this run's)`];
+		if (!(t.gradClip > 0)) fixes.push('gradient clipping at 1.0');
+		if (warmupSteps(t, total) === 0) fixes.push('a warmup of 5–10% of the steps');
+		const kept = lastSaved !== null ? `The run keeps its last good checkpoint (step ${lastSaved}); nothing after it was saved.` : 'No checkpoint was saved before it.';
+		return new UserError('training-diverged', `Training diverged at step ${step}: ${what}. ${kept} Start a new run with ${fixes.join(', ')}.`);
+	};
+
 	const validate = async () => {
 		const ev = await session.evaluate(data.tokens, data.validation);
+		if (!Number.isFinite(ev.loss)) throw diverged(`the validation loss was ${ev.loss}`);
 		const score = ev.score ?? ev.accuracy;
 		lastVal = ev.accuracy;
 		if (score > (state.bestValAccuracy ?? -Infinity)) {
@@ -88,25 +144,72 @@ export async function trainLoop(session: TrainSession, data: LoopData, cfg: RunC
 		}
 		return { valLoss: ev.loss, valAccuracy: ev.accuracy };
 	};
+
 	const save = async () => {
 		state.prngState = prng.state;
 		state.optimizerStep = session.optimizer.step;
 		const best = improved;
 		improved = false;
-		await cb.onCheckpoint({ step, epoch: state.epoch, state: { ...state, order: state.order.slice() }, tensors: await session.snapshot(), valAccuracy: lastVal, best });
+		await cb.onCheckpoint({ step, epoch: state.epoch, state: copyState(state), tensors: await session.snapshot(), valAccuracy: lastVal, best });
+		savedAt = lastSaved = step;
 	};
 
-	while (step < total) {
-		const control = cb.control();
-		if (control !== 'run') {
-			await flush(false);
-			await save();
-			return control === 'pause' ? 'paused' : 'stopped';
+	/** Read the window back, check it, evaluate if asked, log; returns a reason to stop early. */
+	const flush = async (withVal: boolean, lr: number): Promise<string | undefined> => {
+		const stats = await session.takeStats();
+		const elapsed = (now() - windowStart) / 1000;
+		if (windowSteps > 0 && elapsed > 0) stepsPerSec = windowSteps / elapsed;
+		if (stats) {
+			const span = step - windowFrom > 1 ? `averaged over steps ${windowFrom + 1}–${step}` : `at step ${step}`;
+			const verdict = watchLoss(t, watch, stats.loss, stats.gradNorm);
+			if (verdict.kind === 'non-finite') throw diverged(`${verdict.what} (${span})`);
+			if (verdict.kind === 'diverged')
+				throw diverged(`the training loss (${stats.loss.toPrecision(4)}, ${span}) stayed above ${verdict.limit.toPrecision(4)} for ${t.divergencePatience} log points in a row (it started at ${watch.firstLoss!.toPrecision(4)}, best ${watch.bestLoss!.toPrecision(4)})`);
 		}
-		const rows = state.order.slice(state.stepInEpoch * t.batchSize, (state.stepInEpoch + 1) * t.batchSize);
-		const lr = warmupCosine(step, t.learningRate, t.warmupSteps, total);
-		const drop = t.tokenDropout > 0 ? { rate: t.tokenDropout, seed: prng.int(2 ** 31) } : undefined;
-		session.trainStep(session.batch(data.tokens, rows, drop), lr, prng.int(2 ** 31));
+		const point: Omit<MetricPoint, 'runId'> = { step, epoch: step / perEpoch, time: Date.now(), lr, stepsPerSec };
+		if (stats) Object.assign(point, { trainLoss: stats.loss, trainAccuracy: stats.accuracy, gradNorm: stats.gradNorm });
+		let stop: string | undefined;
+		if (withVal && data.validation.length) {
+			const val = await validate();
+			Object.assign(point, val);
+			const es = t.earlyStopping;
+			if (es && earlyStoppingUpdate(es, early, es.metric === 'loss' ? val.valLoss : val.valAccuracy, step)) stop = earlyStoppingReason(es, early);
+		}
+		if (stats || withVal) await cb.onMetrics(point, total, stepsPerSec > 0 ? (total - step) / stepsPerSec : 0);
+		windowStart = now();
+		windowSteps = 0;
+		windowFrom = step;
+		return stop;
+	};
+
+	// At a boundary the logging window is empty, so a checkpoint here resumes exactly.
+	let boundary = true;
+	while (step < total) {
+		if (boundary) {
+			const control = cb.control();
+			if (control !== 'run') {
+				if (savedAt !== step) await save();
+				return { outcome: control === 'pause' ? 'paused' : 'stopped', step };
+			}
+		}
+		const lr = learningRateAt(t, step, total);
+		// One draw of each seed per optimizer step, whatever the accumulation, so the data order of
+		// later epochs does not depend on it; micro-batch j offsets them.
+		const dropSeed = t.tokenDropout > 0 ? prng.int(2 ** 31) : 0;
+		const seed = prng.int(2 ** 31);
+		const nth = (s: number, j: number) => (s + j * 7919) % 2 ** 31;
+		// The step's micro-batches are built on the host first: their sizes set each one's share of the loss.
+		const micro: { hb: HostBatch; seed: number }[] = [];
+		for (let j = 0; j < accum; j++) {
+			const from = (state.stepInEpoch * accum + j) * t.batchSize;
+			const rows = state.order.slice(from, from + t.batchSize);
+			if (!rows.length) break;
+			const drop = t.tokenDropout > 0 ? { rate: t.tokenDropout, seed: nth(dropSeed, j) } : undefined;
+			micro.push({ hb: session.batch(data.tokens, rows, drop), seed: nth(seed, j) });
+		}
+		const weights = micro.map((m) => lossWeight(m.hb));
+		const sum = weights.reduce((a, b) => a + b, 0);
+		micro.forEach((m, j) => session.trainStep(m.hb, lr, m.seed, { scale: sum > 0 ? weights[j] / sum : 0, apply: j === micro.length - 1 }));
 		step++;
 		windowSteps++;
 		state.stepInEpoch++;
@@ -116,22 +219,18 @@ export async function trainLoop(session: TrainSession, data: LoopData, cfg: RunC
 			state.order = prng.shuffle(data.train);
 		}
 		const last = step === total;
-		if (step % t.logEvery === 0 || step % t.evalEvery === 0 || last) await flush(step % t.evalEvery === 0 || last, lr);
-		// Regular checkpoints, the last one, and one whenever validation accuracy improved.
-		if (step % t.checkpointEvery === 0 || last || improved) await save();
-		else await yieldToEvents();
+		const evalNow = step % t.evalEvery === 0 || last;
+		const checkpointNow = step % t.checkpointEvery === 0 || last;
+		boundary = step % t.logEvery === 0 || evalNow || checkpointNow;
+		if (!boundary) {
+			await yieldToEvents();
+			continue;
+		}
+		const reason = await flush(evalNow, lr);
+		const stopEarly = last ? undefined : reason;
+		// Regular checkpoints, the last one, one whenever the validation score improved, and one where early stopping ends the run.
+		if (checkpointNow || improved || stopEarly) await save();
+		if (stopEarly) return { outcome: 'completed', step, reason: stopEarly };
 	}
-	return 'completed';
-
-	async function flush(withVal: boolean, lr?: number) {
-		const stats = await session.takeStats();
-		const elapsed = (now() - windowStart) / 1000;
-		if (windowSteps > 0 && elapsed > 0) stepsPerSec = windowSteps / elapsed;
-		const point: Omit<MetricPoint, 'runId'> = { step, epoch: step / perEpoch, time: Date.now(), lr, stepsPerSec };
-		if (stats) Object.assign(point, { trainLoss: stats.loss, trainAccuracy: stats.accuracy, gradNorm: stats.gradNorm });
-		if (withVal && data.validation.length) Object.assign(point, await validate());
-		if (stats || withVal) await cb.onMetrics(point, total, stepsPerSec > 0 ? (total - step) / stepsPerSec : 0);
-		windowStart = now();
-		windowSteps = 0;
-	}
+	return { outcome: 'completed', step };
 }

@@ -1,0 +1,42 @@
+/**
+ * What every optimizer offers the sessions and the loop, and the one place a TrainConfig becomes
+ * an optimizer. Each owns its state variables for an explicit variable list (a LoRA run hands it
+ * the adapter weights only) and saves that state as named tensors (`optimizer.<slot>.<param>`) in
+ * every checkpoint. Weight decay skips biases and norms, as the Hugging Face Trainer's parameter
+ * groups do, whichever optimizer is chosen.
+ */
+import type * as tf from '@tensorflow/tfjs';
+import { normalizeTrainConfig, type TrainConfig } from '../../shared/config';
+import { Adam, AdamW, decayByDefault } from './adamw';
+import { Sgd } from './sgd';
+
+export type HostState = Map<string, { shape: number[]; data: Float32Array }>;
+
+export interface Optimizer {
+	/** Updates applied so far (Adam's bias correction counts them). */
+	step: number;
+	/** The variables it updates, by Hugging Face name. */
+	readonly params: Map<string, tf.Variable>;
+	/** One update from these gradients (keyed like `params`); call inside the step's tf.tidy. */
+	apply(grads: Record<string, tf.Tensor>, lr: number): void;
+	/** State as named tensors for a checkpoint (empty for plain SGD). */
+	stateTensors(): [string, tf.Tensor][];
+	/** Restore what `stateTensors` saved; throws when a slot is missing. */
+	loadState(tensors: HostState, step: number): void;
+	dispose(): void;
+}
+
+export type DecayRule = (name: string, shape: number[]) => boolean;
+
+export function createOptimizer(params: Map<string, tf.Variable>, train: Partial<TrainConfig>, decay: DecayRule = decayByDefault): Optimizer {
+	const t = normalizeTrainConfig(train);
+	if (t.optimizer === 'sgd') return new Sgd(params, { momentum: t.momentum, nesterov: t.nesterov, weightDecay: t.weightDecay }, decay);
+	const cfg = { beta1: t.beta1, beta2: t.beta2, eps: t.eps, weightDecay: t.weightDecay };
+	return t.optimizer === 'adam' ? new Adam(params, cfg, decay) : new AdamW(params, cfg, decay);
+}
+
+/** Whether a checkpoint carries optimizer state (a resumable one does; an exported model does not). */
+export function hasOptimizerState(tensors: HostState): boolean {
+	for (const name of tensors.keys()) if (name.startsWith('optimizer.')) return true;
+	return false;
+}

@@ -1,0 +1,120 @@
+/**
+ * One micro-batch of a training step, shared by every session: forward and backward in one
+ * tf.tidy, gradients summed on the GPU across the micro-batches of an accumulated step, then
+ * global-norm clipping and the optimizer update once, on the last. As the Hugging Face Trainer
+ * scales each micro-batch's loss by its share of the examples (or target tokens) in the whole
+ * accumulated batch, the update equals the one a single large batch would make.
+ *
+ * Loss, correct predictions and grad norms are summed on the GPU too and read back only when the
+ * loop logs (`take`).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { clipByGlobalNorm } from './clip';
+import type { Optimizer } from './optimizer';
+
+export interface WindowStats {
+	/** Mean loss per example (classification) or target token (language modelling). */
+	loss: number;
+	accuracy: number;
+	/** Mean global gradient norm (before clipping) per optimizer step. */
+	gradNorm: number;
+	/** Optimizer steps in the window. */
+	steps: number;
+}
+
+/**
+ * Where a micro-batch sits in its optimizer step: `scale` is its share of the step's examples
+ * or target tokens (1 without accumulation); `apply` marks the last, which updates the weights.
+ */
+export interface MicroStep {
+	scale: number;
+	apply: boolean;
+}
+
+export const WHOLE_STEP: MicroStep = { scale: 1, apply: true };
+
+interface Sums {
+	loss: tf.Tensor;
+	correct: tf.Tensor;
+	gradNorm: tf.Tensor | null;
+	updates: number;
+	weight: number;
+}
+
+export class StepAccumulator {
+	private grads: Record<string, tf.Tensor> | null = null;
+	private sums: Sums | null = null;
+	private readonly byVarName = new Map<string, string>();
+
+	constructor(
+		private readonly optimizer: Optimizer,
+		private readonly gradClip: number
+	) {
+		for (const [name, v] of optimizer.params) this.byVarName.set(v.name, name);
+	}
+
+	/**
+	 * Run one micro-batch. `lossFn` returns the batch's mean loss and its number of correct
+	 * predictions; `weight` is how many examples or tokens that mean is over.
+	 */
+	run(lossFn: () => { loss: tf.Scalar; correct: tf.Tensor }, weight: number, lr: number, micro: MicroStep = WHOLE_STEP): void {
+		const prevGrads = this.grads;
+		const prev = this.sums;
+		const next = tf.tidy(() => {
+			let correct: tf.Tensor | null = null;
+			let raw: tf.Scalar | null = null;
+			const { grads } = tf.variableGrads(() => {
+				const out = lossFn();
+				correct = tf.keep(out.correct);
+				raw = tf.keep(out.loss);
+				return micro.scale === 1 ? out.loss : out.loss.mul(micro.scale);
+			}, [...this.optimizer.params.values()]);
+			let named: Record<string, tf.Tensor> = {};
+			for (const [vn, g] of Object.entries(grads)) named[this.byVarName.get(vn)!] = g;
+			if (prevGrads) for (const [k, g] of Object.entries(prevGrads)) named[k] = named[k] ? g.add(named[k]) : g.clone();
+			let norm: tf.Tensor | undefined;
+			if (micro.apply) {
+				const clipped = clipByGlobalNorm(named, this.gradClip);
+				this.optimizer.apply(clipped.grads, lr);
+				norm = clipped.norm;
+				named = {};
+			}
+			const c = correct as unknown as tf.Tensor;
+			const r = raw as unknown as tf.Scalar;
+			const weighted = r.mul(weight);
+			const gradNorm = norm && prev?.gradNorm ? prev.gradNorm.add(norm) : (norm ?? prev?.gradNorm?.clone());
+			const loss = prev ? prev.loss.add(weighted) : weighted;
+			const corr = prev ? prev.correct.add(c) : c.clone();
+			tf.dispose([c, r]);
+			return { loss, correct: corr, gradNorm, grads: named };
+		}) as { loss: tf.Tensor; correct: tf.Tensor; gradNorm?: tf.Tensor; grads: Record<string, tf.Tensor> };
+		if (prevGrads) tf.dispose(Object.values(prevGrads));
+		if (prev) tf.dispose([prev.loss, prev.correct, ...(prev.gradNorm ? [prev.gradNorm] : [])]);
+		this.grads = micro.apply ? null : next.grads;
+		this.sums = {
+			loss: next.loss,
+			correct: next.correct,
+			gradNorm: next.gradNorm ?? null,
+			updates: (prev?.updates ?? 0) + (micro.apply ? 1 : 0),
+			weight: (prev?.weight ?? 0) + weight
+		};
+	}
+
+	/** Mean loss, accuracy and grad norm since the last call (reads three scalars back). */
+	async take(): Promise<WindowStats | null> {
+		const s = this.sums;
+		if (!s) return null;
+		this.sums = null;
+		const [loss, correct, gn] = await Promise.all([s.loss.data(), s.correct.data(), s.gradNorm ? s.gradNorm.data() : Promise.resolve([NaN])]);
+		tf.dispose([s.loss, s.correct, ...(s.gradNorm ? [s.gradNorm] : [])]);
+		const n = Math.max(1, s.weight);
+		return { loss: loss[0] / n, accuracy: correct[0] / n, gradNorm: gn[0] / Math.max(1, s.updates), steps: s.updates };
+	}
+
+	dispose(): void {
+		if (this.grads) tf.dispose(Object.values(this.grads));
+		if (this.sums) tf.dispose([this.sums.loss, this.sums.correct, ...(this.sums.gradNorm ? [this.sums.gradNorm] : [])]);
+		this.grads = null;
+		this.sums = null;
+	}
+}
