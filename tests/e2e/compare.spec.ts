@@ -18,6 +18,7 @@ test('example: fine-tuned run vs zero-shot baseline, comparison and decision rep
 	await page.getByTestId('model-preset').selectOption('nano');
 	await setNumber(page, 'epochs', 1);
 	await setNumber(page, 'batch-size', 32);
+	await setNumber(page, 'max-steps', 8);
 	await page.getByTestId('start').click();
 	const row = page.getByTestId('run-row').first();
 	await expect(row).toHaveAttribute('data-status', 'completed', { timeout: 400_000 });

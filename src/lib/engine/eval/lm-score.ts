@@ -149,16 +149,32 @@ export async function continuationLogLikelihoods<C extends HfConfigBase>(
 	continuations: number[][],
 	opts: ScoreOptions = {}
 ): Promise<ContinuationScore[]> {
+	return pairLogLikelihoods(spec, params, config, continuations.map((continuation) => ({ prompt, continuation })), opts);
+}
+
+/**
+ * Log-likelihood of each continuation after its own prompt, `batchSize` (prompt, continuation)
+ * pairs per forward pass: scoring many rows' label words at once costs one set of GPU kernels
+ * per batch instead of per row.
+ */
+export async function pairLogLikelihoods<C extends HfConfigBase>(
+	spec: ArchSpec<C>,
+	params: Params,
+	config: C,
+	pairs: { prompt: number[]; continuation: number[] }[],
+	opts: ScoreOptions = {}
+): Promise<ContinuationScore[]> {
 	requireCausal(spec, config);
-	if (!prompt.length) throw new UserError('invalid-config', 'Scoring a continuation needs a prompt of at least one token (start it with the BOS token).');
 	const max = config.maxPositions;
-	for (const c of continuations)
+	for (const { prompt, continuation: c } of pairs) {
+		if (!prompt.length) throw new UserError('invalid-config', 'Scoring a continuation needs a prompt of at least one token (start it with the BOS token).');
 		if (c.length >= max) throw new UserError('invalid-config', `A ${c.length}-token continuation does not fit the model's ${max}-token context with any prompt; shorten it.`);
-	const indexed = continuations.map((c, i) => ({ c, i }));
-	const out: ContinuationScore[] = new Array(continuations.length);
-	const batchSize = Math.min(opts.batchSize ?? 8, continuations.length);
+	}
+	const indexed = pairs.map((p, i) => ({ p, c: p.continuation, i }));
+	const out: ContinuationScore[] = new Array(pairs.length);
+	const batchSize = Math.min(opts.batchSize ?? 8, pairs.length);
 	for (const batch of chunks(indexed, batchSize)) {
-		const rows = batch.map(({ c }) => [...prompt, ...c].slice(-max));
+		const rows = batch.map(({ p }) => [...p.prompt, ...p.continuation].slice(-max));
 		const { logp, width } = await targetLogProbs(spec, params, config, rows, batchSize);
 		batch.forEach(({ c, i }, b) => {
 			let sum = 0;
