@@ -17,7 +17,8 @@
  * forward reads and the optimizer never sees.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { Objective, RunConfig } from '../shared/config';
+import type { Objective, PretrainedConfig, RunConfig } from '../shared/config';
+import { withDropout } from '../shared/dropout';
 import { UserError } from '../shared/errors';
 import { makeBatch, bucketFor, lengthBuckets, type HostBatch, type TokenDropout, type TokenRows } from './batching';
 import type { SafetensorsTensor } from './io/safetensors';
@@ -50,7 +51,8 @@ const CLASS_PREFIX: Record<string, string> = { gpt2: 'GPT2', llama: 'Llama', qwe
  * config.json as the head class for `objective` would save it: `architectures`, and for
  * classification `num_labels`, `id2label`/`label2id` and `problem_type`.
  */
-export function configForObjective(json: Record<string, unknown>, objective: Objective, labels: string[]): Record<string, unknown> {
+export function configForObjective(json: Record<string, unknown>, objective: Objective, labels: string[], dropout?: PretrainedConfig['dropout']): Record<string, unknown> {
+	json = withDropout(json, dropout);
 	const type = String(json.model_type);
 	const prefix = CLASS_PREFIX[type];
 	if (!prefix) throw new UserError('invalid-config', `Model type ${JSON.stringify(type)} is not supported for fine-tuning. Supported: ${Object.keys(CLASS_PREFIX).join(', ')}.`);
@@ -132,7 +134,7 @@ export class PretrainedSession {
 		const p = config.pretrained;
 		if (!p) throw new Error('PretrainedSession needs a run config with `pretrained` set.');
 		this.objective = p.objective;
-		const { spec, config: hf } = resolveConfig(configForObjective(p.hfConfig, p.objective, labels));
+		const { spec, config: hf } = resolveConfig(configForObjective(p.hfConfig, p.objective, labels, p.dropout));
 		this.method = p.method ?? FULL;
 		this.lora = this.method.kind === 'lora' ? loraSetup(spec, hf, this.method) : null;
 		// A LoRA run's forward applies the adapters its params hold (peft's PeftModel around the model).
@@ -155,7 +157,7 @@ export class PretrainedSession {
 	 */
 	static async fromPretrained(config: RunConfig, tensors: Map<string, SafetensorsTensor>, special: SpecialIds, labels: string[]): Promise<PretrainedSession> {
 		const p = config.pretrained!;
-		const { spec, config: hf } = resolveConfig(configForObjective(p.hfConfig, p.objective, labels));
+		const { spec, config: hf } = resolveConfig(configForObjective(p.hfConfig, p.objective, labels, p.dropout));
 		const loaded = paramsFromCheckpoint(spec, hf, tensors);
 		let params: Params = loaded.params;
 		try {
@@ -186,7 +188,7 @@ export class PretrainedSession {
 		if (config.pretrained?.method?.kind === 'lora') {
 			if (!base) throw new Error("A LoRA checkpoint holds only the adapter: pass the base model's tensors as `base`.");
 			const p = config.pretrained;
-			const { spec, config: hf } = resolveConfig(configForObjective(p.hfConfig, p.objective, labels));
+			const { spec, config: hf } = resolveConfig(configForObjective(p.hfConfig, p.objective, labels, p.dropout));
 			Object.assign(weights, baseWeights(spec, hf, base));
 		}
 		for (const [name, t] of tensors) if (!name.startsWith('optimizer.')) weights[name] = t;

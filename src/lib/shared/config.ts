@@ -236,6 +236,12 @@ export interface PretrainedConfig {
 	 * Which weights train (default full): all of them, a LoRA adapter (targetModules: 'q_proj,v_proj'
 	 * or 'all-linear'), or all but the first `layers` blocks (or only the head). See shared/method.ts.
 	 */
+	/**
+	 * Dropout rates replacing the model's own (config.json) ones; absent fields keep the model's.
+	 * attention: on the attention weights; residual: on the embeddings and each block's output
+	 * (GPT-2, BERT); classifier: before the classification head (BERT).
+	 */
+	dropout?: { attention?: number; residual?: number; classifier?: number };
 	/** Start from this checkpoint of another run instead of the Hub weights (linked runs). */
 	init?: CheckpointRef;
 	method?: { kind: 'full' } | { kind: 'lora'; rank: number; alpha: number; dropout: number; targetModules: string } | { kind: 'freeze'; layers: number | 'all-but-head' };

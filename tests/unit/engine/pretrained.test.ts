@@ -146,3 +146,19 @@ describe('PretrainedSession', () => {
 		s.dispose();
 	});
 });
+
+describe('dropout overrides', () => {
+	it('write the run rates into the fields each architecture reads, and only those given', async () => {
+		const { withDropout, dropoutKinds, modelDropout } = await import('../../../src/lib/shared/dropout');
+		const bert = fixtureJson('bert', 'config.json');
+		expect(withDropout(bert, { attention: 0.2, classifier: 0.3 })).toMatchObject({ attention_probs_dropout_prob: 0.2, classifier_dropout: 0.3, hidden_dropout_prob: bert.hidden_dropout_prob });
+		expect(withDropout(fixtureJson('gpt2', 'config.json'), { residual: 0.05 })).toMatchObject({ resid_pdrop: 0.05, embd_pdrop: 0.05 });
+		expect(dropoutKinds('llama')).toEqual(['attention']);
+		expect(modelDropout({ model_type: 'bert', hidden_dropout_prob: 0.15, classifier_dropout: null }, 'classifier')).toBe(0.15);
+		const cfg = config('gpt2', 'classification');
+		cfg.pretrained!.dropout = { attention: 0.5 };
+		const s = await PretrainedSession.fromPretrained(cfg, fixtureTensors('gpt2'), { padId: 0 }, labels);
+		expect((s.hf as unknown as { attnPdrop: number }).attnPdrop).toBe(0.5);
+		s.dispose();
+	});
+});
