@@ -2,7 +2,9 @@
  * Baselines and the forgetting check, run by the engine worker with a cached base model: the
  * prompt-only (zero- or few-shot) classifier scored on exactly the rows a fine-tuned run is
  * scored on, stored as a run so Compare can pair it; and the perplexity of the base and a
- * fine-tuned model on general text held aside, to show what the specialization cost.
+ * fine-tuned model on general text held aside, to show what the specialization cost. For
+ * prompt/response datasets, the generation baseline: the unmodified model answers the same first
+ * test prompts an instruction run answers, scored with BLEU, ROUGE and exact match.
  */
 import { buildEvaluation } from '../src/lib/engine/eval/evaluation';
 import { perplexity } from '../src/lib/engine/eval/lm-score';
@@ -15,6 +17,9 @@ import type { ModelRef } from '../src/lib/shared/hub';
 import { Prng } from '../src/lib/shared/prng';
 import { SPLIT_CODE, type Run, type SplitName } from '../src/lib/shared/types';
 import { getDatasetVersion, loadRows, newId, putRun } from '../src/lib/storage';
+import { rowMessages } from '../src/lib/data/hub-tokens';
+import { chatTemplateOf } from '../src/lib/data/chat';
+import { DEFAULT_GENERATION_ROWS, DEFAULT_MAX_NEW_TOKENS, generateAndScore, generationItems } from './generation-eval';
 
 export interface BaseModel {
 	spec: ArchSpec;
@@ -116,4 +121,100 @@ export async function generalPerplexity(model: Pick<BaseModel, 'spec' | 'config'
 	if (!sequences.length) throw new UserError('invalid-config', 'The general text is empty; paste a few paragraphs of ordinary prose.');
 	const r = await perplexity(model.spec, model.params, model.config, sequences, { contextLength: Math.min(contextLength, model.config.maxPositions), batchSize: 4 });
 	return { perplexity: r.perplexity, tokens: r.tokens };
+}
+
+export interface GenerationBaselineArgs {
+	projectId: string;
+	datasetVersionId: string;
+	model: ModelRef;
+	/** Training pairs shown as earlier chat turns before each prompt (0 = zero-shot). */
+	shots: number;
+	seed: number;
+	/** Tokens generated per prompt at most (default 64). */
+	maxNewTokens?: number;
+	/** The first N rows of the split (default 50), as an instruction run's evaluation takes them. */
+	rows?: number;
+	split?: SplitName;
+	resamples?: number;
+}
+
+/**
+ * The prompt-only generation baseline: the base model, unmodified, answers the first N prompts of
+ * the split, formatted with its chat template (or the Alpaca fallback), zero-shot or with k
+ * training pairs as earlier turns. Stored as a completed run with `baseline` and an evaluation
+ * carrying `generation` only (no loss pass), so Compare pairs it with instruction runs.
+ */
+export async function runGenerationBaseline(
+	base: BaseModel & { tokenizerConfig: Record<string, unknown> },
+	args: GenerationBaselineArgs,
+	onProgress?: (done: number, total: number) => void,
+	shouldStop?: () => boolean
+): Promise<Run> {
+	if (base.config.task !== 'causal-lm')
+		throw new UserError('invalid-config', `${args.model.repo} is an encoder; a generation baseline needs a causal language model (GPT-2, SmolLM2, Qwen2.5).`);
+	if (!Number.isInteger(args.shots) || args.shots < 0) throw new UserError('invalid-config', `Shots must be a whole number ≥ 0 (got ${args.shots}).`);
+	const version = await getDatasetVersion(args.datasetVersionId);
+	if (!version) throw new UserError('not-found', 'The dataset version is no longer stored.');
+	if (version.kind !== 'pairs') throw new UserError('invalid-config', 'A generation baseline answers prompts; this dataset has no prompt/response pairs.');
+	const split = args.split ?? 'test';
+	const maxNewTokens = args.maxNewTokens ?? DEFAULT_MAX_NEW_TOKENS;
+	const stored = await loadRows(version.id);
+	const items = generationItems(stored, split, args.rows ?? DEFAULT_GENERATION_ROWS);
+	const train = stored.filter((r) => r.split === SPLIT_CODE.train).map(rowMessages);
+	const shots = new Prng(args.seed).shuffle(train).slice(0, args.shots);
+	const started = performance.now();
+	const generation = await generateAndScore(base, items, { split, maxNewTokens, shots, resamples: args.resamples, onProgress, shouldStop });
+	const kind = shots.length ? 'few-shot' : 'zero-shot';
+	const config = defaultRunConfig(1);
+	config.pretrained = {
+		...args.model,
+		modelType: base.config.modelType,
+		hfConfig: base.hfConfig,
+		objective: 'instruction',
+		contextLength: base.config.maxPositions,
+		numClasses: 1
+	};
+	const template = chatTemplateOf(base.tokenizerConfig) !== undefined ? 'chat template' : 'Alpaca prompt';
+	const now = Date.now();
+	const run: Run = {
+		id: newId('run_'),
+		projectId: args.projectId,
+		name: `${kind} generation${shots.length ? ` (${shots.length})` : ''} · ${args.model.repo.split('/').pop()}`,
+		createdAt: now,
+		updatedAt: now,
+		status: 'completed',
+		config,
+		datasetVersionId: version.id,
+		datasetHash: version.contentHash,
+		step: 0,
+		totalSteps: 0,
+		epoch: 0,
+		trainMs: performance.now() - started,
+		baseline: {
+			kind,
+			description: `${args.model.repo}, ${template}, ${shots.length} example${shots.length === 1 ? '' : 's'}, greedy, ≤ ${maxNewTokens} new tokens`,
+			model: args.model,
+			prompt: template,
+			shots: shots.length
+		},
+		evaluation: {
+			split,
+			checkpointId: '',
+			step: 0,
+			createdAt: now,
+			// No loss pass and no classes: the exact-match rate stands in for accuracy in generic lists.
+			accuracy: generation.exactMatch,
+			macroF1: 0,
+			loss: NaN,
+			perClass: [],
+			confusion: [],
+			labels: [],
+			count: generation.rows,
+			datasetVersionId: version.id,
+			datasetHash: version.contentHash,
+			generation
+		}
+	};
+	await putRun(run);
+	return run;
 }

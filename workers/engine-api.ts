@@ -12,7 +12,8 @@ import { generateStream, type GenerateOptions } from '../src/lib/engine/generate
 import { resolveConfig } from '../src/lib/engine/models/registry';
 import type { ArchSpec, HfConfigBase, Params } from '../src/lib/engine/models/spec';
 import { encodePrompt } from '../src/lib/data/chat';
-import { generalPerplexity, runPromptBaseline, type PromptBaselineArgs } from './baselines';
+import { generalPerplexity, runGenerationBaseline, runPromptBaseline, type GenerationBaselineArgs, type PromptBaselineArgs } from './baselines';
+import { DEFAULT_GENERATION_ROWS, DEFAULT_MAX_NEW_TOKENS, generateAndScore, generationItems } from './generation-eval';
 import { loadModel, runParity, type ParityCheck, type ParityReference } from '../src/lib/engine/models/parity';
 import type { ModelRef } from '../src/lib/shared/hub';
 import { initialLoopState, stepsPerEpoch, totalSteps as plannedSteps, trainLoop, type Control, type LoopState } from '../src/lib/engine/train/loop';
@@ -149,27 +150,38 @@ async function warmSession(ctx: RunContext, checkpointId?: string): Promise<NonN
 
 /**
  * A language-modelling run scored on a split: token-weighted loss, perplexity and next-token
- * accuracy (the packed blocks, or the responses of prompt/response pairs).
+ * accuracy (the packed blocks, or the responses of prompt/response pairs). An instruction run then
+ * answers the first `generationRows` prompts of the split greedily and is scored on its answers
+ * (BLEU, ROUGE, exact match; see workers/generation-eval.ts). Progress counts the loss pass's rows,
+ * then the generated answers.
  */
 async function evaluateLm(
 	runId: string,
 	checkpointId: string | undefined,
 	split: SplitName,
 	onProgress?: (done: number, total: number) => void,
-	shouldStop?: () => boolean | Promise<boolean>
+	options: EvaluateOptions = {}
 ): Promise<EvaluationResult> {
+	const { shouldStop } = options;
 	const p = await prepare(runId);
 	const w = await warmSession(p, checkpointId);
+	const session = w.session as PretrainedSession;
 	const rows = rowsOf(p.tokens.splits, split);
 	if (!rows.length) throw new UserError('not-found', `The ${split} split is empty.`);
-	// Poll the page's stop flag between batches (a comlink proxy answers asynchronously).
+	const instruction = session.objective === 'instruction';
+	const items = instruction ? generationItems(await loadRows(p.run.datasetVersionId), split, options.generationRows ?? DEFAULT_GENERATION_ROWS) : [];
+	const total = rows.length + items.length;
+	// Poll the page's stop flag between batches and tokens (a comlink proxy answers asynchronously).
 	let stop = false;
-	const out = await (w.session as PretrainedSession).evaluate(
+	const ask = () => {
+		if (shouldStop) void Promise.resolve(shouldStop()).then((s) => (stop ||= !!s), () => {});
+	};
+	const out = await session.evaluate(
 		p.tokens,
 		rows,
 		(done) => {
-			onProgress?.(done, rows.length);
-			if (shouldStop) void Promise.resolve(shouldStop()).then((s) => (stop = s));
+			onProgress?.(done, total);
+			ask();
 		},
 		() => stop
 	);
@@ -185,8 +197,29 @@ async function evaluateLm(
 		perClass: [],
 		confusion: [],
 		labels: [],
-		lm: { perplexity: Math.exp(out.loss), tokenAccuracy: out.accuracy }
+		lm: { perplexity: Math.exp(out.loss), tokenAccuracy: out.accuracy },
+		datasetVersionId: p.run.datasetVersionId,
+		datasetHash: p.run.datasetHash
 	};
+	if (instruction) {
+		let tokens = 0;
+		result.generation = await generateAndScore(
+			{ spec: session.spec, config: session.hf, params: session.modelParams, tokenizer: p.tokenizer, tokenizerConfig: p.tokenizerConfig ?? {} },
+			items,
+			{
+				split,
+				maxNewTokens: options.maxNewTokens ?? DEFAULT_MAX_NEW_TOKENS,
+				resamples: options.resamples,
+				seed: options.seed,
+				onProgress: (done) => onProgress?.(rows.length + done, total),
+				shouldStop: () => {
+					if (++tokens % 8 === 0) ask();
+					return stop;
+				}
+			}
+		);
+	}
+	if (stop) throw new UserError('cancelled', 'Evaluation was cancelled; the stored results are as they were.');
 	await updateRun(runId, { evaluation: result });
 	return result;
 }
@@ -470,7 +503,7 @@ export const api = {
 		options: EvaluateOptions = {}
 	): Promise<EvaluationResult> {
 		const objective = (await getRun(runId))?.config.pretrained?.objective;
-		if (objective && objective !== 'classification') return evaluateLm(runId, checkpointId, split, onProgress, options.shouldStop);
+		if (objective && objective !== 'classification') return evaluateLm(runId, checkpointId, split, onProgress, options);
 		const p = await prepare(runId);
 		const w = await warmSession(p, checkpointId);
 		const rows = rowsOf(p.tokens.splits, split);
@@ -696,6 +729,22 @@ export const api = {
 			void Promise.resolve(onHeld({ id: manifest.id, step: manifest.step })).catch(() => {});
 			return new Promise<never>(() => {});
 		};
+	},
+
+	/**
+	 * The prompt-only generation baseline for prompt/response data: a cached causal LM, unmodified,
+	 * answers the first test prompts (zero- or few-shot) as an instruction run's evaluation does, and
+	 * is stored as a run so Compare pairs it with instruction runs.
+	 */
+	async runGenerationBaseline(args: GenerationBaselineArgs, onProgress?: (done: number, total: number) => void, shouldStop?: () => boolean | Promise<boolean>): Promise<Run> {
+		if (training) throw new UserError('invalid-config', 'A run is training in this engine; run the baseline when it has paused or finished.');
+		const base = await baseModel(args.model);
+		let stop = false;
+		let tokens = 0;
+		return runGenerationBaseline(base, args, onProgress, () => {
+			if (shouldStop && ++tokens % 8 === 0) void Promise.resolve(shouldStop()).then((s) => (stop ||= !!s), () => {});
+			return stop;
+		});
 	}
 };
 

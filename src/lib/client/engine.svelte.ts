@@ -10,7 +10,7 @@ import type { Objective, RunConfig } from '../shared/config';
 import type { ModelRef } from '../shared/hub';
 import type { GenerateOptions } from '../engine/generate';
 import type { ParityReference } from '../engine/models/parity';
-import type { PromptBaselineArgs } from '../../../workers/baselines';
+import type { GenerationBaselineArgs, PromptBaselineArgs } from '../../../workers/baselines';
 import type { BackendInfo, EvaluateOptions, EvaluationResult, MetricPoint, Prediction, Run, RunStatus, SplitName, TrainEvent } from '../shared/types';
 
 export type EngineStatus = 'idle' | 'starting' | 'ready' | 'crashed';
@@ -172,6 +172,16 @@ export class EngineClient {
 		await this.init();
 		const run = await this.bridge.call((api) =>
 			api.runBaseline(args, onProgress ? proxy(onProgress) : undefined, shouldStop ? proxy(shouldStop) : undefined)
+		);
+		this.version++;
+		return run;
+	}
+
+	/** The prompt-only generation baseline (prompt/response data), stored as a run. */
+	async runGenerationBaseline(args: GenerationBaselineArgs, onProgress?: (done: number, total: number) => void, shouldStop?: () => boolean) {
+		await this.init();
+		const run = await this.bridge.call((api) =>
+			api.runGenerationBaseline(args, onProgress ? proxy(onProgress) : undefined, shouldStop ? proxy(shouldStop) : undefined)
 		);
 		this.version++;
 		return run;

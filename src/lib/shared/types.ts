@@ -292,6 +292,8 @@ export interface EvaluationResult {
 	examples?: EvalExamples;
 	/** Accuracy and macro F1 per value of each metadata column. */
 	slices?: SliceColumn[];
+	/** Instruction runs and generation baselines: greedy outputs on the first test rows, scored against the references. */
+	generation?: GenerationEvaluation;
 }
 
 /** What the engine reports while training, through a comlink proxy callback. */
@@ -402,9 +404,53 @@ export interface BaselineInfo {
 }
 
 /** Options of the engine's `evaluate`; `shouldStop` is polled between batches (a comlink proxy may answer with a promise). */
-export interface EvaluateOptions {
+export interface EvaluateOptions extends GenerationEvalOptions {
 	/** Bootstrap resamples for the intervals (default 1000). */
 	resamples?: number;
 	seed?: number;
 	shouldStop?: () => boolean | Promise<boolean>;
+}
+
+/** One generated answer beside its reference: `row` is the stored row index in the dataset version. */
+export interface GenerationExample {
+	row: number;
+	/** The prompt as one text (the last user turn, or `Role: content` turns). */
+	prompt: string;
+	reference: string;
+	output: string;
+	/** sacrebleu sentence BLEU (0–100), ROUGE-L F (0–1, stemmed), exact match after trimming whitespace. */
+	bleu: number;
+	rougeL: number;
+	exact: boolean;
+}
+
+/**
+ * Generation quality of a model on the first `rows` rows of a split (engine/eval/generation-eval.ts):
+ * corpus BLEU (sacrebleu defaults, 0–100), mean ROUGE-1/2/L F (rouge-score with the Porter stemmer,
+ * 0–1) and exact match (string equality after trimming whitespace, 0–1), with percentile-bootstrap
+ * intervals over the examples.
+ */
+export interface GenerationEvaluation {
+	split: SplitName;
+	/** How many rows were generated for (the first N of the split, in stored order). */
+	rows: number;
+	maxNewTokens: number;
+	bleu: number;
+	rouge1: number;
+	rouge2: number;
+	rougeL: number;
+	exactMatch: number;
+	intervals: { bleu: MetricInterval; rougeL: MetricInterval; exactMatch: MetricInterval };
+	bootstrap: { resamples: number; seed: number; alpha: number };
+	/** sacrebleu signature of the corpus BLEU. */
+	signature: string;
+	examples: GenerationExample[];
+}
+
+/** Options of generation evaluation (instruction runs' `evaluate`, and the generation baseline). */
+export interface GenerationEvalOptions {
+	/** Test rows to generate for: the first N of the split (default 50). */
+	generationRows?: number;
+	/** Tokens generated per prompt at most (default 64); greedy, stopping at EOS. */
+	maxNewTokens?: number;
 }
