@@ -67,4 +67,32 @@ test('example project: train, pause, reload, resume, evaluate, predict on WebGPU
 	await page.getByTestId('predict').click();
 	await expect(page.getByTestId('predicted-label')).toContainText(/billing|technical|account|shipping|product_feedback/, { timeout: 120_000 });
 	await shot(page, '5-evaluate');
+
+	// The same settings again, uninterrupted: the paused, reloaded and resumed run's loss series
+	// must match it within float tolerance on WebGPU (a pause lands on a log step; resume restores
+	// weights, optimizer moments, PRNG and data cursor).
+	await page.getByTestId('nav-train').click();
+	await page.getByTestId('run-settings').locator('summary').first().click();
+	await page.getByTestId('copy-run').click();
+	await page.getByTestId('start').click();
+	await expect(page.getByTestId('run-row').first()).toHaveAttribute('data-status', 'completed', { timeout: 400_000 });
+	const series = await page.evaluate(async () => {
+		const db: IDBDatabase = await new Promise((ok, err) => {
+			const r = indexedDB.open('whetstone');
+			r.onsuccess = () => ok(r.result);
+			r.onerror = () => err(r.error);
+		});
+		const points: { runId: string; step: number; trainLoss?: number }[] = await new Promise((ok) => {
+			const req = db.transaction('metrics').objectStore('metrics').getAll();
+			req.onsuccess = () => ok(req.result);
+		});
+		db.close();
+		const byRun: Record<string, [number, number][]> = {};
+		for (const p of points) if (p.trainLoss !== undefined) (byRun[p.runId] ??= []).push([p.step, p.trainLoss]);
+		return Object.values(byRun).map((s) => s.sort((a, b) => a[0] - b[0]));
+	});
+	expect(series).toHaveLength(2);
+	const [a, b] = series;
+	expect(a.map((p) => p[0])).toEqual(b.map((p) => p[0]));
+	for (let i = 0; i < a.length; i++) expect(Math.abs(a[i][1] - b[i][1])).toBeLessThan(1e-4 * Math.max(1, Math.abs(a[i][1])));
 });
