@@ -75,6 +75,7 @@ test('example project: train, pause, reload, resume, evaluate, predict on WebGPU
 	await page.getByTestId('run-settings').locator('summary').first().click();
 	await page.getByTestId('copy-run').click();
 	await page.getByTestId('start').click();
+	await expect(page.getByTestId('run-row')).toHaveCount(2, { timeout: 120_000 });
 	await expect(page.getByTestId('run-row').first()).toHaveAttribute('data-status', 'completed', { timeout: 400_000 });
 	const series = await page.evaluate(async () => {
 		const db: IDBDatabase = await new Promise((ok, err) => {
