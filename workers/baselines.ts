@@ -11,11 +11,11 @@ import { perplexity } from '../src/lib/engine/eval/lm-score';
 import { checkTemplate, drawShots, fewShotPrefix, scoreWithPrompts, type PromptTemplate } from '../src/lib/engine/eval/prompt-baseline';
 import type { ArchSpec, HfConfigBase, Params } from '../src/lib/engine/models/spec';
 import type { TextTokenizer } from '../src/lib/data/tokenizer';
-import { defaultRunConfig } from '../src/lib/shared/config';
+import { defaultRunConfig, type Objective } from '../src/lib/shared/config';
 import { UserError } from '../src/lib/shared/errors';
 import type { ModelRef } from '../src/lib/shared/hub';
 import { Prng } from '../src/lib/shared/prng';
-import { SPLIT_CODE, type Run, type SplitName } from '../src/lib/shared/types';
+import { SPLIT_CODE, type BaselineInfo, type DatasetVersion, type EvaluationResult, type Run, type SplitName } from '../src/lib/shared/types';
 import { getDatasetVersion, loadRows, newId, putRun } from '../src/lib/storage';
 import { rowMessages } from '../src/lib/data/hub-tokens';
 import { chatTemplateOf } from '../src/lib/data/chat';
@@ -76,29 +76,13 @@ export async function runPromptBaseline(
 		{ seed: 0 }
 	);
 	const kind = shots.length ? 'few-shot' : 'zero-shot';
-	const config = defaultRunConfig(version.labels.length);
-	config.pretrained = {
-		...args.model,
-		modelType: base.config.modelType,
-		hfConfig: base.hfConfig,
-		objective: 'classification',
-		contextLength: base.config.maxPositions,
-		numClasses: version.labels.length
-	};
-	const now = Date.now();
-	const run: Run = {
-		id: newId('run_'),
+	return storeBaseline({
 		projectId: args.projectId,
+		version,
+		base,
+		model: args.model,
+		objective: 'classification',
 		name: `${kind}${shots.length ? ` (${shots.length})` : ''} · ${args.model.repo.split('/').pop()}`,
-		createdAt: now,
-		updatedAt: now,
-		status: 'completed',
-		config,
-		datasetVersionId: version.id,
-		datasetHash: version.contentHash,
-		step: 0,
-		totalSteps: 0,
-		epoch: 0,
 		trainMs: performance.now() - started,
 		baseline: {
 			kind,
@@ -108,7 +92,45 @@ export async function runPromptBaseline(
 			shots: shots.length,
 			labelWords: args.labelWords
 		},
-		evaluation: { ...metrics, split, checkpointId: '', step: 0, createdAt: now }
+		evaluation: (now) => ({ ...metrics, split, checkpointId: '', step: 0, createdAt: now })
+	});
+}
+
+/**
+ * A baseline as a completed run with no training: the base model and revision as its config,
+ * its evaluation on the fine-tuned runs' rows, so Compare lists and pairs it like any run.
+ */
+async function storeBaseline(b: {
+	projectId: string;
+	version: DatasetVersion;
+	base: BaseModel;
+	model: ModelRef;
+	objective: Objective;
+	name: string;
+	trainMs: number;
+	baseline: BaselineInfo;
+	evaluation: (now: number) => EvaluationResult;
+}): Promise<Run> {
+	const numClasses = b.objective === 'classification' ? b.version.labels.length : 1;
+	const config = defaultRunConfig(numClasses);
+	config.pretrained = { ...b.model, modelType: b.base.config.modelType, hfConfig: b.base.hfConfig, objective: b.objective, contextLength: b.base.config.maxPositions, numClasses };
+	const now = Date.now();
+	const run: Run = {
+		id: newId('run_'),
+		projectId: b.projectId,
+		name: b.name,
+		createdAt: now,
+		updatedAt: now,
+		status: 'completed',
+		config,
+		datasetVersionId: b.version.id,
+		datasetHash: b.version.contentHash,
+		step: 0,
+		totalSteps: 0,
+		epoch: 0,
+		trainMs: b.trainMs,
+		baseline: b.baseline,
+		evaluation: b.evaluation(now)
 	};
 	await putRun(run);
 	return run;
@@ -165,30 +187,14 @@ export async function runGenerationBaseline(
 	const started = performance.now();
 	const generation = await generateAndScore(base, items, { split, maxNewTokens, shots, resamples: args.resamples, onProgress, shouldStop });
 	const kind = shots.length ? 'few-shot' : 'zero-shot';
-	const config = defaultRunConfig(1);
-	config.pretrained = {
-		...args.model,
-		modelType: base.config.modelType,
-		hfConfig: base.hfConfig,
-		objective: 'instruction',
-		contextLength: base.config.maxPositions,
-		numClasses: 1
-	};
 	const template = chatTemplateOf(base.tokenizerConfig) !== undefined ? 'chat template' : 'Alpaca prompt';
-	const now = Date.now();
-	const run: Run = {
-		id: newId('run_'),
+	return storeBaseline({
 		projectId: args.projectId,
+		version,
+		base,
+		model: args.model,
+		objective: 'instruction',
 		name: `${kind} generation${shots.length ? ` (${shots.length})` : ''} · ${args.model.repo.split('/').pop()}`,
-		createdAt: now,
-		updatedAt: now,
-		status: 'completed',
-		config,
-		datasetVersionId: version.id,
-		datasetHash: version.contentHash,
-		step: 0,
-		totalSteps: 0,
-		epoch: 0,
 		trainMs: performance.now() - started,
 		baseline: {
 			kind,
@@ -197,7 +203,7 @@ export async function runGenerationBaseline(
 			prompt: template,
 			shots: shots.length
 		},
-		evaluation: {
+		evaluation: (now) => ({
 			split,
 			checkpointId: '',
 			step: 0,
@@ -213,8 +219,6 @@ export async function runGenerationBaseline(
 			datasetVersionId: version.id,
 			datasetHash: version.contentHash,
 			generation
-		}
-	};
-	await putRun(run);
-	return run;
+		})
+	});
 }

@@ -7,9 +7,8 @@
 import { initBackend, backendInfo, gpuErrorLog, type BackendName } from '../src/lib/engine/backend';
 import { ClassifierSession } from '../src/lib/engine/classifier';
 import { PretrainedSession } from '../src/lib/engine/pretrained';
-import { loadHubModel, hubTokenizerConfig, hubTokenizerJson } from './pretrained';
+import { hubFileReader, loadHubModel } from './pretrained';
 import { generateStream, type GenerateOptions } from '../src/lib/engine/generate';
-import { resolveConfig } from '../src/lib/engine/models/registry';
 import type { ArchSpec, HfConfigBase, Params } from '../src/lib/engine/models/spec';
 import { encodePrompt } from '../src/lib/data/chat';
 import { generalPerplexity, runGenerationBaseline, runPromptBaseline, type GenerationBaselineArgs, type PromptBaselineArgs } from './baselines';
@@ -28,7 +27,7 @@ import { classificationReport } from '../src/lib/engine/eval/report';
 import { buildEvaluation } from '../src/lib/engine/eval/evaluation';
 import { loadRows } from '../src/lib/storage';
 import type { EvaluateOptions } from '../src/lib/shared/types';
-import { TextTokenizer } from '../src/lib/data/tokenizer';
+import { TextTokenizer, loadHubTokenizer } from '../src/lib/data/tokenizer';
 import { UserError } from '../src/lib/shared/errors';
 import { validateRunConfig, type RunConfig } from '../src/lib/shared/config';
 import { SPLIT_CODE, type EvaluationResult, type Prediction, type Run, type RunStatus, type SplitName, type TrainEvent } from '../src/lib/shared/types';
@@ -69,13 +68,12 @@ let warmBase: { key: string; spec: ArchSpec; config: HfConfigBase; params: Param
 async function baseModel(ref: ModelRef): Promise<NonNullable<typeof warmBase>> {
 	const key = `${ref.repo}@${ref.revision}`;
 	if (warmBase?.key === key) return warmBase;
-	const { config: json, tensors } = await loadHubModel(ref);
-	const { spec, config } = resolveConfig(json);
-	const loaded = loadModel(json, tensors);
-	const tokenizerConfig = await hubTokenizerConfig(ref);
-	const tokenizer = TextTokenizer.fromHub(await hubTokenizerJson(ref), tokenizerConfig);
+	// One base model on the GPU at a time: free the old one before loading the next.
 	disposeBase();
-	warmBase = { key, spec, config, params: loaded.params, tokenizer, tokenizerConfig, hfConfig: json };
+	const { config: json, tensors } = await loadHubModel(ref);
+	const { tokenizer, config: tokenizerConfig } = await loadHubTokenizer(hubFileReader(ref), ref.repo);
+	const { spec, config, params } = loadModel(json, tensors);
+	warmBase = { key, spec, config, params, tokenizer, tokenizerConfig, hfConfig: json };
 	return warmBase;
 }
 
@@ -97,8 +95,11 @@ async function runContext(runId: string): Promise<RunContext> {
 	if (!rec) throw new UserError('not-found', 'The tokenizer of this run is missing. Start a new run to tokenize the dataset again.');
 	const p = run.config.pretrained;
 	if (!p) return { run, tokenizer: await TextTokenizer.fromJson(rec.json), labels: version.labels };
-	const tokenizerConfig = await hubTokenizerConfig({ repo: p.repo, revision: p.revision });
-	return { run, tokenizer: TextTokenizer.fromHub(rec.json, tokenizerConfig), labels: version.labels, tokenizerConfig };
+	// The same loader the data worker tokenized with (tokenizer_config and special_tokens_map merged),
+	// over the run's own stored tokenizer.json, so a run still evaluates if its model left the cache.
+	const cached = hubFileReader({ repo: p.repo, revision: p.revision });
+	const { tokenizer, config } = await loadHubTokenizer((file) => (file === 'tokenizer.json' ? Promise.resolve(new TextEncoder().encode(rec.json).buffer as ArrayBuffer) : cached(file)), p.repo);
+	return { run, tokenizer, labels: version.labels, tokenizerConfig: config };
 }
 
 /** The run context plus every row's token ids (the whole dataset: only for training and evaluation). */

@@ -49,8 +49,3 @@ export function hubFileReader(ref: ModelRef): (file: string) => Promise<ArrayBuf
 	return async (file) =>
 		file === 'tokenizer_config.json' ? new TextEncoder().encode(JSON.stringify(await hubTokenizerConfig(ref))).buffer as ArrayBuffer : getModelFile(ref, file);
 }
-
-/** tokenizer.json of a cached model, as text. */
-export async function hubTokenizerJson(ref: ModelRef): Promise<string> {
-	return text(await need(ref, 'tokenizer.json'));
-}

@@ -3,7 +3,7 @@
  * engine's state as runes for components, and turns training events into live state. Components
  * call its methods; they never touch the Worker or comlink.
  */
-import { proxy } from 'comlink';
+import { proxy, type Remote } from 'comlink';
 import { WorkerBridge } from './bridge';
 import type { EngineApi } from '../../../workers/engine-api';
 import type { Objective, RunConfig } from '../shared/config';
@@ -168,21 +168,24 @@ export class EngineClient {
 		return warnings;
 	}
 
-	async runBaseline(args: PromptBaselineArgs, onProgress?: (done: number, total: number) => void, shouldStop?: () => boolean) {
-		await this.init();
-		const run = await this.bridge.call((api) =>
-			api.runBaseline(args, onProgress ? proxy(onProgress) : undefined, shouldStop ? proxy(shouldStop) : undefined)
-		);
-		this.version++;
-		return run;
+	/** The prompt-only classification baseline, stored as a run. */
+	runBaseline(args: PromptBaselineArgs, onProgress?: (done: number, total: number) => void, shouldStop?: () => boolean) {
+		return this.baseline((api, p, s) => api.runBaseline(args, p, s), onProgress, shouldStop);
 	}
 
 	/** The prompt-only generation baseline (prompt/response data), stored as a run. */
-	async runGenerationBaseline(args: GenerationBaselineArgs, onProgress?: (done: number, total: number) => void, shouldStop?: () => boolean) {
+	runGenerationBaseline(args: GenerationBaselineArgs, onProgress?: (done: number, total: number) => void, shouldStop?: () => boolean) {
+		return this.baseline((api, p, s) => api.runGenerationBaseline(args, p, s), onProgress, shouldStop);
+	}
+
+	/** A baseline call with its progress and stop callbacks proxied across to the worker. */
+	private async baseline<T>(
+		call: (api: Remote<EngineApi>, onProgress?: (done: number, total: number) => void, shouldStop?: () => boolean) => Promise<T>,
+		onProgress?: (done: number, total: number) => void,
+		shouldStop?: () => boolean
+	): Promise<T> {
 		await this.init();
-		const run = await this.bridge.call((api) =>
-			api.runGenerationBaseline(args, onProgress ? proxy(onProgress) : undefined, shouldStop ? proxy(shouldStop) : undefined)
-		);
+		const run = await this.bridge.call((api) => call(api, onProgress ? proxy(onProgress) : undefined, shouldStop ? proxy(shouldStop) : undefined));
 		this.version++;
 		return run;
 	}

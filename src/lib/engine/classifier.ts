@@ -28,6 +28,23 @@ export interface EvalOutput {
 	labels: Int32Array;
 }
 
+/** Predictions (argmax, first index on ties), mean negative log-likelihood and accuracy of row-major (n, C) probabilities. */
+export function summarizeProbs(probs: Float32Array, labels: Int32Array, c: number): EvalOutput {
+	const n = labels.length;
+	const preds = new Int32Array(n);
+	let nll = 0;
+	let correct = 0;
+	for (let i = 0; i < n; i++) {
+		let best = 0;
+		for (let k = 1; k < c; k++) if (probs[i * c + k] > probs[i * c + best]) best = k;
+		preds[i] = best;
+		if (best === labels[i]) correct++;
+		nll -= Math.log(Math.max(probs[i * c + labels[i]], 1e-12));
+	}
+	const d = Math.max(1, n);
+	return { loss: nll / d, accuracy: correct / d, preds, probs, labels };
+}
+
 export class ClassifierSession {
 	readonly params: Map<string, tf.Variable>;
 	readonly optimizer: Optimizer;
@@ -116,19 +133,7 @@ export class ClassifierSession {
 			probs.set(await this.probs(this.batch(data, chunk)), i * c);
 			onProgress?.(Math.min(rows.length, i + bs));
 		}
-		const labels = Int32Array.from(rows, (r) => data.labels[r]);
-		const preds = new Int32Array(rows.length);
-		let nll = 0;
-		let correct = 0;
-		for (let i = 0; i < rows.length; i++) {
-			let best = 0;
-			for (let k = 1; k < c; k++) if (probs[i * c + k] > probs[i * c + best]) best = k;
-			preds[i] = best;
-			if (best === labels[i]) correct++;
-			nll -= Math.log(Math.max(probs[i * c + labels[i]], 1e-12));
-		}
-		const n = Math.max(1, rows.length);
-		return { loss: nll / n, accuracy: correct / n, preds, probs, labels };
+		return summarizeProbs(probs, Int32Array.from(rows, (r) => data.labels[r]), c);
 	}
 
 	/** Parameters and optimizer moments, read back for a checkpoint. */

@@ -22,7 +22,7 @@ import { withDropout } from '../shared/dropout';
 import { UserError } from '../shared/errors';
 import { makeBatch, bucketFor, lengthBuckets, type HostBatch, type TokenDropout, type TokenRows } from './batching';
 import type { SafetensorsTensor } from './io/safetensors';
-import { canonicalNames, initMissing, paramsFromCheckpoint } from './models/load';
+import { hostParamsFromCheckpoint, initMissing } from './models/load';
 import { resolveConfig } from './models/registry';
 import type { ArchSpec, Batch, HfConfigBase, Params } from './models/spec';
 import { readTensors, toTensors, toVariables, type HostTensor } from './tensors';
@@ -31,7 +31,7 @@ import { adapterNames, initAdapters, loraSetup, mergeAdapters, withLora, type Lo
 import { crossEntropy } from './ops';
 import { createOptimizer, type Optimizer } from './train/optimizer';
 import { StepAccumulator, WHOLE_STEP, type MicroStep } from './train/step';
-import type { EvalOutput, WindowStats } from './classifier';
+import { summarizeProbs, type EvalOutput, type WindowStats } from './classifier';
 
 /** Rows of a tokenized cache, plus where each row's loss starts (instruction tuning). */
 export interface LmTokenRows extends TokenRows {
@@ -93,16 +93,6 @@ export function makeLmBatch(data: LmTokenRows, rowIdx: number[], batchSize: numb
  * The base checkpoint's tensors by parameter name, as host arrays; what does not fit (a fresh
  * head, a head sized for other labels) is left for the run's checkpoint to supply.
  */
-function baseWeights(spec: ArchSpec, hf: HfConfigBase, base: Map<string, SafetensorsTensor>): Record<string, { shape: number[]; data: Float32Array }> {
-	const names = canonicalNames(spec, [...base.keys()]);
-	const out: Record<string, { shape: number[]; data: Float32Array }> = {};
-	for (const [name, shape] of Object.entries(spec.paramShapes(hf))) {
-		const t = base.get(names.get(name) ?? '');
-		if (t?.data instanceof Float32Array && t.shape.join() === shape.join()) out[name] = { shape, data: t.data };
-	}
-	return out;
-}
-
 export interface SpecialIds {
 	padId: number;
 }
@@ -158,17 +148,18 @@ export class PretrainedSession {
 	static async fromPretrained(config: RunConfig, tensors: Map<string, SafetensorsTensor>, special: SpecialIds, labels: string[]): Promise<PretrainedSession> {
 		const p = config.pretrained!;
 		const { spec, config: hf } = resolveConfig(configForObjective(p.hfConfig, p.objective, labels, p.dropout));
-		const loaded = paramsFromCheckpoint(spec, hf, tensors);
-		let params: Params = loaded.params;
-		try {
-			if (loaded.missing.length) params = { ...params, ...initMissing(spec, hf, loaded.missing, (config.train.seed ^ 0x85ebca6b) >>> 0) };
-			const weights: Record<string, { shape: number[]; data: Float32Array }> = {};
-			for (const [name, t] of Object.entries(params)) weights[name] = { shape: t.shape.slice(), data: (await t.data()) as Float32Array };
-			if (p.method?.kind === 'lora') Object.assign(weights, initAdapters(spec, hf, loraSetup(spec, hf, p.method).modules, p.method.rank, (config.train.seed ^ 0x4c6f5241) >>> 0));
-			return new PretrainedSession(config, weights, special, labels);
-		} finally {
-			Object.values(params).forEach((t) => t.dispose());
+		// Host arrays straight from the checkpoint: the session uploads each weight once, as a variable.
+		const { weights, missing } = hostParamsFromCheckpoint(spec, hf, tensors);
+		if (missing.length) {
+			const fresh = initMissing(spec, hf, missing, (config.train.seed ^ 0x85ebca6b) >>> 0); // only a small head
+			try {
+				for (const [name, t] of Object.entries(fresh)) weights[name] = { shape: t.shape.slice(), data: (await t.data()) as Float32Array };
+			} finally {
+				Object.values(fresh).forEach((t) => t.dispose());
+			}
 		}
+		if (p.method?.kind === 'lora') Object.assign(weights, initAdapters(spec, hf, loraSetup(spec, hf, p.method).modules, p.method.rank, (config.train.seed ^ 0x4c6f5241) >>> 0));
+		return new PretrainedSession(config, weights, special, labels);
 	}
 
 	/**
@@ -189,7 +180,7 @@ export class PretrainedSession {
 			if (!base) throw new Error("A LoRA checkpoint holds only the adapter: pass the base model's tensors as `base`.");
 			const p = config.pretrained;
 			const { spec, config: hf } = resolveConfig(configForObjective(p.hfConfig, p.objective, labels, p.dropout));
-			Object.assign(weights, baseWeights(spec, hf, base));
+			Object.assign(weights, hostParamsFromCheckpoint(spec, hf, base).weights);
 		}
 		for (const [name, t] of tensors) if (!name.startsWith('optimizer.')) weights[name] = t;
 		const s = new PretrainedSession(config, weights, special, labels);
@@ -316,19 +307,8 @@ export class PretrainedSession {
 				probs.set(await this.probs(this.batch(data, rows.slice(i, i + bs))), i * c);
 				onProgress?.(Math.min(rows.length, i + bs));
 			}
-			const labels = Int32Array.from(rows, (r) => data.labels[r]);
-			const preds = new Int32Array(rows.length);
-			let nll = 0;
-			let correct = 0;
-			for (let i = 0; i < rows.length; i++) {
-				let best = 0;
-				for (let k = 1; k < c; k++) if (probs[i * c + k] > probs[i * c + best]) best = k;
-				preds[i] = best;
-				if (best === labels[i]) correct++;
-				nll -= Math.log(Math.max(probs[i * c + labels[i]], 1e-12));
-			}
-			const n = Math.max(1, rows.length);
-			return { loss: nll / n, accuracy: correct / n, preds, probs, labels, score: correct / n };
+			const out = summarizeProbs(probs, Int32Array.from(rows, (r) => data.labels[r]), c);
+			return { ...out, score: out.accuracy };
 		}
 		let lossSum = 0;
 		let correct = 0;

@@ -14,7 +14,7 @@ import { bleuFromStats, bleuSignature, corpusBleu } from './bleu';
 import { rougeScores } from './rouge';
 import { bootstrapCI, quantile } from './bootstrap';
 import { Prng } from '../../shared/prng';
-import type { GenerationEvaluation, MetricInterval } from '../../shared/types';
+import type { GenerationEvaluation } from '../../shared/types';
 
 export interface GenerationScoreOptions {
 	resamples?: number;
@@ -22,19 +22,8 @@ export interface GenerationScoreOptions {
 	alpha?: number;
 }
 
-export interface GenerationScores {
-	/** Corpus BLEU, 0–100. */
-	bleu: number;
-	/** Mean F over examples, 0–1. */
-	rouge1: number;
-	rouge2: number;
-	rougeL: number;
-	/** Share of outputs equal to their reference after trimming whitespace. */
-	exactMatch: number;
-	intervals: { bleu: MetricInterval; rougeL: MetricInterval; exactMatch: MetricInterval };
-	bootstrap: { resamples: number; seed: number; alpha: number };
-	signature: string;
-	/** Index-aligned with the inputs. */
+/** The stored generation metrics (shared/types.ts) plus every example's scores, index-aligned with the inputs. */
+export interface GenerationScores extends Omit<GenerationEvaluation, 'split' | 'rows' | 'maxNewTokens' | 'examples'> {
 	perExample: { bleu: number[]; rouge1: number[]; rouge2: number[]; rougeL: number[]; exact: boolean[] };
 }
 

@@ -53,47 +53,61 @@ export function canonicalNames<C extends HfConfigBase>(spec: ArchSpec<C>, names:
 
 const sameShape = (a: number[], b: number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
 
+/** Parameters as plain arrays (no device upload), keyed by the model's names. */
+export type HostParams = Record<string, { shape: number[]; data: Float32Array }>;
+
+/**
+ * The checkpoint's tensors the model uses, checked and renamed, as host arrays that share the
+ * checkpoint's buffers: for callers that build their own device tensors (training variables)
+ * and must not upload, read back and upload again.
+ */
+export function hostParamsFromCheckpoint<C extends HfConfigBase>(
+	spec: ArchSpec<C>,
+	config: C,
+	tensors: Map<string, SafetensorsTensor>
+): { weights: HostParams; missing: string[]; unexpected: string[]; mismatched: MismatchedParam[] } {
+	const shapes = spec.paramShapes(config);
+	const head = new Set(spec.headParams(config));
+	const names = canonicalNames(spec, [...tensors.keys()]);
+	const weights: HostParams = {};
+	const missing: string[] = [];
+	const mismatched: MismatchedParam[] = [];
+	for (const [name, shape] of Object.entries(shapes)) {
+		const source = names.get(name);
+		if (source === undefined) {
+			missing.push(name);
+			continue;
+		}
+		const t = tensors.get(source)!;
+		if (!(t.data instanceof Float32Array))
+			throw new UserError('invalid-config', `Checkpoint tensor '${source}' is ${t.dtype}; a ${spec.modelType} parameter must be a float.`);
+		if (!sameShape(t.shape, shape)) {
+			if (head.has(name)) {
+				mismatched.push({ name, checkpoint: t.shape.slice(), model: shape.slice() });
+				missing.push(name);
+				continue;
+			}
+			throw new UserError(
+				'invalid-config',
+				`Checkpoint tensor '${source}' has shape [${t.shape.join(', ')}] but config.json implies [${shape.join(', ')}]; the weights and config.json do not belong together.`
+			);
+		}
+		weights[name] = { shape, data: t.data };
+	}
+	const tiedCopy = spec.isTied(config) ? 'lm_head.weight' : undefined;
+	const unexpected = [...names].filter(([name]) => !(name in shapes) && name !== tiedCopy).map(([, source]) => source);
+	return { weights, missing, unexpected, mismatched };
+}
+
 export function paramsFromCheckpoint<C extends HfConfigBase>(
 	spec: ArchSpec<C>,
 	config: C,
 	tensors: Map<string, SafetensorsTensor>
 ): LoadedParams {
-	const shapes = spec.paramShapes(config);
-	const head = new Set(spec.headParams(config));
-	const names = canonicalNames(spec, [...tensors.keys()]);
+	const { weights, ...rest } = hostParamsFromCheckpoint(spec, config, tensors);
 	const params: Params = {};
-	const missing: string[] = [];
-	const mismatched: MismatchedParam[] = [];
-	try {
-		for (const [name, shape] of Object.entries(shapes)) {
-			const source = names.get(name);
-			if (source === undefined) {
-				missing.push(name);
-				continue;
-			}
-			const t = tensors.get(source)!;
-			if (!(t.data instanceof Float32Array))
-				throw new UserError('invalid-config', `Checkpoint tensor '${source}' is ${t.dtype}; a ${spec.modelType} parameter must be a float.`);
-			if (!sameShape(t.shape, shape)) {
-				if (head.has(name)) {
-					mismatched.push({ name, checkpoint: t.shape.slice(), model: shape.slice() });
-					missing.push(name);
-					continue;
-				}
-				throw new UserError(
-					'invalid-config',
-					`Checkpoint tensor '${source}' has shape [${t.shape.join(', ')}] but config.json implies [${shape.join(', ')}]; the weights and config.json do not belong together.`
-				);
-			}
-			params[name] = tf.tensor(t.data, shape, 'float32');
-		}
-	} catch (e) {
-		Object.values(params).forEach((t) => t.dispose());
-		throw e;
-	}
-	const tiedCopy = spec.isTied(config) ? 'lm_head.weight' : undefined;
-	const unexpected = [...names].filter(([name]) => !(name in shapes) && name !== tiedCopy).map(([, source]) => source);
-	return { params, missing, unexpected, mismatched };
+	for (const [name, w] of Object.entries(weights)) params[name] = tf.tensor(w.data, w.shape, 'float32');
+	return { params, ...rest };
 }
 
 /**
