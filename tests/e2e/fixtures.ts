@@ -1,0 +1,58 @@
+/**
+ * Shared e2e fixtures: one browser context per Playwright worker (workers: 1, so one for the whole
+ * suite while no test fails), holding the example project with a tiny trained from-scratch run.
+ * Specs that only need "a completed classification run" take `studioPage` and call
+ * `ensureTrainedExample`, so the run is trained once for all of them instead of once per spec.
+ * Specs that test a fresh profile (reloads, crashes, importer errors) keep Playwright's own `page`.
+ */
+import { test as base, expect, type Page } from '@playwright/test';
+import { HUB_PORT } from '../../playwright.config';
+import { openStudio, setNumber } from './helpers';
+
+export const HUB_URL = `http://127.0.0.1:${HUB_PORT}`;
+
+export const test = base.extend<object, { studioPage: Page }>({
+	studioPage: [
+		async ({ browser }, use) => {
+			const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+			const page = await context.newPage();
+			await openStudio(page, `/?hub=${encodeURIComponent(HUB_URL)}`);
+			await expect(page.getByTestId('backend')).toHaveAttribute('data-backend', 'webgpu');
+			await use(page);
+			await context.close();
+		},
+		{ scope: 'worker', timeout: 300_000 }
+	]
+});
+
+export { expect };
+
+/** Set once the shared example run is trained in this worker's context. */
+let trained = false;
+
+/**
+ * Make sure the example project is open and has a completed tiny from-scratch run (the newest
+ * run row); trains it (nano, 8 steps, log every 2, eval every 4, checkpoint every 4) the first time.
+ * Specs that train more runs in the example project leave this one in place (never delete it).
+ * Leaves the page on the Train screen.
+ */
+export async function ensureTrainedExample(page: Page): Promise<void> {
+	await page.getByTestId('nav-projects').click().catch(() => {});
+	const card = page.getByTestId('project-card').filter({ hasText: 'Support ticket routing' }).first();
+	await expect(card).toBeVisible({ timeout: 60_000 });
+	await card.getByRole('button', { name: 'Open' }).click();
+	await page.getByTestId('nav-train').click();
+	if (trained) return;
+	await page.getByTestId('source-scratch').check();
+	await page.getByTestId('model-preset').selectOption('nano');
+	await setNumber(page, 'epochs', 1);
+	await setNumber(page, 'batch-size', 32);
+	await setNumber(page, 'max-steps', 8);
+	await page.locator('summary', { hasText: 'Model shape' }).click();
+	await setNumber(page, 'log-every', 2);
+	await setNumber(page, 'eval-every', 4);
+	await setNumber(page, 'checkpoint-every', 4);
+	await page.getByTestId('start').click();
+	await expect(page.getByTestId('run-row').first()).toHaveAttribute('data-status', 'completed', { timeout: 400_000 });
+	trained = true;
+}
