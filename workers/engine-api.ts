@@ -149,6 +149,9 @@ async function warmSession(ctx: RunContext, checkpointId?: string): Promise<NonN
 	return warm;
 }
 
+/** The page's stop flag, asked across the worker boundary (a comlink proxy answers with a promise). */
+type StopQuery = () => boolean | Promise<boolean>;
+
 /**
  * A language-modelling run scored on a split: token-weighted loss, perplexity and next-token
  * accuracy (the packed blocks, or the responses of prompt/response pairs). An instruction run then
@@ -161,9 +164,9 @@ async function evaluateLm(
 	checkpointId: string | undefined,
 	split: SplitName,
 	onProgress?: (done: number, total: number) => void,
-	options: EvaluateOptions = {}
+	options: EvaluateOptions = {},
+	shouldStop?: StopQuery
 ): Promise<EvaluationResult> {
-	const { shouldStop } = options;
 	const p = await prepare(runId);
 	const w = await warmSession(p, checkpointId);
 	const session = w.session as PretrainedSession;
@@ -495,16 +498,20 @@ export const api = {
 		control = 'stop';
 	},
 
-	/** Score a checkpoint on a split; the result is stored with the run. */
+	/**
+	 * Score a checkpoint on a split; the result is stored with the run. `shouldStop` is its own
+	 * argument (a comlink proxy from the page): comlink transfers proxies only at the top level.
+	 */
 	async evaluate(
 		runId: string,
 		checkpointId?: string,
 		split: SplitName = 'test',
 		onProgress?: (done: number, total: number) => void,
-		options: EvaluateOptions = {}
+		options: EvaluateOptions = {},
+		shouldStop?: StopQuery
 	): Promise<EvaluationResult> {
 		const objective = (await getRun(runId))?.config.pretrained?.objective;
-		if (objective && objective !== 'classification') return evaluateLm(runId, checkpointId, split, onProgress, options);
+		if (objective && objective !== 'classification') return evaluateLm(runId, checkpointId, split, onProgress, options, shouldStop);
 		const p = await prepare(runId);
 		const w = await warmSession(p, checkpointId);
 		const rows = rowsOf(p.tokens.splits, split);
@@ -512,7 +519,7 @@ export const api = {
 		// shouldStop may be a comlink proxy that answers with a promise: ask between batches and act
 		// on the latest answer; throwing from the progress callback ends the scoring loop.
 		let stop = false;
-		const ask = () => void Promise.resolve(options.shouldStop?.()).then((v) => (stop ||= !!v), () => {});
+		const ask = () => void Promise.resolve(shouldStop?.()).then((v) => (stop ||= !!v), () => {});
 		const cancelled = () => new UserError('cancelled', 'Evaluation was cancelled; the stored results are as they were.');
 		ask();
 		const out = await w.session.evaluate(p.tokens, rows, (done) => {
@@ -538,7 +545,7 @@ export const api = {
 			// Language-modelling runs: no class probabilities, the token-level loss only.
 			result = { ...head, loss: out.loss, count: rows.length, ...classificationReport(out.labels, out.preds, p.labels) };
 		}
-		if (stop || (await options.shouldStop?.())) throw cancelled();
+		if (stop || (await shouldStop?.())) throw cancelled();
 		await updateRun(runId, { evaluation: result });
 		return result;
 	},

@@ -126,18 +126,25 @@ export class EngineClient {
 		void this.bridge.call((api) => api.stop(), 10_000).catch(() => {});
 	}
 
+	/**
+	 * Score a checkpoint on a split and store the result with the run. Callbacks cross to the worker
+	 * as top-level comlink proxies (comlink cannot transfer one nested in an object); `options` is
+	 * plain data. `shouldStop` answering true cancels: the worker stores nothing and rejects with
+	 * code 'cancelled'.
+	 */
 	async evaluate(
 		runId: string,
 		checkpointId?: string,
 		split: SplitName = 'test',
 		onProgress?: (done: number, total: number) => void,
-		options: EvaluateOptions = {}
+		options: EvaluateOptions = {},
+		shouldStop?: () => boolean
 	): Promise<EvaluationResult> {
 		await this.init();
 		const cb = onProgress ? proxy(onProgress) : undefined;
-		const { shouldStop, ...rest } = options;
-		const opts = { ...rest, shouldStop: shouldStop ? proxy(shouldStop) : undefined };
-		const r = await this.bridge.call((api) => api.evaluate(runId, checkpointId, split, cb, opts));
+		const stop = shouldStop ? proxy(shouldStop) : undefined;
+		const opts: EvaluateOptions = { ...options };
+		const r = await this.bridge.call((api) => api.evaluate(runId, checkpointId, split, cb, opts, stop));
 		this.version++;
 		return r;
 	}

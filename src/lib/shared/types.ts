@@ -404,11 +404,11 @@ export interface BaselineInfo {
 }
 
 /** Options of the engine's `evaluate`; `shouldStop` is polled between batches (a comlink proxy may answer with a promise). */
+/** Plain data (it crosses postMessage); the stop callback is an argument of its own. */
 export interface EvaluateOptions extends GenerationEvalOptions {
 	/** Bootstrap resamples for the intervals (default 1000). */
 	resamples?: number;
 	seed?: number;
-	shouldStop?: () => boolean | Promise<boolean>;
 }
 
 /** One generated answer beside its reference: `row` is the stored row index in the dataset version. */

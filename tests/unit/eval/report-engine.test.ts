@@ -77,7 +77,7 @@ describe('api.evaluate (full evaluation)', () => {
 	it('stops when asked and leaves the stored evaluation as it was', async () => {
 		const { run } = await trainedRun();
 		const before = (await getRun(run.id))!.evaluation!;
-		await expect(api.evaluate(run.id, undefined, 'test', undefined, { shouldStop: async () => true })).rejects.toMatchObject({ code: 'cancelled' });
+		await expect(api.evaluate(run.id, undefined, 'test', undefined, {}, async () => true)).rejects.toMatchObject({ code: 'cancelled' });
 		expect((await getRun(run.id))!.evaluation).toEqual(before);
 	}, 120_000);
 });
