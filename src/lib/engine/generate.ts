@@ -10,6 +10,9 @@
  * so producing N tokens after a P-token prompt costs O(N·(P+N)) token positions and O((P+N)²)
  * attention per step. Tiny models and playground lengths afford it; the tokens are the same as
  * transformers' cached decoding.
+ *
+ * `generateBatch` answers many prompts per forward pass (right-padded rows, each keeping its own
+ * positions, read at its own last token), with the tokens one-at-a-time generation gives.
  */
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../shared/errors';
@@ -233,4 +236,112 @@ export async function generateStream<C extends HfConfigBase>(
 		if (eos.has(id)) break;
 	}
 	return out;
+}
+
+// ---- many prompts per forward pass ----
+
+/** Bytes of (B, T, V) float32 logits one batched step may hold; more rows run in several passes. */
+const BATCH_LOGITS_BYTES = 64 * 2 ** 20;
+
+export interface BatchCallbacks {
+	/** Prompt `index` has finished (EOS, its token limit, or its window): its new ids. */
+	onDone?(index: number, ids: number[]): void | Promise<void>;
+	/** Checked before each step; true ends generation, every unfinished prompt keeping its tokens so far. */
+	shouldStop?(): boolean | Promise<boolean>;
+}
+
+/**
+ * (B, V) logits of each row's last token. Rows are right-padded to one length bucket with an
+ * attention mask and keep positions 0..n-1, so each row's last position sees exactly what it
+ * would see alone (the causal mask hides the pads after it; masked keys get weight exactly 0),
+ * and the tokens equal one-at-a-time `generateStream`'s.
+ */
+async function lastLogitsBatch<C extends HfConfigBase>(spec: ArchSpec<C>, params: Params, config: C, rows: number[][]): Promise<Float32Array[]> {
+	const buckets = lengthBuckets(config.maxPositions);
+	const t = Math.max(...rows.map((r) => Math.max(r.length, bucketFor(r.length, buckets))));
+	const per = Math.max(1, Math.floor(BATCH_LOGITS_BYTES / (t * config.vocabSize * 4)));
+	const out: Float32Array[] = [];
+	for (let from = 0; from < rows.length; from += per) {
+		const chunk = rows.slice(from, from + per);
+		const b = chunk.length;
+		const last = tf.tidy(() => {
+			const ids = new Int32Array(b * t);
+			const mask = new Float32Array(b * t);
+			chunk.forEach((r, i) => {
+				ids.set(r, i * t);
+				mask.fill(1, i * t, i * t + r.length);
+			});
+			const inputIds = tf.tensor2d(ids, [b, t], 'int32'); // (B, T)
+			const attentionMask = tf.tensor2d(mask, [b, t], 'float32'); // (B, T)
+			const logits = spec.forward(params, config, { inputIds, attentionMask }); // (B, T, V)
+			const at = tf.tensor1d(chunk.map((r, i) => i * t + r.length - 1), 'int32'); // (B)
+			return tf.gather(logits.reshape([b * t, -1]), at); // (B, V)
+		});
+		try {
+			const flat = (await last.data()) as Float32Array;
+			const v = flat.length / b;
+			for (let i = 0; i < b; i++) out.push(flat.subarray(i * v, (i + 1) * v));
+		} finally {
+			last.dispose();
+		}
+	}
+	return out;
+}
+
+/**
+ * Generate for many prompts, up to `batchSize` of them per forward pass (continuous batching: a
+ * prompt that finishes frees its row for the next one). Each prompt's tokens equal what
+ * `generateStream` returns for it alone with the same options (greedy, or sampled: every prompt
+ * draws from its own PRNG seeded with `seed`, as a call of its own would). Returns each prompt's
+ * new ids in input order; after a stop, the tokens so far.
+ */
+export async function generateBatch<C extends HfConfigBase>(
+	spec: ArchSpec<C>,
+	params: Params,
+	config: C,
+	prompts: number[][],
+	options: Partial<GenerateOptions> = {},
+	callbacks: BatchCallbacks = {},
+	batchSize = 8
+): Promise<number[][]> {
+	if (config.task !== 'causal-lm') throw new UserError('invalid-config', `This ${spec.modelType} model has a ${config.task} head; it does not generate text. Pick a causal language model.`);
+	if (prompts.some((p) => !p.length)) throw new UserError('invalid-config', 'Generation needs a prompt of at least one token; type some text (or start with the BOS token).');
+	if (!Number.isInteger(batchSize) || batchSize < 1) throw new UserError('invalid-config', `Prompts per batch must be a whole number ≥ 1 (got ${batchSize}).`);
+	const opts = { ...DEFAULT_GENERATE_OPTIONS, ...options };
+	validateGenerateOptions(opts);
+	const eos = new Set(opts.eosTokenIds ?? config.eosTokenIds);
+	const results: number[][] = prompts.map(() => []);
+	interface Row {
+		index: number;
+		ids: number[];
+		prng: Prng;
+	}
+	let next = 0;
+	const active: Row[] = [];
+	const finish = async (row: Row) => callbacks.onDone?.(row.index, results[row.index]);
+	const refill = async () => {
+		while (active.length < batchSize && next < prompts.length) {
+			const index = next++;
+			if (opts.maxNewTokens === 0) await callbacks.onDone?.(index, results[index]);
+			else active.push({ index, ids: [...prompts[index]], prng: new Prng(opts.seed) });
+		}
+	};
+	await refill();
+	while (active.length && !(await callbacks.shouldStop?.())) {
+		const windows = active.map((r) => (r.ids.length > config.maxPositions ? r.ids.slice(-config.maxPositions) : r.ids));
+		const logits = await lastLogitsBatch(spec, params, config, windows);
+		const done: Row[] = [];
+		active.forEach((row, i) => {
+			const id = nextToken(logits[i], row.ids, opts, row.prng);
+			row.ids.push(id);
+			results[row.index].push(id);
+			if (eos.has(id) || results[row.index].length >= opts.maxNewTokens) done.push(row);
+		});
+		for (const row of done) {
+			active.splice(active.indexOf(row), 1);
+			await finish(row);
+		}
+		await refill();
+	}
+	return results;
 }
