@@ -6,63 +6,15 @@
  * callback must arrive as a top-level proxy the worker can call back.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { expose, type Endpoint } from 'comlink';
-import { WorkerBridge } from '../../../src/lib/client/bridge';
+import { answers, closeChannels, connect, type Received } from './fake-worker';
 import { EngineClient } from '../../../src/lib/client/engine.svelte';
 import { DataClient } from '../../../src/lib/client/data.svelte';
 import { HubClient } from '../../../src/lib/client/hub.svelte';
 import { defaultRunConfig } from '../../../src/lib/shared/config';
 
-interface Received {
-	method: string;
-	args: unknown[];
-}
+afterEach(closeChannels);
 
-/** Canned answers, just enough for the client code after the call to run. */
-const answers: Record<string, unknown> = {
-	init: { backend: { name: 'cpu' }, swept: 0 },
-	createRun: { id: 'run_1' },
-	branchRun: { id: 'run_2' },
-	setKeepCheckpoints: { id: 'run_1' },
-	train: 'completed',
-	evaluate: { split: 'test' },
-	listCached: []
-};
-
-let channels: MessageChannel[] = [];
-
-/** Replace a client's worker with a fake one behind a real comlink channel; returns what the fake received. */
-function connect(client: object): Received[] {
-	const received: Received[] = [];
-	const channel = new MessageChannel();
-	channels.push(channel);
-	const fake = new Proxy(
-		{},
-		{
-			get: (_, method) =>
-				typeof method === 'string' && method !== 'then'
-					? (...args: unknown[]) => {
-							received.push({ method, args });
-							return answers[method];
-						}
-					: undefined
-		}
-	);
-	expose(fake, channel.port2 as unknown as Endpoint);
-	const bridge = new WorkerBridge<unknown>(() => Object.assign(channel.port1, { terminate: () => channel.port1.close() }) as unknown as Worker, 'test worker');
-	(client as { bridge: WorkerBridge<unknown> }).bridge = bridge;
-	return received;
-}
-
-afterEach(() => {
-	for (const c of channels) {
-		c.port1.close();
-		c.port2.close();
-	}
-	channels = [];
-});
-
-/** The arguments of the first call of `method`, with every function argument (a proxy) called once. */
+/** The arguments of the first call of `method` the fake worker received. */
 async function argsOf(received: Received[], method: string): Promise<unknown[]> {
 	const call = received.find((r) => r.method === method);
 	expect(call, `${method} reached the worker`).toBeDefined();
