@@ -6,9 +6,10 @@
 import { base } from '$app/paths';
 import { getData } from './data.svelte';
 import { getEngine } from './engine.svelte';
-import { deleteProject, getDatasetVersion, getProject, listProjects, listRuns, newId, putProject, requestPersistence, storageEstimate } from '../storage';
+import { deleteDatasetVersion, deleteProject, getDatasetVersion, getProject, listDatasetVersions, listProjects, listRuns, newId, putProject, requestPersistence, storageEstimate } from '../storage';
 import type { DatasetVersion, Project, Run } from '../shared/types';
 import type { RunConfig } from '../shared/config';
+import { nextRunName } from '../shared/run-names';
 
 const CURRENT_KEY = 'whetstone.currentProject';
 export const EXAMPLE_ID = 'support-tickets';
@@ -17,6 +18,8 @@ class Studio {
 	projects = $state.raw<Project[]>([]);
 	projectId = $state<string | null>(null);
 	dataset = $state.raw<DatasetVersion | null>(null);
+	/** The project's dataset versions, newest first. */
+	datasets = $state.raw<DatasetVersion[]>([]);
 	runs = $state.raw<Run[]>([]);
 	selectedRunId = $state<string | null>(null);
 	/** A checkpoint picked on one screen for another (Train's "Evaluate this" opens Evaluate on it). */
@@ -107,6 +110,7 @@ class Studio {
 		const project = await getProject(id);
 		if (project) this.projects = this.projects.map((p) => (p.id === id ? project : p));
 		this.dataset = project?.datasetVersionId ? ((await getDatasetVersion(project.datasetVersionId)) ?? null) : null;
+		this.datasets = await listDatasetVersions(id);
 		this.runs = await listRuns(id);
 		void this.updateStorage();
 	}
@@ -118,6 +122,12 @@ class Studio {
 		await this.refresh();
 	}
 
+	/** Deletes a dataset version the project does not use and no run was trained on (storage refuses the others, saying why). */
+	async deleteDataset(id: string): Promise<void> {
+		await deleteDatasetVersion(id);
+		await this.refresh();
+	}
+
 	async remove(id: string): Promise<void> {
 		await deleteProject(id);
 		this.projects = await listProjects();
@@ -126,6 +136,11 @@ class Studio {
 			await this.select(this.projects[0].id);
 		}
 		void this.updateStorage();
+	}
+
+	/** The name of the project's next training run, e.g. "run 3" (baselines take no number; see shared/run-names.ts). */
+	nextRunName(prefix = 'run'): string {
+		return nextRunName(this.runs, prefix);
 	}
 
 	async updateStorage(): Promise<void> {

@@ -205,11 +205,90 @@ export function withNormalConfig<T extends { config: RunConfig } | undefined>(re
 	return record && { ...record, config: normalizeRunConfig(record.config) };
 }
 
-export const trainPresets = {
-	quick: { epochs: 3, evalEvery: 20 },
-	default: {},
-	thorough: { epochs: 30, learningRate: 2e-3 }
-} as const satisfies Record<string, Partial<TrainConfig>>;
+/**
+ * What the New-run form's defaults depend on: where the weights come from, which of them train,
+ * and how large the model is. `method` is a pretrained model's: 'probe' trains the head alone.
+ */
+export interface RunShape {
+	source: 'scratch' | 'pretrained';
+	method?: 'full' | 'lora' | 'freeze' | 'probe';
+	/** Parameters of the model; unknown (a pretrained model not looked up yet) counts as small. */
+	params?: number;
+}
+
+/** Warm up over this fraction of the run's steps (rounded up, as the Trainer's get_warmup_steps), whatever its length. */
+export const DEFAULT_WARMUP_RATIO = 0.1;
+
+/**
+ * The peak learning rate a run of this shape starts from, as the usual recipes choose it:
+ *   from scratch   3e-3 for tiny models (under 1 M parameters; measured on the example in
+ *                  bench/example-accuracy.ts), 1e-3 up to 10 M (nanoGPT's baby GPT), 6e-4 above
+ *                  (GPT-3's 125 M row): larger models need smaller steps
+ *   full / freeze  5e-5, the Trainer's default, up to 400 M parameters; 2e-5 above (BERT's and
+ *                  run_glue's range is 2e-5 to 5e-5)
+ *   LoRA           3e-4 below 1 B parameters, 2e-4 up to 30 B (QLoRA's 7B–13B), 1e-4 above: the
+ *                  adapter starts at zero and is small, so it takes larger steps (PEFT examples)
+ *   linear probe   1e-3: only a freshly initialised head trains
+ */
+export function suggestedLearningRate({ source, method = 'full', params = 0 }: RunShape): number {
+	if (source === 'scratch') return params < 1e6 ? 3e-3 : params < 1e7 ? 1e-3 : 6e-4;
+	if (method === 'probe') return 1e-3;
+	if (method === 'lora') return params < 1e9 ? 3e-4 : params < 3e10 ? 2e-4 : 1e-4;
+	return params <= 4e8 ? 5e-5 : 2e-5;
+}
+
+/**
+ * The training settings the New-run form starts from for a run of this shape: from scratch, the
+ * studio's defaults (12 epochs, cosine); a pretrained model, `finetunePreset` (3 epochs, linear
+ * schedule, early stopping). Either way the learning rate by method and size and the warmup as
+ * a ratio of the run's steps, so a 10-step run does not spend 20 of them warming up.
+ */
+export function suggestedTrainConfig(shape: RunShape): TrainConfig {
+	const base: TrainConfig = shape.source === 'pretrained' ? { ...defaultTrainConfig, ...finetunePreset, earlyStopping: { ...finetunePreset.earlyStopping } } : { ...defaultTrainConfig };
+	return { ...base, warmupSteps: 0, warmupRatio: DEFAULT_WARMUP_RATIO, learningRate: suggestedLearningRate(shape) };
+}
+
+const same = (a: unknown, b: unknown) => a === b || JSON.stringify(a) === JSON.stringify(b);
+
+/**
+ * The form's settings when the run's shape changes (another method or model): every field still
+ * at the old suggestion takes the new one; a field the user changed stays as they set it.
+ * `before` null: nothing is a suggestion (a copied run's settings are all kept).
+ */
+export function rebaseTrainConfig(current: TrainConfig, before: TrainConfig | null, after: TrainConfig): TrainConfig {
+	if (!before) return { ...current };
+	const out = { ...current } as Record<string, unknown>;
+	for (const key of Object.keys(after) as (keyof TrainConfig)[])
+		if (same(current[key], before[key])) out[key] = structuredClone(after[key]);
+	return out as unknown as TrainConfig;
+}
+
+/** Named training presets, relative to the suggestion for the run (quick: a quarter of its epochs; thorough: 2.5× longer at 2/3 the rate). */
+export const trainPresetNames = ['quick', 'default', 'thorough'] as const;
+export type TrainPreset = (typeof trainPresetNames)[number];
+
+export function trainPreset(name: TrainPreset, base: Pick<TrainConfig, 'epochs' | 'learningRate'>): Pick<TrainConfig, 'epochs' | 'learningRate'> {
+	if (name === 'quick') return { epochs: Math.max(1, Math.round(base.epochs / 4)), learningRate: base.learningRate };
+	if (name === 'thorough') return { epochs: Math.round(base.epochs * 2.5), learningRate: Number(((base.learningRate * 2) / 3).toPrecision(2)) };
+	return { epochs: base.epochs, learningRate: base.learningRate };
+}
+
+/** The preset whose epochs and learning rate these settings have, or null (custom). */
+export function matchingTrainPreset(t: Pick<TrainConfig, 'epochs' | 'learningRate'>, base: Pick<TrainConfig, 'epochs' | 'learningRate'>): TrainPreset | null {
+	return trainPresetNames.find((n) => {
+		const p = trainPreset(n, base);
+		return p.epochs === t.epochs && p.learningRate === t.learningRate;
+	}) ?? null;
+}
+
+/**
+ * A model preset's label, naming what sets it apart: "nano · 1 layer · width 32 · context 32"
+ * (nano and micro differ only in context).
+ */
+export function modelPresetLabel(name: ModelPreset): string {
+	const p = modelPresets[name];
+	return `${name} · ${p.nLayer} ${p.nLayer === 1 ? 'layer' : 'layers'} · width ${p.dModel} · context ${p.contextLength}`;
+}
 
 /**
  * What a run teaches the model: to pick a label (classification), to continue domain text
@@ -271,14 +350,6 @@ export function countParams(m: ModelConfig): number {
 	const perLayer = 2 * 2 * d + (d * 3 * d + 3 * d) + (d * d + d) + (d * h + h) + (h * d + d);
 	const head = m.head === 'lm' ? 0 : d * m.numClasses + m.numClasses;
 	return m.vocabSize * d + m.contextLength * d + m.nLayer * perLayer + 2 * d + head;
-}
-
-/** Rough training memory in bytes: weights, grads, two Adam moments, plus activations. */
-export function estimateTrainBytes(m: ModelConfig, batchSize: number): number {
-	const params = countParams(m);
-	const acts = batchSize * m.contextLength * m.dModel * m.nLayer * 16 +
-		batchSize * m.nHead * m.contextLength * m.contextLength * m.nLayer * 3;
-	return 4 * (4 * params + acts);
 }
 
 /** Everything wrong with a run config, as sentences that say what to change; empty when it can run. */

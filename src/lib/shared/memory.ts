@@ -4,8 +4,10 @@
  * shows the same numbers the worker checks. Activation sizes follow Korthikanti et al. 2022,
  * "Reducing Activation Recomputation in Large Transformer Models", section 4.1.
  */
+import { countParams, type ModelConfig, type Objective } from './config';
 import { UserError } from './errors';
 import type { MemoryEstimate } from './hub';
+import { countMethod, fanInFanOutFor, hfParamShapes, methodProblems, type FineTuneMethod } from './method';
 
 /** The batch a training run will use. */
 export interface BatchShape {
@@ -49,18 +51,94 @@ export function estimateMemory(
 	params: number,
 	config: Record<string, unknown>,
 	largest: { name: string; bytes: number },
-	{ batchSize: b, seqLen: s }: BatchShape
+	batch: BatchShape
 ): MemoryEstimate {
 	const h = dim(config, 'hidden_size', 'n_embd', 'd_model', 'dim');
 	const layers = dim(config, 'num_hidden_layers', 'n_layer', 'num_layers', 'n_layers');
-	const activations = activationBytes(config, { batchSize: b, seqLen: s });
 	const adapterParams = layers * 4 * ESTIMATE_LORA_RANK * (h + h);
 	return {
 		weights: 4 * params,
-		fullFineTune: 16 * params + activations,
-		lora: 4 * params + 16 * adapterParams + activations,
+		fullFineTune: trainingMemory({ total: params, trainable: params }, config, batch).total,
+		lora: trainingMemory({ total: params + adapterParams, trainable: adapterParams }, config, batch).total,
 		largestTensor: { ...largest }
 	};
+}
+
+/** The parts of a training run's memory, in bytes (float32), and the batch they assume. */
+export interface TrainingMemory {
+	total: number;
+	/** Every weight, frozen or not (a LoRA adapter's included). */
+	weights: number;
+	/** One gradient per trainable weight. */
+	gradients: number;
+	/** The optimizer's state per trainable weight: Adam's two moments (SGD: one momentum buffer, or none). */
+	optimizer: number;
+	/** What one batch keeps for the backward pass. */
+	activations: number;
+	batch: BatchShape;
+}
+
+/**
+ * THE training-memory estimate: every screen that shows or checks memory to train calls this
+ * (through `fineTuneMemory` or `scratchMemory`), so one model and one setting give one figure.
+ * `optimizerSlots`: float32 buffers the optimizer keeps per trainable weight (Adam/AdamW 2, SGD
+ * with momentum 1, plain SGD 0).
+ */
+export function trainingMemory(
+	counts: { total: number; trainable: number },
+	config: Record<string, unknown>,
+	batch: BatchShape,
+	optimizerSlots = 2
+): TrainingMemory {
+	const weights = 4 * counts.total;
+	const gradients = 4 * counts.trainable;
+	const optimizer = 4 * optimizerSlots * counts.trainable;
+	const activations = activationBytes(config, batch);
+	return { total: weights + gradients + optimizer + activations, weights, gradients, optimizer, activations, batch: { ...batch } };
+}
+
+/** Float32 buffers per trainable weight for an optimizer setting of the training config. */
+export function optimizerSlots(t: { optimizer: string; momentum?: number }): number {
+	return t.optimizer === 'sgd' ? ((t.momentum ?? 0) > 0 ? 1 : 0) : 2;
+}
+
+/**
+ * Memory to fine-tune a pretrained model (its config.json) with `method` on batches of `batch`:
+ * what the model picker and the method form both show. Null when the architecture is not one the
+ * studio fine-tunes or the method's settings select nothing.
+ */
+export function fineTuneMemory(
+	hfConfig: Record<string, unknown>,
+	objective: Objective,
+	numClasses: number,
+	method: FineTuneMethod,
+	batch: BatchShape,
+	slots = 2
+): TrainingMemory | null {
+	const shapes = hfParamShapes(hfConfig, objective, numClasses);
+	if (!Object.keys(shapes).length || methodProblems(method, shapes).length) return null;
+	return trainingMemory(countMethod(shapes, method, fanInFanOutFor(String(hfConfig.model_type))), hfConfig, batch, slots);
+}
+
+/** Memory to train the from-scratch model: every weight trains; a classification head has no LM logits. */
+export function scratchMemory(m: ModelConfig, batchSize: number, slots = 2): TrainingMemory {
+	const params = countParams(m);
+	const config = {
+		model_type: 'whetstone-transformer',
+		hidden_size: m.dModel,
+		num_hidden_layers: m.nLayer,
+		num_attention_heads: m.nHead,
+		vocab_size: m.head === 'lm' ? m.vocabSize : 0
+	};
+	return trainingMemory({ total: params, trainable: params }, config, { batchSize, seqLen: m.contextLength }, slots);
+}
+
+/** The parts of an estimate in words, for a tooltip or a details line. */
+export function describeMemory(m: TrainingMemory): string {
+	const parts = [`weights ${approxBytes(m.weights)}`, `gradients ${approxBytes(m.gradients)}`];
+	if (m.optimizer) parts.push(`optimizer state ${approxBytes(m.optimizer)}`);
+	parts.push(`activations ${approxBytes(m.activations)} (batch ${m.batch.batchSize} × ${m.batch.seqLen} tokens)`);
+	return parts.join(' + ');
 }
 
 /** A, the activations one batch keeps for the backward pass (the formula above `estimateMemory`). */
@@ -80,7 +158,7 @@ export function activationBytes(config: Record<string, unknown>, { batchSize: b,
  * are computed, so freezing the lower layers does not shrink them either.
  */
 export function estimateMethodBytes(counts: { total: number; trainable: number }, config: Record<string, unknown>, batch: BatchShape): number {
-	return 4 * counts.total + 12 * counts.trainable + activationBytes(config, batch);
+	return trainingMemory(counts, config, batch).total;
 }
 
 export type FitMethod = 'full' | 'lora' | 'inference';
