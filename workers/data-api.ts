@@ -1,6 +1,7 @@
 /** What the data worker does: the data pipeline's entry points, with a pretrained model's files read from the model cache. */
 import { datasetSummary, importDataset, importExample, inspectFile, prepareHubTokens, prepareTokens } from '../src/lib/data/pipeline';
 import type { Objective } from '../src/lib/shared/config';
+import type { PhaseCallback } from '../src/lib/data/pipeline';
 import type { ModelRef } from '../src/lib/shared/hub';
 import { hubFileReader } from './pretrained';
 
@@ -10,8 +11,11 @@ export const api = {
 	importExample,
 	datasetSummary,
 	prepareTokens,
-	/** Tokenize a dataset version with a cached Hub model's tokenizer for an objective. */
-	prepareHubTokens: (versionId: string, model: ModelRef, objective: Objective, maxLength: number) =>
-		prepareHubTokens(versionId, model, objective, maxLength, hubFileReader(model))
+	/**
+	 * Tokenize a dataset version with a cached Hub model's tokenizer for an objective. `onPhase`
+	 * (a top-level comlink proxy, never nested in an object) hears the rows tokenized.
+	 */
+	prepareHubTokens: (versionId: string, model: ModelRef, objective: Objective, maxLength: number, onPhase?: PhaseCallback) =>
+		prepareHubTokens(versionId, model, objective, maxLength, hubFileReader(model), onPhase)
 };
 export type DataApi = typeof api;

@@ -7,10 +7,18 @@ import { WorkerBridge } from './bridge';
 import type { DataApi } from '../../../workers/data-api';
 import type { Objective, TokenizerConfig } from '../shared/config';
 import type { ModelRef } from '../shared/hub';
-import type { ImportArgs } from '../data/pipeline';
+import type { ImportArgs, PreparedTokens } from '../data/pipeline';
+import { proxy } from 'comlink';
+import { UserError } from '../shared/errors';
+import type { PhaseProgress } from '../shared/phases';
 
 export class DataClient {
 	busy = $state<string | null>(null);
+	/** The tokenizer training or tokenizing under way, with its count; null when none is. */
+	phase = $state<PhaseProgress | null>(null);
+	/** How the last preparation of tokens went, in words (what was reused from the cache, or done and how long it took). */
+	prepared = $state<string | null>(null);
+	private cancelling = false;
 
 	private bridge = new WorkerBridge<DataApi>(
 		() => new Worker(new URL('../../../workers/data.worker.ts', import.meta.url), { type: 'module' }),
@@ -18,7 +26,10 @@ export class DataClient {
 	);
 
 	constructor() {
-		this.bridge.onCrash = () => (this.busy = null);
+		this.bridge.onCrash = () => {
+			this.busy = null;
+			this.phase = null;
+		};
 	}
 
 	private async run<T>(what: string, fn: () => Promise<T>): Promise<T> {
@@ -55,12 +66,51 @@ export class DataClient {
 	}
 
 	prepareHubTokens(versionId: string, model: ModelRef, objective: Objective, maxLength: number) {
-		return this.run("Tokenizing with the model's tokenizer…", () => this.bridge.call((api) => api.prepareHubTokens(versionId, { ...model }, objective, maxLength), 300_000));
+		return this.preparing("Tokenizing with the model's tokenizer…", (onPhase) => this.bridge.call((api) => api.prepareHubTokens(versionId, { ...model }, objective, maxLength, onPhase), 600_000));
 	}
 
 	prepareTokens(versionId: string, cfg: TokenizerConfig, maxLength: number) {
-		return this.run('Training the tokenizer…', () => this.bridge.call((api) => api.prepareTokens(versionId, cfg, maxLength), 300_000));
+		return this.preparing('Preparing tokens…', (onPhase) => this.bridge.call((api) => api.prepareTokens(versionId, { ...cfg }, maxLength, onPhase), 600_000));
 	}
+
+	/**
+	 * Stop training the tokenizer or tokenizing: the worker is ended (its work is synchronous, so
+	 * it cannot be asked), nothing half-done was stored, and a new worker starts on the next call.
+	 */
+	cancelPreparing(): void {
+		if (!this.phase && !this.busy) return;
+		this.cancelling = true;
+		this.bridge.crash('cancelled');
+	}
+
+	/** A preparation with its phases shown (the callback crosses as a top-level comlink proxy) and said afterwards. */
+	private preparing(what: string, call: (onPhase: (p: PhaseProgress | null) => void) => Promise<PreparedTokens>): Promise<PreparedTokens> {
+		return this.run(what, async () => {
+			this.cancelling = false;
+			this.phase = null;
+			this.prepared = null;
+			const started = performance.now();
+			try {
+				const r = await call(proxy((p: PhaseProgress | null) => void (this.phase = p)));
+				this.prepared = preparedText(r, (performance.now() - started) / 1000);
+				return r;
+			} catch (e) {
+				if (this.cancelling) throw new UserError('cancelled', 'Preparing the tokens was cancelled; nothing was stored. Start the run again when you are ready.');
+				throw e;
+			} finally {
+				this.cancelling = false;
+				this.phase = null;
+			}
+		});
+	}
+}
+
+/** What the last preparation reused from the cache or did, and how long it took. */
+export function preparedText(r: PreparedTokens, seconds: number): string {
+	const took = seconds < 1 ? 'in under a second' : `in ${seconds.toFixed(1)} s`;
+	if (r.reused?.tokens) return `Tokens: reused the cached tokens (same dataset version and tokenizer); nothing was tokenized again.`;
+	if (r.reused?.tokenizer) return `Tokens: reused the trained tokenizer and tokenized the rows ${took}.`;
+	return `Tokens: prepared ${took}; a next run with the same tokenizer settings reuses them.`;
 }
 
 let data: DataClient | null = null;

@@ -105,8 +105,11 @@ export interface BpeModel {
 	merges: [string, string][];
 }
 
+/** Merges learned so far and the most there can be, reported every few merges while a BPE trains. */
+export type BpeProgress = (merges: number, maxMerges: number) => void;
+
 /** The BPE vocabulary and merges learned from `texts`; `trainBpe` wraps it as tokenizer.json. */
-export function learnBpe(texts: string[], cfg: TokenizerConfig): BpeModel {
+export function learnBpe(texts: string[], cfg: TokenizerConfig, onProgress?: BpeProgress): BpeModel {
 	// Count raw pieces first: far fewer distinct pieces than occurrences, so UTF-8 encoding and
 	// byte mapping run once per distinct piece.
 	const pieceCounts = new Map<string, number>();
@@ -139,7 +142,10 @@ export function learnBpe(texts: string[], cfg: TokenizerConfig): BpeModel {
 
 	const merges: [string, string][] = [];
 	const target = cfg.vocabSize - SPECIAL_TOKENS.length;
+	const maxMerges = Math.max(0, target - symbols.length);
+	onProgress?.(0, maxMerges);
 	while (symbols.length < target && heap.size > 0) {
+		if (onProgress && merges.length % 16 === 0 && merges.length) onProgress(merges.length, maxMerges);
 		const { count, pair } = heap.pop();
 		const current = pairCount.get(pair) ?? 0;
 		// Stale entry: the count changed since it was pushed. Re-queue with the true count.
@@ -196,6 +202,7 @@ export function learnBpe(texts: string[], cfg: TokenizerConfig): BpeModel {
 			if (d > 0) heap.push(c, p);
 		}
 	}
+	onProgress?.(merges.length, maxMerges);
 	return { vocab: [...SPECIAL_TOKENS, ...symbols], merges };
 }
 
@@ -214,8 +221,8 @@ export function bpeTokenizerConfig(modelMaxLength?: number): Record<string, unkn
 }
 
 /** Trains a byte-level BPE on `texts`; returns the Hugging Face `tokenizer.json` text. */
-export function trainBpe(texts: string[], cfg: TokenizerConfig): string {
-	const { vocab, merges } = learnBpe(texts, cfg);
+export function trainBpe(texts: string[], cfg: TokenizerConfig, onProgress?: BpeProgress): string {
+	const { vocab, merges } = learnBpe(texts, cfg, onProgress);
 	const tokenizer = {
 		version: '1.0',
 		truncation: null,

@@ -31,6 +31,8 @@ import { parseTable, type TableFormat, type TableProblem } from './parse';
 import { splitSizes, stratifiedSplit } from './split';
 import { trainBpe } from './bpe';
 import { TextTokenizer, loadHubTokenizer, type ReadModelFile } from './tokenizer';
+import { findTrainedTokenizer } from '../storage/tokenizers';
+import { PhaseReporter, type PhaseProgress } from '../shared/phases';
 
 export interface FileInspection {
 	fileName: string;
@@ -277,38 +279,69 @@ export interface PreparedTokens {
 	truncated?: number;
 	/** Pretrained models, instruction tuning: rows left out because none of the response fit. */
 	dropped?: number;
+	/** What was found in the cache instead of being done again: the trained tokenizer, the token ids. */
+	reused?: { tokenizer: boolean; tokens: boolean };
+}
+
+/** Reports while rows are tokenized; says so when the cached ids were reused instead. */
+export type PhaseCallback = (p: PhaseProgress | null) => void;
+
+function reusedTokens(onPhase: PhaseCallback | undefined, rows: number): void {
+	onPhase?.({ phase: 'tokenizing', done: rows, total: rows, unit: 'rows', note: 'reused the cached tokens' });
 }
 
 /**
  * Trains the tokenizer on the train split, stores it, and stores every row's token ids
- * (truncated to `maxLength`, no special tokens; the engine adds those). Reuses a stored cache
- * for the same data, tokenizer and length.
+ * (truncated to `maxLength`, no special tokens; the engine adds those). A tokenizer trained on
+ * this version with the same settings is reused (BPE training is deterministic), and so is a
+ * stored cache for the same data, tokenizer and length. `onPhase` hears the BPE's merges and the
+ * rows tokenized (a top-level comlink proxy from the page).
  */
 export async function prepareTokens(
 	versionId: string,
 	cfg: TokenizerConfig,
-	maxLength: number
+	maxLength: number,
+	onPhase?: PhaseCallback
 ): Promise<PreparedTokens> {
 	if (!Number.isInteger(maxLength) || maxLength < 1)
 		throw new UserError('invalid-config', `The maximum length must be a positive whole number of tokens, got ${maxLength}.`);
 	const version = await requireVersion(versionId);
-	const rows = await loadRows(versionId);
+	let rows: StoredRow[] | undefined;
 
-	const trainTexts = rows.filter((r) => r.split === SPLIT_CODE.train).map((r) => r.text);
-	const json = trainBpe(trainTexts, cfg);
-	const tokenizerHash = await sha256Hex(json);
+	const trained = await findTrainedTokenizer(versionId, cfg);
+	let json = trained?.json;
+	if (json === undefined) {
+		rows = await loadRows(versionId);
+		const trainTexts = rows.filter((r) => r.split === SPLIT_CODE.train).map((r) => r.text);
+		// Counting the words comes first (no count yet), then the merges, counted.
+		onPhase?.({ phase: 'training-tokenizer', done: 0, total: 0, unit: 'merges', note: `counting the words of ${trainTexts.length} texts` });
+		const bpe: { reporter?: PhaseReporter } = {};
+		json = trainBpe(trainTexts, cfg, onPhase && ((done, total) => (bpe.reporter ??= new PhaseReporter(onPhase, { phase: 'training-tokenizer', total, unit: 'merges' })).tick(done)));
+		bpe.reporter?.finish();
+	}
+	const tokenizerHash = trained?.hash ?? (await sha256Hex(json));
 	const key = tokenizedKey(versionId, tokenizerHash);
 	const tokenizer = await TextTokenizer.fromJson(json);
-	const result = { tokenizerHash, key, vocabSize: tokenizer.vocabSize };
 
 	// The cache key has no length in it, so a cache made for another maxLength is redone.
 	const cached = await getTokenized(key);
-	if (cached && cached.maxLength === maxLength) return result;
+	if (cached && cached.maxLength === maxLength) {
+		reusedTokens(onPhase, cached.offsets.length - 1);
+		return { tokenizerHash, key, vocabSize: tokenizer.vocabSize, reused: { tokenizer: !!trained, tokens: true } };
+	}
+	const result = { tokenizerHash, key, vocabSize: tokenizer.vocabSize, reused: { tokenizer: !!trained, tokens: false } };
 
 	if (!(await getTokenizer(tokenizerHash)))
 		await putTokenizer({ hash: tokenizerHash, datasetVersionId: version.id, config: { ...cfg }, json, createdAt: Date.now() });
 
-	const encoded = rows.map((r) => tokenizer.encode(r.text).slice(0, maxLength));
+	const all = rows ?? (await loadRows(versionId));
+	rows = all;
+	const progress = onPhase && new PhaseReporter(onPhase, { phase: 'tokenizing', total: all.length, unit: 'rows' });
+	const encoded = all.map((r, i) => {
+		progress?.tick(i);
+		return tokenizer.encode(r.text).slice(0, maxLength);
+	});
+	progress?.tick(all.length);
 	const offsets = new Int32Array(rows.length + 1);
 	for (let i = 0; i < rows.length; i++) offsets[i + 1] = offsets[i] + encoded[i].length;
 	const ids = new Int32Array(offsets[rows.length]);
@@ -362,7 +395,8 @@ export async function prepareHubTokens(
 	model: ModelRef,
 	objective: Objective,
 	maxLength: number,
-	readFile: ReadModelFile
+	readFile: ReadModelFile,
+	onPhase?: PhaseCallback
 ): Promise<PreparedTokens> {
 	if (!Number.isInteger(maxLength) || maxLength < 2)
 		throw new UserError('invalid-config', `The maximum length must be a whole number of tokens, at least 2; got ${maxLength}.`);
@@ -379,16 +413,20 @@ export async function prepareHubTokens(
 	const base = { tokenizerHash, key, vocabSize: tokenizer.vocabSize };
 
 	const cached = (await getTokenized(key)) as HubTokenizedCache | undefined;
-	if (cached && cached.maxLength === maxLength)
-		return { ...base, rows: cached.offsets.length - 1, truncated: cached.truncated ?? 0, dropped: cached.dropped ?? 0 };
+	if (cached && cached.maxLength === maxLength) {
+		reusedTokens(onPhase, cached.offsets.length - 1);
+		return { ...base, rows: cached.offsets.length - 1, truncated: cached.truncated ?? 0, dropped: cached.dropped ?? 0, reused: { tokenizer: false, tokens: true } };
+	}
 
 	const rows = await loadRows(versionId);
-	const encoded =
+	const progress = onPhase && new PhaseReporter(onPhase, { phase: 'tokenizing', total: rows.length, unit: 'rows' });
+	const encoded = encodeInChunks(rows, progress, (part) =>
 		objective === 'classification'
-			? encodeClassification(tokenizer, rows, maxLength)
+			? encodeClassification(tokenizer, part, maxLength)
 			: objective === 'causal-lm'
-				? packCausalLm(tokenizer, rows, maxLength)
-				: encodeInstruction(tokenizer, config, rows, maxLength);
+				? packCausalLm(tokenizer, part, maxLength)
+				: encodeInstruction(tokenizer, config, part, maxLength)
+	, objective !== 'causal-lm');
 	if (encoded.ids.length === 0)
 		throw new UserError('too-few-rows', `No ${objective === 'instruction' ? 'example' : 'row'} of "${version.name}" is left after tokenizing with ${maxLength} tokens. Raise the maximum length.`);
 
@@ -418,5 +456,29 @@ export async function prepareHubTokens(
 	};
 	if (encoded.lossStart) cache.lossStart = Int32Array.from(encoded.lossStart);
 	await putTokenized(cache);
-	return { ...base, rows: encoded.ids.length, truncated: encoded.truncated, dropped: encoded.dropped };
+	return { ...base, rows: encoded.ids.length, truncated: encoded.truncated, dropped: encoded.dropped, reused: { tokenizer: false, tokens: false } };
+}
+
+/**
+ * Rows encoded a chunk at a time so progress can be told; rows that encode independently
+ * (classification, instruction pairs) give the same result as one call. Packed language-modelling
+ * blocks cross rows, so they are encoded in one call (progress then jumps to the end).
+ */
+function encodeInChunks(rows: StoredRow[], progress: PhaseReporter | undefined, encode: (rows: StoredRow[]) => EncodedRows, independent: boolean): EncodedRows {
+	const size = progress && independent ? 256 : rows.length || 1;
+	let out: EncodedRows | undefined;
+	for (let from = 0; from < rows.length || !out; from += size) {
+		const part = encode(rows.slice(from, from + size));
+		if (!out) out = { ...part, ids: [...part.ids], labels: [...part.labels], splits: [...part.splits], ...(part.lossStart ? { lossStart: [...part.lossStart] } : {}) };
+		else {
+			out.ids.push(...part.ids);
+			out.labels.push(...part.labels);
+			out.splits.push(...part.splits);
+			if (part.lossStart) (out.lossStart ??= []).push(...part.lossStart);
+			out.truncated += part.truncated;
+			out.dropped += part.dropped;
+		}
+		progress?.tick(Math.min(rows.length, from + size));
+	}
+	return out;
 }

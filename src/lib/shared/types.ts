@@ -2,6 +2,7 @@
  * The records the studio stores and passes between threads. Plain serializable objects only:
  * they go through IndexedDB and comlink as they are.
  */
+import type { PhaseProgress } from './phases';
 import type { Objective, RunConfig, SplitConfig, TokenizerConfig } from './config';
 
 export type SplitName = 'train' | 'validation' | 'test';
@@ -301,7 +302,9 @@ export type TrainEvent =
 	| { type: 'started'; runId: string; backend: BackendInfo; totalSteps: number; step: number }
 	| { type: 'metrics'; point: MetricPoint; step: number; totalSteps: number; etaSec: number }
 	| { type: 'checkpoint'; checkpointId: string; step: number }
-	| { type: 'status'; status: RunStatus; message?: string };
+	| { type: 'status'; status: RunStatus; message?: string }
+	/** A named phase around the steps (tokenizing, warm-up, test scoring, …) with its progress; null when it ends. */
+	| { type: 'phase'; phase: PhaseProgress | null };
 
 export interface Prediction {
 	label: string;

@@ -2,7 +2,7 @@
  * The studio's one IndexedDB database: its typed schema, the shared connection, and record ids.
  * Works the same in the page and in workers (it touches only `indexedDB`). DESIGN.md, "Storage".
  */
-import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
+import { openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction, type StoreNames } from 'idb';
 import type {
 	CheckpointChunk,
 	CheckpointManifest,
@@ -42,7 +42,7 @@ export interface WhetstoneDB extends DBSchema {
 	projects: { key: string; value: Project };
 	datasets: { key: string; value: DatasetVersion; indexes: { byProject: string } };
 	rows: { key: [string, number]; value: RowChunk };
-	tokenizers: { key: string; value: TokenizerRecord };
+	tokenizers: { key: string; value: TokenizerRecord; indexes: { byVersion: string } };
 	tokenized: { key: string; value: TokenizedCache; indexes: { byVersion: string } };
 	runs: { key: string; value: Run; indexes: { byProject: string } };
 	metrics: { key: [string, number]; value: MetricPoint; indexes: { byRun: string } };
@@ -52,7 +52,7 @@ export interface WhetstoneDB extends DBSchema {
 	modelChunks: { key: [string, number]; value: ModelChunk };
 }
 
-export const DB_VERSION = 2;
+export const DB_VERSION = 3;
 
 let dbName = 'whetstone';
 const connections = new Map<string, Promise<IDBPDatabase<WhetstoneDB>>>();
@@ -75,7 +75,7 @@ export function openDb(): Promise<IDBPDatabase<WhetstoneDB>> {
 
 function connect(name: string): Promise<IDBPDatabase<WhetstoneDB>> {
 	const connection: Promise<IDBPDatabase<WhetstoneDB>> = openDB<WhetstoneDB>(name, DB_VERSION, {
-		upgrade: (db, oldVersion) => migrate(db, oldVersion),
+		upgrade: (db, oldVersion, _newVersion, tx) => migrate(db, oldVersion, tx),
 		// Another tab or worker runs a newer version and waits for us: close so it can upgrade;
 		// our next openDb() reconnects (and fails loudly if this code is now the older one).
 		blocking: () => forget(name, connection),
@@ -100,7 +100,7 @@ function forget(name: string, which?: Promise<IDBPDatabase<WhetstoneDB>>): void 
 }
 
 /** One step per schema version, so an old database is brought up to date in order. */
-function migrate(db: IDBPDatabase<WhetstoneDB>, oldVersion: number): void {
+function migrate(db: IDBPDatabase<WhetstoneDB>, oldVersion: number, tx: IDBPTransaction<WhetstoneDB, StoreNames<WhetstoneDB>[], 'versionchange'>): void {
 	if (oldVersion < 1) {
 		db.createObjectStore('projects', { keyPath: 'id' });
 		db.createObjectStore('datasets', { keyPath: 'id' }).createIndex('byProject', 'projectId');
@@ -119,6 +119,12 @@ function migrate(db: IDBPDatabase<WhetstoneDB>, oldVersion: number): void {
 		db.deleteObjectStore('models');
 		db.createObjectStore('models', { keyPath: 'key' });
 		db.createObjectStore('modelChunks', { keyPath: ['key', 'index'] });
+	}
+	if (oldVersion < 3 && db.objectStoreNames.contains('tokenizers')) {
+		// A trained tokenizer is found again by its dataset version and settings (BPE training is
+		// deterministic), so a second run or a Resume does not train it again.
+		const store = tx.objectStore('tokenizers');
+		if (!store.indexNames.contains('byVersion')) store.createIndex('byVersion', 'datasetVersionId');
 	}
 }
 

@@ -1,7 +1,9 @@
 /**
  * Trained tokenizers (keyed by the hash of their tokenizer.json) and the token ids of a dataset
- * version under one of them, cached so a run does not re-tokenize the same data.
+ * version under one of them, cached so a run does not re-tokenize the same data. A tokenizer
+ * trained here is found again by its dataset version and settings, so it is not trained twice.
  */
+import type { TokenizerConfig } from '../shared/config';
 import type { TokenizedCache, TokenizerRecord } from '../shared/types';
 import { openDb } from './db';
 import { write } from './tx';
@@ -28,4 +30,22 @@ export async function putTokenized(cache: TokenizedCache): Promise<void> {
 
 export async function getTokenized(key: string): Promise<TokenizedCache | undefined> {
 	return (await openDb()).get('tokenized', key);
+}
+
+/** Settings as one string with sorted keys, so equal settings compare equal whatever their key order. */
+function canonical(value: unknown): string {
+	if (value === null || typeof value !== 'object') return JSON.stringify(value);
+	if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+	const o = value as Record<string, unknown>;
+	return `{${Object.keys(o).sort().filter((k) => o[k] !== undefined).map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`).join(',')}}`;
+}
+
+/**
+ * The tokenizer already trained on `versionId` with exactly these settings, if one is stored
+ * (training a BPE is deterministic: the same train split and settings give the same tokenizer.json).
+ */
+export async function findTrainedTokenizer(versionId: string, config: TokenizerConfig): Promise<TokenizerRecord | undefined> {
+	const want = canonical(config);
+	const stored = await (await openDb()).getAllFromIndex('tokenizers', 'byVersion', versionId);
+	return stored.filter((r) => canonical(r.config) === want).sort((a, b) => b.createdAt - a.createdAt)[0];
 }

@@ -143,7 +143,7 @@ describe('prepareHubTokens', () => {
 		});
 
 		// Reused, with its counts.
-		expect(await prepareHubTokens(v.id, model, 'classification', 12, hubFiles('bert'))).toEqual(out);
+		expect(await prepareHubTokens(v.id, model, 'classification', 12, hubFiles('bert'))).toEqual({ ...out, reused: { tokenizer: false, tokens: true } });
 		expect((await getTokenized(out.key))!.createdAt).toBe(cache.createdAt);
 	});
 

@@ -16,8 +16,9 @@ describe('openDb', () => {
 		expect([...db.objectStoreNames].sort()).toEqual(
 			['checkpointChunks', 'checkpoints', 'datasets', 'metrics', 'modelChunks', 'models', 'projects', 'rows', 'runs', 'tokenized', 'tokenizers']
 		);
-		const tx = db.transaction(['datasets', 'tokenized', 'runs', 'metrics', 'checkpoints']);
+		const tx = db.transaction(['datasets', 'tokenizers', 'tokenized', 'runs', 'metrics', 'checkpoints']);
 		expect([...tx.objectStore('datasets').indexNames]).toEqual(['byProject']);
+		expect([...tx.objectStore('tokenizers').indexNames]).toEqual(['byVersion']);
 		expect([...tx.objectStore('tokenized').indexNames]).toEqual(['byVersion']);
 		expect([...tx.objectStore('runs').indexNames]).toEqual(['byProject']);
 		expect([...tx.objectStore('metrics').indexNames]).toEqual(['byRun']);

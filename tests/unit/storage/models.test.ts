@@ -2,6 +2,7 @@ import 'fake-indexeddb/auto';
 import { openDB } from 'idb';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
+	DB_VERSION,
 	deleteCachedModel,
 	getModelFile,
 	hasModelFile,
@@ -118,7 +119,7 @@ describe('model cache', () => {
 		await v1.put('models', { url: 'https://huggingface.co/a/b/resolve/main/config.json', bytes: new ArrayBuffer(3) });
 		v1.close();
 		const db = await openDb();
-		expect(db.version).toBe(2);
+		expect(db.version).toBe(DB_VERSION);
 		expect(db.transaction('models').store.keyPath).toBe('key');
 		expect(await db.count('models')).toBe(0);
 		await putModelFile(A, 'config.json', bytes(10, 1), 4);
