@@ -1,5 +1,5 @@
 /** What the data worker does: the data pipeline's entry points, with a pretrained model's files read from the model cache. */
-import { datasetSummary, importDataset, importExample, inspectFile, prepareHubTokens, prepareTokens } from '../src/lib/data/pipeline';
+import { datasetSummary, importDataset, importExample, inspectFile, planImport, prepareHubTokens, prepareTokens, resplitDataset } from '../src/lib/data/pipeline';
 import type { Objective } from '../src/lib/shared/config';
 import type { PhaseCallback } from '../src/lib/data/pipeline';
 import type { ModelRef } from '../src/lib/shared/hub';
@@ -7,7 +7,9 @@ import { hubFileReader } from './pretrained';
 
 export const api = {
 	inspectFile,
+	planImport,
 	importDataset,
+	resplitDataset,
 	importExample,
 	datasetSummary,
 	prepareTokens,

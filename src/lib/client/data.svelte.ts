@@ -5,7 +5,7 @@
  */
 import { WorkerBridge } from './bridge';
 import type { DataApi } from '../../../workers/data-api';
-import type { Objective, TokenizerConfig } from '../shared/config';
+import type { Objective, SplitConfig, TokenizerConfig } from '../shared/config';
 import type { ModelRef } from '../shared/hub';
 import type { ImportArgs, PreparedTokens } from '../data/pipeline';
 import { proxy } from 'comlink';
@@ -55,6 +55,19 @@ export class DataClient {
 			const { file, ...rest } = args;
 			return this.bridge.call((api) => api.importDataset({ ...rest, fileName: file.name, bytes }), 300_000);
 		});
+	}
+
+	/** What importing with these choices would store (counts, duplicates, refusal); quiet: no busy flag, as it follows every choice in the form. */
+	planImport(args: Omit<ImportArgs, 'fileName' | 'bytes'> & { file: File }) {
+		return this.bridge.call(async (api) => {
+			const { file, ...rest } = args;
+			return api.planImport({ ...rest, fileName: file.name, bytes: await file.arrayBuffer() });
+		}, 120_000);
+	}
+
+	/** A new version with the same rows split again. */
+	resplitDataset(versionId: string, split: SplitConfig) {
+		return this.run('Re-splitting…', () => this.bridge.call((api) => api.resplitDataset(versionId, { ...split }), 120_000));
 	}
 
 	importExample(projectId: string, csvText: string) {

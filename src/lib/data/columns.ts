@@ -105,6 +105,10 @@ export interface BuiltRows {
 	labels: string[];
 	/** Rows per label, index-aligned with `labels`. */
 	labelCounts: number[];
+	/** Rows dropped for an empty text or label. */
+	empty: number;
+	/** Repeated rows found, whatever was chosen for them. */
+	dedupe: DedupeCounts;
 }
 
 function quoteList(names: string[]): string {
@@ -158,43 +162,137 @@ function validateColumns(table: ParsedTable, textColumn: string, labelColumn: st
 	}
 }
 
+// ---------------------------------------------------------------------------------------------
+// Repeated rows. An exact duplicate repeats an earlier row's whole example (text and label, prompt
+// and response, or conversation); a conflict is one text that carries more than one label, which
+// is label noise a user may want to drop. Both are counted before importing, so the importer can
+// say what it will do and let the user choose.
+
+export type DedupeChoice = 'drop' | 'keep';
+
+export interface DedupeOptions {
+	/** Exact duplicates; default 'drop' (the first copy stays). */
+	duplicates?: DedupeChoice;
+	/** Classification: every row of a text with conflicting labels; default 'keep'. */
+	conflicts?: DedupeChoice;
+}
+
+export interface ConflictExample {
+	text: string;
+	labels: string[];
+	lines: number[];
+}
+
+export interface DedupeCounts {
+	/** Rows repeating an earlier row exactly. */
+	duplicates: number;
+	/** The first of them: the line and the line it repeats. */
+	duplicateExamples: { line: number; of: number; text: string }[];
+	/** Texts with more than one label, and their rows (exact duplicates not counted again). */
+	conflictTexts: number;
+	conflictRows: number;
+	/** The first 20 such texts. */
+	conflictExamples: ConflictExample[];
+}
+
+/** A usable row before de-duplication: `key` is the whole example, `group` its text. */
+export interface DedupeCandidate {
+	line: number;
+	key: string;
+	group: string;
+	/** Classification only: conflicts are texts with several labels. */
+	label?: string;
+}
+
+const EXAMPLES = 20;
+const short = (s: string) => (s.length > 120 ? s.slice(0, 119) + '…' : s);
+
+/**
+ * Decides, for each candidate, whether it is kept: exact duplicates and conflicting texts are
+ * dropped or kept as chosen, each dropped row with its reason. The counts do not depend on the
+ * choice, so the importer can show them next to it.
+ */
+export function dedupe(candidates: DedupeCandidate[], opts: DedupeOptions = {}): { keep: boolean[]; dropped: { line: number; reason: string }[]; counts: DedupeCounts } {
+	const dropDuplicates = (opts.duplicates ?? 'drop') === 'drop';
+	const dropConflicts = opts.conflicts === 'drop';
+	const firstSeen = new Map<string, number>();
+	const duplicateOf = candidates.map((c) => {
+		const first = firstSeen.get(c.key);
+		if (first === undefined) firstSeen.set(c.key, c.line);
+		return first;
+	});
+
+	// Labels per text, over the first copies only: label -> lines.
+	const labelsOf = new Map<string, Map<string, number[]>>();
+	candidates.forEach((c, i) => {
+		if (c.label === undefined || duplicateOf[i] !== undefined) return;
+		let byLabel = labelsOf.get(c.group);
+		if (!byLabel) labelsOf.set(c.group, (byLabel = new Map()));
+		const lines = byLabel.get(c.label);
+		if (lines) lines.push(c.line);
+		else byLabel.set(c.label, [c.line]);
+	});
+	const conflicting = new Map<string, ConflictExample>();
+	for (const [text, byLabel] of labelsOf)
+		if (byLabel.size > 1) conflicting.set(text, { text: short(text), labels: [...byLabel.keys()], lines: [...byLabel.values()].flat().sort((a, b) => a - b) });
+
+	const counts: DedupeCounts = { duplicates: 0, duplicateExamples: [], conflictTexts: conflicting.size, conflictRows: 0, conflictExamples: [...conflicting.values()].slice(0, EXAMPLES) };
+	const dropped: { line: number; reason: string }[] = [];
+	const keep = candidates.map((c, i) => {
+		const of = duplicateOf[i];
+		const conflict = conflicting.get(c.group);
+		if (of !== undefined) {
+			counts.duplicates++;
+			if (counts.duplicateExamples.length < EXAMPLES) counts.duplicateExamples.push({ line: c.line, of, text: short(c.group) });
+		} else if (conflict) counts.conflictRows++;
+		if (conflict && dropConflicts) {
+			dropped.push({ line: c.line, reason: `text with conflicting labels (${conflict.labels.map((l) => `"${l}"`).join(', ')})` });
+			return false;
+		}
+		if (of !== undefined && dropDuplicates) {
+			dropped.push({ line: c.line, reason: `duplicate of line ${of}` });
+			return false;
+		}
+		return true;
+	});
+	return { keep, dropped, counts };
+}
+
 /**
  * Validates the chosen columns and builds the rows: text and label trimmed, rows with an empty
- * text or label dropped, exact (text, label) duplicates dropped, other columns kept as `meta`.
+ * text or label dropped, exact (text, label) duplicates dropped unless kept (`opts`), other
+ * columns kept as `meta`.
  */
-export function buildRows(table: ParsedTable, textColumn: string, labelColumn: string): BuiltRows {
+export function buildRows(table: ParsedTable, textColumn: string, labelColumn: string, opts: DedupeOptions = {}): BuiltRows {
 	validateColumns(table, textColumn, labelColumn);
 	const metaColumns = table.columns.filter((c) => c !== textColumn && c !== labelColumn);
 
-	const rows: ParsedRow[] = [];
+	const usable: ParsedRow[] = [];
 	const dropped: { line: number; reason: string }[] = [];
-	const firstSeen = new Map<string, number>();
+	let empty = 0;
 	for (const r of table.records) {
 		const text = (r.values[textColumn] ?? '').trim();
 		const label = (r.values[labelColumn] ?? '').trim();
-		if (!text) {
-			dropped.push({ line: r.line, reason: `empty text ("${textColumn}")` });
+		if (!text || !label) {
+			empty++;
+			dropped.push({ line: r.line, reason: !text ? `empty text ("${textColumn}")` : `empty label ("${labelColumn}")` });
 			continue;
 		}
-		if (!label) {
-			dropped.push({ line: r.line, reason: `empty label ("${labelColumn}")` });
-			continue;
-		}
-		// JSON of the pair cannot collide the way a separator-joined string could.
-		const key = JSON.stringify([text, label]);
-		const first = firstSeen.get(key);
-		if (first !== undefined) {
-			dropped.push({ line: r.line, reason: `duplicate of line ${first}` });
-			continue;
-		}
-		firstSeen.set(key, r.line);
 		const row: ParsedRow = { text, label, line: r.line };
 		if (metaColumns.length) {
 			row.meta = {};
 			for (const c of metaColumns) row.meta[c] = r.values[c] ?? '';
 		}
-		rows.push(row);
+		usable.push(row);
 	}
+	// JSON of the pair cannot collide the way a separator-joined string could.
+	const d = dedupe(
+		usable.map((r) => ({ line: r.line, key: JSON.stringify([r.text, r.label]), group: r.text, label: r.label })),
+		opts
+	);
+	const rows = usable.filter((_, i) => d.keep[i]);
+	dropped.push(...d.dropped);
+	dropped.sort((a, b) => a.line - b.line);
 
 	const counts = new Map<string, number>();
 	for (const r of rows) counts.set(r.label, (counts.get(r.label) ?? 0) + 1);
@@ -214,5 +312,5 @@ export function buildRows(table: ParsedTable, textColumn: string, labelColumn: s
 			`All ${rows.length} rows have the label '${labels[0]}'. A classifier needs at least two classes: add rows with other labels, or pick another label column.`
 		);
 
-	return { rows, dropped, labels, labelCounts: labels.map((l) => counts.get(l)!) };
+	return { rows, dropped, labels, labelCounts: labels.map((l) => counts.get(l)!), empty, dedupe: d.counts };
 }

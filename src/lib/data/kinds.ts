@@ -13,7 +13,7 @@
  */
 import type { ChatMessage, DatasetVersion } from '../shared/types';
 import { UserError } from '../shared/errors';
-import { MIN_ROWS, columnStats, guessColumns } from './columns';
+import { MIN_ROWS, columnStats, dedupe, guessColumns, type DedupeCounts, type DedupeOptions } from './columns';
 import { looksLikeMessages, parseMessages, promptText, splitConversation } from './messages';
 import type { ParsedTable, TableProblem } from './parse';
 
@@ -174,6 +174,23 @@ export interface BuiltKindRows {
 	dropped: { line: number; reason: string }[];
 	/** Rows whose content cannot be read (malformed chat messages): bad rows, like unreadable records. */
 	problems: TableProblem[];
+	/** Rows dropped for an empty text, prompt, response or conversation. */
+	empty: number;
+	/** Repeated rows found, whatever was chosen for them. */
+	dedupe: DedupeCounts;
+}
+
+/** Drops or keeps the repeated rows of `rows` (see `dedupe`), recording why each dropped one went. */
+function dedupeRows(built: BuiltKindRows, key: (r: KindRow) => string, opts: DedupeOptions): BuiltKindRows {
+	const d = dedupe(built.rows.map((r) => ({ line: r.line, key: key(r), group: r.text })), opts);
+	built.rows = built.rows.filter((_, i) => d.keep[i]);
+	built.dropped = [...built.dropped, ...d.dropped].sort((a, b) => a.line - b.line);
+	built.dedupe = d.counts;
+	return built;
+}
+
+function emptyBuilt(): BuiltKindRows {
+	return { rows: [], dropped: [], problems: [], empty: 0, dedupe: { duplicates: 0, duplicateExamples: [], conflictTexts: 0, conflictRows: 0, conflictExamples: [] } };
 }
 
 function quoteList(names: string[]): string {
@@ -223,31 +240,25 @@ export function requireRows(built: BuiltKindRows, layout: 'text' | PairsFormat):
 	return built;
 }
 
-/** Text for language modelling: trimmed, empty rows and exact duplicates dropped, other columns kept as meta. */
-export function buildTextRows(table: ParsedTable, textColumn: string): BuiltKindRows {
+/** Text for language modelling: trimmed, empty rows and (unless kept) exact duplicates dropped, other columns kept as meta. */
+export function buildTextRows(table: ParsedTable, textColumn: string, opts: DedupeOptions = {}): BuiltKindRows {
 	requireColumn(table, textColumn, 'text', 'no-text-column');
 	const s = columnStats(table, textColumn);
 	if (s.nonEmpty > 0 && s.numericShare > 0.8)
 		throw new UserError('no-text-column', `Column "${textColumn}" holds numbers in ${Math.round(100 * s.numericShare)}% of rows, not text. Pick the column that holds the text.`);
 	const metaColumns = table.columns.filter((c) => c !== textColumn);
-	const built: BuiltKindRows = { rows: [], dropped: [], problems: [] };
-	const firstSeen = new Map<string, number>();
+	const built = emptyBuilt();
 	for (const r of table.records) {
 		const text = (r.values[textColumn] ?? '').trim();
 		if (!text) {
+			built.empty++;
 			built.dropped.push({ line: r.line, reason: `empty text ("${textColumn}")` });
 			continue;
 		}
-		const first = firstSeen.get(text);
-		if (first !== undefined) {
-			built.dropped.push({ line: r.line, reason: `duplicate of line ${first}` });
-			continue;
-		}
-		firstSeen.set(text, r.line);
 		const meta = metaOf(r.values, metaColumns);
 		built.rows.push(meta ? { text, line: r.line, meta } : { text, line: r.line });
 	}
-	return built;
+	return dedupeRows(built, (r) => r.text, opts);
 }
 
 export interface PairsSpec {
@@ -273,12 +284,12 @@ export function resolvePairs(table: ParsedTable, promptColumn: string, responseC
 	return { format: f, promptColumn, responseColumn: response, inputColumn: f === 'alpaca' ? input : undefined };
 }
 
-/** Prompt/response rows (see `PairsSpec`): empty prompts or responses and duplicates dropped. */
-export function buildPairRows(table: ParsedTable, spec: PairsSpec): BuiltKindRows {
-	return spec.format === 'chat' ? buildChatRows(table, spec.promptColumn) : buildColumnPairs(table, spec);
+/** Prompt/response rows (see `PairsSpec`): empty prompts or responses and (unless kept) duplicates dropped. */
+export function buildPairRows(table: ParsedTable, spec: PairsSpec, opts: DedupeOptions = {}): BuiltKindRows {
+	return spec.format === 'chat' ? buildChatRows(table, spec.promptColumn, opts) : buildColumnPairs(table, spec, opts);
 }
 
-function buildColumnPairs(table: ParsedTable, spec: PairsSpec): BuiltKindRows {
+function buildColumnPairs(table: ParsedTable, spec: PairsSpec, opts: DedupeOptions): BuiltKindRows {
 	const promptColumn = requireColumn(table, spec.promptColumn, spec.format === 'alpaca' ? 'instruction' : 'prompt', 'no-text-column');
 	const responseColumn = requireColumn(table, spec.responseColumn, 'response', 'no-label-column');
 	if (promptColumn === responseColumn)
@@ -287,46 +298,35 @@ function buildColumnPairs(table: ParsedTable, spec: PairsSpec): BuiltKindRows {
 	const used = new Set([promptColumn, responseColumn, ...(input ? [input] : [])]);
 	const metaColumns = table.columns.filter((c) => !used.has(c));
 
-	const built: BuiltKindRows = { rows: [], dropped: [], problems: [] };
-	const firstSeen = new Map<string, number>();
+	const built = emptyBuilt();
 	for (const r of table.records) {
 		const parts = [(r.values[promptColumn] ?? '').trim(), input ? (r.values[input] ?? '').trim() : ''];
 		// Alpaca: the instruction, then the input when there is one (Taori et al. 2023, Stanford Alpaca).
 		const text = parts.filter(Boolean).join('\n\n');
 		const response = (r.values[responseColumn] ?? '').trim();
-		if (!text) {
-			built.dropped.push({ line: r.line, reason: `empty prompt ("${promptColumn}")` });
+		if (!text || !response) {
+			built.empty++;
+			built.dropped.push({ line: r.line, reason: !text ? `empty prompt ("${promptColumn}")` : `empty response ("${responseColumn}")` });
 			continue;
 		}
-		if (!response) {
-			built.dropped.push({ line: r.line, reason: `empty response ("${responseColumn}")` });
-			continue;
-		}
-		const key = JSON.stringify([text, response]);
-		const first = firstSeen.get(key);
-		if (first !== undefined) {
-			built.dropped.push({ line: r.line, reason: `duplicate of line ${first}` });
-			continue;
-		}
-		firstSeen.set(key, r.line);
 		const row: KindRow = { text, response, line: r.line };
 		const meta = metaOf(r.values, metaColumns);
 		if (meta) row.meta = meta;
 		built.rows.push(row);
 	}
-	return built;
+	return dedupeRows(built, (r) => JSON.stringify([r.text, r.response]), opts);
 }
 
-function buildChatRows(table: ParsedTable, column: string): BuiltKindRows {
+function buildChatRows(table: ParsedTable, column: string, opts: DedupeOptions): BuiltKindRows {
 	if (!table.columns.includes(column))
 		throw new UserError('no-text-column', `There is no column named "${column}" for the messages. The columns are ${quoteList(table.columns)}.`);
 	const metaColumns = table.columns.filter((c) => c !== column);
-	const built: BuiltKindRows = { rows: [], dropped: [], problems: [] };
-	const firstSeen = new Map<string, number>();
+	const built = emptyBuilt();
 	let nonEmpty = 0;
 	for (const r of table.records) {
 		const cell = r.values[column] ?? '';
 		if (!cell.trim()) {
+			built.empty++;
 			built.dropped.push({ line: r.line, reason: `empty messages ("${column}")` });
 			continue;
 		}
@@ -341,13 +341,6 @@ function buildChatRows(table: ParsedTable, column: string): BuiltKindRows {
 			built.dropped.push({ line: r.line, reason: split.reason });
 			continue;
 		}
-		const key = JSON.stringify(parsed.messages.map((m) => [m.role, m.content]));
-		const first = firstSeen.get(key);
-		if (first !== undefined) {
-			built.dropped.push({ line: r.line, reason: `duplicate of line ${first}` });
-			continue;
-		}
-		firstSeen.set(key, r.line);
 		const row: KindRow = { text: promptText(split.prompt), response: split.response, messages: parsed.messages, line: r.line };
 		const meta = metaOf(r.values, metaColumns);
 		if (meta) row.meta = meta;
@@ -361,5 +354,5 @@ function buildChatRows(table: ParsedTable, column: string): BuiltKindRows {
 			built.problems.slice(0, 5).map((p) => p.line)
 		);
 	}
-	return built;
+	return dedupeRows(built, (r) => JSON.stringify(r.messages!.map((m) => [m.role, m.content])), opts);
 }

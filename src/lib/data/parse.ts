@@ -207,7 +207,9 @@ function parseCsv(text: string, delimiter: string): ParsedTable {
 				return;
 			}
 			const values: Record<string, string> = {};
-			columns.forEach((c, i) => (values[c] = fields[i]));
+			// A quoted field keeps its line breaks; Excel on Windows writes them as CRLF, which
+			// would otherwise reach the tokenizer as stray \r characters.
+			columns.forEach((c, i) => (values[c] = fields[i].includes('\r') ? fields[i].replace(/\r\n?/g, '\n') : fields[i]));
 			records.push({ line, values });
 		}
 	});

@@ -11,7 +11,7 @@ import { defaultSplitConfig } from '../shared/config';
 import { UserError } from '../shared/errors';
 import type { ModelRef } from '../shared/hub';
 import { Prng, hashSeed } from '../shared/prng';
-import { SPLITS, SPLIT_CODE, type DatasetVersion, type SplitName, type StoredRow, type TokenizedCache } from '../shared/types';
+import { SPLITS, SPLIT_CODE, type DatasetVersion, type ImportCleaning, type SplitName, type StoredRow, type TokenizedCache } from '../shared/types';
 import {
 	getDatasetVersion,
 	getTokenized,
@@ -23,7 +23,7 @@ import {
 	saveDatasetVersion,
 	tokenizedKey
 } from '../storage';
-import { buildRows, guessColumns } from './columns';
+import { buildRows, guessColumns, type DedupeChoice, type DedupeCounts } from './columns';
 import { buildPairRows, buildTextRows, guessKind, requireRows, resolvePairs, type BuiltKindRows, type DatasetKind, type KindGuess, type PairsFormat } from './kinds';
 import { encodeClassification, encodeInstruction, packCausalLm, type EncodedRows } from './hub-tokens';
 import { datasetHash, sha256Hex } from './hash';
@@ -85,6 +85,10 @@ export interface ImportArgs {
 	split: SplitConfig;
 	/** Import the readable rows and record the unreadable ones in `dropped`. */
 	skipBadRows: boolean;
+	/** Exact duplicates: 'drop' (default; the first copy stays) or 'keep'. */
+	duplicates?: DedupeChoice;
+	/** Classification: every row of a text that has conflicting labels, 'keep' (default) or 'drop'. */
+	conflicts?: DedupeChoice;
 	/** Defaults to the file name. */
 	name?: string;
 }
@@ -113,20 +117,46 @@ interface Built {
 	dropped: { line: number; reason: string }[];
 	textColumn: string;
 	labelColumn: string;
+	/** Rows dropped for being empty, and chat rows that could not be read. */
+	empty: number;
+	unreadable: number;
+	dedupe: DedupeCounts;
+}
+
+/**
+ * The seeded split, stratified by label, with every copy of a text in one split: the split is
+ * drawn over distinct texts (each with its first row's label) and given to all their rows, so a
+ * kept duplicate or a relabelled text cannot sit in train and in test at once. With distinct
+ * texts this is exactly `stratifiedSplit` over the rows.
+ */
+export function splitByText(rows: { text: string; label: number }[], cfg: SplitConfig): Uint8Array {
+	const groupOf = new Map<string, number>();
+	const groupLabels: number[] = [];
+	const group = rows.map((r) => {
+		let g = groupOf.get(r.text);
+		if (g === undefined) {
+			g = groupLabels.length;
+			groupOf.set(r.text, g);
+			groupLabels.push(r.label);
+		}
+		return g;
+	});
+	const codes = stratifiedSplit(groupLabels, cfg);
+	return Uint8Array.from(group, (g) => codes[g]);
 }
 
 function buildClassification(table: ReturnType<typeof parseTable>, args: ImportArgs): Built {
 	const labelColumn = args.labelColumn ?? '';
-	const built = buildRows(table, args.textColumn, labelColumn);
+	const built = buildRows(table, args.textColumn, labelColumn, { duplicates: args.duplicates, conflicts: args.conflicts });
 	const labelIndex = new Map(built.labels.map((l, i) => [l, i]));
 	const labelIds = built.rows.map((r) => labelIndex.get(r.label)!);
-	const codes = stratifiedSplit(labelIds, args.split);
+	const codes = splitByText(built.rows.map((r, i) => ({ text: r.text, label: labelIds[i] })), args.split);
 	const rows: StoredRow[] = built.rows.map((r, i) => {
 		const row: StoredRow = { text: r.text, label: labelIds[i], split: codes[i] };
 		if (r.meta) row.meta = r.meta;
 		return row;
 	});
-	return { rows, labels: built.labels, labelCounts: built.labelCounts, dropped: built.dropped, textColumn: args.textColumn, labelColumn };
+	return { rows, labels: built.labels, labelCounts: built.labelCounts, dropped: built.dropped, textColumn: args.textColumn, labelColumn, empty: built.empty, unreadable: 0, dedupe: built.dedupe };
 }
 
 /**
@@ -137,17 +167,18 @@ function buildUnlabelled(table: ReturnType<typeof parseTable>, args: ImportArgs,
 	let built: BuiltKindRows;
 	let layout: 'text' | PairsFormat = 'text';
 	let labelColumn = '';
-	if (kind === 'text') built = buildTextRows(table, args.textColumn);
+	const opts = { duplicates: args.duplicates };
+	if (kind === 'text') built = buildTextRows(table, args.textColumn, opts);
 	else {
 		const spec = resolvePairs(table, args.textColumn, args.responseColumn, args.pairsFormat);
-		built = buildPairRows(table, spec);
+		built = buildPairRows(table, spec, opts);
 		layout = spec.format;
 		labelColumn = spec.responseColumn ?? '';
 	}
 	if (built.problems.length > 0 && !args.skipBadRows)
 		throw badRowsError(built.problems, built.rows.length, 'have messages that could not be read');
 	requireRows(built, layout);
-	const codes = stratifiedSplit(new Uint8Array(built.rows.length), args.split);
+	const codes = splitByText(built.rows.map((r) => ({ text: r.text, label: 0 })), args.split);
 	const rows: StoredRow[] = built.rows.map((r, i) => {
 		const row: StoredRow = { text: r.text, label: 0, split: codes[i] };
 		if (r.response !== undefined) row.response = r.response;
@@ -156,7 +187,46 @@ function buildUnlabelled(table: ReturnType<typeof parseTable>, args: ImportArgs,
 		return row;
 	});
 	const dropped = [...built.dropped, ...built.problems.map((p) => ({ line: p.line, reason: p.message.replace(/^line \d+: /, '') }))];
-	return { rows, labels: [ALL_LABEL], labelCounts: [rows.length], dropped, textColumn: args.textColumn, labelColumn };
+	return { rows, labels: [ALL_LABEL], labelCounts: [rows.length], dropped, textColumn: args.textColumn, labelColumn, empty: built.empty, unreadable: built.problems.length, dedupe: built.dedupe };
+}
+
+function buildFor(table: ReturnType<typeof parseTable>, args: ImportArgs): Built {
+	const kind = args.kind ?? 'classification';
+	return kind === 'classification' ? buildClassification(table, args) : buildUnlabelled(table, args, kind);
+}
+
+export interface ImportPlan {
+	/** Readable records, and unreadable ones (which the import refuses unless told to skip them). */
+	read: number;
+	unreadable: number;
+	/** Rows with an empty text, label, prompt or response: always dropped. */
+	empty: number;
+	/** Repeated rows found (see `dedupe` in columns.ts); the same whatever is chosen. */
+	found: DedupeCounts;
+	/** Rows the import stores with these choices, and those it drops (with reasons). */
+	rows: number;
+	dropped: number;
+	/** Why the import would refuse these choices (then `rows` is 0). */
+	error?: string;
+}
+
+/**
+ * What `importDataset` would do with these arguments, without storing anything: the same code
+ * builds the same rows, so the count the importer's button shows is the count it imports.
+ * Unreadable records are counted as if skipped; the import itself still refuses them unless
+ * `skipBadRows` is set.
+ */
+export async function planImport(args: ImportArgs): Promise<ImportPlan> {
+	const table = parseTable(args.fileName, args.bytes);
+	const none: DedupeCounts = { duplicates: 0, duplicateExamples: [], conflictTexts: 0, conflictRows: 0, conflictExamples: [] };
+	const base = { read: table.records.length, unreadable: table.problems.length };
+	try {
+		const built = buildFor(table, { ...args, skipBadRows: true });
+		return { ...base, unreadable: base.unreadable + built.unreadable, empty: built.empty, found: built.dedupe, rows: built.rows.length, dropped: built.dropped.length };
+	} catch (e) {
+		if (!(e instanceof UserError)) throw e;
+		return { ...base, empty: 0, found: none, rows: 0, dropped: 0, error: e.message };
+	}
 }
 
 /**
@@ -169,7 +239,7 @@ export async function importDataset(args: ImportArgs): Promise<DatasetVersion> {
 	const { problems } = table;
 	if (problems.length > 0 && !args.skipBadRows) throw badRowsError(problems, table.records.length);
 
-	const built = kind === 'classification' ? buildClassification(table, args) : buildUnlabelled(table, args, kind);
+	const built = buildFor(table, args);
 	const { rows } = built;
 	const codes = rows.map((r) => r.split);
 	const contentHash = await datasetHash(built.labels, rows);
@@ -193,7 +263,56 @@ export async function importDataset(args: ImportArgs): Promise<DatasetVersion> {
 		chunkCount: 0, // set by saveDatasetVersion, which decides the chunking
 		contentHash,
 		split: { ...args.split, sizes: splitSizes(codes) },
-		dropped
+		dropped,
+		dedupe: cleaning(args, table.records.length, problems.length, built)
+	};
+	return saveDatasetVersion(version, rows);
+}
+
+function cleaning(args: ImportArgs, read: number, unreadable: number, built: Built): ImportCleaning {
+	const kind = args.kind ?? 'classification';
+	return {
+		duplicates: args.duplicates ?? 'drop',
+		conflicts: kind === 'classification' ? (args.conflicts ?? 'keep') : 'keep',
+		read,
+		unreadable: unreadable + built.unreadable,
+		empty: built.empty,
+		duplicateRows: built.dedupe.duplicates,
+		conflictTexts: built.dedupe.conflictTexts,
+		conflictRows: built.dedupe.conflictRows
+	};
+}
+
+/** A re-split's name: the source's name without an earlier re-split suffix, then the new split. */
+export function resplitName(name: string, split: SplitConfig): string {
+	const pct = (f: number) => `${Math.round(f * 1000) / 10}%`;
+	return `${name.replace(/ · split .*$/, '')} · split seed ${split.seed}, ${pct(split.validation)} validation, ${pct(split.test)} test`;
+}
+
+/**
+ * Splits a stored version's rows again with another seed or fractions, as a new immutable version
+ * (the same rows, labels, cleaning and source; `resplitOf` names the source). Nothing is read from
+ * the file again. The new version is refused when its split equals the source's.
+ */
+export async function resplitDataset(versionId: string, split: SplitConfig): Promise<DatasetVersion> {
+	const source = await requireVersion(versionId);
+	const same = source.split.seed === split.seed && source.split.validation === split.validation && source.split.test === split.test;
+	if (same)
+		throw new UserError('invalid-config', `"${source.name}" is already split with seed ${split.seed}, validation ${split.validation} and test ${split.test}. Change the seed or a fraction to re-split it.`);
+	if (!Number.isInteger(split.seed))
+		throw new UserError('invalid-config', `The split seed must be a whole number, got ${split.seed}.`);
+	const old = await loadRows(versionId);
+	const codes = splitByText(old, split);
+	const rows: StoredRow[] = old.map((r, i) => ({ ...r, split: codes[i] }));
+	const version: DatasetVersion = {
+		...source,
+		id: newId('ds_'),
+		name: resplitName(source.name, split),
+		createdAt: Date.now(),
+		chunkCount: 0,
+		contentHash: await datasetHash(source.labels, rows),
+		split: { seed: split.seed, validation: split.validation, test: split.test, sizes: splitSizes(codes) },
+		resplitOf: source.id
 	};
 	return saveDatasetVersion(version, rows);
 }

@@ -79,6 +79,28 @@ export interface DatasetVersion {
 	split: SplitConfig & { sizes: Record<SplitName, number> };
 	/** Rows dropped while importing (empty text, missing label, duplicates), with reasons. */
 	dropped: { line: number; reason: string }[];
+	/** What the import found and what the user chose for repeated rows; absent in versions stored before the choice. */
+	dedupe?: ImportCleaning;
+	/** A re-split: the version whose rows this one splits again (same rows, new split). */
+	resplitOf?: string;
+}
+
+/** How an import treated the rows of the file (see `DatasetVersion.dedupe`). */
+export interface ImportCleaning {
+	/** Exact duplicates (the whole example repeats an earlier row): dropped or kept. */
+	duplicates: 'drop' | 'keep';
+	/** Classification: texts with conflicting labels, all their rows dropped or kept. */
+	conflicts: 'drop' | 'keep';
+	/** Readable records in the file, and unreadable ones (skipped). */
+	read: number;
+	unreadable: number;
+	/** Rows with an empty text, label, prompt or response (always dropped). */
+	empty: number;
+	/** Exact duplicates found, whatever was chosen. */
+	duplicateRows: number;
+	/** Texts with more than one label, and their rows (exact duplicates not counted again). */
+	conflictTexts: number;
+	conflictRows: number;
 }
 
 export interface RowChunk {

@@ -59,7 +59,38 @@ export async function loadRows(versionId: string): Promise<StoredRow[]> {
 	return chunks.flatMap((chunk) => chunk.rows);
 }
 
-/** The version, its rows and its tokenized caches. Runs keep their lineage (id and hash). */
+/** Names of the project's runs trained on a version, oldest first. */
+export async function runsUsingVersion(version: Pick<DatasetVersion, 'id' | 'projectId'>): Promise<string[]> {
+	const runs = await (await openDb()).getAllFromIndex('runs', 'byProject', version.projectId);
+	return runs
+		.filter((r) => r.datasetVersionId === version.id)
+		.sort((a, b) => a.createdAt - b.createdAt)
+		.map((r) => r.name);
+}
+
+function quoted(names: string[]): string {
+	const shown = names.slice(0, 3).map((n) => `"${n}"`).join(', ');
+	return names.length > 3 ? `${shown} and ${names.length - 3} more` : shown;
+}
+
+/**
+ * The version, its rows and its tokenized caches. Refused, leaving everything as it was, while the
+ * project uses the version for new runs or a run was trained on it: a run's lineage, its
+ * evaluations and resuming it all read the version's rows.
+ */
 export async function deleteDatasetVersion(id: string): Promise<void> {
-	await write(['datasets', 'rows', 'tokenized'], (tx) => dropVersion(tx, id));
+	await write(['datasets', 'rows', 'tokenized', 'projects', 'runs'], async (tx) => {
+		const version = await tx.objectStore('datasets').get(id);
+		if (!version) return;
+		const project = await tx.objectStore('projects').get(version.projectId);
+		if (project?.datasetVersionId === id)
+			throw new UserError('invalid-config', `"${version.name}" is the version this project uses for new runs, so it was not deleted. Switch to another version first.`);
+		const runs = (await tx.objectStore('runs').index('byProject').getAll(version.projectId)).filter((r) => r.datasetVersionId === id);
+		if (runs.length)
+			throw new UserError(
+				'invalid-config',
+				`"${version.name}" was not deleted: ${runs.length === 1 ? 'run' : `${runs.length} runs`} ${quoted(runs.map((r) => r.name))} ${runs.length === 1 ? 'was' : 'were'} trained on it, and evaluating or resuming ${runs.length === 1 ? 'it' : 'them'} needs its rows. Delete ${runs.length === 1 ? 'that run' : 'those runs'} first.`
+			);
+		await dropVersion(tx, id);
+	});
 }

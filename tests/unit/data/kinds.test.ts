@@ -156,4 +156,27 @@ describe('building rows', () => {
 		expect(thrown(() => requireRows(built, 'text')).message).toMatch(/Only 2 usable rows .*split long documents into paragraphs/);
 		expect(thrown(() => buildTextRows(t, 'n')).message).toMatch(/holds numbers/);
 	});
+
+	it('keeps duplicate texts, prompts and conversations when asked, counting them either way', () => {
+		const t = table('t.csv', 'text,n\nfirst paragraph,1\n,2\nfirst paragraph,3\nsecond one,4\nfirst paragraph,5\n');
+		const kept = buildTextRows(t, 'text', { duplicates: 'keep' });
+		expect(kept.rows.map((r) => r.line)).toEqual([2, 4, 5, 6]);
+		expect(kept.dropped).toEqual([{ line: 3, reason: 'empty text ("text")' }]);
+		expect([kept.empty, kept.dedupe.duplicates, kept.dedupe.conflictTexts]).toEqual([1, 2, 0]);
+		expect(buildTextRows(t, 'text').dedupe.duplicateExamples).toEqual([
+			{ line: 4, of: 2, text: 'first paragraph' },
+			{ line: 6, of: 2, text: 'first paragraph' }
+		]);
+
+		const pairs = table('p.jsonl', jsonl([{ prompt: 'q', response: 'a' }, { prompt: 'q', response: 'b' }, { prompt: 'q', response: 'a' }]));
+		const spec = resolvePairs(pairs, 'prompt', 'response');
+		// The same prompt with another response is a second answer, not a duplicate or a conflict.
+		expect(buildPairRows(pairs, spec).rows.map((r) => r.response)).toEqual(['a', 'b']);
+		expect(buildPairRows(pairs, spec).dedupe).toMatchObject({ duplicates: 1, conflictTexts: 0 });
+		expect(buildPairRows(pairs, spec, { duplicates: 'keep' }).rows.map((r) => r.response)).toEqual(['a', 'b', 'a']);
+
+		const chat = table('c.jsonl', jsonl([0, 1, 0].map((i) => ({ messages: [msg('user', `q${i}`), msg('assistant', `a${i}`)] }))));
+		expect(buildPairRows(chat, resolvePairs(chat, 'messages'), { duplicates: 'keep' }).rows).toHaveLength(3);
+		expect(buildPairRows(chat, resolvePairs(chat, 'messages')).rows).toHaveLength(2);
+	});
 });

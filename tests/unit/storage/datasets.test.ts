@@ -9,11 +9,14 @@ import {
 	listDatasetVersions,
 	loadRows,
 	openDb,
+	putProject,
+	putRun,
 	putTokenized,
+	runsUsingVersion,
 	saveDatasetVersion,
 	useDatabase
 } from '../../../src/lib/storage';
-import { freshDatabase, rows, tokenized, version } from './fixtures';
+import { freshDatabase, project, rows, run, tokenized, version } from './fixtures';
 
 beforeEach(() => useDatabase(freshDatabase()));
 afterEach(() => vi.restoreAllMocks());
@@ -103,5 +106,33 @@ describe('dataset versions', () => {
 		expect(await storedCounts()).toEqual({ versions: 1, chunks: 3 });
 		expect(await loadRows('v2')).toEqual(rows(30));
 		expect(await getTokenized('v2:tok')).toBeDefined();
+	});
+
+	it('refuses to delete the version the project uses, or one a run was trained on, and keeps it whole', async () => {
+		await putProject(project({ datasetVersionId: 'v1' }));
+		await saveDatasetVersion(version({ id: 'v1', name: 'tickets.csv' }), rows(30), 10);
+		await saveDatasetVersion(version({ id: 'v2', name: 'tickets.csv · split seed 7' }), rows(30), 10);
+		await putTokenized(tokenized('v2', 'tok'));
+		await putRun(run({ id: 'r1', name: 'run 1', datasetVersionId: 'v2', createdAt: 1 }));
+		await putRun(run({ id: 'r2', name: 'run 2', datasetVersionId: 'v2', createdAt: 2 }));
+		await putRun(run({ id: 'r3', name: 'other project', projectId: 'proj_b', datasetVersionId: 'v1' }));
+
+		await expect(deleteDatasetVersion('v1')).rejects.toThrow('"tickets.csv" is the version this project uses for new runs, so it was not deleted. Switch to another version first.');
+		const used = deleteDatasetVersion('v2');
+		await expect(used).rejects.toBeInstanceOf(UserError);
+		await expect(deleteDatasetVersion('v2')).rejects.toThrow(
+			'"tickets.csv · split seed 7" was not deleted: 2 runs "run 1", "run 2" were trained on it, and evaluating or resuming them needs its rows. Delete those runs first.'
+		);
+		expect(await runsUsingVersion({ id: 'v2', projectId: 'proj_a' })).toEqual(['run 1', 'run 2']);
+		expect(await loadRows('v2')).toEqual(rows(30));
+		expect(await getTokenized('v2:tok')).toBeDefined();
+		expect(await storedCounts()).toEqual({ versions: 2, chunks: 6 });
+
+		// Once the project uses another version and no run needs it, it goes.
+		await putProject(project({ datasetVersionId: 'v2' }));
+		await deleteDatasetVersion('v1');
+		expect(await getDatasetVersion('v1')).toBeUndefined();
+		expect(await storedCounts()).toEqual({ versions: 1, chunks: 3 });
+		await deleteDatasetVersion('v1'); // already gone: nothing to do
 	});
 });
