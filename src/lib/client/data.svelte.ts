@@ -103,14 +103,17 @@ export class DataClient {
 			this.phase = null;
 			this.prepared = null;
 			const started = performance.now();
+			// The callback has a channel of its own: a message that arrives after the answer is stale.
+			let open = true;
 			try {
-				const r = await call(proxy((p: PhaseProgress | null) => void (this.phase = p)));
+				const r = await call(proxy((p: PhaseProgress | null) => void (open && (this.phase = p))));
 				this.prepared = preparedText(r, (performance.now() - started) / 1000);
 				return r;
 			} catch (e) {
 				if (this.cancelling) throw new UserError('cancelled', 'Preparing the tokens was cancelled; nothing was stored. Start the run again when you are ready.');
 				throw e;
 			} finally {
+				open = false;
 				this.cancelling = false;
 				this.phase = null;
 			}
@@ -119,10 +122,10 @@ export class DataClient {
 }
 
 /** What the last preparation reused from the cache or did, and how long it took. */
-export function preparedText(r: PreparedTokens, seconds: number): string {
+export function preparedText(r: PreparedTokens | undefined, seconds: number): string {
 	const took = seconds < 1 ? 'in under a second' : `in ${seconds.toFixed(1)} s`;
-	if (r.reused?.tokens) return `Tokens: reused the cached tokens (same dataset version and tokenizer); nothing was tokenized again.`;
-	if (r.reused?.tokenizer) return `Tokens: reused the trained tokenizer and tokenized the rows ${took}.`;
+	if (r?.reused?.tokens) return `Tokens: reused the cached tokens (same dataset version and tokenizer); nothing was tokenized again.`;
+	if (r?.reused?.tokenizer) return `Tokens: reused the trained tokenizer and tokenized the rows ${took}.`;
 	return `Tokens: prepared ${took}; a next run with the same tokenizer settings reuses them.`;
 }
 

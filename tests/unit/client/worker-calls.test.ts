@@ -101,7 +101,14 @@ describe('DataClient and HubClient calls cross to their workers', () => {
 		await data.importDataset({ projectId: 'p', file, textColumn: 'text', labelColumn: 'label', split: { train: 0.8, validation: 0.1, test: 0.1, seed: 1 } as never, skipBadRows: true });
 		await data.prepareTokens('d', { kind: 'bpe', vocabSize: 256 } as never, 32);
 		await data.prepareHubTokens('d', { repo: 'r', revision: 'x' }, 'classification', 32);
-		for (const m of ['inspectFile', 'importDataset', 'prepareTokens', 'prepareHubTokens']) for (const a of await argsOf(received, m)) expect(hasFunction(a)).toBe(false);
+		for (const m of ['inspectFile', 'importDataset']) for (const a of await argsOf(received, m)) expect(hasFunction(a)).toBe(false);
+		// The tokenizing calls: plain data, then their progress callback as a top-level proxy.
+		for (const m of ['prepareTokens', 'prepareHubTokens']) {
+			const args = await argsOf(received, m);
+			for (const a of args.slice(0, -1)) expect(hasFunction(a)).toBe(false);
+			await (args.at(-1) as (p: unknown) => Promise<void>)({ phase: 'tokenizing', done: 3, total: 9, unit: 'rows' });
+		}
+		expect(data.phase).toBeNull(); // cleared when the call returned
 		const [args] = await argsOf(received, 'importDataset');
 		expect((args as { fileName: string }).fileName).toBe('tickets.csv');
 	});
