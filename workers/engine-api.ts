@@ -201,7 +201,7 @@ async function evaluateLm(
 		perClass: [],
 		confusion: [],
 		labels: [],
-		lm: { perplexity: Math.exp(out.loss), tokenAccuracy: out.accuracy },
+		lm: { perplexity: Math.exp(out.loss), tokenAccuracy: out.accuracy, ...(out.perRow ? { examples: out.perRow } : {}) },
 		datasetVersionId: p.run.datasetVersionId,
 		datasetHash: p.run.datasetHash
 	};

@@ -12,3 +12,4 @@ export { default as ProgressBar } from './ProgressBar.svelte';
 export { default as RocChart } from './RocChart.svelte';
 export { default as ReliabilityDiagram } from './ReliabilityDiagram.svelte';
 export { SERIES_COLORS, seriesColor } from './palette';
+export { default as AnswerText } from './AnswerText.svelte';

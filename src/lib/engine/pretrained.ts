@@ -18,6 +18,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Objective, PretrainedConfig, RunConfig } from '../shared/config';
+import type { LmExamples } from '../shared/types';
 import { withDropout } from '../shared/dropout';
 import { UserError } from '../shared/errors';
 import { makeBatch, bucketFor, lengthBuckets, type HostBatch, type TokenDropout, type TokenRows } from './batching';
@@ -260,6 +261,26 @@ export class PretrainedSession {
 		return { loss, correct };
 	}
 
+	/**
+	 * Language modelling: each row's summed NLL, correct next-token predictions and predicted
+	 * tokens, (3, B): log-softmax at position t gathered at the label of t + 1, labels < 0 ignored.
+	 */
+	private rowSums(logits: tf.Tensor, hb: HostBatch): tf.Tensor2D {
+		const lm = hb as LmHostBatch;
+		const [b, t] = [hb.rows, hb.length];
+		const v = logits.shape[2]!;
+		const next = tf.tensor2d(lm.tokenLabels, [b, t], 'int32').slice([0, 1], [b, t - 1]); // (B, T-1)
+		const valid = next.greaterEqual(0); // (B, T-1)
+		const scores = logits.slice([0, 0, 0], [b, t - 1, v]).reshape([b * (t - 1), v]); // (N, V), N = B*(T-1)
+		const lse = scores.logSumExp(-1); // (N)
+		const safe = tf.where(valid, next, tf.zerosLike(next)).reshape([b * (t - 1), 1]); // (N, 1)
+		const picked = tf.gather(scores, safe, 1, 1).reshape([b * (t - 1)]); // (N)
+		const validF = valid.toFloat(); // (B, T-1)
+		const nll = lse.sub(picked).reshape([b, t - 1]).mul(validF).sum(1); // (B)
+		const right = scores.argMax(-1).toInt().reshape([b, t - 1]).equal(next).logicalAnd(valid).toFloat().sum(1); // (B)
+		return tf.stack([nll, right, validF.sum(1)]) as tf.Tensor2D; // (3, B)
+	}
+
 	/** How many examples (classification) or predicted tokens (LM) a batch's mean loss is over. */
 	private weight(hb: HostBatch): number {
 		return this.classifies ? hb.real : (hb as LmHostBatch).targets;
@@ -297,7 +318,12 @@ export class PretrainedSession {
 	 * Classification: probabilities, predictions, mean loss per example. Language modelling:
 	 * token-weighted mean loss and next-token accuracy over the rows (perplexity = exp(loss)).
 	 */
-	async evaluate(data: LmTokenRows, rows: number[], onProgress?: (done: number) => void, shouldStop?: () => boolean): Promise<EvalOutput & { score: number }> {
+	async evaluate(
+		data: LmTokenRows,
+		rows: number[],
+		onProgress?: (done: number) => void,
+		shouldStop?: () => boolean
+	): Promise<EvalOutput & { score: number; perRow?: LmExamples }> {
 		const bs = this.config.train.batchSize;
 		if (this.classifies) {
 			const c = this.numClasses;
@@ -313,26 +339,36 @@ export class PretrainedSession {
 		let lossSum = 0;
 		let correct = 0;
 		let count = 0;
+		// Per-sequence sums (NLL, predicted and correct tokens) so two runs can be compared paired on the same sequences.
+		const perRow = { row: Int32Array.from(rows), nll: new Float32Array(rows.length), tokens: new Int32Array(rows.length), correct: new Int32Array(rows.length) };
 		for (let i = 0; i < rows.length; i += bs) {
 			if (shouldStop?.()) throw new UserError('cancelled', 'Evaluation was cancelled.');
-			const hb = this.batch(data, rows.slice(i, i + bs)) as LmHostBatch;
+			const chunk = rows.slice(i, i + bs);
+			const hb = this.batch(data, chunk) as LmHostBatch;
 			if (hb.targets > 0) {
 				const out = tf.tidy(() => {
-					const r = this.lossAndCorrect(this.spec.forward(this.p, this.hf, this.inputs(hb)), hb);
-					return tf.stack([r.loss.mul(hb.targets), r.correct]);
+					const logits = this.spec.forward(this.p, this.hf, this.inputs(hb));
+					const r = this.lossAndCorrect(logits, hb);
+					return tf.concat([tf.stack([r.loss.mul(hb.targets), r.correct]), this.rowSums(logits, hb).flatten()]);
 				});
-				const [l, c] = await out.data();
+				const v = await out.data();
 				out.dispose();
-				lossSum += l;
-				correct += c;
+				lossSum += v[0];
+				correct += v[1];
 				count += hb.targets;
+				const b = hb.rows;
+				for (let j = 0; j < chunk.length; j++) {
+					perRow.nll[i + j] = v[2 + j];
+					perRow.correct[i + j] = v[2 + b + j];
+					perRow.tokens[i + j] = v[2 + 2 * b + j];
+				}
 			}
 			onProgress?.(Math.min(rows.length, i + bs));
 		}
 		const loss = lossSum / Math.max(1, count);
 		const empty = new Int32Array(0);
 		// Lower loss is better: the best checkpoint is chosen by -loss.
-		return { loss, accuracy: correct / Math.max(1, count), preds: empty, probs: new Float32Array(0), labels: empty, score: -loss };
+		return { loss, accuracy: correct / Math.max(1, count), preds: empty, probs: new Float32Array(0), labels: empty, score: -loss, perRow };
 	}
 
 	/**

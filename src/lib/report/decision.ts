@@ -109,7 +109,7 @@ function summarize(s: System): SystemSummary {
 	};
 }
 
-function droppedReasons(v: DatasetVersion): { reason: string; count: number }[] {
+export function droppedReasons(v: DatasetVersion): { reason: string; count: number }[] {
 	const byReason = new Map<string, number>();
 	for (const d of v.dropped) byReason.set(d.reason, (byReason.get(d.reason) ?? 0) + 1);
 	return [...byReason].map(([reason, n]) => ({ reason, count: n })).sort((a, b) => b.count - a.count);
@@ -131,7 +131,7 @@ function verdictOf(input: DecisionInput, ref: SystemSummary, cand: SystemSummary
 	return { kind: 'inconclusive', text: `No clear difference: ${cand.name} − ${ref.name} is ${span}, an interval that includes zero. More test rows, or a larger gain, are needed to tell. ${tail}` };
 }
 
-function modelOf(s: System): string {
+export function modelOf(s: System): string {
 	const cfg = s.run?.config;
 	if (!cfg) return s.baseline?.model ? `${s.baseline.model.repo}@${s.baseline.model.revision.slice(0, 10)}` : 'none';
 	if (cfg.pretrained) return `${cfg.pretrained.repo}@${cfg.pretrained.revision.slice(0, 10)} (${cfg.pretrained.modelType}, ${cfg.pretrained.objective})`;
@@ -182,7 +182,9 @@ export function buildDecisionReport(input: DecisionInput): DecisionReport {
 	const ref = summarize(reference);
 	const cand = summarize(candidate);
 	const run = candidate.run;
-	const slices = candidate.evaluation.slices ?? [];
+	// Only columns worth slicing by: a few repeated values (engine/eval/report.ts `sliceValues`);
+	// evaluations stored before that choice may hold identifiers or raw timestamps, with no gap.
+	const slices = (candidate.evaluation.slices ?? []).filter((c) => !c.skipped && c.gap !== null);
 	const params = input.trainedParams ?? (run && !run.config.pretrained ? countParams(run.config.model) : null);
 	return {
 		title: `${project.name}: ${cand.name} vs ${ref.name}`,
@@ -234,7 +236,7 @@ export function escapeHtml(s: string): string {
 	return s.replace(/[&<>"']/g, (c) => ESC[c]);
 }
 
-const CSS = `
+export const REPORT_CSS = `
 body{font:15px/1.5 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:#1c1c1a;background:#f7f7f5;margin:0}
 main{max-width:960px;margin:0 auto;padding:24px}
 h1{font-size:1.5rem;margin:0 0 4px}h2{font-size:1.1rem;margin:28px 0 8px}
@@ -321,7 +323,7 @@ export function forestSvg(metrics: PairedMetric[], width = 640): string {
 	return `<svg viewBox="0 0 ${width} ${h}" width="${width}" height="${h}" role="img">${axis}${rows}</svg>`;
 }
 
-function table(head: string[] | null, rows: string[][], numeric: boolean[] = []): string {
+export function table(head: string[] | null, rows: string[][], numeric: boolean[] = []): string {
 	const th = head ? `<thead><tr>${head.map((h, i) => `<th${numeric[i] ? ' class="num"' : ''}>${escapeHtml(h)}</th>`).join('')}</tr></thead>` : '';
 	const body = rows.map((r) => `<tr>${r.map((c, i) => `<td${numeric[i] ? ' class="num"' : ''}>${escapeHtml(c)}</td>`).join('')}</tr>`).join('');
 	return `<table>${th}<tbody>${body}</tbody></table>`;
@@ -411,7 +413,7 @@ export function decisionHtml(r: DecisionReport): string {
 	const caveats = r.caveats.length ? `<ul class="caveats">${r.caveats.map((x) => `<li>${e(x)}</li>`).join('')}</ul>` : '<p>None found.</p>';
 	return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>${e(r.title)}</title><style>${CSS}</style></head>
+<title>${e(r.title)}</title><style>${REPORT_CSS}</style></head>
 <body><main>
 <h1>${e(r.title)}</h1>
 <p class="muted">Decision report from Whetstone, ${e(r.generatedAt)}. Task: ${e(r.objective.task)}.</p>

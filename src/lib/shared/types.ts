@@ -270,6 +270,14 @@ export interface ClassReport {
 	support: number;
 }
 
+/** Per-sequence sums of a language-modelling evaluation, index-aligned: the tokenized row (a packed block, or a prompt/response pair), Σ NLL (nats), predicted and correct tokens. */
+export interface LmExamples {
+	row: Int32Array;
+	nll: Float32Array;
+	tokens: Int32Array;
+	correct: Int32Array;
+}
+
 export interface EvaluationResult {
 	split: SplitName;
 	checkpointId: string;
@@ -283,8 +291,8 @@ export interface EvaluationResult {
 	labels: string[];
 	count: number;
 	createdAt: number;
-	/** Language-modelling runs: perplexity (exp of the token-weighted loss) and next-token accuracy. */
-	lm?: { perplexity: number; tokenAccuracy: number };
+	/** Language-modelling runs: perplexity (exp of the token-weighted loss) and next-token accuracy; per-sequence sums for paired comparisons. */
+	lm?: { perplexity: number; tokenAccuracy: number; examples?: LmExamples };
 	// The full evaluation (engine/eval/evaluation.ts); absent in records stored before it.
 	/** Lineage of the scored rows: paired comparisons need the same version and split. */
 	datasetVersionId?: string;

@@ -68,6 +68,12 @@ describe('pretrained runs through the engine API', () => {
 		expect(done.step).toBe(6);
 		expect(done.evaluation?.lm?.perplexity).toBeGreaterThan(1);
 		expect(done.evaluation?.lm?.perplexity).toBeCloseTo(Math.exp(done.evaluation!.loss), 6);
+		// Per-sequence sums (for paired comparisons on Compare) add up to the totals.
+		const ex = done.evaluation!.lm!.examples!;
+		expect(ex.row.length).toBe(done.evaluation!.count);
+		const tokens = ex.tokens.reduce((a, b) => a + b, 0);
+		expect(ex.nll.reduce((a, b) => a + b, 0) / tokens).toBeCloseTo(done.evaluation!.loss, 4);
+		expect(ex.correct.reduce((a, b) => a + b, 0) / tokens).toBeCloseTo(done.evaluation!.lm!.tokenAccuracy, 6);
 		expect((await listCheckpoints(run.id)).length).toBeGreaterThan(0);
 
 		const streamed: string[] = [];

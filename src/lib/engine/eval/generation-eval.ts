@@ -105,24 +105,51 @@ export interface GenerationPairedMetric {
 }
 
 export interface GenerationComparison {
+	/** Rows both answered (the paired examples), their dataset row ids, and how many each answered. */
 	n: number;
+	rows: number[];
+	sizes: [number, number];
 	resamples: number;
 	seed: number;
 	alpha: number;
 	metrics: GenerationPairedMetric[];
 }
 
-/** Why two generation evaluations cannot be compared example by example, or null when they can. */
+/** The rows both evaluations answered, by dataset row id, in A's order: index pairs into each one's examples. */
+export function sharedGenerationRows(a: GenerationEvaluation, b: GenerationEvaluation): { a: number[]; b: number[]; rows: number[] } {
+	const inB = new Map(b.examples.map((e, i) => [e.row, i]));
+	const out = { a: [] as number[], b: [] as number[], rows: [] as number[] };
+	a.examples.forEach((e, i) => {
+		const j = inB.get(e.row);
+		if (j === undefined) return;
+		out.a.push(i);
+		out.b.push(j);
+		out.rows.push(e.row);
+	});
+	return out;
+}
+
+/**
+ * Why two generation evaluations cannot be compared example by example, or null when they can:
+ * they must share at least one row (by dataset row id) of the same split of the same dataset
+ * version, generated with the same token limit. A 5-prompt baseline pairs with a run scored on 20
+ * prompts on the 5 rows both answered.
+ */
 export function generationPairingProblem(
 	a: GenerationEvaluation & { datasetVersionId?: string },
 	b: GenerationEvaluation & { datasetVersionId?: string }
 ): string | null {
 	if (a.datasetVersionId && b.datasetVersionId && a.datasetVersionId !== b.datasetVersionId) return 'They were scored on different dataset versions.';
 	if (a.split !== b.split) return `They were scored on different splits (${a.split} and ${b.split}).`;
-	if (a.examples.length !== b.examples.length || a.examples.some((e, i) => e.row !== b.examples[i].row))
-		return `They were scored on different rows (${a.examples.length} and ${b.examples.length} generated answers).`;
-	if (a.maxNewTokens !== b.maxNewTokens) return `They generated with different limits (${a.maxNewTokens} and ${b.maxNewTokens} new tokens).`;
+	if (!sharedGenerationRows(a, b).rows.length) return `They answered no prompt in common (${a.examples.length} and ${b.examples.length} answered).`;
+	if (a.maxNewTokens !== b.maxNewTokens) return `They generated with different limits (${a.maxNewTokens} and ${b.maxNewTokens} new tokens); run the baseline again with ${b.maxNewTokens}.`;
 	return null;
+}
+
+/** "paired on 5 of 20 prompts" when the two answered different numbers of prompts, "paired on 5 prompts" otherwise. */
+export function pairedOnText(n: number, a: number, b: number, unit = 'prompts'): string {
+	const most = Math.max(a, b);
+	return n < most ? `paired on ${n} of ${most} ${unit}` : `paired on ${n} ${unit}`;
 }
 
 /** Paired bootstrap of A − B for mean ROUGE-L and exact match: each resample draws the same examples for both. */
@@ -131,14 +158,15 @@ export function pairedGenerationComparison(
 	b: GenerationEvaluation,
 	{ resamples = 1000, seed = 0, alpha = 0.05 }: GenerationScoreOptions = {}
 ): GenerationComparison {
-	const n = a.examples.length;
-	if (n < 1 || b.examples.length !== n) throw new RangeError(`paired comparison needs the same examples, got ${n} and ${b.examples.length}`);
-	const values = (g: GenerationEvaluation): Record<GenerationMetric, Float64Array> => ({
-		rougeL: Float64Array.from(g.examples, (e) => e.rougeL),
-		exactMatch: Float64Array.from(g.examples, (e) => (e.exact ? 1 : 0))
+	const shared = sharedGenerationRows(a, b);
+	const n = shared.rows.length;
+	if (n < 1) throw new RangeError(`paired comparison needs shared examples, got none of ${a.examples.length} and ${b.examples.length}`);
+	const values = (g: GenerationEvaluation, at: number[]): Record<GenerationMetric, Float64Array> => ({
+		rougeL: Float64Array.from(at, (i) => g.examples[i].rougeL),
+		exactMatch: Float64Array.from(at, (i) => (g.examples[i].exact ? 1 : 0))
 	});
-	const va = values(a);
-	const vb = values(b);
+	const va = values(a, shared.a);
+	const vb = values(b, shared.b);
 	const names: GenerationMetric[] = ['rougeL', 'exactMatch'];
 	const all = Int32Array.from({ length: n }, (_, i) => i);
 	const diffs = names.map(() => new Float64Array(resamples));
@@ -157,5 +185,5 @@ export function pairedGenerationComparison(
 		const sorted = Float64Array.from(diffs[j]).sort();
 		return { metric, a: ma, b: mb, diff, low: quantile(sorted, alpha / 2), high: quantile(sorted, 1 - alpha / 2), pValue: Math.min(1, (2 * flipped) / resamples) };
 	});
-	return { n, resamples, seed, alpha, metrics };
+	return { n, rows: shared.rows, sizes: [a.examples.length, b.examples.length], resamples, seed, alpha, metrics };
 }

@@ -71,16 +71,63 @@ function slice(value: string, idx: number[], yTrue: ArrayLike<number>, yPred: Ar
 	};
 }
 
+const DATE = /^(\d{4})[-/](\d{1,2})[-/](\d{1,2})(?:[T ](\d{1,2}):(\d{2})(?::\d{2}(?:\.\d+)?)?\s*(?:Z|[+-]\d{2}:?\d{2})?)?$/;
+const DAY_MS = 86_400_000;
+
+/** A date or timestamp value ("2024-03-05", "2024/3/5 14:02", "2024-03-05T14:02:11Z") as its UTC day in ms, or null. */
+export function parseDateValue(value: string): number | null {
+	const m = DATE.exec(value.trim());
+	if (!m) return null;
+	const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+	if (mo < 1 || mo > 12 || d < 1 || d > 31) return null;
+	return Date.UTC(y, mo - 1, d);
+}
+
+/**
+ * A date column's values as buckets a slice can hold: by day when the dates span at most 62 days,
+ * by month ("2024-03") up to three years, by year beyond. Null when fewer than 90% of the present
+ * values are dates (then the column is not a date column). Missing values stay as they are.
+ */
+export function bucketDates(values: readonly string[]): { values: string[]; unit: 'day' | 'month' | 'year' } | null {
+	const days = values.map((v) => (v === MISSING ? null : parseDateValue(v)));
+	const present = values.filter((v) => v !== MISSING).length;
+	const parsed = days.filter((d): d is number => d !== null);
+	if (!present || parsed.length < 0.9 * present) return null;
+	const span = (Math.max(...parsed) - Math.min(...parsed)) / DAY_MS;
+	const unit = span <= 62 ? 'day' : span <= 3 * 366 ? 'month' : 'year';
+	const cut = unit === 'day' ? 10 : unit === 'month' ? 7 : 4;
+	return { unit, values: values.map((v, i) => (days[i] === null ? (v === MISSING ? MISSING : OTHER) : new Date(days[i]!).toISOString().slice(0, cut))) };
+}
+
+/**
+ * Whether a column is worth slicing by, and its values as slices: a date column bucketed by
+ * `bucketDates`; then it must have at most `maxValues` distinct values (more looks like an
+ * identifier or free text) and at least two values with `minCount` rows each (otherwise every
+ * slice is too small to say anything, as with a timestamp or a ticket id on a small test set).
+ */
+export function sliceValues(values: readonly string[], { minCount = 10, maxValues = 30 }: SliceOptions = {}): { values: string[]; skipped?: string } {
+	const dated = bucketDates(values);
+	const out = dated ? dated.values : [...values];
+	const counts = new Map<string, number>();
+	for (const v of out) counts.set(v, (counts.get(v) ?? 0) + 1);
+	const by = dated ? ` (dates by ${dated.unit})` : '';
+	if (counts.size > maxValues) return { values: out, skipped: `${counts.size} distinct values${by}: looks like an identifier, not a group` };
+	if (counts.size < 2) return { values: out, skipped: 'one value on every row' };
+	const big = [...counts.values()].filter((n) => n >= minCount).length;
+	if (big < 2) return { values: out, skipped: `fewer than two values${by} with ${minCount} or more rows: too few repeats to compare` };
+	return { values: out };
+}
+
 /** One column's slices: values by count, rare ones grouped, and the best−worst accuracy gap. */
-function sliceColumn(column: string, values: string[], yTrue: ArrayLike<number>, yPred: ArrayLike<number>, k: number, o: Required<SliceOptions>): SliceColumn {
+function sliceColumn(column: string, raw: string[], yTrue: ArrayLike<number>, yPred: ArrayLike<number>, k: number, o: Required<SliceOptions>): SliceColumn {
+	const { values, skipped } = sliceValues(raw, o);
+	if (skipped) return { column, slices: [], gap: null, notable: false, skipped };
 	const groups = new Map<string, number[]>();
 	values.forEach((v, i) => {
 		const g = groups.get(v);
 		if (g) g.push(i);
 		else groups.set(v, [i]);
 	});
-	if (groups.size > o.maxValues)
-		return { column, slices: [], gap: null, notable: false, skipped: `${groups.size} distinct values: looks like an identifier, not a group` };
 	const entries = [...groups].sort((a, b) => b[1].length - a[1].length || a[0].localeCompare(b[0]));
 	const rare = entries.filter(([, idx]) => idx.length < o.minCount);
 	const kept = rare.length > 1 ? entries.filter(([, idx]) => idx.length >= o.minCount) : entries;
