@@ -37,6 +37,9 @@ export class EngineClient {
 	points = $state.raw<MetricPoint[]>([]);
 	/** Bumped whenever stored run data changed, so readers reload. */
 	version = $state(0);
+	/** A checkpoint is being scored: the engine's one warm model is in use (predict and generate wait). */
+	evaluating = $state(false);
+	private evaluation: Promise<unknown> | null = null;
 
 	private bridge = new WorkerBridge<EngineApi>(
 		() => new Worker(new URL('../../../workers/engine.worker.ts', import.meta.url), { type: 'module' }),
@@ -102,6 +105,8 @@ export class EngineClient {
 		this.live = { runId, step: 0, totalSteps: 0, etaSec: 0, stepsPerSec: 0, state: 'starting' };
 		this.points = [];
 		this.error = null;
+		// Training waits for a checkpoint being scored (e.g. "Evaluate this", then "Resume from here").
+		await this.evaluation?.catch(() => {});
 		const onEvent = proxy((e: TrainEvent) => this.onEvent(e));
 		this.startHeartbeat();
 		try {
@@ -144,9 +149,18 @@ export class EngineClient {
 		const cb = onProgress ? proxy(onProgress) : undefined;
 		const stop = shouldStop ? proxy(shouldStop) : undefined;
 		const opts: EvaluateOptions = { ...options };
-		const r = await this.bridge.call((api) => api.evaluate(runId, checkpointId, split, cb, opts, stop));
-		this.version++;
-		return r;
+		const call = this.bridge.call((api) => api.evaluate(runId, checkpointId, split, cb, opts, stop));
+		this.evaluation = call;
+		this.evaluating = true;
+		try {
+			return await call;
+		} finally {
+			if (this.evaluation === call) {
+				this.evaluation = null;
+				this.evaluating = false;
+			}
+			this.version++;
+		}
 	}
 
 	async predict(runId: string, text: string, checkpointId?: string): Promise<Prediction> {

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { etaSeconds, formatEta, scoring, scoringLabel, type ScoringJob } from '../../../src/lib/client/scoring.svelte';
 import { getEngine } from '../../../src/lib/client/engine.svelte';
 import { UserError } from '../../../src/lib/shared/errors';
-import { closeChannels, connect } from './fake-worker';
+import { closeChannels, connect, type Received } from './fake-worker';
 
 const job = (over: Partial<ScoringJob> = {}): ScoringJob => ({ runId: 'r', checkpointId: 'c', step: 4, split: 'test', done: 0, total: 0, etaSec: null, cancelling: false, ...over });
 
@@ -28,10 +28,10 @@ describe('a scoring job', () => {
 	afterEach(closeChannels);
 
 	/** The tab's engine with a fake worker whose evaluate reports progress, then waits for `go`. */
-	function fakeEvaluate() {
+	function fakeEvaluate(): { go: () => void; received: Received[] } {
 		let go!: () => void;
 		const gate = new Promise<void>((r) => (go = r));
-		connect(getEngine(), {
+		const received = connect(getEngine(), {
 			evaluate: async (_run: string, _ckpt: string, split: string, onProgress: (d: number, t: number) => Promise<void>, _o: unknown, shouldStop: () => Promise<boolean>) => {
 				await onProgress(32, 120);
 				await onProgress(64, 120);
@@ -41,12 +41,12 @@ describe('a scoring job', () => {
 				return { split };
 			}
 		});
-		return go;
+		return { go, received };
 	}
 	const target = { runId: 'run_1', checkpointId: 'ckpt_4', step: 4, split: 'validation' as const };
 
 	it('counts the examples, then says it scored them', async () => {
-		const go = fakeEvaluate();
+		const { go } = fakeEvaluate();
 		const done = scoring.start(target);
 		await vi.waitFor(() => expect(scoring.job?.done).toBe(64));
 		expect(scoring.job).toMatchObject({ total: 120, split: 'validation', cancelling: false });
@@ -61,7 +61,7 @@ describe('a scoring job', () => {
 	});
 
 	it('Cancel reaches the worker, which stores nothing; the outcome says so', async () => {
-		const go = fakeEvaluate();
+		const { go } = fakeEvaluate();
 		const done = scoring.start(target);
 		await vi.waitFor(() => expect(scoring.job?.done).toBe(64));
 		scoring.cancel();
@@ -69,5 +69,23 @@ describe('a scoring job', () => {
 		go();
 		await done;
 		expect(scoring.outcome).toMatchObject({ kind: 'cancelled', message: 'Cancelled: the checkpoint at step 4 on the validation split was not scored; the stored result is as it was.' });
+	});
+
+	it('a run starts training only after the checkpoint being scored is done (one warm model)', async () => {
+		const { go, received } = fakeEvaluate();
+		const engine = getEngine();
+		const done = scoring.start(target);
+		await vi.waitFor(() => expect(scoring.job?.done).toBe(64));
+		expect(engine.evaluating).toBe(true);
+		const training = engine.train('run_2');
+		await new Promise((r) => setTimeout(r, 50));
+		expect(received.some((r) => r.method === 'train')).toBe(false);
+		expect(engine.live?.state).toBe('starting');
+		go();
+		await done;
+		expect(await training).toBe('completed');
+		expect(engine.evaluating).toBe(false);
+		const order = received.map((r) => r.method).filter((m) => m === 'evaluate' || m === 'train');
+		expect(order).toEqual(['evaluate', 'train']);
 	});
 });
