@@ -6,7 +6,7 @@
  * (`engine/eval/generation-eval.ts`). Both callers take the same rows in stored order, so their
  * results pair example by example on Compare.
  */
-import { generateStream } from '../src/lib/engine/generate';
+import { generateBatch } from '../src/lib/engine/generate';
 import { scoreGenerations } from '../src/lib/engine/eval/generation-eval';
 import type { ArchSpec, HfConfigBase, Params } from '../src/lib/engine/models/spec';
 import { encodePrompt } from '../src/lib/data/chat';
@@ -18,6 +18,8 @@ import { SPLIT_CODE, type ChatMessage, type GenerationEvaluation, type SplitName
 
 export const DEFAULT_GENERATION_ROWS = 20;
 export const DEFAULT_MAX_NEW_TOKENS = 48;
+/** Prompts answered per forward pass: enough to amortize the per-pass cost, few enough to keep the logits small. */
+export const GENERATION_BATCH = 8;
 
 /** A causal LM that can generate: a run's weights or a cached base model. */
 export interface GeneratingModel {
@@ -65,9 +67,12 @@ export interface GenerateAndScoreOptions {
 	shots?: ChatMessage[][];
 	resamples?: number;
 	seed?: number;
+	/** Answers finished so far (they finish out of order in a batch; the count is what is told). */
 	onProgress?: (done: number, total: number) => void;
-	/** Checked before every token; true cancels (throws 'cancelled'). */
+	/** Checked before every batched step; true cancels (throws 'cancelled'). */
 	shouldStop?: () => boolean;
+	/** Prompts per forward pass (default GENERATION_BATCH); the answers are the same for any value. */
+	batchSize?: number;
 }
 
 export async function generateAndScore(model: GeneratingModel, items: GenerationItem[], o: GenerateAndScoreOptions): Promise<GenerationEvaluation> {
@@ -75,15 +80,22 @@ export async function generateAndScore(model: GeneratingModel, items: Generation
 	if (model.config.task !== 'causal-lm') throw new UserError('invalid-config', 'Generation needs a causal language model; this one is an encoder.');
 	// Stop at the model's EOS and at the tokenizer's (ChatML's <|im_end|>), which training appended.
 	const eos = [...new Set([...model.config.eosTokenIds, ...(model.tokenizer.eosId !== undefined ? [model.tokenizer.eosId] : [])])];
-	const outputs: string[] = [];
-	for (const [i, item] of items.entries()) {
-		if (o.shouldStop?.()) throw new UserError('cancelled', 'Evaluation was cancelled; the stored results are as they were.');
-		const ids = encodePrompt(model.tokenizer, model.tokenizerConfig as HubTokenizerConfig, withShots(item.prompt, o.shots ?? []));
-		const out = await generateStream(model.spec, model.params, model.config, ids, { maxNewTokens: o.maxNewTokens, doSample: false, eosTokenIds: eos }, { shouldStop: o.shouldStop });
-		if (o.shouldStop?.()) throw new UserError('cancelled', 'Evaluation was cancelled; the stored results are as they were.');
-		outputs.push(model.tokenizer.decode(out));
-		o.onProgress?.(i + 1, items.length);
-	}
+	const cancelled = () => new UserError('cancelled', 'Evaluation was cancelled; the stored results are as they were.');
+	if (o.shouldStop?.()) throw cancelled();
+	const prompts = items.map((item) => encodePrompt(model.tokenizer, model.tokenizerConfig as HubTokenizerConfig, withShots(item.prompt, o.shots ?? [])));
+	// Greedy answers, several prompts per forward pass: the same tokens as one prompt at a time.
+	let finished = 0;
+	const answers = await generateBatch(
+		model.spec,
+		model.params,
+		model.config,
+		prompts,
+		{ maxNewTokens: o.maxNewTokens, doSample: false, eosTokenIds: eos },
+		{ shouldStop: o.shouldStop, onDone: () => o.onProgress?.(++finished, items.length) },
+		o.batchSize ?? GENERATION_BATCH
+	);
+	if (o.shouldStop?.() || finished < items.length) throw cancelled();
+	const outputs = answers.map((ids) => model.tokenizer.decode(ids));
 	const references = items.map((it) => it.reference);
 	const s = scoreGenerations(references, outputs, { resamples: o.resamples, seed: o.seed });
 	return {

@@ -14,6 +14,7 @@ import { normalizeTrainConfig, type RunConfig, type TrainConfig } from '../../sh
 import { UserError } from '../../shared/errors';
 import type { MetricPoint, TrainerState } from '../../shared/types';
 import { Prng } from '../../shared/prng';
+import { PhaseReporter, type PhaseProgress } from '../../shared/phases';
 import type { HostBatch, TokenDropout, TokenRows } from '../batching';
 import type { HostTensor } from '../tensors';
 import { earlyStoppingReason, earlyStoppingUpdate, initialEarlyStopping } from './early-stopping';
@@ -41,6 +42,12 @@ export interface LoopCallbacks {
 	onCheckpoint(snap: { step: number; epoch: number; state: LoopState; tensors: HostTensor[]; valAccuracy?: number; best: boolean }): Promise<void>;
 	/** Read at each point where the run can pause exactly (log, evaluation and checkpoint steps). */
 	control(): Control;
+	/**
+	 * The phases around the steps, with counts: the warm-up (the first steps up to the first log
+	 * point, where a GPU compiles its kernels), scoring the validation split, writing a checkpoint
+	 * (the snapshot; `onCheckpoint` may report the writing). null ends one.
+	 */
+	onPhase?(p: PhaseProgress | null): void;
 	now?: () => number;
 }
 
@@ -55,7 +62,7 @@ export interface TrainSession {
 	/** One micro-batch; the weights change only on the step's last (`micro.apply`). */
 	trainStep(hb: HostBatch, lr: number, seed: number, micro?: MicroStep): void;
 	takeStats(): Promise<WindowStats | null>;
-	evaluate(data: TokenRows, rows: number[]): Promise<{ loss: number; accuracy: number; score?: number }>;
+	evaluate(data: TokenRows, rows: number[], onProgress?: (done: number) => void): Promise<{ loss: number; accuracy: number; score?: number }>;
 	snapshot(): Promise<HostTensor[]>;
 }
 
@@ -133,8 +140,15 @@ export async function trainLoop(session: TrainSession, data: LoopData, cfg: RunC
 		return new UserError('training-diverged', `Training diverged at step ${step}: ${what}. ${kept} Start a new run with ${fixes.join(', ')}.`);
 	};
 
+	const report = (base: Omit<PhaseProgress, 'done' | 'etaSec'>) => (cb.onPhase ? new PhaseReporter(cb.onPhase, base, 250, now) : undefined);
+	// The first steps of this session compile the GPU's kernels; they are a phase until the first log point.
+	let warmUp = step < total ? report({ phase: 'warm-up', total: Math.min(t.logEvery - (step % t.logEvery), total - step), unit: 'steps' }) : undefined;
+	let warmUpSteps = 0;
+
 	const validate = async () => {
-		const ev = await session.evaluate(data.tokens, data.validation);
+		const scoring = report({ phase: 'validating', total: data.validation.length, unit: 'rows' });
+		const ev = await session.evaluate(data.tokens, data.validation, scoring && ((done) => scoring.tick(done)));
+		scoring?.end();
 		if (!Number.isFinite(ev.loss)) throw diverged(`the validation loss was ${ev.loss}`);
 		const score = ev.score ?? ev.accuracy;
 		lastVal = ev.accuracy;
@@ -150,13 +164,18 @@ export async function trainLoop(session: TrainSession, data: LoopData, cfg: RunC
 		state.optimizerStep = session.optimizer.step;
 		const best = improved;
 		improved = false;
+		cb.onPhase?.({ phase: 'checkpoint', done: 0, total: 0, unit: 'chunks', note: `step ${step}` });
 		await cb.onCheckpoint({ step, epoch: state.epoch, state: copyState(state), tensors: await session.snapshot(), valAccuracy: lastVal, best });
+		cb.onPhase?.(null);
 		savedAt = lastSaved = step;
 	};
 
 	/** Read the window back, check it, evaluate if asked, log; returns a reason to stop early. */
 	const flush = async (withVal: boolean, lr: number): Promise<string | undefined> => {
 		const stats = await session.takeStats();
+		// Reading the first window back waited for the compiled kernels: the warm-up is over.
+		warmUp?.end();
+		warmUp = undefined;
 		const elapsed = (now() - windowStart) / 1000;
 		if (windowSteps > 0 && elapsed > 0) stepsPerSec = windowSteps / elapsed;
 		if (stats) {
@@ -188,6 +207,7 @@ export async function trainLoop(session: TrainSession, data: LoopData, cfg: RunC
 		if (boundary) {
 			const control = cb.control();
 			if (control !== 'run') {
+				warmUp?.end();
 				if (savedAt !== step) await save();
 				return { outcome: control === 'pause' ? 'paused' : 'stopped', step };
 			}
@@ -213,6 +233,7 @@ export async function trainLoop(session: TrainSession, data: LoopData, cfg: RunC
 		step++;
 		windowSteps++;
 		state.stepInEpoch++;
+		warmUp?.tick(++warmUpSteps);
 		if (state.stepInEpoch >= perEpoch) {
 			state.epoch++;
 			state.stepInEpoch = 0;
