@@ -29,6 +29,7 @@ import { loadRows } from '../src/lib/storage';
 import type { EvaluateOptions } from '../src/lib/shared/types';
 import { TextTokenizer, loadHubTokenizer } from '../src/lib/data/tokenizer';
 import { UserError } from '../src/lib/shared/errors';
+import { PhaseReporter, type PhaseProgress } from '../src/lib/shared/phases';
 import { validateRunConfig, type RunConfig } from '../src/lib/shared/config';
 import { SPLIT_CODE, type EvaluationResult, type Prediction, type Run, type RunStatus, type SplitName, type TrainEvent } from '../src/lib/shared/types';
 import {
@@ -46,6 +47,13 @@ const KEEP_CHECKPOINTS = 3;
 let control: Control = 'run';
 let stopGenerating = false;
 let training: string | null = null;
+/**
+ * Where scoring tells its phases (scoring the split, generating the answers): the training run's
+ * event stream while a finished run scores its test split; nowhere for the Evaluate screen's jobs,
+ * which count through their own progress callback.
+ */
+let phaseSink: ((p: PhaseProgress | null) => void) | null = null;
+const phaseReporter = (base: Omit<PhaseProgress, 'done' | 'etaSec'>) => (phaseSink ? new PhaseReporter(phaseSink, base) : undefined);
 /** The last model used for evaluation or prediction, kept warm on the GPU. */
 /** What a run needs to read and write text: its record, tokenizer and label names. */
 interface RunContext {
@@ -180,15 +188,18 @@ async function evaluateLm(
 	const ask = () => {
 		if (shouldStop) void Promise.resolve(shouldStop()).then((s) => (stop ||= !!s), () => {});
 	};
+	const scoring = phaseReporter({ phase: 'scoring', total: rows.length, unit: 'rows', cancellable: true });
 	const out = await session.evaluate(
 		p.tokens,
 		rows,
 		(done) => {
 			onProgress?.(done, total);
+			scoring?.tick(done);
 			ask();
 		},
 		() => stop
 	);
+	scoring?.end();
 	const result: EvaluationResult = {
 		split,
 		checkpointId: w.checkpointId,
@@ -206,7 +217,7 @@ async function evaluateLm(
 		datasetHash: p.run.datasetHash
 	};
 	if (instruction) {
-		let tokens = 0;
+		const answering = phaseReporter({ phase: 'generating', total: items.length, unit: 'prompts', cancellable: true });
 		result.generation = await generateAndScore(
 			{ spec: session.spec, config: session.hf, params: session.modelParams, tokenizer: p.tokenizer, tokenizerConfig: p.tokenizerConfig ?? {} },
 			items,
@@ -215,13 +226,18 @@ async function evaluateLm(
 				maxNewTokens: options.maxNewTokens ?? DEFAULT_MAX_NEW_TOKENS,
 				resamples: options.resamples,
 				seed: options.seed,
-				onProgress: (done) => onProgress?.(rows.length + done, total),
+				onProgress: (done) => {
+					onProgress?.(rows.length + done, total);
+					answering?.tick(done);
+				},
+				// Asked before every batched step: each is a forward pass over several prompts.
 				shouldStop: () => {
-					if (++tokens % 8 === 0) ask();
+					ask();
 					return stop;
 				}
 			}
 		);
+		answering?.end();
 	}
 	if (stop) throw new UserError('cancelled', 'Evaluation was cancelled; the stored results are as they were.');
 	await updateRun(runId, { evaluation: result });
@@ -234,7 +250,9 @@ async function trainRun(runId: string, onEvent: (e: TrainEvent) => void): Promis
 	control = 'run';
 	const started = performance.now();
 	let session: Session | null = null;
+	const phase = (p: PhaseProgress | null) => onEvent({ type: 'phase', phase: p });
 	try {
+		phase({ phase: 'preparing', done: 0, total: 0, unit: 'rows', note: 'reading the tokens and the tokenizer from the cache' });
 		const p = await prepare(runId);
 		const cfg = p.run.config;
 		if (!cfg.pretrained && p.tokenizer.vocabSize > cfg.model.vocabSize)
@@ -242,6 +260,7 @@ async function trainRun(runId: string, onEvent: (e: TrainEvent) => void): Promis
 		const train = rowsOf(p.tokens.splits, 'train');
 		const validation = rowsOf(p.tokens.splits, 'validation');
 		const latest = await latestCheckpoint(runId);
+		phase({ phase: 'loading-model', done: 0, total: 0, unit: '', note: latest ? `from the checkpoint at step ${latest.step}` : cfg.pretrained ? cfg.pretrained.repo : 'a new model' });
 		let state: LoopState;
 		if (latest) {
 			const { manifest, tensors } = await loadCheckpoint(latest.id);
@@ -271,11 +290,13 @@ async function trainRun(runId: string, onEvent: (e: TrainEvent) => void): Promis
 		const totalSteps = plannedSteps(train.length, cfg.train);
 		const step = state.epoch * stepsPerEpoch(train.length, cfg.train.batchSize, cfg.train.gradAccumSteps) + state.stepInEpoch;
 		await updateRun(runId, { status: 'running', backend, totalSteps, error: undefined });
+		phase(null);
 		onEvent({ type: 'started', runId, backend, totalSteps, step });
 		let bestId = p.run.bestCheckpointId;
 
 		const outcome = await trainLoop(session, { tokens: p.tokens, train, validation }, cfg, state, {
 			control: () => control,
+			onPhase: phase,
 			onMetrics: async (point, total, etaSec) => {
 				await appendMetrics([{ runId, ...point }]);
 				await updateRun(runId, { step: point.step, epoch: point.epoch });
@@ -283,9 +304,12 @@ async function trainRun(runId: string, onEvent: (e: TrainEvent) => void): Promis
 			},
 			onCheckpoint: async (snap) => {
 				const id = newId('ckpt_');
+				let writing: PhaseReporter | undefined;
 				await saveCheckpoint(
 					{ id, runId, step: snap.step, epoch: snap.epoch, createdAt: Date.now(), config: cfg, trainerState: snap.state, valAccuracy: snap.valAccuracy, best: snap.best },
-					snap.tensors
+					snap.tensors,
+					undefined,
+					(written, chunks) => (writing ??= new PhaseReporter(phase, { phase: 'checkpoint', total: chunks, unit: 'chunks', note: `step ${snap.step}` })).tick(written)
 				);
 				const patch: Partial<Run> = { lastCheckpointId: id, step: snap.step };
 				if (snap.best) Object.assign(patch, { bestCheckpointId: (bestId = id), bestValAccuracy: snap.valAccuracy });
@@ -301,11 +325,26 @@ async function trainRun(runId: string, onEvent: (e: TrainEvent) => void): Promis
 		session.dispose();
 		session = null;
 		// Score the test split before the run says "completed", so a reader (or a reload) never
-		// finds a completed run without its result. A failed evaluation does not undo the training.
+		// finds a completed run without its result. A failed evaluation does not undo the training,
+		// and neither does Stop while it scores: the run is completed, unscored, and says how to score it.
 		let evalError: string | undefined;
-		if (status === 'completed') await api.evaluate(runId).catch((e) => (evalError = `Training finished, but scoring the test split failed: ${(e as Error).message}`));
-		await updateRun(runId, { status, trainMs, error: evalError, note });
-		onEvent({ type: 'status', status, message: evalError ?? note });
+		let unscored: string | undefined;
+		if (status === 'completed') {
+			phaseSink = phase;
+			try {
+				await api.evaluate(runId, undefined, 'test', undefined, {}, () => control === 'stop');
+			} catch (e) {
+				if ((e as UserError).code === 'cancelled')
+					unscored = 'Training completed; scoring the test split was stopped, so this run has no test result yet. Score it with Evaluate.';
+				else evalError = `Training finished, but scoring the test split failed: ${(e as Error).message}`;
+			} finally {
+				phaseSink = null;
+				phase(null);
+			}
+		}
+		const said = [note, unscored].filter(Boolean).join(' ') || undefined;
+		await updateRun(runId, { status, trainMs, error: evalError, note: said });
+		onEvent({ type: 'status', status, message: evalError ?? said });
 		return status;
 	} catch (e) {
 		const message = (e as Error).message ?? String(e);
@@ -320,6 +359,8 @@ async function trainRun(runId: string, onEvent: (e: TrainEvent) => void): Promis
 	} finally {
 		session?.dispose();
 		training = null;
+		phaseSink = null;
+		phase(null);
 	}
 }
 
@@ -522,11 +563,14 @@ export const api = {
 		const ask = () => void Promise.resolve(shouldStop?.()).then((v) => (stop ||= !!v), () => {});
 		const cancelled = () => new UserError('cancelled', 'Evaluation was cancelled; the stored results are as they were.');
 		ask();
+		const scoring = phaseReporter({ phase: 'scoring', total: rows.length, unit: 'rows', cancellable: true });
 		const out = await w.session.evaluate(p.tokens, rows, (done) => {
 			if (stop) throw cancelled();
 			ask();
 			onProgress?.(done, rows.length);
+			scoring?.tick(done);
 		});
+		scoring?.end();
 		const head = { split, checkpointId: w.checkpointId, step: w.step, createdAt: Date.now() };
 		let result: EvaluationResult;
 		if (out.probs.length) {

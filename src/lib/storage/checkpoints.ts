@@ -40,7 +40,9 @@ export const checkpointHooks: { beforeManifest?: (manifest: CheckpointManifest) 
 export async function saveCheckpoint(
 	draft: CheckpointDraft,
 	tensors: TensorData[],
-	chunkBytes = 4 * 1024 * 1024
+	chunkBytes = 4 * 1024 * 1024,
+	/** Chunks written so far of all of them, after each write transaction (the Train screen counts them). */
+	onProgress?: (written: number, chunkCount: number) => void
 ): Promise<CheckpointManifest> {
 	const chunkFloats = Math.floor(chunkBytes / 4);
 	if (!(chunkFloats >= 1)) throw new RangeError(`chunkBytes must be at least 4, got ${chunkBytes}`);
@@ -56,7 +58,7 @@ export async function saveCheckpoint(
 	try {
 		await clearStrayChunks(manifest.id);
 		try {
-			await writeChunks(manifest, tensors, chunkFloats);
+			await writeChunks(manifest, tensors, chunkFloats, onProgress);
 			await checkpointHooks.beforeManifest?.(manifest);
 			await writeManifest(manifest);
 		} catch (e) {
@@ -69,7 +71,7 @@ export async function saveCheckpoint(
 	return manifest;
 }
 
-async function writeChunks(manifest: CheckpointManifest, tensors: TensorData[], chunkFloats: number): Promise<void> {
+async function writeChunks(manifest: CheckpointManifest, tensors: TensorData[], chunkFloats: number, onProgress?: (written: number, chunkCount: number) => void): Promise<void> {
 	const totalFloats = manifest.bytes / 4;
 	const perTransaction = Math.max(1, Math.floor(BYTES_PER_TRANSACTION / (chunkFloats * 4)));
 	for (let first = 0; first < manifest.chunkCount; first += perTransaction) {
@@ -82,6 +84,7 @@ async function writeChunks(manifest: CheckpointManifest, tensors: TensorData[], 
 				await chunks.put({ checkpointId: manifest.id, index, data });
 			}
 		});
+		onProgress?.(last, manifest.chunkCount);
 	}
 }
 

@@ -57,8 +57,11 @@ describe('checkpoints', () => {
 		new Uint32Array(backing.buffer)[3] = 0x7fc00123;
 		tensors.push({ name: 'view', shape: [4, 4], data: backing.subarray(2, 18) });
 
-		const manifest = await saveCheckpoint(draft(), tensors, 64);
+		const written: [number, number][] = [];
+		const manifest = await saveCheckpoint(draft(), tensors, 64, (done, of) => void written.push([done, of]));
 		const total = 35 + 5 + 1 + 75 + 0 + 16;
+		// Progress after each write transaction, ending at every chunk written.
+		expect(written.at(-1)).toEqual([manifest.chunkCount, manifest.chunkCount]);
 		expect(manifest.bytes).toBe(total * 4);
 		expect(manifest.chunkCount).toBe(Math.ceil(total / 16));
 		expect(manifest.tensors.map((t) => [t.name, t.offset, t.length])).toEqual([
