@@ -89,6 +89,15 @@ describe('PretrainedSession', () => {
 		const first = await s.evaluate(data, all);
 		expect(first.score).toBeCloseTo(-first.loss, 10);
 		expect(first.loss).toBeGreaterThan(Math.log(128) * 0.8); // random tiny model: about ln(vocab)
+		// Per-sequence sums (paired comparisons on Compare) add up to the totals, and a row scored alone gives the same sums.
+		const sum = (v: ArrayLike<number>) => Array.from(v).reduce((a, b) => a + b, 0);
+		const per = first.perRow!;
+		expect(Array.from(per.row)).toEqual(all);
+		expect(sum(per.nll) / sum(per.tokens)).toBeCloseTo(first.loss, 4);
+		expect(sum(per.correct) / sum(per.tokens)).toBeCloseTo(first.accuracy, 6);
+		const alone = (await s.evaluate(data, [5])).perRow!;
+		expect([alone.tokens[0], alone.correct[0]]).toEqual([per.tokens[5], per.correct[5]]);
+		expect(alone.nll[0]).toBeCloseTo(per.nll[5], 3);
 		for (let i = 0; i < 20; i++) s.trainStep(s.batch(data, all.slice((i % 3) * 4, (i % 3) * 4 + 4)), 1e-2, i);
 		const stats = await s.takeStats();
 		expect(stats!.steps).toBe(20);
