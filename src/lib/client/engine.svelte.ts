@@ -11,6 +11,7 @@ import type { ModelRef } from '../shared/hub';
 import type { GenerateOptions } from '../engine/generate';
 import type { ParityReference } from '../engine/models/parity';
 import type { GenerationBaselineArgs, PromptBaselineArgs } from '../../../workers/baselines';
+import type { PhaseProgress } from '../shared/phases';
 import type { BackendInfo, EvaluateOptions, EvaluationResult, MetricPoint, Prediction, Run, RunStatus, SplitName, TrainEvent } from '../shared/types';
 
 export type EngineStatus = 'idle' | 'starting' | 'ready' | 'crashed';
@@ -37,6 +38,8 @@ export class EngineClient {
 	points = $state.raw<MetricPoint[]>([]);
 	/** Bumped whenever stored run data changed, so readers reload. */
 	version = $state(0);
+	/** The phase around the steps of the training run (warm-up, test scoring, a checkpoint write…); null when none. */
+	phase = $state.raw<PhaseProgress | null>(null);
 	/** A checkpoint is being scored: the engine's one warm model is in use (predict and generate wait). */
 	evaluating = $state(false);
 	private evaluation: Promise<unknown> | null = null;
@@ -53,6 +56,7 @@ export class EngineClient {
 			this.status = 'crashed';
 			this.error = message;
 			this.live = null;
+			this.phase = null;
 			this.ready = null;
 			clearInterval(this.heartbeat);
 			this.version++;
@@ -117,6 +121,7 @@ export class EngineClient {
 		} finally {
 			clearInterval(this.heartbeat);
 			this.live = null;
+			this.phase = null;
 			this.version++;
 		}
 	}
@@ -299,6 +304,8 @@ export class EngineClient {
 			this.live = { ...this.live, step: e.step, totalSteps: e.totalSteps, etaSec: e.etaSec, stepsPerSec: e.point.stepsPerSec ?? this.live.stepsPerSec };
 		} else if (e.type === 'checkpoint') {
 			this.version++;
+		} else if (e.type === 'phase') {
+			this.phase = this.live ? e.phase : null;
 		}
 	}
 
