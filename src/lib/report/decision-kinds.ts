@@ -199,8 +199,8 @@ export function buildGenerationReport(
 	const caveats = commonCaveats(v, { run: c.run, datasetVersionId: c.generation.datasetVersionId }, c.run.evaluation?.step ?? 0);
 	if (!comparison && input.pairingProblem) caveats.unshift(`No paired test: ${input.pairingProblem}`);
 	if (comparison && comparison.n < Math.max(...comparison.sizes))
-		caveats.push(`Only the ${comparison.n} prompts both answered are paired (${c.name}: ${comparison.sizes[0]}, ${r.name}: ${comparison.sizes[1]}); BLEU, ROUGE and exact match above are each system's own prompts.`);
-	if (comparison && comparison.n < 30) caveats.push(`Few prompts (${comparison.n}) are paired: generate for more test prompts for a sharper answer.`);
+		caveats.push(`Only ${comparison.n === 1 ? 'the 1 prompt' : `the ${comparison.n} prompts`} both answered ${comparison.n === 1 ? 'is' : 'are'} paired (${c.name}: ${comparison.sizes[0]}, ${r.name}: ${comparison.sizes[1]}); BLEU, ROUGE and exact match above are each system's own prompts.`);
+	if (comparison && comparison.n < 30) caveats.push(`Few prompts are paired (${comparison.n}): generate answers for more test prompts for a sharper answer.`);
 	const blank = cg.examples.filter((e) => !e.output.trim()).length;
 	if (blank) caveats.push(`${blank} of ${cg.examples.length} answers of ${c.name} are empty or only whitespace.`);
 	const refByRow = new Map(rg.examples.map((e) => [e.row, e]));

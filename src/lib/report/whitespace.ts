@@ -16,6 +16,9 @@ export interface VisibleText {
 
 const GLYPH: Record<string, string> = { '\n': '⏎', '\t': '→', ' ': '·', '\r': '', '\u00a0': '·' };
 
+/** Glyphs drawn for a whitespace-only text before "…" (the note gives the counts). */
+export const MOST_GLYPHS = 16;
+
 function glyphs(ws: string): string {
 	return [...ws].map((c) => GLYPH[c] ?? '·').join('');
 }
@@ -31,7 +34,10 @@ export function visibleWhitespace(text: string): VisibleText {
 		const spaces = (text.match(/[ \u00a0]/g) ?? []).length;
 		const tabs = (text.match(/\t/g) ?? []).length;
 		const parts = [newlines && plural(newlines, 'newline'), tabs && plural(tabs, 'tab'), spaces && plural(spaces, 'space')].filter(Boolean);
-		return { text: glyphs(text), blank: true, note: `(only whitespace: ${parts.join(', ')})` };
+		// A long run of glyphs says no more than the note does: show the first few.
+		const shown = [...text.replace(/\r/g, '')];
+		const head = glyphs(shown.slice(0, MOST_GLYPHS).join('')) + (shown.length > MOST_GLYPHS ? '…' : '');
+		return { text: head, blank: true, note: `(only whitespace: ${parts.join(', ')})` };
 	}
 	// Leading and trailing newlines would push the words out of a clamped cell: mark them on one line.
 	const lead = /^\s*\n/.exec(text)?.[0] ?? '';

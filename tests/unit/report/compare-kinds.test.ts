@@ -215,6 +215,8 @@ describe('visibleWhitespace', () => {
 		expect(visibleWhitespace('\n\n  \t')).toEqual({ text: '⏎⏎··→', blank: true, note: '(only whitespace: 2 newlines, 1 tab, 2 spaces)' });
 		expect(visibleWhitespace('')).toEqual({ text: '', blank: true, note: '(empty)' });
 		expect(visibleWhitespace('\r\n')).toMatchObject({ text: '⏎', blank: true });
+		// 48 newlines: the first 16 drawn, the count in the note.
+		expect(visibleWhitespace('\n'.repeat(48))).toEqual({ text: `${'⏎'.repeat(16)}…`, blank: true, note: '(only whitespace: 48 newlines)' });
 	});
 
 	it('keeps text with words as it is, marking only leading and trailing blank lines', () => {

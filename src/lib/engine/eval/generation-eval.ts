@@ -149,7 +149,8 @@ export function generationPairingProblem(
 /** "paired on 5 of 20 prompts" when the two answered different numbers of prompts, "paired on 5 prompts" otherwise. */
 export function pairedOnText(n: number, a: number, b: number, unit = 'prompts'): string {
 	const most = Math.max(a, b);
-	return n < most ? `paired on ${n} of ${most} ${unit}` : `paired on ${n} ${unit}`;
+	const one = unit.replace(/s$/, '');
+	return n < most ? `paired on ${n} of ${most} ${most === 1 ? one : unit}` : `paired on ${n} ${n === 1 ? one : unit}`;
 }
 
 /** Paired bootstrap of A − B for mean ROUGE-L and exact match: each resample draws the same examples for both. */
