@@ -290,7 +290,7 @@ async function lastLogitsBatch<C extends HfConfigBase>(spec: ArchSpec<C>, params
 
 /**
  * Generate for many prompts, up to `batchSize` of them per forward pass (continuous batching: a
- * prompt that finishes frees its row for the next one). Each prompt's tokens equal what
+ * prompt that finishes frees its row for the next one; prompts enter shortest first). Each prompt's tokens equal what
  * `generateStream` returns for it alone with the same options (greedy, or sampled: every prompt
  * draws from its own PRNG seeded with `seed`, as a call of its own would). Returns each prompt's
  * new ids in input order; after a stop, the tokens so far.
@@ -316,12 +316,14 @@ export async function generateBatch<C extends HfConfigBase>(
 		ids: number[];
 		prng: Prng;
 	}
+	// Shortest prompts first: the rows of a pass then have similar lengths, so fewer positions are padding.
+	const order = prompts.map((_, i) => i).sort((a, b) => prompts[a].length - prompts[b].length || a - b);
 	let next = 0;
 	const active: Row[] = [];
 	const finish = async (row: Row) => callbacks.onDone?.(row.index, results[row.index]);
 	const refill = async () => {
 		while (active.length < batchSize && next < prompts.length) {
-			const index = next++;
+			const index = order[next++];
 			if (opts.maxNewTokens === 0) await callbacks.onDone?.(index, results[index]);
 			else active.push({ index, ids: [...prompts[index]], prng: new Prng(opts.seed) });
 		}
