@@ -430,6 +430,7 @@ export async function prepareTokens(
 	const trained = await findTrainedTokenizer(versionId, cfg);
 	let json = trained?.json;
 	if (json === undefined) {
+		onPhase?.({ phase: 'preparing', done: 0, total: 0, unit: 'rows', note: `reading the ${version.rowCount} rows of the dataset` });
 		rows = await loadRows(versionId);
 		const trainTexts = rows.filter((r) => r.split === SPLIT_CODE.train).map((r) => r.text);
 		// Counting the words comes first (no count yet), then the merges, counted.
@@ -453,6 +454,7 @@ export async function prepareTokens(
 	if (!(await getTokenizer(tokenizerHash)))
 		await putTokenizer({ hash: tokenizerHash, datasetVersionId: version.id, config: { ...cfg }, json, createdAt: Date.now() });
 
+	if (!rows) onPhase?.({ phase: 'preparing', done: 0, total: 0, unit: 'rows', note: `reading the ${version.rowCount} rows of the dataset` });
 	const all = rows ?? (await loadRows(versionId));
 	rows = all;
 	const progress = onPhase && new PhaseReporter(onPhase, { phase: 'tokenizing', total: all.length, unit: 'rows' });
@@ -537,6 +539,7 @@ export async function prepareHubTokens(
 		return { ...base, rows: cached.offsets.length - 1, truncated: cached.truncated ?? 0, dropped: cached.dropped ?? 0, reused: { tokenizer: false, tokens: true } };
 	}
 
+	onPhase?.({ phase: 'preparing', done: 0, total: 0, unit: 'rows', note: `reading the ${version.rowCount} rows of the dataset` });
 	const rows = await loadRows(versionId);
 	const progress = onPhase && new PhaseReporter(onPhase, { phase: 'tokenizing', total: rows.length, unit: 'rows' });
 	const encoded = encodeInChunks(rows, progress, (part) =>

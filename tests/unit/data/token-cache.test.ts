@@ -29,7 +29,7 @@ describe('prepareTokens caches the tokenizer and the tokens per dataset version 
 		const first = recorder();
 		const a = await prepareTokens(v.id, cfg, 32, first.onPhase);
 		expect(a.reused).toEqual({ tokenizer: false, tokens: false });
-		expect(first.phases()).toEqual(['training-tokenizer', 'tokenizing']);
+		expect(first.phases()).toEqual(['preparing', 'training-tokenizer', 'tokenizing']);
 		const merges = first.events.filter((e) => e.phase === 'training-tokenizer' && e.total > 0);
 		expect(merges.at(-1)!.done).toBeGreaterThan(0);
 		const rows = first.events.filter((e) => e.phase === 'tokenizing');
