@@ -130,6 +130,8 @@ test('evaluate: pickers, re-evaluate on another checkpoint and split, cancel, ex
 		}
 		throw new Error('no Cancel button appeared');
 	});
+	// What the page shows while the cancel reaches the worker (gone as soon as it has).
+	await page.screenshot({ path: 'screenshots/evaluate-cancelling.png' });
 	const outcome = page.getByTestId('eval-outcome');
 	await expect(outcome).toHaveAttribute('data-kind', 'cancelled', { timeout: 180_000 });
 	await expect(outcome).toContainText(`Cancelled: the checkpoint at step ${first.step} on the test split was not scored; the stored result is as it was.`);
@@ -207,6 +209,8 @@ test('evaluate: pickers, re-evaluate on another checkpoint and split, cancel, ex
 	const row = page.locator(`[data-testid="checkpoint-row"][data-id="${first.checkpoint}"]`);
 	await row.getByTestId('checkpoint-evaluate').click();
 	await expect(page).toHaveURL(/\/evaluate$/);
+	// The job in progress, if it is still running (a look, not an assertion: it may be done already).
+	await page.screenshot({ path: 'screenshots/evaluate-scoring.png' });
 	await expect(checkpointPick).toHaveValue(first.checkpoint!);
 	await expect(page.getByTestId('eval-split')).toHaveValue('test');
 	await expect(outcome).toHaveAttribute('data-kind', 'scored', { timeout: 180_000 });

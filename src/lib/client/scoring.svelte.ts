@@ -47,7 +47,7 @@ export function formatEta(sec: number | null): string {
 
 /** "scoring 40 / 120 test examples · ETA 12 s", or what happens before the first count. */
 export function scoringLabel(job: ScoringJob): string {
-	if (job.cancelling) return `cancelling… (${job.done} / ${job.total || '?'} ${job.split} examples scored)`;
+	if (job.cancelling) return job.total ? `cancelling… (${job.done} / ${job.total} ${job.split} examples scored)` : 'cancelling…';
 	if (!job.total) return `loading the checkpoint at step ${job.step}…`;
 	return `scoring ${job.done} / ${job.total} ${job.split} examples · ETA ${formatEta(job.etaSec)}`;
 }

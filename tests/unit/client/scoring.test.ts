@@ -20,6 +20,7 @@ describe('scoring progress', () => {
 		expect(scoringLabel(job({ done: 40, total: 120, etaSec: 12.4 }))).toBe('scoring 40 / 120 test examples · ETA 12 s');
 		expect(scoringLabel(job({ done: 40, total: 120, split: 'validation' }))).toBe('scoring 40 / 120 validation examples · ETA –');
 		expect(scoringLabel(job({ done: 40, total: 120, cancelling: true }))).toBe('cancelling… (40 / 120 test examples scored)');
+		expect(scoringLabel(job({ cancelling: true }))).toBe('cancelling…');
 		expect(formatEta(150)).toBe('3 min');
 	});
 });
