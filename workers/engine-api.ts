@@ -331,6 +331,7 @@ async function trainRun(runId: string, onEvent: (e: TrainEvent) => void): Promis
 		let unscored: string | undefined;
 		if (status === 'completed') {
 			phaseSink = phase;
+			phase({ phase: 'loading-model', done: 0, total: 0, unit: '', note: 'its best checkpoint, to score the test split' });
 			try {
 				await api.evaluate(runId, undefined, 'test', undefined, {}, () => control === 'stop');
 			} catch (e) {
