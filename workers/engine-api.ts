@@ -218,6 +218,8 @@ async function evaluateLm(
 	};
 	if (instruction) {
 		const answering = phaseReporter({ phase: 'generating', total: items.length, unit: 'prompts', cancellable: true });
+		let answered = 0;
+		let share = 0;
 		result.generation = await generateAndScore(
 			{ spec: session.spec, config: session.hf, params: session.modelParams, tokenizer: p.tokenizer, tokenizerConfig: p.tokenizerConfig ?? {} },
 			items,
@@ -228,8 +230,10 @@ async function evaluateLm(
 				seed: options.seed,
 				onProgress: (done) => {
 					onProgress?.(rows.length + done, total);
-					answering?.tick(done);
+					answering?.tick((answered = done), undefined, share);
 				},
+				// Answers grow token by token: the bar and the time left follow the tokens.
+				onTokens: (done, max) => answering?.tick(answered, undefined, (share = max ? done / max : 0)),
 				// Asked before every batched step: each is a forward pass over several prompts.
 				shouldStop: () => {
 					ask();

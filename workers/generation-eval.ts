@@ -69,6 +69,8 @@ export interface GenerateAndScoreOptions {
 	seed?: number;
 	/** Answers finished so far (they finish out of order in a batch; the count is what is told). */
 	onProgress?: (done: number, total: number) => void;
+	/** Tokens decided of the most there can be, after every batched step (finer than answers finished). */
+	onTokens?: (done: number, max: number) => void;
 	/** Checked before every batched step; true cancels (throws 'cancelled'). */
 	shouldStop?: () => boolean;
 	/** Prompts per forward pass (default GENERATION_BATCH); the answers are the same for any value. */
@@ -91,7 +93,7 @@ export async function generateAndScore(model: GeneratingModel, items: Generation
 		model.config,
 		prompts,
 		{ maxNewTokens: o.maxNewTokens, doSample: false, eosTokenIds: eos },
-		{ shouldStop: o.shouldStop, onDone: () => o.onProgress?.(++finished, items.length) },
+		{ shouldStop: o.shouldStop, onDone: () => o.onProgress?.(++finished, items.length), onStep: o.onTokens },
 		o.batchSize ?? GENERATION_BATCH
 	);
 	if (o.shouldStop?.() || finished < items.length) throw cancelled();

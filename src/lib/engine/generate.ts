@@ -248,6 +248,11 @@ export interface BatchCallbacks {
 	onDone?(index: number, ids: number[]): void | Promise<void>;
 	/** Checked before each step; true ends generation, every unfinished prompt keeping its tokens so far. */
 	shouldStop?(): boolean | Promise<boolean>;
+	/**
+	 * After each step: tokens decided of the most there can be (prompts × maxNewTokens; a prompt that
+	 * ended early counts as all its tokens), a progress finer than finished prompts.
+	 */
+	onStep?(done: number, max: number): void | Promise<void>;
 }
 
 /**
@@ -328,6 +333,8 @@ export async function generateBatch<C extends HfConfigBase>(
 			else active.push({ index, ids: [...prompts[index]], prng: new Prng(opts.seed) });
 		}
 	};
+	const max = prompts.length * opts.maxNewTokens;
+	let decided = 0;
 	await refill();
 	while (active.length && !(await callbacks.shouldStop?.())) {
 		const windows = active.map((r) => (r.ids.length > config.maxPositions ? r.ids.slice(-config.maxPositions) : r.ids));
@@ -337,12 +344,17 @@ export async function generateBatch<C extends HfConfigBase>(
 			const id = nextToken(logits[i], row.ids, opts, row.prng);
 			row.ids.push(id);
 			results[row.index].push(id);
-			if (eos.has(id) || results[row.index].length >= opts.maxNewTokens) done.push(row);
+			decided++;
+			if (eos.has(id) || results[row.index].length >= opts.maxNewTokens) {
+				done.push(row);
+				decided += opts.maxNewTokens - results[row.index].length;
+			}
 		});
 		for (const row of done) {
 			active.splice(active.indexOf(row), 1);
 			await finish(row);
 		}
+		await callbacks.onStep?.(decided, max);
 		await refill();
 	}
 	return results;

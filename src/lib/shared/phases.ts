@@ -25,6 +25,11 @@ export interface PhaseProgress {
 	unit: string;
 	/** Seconds left, estimated from the pace so far; absent until there is a pace. */
 	etaSec?: number;
+	/**
+	 * Share of the work done (0..1) when it is finer than the count: answers grow token by token
+	 * while the count of finished answers moves only when one ends. The bar and the ETA follow it.
+	 */
+	fraction?: number;
 	/** A word on how it went, e.g. that the cached tokens were reused. */
 	note?: string;
 	/** Whether Stop ends this phase early (and what stopping leaves is said on the button's title). */
@@ -83,14 +88,17 @@ export class PhaseReporter {
 
 	private latest = 0;
 
-	tick(done: number, note?: string): void {
+	/** `fraction`, when given, is the share of the work done, finer than `done / total`. */
+	tick(done: number, note?: string, fraction?: number): void {
 		this.latest = done;
 		const t = this.now();
-		if (done < this.base.total && done > 0 && t - this.last < this.everyMs) return;
+		const moved = done > 0 || (fraction ?? 0) > 0;
+		if (done < this.base.total && moved && t - this.last < this.everyMs) return;
 		this.last = t;
 		const elapsed = (t - this.started) / 1000;
-		const etaSec = done > 0 ? (elapsed / done) * Math.max(0, this.base.total - done) : undefined;
-		this.emit({ ...this.base, done, ...(etaSec !== undefined ? { etaSec } : {}), ...(note ? { note } : {}) });
+		const f = fraction ?? (this.base.total > 0 ? done / this.base.total : 0);
+		const etaSec = f > 0 ? (elapsed * (1 - f)) / f : undefined;
+		this.emit({ ...this.base, done, ...(etaSec !== undefined ? { etaSec } : {}), ...(fraction !== undefined ? { fraction } : {}), ...(note ? { note } : {}) });
 	}
 
 	/** Send the latest count now, even if one was sent a moment ago (the phase is over). */

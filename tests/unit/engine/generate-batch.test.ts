@@ -83,6 +83,16 @@ describe('generateBatch equals one-at-a-time generateStream', () => {
 		expect(tf.memory().numTensors).toBe(before);
 	});
 
+	it('tells the tokens decided after each step, a prompt ended by EOS counting as all its tokens', async () => {
+		const m = load('gpt2');
+		const alone = await oneAtATime(m, { maxNewTokens: 6, eosTokenIds: [] });
+		const steps: [number, number][] = [];
+		await generateBatch(m.spec, m.params, m.config, prompts, { maxNewTokens: 6, eosTokenIds: [alone[0][1]] }, { onStep: (d, max) => void steps.push([d, max]) }, 3);
+		expect(steps.every(([, max]) => max === 7 * 6)).toBe(true);
+		expect(steps.map(([d]) => d)).toEqual([...steps.map(([d]) => d)].sort((a, b) => a - b));
+		expect(steps.at(-1)![0]).toBe(42);
+	});
+
 	it('refuses an empty prompt and a bad batch size', async () => {
 		const m = load('gpt2');
 		await expect(generateBatch(m.spec, m.params, m.config, [[1], []])).rejects.toThrow(/prompt/);

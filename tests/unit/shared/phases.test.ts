@@ -36,6 +36,15 @@ describe('PhaseReporter', () => {
 		]);
 	});
 
+	it('a finer share of the work drives the ETA while the count has not moved', () => {
+		let t = 0;
+		const sent: (PhaseProgress | null)[] = [];
+		const r = new PhaseReporter((p) => sent.push(p), { phase: 'generating', total: 20, unit: 'prompts' }, 250, () => t);
+		t = 4000;
+		r.tick(0, undefined, 0.25); // a quarter of the tokens in 4 s: 12 s left, no answer finished yet
+		expect(sent.at(-1)).toEqual({ phase: 'generating', total: 20, unit: 'prompts', done: 0, fraction: 0.25, etaSec: 12 });
+	});
+
 	it('finish() sends the latest count even right after another', () => {
 		let t = 0;
 		const sent: (PhaseProgress | null)[] = [];
