@@ -7,7 +7,7 @@
  * Runs table and its selection, with a prompt baseline neither listed, shown nor numbered; one
  * tiny extra run (10 steps) started, paused, resumed and stopped, the Runs table's step following
  * the live bar; and on the completed shared run: Copy as new run, the checkpoint list's "keep"
- * and "Resume from here" ("Evaluate this" is covered by evaluate.spec.ts).
+ * and "Resume from here" (a 4-step branch run; "Evaluate this" is covered by evaluate.spec.ts).
  */
 import type { Page } from '@playwright/test';
 import { ensureTrainedExample, expect, test } from './fixtures';
@@ -187,7 +187,8 @@ test('runs: a baseline is not a training run; start, pause, resume, stop; copy; 
 	await expect(page.getByTestId('max-steps')).toHaveValue('8');
 	await expect(page.getByTestId('epochs')).toHaveValue('1');
 
-	// Checkpoints: keep fewer (the setting sticks), and Resume from here makes a paused branch run.
+	// Checkpoints: keep fewer (the setting sticks); Resume from here continues the run from that
+	// checkpoint as a new branch run (4 nano steps) and leaves this one as it was.
 	const keep = page.getByTestId('keep-checkpoints');
 	await keep.fill('2');
 	await keep.blur();
@@ -197,12 +198,16 @@ test('runs: a baseline is not a training run; start, pause, resume, stop; copy; 
 	const rowsBefore = await rows(page).count();
 	await oldest.getByTestId('checkpoint-resume').click();
 	await expect(rows(page)).toHaveCount(rowsBefore + 1);
-	const branch = rows(page).filter({ hasText: `from step ${oldestStep}` }).first();
-	await expect(branch).toHaveAttribute('data-status', 'paused');
+	const branch = page.locator(`[data-testid="run-row"][data-name="${completedName} · from step ${oldestStep}"]`).first();
+	await expect(branch).toHaveAttribute('data-status', 'completed', { timeout: 300_000 });
+	await expect(branch).toHaveAttribute('data-step', '8');
+	await expect(branch.getByTestId('run-lineage-line')).toContainText(`from ${completedName} @ step ${oldestStep}`);
+	await expect(page.locator(`[data-testid="run-row"][data-name="${completedName}"]`)).toHaveAttribute('data-status', 'completed');
 	await branch.click();
-	await expect(page.getByTestId('resume')).toBeEnabled();
+	await expect(page.getByTestId('resume')).toBeDisabled();
 	await expect(page.getByTestId('pause')).toBeDisabled();
 	await expect(page.getByTestId('stop')).toBeDisabled();
+	await expect(page.getByTestId('start')).toBeEnabled();
 	await shot(page, 'train-3-completed-and-branch');
 
 	// One extra tiny run (10 steps, the copied nano settings), named by counting training runs only.
