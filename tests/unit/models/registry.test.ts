@@ -5,7 +5,7 @@ import { fixtureJson } from './fixtures';
 
 describe('model registry', () => {
 	it('maps every fixture config.json to its architecture', () => {
-		for (const arch of ['gpt2', 'llama', 'qwen2', 'bert']) {
+		for (const arch of ['gpt2', 'llama', 'qwen2', 'bert', 'distilbert', 'roberta', 'gpt_neox', 'mistral', 'gemma', 'phi3']) {
 			const { spec, config } = resolveConfig(fixtureJson(arch, 'config.json'));
 			expect(spec.modelType).toBe(arch);
 			expect(config.modelType).toBe(arch);
@@ -13,9 +13,9 @@ describe('model registry', () => {
 	});
 
 	it('names the supported types for an unknown model_type', () => {
-		expect(SUPPORTED_MODEL_TYPES).toEqual(['gpt2', 'llama', 'qwen2', 'bert']);
-		expect(() => archFor('mistral')).toThrow(UserError);
-		expect(() => archFor('mistral')).toThrow(/"mistral" is not supported\. Supported: gpt2, llama, qwen2, bert/);
+		expect(SUPPORTED_MODEL_TYPES).toEqual(['gpt2', 'llama', 'qwen2', 'bert', 'distilbert', 'roberta', 'gpt_neox', 'mistral', 'gemma', 'phi3']);
+		expect(() => archFor('mamba')).toThrow(UserError);
+		expect(() => archFor('mamba')).toThrow(/"mamba" is not supported\. Supported: gpt2, llama, qwen2, bert, distilbert, roberta, gpt_neox, mistral, gemma, phi3/);
 		expect(() => resolveConfig({})).toThrow(/no model_type/);
 	});
 

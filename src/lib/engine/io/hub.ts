@@ -19,7 +19,7 @@ import type { ShardIndex } from './sharded';
  * The model types engine/models/registry.ts has architectures for. Kept here because the registry
  * imports tfjs and this module must not; a unit test checks the two lists agree.
  */
-export const HUB_MODEL_TYPES = ['gpt2', 'llama', 'qwen2', 'bert'];
+export const HUB_MODEL_TYPES = ['gpt2', 'llama', 'qwen2', 'bert', 'distilbert', 'roberta', 'gpt_neox', 'mistral', 'gemma', 'phi3'];
 
 /** Where downloaded files are kept; storage/models.ts provides it. */
 export interface FileCache {

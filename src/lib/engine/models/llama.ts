@@ -2,8 +2,10 @@
  * Llama (Touvron et al. 2023) as transformers' `LlamaForCausalLM` and
  * `LlamaForSequenceClassification` compute it (v4.40, modeling_llama.py, eager attention):
  * RMSNorm pre-norm blocks, rotary positions on q and k, grouped-query attention, and a SiLU-gated
- * MLP. Qwen2 is this network with biases on q/k/v (qwen2.ts), so the decoder here takes its bias
- * switches from the config.
+ * MLP. Qwen2 is this network with biases on q/k/v (qwen2.ts), Mistral adds a sliding attention
+ * window (mistral.ts), Gemma scales the embeddings and offsets its norms (gemma.ts), and Phi-3 fuses
+ * q/k/v and gate/up into one projection each (phi3.ts), so the decoder here takes those switches
+ * from the config.
  *
  *   x = embed_tokens[ids]
  *   for each layer:  x = x + attn(rms(x));  x = x + mlp(rms(x))
@@ -22,7 +24,7 @@ import { adaptedLinear, Dropout, type ArchSpec, type Batch, type ForwardOptions,
 export const DECODER_TASKS: Task[] = ['causal-lm', 'sequence-classification'];
 
 export interface LlamaConfig extends HfConfigBase {
-	modelType: 'llama' | 'qwen2';
+	modelType: 'llama' | 'qwen2' | 'mistral' | 'gemma' | 'phi3';
 	ropeTheta: number;
 	/** Linear RoPE scaling divides positions by this factor (`rope_scaling: {type: 'linear'}`); 1 = none. */
 	ropePositionScale: number;
@@ -30,19 +32,38 @@ export interface LlamaConfig extends HfConfigBase {
 	oBias: boolean;
 	mlpBias: boolean;
 	attentionDropout: number;
+	/** Mistral/Phi-3: a query sees only the keys at most this many positions back (null: all). */
+	slidingWindow?: number | null;
+	/** Gemma: the embeddings are multiplied by this (float32 √hidden_size); 1 elsewhere. */
+	embedScale?: number;
+	/** Gemma: RMSNorm scales by (1 + weight) rather than weight. */
+	normUnitOffset?: boolean;
+	/** Phi-3: one `qkv_proj` (rows q, k, v) and one `gate_up_proj` (rows gate, up). */
+	fusedProjections?: boolean;
 }
 
 /** The fields Llama and Qwen2 read the same way; `modelType` names the errors. */
 export function readDecoderConfig(
 	r: ConfigReader,
 	json: Record<string, unknown>,
-	modelType: 'llama' | 'qwen2',
-	defaults: { vocabSize: number; intermediateSize: number; maxPositions: number; nKvHead: number | null }
+	modelType: LlamaConfig['modelType'],
+	defaults: {
+		vocabSize: number;
+		intermediateSize: number;
+		maxPositions: number;
+		nKvHead: number | null;
+		/** Llama's unless given: 4096, 32 layers, 32 heads, head_dim hidden/heads, rms eps 1e-6. */
+		hiddenSize?: number;
+		nLayer?: number;
+		nHead?: number;
+		headDim?: number;
+		normEps?: number;
+	}
 ): Omit<LlamaConfig, 'qkvBias' | 'oBias' | 'mlpBias' | 'bosTokenId' | 'eosTokenIds'> {
-	const hiddenSize = r.size('hidden_size', 4096);
-	const nHead = r.size('num_attention_heads', 32);
+	const hiddenSize = r.size('hidden_size', defaults.hiddenSize ?? 4096);
+	const nHead = r.size('num_attention_heads', defaults.nHead ?? 32);
 	const nKvHead = r.size('num_key_value_heads', defaults.nKvHead ?? nHead);
-	const headDim = r.size('head_dim', Math.floor(hiddenSize / nHead));
+	const headDim = r.size('head_dim', defaults.headDim ?? Math.floor(hiddenSize / nHead));
 	if (nHead % nKvHead) throw bad(modelType, `num_attention_heads ${nHead} is not a multiple of num_key_value_heads ${nKvHead}.`);
 	if (headDim % 2) throw bad(modelType, `head size ${headDim} must be even for rotary embeddings.`);
 	return {
@@ -50,14 +71,14 @@ export function readDecoderConfig(
 		...readHeadFields(r, json, modelType, DECODER_TASKS),
 		vocabSize: r.size('vocab_size', defaults.vocabSize),
 		hiddenSize,
-		nLayer: r.size('num_hidden_layers', 32),
+		nLayer: r.size('num_hidden_layers', defaults.nLayer ?? 32),
 		nHead,
 		nKvHead,
 		headDim,
 		intermediateSize: r.size('intermediate_size', defaults.intermediateSize),
 		maxPositions: r.size('max_position_embeddings', defaults.maxPositions),
 		hiddenAct: r.str('hidden_act', 'silu'),
-		normEps: r.num('rms_norm_eps', 1e-6),
+		normEps: r.num('rms_norm_eps', defaults.normEps ?? 1e-6),
 		tieWordEmbeddings: r.bool('tie_word_embeddings', false),
 		padTokenId: r.tokenId('pad_token_id', null),
 		ropeTheta: r.num('rope_theta', 10000),
@@ -100,6 +121,16 @@ export function decoderParamShapes(c: LlamaConfig): Record<string, number[]> {
 	};
 	for (let i = 0; i < c.nLayer; i++) {
 		const p = `model.layers.${i}.`;
+		if (c.fusedProjections) {
+			// Phi3Attention and Phi3MLP declare their projections in this order
+			proj(p + 'self_attn.o_proj', d, q, c.oBias);
+			proj(p + 'self_attn.qkv_proj', q + 2 * kv, d, c.qkvBias);
+			proj(p + 'mlp.gate_up_proj', 2 * f, d, c.mlpBias);
+			proj(p + 'mlp.down_proj', d, f, c.mlpBias);
+			shapes[p + 'input_layernorm.weight'] = [d];
+			shapes[p + 'post_attention_layernorm.weight'] = [d];
+			continue;
+		}
 		proj(p + 'self_attn.q_proj', q, d, c.qkvBias);
 		proj(p + 'self_attn.k_proj', kv, d, c.qkvBias);
 		proj(p + 'self_attn.v_proj', kv, d, c.qkvBias);
@@ -122,7 +153,8 @@ function proj(p: Params, name: string, x: tf.Tensor, drop: Dropout): tf.Tensor {
 }
 
 function rms(p: Params, name: string, c: LlamaConfig, x: tf.Tensor): tf.Tensor {
-	return rmsNorm(x, p[name + '.weight'] as tf.Tensor1D, c.normEps);
+	const w = p[name + '.weight'] as tf.Tensor1D;
+	return rmsNorm(x, c.normUnitOffset ? w.add(1) : w, c.normEps);
 }
 
 interface Rope {
@@ -131,14 +163,21 @@ interface Rope {
 }
 
 function selfAttention(p: Params, pre: string, c: LlamaConfig, x: tf.Tensor, rope: Rope, mask: tf.Tensor2D | undefined, drop: Dropout): tf.Tensor {
-	const q = applyRope(splitHeads(proj(p, pre + 'q_proj', x, drop), c.nHead), rope.cos, rope.sin); // (B, nh, T, hs)
-	const k = applyRope(splitHeads(proj(p, pre + 'k_proj', x, drop), c.nKvHead), rope.cos, rope.sin); // (B, nkv, T, hs)
-	const v = splitHeads(proj(p, pre + 'v_proj', x, drop), c.nKvHead); // (B, nkv, T, hs)
-	const y = attention(q, k, v, { causal: true, keyMask: mask, dropout: drop.attention(c.attentionDropout) }); // (B, nh, T, hs)
+	const [qx, kx, vx] = c.fusedProjections
+		? tf.split(proj(p, pre + 'qkv_proj', x, drop), [c.nHead * c.headDim, c.nKvHead * c.headDim, c.nKvHead * c.headDim], -1) // (B, T, q), 2 x (B, T, kv)
+		: [proj(p, pre + 'q_proj', x, drop), proj(p, pre + 'k_proj', x, drop), proj(p, pre + 'v_proj', x, drop)];
+	const q = applyRope(splitHeads(qx, c.nHead), rope.cos, rope.sin); // (B, nh, T, hs)
+	const k = applyRope(splitHeads(kx, c.nKvHead), rope.cos, rope.sin); // (B, nkv, T, hs)
+	const v = splitHeads(vx, c.nKvHead); // (B, nkv, T, hs)
+	const y = attention(q, k, v, { causal: true, keyMask: mask, window: c.slidingWindow, dropout: drop.attention(c.attentionDropout) }); // (B, nh, T, hs)
 	return proj(p, pre + 'o_proj', mergeHeads(y), drop); // (B, T, d)
 }
 
 function mlp(p: Params, pre: string, c: LlamaConfig, x: tf.Tensor, drop: Dropout): tf.Tensor {
+	if (c.fusedProjections) {
+		const [g, up] = tf.split(proj(p, pre + 'gate_up_proj', x, drop), 2, -1); // 2 x (B, T, f)
+		return proj(p, pre + 'down_proj', up.mul(activation(c.hiddenAct)(g)), drop); // (B, T, d)
+	}
 	const gate = activation(c.hiddenAct)(proj(p, pre + 'gate_proj', x, drop)); // (B, T, f)
 	return proj(p, pre + 'down_proj', gate.mul(proj(p, pre + 'up_proj', x, drop)), drop); // (B, T, d)
 }
@@ -151,6 +190,7 @@ export function decoderHidden(p: Params, c: LlamaConfig, batch: Batch, opts: For
 		? ropeCosSin(batch.positionIds, c.headDim, c.ropeTheta, c.ropePositionScale) // (B, 1, T, hs)
 		: ropeTable(t, c.headDim, c.ropeTheta, c.ropePositionScale); // (1, 1, T, hs)
 	let x = embedding(p['model.embed_tokens.weight'] as tf.Tensor2D, batch.inputIds.reshape([b * t])).reshape([b, t, c.hiddenSize]); // (B, T, d)
+	if (c.embedScale !== undefined && c.embedScale !== 1) x = x.mul(c.embedScale);
 	for (let i = 0; i < c.nLayer; i++) {
 		const pre = `model.layers.${i}.`;
 		x = x.add(selfAttention(p, pre + 'self_attn.', c, rms(p, pre + 'input_layernorm', c, x), rope, batch.attentionMask, drop));

@@ -7,12 +7,18 @@
 import { UserError } from '../../shared/errors';
 import { bert } from './bert';
 import { gpt2 } from './gpt2';
+import { distilbert } from './distilbert';
+import { gpt_neox } from './gpt_neox';
+import { gemma } from './gemma';
 import { defaultLabelNames } from './hf-config';
 import { llama } from './llama';
+import { mistral } from './mistral';
+import { phi3 } from './phi3';
 import { qwen2 } from './qwen2';
+import { roberta } from './roberta';
 import type { ArchSpec, HfConfigBase, Task } from './spec';
 
-export const architectures: Record<string, ArchSpec> = { gpt2, llama, qwen2, bert };
+export const architectures: Record<string, ArchSpec> = { gpt2, llama, qwen2, bert, distilbert, roberta, gpt_neox, mistral, gemma, phi3 };
 
 export const SUPPORTED_MODEL_TYPES = Object.keys(architectures);
 

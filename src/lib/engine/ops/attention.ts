@@ -16,6 +16,11 @@ export interface AttentionOptions {
 	dropout?: { rate: number; seed: number };
 	/** Scale of the logits; defaults to 1/sqrt(head size). */
 	scale?: number;
+	/**
+	 * Sliding-window attention (Mistral): with `causal`, the query at position a sees keys
+	 * a - window ... a only (window + 1 keys, as transformers v4.40's eager mask does).
+	 */
+	window?: number | null;
 }
 
 /** Additive mask of shape (B or 1, 1, Tq, Tk), or null when nothing is masked. */
@@ -23,8 +28,15 @@ export function attentionBias(tq: number, tk: number, opts: AttentionOptions): t
 	let bias: tf.Tensor | null = null;
 	if (opts.causal) {
 		// query i (at absolute position tk - tq + i) sees keys 0..tk - tq + i
-		const lower = tf.linalg.bandPart(tf.ones([tq, tk]), -1, tk - tq);
-		bias = tf.sub(1, lower).mul(NEG).reshape([1, 1, tq, tk]);
+		if (opts.window != null && tk - 1 > opts.window) {
+			const m = new Float32Array(tq * tk);
+			for (let i = 0; i < tq; i++)
+				for (let j = 0, a = tk - tq + i; j < tk; j++) if (j > a || j < a - opts.window) m[i * tk + j] = NEG;
+			bias = tf.tensor4d(m, [1, 1, tq, tk]);
+		} else {
+			const lower = tf.linalg.bandPart(tf.ones([tq, tk]), -1, tk - tq);
+			bias = tf.sub(1, lower).mul(NEG).reshape([1, 1, tq, tk]);
+		}
 	}
 	if (opts.keyMask) {
 		const b = opts.keyMask.shape[0];

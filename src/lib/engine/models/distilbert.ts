@@ -1,0 +1,154 @@
+/**
+ * DistilBERT (Sanh et al. 2019) as transformers' `DistilBertForSequenceClassification` computes it
+ * (v4.40, modeling_distilbert.py, eager attention): BERT with half the layers, no token types and
+ * no pooler. Word + learned position embeddings with a LayerNorm, post-LN blocks (`sa_layer_norm`,
+ * `output_layer_norm`), exact-erf GELU, LayerNorm eps fixed at 1e-12, and a head that reads the
+ * first ([CLS]) token through `pre_classifier`, a ReLU and `classifier`.
+ *
+ *   x = LN(word[ids] + pos[p])
+ *   for each layer:  x = sa_LN(x + attn(x));  x = out_LN(x + ffn(x))
+ *   logits = classifier(relu(pre_classifier(x[:, 0])))
+ */
+import * as tf from '@tensorflow/tfjs';
+import { activation, attention, embedding, layerNorm, mergeHeads, splitHeads } from '../ops';
+import { taskLoss } from './heads';
+import { bad, configReader, readHeadFields } from './hf-config';
+import { adaptedLinear, defaultPositions, Dropout, type ArchSpec, type Batch, type ForwardOptions, type HfConfigBase, type Params, type Task } from './spec';
+
+/** DistilBERT is trained here as a classifier: `DistilBertModel`, `DistilBertForMaskedLM`, ... load into one. */
+const TASKS: Task[] = ['sequence-classification'];
+
+/** `nn.LayerNorm(dim, eps=1e-12)` everywhere in modeling_distilbert.py; the config has no field for it. */
+const EPS = 1e-12;
+
+export interface DistilBertConfig extends HfConfigBase {
+	modelType: 'distilbert';
+	dropout: number;
+	attentionDropout: number;
+	/** `seq_classif_dropout`, between pre_classifier and classifier. */
+	classifierDropout: number;
+}
+
+function parseConfig(json: Record<string, unknown>): DistilBertConfig {
+	const r = configReader(json, 'distilbert');
+	const dim = r.size('dim', 768);
+	const nHead = r.size('n_heads', 12);
+	if (dim % nHead) throw bad('distilbert', `dim ${dim} is not divisible by n_heads ${nHead}.`);
+	return {
+		modelType: 'distilbert',
+		...readHeadFields(r, json, 'distilbert', TASKS),
+		vocabSize: r.size('vocab_size', 30522),
+		hiddenSize: dim,
+		nLayer: r.size('n_layers', 6),
+		nHead,
+		nKvHead: nHead,
+		headDim: dim / nHead,
+		intermediateSize: r.size('hidden_dim', 4 * 768),
+		maxPositions: r.size('max_position_embeddings', 512),
+		hiddenAct: r.str('activation', 'gelu'),
+		normEps: EPS,
+		tieWordEmbeddings: false,
+		bosTokenId: null,
+		eosTokenIds: [],
+		padTokenId: r.tokenId('pad_token_id', 0),
+		dropout: r.num('dropout', 0.1),
+		attentionDropout: r.num('attention_dropout', 0.1),
+		classifierDropout: r.num('seq_classif_dropout', 0.2)
+	};
+}
+
+function paramShapes(c: DistilBertConfig): Record<string, number[]> {
+	const d = c.hiddenSize;
+	const shapes: Record<string, number[]> = {
+		'distilbert.embeddings.word_embeddings.weight': [c.vocabSize, d],
+		'distilbert.embeddings.position_embeddings.weight': [c.maxPositions, d],
+		'distilbert.embeddings.LayerNorm.weight': [d],
+		'distilbert.embeddings.LayerNorm.bias': [d]
+	};
+	const dense = (name: string, out: number, inp: number) => {
+		shapes[name + '.weight'] = [out, inp];
+		shapes[name + '.bias'] = [out];
+	};
+	const norm = (name: string) => {
+		shapes[name + '.weight'] = [d];
+		shapes[name + '.bias'] = [d];
+	};
+	for (let i = 0; i < c.nLayer; i++) {
+		const p = `distilbert.transformer.layer.${i}.`;
+		dense(p + 'attention.q_lin', d, d);
+		dense(p + 'attention.k_lin', d, d);
+		dense(p + 'attention.v_lin', d, d);
+		dense(p + 'attention.out_lin', d, d);
+		norm(p + 'sa_layer_norm');
+		dense(p + 'ffn.lin1', c.intermediateSize, d);
+		dense(p + 'ffn.lin2', d, c.intermediateSize);
+		norm(p + 'output_layer_norm');
+	}
+	dense('pre_classifier', d, d);
+	dense('classifier', c.numLabels, d);
+	return shapes;
+}
+
+function ln(p: Params, name: string, x: tf.Tensor): tf.Tensor {
+	return layerNorm(x, p[name + '.weight'] as tf.Tensor1D, p[name + '.bias'] as tf.Tensor1D, EPS);
+}
+
+function embeddings(p: Params, c: DistilBertConfig, batch: Batch, drop: Dropout): tf.Tensor {
+	const [b, t] = batch.inputIds.shape;
+	if (t > c.maxPositions) throw new Error(`distilbert: ${t} tokens is longer than max_position_embeddings ${c.maxPositions}.`);
+	const positions = batch.positionIds ?? defaultPositions(b, t);
+	const word = embedding(p['distilbert.embeddings.word_embeddings.weight'] as tf.Tensor2D, batch.inputIds.reshape([b * t])); // (B*T, d)
+	const pos = embedding(p['distilbert.embeddings.position_embeddings.weight'] as tf.Tensor2D, positions.reshape([b * t])); // (B*T, d)
+	return drop.apply(ln(p, 'distilbert.embeddings.LayerNorm', word.add(pos).reshape([b, t, c.hiddenSize])), c.dropout); // (B, T, d)
+}
+
+function selfAttention(p: Params, pre: string, c: DistilBertConfig, x: tf.Tensor, mask: tf.Tensor2D | undefined, drop: Dropout): tf.Tensor {
+	const q = splitHeads(adaptedLinear(p, pre + 'q_lin', x, drop), c.nHead); // (B, nh, T, hs)
+	const k = splitHeads(adaptedLinear(p, pre + 'k_lin', x, drop), c.nHead); // (B, nh, T, hs)
+	const v = splitHeads(adaptedLinear(p, pre + 'v_lin', x, drop), c.nHead); // (B, nh, T, hs)
+	const y = attention(q, k, v, { causal: false, keyMask: mask, dropout: drop.attention(c.attentionDropout) }); // (B, nh, T, hs)
+	return adaptedLinear(p, pre + 'out_lin', mergeHeads(y), drop); // (B, T, d)
+}
+
+function ffn(p: Params, pre: string, c: DistilBertConfig, x: tf.Tensor, drop: Dropout): tf.Tensor {
+	const h = activation(c.hiddenAct)(adaptedLinear(p, pre + 'lin1', x, drop)); // (B, T, f)
+	return drop.apply(adaptedLinear(p, pre + 'lin2', h, drop), c.dropout); // (B, T, d)
+}
+
+function encoder(p: Params, c: DistilBertConfig, batch: Batch, drop: Dropout): tf.Tensor3D {
+	let x = embeddings(p, c, batch, drop);
+	for (let i = 0; i < c.nLayer; i++) {
+		const pre = `distilbert.transformer.layer.${i}.`;
+		x = ln(p, pre + 'sa_layer_norm', selfAttention(p, pre + 'attention.', c, x, batch.attentionMask, drop).add(x)); // post-LN
+		x = ln(p, pre + 'output_layer_norm', ffn(p, pre + 'ffn.', c, x, drop).add(x));
+	}
+	return x as tf.Tensor3D;
+}
+
+/** `DistilBertModel`'s last hidden state: (B, T, d). */
+function hidden(p: Params, c: DistilBertConfig, batch: Batch, opts: ForwardOptions = {}): tf.Tensor3D {
+	return encoder(p, c, batch, new Dropout(opts));
+}
+
+function forward(p: Params, c: DistilBertConfig, batch: Batch, opts: ForwardOptions = {}): tf.Tensor {
+	const drop = new Dropout(opts);
+	const x = encoder(p, c, batch, drop);
+	const [b] = x.shape;
+	const cls = x.slice([0, 0, 0], [b, 1, c.hiddenSize]).reshape([b, c.hiddenSize]); // (B, d)
+	const pooled = adaptedLinear(p, 'pre_classifier', cls, drop).relu(); // (B, d)
+	return adaptedLinear(p, 'classifier', drop.apply(pooled, c.classifierDropout), drop); // (B, numLabels)
+}
+
+export const distilbert: ArchSpec<DistilBertConfig> = {
+	modelType: 'distilbert',
+	tasks: TASKS,
+	classNames: { 'sequence-classification': 'DistilBertForSequenceClassification' },
+	baseModelPrefix: 'distilbert',
+	parseConfig,
+	paramShapes,
+	headParams: () => ['pre_classifier.weight', 'pre_classifier.bias', 'classifier.weight', 'classifier.bias'],
+	isTied: () => false,
+	hidden,
+	forward,
+	loss: taskLoss
+};
