@@ -46,7 +46,19 @@ export interface LmHostBatch extends HostBatch {
 	targets: number;
 }
 
-const CLASS_PREFIX: Record<string, string> = { gpt2: 'GPT2', llama: 'Llama', qwen2: 'Qwen2', bert: 'Bert' };
+const CLASS_PREFIX: Record<string, string> = {
+	gpt2: 'GPT2',
+	llama: 'Llama',
+	qwen2: 'Qwen2',
+	bert: 'Bert',
+	distilbert: 'DistilBert',
+	roberta: 'Roberta',
+	gpt_neox: 'GPTNeoX',
+	mistral: 'Mistral',
+	gemma: 'Gemma',
+	phi3: 'Phi3'
+};
+const ENCODER_NAMES: Record<string, string> = { bert: 'BERT', distilbert: 'DistilBERT', roberta: 'RoBERTa' };
 
 /**
  * config.json as the head class for `objective` would save it: `architectures`, and for
@@ -62,8 +74,8 @@ export function configForObjective(json: Record<string, unknown>, objective: Obj
 		const label2id = Object.fromEntries(labels.map((l, i) => [l, i]));
 		return { ...json, architectures: [`${prefix}ForSequenceClassification`], num_labels: labels.length, id2label, label2id, problem_type: 'single_label_classification' };
 	}
-	if (type === 'bert')
-		throw new UserError('invalid-config', 'BERT is an encoder: it classifies text but does not generate it. For language modelling or instruction tuning pick a causal model (GPT-2, SmolLM2, Qwen2.5).');
+	if (ENCODER_NAMES[type])
+		throw new UserError('invalid-config', `${ENCODER_NAMES[type]} is an encoder: it classifies text but does not generate it. For language modelling or instruction tuning pick a causal model (GPT-2, SmolLM2, Qwen2.5, Pythia).`);
 	return { ...json, architectures: [type === 'gpt2' ? 'GPT2LMHeadModel' : `${prefix}ForCausalLM`] };
 }
 

@@ -7,6 +7,7 @@
 import { countParams, type ModelConfig, type Objective } from './config';
 import { UserError } from './errors';
 import type { MemoryEstimate } from './hub';
+import { ENCODER_TYPES } from './arch-shapes';
 import { countMethod, fanInFanOutFor, hfParamShapes, methodProblems, type FineTuneMethod } from './method';
 
 /** The batch a training run will use. */
@@ -146,7 +147,7 @@ export function activationBytes(config: Record<string, unknown>, { batchSize: b,
 	const h = dim(config, 'hidden_size', 'n_embd', 'd_model', 'dim');
 	const layers = dim(config, 'num_hidden_layers', 'n_layer', 'num_layers', 'n_layers');
 	const heads = dim(config, 'num_attention_heads', 'n_head', 'num_heads', 'n_heads');
-	const vocab = config.model_type === 'bert' ? 0 : dim(config, 'vocab_size');
+	const vocab = ENCODER_TYPES.includes(String(config.model_type)) ? 0 : dim(config, 'vocab_size');
 	return layers * (68 * b * s * h + 10 * heads * b * s * s) + 12 * b * s * vocab;
 }
 

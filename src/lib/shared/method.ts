@@ -17,6 +17,7 @@
  * `hfParamShapes` mirrors the architecture files' `paramShapes` from config.json alone (the page
  * does not load tfjs); tests/unit/engine/lora.test.ts holds the two equal.
  */
+import { ENCODER_TYPES, moreParamShapes } from './arch-shapes';
 import type { Objective, PretrainedConfig } from './config';
 import { UserError } from './errors';
 
@@ -29,7 +30,18 @@ export type Shapes = Record<string, number[]>;
 export const FULL: FineTuneMethod = { kind: 'full' };
 
 /** peft's default targets per model_type (`TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING`). */
-export const DEFAULT_LORA_TARGETS: Record<string, string> = { gpt2: 'c_attn', llama: 'q_proj,v_proj', qwen2: 'q_proj,v_proj', bert: 'query,value' };
+export const DEFAULT_LORA_TARGETS: Record<string, string> = {
+	gpt2: 'c_attn',
+	llama: 'q_proj,v_proj',
+	qwen2: 'q_proj,v_proj',
+	bert: 'query,value',
+	distilbert: 'q_lin,v_lin',
+	roberta: 'query,value',
+	gpt_neox: 'query_key_value',
+	mistral: 'q_proj,v_proj',
+	gemma: 'q_proj,v_proj',
+	phi3: 'qkv_proj'
+};
 
 /** r = 8 with alpha = 2r and a little dropout: the common recipe (peft's own defaults are alpha 8, dropout 0). */
 export function defaultLora(modelType: string): LoraMethod {
@@ -37,8 +49,10 @@ export function defaultLora(modelType: string): LoraMethod {
 }
 
 const BLOCK = /\.(?:layers|h|layer)\.(\d+)\./;
-const EMBEDDING = /embed|\.wte\.|\.wpe\./;
-const HEAD = /^(?:score|classifier|lm_head)\.|^bert\.pooler\./;
+const EMBEDDING = /embed(?!_out\.)|\.wte\.|\.wpe\./;
+const HEAD = /^(?:score|classifier|pre_classifier|lm_head|embed_out)\.|^bert\.pooler\./;
+/** An untied LM head (GPT-NeoX calls it `embed_out`): frozen under LoRA, as in peft. */
+export const isLmHead = (name: string) => /^(?:lm_head|embed_out)\./.test(name);
 const ADAPTER = /\.lora_[AB]\.weight$/;
 
 /** The block (transformer layer) a parameter belongs to, or null outside the blocks. */
@@ -148,7 +162,7 @@ export function planMethod(shapes: Shapes, method: FineTuneMethod = FULL): Metho
 	if (method.kind === 'full') return { trained: names, adapted: [] };
 	if (method.kind === 'lora') {
 		// A causal LM's LM head stays frozen, as in peft; a classifier's new head must train.
-		const head = headParams(shapes).filter((n) => !n.startsWith('lm_head.'));
+		const head = headParams(shapes).filter((n) => !isLmHead(n));
 		return { trained: head, adapted: selectTargets(shapes, parseTargets(method.targetModules)) };
 	}
 	if (method.layers === 'all-but-head') {
@@ -193,7 +207,7 @@ export function hfParamShapes(json: Record<string, unknown>, objective: Objectiv
 	const type = String(json.model_type);
 	const num = (key: string, def: number) => (typeof json[key] === 'number' ? (json[key] as number) : def);
 	const bool = (key: string, def: boolean) => (typeof json[key] === 'boolean' ? (json[key] as boolean) : def);
-	const classify = type === 'bert' || objective === 'classification';
+	const classify = ENCODER_TYPES.includes(type) || objective === 'classification';
 	const s: Shapes = {};
 	const lin = (name: string, out: number, inp: number, bias: boolean) => {
 		s[name + '.weight'] = [out, inp];
@@ -272,6 +286,6 @@ export function hfParamShapes(json: Record<string, unknown>, objective: Objectiv
 		}
 		lin('bert.pooler.dense', d, d, true);
 		lin('classifier', numClasses, d, true);
-	}
+	} else return moreParamShapes(type, json, classify, numClasses) ?? s;
 	return s;
 }

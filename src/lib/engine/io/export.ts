@@ -122,7 +122,8 @@ export function exportConfig<C extends HfConfigBase>(spec: ArchSpec<C>, config: 
 		json.tie_word_embeddings = config.tieWordEmbeddings;
 	}
 	if (opts.padTokenId !== undefined) json.pad_token_id = opts.padTokenId;
-	if (config.task === 'sequence-classification' && spec.modelType !== 'bert' && (json.pad_token_id ?? null) === null)
+	// the decoders' classifiers find the last real token by pad_token_id; the encoders read the first token
+	if (config.task === 'sequence-classification' && spec.tasks.includes('causal-lm') && (json.pad_token_id ?? null) === null)
 		warnings.push(
 			`config.json has no pad_token_id, so transformers' ${className} will classify each row by its last position and reject batches of more than one row. Export with the tokenizer's pad id.`
 		);

@@ -20,7 +20,7 @@
  * does, are in shared/method.ts.
  */
 import * as tf from '@tensorflow/tfjs';
-import { adapterModule, adapterShapes, fanInFanOutFor, headParams, isAdapterName, linearModules, loraAName, loraBName, parseTargets, selectTargets, type LoraMethod, type Shapes } from '../../shared/method';
+import { adapterModule, adapterShapes, fanInFanOutFor, headParams, isAdapterName, isLmHead, linearModules, loraAName, loraBName, parseTargets, selectTargets, type LoraMethod, type Shapes } from '../../shared/method';
 import { hashSeed, Prng } from '../../shared/prng';
 import { writeSafetensors, type WriteDtype } from '../io/safetensors';
 import type { ArchSpec, ForwardOptions, HfConfigBase, Params } from '../models/spec';
@@ -143,7 +143,7 @@ export function exportPeftAdapter(input: PeftExportInput): PeftExportFiles {
 	const shapes = spec.paramShapes(config);
 	const classify = config.task === 'sequence-classification';
 	const byName = new Map(input.tensors.map((t) => [t.name, t]));
-	const expected = [...adapterNames(lora.modules), ...(classify ? headParams(shapes).filter((n) => !n.startsWith('lm_head.')) : [])];
+	const expected = [...adapterNames(lora.modules), ...(classify ? headParams(shapes).filter((n) => !isLmHead(n)) : [])];
 	const lacking = expected.filter((n) => !byName.has(n));
 	if (lacking.length) throw new Error(`Cannot export the adapter: '${lacking[0]}' is missing${lacking.length > 1 ? ` (and ${lacking.length - 1} more)` : ''}.`);
 	const extra = [...byName.keys()].filter((n) => !expected.includes(n));
