@@ -239,6 +239,12 @@ function withRange(m: KindMetric, v: number | null, range: [number, number] | nu
 	return `${head} [${value(m, range[0])}–${value(m, range[1])}]`;
 }
 
+/** An answer for the report's table: whitespace drawn, with "(empty)" or "(only whitespace: …)" beside it. */
+function shownAnswer(text: string): string {
+	const v = visibleWhitespace(text);
+	return v.note ? `${v.text} ${v.note}`.trim() : v.text;
+}
+
 const diffText = (d: KindDifference, v: number) => (d.unit === 'share' ? pts(v) : signed(v));
 
 /** The report as one HTML page with everything inline (the same style as the classification report). */
@@ -257,7 +263,7 @@ export function kindDecisionHtml(r: KindDecisionReport): string {
 				r.difference.metrics.map((d) => [d.metric, diffText(d, d.diff), `${diffText(d, d.low)} to ${diffText(d, d.high)}`]),
 				[false, true, true]
 			) +
-			`<p class="muted">Paired bootstrap, ${e(r.difference.paired)}: ${r.difference.resamples} resamples, seed ${r.difference.seed}. A difference is ${e(cand.name)} minus ${e(ref.name)}${r.kind === 'language-modelling' ? '; for perplexity lower is better' : ''}.</p>`
+			`<p class="muted">Paired bootstrap over the rows both scored (${e(r.difference.paired)}): ${r.difference.resamples} resamples, seed ${r.difference.seed}. A difference is ${e(cand.name)} minus ${e(ref.name)}${r.kind === 'language-modelling' ? '; for perplexity lower is better' : ''}.</p>`
 		: '<p class="muted">No paired difference: the two were not scored on the same rows.</p>';
 	const d = r.data;
 	const data = table(null, [
@@ -277,8 +283,8 @@ export function kindDecisionHtml(r: KindDecisionReport): string {
 	const examples = r.examples.length
 		? table(
 				['row', 'prompt', 'reference answer', cand.name, ref.name],
-				r.examples.map((x) => [String(x.row), x.prompt, visibleWhitespace(x.reference).text, visibleWhitespace(x.candidateOutput).text, visibleWhitespace(x.referenceOutput).text])
-			) + '<p class="muted">Whitespace shown as ⏎ (newline), → (tab) and · (space) where an answer is blank or only whitespace.</p>'
+				r.examples.map((x) => [String(x.row), x.prompt, shownAnswer(x.reference), shownAnswer(x.candidateOutput), shownAnswer(x.referenceOutput)])
+			) + '<p class="muted">An answer of only whitespace is drawn as ⏎ (newline), → (tab) and · (space).</p>'
 		: '';
 	const caveats = r.caveats.length ? `<ul class="caveats">${r.caveats.map((x) => `<li>${e(x)}</li>`).join('')}</ul>` : '<p>None found.</p>';
 	const what = r.kind === 'generation' ? 'Generated answers' : 'Language modelling';
