@@ -1,5 +1,6 @@
 /**
- * A fake Hugging Face Hub for tests: serves the hf-tiny fixture models (tests/fixtures/hf-tiny)
+ * A fake Hugging Face Hub for tests: serves the hf-tiny fixture models (tests/fixtures/hf-tiny;
+ * `whetstone-test/tiny-<arch>`, with `tiny-gpt-neox` for gpt_neox)
  * with our tokenizer files (tests/fixtures/hub) in the Hub's URL layout, the part of it that
  * huggingface_hub and the studio use: `GET /api/models/{repo}/revision/{rev}` (commit hash and
  * siblings, sizes with `?blobs=true`) and `GET|HEAD /{repo}/resolve/{rev}/{file}` with Range
@@ -29,6 +30,12 @@ export const HUB_SHAS = {
 	'whetstone-test/tiny-llama': '32e6ef68b26f2f69865707084936b8473094e247',
 	'whetstone-test/tiny-qwen2': 'c9708655a4ba9c955bb44a32970ec1b58791bfad',
 	'whetstone-test/tiny-bert': 'be147aa726a12677297ca8764938cdc0ba0dbb8a',
+	'whetstone-test/tiny-distilbert': 'd7d04f09f51c407945b65f6c60892b2278966738',
+	'whetstone-test/tiny-roberta': '66a84b64e636a6e693453486e544875dfda8460e',
+	'whetstone-test/tiny-gpt-neox': 'ec6599acf6e9009dd7052138d11313ed61b2eb44',
+	'whetstone-test/tiny-mistral': '5c958d713d96d43438fc5cedc768c10503db49c0',
+	'whetstone-test/tiny-gemma': 'a542a33ab9a3ad2a1fc982a02c01cb0c4ddefd65',
+	'whetstone-test/tiny-phi3': '7014589a808ad5331c6a1af0f7340e6c32f50d08',
 	'whetstone-test/gated-model': 'fd7671fc641886ccfd34a686e604b6b8e55fa9d5',
 	'whetstone-test/sharded-gpt2': '2374f59de203ac978812f19311d2082ec047645d',
 	'whetstone-test/unsupported': '847c57b32077cfcf4888970da1a9122419feca62',
@@ -122,6 +129,12 @@ function loadRepos(): Map<string, Repo> {
 		'whetstone-test/tiny-llama': fixtureFiles('llama'),
 		'whetstone-test/tiny-qwen2': fixtureFiles('qwen2'),
 		'whetstone-test/tiny-bert': fixtureFiles('bert'),
+		'whetstone-test/tiny-distilbert': fixtureFiles('distilbert'),
+		'whetstone-test/tiny-roberta': fixtureFiles('roberta'),
+		'whetstone-test/tiny-gpt-neox': fixtureFiles('gpt_neox'),
+		'whetstone-test/tiny-mistral': fixtureFiles('mistral'),
+		'whetstone-test/tiny-gemma': fixtureFiles('gemma'),
+		'whetstone-test/tiny-phi3': fixtureFiles('phi3'),
 		'whetstone-test/gated-model': gpt2,
 		'whetstone-test/sharded-gpt2': sharded(gpt2),
 		'whetstone-test/unsupported': new Map([...gpt2, ['config.json', Buffer.from(JSON.stringify(t5Config, null, 2))]]),
