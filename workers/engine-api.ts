@@ -15,7 +15,7 @@ import { generalPerplexity, runGenerationBaseline, runPromptBaseline, type Gener
 import { DEFAULT_GENERATION_ROWS, DEFAULT_MAX_NEW_TOKENS, generateAndScore, generationItems } from './generation-eval';
 import { loadModel, runParity, type ParityCheck, type ParityReference } from '../src/lib/engine/models/parity';
 import type { ModelRef } from '../src/lib/shared/hub';
-import { initialLoopState, stepsPerEpoch, totalSteps as plannedSteps, trainLoop, type Control, type LoopState } from '../src/lib/engine/train/loop';
+import { DivergedError, initialLoopState, stepsPerEpoch, totalSteps as plannedSteps, trainLoop, type Control, type LoopState } from '../src/lib/engine/train/loop';
 import { memoryInfo } from '../src/lib/engine/tensors';
 import { benchmarkTrainStep } from '../src/lib/engine/bench';
 import { benchmarkPretrained } from '../src/lib/engine/bench-hf';
@@ -37,7 +37,7 @@ import {
 	getModelFile, loadCheckpoint, newId, pruneCheckpoints, putRun, saveCheckpoint, sweepOrphanChunks,
 	tokenizedKey, updateRun, openDb
 } from '../src/lib/storage';
-import { checkpointHooks, copyCheckpoint, copyMetrics, deleteRun, listCheckpoints } from '../src/lib/storage';
+import { checkpointHooks, copyCheckpoint, copyMetrics, deleteCheckpoint, deleteRun, listCheckpoints } from '../src/lib/storage';
 import { baseInit, keepCheckpoints, MAX_KEEP_CHECKPOINTS, type PretrainedWithInit, type TrainWithKeep } from '../src/lib/shared/lineage';
 import type { SafetensorsTensor } from '../src/lib/engine/io';
 import type { Objective } from '../src/lib/shared/config';
@@ -297,8 +297,13 @@ async function trainRun(runId: string, onEvent: (e: TrainEvent) => void): Promis
 		phase(null);
 		onEvent({ type: 'started', runId, backend, totalSteps, step });
 		let bestId = p.run.bestCheckpointId;
+		// Pruning keeps the newest checkpoints: while the watchdog counts strikes those are suspect,
+		// so the last good one is protected until a newer good one replaces it.
+		let goodId = latest && !latest.suspect ? latest.id : undefined;
+		const objective = cfg.pretrained?.objective ?? 'classification';
+		const classes = objective === 'classification' ? p.labels.length : p.tokenizer.vocabSize;
 
-		const outcome = await trainLoop(session, { tokens: p.tokens, train, validation }, cfg, state, {
+		const outcome = await trainLoop(session, { tokens: p.tokens, train, validation, chanceLoss: classes > 1 ? Math.log(classes) : undefined }, cfg, state, {
 			control: () => control,
 			onPhase: phase,
 			onMetrics: async (point, total, etaSec) => {
@@ -310,14 +315,15 @@ async function trainRun(runId: string, onEvent: (e: TrainEvent) => void): Promis
 				const id = newId('ckpt_');
 				let writing: PhaseReporter | undefined;
 				await saveCheckpoint(
-					{ id, runId, step: snap.step, epoch: snap.epoch, createdAt: Date.now(), config: cfg, trainerState: snap.state, valAccuracy: snap.valAccuracy, best: snap.best },
+					{ id, runId, step: snap.step, epoch: snap.epoch, createdAt: Date.now(), config: cfg, trainerState: snap.state, valAccuracy: snap.valAccuracy, best: snap.best, ...(snap.suspect ? { suspect: true } : {}) },
 					snap.tensors,
 					undefined,
 					(written, chunks) => (writing ??= new PhaseReporter(phase, { phase: 'checkpoint', total: chunks, unit: 'chunks', note: `step ${snap.step}` })).tick(written)
 				);
 				const patch: Partial<Run> = { lastCheckpointId: id, step: snap.step };
 				if (snap.best) Object.assign(patch, { bestCheckpointId: (bestId = id), bestValAccuracy: snap.valAccuracy });
-				await pruneCheckpoints(runId, await keepFor(runId, cfg), bestId ? [bestId] : []);
+				if (!snap.suspect) goodId = id;
+				await pruneCheckpoints(runId, await keepFor(runId, cfg), [bestId, goodId].filter((x): x is string => !!x));
 				await updateRun(runId, patch);
 				onEvent({ type: 'checkpoint', checkpointId: id, step: snap.step });
 			}
@@ -353,6 +359,7 @@ async function trainRun(runId: string, onEvent: (e: TrainEvent) => void): Promis
 		return status;
 	} catch (e) {
 		const message = (e as Error).message ?? String(e);
+		if (e instanceof DivergedError) await discardSuspect(runId).catch(() => {});
 		const last = await latestCheckpoint(runId).catch(() => undefined);
 		// A diverged run would diverge the same way again if resumed exactly: it fails, keeping its
 		// last good checkpoints to evaluate or branch from with other settings. Anything else
@@ -367,6 +374,25 @@ async function trainRun(runId: string, onEvent: (e: TrainEvent) => void): Promis
 		phaseSink = null;
 		phase(null);
 	}
+}
+
+/**
+ * After the watchdog stops a run: delete the checkpoints saved while the loss was above its limit,
+ * and point the run's last and best checkpoints at what is left.
+ */
+async function discardSuspect(runId: string): Promise<void> {
+	const all = await listCheckpoints(runId);
+	const doomed = all.filter((c) => c.suspect);
+	if (!doomed.length) return;
+	for (const c of doomed) await deleteCheckpoint(c.id);
+	const left = all.filter((c) => !c.suspect);
+	const run = await getRun(runId);
+	const patch: Partial<Run> = { lastCheckpointId: left.at(-1)?.id, step: left.at(-1)?.step ?? 0 };
+	if (run?.bestCheckpointId && !left.some((c) => c.id === run.bestCheckpointId)) {
+		const best = left.filter((c) => c.best).at(-1);
+		Object.assign(patch, { bestCheckpointId: best?.id, bestValAccuracy: best?.valAccuracy });
+	}
+	await updateRun(runId, patch);
 }
 
 /** Retention for the next prune: the stored run's setting, which the page may change while it trains. */

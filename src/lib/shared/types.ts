@@ -254,6 +254,8 @@ export interface CheckpointManifest {
 	valAccuracy?: number;
 	/** Saved because validation accuracy improved. */
 	best?: boolean;
+	/** Saved while the divergence watchdog counted strikes; deleted if the watchdog stops the run. */
+	suspect?: boolean;
 }
 
 export interface CheckpointChunk {

@@ -10,7 +10,7 @@
  * at the next such point. A run resumed from any checkpoint then computes, logs and saves
  * exactly what the uninterrupted run would have.
  */
-import { normalizeTrainConfig, type RunConfig, type TrainConfig } from '../../shared/config';
+import { defaultTrainConfig, finetunePreset, normalizeTrainConfig, type RunConfig, type TrainConfig } from '../../shared/config';
 import { UserError } from '../../shared/errors';
 import type { MetricPoint, TrainerState } from '../../shared/types';
 import { Prng } from '../../shared/prng';
@@ -20,7 +20,7 @@ import type { HostTensor } from '../tensors';
 import { earlyStoppingReason, earlyStoppingUpdate, initialEarlyStopping } from './early-stopping';
 import { learningRateAt, warmupSteps } from './schedule';
 import type { MicroStep, WindowStats } from './step';
-import { initialWatchdog, watchLoss } from './watchdog';
+import { allFinite, initialWatchdog, isSuspect, saferLearningRate, watchLoss } from './watchdog';
 
 export type LoopState = TrainerState;
 
@@ -38,8 +38,12 @@ export interface LoopResult {
 export interface LoopCallbacks {
 	/** A logged point (train and/or validation fields) with progress. */
 	onMetrics(point: Omit<MetricPoint, 'runId'>, totalSteps: number, etaSec: number): Promise<void> | void;
-	/** `best` marks a checkpoint saved because the validation score improved. */
-	onCheckpoint(snap: { step: number; epoch: number; state: LoopState; tensors: HostTensor[]; valAccuracy?: number; best: boolean }): Promise<void>;
+	/**
+	 * `best` marks a checkpoint saved because the validation score improved; `suspect` one saved
+	 * while the watchdog counts strikes (the loss above its limit): a run the watchdog stops
+	 * discards its suspect checkpoints (`DivergedError.suspectSteps`).
+	 */
+	onCheckpoint(snap: { step: number; epoch: number; state: LoopState; tensors: HostTensor[]; valAccuracy?: number; best: boolean; suspect: boolean }): Promise<void>;
 	/** Read at each point where the run can pause exactly (log, evaluation and checkpoint steps). */
 	control(): Control;
 	/**
@@ -70,6 +74,23 @@ export interface LoopData {
 	tokens: TokenRows;
 	train: number[];
 	validation: number[];
+	/** The loss of a uniform guess (ln of the classes or the vocabulary): bounds the watchdog's reference. */
+	chanceLoss?: number;
+}
+
+/**
+ * The watchdog stopped the run. `lastGoodStep` is the last checkpoint saved with a finite loss
+ * below the watchdog's limit (null when none); `suspectSteps` are the checkpoints this session
+ * saved while the loss was above it, which the caller deletes.
+ */
+export class DivergedError extends UserError {
+	constructor(
+		message: string,
+		public lastGoodStep: number | null,
+		public suspectSteps: number[]
+	) {
+		super('training-diverged', message);
+	}
 }
 
 type StepShape = Pick<TrainConfig, 'batchSize'> & Partial<Pick<TrainConfig, 'gradAccumSteps'>>;
@@ -122,8 +143,10 @@ export async function trainLoop(session: TrainSession, data: LoopData, cfg: RunC
 	const watch = (state.watchdog ??= initialWatchdog());
 	const prng = new Prng(state.prngState);
 	let step = state.epoch * perEpoch + state.stepInEpoch;
-	// The checkpoint a diverged run falls back to: the one it resumed from, or the last saved here.
-	let lastSaved: number | null = step > 0 ? step : null;
+	// The checkpoint a diverged run falls back to: the one it resumed from (unless it was saved
+	// while the watchdog counted strikes), or the last good one saved here.
+	let lastGood: number | null = step > 0 && !isSuspect(state.watchdog) ? step : null;
+	const suspectSteps: number[] = [];
 	let savedAt = -1;
 	let windowFrom = step;
 	let windowStart = now();
@@ -132,12 +155,16 @@ export async function trainLoop(session: TrainSession, data: LoopData, cfg: RunC
 	let lastVal: number | undefined;
 	let improved = false;
 
-	const diverged = (what: string): UserError => {
-		const fixes = [`a learning rate of ${+(t.learningRate / 10).toPrecision(2)} (a tenth of this run's)`];
+	const diverged = (what: string): DivergedError => {
+		const lr = saferLearningRate(t.learningRate, cfg.pretrained ? finetunePreset.learningRate : defaultTrainConfig.learningRate);
+		const fixes = [`a learning rate of ${lr.value} (${lr.why})`];
 		if (!(t.gradClip > 0)) fixes.push('gradient clipping at 1.0');
 		if (warmupSteps(t, total) === 0) fixes.push('a warmup of 5–10% of the steps');
-		const kept = lastSaved !== null ? `The run keeps its last good checkpoint (step ${lastSaved}); nothing after it was saved.` : 'No checkpoint was saved before it.';
-		return new UserError('training-diverged', `Training diverged at step ${step}: ${what}. ${kept} Start a new run with ${fixes.join(', ')}.`);
+		const dropped = suspectSteps.length
+			? ` The checkpoint${suspectSteps.length > 1 ? 's' : ''} saved while the loss was climbing (step${suspectSteps.length > 1 ? 's' : ''} ${suspectSteps.join(', ')}) ${suspectSteps.length > 1 ? 'are' : 'is'} deleted.`
+			: '';
+		const kept = lastGood !== null ? `The run keeps its last good checkpoint (step ${lastGood}); nothing after it is kept.${dropped}` : `No good checkpoint was saved before it.${dropped}`;
+		return new DivergedError(`Training diverged at step ${step}: ${what}. ${kept} Start a new run with ${fixes.join(', ')}.`, lastGood, suspectSteps.slice());
 	};
 
 	const report = (base: Omit<PhaseProgress, 'done' | 'etaSec'>) => (cb.onPhase ? new PhaseReporter(cb.onPhase, base, 250, now) : undefined);
@@ -165,9 +192,18 @@ export async function trainLoop(session: TrainSession, data: LoopData, cfg: RunC
 		const best = improved;
 		improved = false;
 		cb.onPhase?.({ phase: 'checkpoint', done: 0, total: 0, unit: 'chunks', note: `step ${step}` });
-		await cb.onCheckpoint({ step, epoch: state.epoch, state: copyState(state), tensors: await session.snapshot(), valAccuracy: lastVal, best });
+		const tensors = await session.snapshot();
+		// A finite loss can sit on weights that already overflowed: those are never saved.
+		if (!allFinite(tensors)) {
+			cb.onPhase?.(null);
+			throw diverged(`the weights at step ${step} were not finite`);
+		}
+		const suspect = isSuspect(watch);
+		await cb.onCheckpoint({ step, epoch: state.epoch, state: copyState(state), tensors, valAccuracy: lastVal, best: best && !suspect, suspect });
 		cb.onPhase?.(null);
-		savedAt = lastSaved = step;
+		savedAt = step;
+		if (suspect) suspectSteps.push(step);
+		else lastGood = step;
 	};
 
 	/** Read the window back, check it, evaluate if asked, log; returns a reason to stop early. */
@@ -180,10 +216,10 @@ export async function trainLoop(session: TrainSession, data: LoopData, cfg: RunC
 		if (windowSteps > 0 && elapsed > 0) stepsPerSec = windowSteps / elapsed;
 		if (stats) {
 			const span = step - windowFrom > 1 ? `averaged over steps ${windowFrom + 1}–${step}` : `at step ${step}`;
-			const verdict = watchLoss(t, watch, stats.loss, stats.gradNorm);
+			const verdict = watchLoss(t, watch, stats.loss, stats.gradNorm, data.chanceLoss);
 			if (verdict.kind === 'non-finite') throw diverged(`${verdict.what} (${span})`);
 			if (verdict.kind === 'diverged')
-				throw diverged(`the training loss (${stats.loss.toPrecision(4)}, ${span}) stayed above ${verdict.limit.toPrecision(4)} for ${t.divergencePatience} log points in a row (it started at ${watch.firstLoss!.toPrecision(4)}, best ${watch.bestLoss!.toPrecision(4)})`);
+				throw diverged(`the training loss (${stats.loss.toPrecision(4)}, ${span}) stayed above ${verdict.limit.toPrecision(4)} for ${t.divergencePatience} log points in a row (${data.chanceLoss ? `best ${watch.bestLoss!.toPrecision(4)}; a uniform guess scores ${data.chanceLoss.toPrecision(4)}` : `it started at ${watch.firstLoss!.toPrecision(4)}, best ${watch.bestLoss!.toPrecision(4)}`})`);
 		}
 		const point: Omit<MetricPoint, 'runId'> = { step, epoch: step / perEpoch, time: Date.now(), lr, stepsPerSec };
 		if (stats) Object.assign(point, { trainLoss: stats.loss, trainAccuracy: stats.accuracy, gradNorm: stats.gradNorm });
