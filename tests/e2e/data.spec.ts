@@ -7,7 +7,7 @@
  */
 import type { Page } from '@playwright/test';
 import { fileURLToPath } from 'node:url';
-import { expect, test } from './fixtures';
+import { ensureTrainedExample, expect, test } from './fixtures';
 import { setNumber, shot } from './helpers';
 
 const EXCEL = fileURLToPath(new URL('../fixtures/data/tickets-excel.csv', import.meta.url));
@@ -223,4 +223,22 @@ test('data screen: import with the duplicate choice, versions, re-split, switch 
 	page.once('dialog', (d) => void d.accept());
 	await page.getByTestId('project-card').filter({ hasText: name }).getByRole('button', { name: 'Delete' }).click();
 	await expect(page.getByTestId('project-card').filter({ hasText: name })).toHaveCount(0);
+});
+
+test('data screen: the example version shows the runs trained on it and cannot be deleted while in use', async ({ studioPage: page }) => {
+	await ensureTrainedExample(page);
+	await expect(page.getByTestId('run-row').first()).toBeVisible();
+	const trained = await page.getByTestId('run-row').count();
+	await page.getByTestId('nav-data').click();
+	const row = page.getByTestId('version-row').filter({ hasText: 'Example: support tickets' });
+	await expect(row).toHaveAttribute('data-active', 'true');
+	// Baselines count too (they were scored on this version), so at least the runs Train lists.
+	await expect(row.getByTestId('version-runs')).toHaveText(/^\d+ runs?$/);
+	expect(parseInt((await row.getByTestId('version-runs').textContent())!)).toBeGreaterThanOrEqual(trained);
+	expect(trained).toBeGreaterThanOrEqual(1);
+	await expect(row.getByTestId('version-rows')).toHaveText('789');
+	await expect(row).toContainText('from example.csv');
+	// Only versions nothing depends on can be deleted; the one in use offers no Delete.
+	await expect(row.getByTestId('delete-version')).toHaveCount(0);
+	await expect(page.getByTestId('dataset-cleaning')).toContainText('789 rows read');
 });
