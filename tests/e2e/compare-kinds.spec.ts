@@ -16,10 +16,18 @@ import { setNumber, shot } from './helpers';
 const REPO = 'whetstone-test/tiny-gpt2';
 
 async function newProject(page: Page, name: string) {
-	await page.getByTestId('nav-projects').click();
-	await page.getByLabel('Project name').fill(name);
+	// Navigating to the page already shown can re-render it and drop what was typed: only go there from elsewhere.
+	if (new URL(page.url()).pathname !== '/') await page.getByTestId('nav-projects').click();
+	await expect(page).toHaveURL(/:\d+\/(\?.*)?$/);
+	// The projects page may still be settling from a previous delete: type until the name holds.
+	const input = page.getByLabel('Project name');
+	await expect(async () => {
+		await input.fill(name);
+		await expect(input).toHaveValue(name, { timeout: 1_000 });
+	}).toPass({ timeout: 30_000 });
 	await page.getByRole('button', { name: 'Create' }).click();
 	await expect(page).toHaveURL(/\/data$/);
+	await expect(page.getByTitle('Current project')).toHaveText(name);
 }
 
 async function importFile(page: Page, name: string, body: string, kind: 'text' | 'pairs') {
@@ -43,8 +51,8 @@ async function pickTinyGpt2(page: Page) {
 }
 
 /** Tiny settings for a pretrained run, then Start; waits until the newest run completes. */
-async function trainTiny(page: Page, lr: number, runsBefore: number) {
-	await setNumber(page, 'hf-context', 32);
+async function trainTiny(page: Page, lr: number, runsBefore: number, context = 32) {
+	await setNumber(page, 'hf-context', context);
 	await setNumber(page, 'batch-size', 8);
 	await setNumber(page, 'epochs', 1);
 	const advanced = page.getByTestId('advanced-settings');
@@ -67,7 +75,7 @@ async function downloaded(page: Page, testId: string): Promise<string> {
 async function removeProject(page: Page, name: string) {
 	await page.getByTestId('nav-projects').click();
 	page.once('dialog', (d) => void d.accept());
-	await page.getByTestId('project-card').filter({ hasText: name }).getByRole('button', { name: 'Delete' }).click();
+	await page.getByTestId('project-card').filter({ hasText: name }).getByRole('button', { name: 'Delete' }).click({ timeout: 30_000 });
 	await expect(page.getByTestId('project-card').filter({ hasText: name })).toHaveCount(0);
 }
 
@@ -124,7 +132,8 @@ test('compare in a language-modelling project: paired perplexity, curves, labell
 
 /** 20 prompt/response pairs (Alpaca fields): the 15% test split holds 3. */
 const pairs = Array.from({ length: 20 }, (_, i) =>
-	JSON.stringify({ instruction: `Which plan includes feature ${i + 1}?`, input: '', output: i % 2 ? 'The yearly plan.' : 'Every plan.' })
+	// Three lines (and long enough to wrap to three): more than the two a prompt cell shows before its "more" toggle.
+	JSON.stringify({ instruction: `Feature ${i + 1}:\nwhich of our plans includes it,\nand since when?`, input: '', output: i % 2 ? 'The yearly plan.' : 'Every plan.' })
 ).join('\n');
 
 test('compare in an instruction project: a smaller baseline pairs on shared prompts, answers side by side, report', async ({ studioPage: page }) => {
@@ -137,7 +146,7 @@ test('compare in an instruction project: a smaller baseline pairs on shared prom
 	await expect(page.getByText('Something went wrong')).toHaveCount(0);
 
 	await pickTinyGpt2(page);
-	await trainTiny(page, 0.003, 0);
+	await trainTiny(page, 0.003, 0, 64);
 	const runName = (await page.getByTestId('run-row').first().getAttribute('data-name'))!;
 
 	await page.getByTestId('nav-compare').click();
@@ -150,7 +159,10 @@ test('compare in an instruction project: a smaller baseline pairs on shared prom
 	const rows = page.getByTestId('generation-baseline-rows');
 	await expect(rows).toHaveValue(String(answered));
 	await expect(page.getByTestId('generation-baseline-max-tokens')).toHaveValue('48');
-	await expect(page.getByTestId('generation-baseline-model')).toContainText('tiny-gpt2');
+	const model = page.getByTestId('generation-baseline-model');
+	await expect(model).toContainText('tiny-gpt2');
+	await model.selectOption({ index: 0 });
+	await setNumber(page, 'generation-baseline-max-tokens', 48);
 	await setNumber(page, 'generation-baseline-shots', 0);
 	await setNumber(page, 'generation-baseline-seed', 3);
 	await setNumber(page, 'generation-baseline-rows', answered - 1);
@@ -176,12 +188,15 @@ test('compare in an instruction project: a smaller baseline pairs on shared prom
 	await page.getByTestId('generation-pairs-system').selectOption({ index: 0 });
 	const outputs = await side.getByTestId('pair-output').allInnerTexts();
 	expect(outputs.every((t) => t.trim().length > 0)).toBe(true);
-	const toggle = side.getByTestId('answer-toggle').first();
-	if (await toggle.count()) {
-		await toggle.click();
-		await expect(toggle).toHaveText('less');
-		await toggle.click();
-	}
+	// A three-line prompt is clamped to two lines with a toggle that shows it whole and back.
+	const prompt = side.locator('tbody tr').first().locator('td').nth(1);
+	const clamped = (await prompt.boundingBox())!.height;
+	const toggle = prompt.getByTestId('answer-toggle');
+	await toggle.click();
+	await expect(toggle).toHaveText('less');
+	expect((await prompt.boundingBox())!.height).toBeGreaterThan(clamped);
+	await toggle.click();
+	await expect(toggle).toHaveText('more');
 	await shot(page, 'compare-kinds-instruction');
 	if (await side.getByTestId('answer-blank').count()) await shot(page, 'compare-kinds-whitespace-answer');
 

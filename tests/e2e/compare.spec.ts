@@ -44,6 +44,9 @@ test('example: fine-tuned run vs zero-shot baseline, comparison and decision rep
 	await expect(systems.getByText('zero-shot')).toHaveCount(baselinesBefore);
 
 	// The baseline's fields, edited; they stay as typed after the run.
+	await page.getByTestId('baseline-model').selectOption({ index: 0 });
+	const word = page.getByTestId('baseline-word').first();
+	await word.fill(await word.inputValue());
 	await setNumber(page, 'baseline-shots', 0);
 	await setNumber(page, 'baseline-seed', 2);
 	const template = page.getByTestId('baseline-template');
