@@ -30,6 +30,8 @@ import type { EvaluateOptions } from '../src/lib/shared/types';
 import { TextTokenizer, loadHubTokenizer } from '../src/lib/data/tokenizer';
 import { UserError } from '../src/lib/shared/errors';
 import { PhaseReporter, type PhaseProgress } from '../src/lib/shared/phases';
+import { RUN_LOCK_PREFIX, TRAINING_LOCK, runsTrainingAnywhere } from '../src/lib/shared/tabs';
+import { sweepOrphanRecords } from '../src/lib/storage/orphans';
 import { validateRunConfig, type RunConfig } from '../src/lib/shared/config';
 import { SPLIT_CODE, type EvaluationResult, type Prediction, type Run, type RunStatus, type SplitName, type TrainEvent } from '../src/lib/shared/types';
 import {
@@ -47,6 +49,8 @@ const KEEP_CHECKPOINTS = 3;
 let control: Control = 'run';
 let stopGenerating = false;
 let training: string | null = null;
+/** Aborts a start that waits for another tab's training (Stop, or deleting its project). */
+let waiting: AbortController | null = null;
 /**
  * Where scoring tells its phases (scoring the split, generating the answers): the training run's
  * event stream while a finished run scores its test split; nowhere for the Evaluate screen's jobs,
@@ -118,7 +122,6 @@ async function prepare(runId: string): Promise<Prepared> {
 	return { ...ctx, tokens: cache };
 }
 
-const TRAINING_LOCK = 'whetstone-training';
 
 /**
  * Training holds a Web Lock for the origin, so another tab's start-up sweep never deletes the
@@ -129,6 +132,36 @@ function locked<T>(fn: (held: boolean) => Promise<T>, ifAvailable = false): Prom
 	const locks = (globalThis.navigator as Navigator | undefined)?.locks;
 	if (!locks) return fn(true);
 	return locks.request(TRAINING_LOCK, { ifAvailable }, (lock) => fn(lock !== null)) as Promise<T>;
+}
+
+/**
+ * Train under two locks: the run's own (taken at once or refused: a run trains in one tab at a
+ * time) and the origin's training lock (one run trains at a time, so the GPU and a tab's sweep are
+ * safe). While another tab holds the training lock, the start says what it waits for.
+ */
+function trainLocked<T>(runId: string, onEvent: (e: TrainEvent) => void, fn: () => Promise<T>): Promise<T> {
+	const locks = (globalThis.navigator as Navigator | undefined)?.locks;
+	if (!locks) return fn();
+	return locks.request(RUN_LOCK_PREFIX + runId, { ifAvailable: true }, async (own) => {
+		if (!own) throw new UserError('invalid-config', 'This run is training in another tab of the studio. Watch it there, or pause it there before resuming it here.');
+		return locks.request(TRAINING_LOCK, { ifAvailable: true }, async (lock) => {
+			if (lock) return fn();
+			onEvent({ type: 'phase', phase: { phase: 'waiting', done: 0, total: 0, unit: '', note: 'another tab of the studio is training; this run starts when that one pauses, stops or finishes' } });
+			const abort = (waiting = new AbortController());
+			try {
+				return await locks.request(TRAINING_LOCK, { signal: abort.signal }, () => {
+					waiting = null;
+					onEvent({ type: 'phase', phase: null });
+					return fn();
+				});
+			} catch (e) {
+				if (abort.signal.aborted) throw new UserError('cancelled', 'The run did not start: it was stopped while it waited for the other tab. Nothing was stored.');
+				throw e;
+			} finally {
+				if (waiting === abort) waiting = null;
+			}
+		});
+	}) as Promise<T>;
 }
 
 function rowsOf(splits: Uint8Array, split: SplitName): number[] {
@@ -251,7 +284,6 @@ async function evaluateLm(
 /** Train a run from its last checkpoint (or from scratch) until it completes, pauses or stops. */
 async function trainRun(runId: string, onEvent: (e: TrainEvent) => void): Promise<RunStatus> {
 	training = runId;
-	control = 'run';
 	const started = performance.now();
 	let session: Session | null = null;
 	const phase = (p: PhaseProgress | null) => onEvent({ type: 'phase', phase: p });
@@ -339,7 +371,8 @@ async function trainRun(runId: string, onEvent: (e: TrainEvent) => void): Promis
 		// and neither does Stop while it scores: the run is completed, unscored, and says how to score it.
 		let evalError: string | undefined;
 		let unscored: string | undefined;
-		if (status === 'completed') {
+		// An experiment's trial or fold is chosen on validation only: its test split stays unscored.
+		if (status === 'completed' && !p.run.experiment) {
 			phaseSink = phase;
 			phase({ phase: 'loading-model', done: 0, total: 0, unit: '', note: 'its best checkpoint, to score the test split' });
 			try {
@@ -491,7 +524,8 @@ export const api = {
 	async init(prefer?: BackendName[]) {
 		await openDb();
 		// Sweep half-written checkpoints only when no tab is training (and so writing one).
-		const swept = await locked((free) => (free ? sweepOrphanChunks() : Promise.resolve(0)), true);
+		// Records whose project or run is gone (a delete that raced a writer) go with them.
+		const swept = await locked(async (free) => (free ? (await sweepOrphanRecords().catch(() => null), await sweepOrphanChunks()) : 0), true);
 		const backend = await initBackend(prefer);
 		return { backend, swept };
 	},
@@ -500,6 +534,22 @@ export const api = {
 	gpuErrors: () => [...gpuErrorLog()],
 	memory: () => memoryInfo(),
 	ping: () => Date.now(),
+
+	/**
+	 * Hold a Web Lock for as long as this worker lives; resolves once it is held. The page waits
+	 * for the same lock: the browser hands it over the moment this worker ends, busy or not
+	 * (client/bridge.ts).
+	 */
+	holdLifeLock(name: string): Promise<boolean> {
+		const locks = (globalThis.navigator as Navigator | undefined)?.locks;
+		if (!locks) return Promise.resolve(false);
+		return new Promise((held) => {
+			void locks.request(name, () => {
+				held(true);
+				return new Promise<never>(() => {});
+			});
+		});
+	},
 
 	/** Compare the active backend's forward pass and gradients with the CPU's on a small model. */
 	async checkBackend(config: RunConfig, withDropout = false) {
@@ -526,18 +576,25 @@ export const api = {
 		return { ...(await benchmarkPretrained(config, tensors, opts)), cacheMs };
 	},
 
-	/** A run whose tab closed mid-training is paused at its last checkpoint. */
-	async settleInterrupted(runs: string[]): Promise<void> {
+	/**
+	 * A run whose tab closed mid-training is paused at its last checkpoint. One that another tab
+	 * is training (it holds the run's lock) is left as it is. Returns the ids it settled.
+	 */
+	async settleInterrupted(runs: string[]): Promise<string[]> {
+		const elsewhere = await runsTrainingAnywhere();
+		const settled: string[] = [];
 		for (const id of runs) {
-			if (id === training) continue;
+			if (id === training || elsewhere.has(id)) continue;
 			const run = await getRun(id);
 			if (run?.status !== 'running') continue;
 			const last = await latestCheckpoint(id);
 			await updateRun(id, last ? { status: 'paused', step: last.step, epoch: last.epoch, lastCheckpointId: last.id } : { status: 'created', step: 0 });
+			settled.push(id);
 		}
+		return settled;
 	},
 
-	async createRun(args: { projectId: string; datasetVersionId: string; datasetHash: string; tokenizerHash: string; tokenizedKey?: string; config: RunConfig; name: string }): Promise<Run> {
+	async createRun(args: { projectId: string; datasetVersionId: string; datasetHash: string; tokenizerHash: string; tokenizedKey?: string; config: RunConfig; name: string; experiment?: Run['experiment'] }): Promise<Run> {
 		const errs = validateRunConfig(args.config);
 		if (errs.length) throw new UserError('invalid-config', errs.join(' '));
 		const now = Date.now();
@@ -559,7 +616,8 @@ export const api = {
 	/** Train a run from its last checkpoint (or from scratch) until it completes, pauses or stops. */
 	async train(runId: string, onEvent: (e: TrainEvent) => void): Promise<RunStatus> {
 		if (training) throw new Error('A run is already training in this engine.');
-		return locked(() => trainRun(runId, onEvent));
+		control = 'run';
+		return trainLocked(runId, onEvent, () => trainRun(runId, onEvent));
 	},
 
 	pause() {
@@ -568,6 +626,7 @@ export const api = {
 
 	stop() {
 		control = 'stop';
+		waiting?.abort();
 	},
 
 	/**

@@ -5,6 +5,7 @@
  */
 import { proxy, type Remote } from 'comlink';
 import { WorkerBridge } from './bridge';
+import { RUNS_CHANNEL } from '../shared/tabs';
 import type { EngineApi } from '../../../workers/engine-api';
 import type { Objective, RunConfig } from '../shared/config';
 import type { ModelRef } from '../shared/hub';
@@ -25,8 +26,12 @@ export interface LiveTraining {
 	state: 'starting' | 'running' | 'pausing' | 'stopping';
 }
 
-const HEARTBEAT_MS = 15_000;
-/** The first WebGPU step compiles ~100 pipelines; on a software adapter that takes a while. */
+/**
+ * A dead engine is noticed by its life lock within moments (client/bridge.ts); the heartbeat,
+ * which runs whenever a call is pending, is the fallback and must outwait the longest synchronous
+ * step: the first WebGPU step compiles ~100 pipelines, which takes a while on a software adapter.
+ */
+const HEARTBEAT_MS = 5_000;
 const HEARTBEAT_TIMEOUT_MS = 180_000;
 
 export class EngineClient {
@@ -43,22 +48,32 @@ export class EngineClient {
 	/** A checkpoint is being scored: the engine's one warm model is in use (predict and generate wait). */
 	evaluating = $state(false);
 	private evaluation: Promise<unknown> | null = null;
+	private training: Promise<unknown> | null = null;
+	/** Hears every metric point of the training run (the Experiments screen's pruner listens here). */
+	onMetrics: ((p: MetricPoint) => void) | null = null;
 
 	private bridge = new WorkerBridge<EngineApi>(
 		() => new Worker(new URL('../../../workers/engine.worker.ts', import.meta.url), { type: 'module' }),
-		'training engine'
+		'training engine',
+		true
 	);
 	private ready: Promise<void> | null = null;
-	private heartbeat: ReturnType<typeof setInterval> | undefined;
+	private channel = typeof BroadcastChannel === 'undefined' ? null : new BroadcastChannel(RUNS_CHANNEL);
+
+	/** Tell the other tabs that a run's stored state changed (shared/tabs.ts). */
+	private announce(runId: string | undefined): void {
+		if (runId) this.channel?.postMessage({ runId });
+	}
 
 	constructor() {
+		this.bridge.heartbeatMs = HEARTBEAT_MS;
+		this.bridge.heartbeatTimeoutMs = HEARTBEAT_TIMEOUT_MS;
 		this.bridge.onCrash = (message) => {
 			this.status = 'crashed';
 			this.error = message;
 			this.live = null;
 			this.phase = null;
 			this.ready = null;
-			clearInterval(this.heartbeat);
 			this.version++;
 		};
 	}
@@ -91,12 +106,15 @@ export class EngineClient {
 		await this.init();
 	}
 
-	async settleInterrupted(runIds: string[]): Promise<void> {
+	/** Pause the runs a closed tab left "running" (not those another tab trains); returns the ids settled. */
+	async settleInterrupted(runIds: string[]): Promise<string[]> {
 		await this.init();
-		await this.bridge.call((api) => api.settleInterrupted(runIds), 30_000);
+		const settled = (await this.bridge.call((api) => api.settleInterrupted(runIds), 30_000)) ?? [];
+		for (const id of settled) this.announce(id);
+		return settled;
 	}
 
-	async createRun(args: { projectId: string; datasetVersionId: string; datasetHash: string; tokenizerHash: string; tokenizedKey?: string; config: RunConfig; name: string }): Promise<Run> {
+	async createRun(args: { projectId: string; datasetVersionId: string; datasetHash: string; tokenizerHash: string; tokenizedKey?: string; config: RunConfig; name: string; experiment?: Run['experiment'] }): Promise<Run> {
 		await this.init();
 		const run = await this.bridge.call((api) => api.createRun(args), 30_000);
 		this.version++;
@@ -112,18 +130,32 @@ export class EngineClient {
 		// Training waits for a checkpoint being scored (e.g. "Evaluate this", then "Resume from here").
 		await this.evaluation?.catch(() => {});
 		const onEvent = proxy((e: TrainEvent) => this.onEvent(e));
-		this.startHeartbeat();
+		const call = this.bridge.call((api) => api.train(runId, onEvent));
+		this.training = call;
 		try {
-			return await this.bridge.call((api) => api.train(runId, onEvent));
+			return await call;
 		} catch (e) {
 			this.error = (e as Error).message;
 			throw e;
 		} finally {
-			clearInterval(this.heartbeat);
 			this.live = null;
 			this.phase = null;
 			this.version++;
+			this.announce(runId);
 		}
+	}
+
+	/**
+	 * If this tab trains (or waits to train) one of `runIds`, stop it and wait until it has ended
+	 * (its last checkpoint written, its status stored); returns that run's id, else null.
+	 */
+	async stopTraining(runIds: ReadonlySet<string>): Promise<string | null> {
+		const id = this.live?.runId;
+		if (!id || !runIds.has(id)) return null;
+		const call = this.training;
+		this.stop();
+		await call?.catch(() => {});
+		return id;
 	}
 
 	pause(): void {
@@ -274,6 +306,14 @@ export class EngineClient {
 		return this.bridge.call((api) => api.checkpointAsBase(runId, checkpointId, objective), 30_000);
 	}
 
+	/**
+	 * For tests: end the worker behind the bridge's back, with no error event, as the browser does
+	 * when it closes one; the life lock (or the heartbeat) must notice.
+	 */
+	killSilentlyForTest(): void {
+		(this.bridge as unknown as { worker: Worker | null }).worker?.terminate();
+	}
+
 	/** For tests: terminate the worker as if its tab had been killed. */
 	crashForTest(): void {
 		this.bridge.crash('terminated by a test');
@@ -299,24 +339,18 @@ export class EngineClient {
 			this.backend = e.backend;
 			this.live = { runId: e.runId, step: e.step, totalSteps: e.totalSteps, etaSec: 0, stepsPerSec: 0, state: 'running' };
 			this.version++;
+			this.announce(e.runId);
 		} else if (e.type === 'metrics' && this.live) {
+			this.onMetrics?.(e.point);
 			this.points = [...this.points, e.point];
 			this.live = { ...this.live, step: e.step, totalSteps: e.totalSteps, etaSec: e.etaSec, stepsPerSec: e.point.stepsPerSec ?? this.live.stepsPerSec };
+			this.announce(this.live.runId);
 		} else if (e.type === 'checkpoint') {
 			this.version++;
+			this.announce(this.live?.runId);
 		} else if (e.type === 'phase') {
 			this.phase = this.live ? e.phase : null;
 		}
-	}
-
-	/** A hung worker answers no ping: treat it as crashed so the page can offer a restart. */
-	private startHeartbeat(): void {
-		clearInterval(this.heartbeat);
-		this.heartbeat = setInterval(() => {
-			this.bridge.call((api) => api.ping(), HEARTBEAT_TIMEOUT_MS).catch((e) => {
-				if ((e as { code?: string }).code === 'timeout') this.bridge.crash('it stopped answering');
-			});
-		}, HEARTBEAT_MS);
 	}
 }
 

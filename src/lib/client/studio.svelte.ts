@@ -10,6 +10,8 @@ import { deleteDatasetVersion, deleteProject, getDatasetVersion, getProject, lis
 import type { DatasetVersion, Project, Run } from '../shared/types';
 import type { RunConfig } from '../shared/config';
 import { nextRunName } from '../shared/run-names';
+import { RUNS_CHANNEL, runsTrainingAnywhere } from '../shared/tabs';
+import { UserError } from '../shared/errors';
 
 const CURRENT_KEY = 'whetstone.currentProject';
 export const EXAMPLE_ID = 'support-tickets';
@@ -34,7 +36,13 @@ class Studio {
 	project = $derived(this.projects.find((p) => p.id === this.projectId) ?? null);
 	selectedRun = $derived(this.runs.find((r) => r.id === this.selectedRunId) ?? this.runs[0] ?? null);
 
+	/** Runs another tab of the studio is training right now (shared/tabs.ts): shown as such, never resumed here. */
+	trainingElsewhere = $state.raw<ReadonlySet<string>>(new Set());
+	/** What the last project deletion did (it may have stopped a run first). */
+	notice = $state<string | null>(null);
+
 	private loaded: Promise<void> | null = null;
+	private watchingTabs = false;
 
 	/** Load once per tab: projects, the example on first open, and interrupted runs. */
 	load(): Promise<void> {
@@ -58,12 +66,42 @@ class Studio {
 				await getEngine().settleInterrupted(running);
 				await this.refresh();
 			}
+			this.watchOtherTabs();
 		} catch (e) {
 			this.error = (e as Error).message;
 		} finally {
 			this.loading = false;
 			void this.updateStorage();
 		}
+	}
+
+	/** Follow the other tabs: re-read on their announcements, and every few seconds for a tab that closed without one. */
+	private watchOtherTabs(): void {
+		if (this.watchingTabs || typeof window === 'undefined') return;
+		this.watchingTabs = true;
+		if (typeof BroadcastChannel !== 'undefined') new BroadcastChannel(RUNS_CHANNEL).onmessage = () => void this.syncTabs(true).catch(() => {});
+		setInterval(() => void this.syncTabs(false).catch(() => {}), 3000);
+		void this.syncTabs(false).catch(() => {});
+	}
+
+	/**
+	 * Who trains what, from the Web Locks. A run stored as "running" that no tab holds was
+	 * interrupted (its tab closed, its worker died): it is settled at its last checkpoint, so it
+	 * never keeps saying "running".
+	 */
+	async syncTabs(refresh: boolean): Promise<void> {
+		const engine = getEngine();
+		const held = await runsTrainingAnywhere();
+		const mine = engine.live?.runId;
+		if (mine) held.delete(mine);
+		if (held.size !== this.trainingElsewhere.size || [...held].some((id) => !this.trainingElsewhere.has(id))) {
+			this.trainingElsewhere = held;
+			refresh = true;
+		}
+		const orphaned = this.runs.filter((r) => r.status === 'running' && r.id !== mine && !held.has(r.id)).map((r) => r.id);
+		// A crashed engine is not restarted behind the user's back: its banner offers the restart.
+		if (orphaned.length && engine.status === 'ready' && (await engine.settleInterrupted(orphaned)).length) refresh = true;
+		if (refresh) await this.refresh();
 	}
 
 	async createExample(): Promise<Project> {
@@ -128,14 +166,33 @@ class Studio {
 		await this.refresh();
 	}
 
-	async remove(id: string): Promise<void> {
+	/**
+	 * Delete a project with everything it owns. Its work is cancelled first: a run this tab trains
+	 * is stopped and waited for (so no metric point or checkpoint lands after the delete); a run
+	 * another tab trains makes the delete refuse, saying where. Returns what it did, for the page
+	 * to say.
+	 */
+	async remove(id: string): Promise<string> {
+		const engine = getEngine();
+		const name = this.projects.find((p) => p.id === id)?.name ?? 'the project';
+		const runs = await listRuns(id);
+		const ids = new Set(runs.map((r) => r.id));
+		const held = await runsTrainingAnywhere();
+		const elsewhere = runs.find((r) => r.id !== engine.live?.runId && held.has(r.id));
+		if (elsewhere) throw new UserError('invalid-config', `Run “${elsewhere.name}” of “${name}” is training in another tab. Stop it there first, then delete the project.`);
+		const stopped = await engine.stopTraining(ids);
 		await deleteProject(id);
+		const stoppedName = runs.find((r) => r.id === stopped)?.name;
+		this.notice = stoppedName
+			? `Training of “${stoppedName}” was stopped first; then “${name}” was deleted with its datasets, runs and checkpoints.`
+			: `“${name}” was deleted with its datasets, runs and checkpoints.`;
 		this.projects = await listProjects();
 		if (this.projectId === id) {
 			if (!this.projects.length) await this.createExample();
 			await this.select(this.projects[0].id);
 		}
 		void this.updateStorage();
+		return this.notice;
 	}
 
 	/** The name of the project's next training run, e.g. "run 3" (baselines take no number; see shared/run-names.ts). */

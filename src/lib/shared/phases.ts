@@ -7,6 +7,7 @@
  */
 
 export type PhaseName =
+	| 'waiting'
 	| 'preparing'
 	| 'training-tokenizer'
 	| 'tokenizing'
@@ -38,6 +39,7 @@ export interface PhaseProgress {
 
 /** What the screen calls each phase. */
 export const PHASE_LABELS: Record<PhaseName, string> = {
+	waiting: 'Waiting for another tab',
 	preparing: 'Preparing data',
 	'training-tokenizer': 'Training the tokenizer (BPE)',
 	tokenizing: 'Tokenizing',
