@@ -23,10 +23,12 @@ interface SeenPhase {
  */
 async function recordPhases(page: Page, stopAt = 'scoring'): Promise<void> {
 	await page.evaluate((stopAt) => {
-		const w = window as unknown as { phasesSeen: SeenPhase[]; stoppedScoring: boolean };
+		const w = window as unknown as { phasesSeen: SeenPhase[]; stoppedScoring: boolean; phaseObserver?: MutationObserver };
 		w.phasesSeen = [];
 		w.stoppedScoring = false;
-		new MutationObserver(() => {
+		// One observer per page: an earlier test's would still press Cancel at its phase.
+		w.phaseObserver?.disconnect();
+		w.phaseObserver = new MutationObserver(() => {
 			const el = document.querySelector('[data-testid="phase"]');
 			if (!el) return;
 			const seen = {
@@ -40,7 +42,8 @@ async function recordPhases(page: Page, stopAt = 'scoring'): Promise<void> {
 				w.stoppedScoring = true;
 				(el.querySelector('[data-testid="phase-cancel"]') as HTMLButtonElement | null)?.click();
 			}
-		}).observe(document.body, { subtree: true, childList: true, characterData: true, attributes: true });
+		});
+		w.phaseObserver.observe(document.body, { subtree: true, childList: true, characterData: true, attributes: true });
 	}, stopAt);
 }
 
