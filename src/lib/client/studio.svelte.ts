@@ -14,6 +14,8 @@ import { RUNS_CHANNEL, runsTrainingAnywhere } from '../shared/tabs';
 import { UserError } from '../shared/errors';
 
 const CURRENT_KEY = 'whetstone.currentProject';
+/** A user string inside a sentence, bidi-isolated (U+2068 FIRST STRONG ISOLATE … U+2069 POP DIRECTIONAL ISOLATE). */
+const isolate = (s: string) => `\u2068${s}\u2069`;
 export const EXAMPLE_ID = 'support-tickets';
 
 class Studio {
@@ -174,15 +176,16 @@ class Studio {
 	 */
 	async remove(id: string): Promise<string> {
 		const engine = getEngine();
-		const name = this.projects.find((p) => p.id === id)?.name ?? 'the project';
+		// Names inside a sentence are isolated (FSI … PDI) so bidi controls in them cannot reorder it.
+		const name = isolate(this.projects.find((p) => p.id === id)?.name ?? 'the project');
 		const runs = await listRuns(id);
 		const ids = new Set(runs.map((r) => r.id));
 		const held = await runsTrainingAnywhere();
 		const elsewhere = runs.find((r) => r.id !== engine.live?.runId && held.has(r.id));
-		if (elsewhere) throw new UserError('invalid-config', `Run “${elsewhere.name}” of “${name}” is training in another tab. Stop it there first, then delete the project.`);
+		if (elsewhere) throw new UserError('invalid-config', `Run “${isolate(elsewhere.name)}” of “${name}” is training in another tab. Stop it there first, then delete the project.`);
 		const stopped = await engine.stopTraining(ids);
 		await deleteProject(id);
-		const stoppedName = runs.find((r) => r.id === stopped)?.name;
+		const stoppedName = stopped ? isolate(runs.find((r) => r.id === stopped)?.name ?? '') : undefined;
 		this.notice = stoppedName
 			? `Training of “${stoppedName}” was stopped first; then “${name}” was deleted with its datasets, runs and checkpoints.`
 			: `“${name}” was deleted with its datasets, runs and checkpoints.`;

@@ -412,7 +412,7 @@ export function decisionHtml(r: DecisionReport): string {
 		: '<p class="muted">No metadata columns to slice by.</p>';
 	const caveats = r.caveats.length ? `<ul class="caveats">${r.caveats.map((x) => `<li>${e(x)}</li>`).join('')}</ul>` : '<p>None found.</p>';
 	return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<html lang="en"><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>${e(r.title)}</title><style>${REPORT_CSS}</style></head>
 <body><main>
 <h1>${e(r.title)}</h1>

@@ -118,4 +118,8 @@ describe('decisionHtml', () => {
 		expect(html).toContain('Tickets &lt;b&gt; &amp; co');
 		expect(html).not.toContain('<b> & co');
 	});
+
+	it('carries its own CSP: nothing in it can load or run, even if an escape were missed', () => {
+		expect(html).toMatch(/^<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">/);
+	});
 });
