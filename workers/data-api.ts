@@ -4,6 +4,7 @@ import type { Objective } from '../src/lib/shared/config';
 import type { PhaseCallback } from '../src/lib/data/pipeline';
 import type { ModelRef } from '../src/lib/shared/hub';
 import { hubFileReader } from './pretrained';
+import { foldDataset } from '../src/lib/data/folds';
 
 export const api = {
 	inspectFile,
@@ -13,6 +14,8 @@ export const api = {
 	importExample,
 	datasetSummary,
 	prepareTokens,
+	/** Fold `index` of a k-fold cross-validation as a dataset version (src/lib/data/folds.ts). */
+	foldDataset,
 	/**
 	 * Tokenize a dataset version with a cached Hub model's tokenizer for an objective. `onPhase`
 	 * (a top-level comlink proxy, never nested in an object) hears the rows tokenized.

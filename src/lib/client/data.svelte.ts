@@ -8,6 +8,7 @@ import type { DataApi } from '../../../workers/data-api';
 import type { Objective, SplitConfig, TokenizerConfig } from '../shared/config';
 import type { ModelRef } from '../shared/hub';
 import type { ImportArgs, PreparedTokens } from '../data/pipeline';
+import type { FoldSpec } from '../data/folds';
 import { proxy } from 'comlink';
 import { UserError } from '../shared/errors';
 import type { PhaseProgress } from '../shared/phases';
@@ -68,6 +69,11 @@ export class DataClient {
 	/** A new version with the same rows split again. */
 	resplitDataset(versionId: string, split: SplitConfig) {
 		return this.run('Re-splitting…', () => this.bridge.call((api) => api.resplitDataset(versionId, { ...split }), 120_000));
+	}
+
+	/** Fold `index` of a k-fold cross-validation of `versionId`, stored as a dataset version. */
+	foldDataset(versionId: string, spec: FoldSpec, index: number) {
+		return this.bridge.call((api) => api.foldDataset(versionId, JSON.parse(JSON.stringify(spec)) as FoldSpec, index), 120_000);
 	}
 
 	importExample(projectId: string, csvText: string) {

@@ -107,12 +107,11 @@ export class Study {
 		else trial.intermediate.splice(i, 0, [step, value]);
 		const { pruner, direction } = this.config;
 		const others = this.trials.filter((t) => t.number !== number);
-		const { kind: _k, ...opts } = pruner;
 		const prune =
 			pruner.kind === 'median'
-				? medianShouldPrune(trial, others, direction, opts)
+				? medianShouldPrune(trial, others, direction, pruner)
 				: pruner.kind === 'asha'
-					? ashaShouldPrune(trial, others, direction, opts)
+					? ashaShouldPrune(trial, others, direction, pruner)
 					: false;
 		if (prune) this.finish(trial, 'pruned', value, step);
 		return prune;

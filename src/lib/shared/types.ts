@@ -189,6 +189,18 @@ export interface Run {
 	evaluation?: EvaluationResult;
 	/** Lineage of a branch ("resume from here"): the run and checkpoint it continues from. */
 	parent?: CheckpointRef;
+	/** Lineage of an experiment's run: the study and its trial number and parameters, or the cross-validation and its fold or seed. */
+	experiment?: ExperimentLineage;
+}
+
+/** Which experiment a run belongs to (src/lib/experiments). Such runs do not score their test split when they finish. */
+export interface ExperimentLineage {
+	kind: 'study' | 'folds' | 'seeds';
+	/** The study's or cross-validation's id in the `experiments` store. */
+	id: string;
+	/** A study's trial number, or a cross-validation's fold / repeat index. */
+	index: number;
+	params?: Record<string, string | number | boolean>;
 }
 
 /** A checkpoint of a run, as lineage names it: a branch's parent, a linked run's starting weights. */

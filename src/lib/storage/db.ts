@@ -14,6 +14,7 @@ import type {
 	TokenizedCache,
 	TokenizerRecord
 } from '../shared/types';
+import type { ExperimentRecord } from '../experiments/record';
 
 /**
  * The manifest of a file downloaded from the Hugging Face Hub, kept so a model loads offline the
@@ -50,9 +51,11 @@ export interface WhetstoneDB extends DBSchema {
 	checkpointChunks: { key: [string, number]; value: CheckpointChunk };
 	models: { key: string; value: ModelFileRecord };
 	modelChunks: { key: [string, number]; value: ModelChunk };
+	/** Hyperparameter studies and cross-validations (src/lib/experiments/record.ts); the page writes them. */
+	experiments: { key: string; value: ExperimentRecord; indexes: { byProject: string } };
 }
 
-export const DB_VERSION = 3;
+export const DB_VERSION = 4;
 
 let dbName = 'whetstone';
 const connections = new Map<string, Promise<IDBPDatabase<WhetstoneDB>>>();
@@ -125,6 +128,10 @@ function migrate(db: IDBPDatabase<WhetstoneDB>, oldVersion: number, tx: IDBPTran
 		// deterministic), so a second run or a Resume does not train it again.
 		const store = tx.objectStore('tokenizers');
 		if (!store.indexNames.contains('byVersion')) store.createIndex('byVersion', 'datasetVersionId');
+	}
+	if (oldVersion < 4) {
+		// Experiments: a study (its trials, each a run) or a cross-validation (its folds, each a run).
+		db.createObjectStore('experiments', { keyPath: 'id' }).createIndex('byProject', 'projectId');
 	}
 }
 

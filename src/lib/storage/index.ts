@@ -11,3 +11,4 @@ export * from './metrics';
 export * from './checkpoints';
 export * from './quota';
 export * from './models';
+export * from './experiments';

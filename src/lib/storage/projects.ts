@@ -24,16 +24,18 @@ export async function putProject(project: Project): Promise<void> {
 }
 
 export async function deleteProject(id: string): Promise<void> {
-	const stores: ('projects' | VersionStores | RunStores)[] = [
-		'projects', 'datasets', 'rows', 'tokenized', 'runs', 'metrics', 'checkpoints', 'checkpointChunks'
+	const stores: ('projects' | 'experiments' | VersionStores | RunStores)[] = [
+		'projects', 'datasets', 'rows', 'tokenized', 'runs', 'metrics', 'checkpoints', 'checkpointChunks', 'experiments'
 	];
 	await write(stores, async (tx) => {
-		const [versionIds, runIds] = await Promise.all([
+		const [versionIds, runIds, experimentIds] = await Promise.all([
 			tx.objectStore('datasets').index('byProject').getAllKeys(id),
-			tx.objectStore('runs').index('byProject').getAllKeys(id)
+			tx.objectStore('runs').index('byProject').getAllKeys(id),
+			tx.objectStore('experiments').index('byProject').getAllKeys(id)
 		]);
 		await Promise.all([
 			tx.objectStore('projects').delete(id),
+			...experimentIds.map((experimentId) => tx.objectStore('experiments').delete(experimentId)),
 			...versionIds.map((versionId) => dropVersion(tx, versionId)),
 			...runIds.map((runId) => dropRun(tx, runId))
 		]);

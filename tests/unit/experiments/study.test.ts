@@ -2,12 +2,12 @@ import { describe, expect, it } from 'vitest';
 import * as quad from '../../../bench/objectives/shifted-quadratic.mjs';
 import { Study, TrialPruned, bestSoFar, optimize, type Objective } from '../../../src/lib/experiments/study';
 import { paramImportance } from '../../../src/lib/experiments/importance';
-import { SpaceError } from '../../../src/lib/experiments/space';
+import { SpaceError, type SearchSpace } from '../../../src/lib/experiments/space';
 import type { StudyConfig } from '../../../src/lib/experiments/types';
 
 const config = (over: Partial<StudyConfig> = {}): StudyConfig => ({
 	name: 'resume',
-	space: quad.space,
+	space: quad.space as SearchSpace,
 	direction: 'minimize',
 	sampler: { kind: 'tpe', nStartupTrials: 5 },
 	pruner: { kind: 'median', nStartupTrials: 3 },

@@ -14,7 +14,7 @@ describe('openDb', () => {
 	it('creates every store and index, and reuses one connection', async () => {
 		const db = await openDb();
 		expect([...db.objectStoreNames].sort()).toEqual(
-			['checkpointChunks', 'checkpoints', 'datasets', 'metrics', 'modelChunks', 'models', 'projects', 'rows', 'runs', 'tokenized', 'tokenizers']
+			['checkpointChunks', 'checkpoints', 'datasets', 'experiments', 'metrics', 'modelChunks', 'models', 'projects', 'rows', 'runs', 'tokenized', 'tokenizers']
 		);
 		const tx = db.transaction(['datasets', 'tokenizers', 'tokenized', 'runs', 'metrics', 'checkpoints']);
 		expect([...tx.objectStore('datasets').indexNames]).toEqual(['byProject']);
