@@ -48,8 +48,6 @@ export class EngineClient {
 	/** A checkpoint is being scored: the engine's one warm model is in use (predict and generate wait). */
 	evaluating = $state(false);
 	private evaluation: Promise<unknown> | null = null;
-	/** Hears every metric point of the training run (the Experiments screen's pruner listens here). */
-	onMetrics: ((p: MetricPoint) => void) | null = null;
 	private training: Promise<unknown> | null = null;
 	/** Hears every metric point of the training run (the Experiments screen's pruner listens here). */
 	onMetrics: ((p: MetricPoint) => void) | null = null;
