@@ -9,6 +9,7 @@ import { storageError, UserError } from '../shared/errors';
 import type { CheckpointManifest, TensorEntry } from '../shared/types';
 import { newId, openDb } from './db';
 import { ownedBy, write } from './tx';
+import { formatBytes } from './quota';
 
 /** One named tensor's values, as the engine hands them over (Hugging Face tensor names). */
 export interface TensorData {
@@ -63,7 +64,7 @@ export async function saveCheckpoint(
 			await writeManifest(manifest);
 		} catch (e) {
 			await deleteChunks(manifest.id).catch(() => {}); // best effort; the sweep removes what is left
-			throw storageError(e, 'the checkpoint');
+			throw storageError(e, `the checkpoint at step ${manifest.step} (${formatBytes(manifest.bytes)} needed)`);
 		}
 	} finally {
 		saving.delete(manifest.id);
