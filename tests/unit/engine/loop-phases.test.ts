@@ -32,8 +32,12 @@ describe('trainLoop phases', () => {
 		const session = ClassifierSession.create(cfg, { padId: 0 });
 		const seen: (PhaseProgress | null)[] = [];
 		const log: string[] = [];
+		// A clock that moves 1 ms a call: the reporter's 250 ms throttle holds back the counts in
+		// between however slow this machine is, so the order below does not depend on its speed.
+		let clock = 0;
 		await trainLoop(session, data, cfg, initialLoopState(cfg, data.train), {
 			control: () => 'run',
+			now: () => clock++,
 			onMetrics: (p) => void log.push(`metrics ${p.step}`),
 			onCheckpoint: async (s) => void log.push(`checkpoint ${s.step}`),
 			onPhase: (p) => {
