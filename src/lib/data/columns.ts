@@ -280,7 +280,7 @@ export function buildRows(table: ParsedTable, textColumn: string, labelColumn: s
 		}
 		const row: ParsedRow = { text, label, line: r.line };
 		if (metaColumns.length) {
-			row.meta = {};
+			row.meta = Object.create(null) as Record<string, string>; // column names are data, not Object's properties
 			for (const c of metaColumns) row.meta[c] = r.values[c] ?? '';
 		}
 		usable.push(row);

@@ -210,7 +210,7 @@ function requireColumn(table: ParsedTable, column: string | undefined, role: str
 
 function metaOf(values: Record<string, string>, columns: string[]): Record<string, string> | undefined {
 	if (!columns.length) return undefined;
-	const meta: Record<string, string> = {};
+	const meta = Object.create(null) as Record<string, string>; // column names are data, not Object's properties
 	for (const c of columns) meta[c] = values[c] ?? '';
 	return meta;
 }

@@ -4,6 +4,13 @@
  * can point at the exact place in the file. Runs in a Web Worker and in Node: no DOM.
  *
  * CSV follows RFC 4180 through papaparse; JSONL follows https://jsonlines.org.
+ *
+ * Bytes become text by the first rule that fits (`decodeText`): a byte order mark (UTF-8, UTF-16
+ * LE/BE); UTF-16 without one, told by its zero bytes; valid UTF-8; mostly-valid UTF-8 (the rows
+ * with invalid bytes become problems); otherwise Windows-1252 (Latin-1). The table says which.
+ *
+ * A row's values are a map with no prototype: column names are data (`__proto__`, `constructor`
+ * and `toString` are ordinary names), never properties of Object.
  */
 import Papa from 'papaparse';
 import { UserError } from '../shared/errors';
@@ -13,7 +20,13 @@ export type TableFormat = 'csv' | 'jsonl';
 export interface TableRecord {
 	/** 1-based physical line in the file where the record starts. */
 	line: number;
+	/** Created by `emptyValues` (no prototype): a missing column reads as undefined, whatever its name. */
 	values: Record<string, string>;
+}
+
+/** A row's map of column → value, with no prototype, so any column name is just a key. */
+export function emptyValues(): Record<string, string> {
+	return Object.create(null) as Record<string, string>;
 }
 
 export interface TableProblem {
@@ -27,6 +40,12 @@ export interface ParsedTable {
 	records: TableRecord[];
 	problems: TableProblem[];
 	bytes: number;
+	/** How the bytes were read as text, e.g. 'UTF-8', 'UTF-16 LE', 'Windows-1252 (Latin-1)'. */
+	encoding: string;
+	/** Why that encoding, when it was not plain UTF-8 (shown beside it in the preview). */
+	encodingNote?: string;
+	/** Where the rows came from when that is not the obvious place (the array inside a JSON object). */
+	source?: string;
 }
 
 const EXPORT_HINT =
@@ -40,22 +59,31 @@ export function parseTable(fileName: string, bytes: ArrayBuffer | Uint8Array): P
 	const binaryReason = binarySignature(data);
 	if (binaryReason) throw binaryError(binaryReason);
 
-	// fatal:false so a stray invalid byte becomes U+FFFD (counted below) instead of failing the
-	// whole file; the default ignoreBOM:false strips a UTF-8 BOM, which Excel writes.
-	const text = new TextDecoder('utf-8').decode(data);
-	const decodedReason = looksBinary(text);
+	const decoded = decodeText(data);
+	const decodedReason = looksBinary(decoded.text, decoded.encoding === WINDOWS_1252 ? 0.03 : 0.1);
 	if (decodedReason) throw binaryError(decodedReason);
+	// Mixed CRLF / LF / CR line ends (files edited on two systems) are one kind of line end here; a
+	// quoted CSV field's CRLF would become LF anyway, and a raw CR is not valid inside JSON strings.
+	const text = decoded.text.includes('\r') ? decoded.text.replace(/\r\n?/g, '\n') : decoded.text;
 	if (text.trim() === '')
 		throw new UserError('empty-file', `${fileName} contains only whitespace. ${EXPORT_HINT}`);
 
 	const kind = detectKind(fileName, text);
+	// A .jsonl file is rows by name, even when its one row holds an array (a chat's messages).
+	const wrapped = kind === 'jsonl' && text.trimStart()[0] === '{' && !/\.(jsonl|ndjson)$/i.test(fileName) ? wrappedArray(text) : null;
 	const table =
 		kind === 'csv'
 			? parseCsv(text, /\.tsv$/i.test(fileName) ? '\t' : '')
-			: kind === 'json-array'
-				? parseJsonArray(text)
-				: parseJsonl(text);
+			: wrapped
+				? parseJsonArray(text, wrapped.offset)
+				: kind === 'json-array'
+					? parseJsonArray(text, 0)
+					: parseJsonl(text);
 	table.bytes = data.length;
+	table.encoding = decoded.encoding;
+	if (decoded.note) table.encodingNote = decoded.note;
+	if (wrapped) table.source = wrapped.describe(table.records.length);
+	if (decoded.invalid || text.includes('\0')) reportDamagedRows(table, !!decoded.invalid);
 
 	if (table.records.length === 0 && table.problems.length > 0) {
 		const lines = table.problems.slice(0, 5).map((p) => p.line);
@@ -93,26 +121,149 @@ const SIGNATURES: [number[], string][] = [
 	[[0x50, 0x41, 0x52, 0x31], 'a Parquet file']
 ];
 
+/** The bytes looked at to tell an encoding or a binary file. */
+const SNIFF = 8192;
+
 function binarySignature(data: Uint8Array): string | null {
 	for (const [magic, what] of SIGNATURES)
 		if (magic.length <= data.length && magic.every((b, i) => data[i] === b)) return what;
-	const n = Math.min(data.length, 8192);
-	for (let i = 0; i < n; i++) if (data[i] === 0) return 'it contains NUL bytes';
 	return null;
 }
 
-function looksBinary(text: string): string | null {
+/** C1 bytes that Windows-1252 leaves undefined; a text file does not hold them. */
+const UNDEFINED_1252 = new Set([0x81, 0x8d, 0x8f, 0x90, 0x9d]);
+
+function looksBinary(text: string, share: number): string | null {
 	const n = Math.min(text.length, 32768);
 	if (n === 0) return null;
 	let bad = 0;
 	for (let i = 0; i < n; i++) {
 		const c = text.charCodeAt(i);
-		// Tab, LF, VT, FF and CR are ordinary in text files; other C0 controls and U+FFFD are not.
-		if ((c < 32 && (c < 9 || c > 13)) || c === 0xfffd) bad++;
+		// Tab, LF, VT, FF and CR are ordinary in text files; other C0 controls, DEL, undefined
+		// Windows-1252 bytes and U+FFFD are not.
+		if ((c < 32 && (c < 9 || c > 13)) || c === 0xfffd || c === 0x7f || UNDEFINED_1252.has(c)) bad++;
 	}
-	return bad / n > 0.1
-		? `${Math.round((100 * bad) / n)}% of its first characters are control codes or invalid UTF-8`
+	return bad / n > share
+		? `${Math.round((100 * bad) / n)}% of its first characters are control codes or invalid text`
 		: null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Encodings
+
+const WINDOWS_1252 = 'Windows-1252 (Latin-1)';
+
+interface Decoded {
+	text: string;
+	encoding: string;
+	note?: string;
+	/** UTF-8 with some invalid bytes: the rows holding them (as U+FFFD) are reported. */
+	invalid?: boolean;
+}
+
+/** Bytes 0x80–0x9F in Windows-1252 (Node's TextDecoder reads them as C1 controls; browsers do not). */
+const CP1252_HIGH = '€\u0081‚ƒ„…†‡ˆ‰Š‹Œ\u008dŽ\u008f\u0090‘’“”•–—˜™š›œ\u009džŸ';
+
+function decode1252(data: Uint8Array): string {
+	const text = new TextDecoder('windows-1252').decode(data);
+	return /[\u0080-\u009f]/.test(text) ? text.replace(/[\u0080-\u009f]/g, (c) => CP1252_HIGH[c.charCodeAt(0) - 0x80]) : text;
+}
+
+/** UTF-16 without a byte order mark: ASCII-range text has a zero in every other byte. */
+function utf16WithoutBom(data: Uint8Array): 'le' | 'be' | null {
+	const n = Math.min(data.length, SNIFF) & ~1;
+	if (n < 4) return null;
+	let evenZeros = 0;
+	let oddZeros = 0;
+	for (let i = 0; i < n; i += 2) {
+		if (data[i] === 0) evenZeros++;
+		if (data[i + 1] === 0) oddZeros++;
+	}
+	const pairs = n / 2;
+	if (oddZeros >= 0.4 * pairs && evenZeros <= 0.05 * pairs) return 'le';
+	if (evenZeros >= 0.4 * pairs && oddZeros <= 0.05 * pairs) return 'be';
+	return null;
+}
+
+function decodeUtf16(data: Uint8Array, order: 'le' | 'be', note: string): Decoded {
+	// ignoreBOM:false (the default) drops the byte order mark.
+	return { text: new TextDecoder(order === 'le' ? 'utf-16le' : 'utf-16be').decode(data), encoding: `UTF-16 ${order.toUpperCase()}`, note };
+}
+
+/** Counts well-formed multi-byte UTF-8 sequences and invalid bytes. */
+function utf8Evidence(data: Uint8Array): { multi: number; invalid: number } {
+	let multi = 0;
+	let invalid = 0;
+	for (let i = 0; i < data.length; ) {
+		const b = data[i];
+		if (b < 0x80) {
+			i++;
+			continue;
+		}
+		const len = b >= 0xc2 && b <= 0xdf ? 2 : b >= 0xe0 && b <= 0xef ? 3 : b >= 0xf0 && b <= 0xf4 ? 4 : 0;
+		let ok = len > 0 && i + len <= data.length;
+		for (let k = 1; ok && k < len; k++) ok = (data[i + k] & 0xc0) === 0x80;
+		if (ok) {
+			multi++;
+			i += len;
+		} else {
+			invalid++;
+			i++;
+		}
+	}
+	return { multi, invalid };
+}
+
+export function decodeText(data: Uint8Array): Decoded {
+	if (data[0] === 0xef && data[1] === 0xbb && data[2] === 0xbf) {
+		const d = decodeUtf8(data.subarray(3));
+		return { ...d, encoding: d.encoding === 'UTF-8' ? 'UTF-8 with byte order mark' : d.encoding };
+	}
+	if (data[0] === 0xff && data[1] === 0xfe) return decodeUtf16(data, 'le', 'from its byte order mark');
+	if (data[0] === 0xfe && data[1] === 0xff) return decodeUtf16(data, 'be', 'from its byte order mark');
+	const order = utf16WithoutBom(data);
+	if (order) return decodeUtf16(data, order, 'no byte order mark; told by its zero bytes');
+	return decodeUtf8(data);
+}
+
+function decodeUtf8(data: Uint8Array): Decoded {
+	// NUL bytes near the start mean binary; later ones are reported row by row (reportDamagedRows).
+	const n = Math.min(data.length, SNIFF);
+	for (let i = 0; i < n; i++) if (data[i] === 0) throw binaryError('it contains NUL bytes');
+	try {
+		return { text: new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(data), encoding: 'UTF-8' };
+	} catch {
+		// Not valid UTF-8: mostly-UTF-8 with a few damaged bytes, or a legacy single-byte file.
+	}
+	const { multi, invalid } = utf8Evidence(data);
+	if (multi > invalid)
+		return {
+			text: new TextDecoder('utf-8', { ignoreBOM: true }).decode(data),
+			encoding: 'UTF-8',
+			note: `${invalid} invalid byte${invalid === 1 ? '' : 's'}; the rows holding them are listed as unreadable`,
+			invalid: true
+		};
+	return { text: decode1252(data), encoding: WINDOWS_1252, note: 'the file is not valid UTF-8' };
+}
+
+/**
+ * Rows that hold NUL characters or (in damaged UTF-8) invalid bytes are not imported silently:
+ * they become problems, which the user sees and may choose to skip.
+ */
+function reportDamagedRows(table: ParsedTable, invalidUtf8: boolean) {
+	const bad = (v: string) => v.includes('\0') || (invalidUtf8 && v.includes('\uFFFD'));
+	const kept: TableRecord[] = [];
+	for (const r of table.records) {
+		const values = Object.values(r.values);
+		if (!values.some(bad)) {
+			kept.push(r);
+			continue;
+		}
+		const what = values.some((v) => v.includes('\0')) ? 'a NUL byte (binary data)' : 'bytes that are not valid UTF-8 (shown as �)';
+		table.problems.push({ line: r.line, message: `line ${r.line}: contains ${what}; fix the file, or skip this row` });
+	}
+	table.records = kept;
+	table.problems.sort((a, b) => a.line - b.line);
 }
 
 type Kind = 'csv' | 'jsonl' | 'json-array';
@@ -128,12 +279,15 @@ function detectKind(fileName: string, text: string): Kind {
 	return 'csv';
 }
 
-/** Turns a parsed JSON value into the string a column holds. */
+/** Turns a parsed JSON value into the string a column holds (JSON.stringify throws a RangeError on very deep nesting). */
 function cellString(v: unknown): string {
 	if (v === null || v === undefined) return '';
 	if (typeof v === 'object') return JSON.stringify(v);
 	return String(v);
 }
+
+/** The column a file of bare JSON strings is read into. */
+const TEXT_COLUMN = 'text';
 
 // ---------------------------------------------------------------------------------------------
 // CSV
@@ -206,14 +360,14 @@ function parseCsv(text: string, delimiter: string): ParsedTable {
 				});
 				return;
 			}
-			const values: Record<string, string> = {};
+			const values = emptyValues();
 			// A quoted field keeps its line breaks; Excel on Windows writes them as CRLF, which
 			// would otherwise reach the tokenizer as stray \r characters.
 			columns.forEach((c, i) => (values[c] = fields[i].includes('\r') ? fields[i].replace(/\r\n?/g, '\n') : fields[i]));
 			records.push({ line, values });
 		}
 	});
-	return { format: 'csv', columns: columns ?? [], records, problems, bytes: 0 };
+	return { format: 'csv', columns: columns ?? [], records, problems, bytes: 0, encoding: '' };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -237,18 +391,45 @@ function describe(v: unknown): string {
 	return `a ${typeof v}`;
 }
 
-/** One parsed JSON value as a record, or the problem with it. */
+/** One parsed JSON value as a record, or the problem with it. `item` is its 1-based place in an array. */
 function toRecord(
 	v: unknown,
 	line: number,
-	cols: ColumnSet
+	cols: ColumnSet,
+	item?: number
 ): { record?: TableRecord; problem?: TableProblem } {
+	const where = item === undefined ? `line ${line}` : `line ${line}, item ${item}`;
 	if (v === null || typeof v !== 'object' || Array.isArray(v))
-		return { problem: { line, message: `line ${line}: expected a JSON object ({"text": …, "label": …}), found ${describe(v)}` } };
-	const values: Record<string, string> = {};
-	for (const [k, x] of Object.entries(v)) values[k] = cellString(x);
+		return { problem: { line, message: `${where}: expected a JSON object ({"text": …, "label": …}), found ${describe(v)}` } };
+	const values = emptyValues();
+	try {
+		for (const [k, x] of Object.entries(v)) values[k] = cellString(x);
+	} catch {
+		return { problem: { line, message: `${where}: nested too deeply to read as a value` } };
+	}
 	cols.add(Object.keys(values));
 	return { record: { line, values } };
+}
+
+/**
+ * Parsed JSON items as records. A file of bare strings (`["a", "b"]`, or one string per line) is
+ * read as one column, "text"; other non-object items are problems with their line and place.
+ */
+function toRecords(items: { line: number; v: unknown; item?: number }[], records: TableRecord[], problems: TableProblem[], cols: ColumnSet) {
+	if (items.length > 0 && items.every((x) => typeof x.v === 'string')) {
+		cols.add([TEXT_COLUMN]);
+		for (const { line, v } of items) {
+			const values = emptyValues();
+			values[TEXT_COLUMN] = v as string;
+			records.push({ line, values });
+		}
+		return;
+	}
+	for (const { line, v, item } of items) {
+		const r = toRecord(v, line, cols, item);
+		if (r.record) records.push(r.record);
+		else problems.push(r.problem!);
+	}
 }
 
 function jsonMessage(e: unknown): string {
@@ -259,30 +440,28 @@ function parseJsonl(text: string): ParsedTable {
 	const cols = new ColumnSet();
 	const records: TableRecord[] = [];
 	const problems: TableProblem[] = [];
+	const items: { line: number; v: unknown }[] = [];
 	text.split(/\r\n|\n|\r/).forEach((raw, i) => {
 		const line = i + 1;
 		if (raw.trim() === '') return;
-		let v: unknown;
 		try {
-			v = JSON.parse(raw);
+			items.push({ line, v: JSON.parse(raw) });
 		} catch (e) {
 			problems.push({ line, message: `line ${line}: not valid JSON (${jsonMessage(e)})` });
-			return;
 		}
-		const r = toRecord(v, line, cols);
-		if (r.record) records.push(r.record);
-		else problems.push(r.problem!);
 	});
-	return { format: 'jsonl', columns: cols.names, records, problems, bytes: 0 };
+	toRecords(items, records, problems, cols);
+	problems.sort((a, b) => a.line - b.line);
+	return { format: 'jsonl', columns: cols.names, records, problems, bytes: 0, encoding: '' };
 }
 
 /**
  * Splits a top-level JSON array into its elements' source spans, so each element gets the line it
  * starts on and a broken element costs one record, not the whole file.
  */
-function arrayElementSpans(text: string): { start: number; end: number }[] | null {
+function arrayElementSpans(text: string, from: number): { start: number; end: number }[] | null {
 	const spans: { start: number; end: number }[] = [];
-	let i = text.indexOf('[');
+	let i = text.indexOf('[', from);
 	let depth = 0;
 	let inString = false;
 	let start = -1;
@@ -306,12 +485,12 @@ function arrayElementSpans(text: string): { start: number; end: number }[] | nul
 	return null; // no closing bracket
 }
 
-function parseJsonArray(text: string): ParsedTable {
+function parseJsonArray(text: string, from: number): ParsedTable {
 	const cols = new ColumnSet();
 	const records: TableRecord[] = [];
 	const problems: TableProblem[] = [];
 	const lineAt = lineCounter(text);
-	const spans = arrayElementSpans(text);
+	const spans = arrayElementSpans(text, from);
 	if (!spans) {
 		let detail = 'the closing ] is missing';
 		try {
@@ -320,20 +499,81 @@ function parseJsonArray(text: string): ParsedTable {
 			detail = jsonMessage(e);
 		}
 		problems.push({ line: 1, message: `line 1: not a valid JSON array (${detail})` });
-		return { format: 'jsonl', columns: [], records, problems, bytes: 0 };
+		return { format: 'jsonl', columns: [], records, problems, bytes: 0, encoding: '' };
 	}
-	for (const { start, end } of spans) {
+	const items: { line: number; v: unknown; item: number }[] = [];
+	spans.forEach(({ start, end }, i) => {
 		const line = lineAt(start);
-		let v: unknown;
 		try {
-			v = JSON.parse(text.slice(start, end));
+			items.push({ line, v: JSON.parse(text.slice(start, end)), item: i + 1 });
 		} catch (e) {
-			problems.push({ line, message: `line ${line}: not valid JSON (${jsonMessage(e)})` });
+			problems.push({ line, message: `line ${line}, item ${i + 1}: not valid JSON (${jsonMessage(e)})` });
+		}
+	});
+	toRecords(items, records, problems, cols);
+	problems.sort((a, b) => a.line - b.line);
+	return { format: 'jsonl', columns: cols.names, records, problems, bytes: 0, encoding: '' };
+}
+
+// ---------------------------------------------------------------------------------------------
+// One JSON object that wraps the rows: {"data": [ {...}, ... ]}, as many APIs and exports write.
+
+const isObject = (x: unknown) => x !== null && typeof x === 'object' && !Array.isArray(x);
+
+/**
+ * When the whole file is one JSON object with a property holding an array of objects (or of
+ * strings), that array is the rows: the longest such property, found at the top level. Returns
+ * where its value starts in the text, and how to say which property was used.
+ */
+function wrappedArray(text: string): { offset: number; describe: (rows: number) => string } | null {
+	let whole: unknown;
+	try {
+		whole = JSON.parse(text);
+	} catch {
+		return null; // JSON Lines (or broken JSON): read line by line
+	}
+	if (!isObject(whole)) return null;
+	let best: { key: string; n: number; objects: boolean } | null = null;
+	for (const [key, x] of Object.entries(whole as object)) {
+		if (!Array.isArray(x) || x.length === 0) continue;
+		const objects = x.some(isObject);
+		if (!objects && !x.every((y) => typeof y === 'string')) continue;
+		const better = !best || (objects && !best.objects) || (objects === best.objects && x.length > best.n);
+		if (better) best = { key, n: x.length, objects };
+	}
+	if (!best) return null;
+	const offset = topLevelValueOffset(text, best.key);
+	if (offset < 0) return null;
+	const { key, n } = best;
+	const others = Object.keys(whole as object).length - 1;
+	return {
+		offset,
+		describe: (rows) =>
+			`The file is one JSON object; its "${key}" property holds an array of ${n.toLocaleString('en-US')} item${n === 1 ? '' : 's'}, read as ${rows.toLocaleString('en-US')} row${rows === 1 ? '' : 's'}` +
+			(others > 0 ? ` (${others} other propert${others === 1 ? 'y' : 'ies'} left out)` : '') +
+			'.'
+	};
+}
+
+/** Where the value of a top-level key of the JSON object in `text` starts (the last one, as JSON.parse keeps), or -1. */
+function topLevelValueOffset(text: string, key: string): number {
+	let depth = 0;
+	let found = -1;
+	let lastKey: string | null = null;
+	for (let i = 0; i < text.length; i++) {
+		const c = text[i];
+		if (c === '"') {
+			const start = i;
+			for (i++; i < text.length && text[i] !== '"'; i++) if (text[i] === '\\') i++;
+			lastKey = depth === 1 ? text.slice(start, i + 1) : null;
 			continue;
 		}
-		const r = toRecord(v, line, cols);
-		if (r.record) records.push(r.record);
-		else problems.push(r.problem!);
+		if (c === '{' || c === '[') depth++;
+		else if (c === '}' || c === ']') depth--;
+		else if (c === ':' && depth === 1 && lastKey !== null) {
+			if (JSON.parse(lastKey) === key) found = i + 1;
+			lastKey = null;
+		} else if (!/\s/.test(c)) lastKey = null;
 	}
-	return { format: 'jsonl', columns: cols.names, records, problems, bytes: 0 };
+	return found;
 }

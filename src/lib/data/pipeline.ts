@@ -41,8 +41,13 @@ export interface FileInspection {
 	columns: string[];
 	/** Records that were read; rows may still be dropped at import (empty text, duplicates). */
 	rowCount: number;
-	/** The first 20 readable records. */
+	/** The first 20 readable records, every column present in each, values cut at PREVIEW_CHARS. */
 	preview: Record<string, string>[];
+	/** How the bytes were read as text, and why when it was not plain UTF-8 (see `decodeText`). */
+	encoding: string;
+	encodingNote?: string;
+	/** Where the rows came from, when not the obvious place (the array inside a JSON object). */
+	source?: string;
 	/** The first 50 unreadable records. */
 	problems: TableProblem[];
 	problemCount: number;
@@ -52,6 +57,21 @@ export interface FileInspection {
 	kind: KindGuess;
 }
 
+/** A preview cell longer than this is cut: a 5 MB field would cost the page seconds to lay out. */
+export const PREVIEW_CHARS = 20_000;
+
+/** A preview row with every column (a missing one as ''), so the page never reads an absent key. */
+function previewRow(values: Record<string, string>, columns: string[]): Record<string, string> {
+	const row: Record<string, string> = {};
+	for (const c of columns) {
+		const v = Object.hasOwn(values, c) ? values[c] : '';
+		// defineProperty: '__proto__' is an ordinary column name, not the row's prototype.
+		Object.defineProperty(row, c, { value: v.length > PREVIEW_CHARS ? v.slice(0, PREVIEW_CHARS) + '…' : v, enumerable: true, writable: true, configurable: true });
+	}
+	return row;
+}
+
+/** Parses the file in the worker and returns what the importer shows (the page never parses it). */
 export async function inspectFile(fileName: string, bytes: ArrayBuffer): Promise<FileInspection> {
 	const table = parseTable(fileName, bytes);
 	return {
@@ -60,7 +80,10 @@ export async function inspectFile(fileName: string, bytes: ArrayBuffer): Promise
 		bytes: table.bytes,
 		columns: table.columns,
 		rowCount: table.records.length,
-		preview: table.records.slice(0, 20).map((r) => r.values),
+		preview: table.records.slice(0, 20).map((r) => previewRow(r.values, table.columns)),
+		encoding: table.encoding,
+		...(table.encodingNote ? { encodingNote: table.encodingNote } : {}),
+		...(table.source ? { source: table.source } : {}),
 		problems: table.problems.slice(0, 50),
 		problemCount: table.problems.length,
 		guess: guessColumns(table),
