@@ -2,8 +2,9 @@
  * The newer architectures in the page on WebGPU (SwiftShader), from the local fake Hub: the tiny
  * DistilBERT (an encoder) is looked up, downloaded, checked against transformers' reference on this
  * backend and fine-tuned as the example's classifier for a few steps; the tiny Pythia (GPT-NeoX, a
- * decoder with partial rotary and a parallel residual) is downloaded and its logits, loss and
- * greedy generation checked the same way (every check is logged). The curated list offers the real checkpoints.
+ * decoder with partial rotary and a parallel residual) and the tiny Mistral (a sliding window shorter than
+ * the reference's 10 tokens) are downloaded and their logits, loss, gradient norms and greedy
+ * generation checked the same way, and the LoRA form proposes peft's target modules for each. The curated list offers the real checkpoints.
  */
 import type { Page } from '@playwright/test';
 import { expect, HUB_URL, test } from './fixtures';
@@ -25,8 +26,6 @@ async function downloadAndCheck(page: Page, repo: string, modelType: string): Pr
 	return checks;
 }
 
-const passed = (checks: Check[], name: string) => checks.find((c) => c.name === name)?.pass;
-
 test.describe('newer architectures from the Hub', () => {
 	test.beforeEach(async ({ studioPage: page }) => {
 		await page.getByTestId('nav-projects').click();
@@ -45,7 +44,8 @@ test.describe('newer architectures from the Hub', () => {
 		await expect(picker).toContainText('pythia-70m');
 
 		const checks = await downloadAndCheck(page, 'whetstone-test/tiny-distilbert', 'distilbert');
-		for (const name of ['logits', 'loss']) expect(passed(checks, name), name).toBe(true);
+		expect(checks.map((c) => c.name).sort()).toEqual(['grad_norm', 'logits', 'loss', 'param grad norms']);
+		for (const c of checks) expect(c.pass, `${c.name}: ${c.value}`).toBe(true);
 		await shot(page, 'architectures-1-distilbert');
 
 		await setNumber(page, 'hf-context', 32);
@@ -65,10 +65,20 @@ test.describe('newer architectures from the Hub', () => {
 		await shot(page, 'architectures-2-distilbert-trained');
 	});
 
-	test('tiny Pythia (GPT-NeoX): logits, loss and greedy generation match transformers on WebGPU', async ({ studioPage: page }) => {
+	test("tiny Pythia (GPT-NeoX) and tiny Mistral (sliding window): every check against transformers passes on WebGPU; LoRA offers peft's targets", async ({ studioPage: page }) => {
 		await page.getByTestId('objective').selectOption('causal-lm');
-		const checks = await downloadAndCheck(page, 'whetstone-test/tiny-gpt-neox', 'gpt_neox');
-		for (const name of ['logits', 'loss', 'generation']) expect(passed(checks, name), name).toBe(true);
-		await shot(page, 'architectures-3-pythia');
+		for (const [repo, type, targets] of [
+			['whetstone-test/tiny-gpt-neox', 'gpt_neox', 'query_key_value'],
+			['whetstone-test/tiny-mistral', 'mistral', 'q_proj,v_proj']
+		]) {
+			const checks = await downloadAndCheck(page, repo, type);
+			expect(checks.map((c) => c.name).sort()).toEqual(['generation', 'grad_norm', 'logits', 'loss', 'param grad norms']);
+			for (const c of checks) expect(c.pass, `${repo} ${c.name}: ${c.value}`).toBe(true);
+			await page.getByTestId('method-lora').check();
+			await expect(page.getByTestId('lora-targets')).toHaveValue(targets);
+			await expect(page.getByTestId('method-summary')).toContainText('parameters train');
+			await shot(page, `architectures-3-${type}`);
+			await page.getByTestId('method-full').check();
+		}
 	});
 });
