@@ -19,7 +19,7 @@ import { DivergedError, initialLoopState, stepsPerEpoch, totalSteps as plannedSt
 import { memoryInfo } from '../src/lib/engine/tensors';
 import { benchmarkTrainStep } from '../src/lib/engine/bench';
 import { benchmarkPretrained } from '../src/lib/engine/bench-hf';
-import { adapterZip, modelZip, type ExportedZip } from './export';
+import { adapterZip, modelZip, type CardContext, type ExportedZip } from './export';
 import { assertWithinBufferLimits, checkModelBufferLimits } from '../src/lib/engine/models/limits';
 import { checkBackendAgainstCpu, checkStepsAgainstCpu } from '../src/lib/engine/selfcheck';
 import type { TokenRows } from '../src/lib/engine/batching';
@@ -39,7 +39,7 @@ import {
 	getModelFile, loadCheckpoint, newId, pruneCheckpoints, putRun, saveCheckpoint, sweepOrphanChunks,
 	tokenizedKey, updateRun, openDb
 } from '../src/lib/storage';
-import { checkpointHooks, copyCheckpoint, copyMetrics, deleteCheckpoint, deleteRun, listCheckpoints } from '../src/lib/storage';
+import { checkpointHooks, copyCheckpoint, copyMetrics, deleteCheckpoint, deleteRun, listCheckpoints, listRuns } from '../src/lib/storage';
 import { baseInit, keepCheckpoints, MAX_KEEP_CHECKPOINTS, type PretrainedWithInit, type TrainWithKeep } from '../src/lib/shared/lineage';
 import type { SafetensorsTensor } from '../src/lib/engine/io';
 import type { Objective } from '../src/lib/shared/config';
@@ -519,6 +519,13 @@ async function exportable(runId: string, checkpointId?: string) {
 	return { ctx, w, s: w.session as PretrainedSession, p };
 }
 
+/** What a model card says besides the weights: the run, its dataset version, the project's scored baselines. */
+async function cardContext(run: Run): Promise<CardContext> {
+	const version = await getDatasetVersion(run.datasetVersionId);
+	const baselines = (await listRuns(run.projectId)).filter((r) => r.baseline && r.evaluation && r.datasetVersionId === run.datasetVersionId);
+	return { run, version, baselines };
+}
+
 export const api = {
 	/** Start the compute backend, sweep half-written checkpoints, and settle runs a closed tab left "running". */
 	async init(prefer?: BackendName[]) {
@@ -760,13 +767,13 @@ export const api = {
 	 */
 	async exportModel(runId: string, checkpointId?: string): Promise<ExportedZip> {
 		const { ctx, w, s, p } = await exportable(runId, checkpointId);
-		return modelZip(ctx.run.name, p, s, w.step, ctx.labels, ctx.tokenizer.padId);
+		return modelZip(await cardContext(ctx.run), p, s, w.step, ctx.labels, ctx.tokenizer.padId);
 	},
 
 	/** A LoRA run's adapter alone, in PEFT's format (adapter_config.json + adapter_model.safetensors), zipped with the tokenizer. */
 	async exportAdapter(runId: string, checkpointId?: string): Promise<ExportedZip> {
 		const { ctx, w, s, p } = await exportable(runId, checkpointId);
-		return adapterZip(ctx.run.name, p, s, w.step);
+		return adapterZip(await cardContext(ctx.run), p, s, w.step, ctx.tokenizer.padId);
 	},
 
 	/**

@@ -11,6 +11,10 @@ import { exportPeftAdapter } from '../src/lib/engine/train/lora';
 import type { PretrainedConfig } from '../src/lib/shared/config';
 import { UserError } from '../src/lib/shared/errors';
 import { getModelFile } from '../src/lib/storage';
+import { modelCard, type ModelCardInput } from '../src/lib/export/model-card';
+
+/** What the model card says about the run: the run itself, its dataset version, the project's baselines. */
+export type CardContext = Omit<ModelCardInput, 'kind' | 'usage' | 'step'>;
 
 export interface ExportedZip {
 	blob: Blob;
@@ -18,7 +22,8 @@ export interface ExportedZip {
 	warnings: string[];
 }
 
-const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'chat_template.jinja', 'vocab.txt'];
+// The fast tokenizer and every slow tokenizer's files (BERT's vocab.txt, GPT-2's vocab.json + merges.txt, SentencePiece's tokenizer.model).
+const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'chat_template.jinja', 'vocab.txt', 'vocab.json', 'merges.txt', 'tokenizer.model', 'added_tokens.json'];
 
 async function zip(p: PretrainedConfig, files: Record<string, Uint8Array | string>, name: string, warnings: string[]): Promise<ExportedZip> {
 	const ref = { repo: p.repo, revision: p.revision };
@@ -33,14 +38,7 @@ async function zip(p: PretrainedConfig, files: Record<string, Uint8Array | strin
 	return { blob: new Blob([zipped as BlobPart], { type: 'application/zip' }), fileName: name.replace(/[^\w.-]+/g, '-'), warnings };
 }
 
-function readme(runName: string, p: PretrainedConfig, step: number, load: string): string {
-	return (
-		`# ${runName}\n\nFine-tuned in Whetstone from [${p.repo}](https://huggingface.co/${p.repo}) at revision ${p.revision}, ` +
-		`objective ${p.objective}, method ${p.method?.kind ?? 'full'}, checkpoint step ${step}.\n\n\`\`\`python\n${load}\n\`\`\`\n`
-	);
-}
-
-export async function modelZip(runName: string, p: PretrainedConfig, s: PretrainedSession, step: number, labels: string[], padTokenId?: number): Promise<ExportedZip> {
+export async function modelZip(card: CardContext, p: PretrainedConfig, s: PretrainedSession, step: number, labels: string[], padTokenId?: number): Promise<ExportedZip> {
 	const generationConfig = await getModelFile({ repo: p.repo, revision: p.revision }, 'generation_config.json');
 	// Every weight, with a LoRA adapter merged in: the export loads as a plain transformers model.
 	const out = await exportHfModel(s.spec, s.hf, Object.fromEntries((await s.weights()).map((t) => [t.name, t])), {
@@ -50,20 +48,16 @@ export async function modelZip(runName: string, p: PretrainedConfig, s: Pretrain
 	});
 	const auto = p.objective === 'classification' ? 'AutoModelForSequenceClassification' : 'AutoModelForCausalLM';
 	const files: Record<string, Uint8Array | string> = { ...out.files };
-	files['README.md'] = readme(runName, p, step, `from transformers import ${auto}, AutoTokenizer\nmodel = ${auto}.from_pretrained("./this-folder")\ntokenizer = AutoTokenizer.from_pretrained("./this-folder")`);
+	const usage = `\`\`\`python\nfrom transformers import ${auto}, AutoTokenizer\nmodel = ${auto}.from_pretrained("./this-folder")\ntokenizer = AutoTokenizer.from_pretrained("./this-folder")\n\`\`\``;
+	files['README.md'] = modelCard({ ...card, kind: 'model', step, usage });
 	return zip(p, files, `${p.repo.split('/').pop()}-${p.objective}-step${step}.zip`, out.warnings);
 }
 
-export async function adapterZip(runName: string, p: PretrainedConfig, s: PretrainedSession, step: number): Promise<ExportedZip> {
+export async function adapterZip(card: CardContext, p: PretrainedConfig, s: PretrainedSession, step: number, padTokenId?: number): Promise<ExportedZip> {
 	if (!s.lora) throw new UserError('invalid-config', 'This run fine-tuned the weights themselves, not a LoRA adapter; export the model instead.');
-	const out = await exportPeftAdapter({ spec: s.spec, config: s.hf, lora: s.lora, tensors: await s.adapterTensors(), baseModel: p.repo, revision: p.revision });
-	const auto = p.objective === 'classification' ? 'AutoModelForSequenceClassification' : 'AutoModelForCausalLM';
+	const out = await exportPeftAdapter({ spec: s.spec, config: s.hf, lora: s.lora, tensors: await s.adapterTensors(), baseModel: p.repo, revision: p.revision, padTokenId });
 	const files: Record<string, Uint8Array | string> = { ...out };
-	files['README.md'] = readme(
-		runName,
-		p,
-		step,
-		`from peft import PeftModel\nfrom transformers import ${auto}\nbase = ${auto}.from_pretrained("${p.repo}", revision="${p.revision}")\nmodel = PeftModel.from_pretrained(base, "./this-folder")`
-	);
+	// lora.ts's README (with the head's num_labels, labels and pad id) is the card's usage section, kept whole.
+	files['README.md'] = modelCard({ ...card, kind: 'adapter', step, usage: out['README.md'] });
 	return zip(p, files, `${p.repo.split('/').pop()}-lora-step${step}.zip`, []);
 }

@@ -72,7 +72,7 @@ export async function exportHfModel<C extends HfConfigBase>(
 		'config.json': jsonFile(json),
 		'model.safetensors': new Uint8Array(writeSafetensors(tensors, { format: 'pt' }))
 	};
-	if (config.task === 'causal-lm') files['generation_config.json'] = jsonFile(opts.generationConfig ?? generationConfig(config, json));
+	if (config.task === 'causal-lm') files['generation_config.json'] = jsonFile(opts.generationConfig ? withPad(opts.generationConfig, json.pad_token_id) : generationConfig(config, json));
 	return { files, warnings };
 }
 
@@ -143,6 +143,15 @@ function generationConfig(config: HfConfigBase, json: Record<string, unknown>): 
 	if (pad !== null && pad !== undefined) out.pad_token_id = pad;
 	if (json.transformers_version !== undefined) out.transformers_version = json.transformers_version;
 	return out;
+}
+
+/**
+ * The model's own generation config with the pad id config.json gained: `generate` reads its pad
+ * from here, and without one it warns and pads with the EOS id.
+ */
+export function withPad(gen: Record<string, unknown>, pad: unknown): Record<string, unknown> {
+	if (pad === null || pad === undefined || (gen.pad_token_id !== undefined && gen.pad_token_id !== null)) return gen;
+	return { ...gen, pad_token_id: pad };
 }
 
 /** JSON as transformers writes it: keys sorted, two-space indent, a final newline. */

@@ -124,12 +124,16 @@ export interface PeftExportInput {
 	revision: string;
 	/** Storage dtype (default F32). */
 	dtype?: WriteDtype;
+	/** The tokenizer's pad id: a decoder classifier's base needs it to batch (written to head_config.json). */
+	padTokenId?: number;
 }
 
 export interface PeftExportFiles {
 	'adapter_config.json': string;
 	'adapter_model.safetensors': Uint8Array;
 	'README.md': string;
+	/** A classifier's head settings for the base config (headConfig). */
+	'head_config.json'?: string;
 }
 
 /**
@@ -179,11 +183,31 @@ export function exportPeftAdapter(input: PeftExportInput): PeftExportFiles {
 		expected.map((n) => ({ name: `base_model.model.${n}`, shape: byName.get(n)!.shape, data: byName.get(n)!.data, dtype: input.dtype })),
 		{ format: 'pt' }
 	);
-	return {
+	const files: PeftExportFiles = {
 		'adapter_config.json': JSON.stringify(adapterConfig, null, 2) + '\n',
 		'adapter_model.safetensors': new Uint8Array(bytes),
 		'README.md': peftReadme(input, classify)
 	};
+	if (classify) files['head_config.json'] = JSON.stringify(headConfig(input), null, 2) + '\n';
+	return files;
+}
+
+/**
+ * What the base config needs to take the trained head: the class count and names (else a
+ * [2, d] head meets the saved [n, d] one) and, for a decoder, the pad id (else transformers
+ * refuses batches of more than one row). Passed as keyword arguments to `from_pretrained`.
+ */
+export function headConfig(input: Pick<PeftExportInput, 'config' | 'padTokenId'>): Record<string, unknown> {
+	const { config } = input;
+	const out: Record<string, unknown> = {
+		num_labels: config.numLabels,
+		id2label: Object.fromEntries(config.labelNames.map((l, i) => [String(i), l])),
+		label2id: Object.fromEntries(config.labelNames.map((l, i) => [l, i]))
+	};
+	const pad = input.padTokenId ?? config.padTokenId;
+	if (pad !== null && pad !== undefined) out.pad_token_id = pad;
+	if (config.problemType) out.problem_type = config.problemType;
+	return out;
 }
 
 /**
@@ -205,7 +229,14 @@ export function peftTargetModules(shapes: Shapes, lora: LoraSetup): string[] {
 function peftReadme(input: PeftExportInput, classify: boolean): string {
 	const { config } = input;
 	const head = classify ? 'AutoModelForSequenceClassification' : 'AutoModelForCausalLM';
-	const labels = classify ? `, num_labels=${config.numLabels}, id2label=${JSON.stringify(Object.fromEntries(config.labelNames.map((l, i) => [i, l])))}` : '';
+	const h = classify ? headConfig(input) : {};
+	const py = (v: unknown) => JSON.stringify(v).replace(/\bnull\b/g, 'None').replace(/\btrue\b/g, 'True').replace(/\bfalse\b/g, 'False');
+	const labels = classify
+		? `,\n    num_labels=${config.numLabels},\n    id2label=${py(Object.fromEntries(config.labelNames.map((l, i) => [i, l]))).replace(/"(\d+)":/g, '$1:')},\n    label2id=${py(h.label2id)},` +
+			(h.pad_token_id !== undefined ? `\n    pad_token_id=${h.pad_token_id},` : '') +
+			(h.problem_type ? `\n    problem_type=${py(h.problem_type)},` : '') +
+			'\n'
+		: '';
 	return (
 		`# LoRA adapter for ${input.baseModel}\n\n` +
 		`Trained in Whetstone: rank ${input.lora.rank}, alpha ${input.lora.alpha}, on ${input.lora.modules.length} layers (${linearSummary(input)}), base revision ${input.revision}.\n\n` +
@@ -213,7 +244,8 @@ function peftReadme(input: PeftExportInput, classify: boolean): string {
 		`from transformers import ${head}\n` +
 		`base = ${head}.from_pretrained("${input.baseModel}", revision="${input.revision}"${labels})\n` +
 		'model = PeftModel.from_pretrained(base, "./this-folder")\n' +
-		'model = model.merge_and_unload()  # optional: a plain transformers model\n```\n'
+		'model = model.merge_and_unload()  # optional: a plain transformers model\n```\n' +
+		(classify ? '\nThe same head settings are in `head_config.json`: `' + head + '.from_pretrained(base_id, **json.load(open("head_config.json")))`.\n' : '')
 	);
 }
 
