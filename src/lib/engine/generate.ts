@@ -256,14 +256,26 @@ export interface BatchCallbacks {
 }
 
 /**
- * (B, V) logits of each row's last token. Rows are right-padded to one length bucket with an
+ * (B, V) logits of each row's last token. Rows are right-padded to their length bucket with an
  * attention mask and keep positions 0..n-1, so each row's last position sees exactly what it
  * would see alone (the causal mask hides the pads after it; masked keys get weight exactly 0),
  * and the tokens equal one-at-a-time `generateStream`'s.
  */
 async function lastLogitsBatch<C extends HfConfigBase>(spec: ArchSpec<C>, params: Params, config: C, rows: number[][]): Promise<Float32Array[]> {
+	// One pass per length bucket: a row is padded to its own bucket, as it would be alone, never to
+	// a longer row's (the attention's cost grows with the square of the padded length).
 	const buckets = lengthBuckets(config.maxPositions);
-	const t = Math.max(...rows.map((r) => Math.max(r.length, bucketFor(r.length, buckets))));
+	const bucketOf = (r: number[]) => Math.max(r.length, bucketFor(r.length, buckets));
+	const out = new Array<Float32Array>(rows.length);
+	for (const t of [...new Set(rows.map(bucketOf))].sort((a, b) => a - b)) {
+		const members = rows.flatMap((r, i) => (bucketOf(r) === t ? [i] : []));
+		await bucketLogits(spec, params, config, members.map((i) => rows[i]), t).then((logits) => logits.forEach((l, k) => (out[members[k]] = l)));
+	}
+	return out;
+}
+
+/** (B, V) last-token logits of rows padded to length `t`, in passes that keep the logits under BATCH_LOGITS_BYTES. */
+async function bucketLogits<C extends HfConfigBase>(spec: ArchSpec<C>, params: Params, config: C, rows: number[][], t: number): Promise<Float32Array[]> {
 	const per = Math.max(1, Math.floor(BATCH_LOGITS_BYTES / (t * config.vocabSize * 4)));
 	const out: Float32Array[] = [];
 	for (let from = 0; from < rows.length; from += per) {

@@ -70,7 +70,9 @@ describe('generateBatch equals one-at-a-time generateStream', () => {
 		const shapes: number[] = [];
 		const spec = { ...m.spec, forward: (...a: Parameters<typeof m.spec.forward>) => (shapes.push(a[2].inputIds.shape[0]), m.spec.forward(...a)) };
 		await generateBatch(spec, m.params, m.config, prompts, { maxNewTokens: 4, eosTokenIds: [] }, {}, 8);
-		expect(shapes).toEqual([7, 7, 7, 7]);
+		// Seven prompts of 1 to 21 tokens (+ up to 3 new): each step one pass per length bucket, the
+		// five within 16 tokens and the two of 17 and 21 (bucket 32), never padded to a longer row's.
+		expect(shapes).toEqual([5, 2, 5, 2, 5, 2, 5, 2]);
 	});
 
 	it('stops when asked, each prompt keeping its tokens so far, and leaks no tensors', async () => {
