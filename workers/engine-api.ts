@@ -19,7 +19,8 @@ import { DivergedError, initialLoopState, stepsPerEpoch, totalSteps as plannedSt
 import { memoryInfo } from '../src/lib/engine/tensors';
 import { benchmarkTrainStep } from '../src/lib/engine/bench';
 import { benchmarkPretrained } from '../src/lib/engine/bench-hf';
-import { adapterZip, modelZip, type CardContext, type ExportedZip } from './export';
+import { adapterZip, modelZip, recipeMemory, recipeZip, type CardContext, type ExportedZip } from './export';
+import { reproducibility } from '../src/lib/export/recipe';
 import { assertWithinBufferLimits, checkModelBufferLimits } from '../src/lib/engine/models/limits';
 import { checkBackendAgainstCpu, checkStepsAgainstCpu } from '../src/lib/engine/selfcheck';
 import type { TokenRows } from '../src/lib/engine/batching';
@@ -32,7 +33,7 @@ import { UserError } from '../src/lib/shared/errors';
 import { PhaseReporter, type PhaseProgress } from '../src/lib/shared/phases';
 import { RUN_LOCK_PREFIX, TRAINING_LOCK, runsTrainingAnywhere } from '../src/lib/shared/tabs';
 import { sweepOrphanRecords } from '../src/lib/storage/orphans';
-import { validateRunConfig, type RunConfig } from '../src/lib/shared/config';
+import { normalizeTrainConfig, validateRunConfig, type RunConfig } from '../src/lib/shared/config';
 import { SPLIT_CODE, type EvaluationResult, type Prediction, type Run, type RunStatus, type SplitName, type TrainEvent } from '../src/lib/shared/types';
 import {
 	appendMetrics, deleteMetricsAfter, getDatasetVersion, getRun, getTokenized, getTokenizer, latestCheckpoint,
@@ -774,6 +775,28 @@ export const api = {
 	async exportAdapter(runId: string, checkpointId?: string): Promise<ExportedZip> {
 		const { ctx, w, s, p } = await exportable(runId, checkpointId);
 		return adapterZip(await cardContext(ctx.run), p, s, w.step, ctx.tokenizer.padId);
+	},
+
+	/**
+	 * A fine-tuned run as a recipe for GPU tools (Axolotl, LLaMA-Factory, transformers + peft): its
+	 * dataset version as JSONL and the configs mapped from the run's, zipped.
+	 */
+	async exportRecipe(runId: string): Promise<ExportedZip> {
+		const run = await getRun(runId);
+		if (!run) throw new UserError('not-found', `Run ${runId} no longer exists. It may have been deleted in another tab.`);
+		const p = run.config.pretrained;
+		if (!p) throw new UserError('invalid-config', "A recipe reruns a fine-tune of a Hugging Face model on GPUs; this run trained the studio's own small model. Download its reproducibility JSON instead.");
+		const version = await getDatasetVersion(run.datasetVersionId);
+		if (!version) throw new UserError('not-found', 'The dataset version this run was trained on has been deleted, so its data cannot go into a recipe.');
+		return recipeZip({ run, version, rows: await loadRows(version.id), memoryBytes: recipeMemory(p, normalizeTrainConfig(run.config.train).batchSize) });
+	},
+
+	/** A run's lineage as JSON: config, dataset hash, base model revision, seed, metrics, backend and adapter. */
+	async exportReproducibility(runId: string): Promise<{ json: string; fileName: string }> {
+		const run = await getRun(runId);
+		if (!run) throw new UserError('not-found', `Run ${runId} no longer exists. It may have been deleted in another tab.`);
+		const version = await getDatasetVersion(run.datasetVersionId);
+		return { json: JSON.stringify(reproducibility(run, version), null, 2) + '\n', fileName: `${run.name}-reproducibility.json`.replace(/[^\w.-]+/g, '-') };
 	},
 
 	/**

@@ -12,6 +12,9 @@ import type { PretrainedConfig } from '../src/lib/shared/config';
 import { UserError } from '../src/lib/shared/errors';
 import { getModelFile } from '../src/lib/storage';
 import { modelCard, type ModelCardInput } from '../src/lib/export/model-card';
+import { recipeFiles, type RecipeInput } from '../src/lib/export/recipe';
+import { countMethod, fanInFanOutFor, hfParamShapes } from '../src/lib/shared/method';
+import { estimateMethodBytes } from '../src/lib/shared/memory';
 
 /** What the model card says about the run: the run itself, its dataset version, the project's baselines. */
 export type CardContext = Omit<ModelCardInput, 'kind' | 'usage' | 'step'>;
@@ -60,4 +63,22 @@ export async function adapterZip(card: CardContext, p: PretrainedConfig, s: Pret
 	// lora.ts's README (with the head's num_labels, labels and pad id) is the card's usage section, kept whole.
 	files['README.md'] = modelCard({ ...card, kind: 'adapter', step, usage: out['README.md'] });
 	return zip(p, files, `${p.repo.split('/').pop()}-lora-step${step}.zip`, []);
+}
+
+/**
+ * A run as a recipe bundle (src/lib/export/recipe.ts): its dataset version as JSONL, Axolotl and
+ * LLaMA-Factory configs, a transformers + peft train.py, a README and the reproducibility JSON.
+ */
+export function recipeZip(input: RecipeInput): ExportedZip {
+	const files = recipeFiles(input);
+	const zipped = zipSync(Object.fromEntries(Object.entries(files).map(([k, v]) => [k, strToU8(v)])));
+	const base = input.run.config.pretrained?.repo.split('/').pop() ?? 'run';
+	return { blob: new Blob([zipped as BlobPart], { type: 'application/zip' }), fileName: `${base}-${input.run.name}-recipe.zip`.replace(/[^\w.-]+/g, '-'), warnings: [] };
+}
+
+/** The studio's float32 training memory estimate for a pretrained run (shared/memory.ts). */
+export function recipeMemory(p: PretrainedConfig, batchSize: number): number | undefined {
+	const shapes = hfParamShapes(p.hfConfig, p.objective, p.numClasses);
+	if (!Object.keys(shapes).length) return undefined;
+	return estimateMethodBytes(countMethod(shapes, p.method ?? { kind: 'full' }, fanInFanOutFor(p.modelType)), p.hfConfig, { batchSize, seqLen: p.contextLength });
 }

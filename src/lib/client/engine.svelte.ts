@@ -226,6 +226,20 @@ export class EngineClient {
 		return warnings;
 	}
 
+	/** A run as a recipe bundle for GPU tools (zip), saved through the browser's download. */
+	async exportRecipe(runId: string): Promise<void> {
+		await this.init();
+		const { blob, fileName } = await this.bridge.call((api) => api.exportRecipe(runId), 600_000);
+		download(blob, fileName);
+	}
+
+	/** A run's reproducibility JSON, saved through the browser's download. */
+	async exportReproducibility(runId: string): Promise<void> {
+		await this.init();
+		const { json, fileName } = await this.bridge.call((api) => api.exportReproducibility(runId), 60_000);
+		download(new Blob([json], { type: 'application/json' }), fileName);
+	}
+
 	/** The prompt-only classification baseline, stored as a run. */
 	runBaseline(args: PromptBaselineArgs, onProgress?: (done: number, total: number) => void, shouldStop?: () => boolean) {
 		return this.baseline((api, p, s) => api.runBaseline(args, p, s), onProgress, shouldStop);
@@ -364,4 +378,12 @@ export function getEngine(): EngineClient {
 		g.whetstone = { ...g.whetstone, engine };
 	}
 	return engine;
+}
+
+/** Save a Blob through the browser's download. */
+function download(blob: Blob, fileName: string): void {
+	const url = URL.createObjectURL(blob);
+	const a = Object.assign(document.createElement('a'), { href: url, download: fileName });
+	a.click();
+	setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
