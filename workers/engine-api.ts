@@ -19,7 +19,7 @@ import { DivergedError, initialLoopState, stepsPerEpoch, totalSteps as plannedSt
 import { memoryInfo } from '../src/lib/engine/tensors';
 import { benchmarkTrainStep } from '../src/lib/engine/bench';
 import { benchmarkPretrained } from '../src/lib/engine/bench-hf';
-import { adapterZip, modelZip, recipeMemory, recipeZip, type CardContext, type ExportedZip } from './export';
+import { adapterZip, modelZip, recipeMemory, recipeZip, scratchZip, type CardContext, type ExportedZip } from './export';
 import { reproducibility } from '../src/lib/export/recipe';
 import { assertWithinBufferLimits, checkModelBufferLimits } from '../src/lib/engine/models/limits';
 import { checkBackendAgainstCpu, checkStepsAgainstCpu } from '../src/lib/engine/selfcheck';
@@ -767,6 +767,16 @@ export const api = {
 	 * The zip is built here and returned as a Blob (passed by reference, not copied).
 	 */
 	async exportModel(runId: string, checkpointId?: string): Promise<ExportedZip> {
+		const run = await getRun(runId);
+		if (run && !run.config.pretrained) {
+			// The studio's own model: GPT-2's layout and names, with the project's BPE.
+			const sctx = await runContext(runId);
+			const sw = await warmSession(sctx, checkpointId);
+			const rec = await getTokenizer(run.tokenizerHash!);
+			if (!rec) throw new UserError('not-found', 'The tokenizer of this run is missing. Start a new run to tokenize the dataset again.');
+			const weights = await (sw.session as ClassifierSession).weights();
+			return scratchZip(await cardContext(run), run.config.model, sw.step, weights as { name: string; shape: number[]; data: Float32Array }[], sctx.labels, rec.json, sctx.tokenizer);
+		}
 		const { ctx, w, s, p } = await exportable(runId, checkpointId);
 		return modelZip(await cardContext(ctx.run), p, s, w.step, ctx.labels, ctx.tokenizer.padId);
 	},

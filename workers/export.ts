@@ -8,7 +8,8 @@ import { strToU8, zipSync, type Zippable } from 'fflate';
 import { exportHfModel } from '../src/lib/engine/io/export';
 import type { PretrainedSession } from '../src/lib/engine/pretrained';
 import { exportPeftAdapter } from '../src/lib/engine/train/lora';
-import type { PretrainedConfig } from '../src/lib/shared/config';
+import type { ModelConfig, PretrainedConfig } from '../src/lib/shared/config';
+import { exportScratchModel, scratchTokenizerFiles } from '../src/lib/engine/io/scratch-export';
 import { UserError } from '../src/lib/shared/errors';
 import { getModelFile } from '../src/lib/storage';
 import { modelCard, type ModelCardInput } from '../src/lib/export/model-card';
@@ -81,4 +82,35 @@ export function recipeMemory(p: PretrainedConfig, batchSize: number): number | u
 	const shapes = hfParamShapes(p.hfConfig, p.objective, p.numClasses);
 	if (!Object.keys(shapes).length) return undefined;
 	return estimateMethodBytes(countMethod(shapes, p.method ?? { kind: 'full' }, fanInFanOutFor(p.modelType)), p.hfConfig, { batchSize, seqLen: p.contextLength });
+}
+
+/**
+ * A from-scratch run as a GPT-2 folder (src/lib/engine/io/scratch-export.ts): config.json,
+ * model.safetensors, the project's BPE as tokenizer.json, and the model card.
+ */
+export async function scratchZip(
+	card: CardContext,
+	model: ModelConfig,
+	step: number,
+	weights: { name: string; shape: number[]; data: Float32Array }[],
+	labels: string[],
+	tokenizerJson: string,
+	special: { padId?: number; eosId?: number; bosId?: number }
+): Promise<ExportedZip> {
+	const out = await exportScratchModel(model, Object.fromEntries(weights.map((t) => [t.name, { shape: t.shape, data: t.data }])), {
+		labels: model.head === 'classification' ? labels : undefined,
+		padTokenId: special.padId,
+		eosTokenId: special.eosId,
+		bosTokenId: special.bosId
+	});
+	const classify = model.head === 'classification';
+	const auto = classify ? 'AutoModelForSequenceClassification' : 'AutoModelForCausalLM';
+	const usage =
+		`\`\`\`python\nfrom transformers import ${auto}, AutoTokenizer\nmodel = ${auto}.from_pretrained("./this-folder")\ntokenizer = AutoTokenizer.from_pretrained("./this-folder")\n\`\`\`` +
+		(out.warnings.length ? `\n\nHow transformers differs from the studio for this model:\n\n${out.warnings.map((w) => `- ${w}`).join('\n')}` : '');
+	const files: Record<string, Uint8Array> = {};
+	for (const [k, v] of Object.entries({ ...out.files, ...scratchTokenizerFiles(tokenizerJson, model.contextLength), 'README.md': modelCard({ ...card, kind: 'model', step, usage }) }))
+		if (v !== undefined) files[k] = typeof v === 'string' ? strToU8(v) : v;
+	const zipped = zipSync(Object.fromEntries(Object.entries(files).map(([k, v]) => [k, [v, { level: k.endsWith('.safetensors') ? 0 : 6 }]])) as Zippable);
+	return { blob: new Blob([zipped as BlobPart], { type: 'application/zip' }), fileName: `${card.run.name}-gpt2-step${step}.zip`.replace(/[^\w.-]+/g, '-'), warnings: out.warnings };
 }

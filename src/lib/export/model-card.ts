@@ -66,7 +66,7 @@ export function modelCard(input: ModelCardInput): string {
 	lines.push(
 		p
 			? `Fine-tuned in Whetstone (in the browser) from [${p.repo}](https://huggingface.co/${p.repo}) at revision \`${p.revision}\`, objective ${p.objective}, method ${p.method?.kind ?? 'full'}, checkpoint step ${step}.`
-			: `Trained from scratch in Whetstone (in the browser): a ${run.config.model.nLayer}-layer, ${run.config.model.dModel}-wide transformer, checkpoint step ${step}.`,
+			: `Trained from scratch in Whetstone (in the browser): a ${run.config.model.nLayer}-layer, ${run.config.model.dModel}-wide transformer exported in GPT-2's layout, checkpoint step ${step}.`,
 		''
 	);
 	lines.push('## Usage', '', input.usage.replace(/^# .*\n+/, '').trim(), '');

@@ -1,0 +1,58 @@
+/**
+ * The Evaluate screen's export panel on the shared trained example (a from-scratch run): the model
+ * downloads as a GPT-2 folder (config.json for GPT2ForSequenceClassification, model.safetensors with
+ * score.weight, the project's BPE as tokenizer.json, a model card with YAML front matter), and the
+ * reproducibility JSON with the run's config, dataset hash, seed and metrics. The GPU recipe is
+ * offered only for fine-tunes of a Hugging Face model, and the panel says so.
+ */
+import { readFileSync } from 'node:fs';
+import type { Download } from '@playwright/test';
+import { strFromU8, unzipSync } from 'fflate';
+import { ensureTrainedExample, expect, test } from './fixtures';
+import { shot } from './helpers';
+
+test('export panel: a from-scratch run downloads its reproducibility JSON', async ({ studioPage: page }) => {
+	await ensureTrainedExample(page);
+	const runRow = page.locator('[data-testid="run-row"][data-status="completed"][data-step="8"]').last();
+	await runRow.click();
+	const runName = await runRow.getAttribute('data-name');
+	await page.getByTestId('nav-evaluate').click();
+	await expect(page.getByTestId('eval-run').locator('option:checked')).toContainText(`${runName} · completed · step 8`);
+	const panel = page.getByTestId('export');
+	await expect(panel).toBeVisible();
+	await expect(panel.getByTestId('export-recipe')).toHaveCount(0);
+	await expect(panel).toContainText('GPU recipes (Axolotl, LLaMA-Factory, train.py) are for runs that fine-tune a Hugging Face model');
+
+	const [zip] = (await Promise.all([page.waitForEvent('download'), panel.getByTestId('export-model').click()])) as [Download, unknown];
+	const files = unzipSync(new Uint8Array(readFileSync((await zip.path())!)));
+	expect(Object.keys(files).sort()).toEqual(['README.md', 'config.json', 'model.safetensors', 'special_tokens_map.json', 'tokenizer.json', 'tokenizer_config.json']);
+	const config = JSON.parse(strFromU8(files['config.json']));
+	expect(config).toMatchObject({ model_type: 'gpt2', architectures: ['GPT2ForSequenceClassification'], n_layer: 1, n_head: 2, n_embd: 32, num_labels: 5 });
+	expect(Object.values(config.id2label)).toEqual(['account', 'billing', 'product_feedback', 'shipping', 'technical']);
+	const header = JSON.parse(strFromU8(files['model.safetensors'].subarray(8, 8 + Number(new DataView(files['model.safetensors'].buffer, files['model.safetensors'].byteOffset).getBigUint64(0, true)))));
+	expect(header['score.weight'].shape).toEqual([5, 32]);
+	expect(header['classifier.bias']).toBeUndefined();
+	expect(JSON.parse(strFromU8(files['tokenizer.json'])).model.type).toBe('BPE');
+	const card = strFromU8(files['README.md']);
+	expect(card).toMatch(/^---\nlibrary_name: transformers\n/);
+	expect(card).toContain('## Training settings');
+	expect(card).toContain('GPT2ForSequenceClassification reads the last real token');
+	await expect(panel.getByTestId('export-note')).toContainText('no bias');
+
+	const [d] = (await Promise.all([page.waitForEvent('download'), panel.getByTestId('export-repro').click()])) as [Download, unknown];
+	expect(d.suggestedFilename()).toMatch(/reproducibility\.json$/);
+	const r = JSON.parse(readFileSync((await d.path())!, 'utf8'));
+	expect(r.format).toBe('whetstone-reproducibility');
+	expect(r.run).toMatchObject({ name: runName, status: 'completed', step: 8 });
+	expect(r.config.train).toMatchObject({ maxSteps: 8, batchSize: 32 });
+	expect(r.config.model.nLayer).toBe(1);
+	expect(r.dataset.contentHash).toMatch(/^[0-9a-f]{64}$/);
+	expect(r.seed).toBe(r.config.train.seed);
+	expect(r.baseModel).toBeNull();
+	expect(r.backend).toMatchObject({ name: 'webgpu' });
+	expect(r.metrics.test).toMatchObject({ split: 'test' });
+	expect(r.metrics.test.accuracy).toBeGreaterThanOrEqual(0);
+	await expect(panel.getByTestId('export-note')).toContainText('Downloaded');
+	await panel.scrollIntoViewIfNeeded();
+	await shot(page, 'export-panel-scratch');
+});
