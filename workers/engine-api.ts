@@ -21,6 +21,19 @@ import { benchmarkTrainStep } from '../src/lib/engine/bench';
 import { benchmarkPretrained } from '../src/lib/engine/bench-hf';
 import { adapterZip, modelZip, recipeMemory, recipeZip, scratchZip, type CardContext, type ExportedZip } from './export';
 import { reproducibility } from '../src/lib/export/recipe';
+import { importAdapterFolder, importModelFolder, LOCAL_MODEL_FILES, localModelRef, unzipFolder, type FolderFiles } from '../src/lib/engine/io/import';
+import { exportHfModel } from '../src/lib/engine/io/export';
+import { estimateMemory } from '../src/lib/shared/memory';
+import { putModelFile } from '../src/lib/storage';
+import type { ModelInspection } from '../src/lib/shared/hub';
+
+/** A chosen directory's files by their path inside it (the browser gives `dir/sub/file`). */
+function stripTopFolder(files: Record<string, Uint8Array>): FolderFiles {
+	const names = Object.keys(files);
+	const tops = new Set(names.map((n) => (n.includes('/') ? n.split('/')[0] : '')));
+	const cut = tops.size === 1 && !tops.has('') ? [...tops][0].length + 1 : 0;
+	return Object.fromEntries(names.map((n) => [n.slice(cut), files[n]]));
+}
 import { assertWithinBufferLimits, checkModelBufferLimits } from '../src/lib/engine/models/limits';
 import { checkBackendAgainstCpu, checkStepsAgainstCpu } from '../src/lib/engine/selfcheck';
 import type { TokenRows } from '../src/lib/engine/batching';
@@ -785,6 +798,69 @@ export const api = {
 	async exportAdapter(runId: string, checkpointId?: string): Promise<ExportedZip> {
 		const { ctx, w, s, p } = await exportable(runId, checkpointId);
 		return adapterZip(await cardContext(ctx.run), p, s, w.step, ctx.tokenizer.padId);
+	},
+
+	/**
+	 * A model opened from disk (a Hugging Face folder, its zip, or a PEFT adapter whose base is in the
+	 * cache, merged): checked and resolved as a download is, stored in the model cache as
+	 * `local/<name>` at a content revision, and described as the Hub inspection would describe it, so
+	 * the Train screen uses it as it uses a downloaded model. No Hub is needed.
+	 */
+	async importModelFiles(name: string, files: Record<string, Uint8Array>, zip?: Uint8Array): Promise<ModelInspection> {
+		let folder: FolderFiles = zip ? unzipFolder(zip) : stripTopFolder(files);
+		if (folder['adapter_config.json'] && !folder['config.json']) {
+			const ac = JSON.parse(new TextDecoder().decode(folder['adapter_config.json'])) as { base_model_name_or_path?: string; revision?: string | null };
+			const baseRef = { repo: String(ac.base_model_name_or_path ?? ''), revision: String(ac.revision ?? '') };
+			const cached = async (f: string) => {
+				const b = await getModelFile(baseRef, f);
+				return b ? new Uint8Array(b) : undefined;
+			};
+			const baseConfig = baseRef.revision ? await cached('config.json') : undefined;
+			if (!baseConfig)
+				throw new UserError('not-found', `This adapter needs its base model ${baseRef.repo || '(not named)'}${baseRef.revision ? ` at revision ${baseRef.revision}` : ''} in this browser's cache. Download it in the model picker first, then open the adapter again.`);
+			const base: FolderFiles = { 'config.json': baseConfig };
+			for (const f of ['model.safetensors', 'model.safetensors.index.json', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'chat_template.jinja', 'vocab.txt', 'vocab.json', 'merges.txt', 'tokenizer.model', 'added_tokens.json']) {
+				const b = await cached(f);
+				if (b) base[f] = b;
+			}
+			if (base['model.safetensors.index.json'])
+				for (const shard of new Set(Object.values((JSON.parse(new TextDecoder().decode(base['model.safetensors.index.json'])) as { weight_map?: Record<string, string> }).weight_map ?? {}))) {
+					const b = await cached(shard);
+					if (b) base[shard] = b;
+				}
+			const merged = importAdapterFolder(base, folder);
+			const out = await exportHfModel(merged.spec, merged.config, merged.weights, { padTokenId: merged.config.padTokenId ?? undefined });
+			folder = { ...base };
+			delete folder['model.safetensors.index.json'];
+			for (const [k, v] of Object.entries(out.files)) if (v !== undefined) folder[k] = typeof v === 'string' ? new TextEncoder().encode(v) : v;
+		}
+		const imported = importModelFolder(folder);
+		if (!folder['tokenizer.json']) throw new UserError('invalid-config', 'That folder has no tokenizer.json, which the studio needs to read text for the model. Save the tokenizer into the folder (tokenizer.save_pretrained) and open it again.');
+		const ref = await localModelRef(name, folder);
+		const kept = Object.keys(folder).filter((f) => LOCAL_MODEL_FILES.test(f));
+		for (const f of kept) await putModelFile(ref, f, folder[f]);
+		const params = Object.values(imported.weights).reduce((a, w) => a + w.data.length, 0);
+		const largest = Object.entries(imported.weights).reduce((a, [n, w]) => (4 * w.data.length > a.bytes ? { name: n, bytes: 4 * w.data.length } : a), { name: '', bytes: 0 });
+		const contextLimit = Number(imported.json.max_position_embeddings ?? imported.json.n_positions ?? Infinity);
+		let hasChatTemplate = !!folder['chat_template.jinja'];
+		if (!hasChatTemplate && folder['tokenizer_config.json']) hasChatTemplate = !!JSON.parse(new TextDecoder().decode(folder['tokenizer_config.json'])).chat_template;
+		return {
+			repo: ref.repo,
+			requestedRevision: ref.revision,
+			revision: ref.revision,
+			modelType: imported.spec.modelType,
+			supported: true,
+			config: imported.json,
+			files: kept.map((f) => ({ file: f, size: folder[f].byteLength })),
+			weightFiles: kept.filter((f) => f.endsWith('.safetensors')),
+			downloadBytes: 0,
+			params,
+			dtypes: { F32: Object.keys(imported.weights).length },
+			hasTokenizer: true,
+			hasChatTemplate,
+			memory: estimateMemory(params, imported.json, largest, { batchSize: 8, seqLen: Math.min(256, contextLimit) }),
+			cached: true
+		};
 	},
 
 	/**

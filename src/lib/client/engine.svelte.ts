@@ -8,7 +8,7 @@ import { WorkerBridge } from './bridge';
 import { RUNS_CHANNEL } from '../shared/tabs';
 import type { EngineApi } from '../../../workers/engine-api';
 import type { Objective, RunConfig } from '../shared/config';
-import type { ModelRef } from '../shared/hub';
+import type { ModelInspection, ModelRef } from '../shared/hub';
 import type { GenerateOptions } from '../engine/generate';
 import type { ParityReference } from '../engine/models/parity';
 import type { GenerationBaselineArgs, PromptBaselineArgs } from '../../../workers/baselines';
@@ -224,6 +224,20 @@ export class EngineClient {
 		a.click();
 		setTimeout(() => URL.revokeObjectURL(url), 60_000);
 		return warnings;
+	}
+
+	/**
+	 * Open a model from disk: one .zip, or the files of a chosen folder (their webkitRelativePath).
+	 * Resolves to its description, as the Hub's inspection gives one, once it is in the model cache.
+	 */
+	async importModel(chosen: File[]): Promise<ModelInspection> {
+		await this.init();
+		if (!chosen.length) throw new Error('Choose a model folder or a zip.');
+		const zip = chosen.length === 1 && /\.zip$/i.test(chosen[0].name) ? new Uint8Array(await chosen[0].arrayBuffer()) : undefined;
+		const files: Record<string, Uint8Array> = {};
+		if (!zip) for (const f of chosen) files[f.webkitRelativePath || f.name] = new Uint8Array(await f.arrayBuffer());
+		const name = zip ? chosen[0].name : (chosen[0].webkitRelativePath.split('/')[0] || 'model');
+		return this.bridge.call((api) => api.importModelFiles(name, files, zip), 600_000);
 	}
 
 	/** A run as a recipe bundle for GPU tools (zip), saved through the browser's download. */

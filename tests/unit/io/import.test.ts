@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { strToU8, zipSync } from 'fflate';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { exportHfModel } from '../../../src/lib/engine/io/export';
-import { importAdapterFolder, importModelFolder, unzipFolder, type FolderFiles } from '../../../src/lib/engine/io/import';
+import { importAdapterFolder, importModelFolder, localModelRef, unzipFolder, type FolderFiles } from '../../../src/lib/engine/io/import';
 import { architectures } from '../../../src/lib/engine/models/registry';
 import type { ArchSpec, Batch, HfConfigBase, Params } from '../../../src/lib/engine/models/spec';
 import { PretrainedSession, type LmTokenRows } from '../../../src/lib/engine/pretrained';
@@ -129,5 +129,18 @@ describe('import: what is not a model', () => {
 		expect(() => importModelFolder({ 'adapter_config.json': strToU8('{}') })).toThrow(/LoRA adapter; it needs its base model/);
 		expect(() => importModelFolder({ 'config.json': strToU8('{"model_type":"gpt2"}'), 'pytorch_model.bin': new Uint8Array(4) })).toThrow(/safetensors/);
 		expect(() => importModelFolder({ 'config.json': strToU8('{"model_type":"t5"}') })).toThrow(/not supported/);
+	});
+});
+
+describe('import: the cache id of a folder from disk', () => {
+	it('is local/<name> at a revision from the content', async () => {
+		const files = { 'config.json': strToU8('{"model_type":"gpt2"}'), 'model.safetensors': new Uint8Array([1, 2, 3]), 'notes.txt': strToU8('x') };
+		const a = await localModelRef('My Model.zip', files);
+		expect(a.repo).toBe('local/My-Model');
+		expect(a.revision).toMatch(/^[0-9a-f]{40}$/);
+		expect((await localModelRef('other', files)).revision).toBe(a.revision);
+		// files the cache does not keep do not change it; the weights do
+		expect((await localModelRef('x', { ...files, 'notes.txt': strToU8('y') })).revision).toBe(a.revision);
+		expect((await localModelRef('x', { ...files, 'model.safetensors': new Uint8Array([1, 2, 4]) })).revision).not.toBe(a.revision);
 	});
 });

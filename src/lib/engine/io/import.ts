@@ -146,3 +146,23 @@ function mergeOne(w: SafetensorsTensor, a: SafetensorsTensor, b: SafetensorsTens
 		}
 	return out;
 }
+
+/** Files a local model keeps in the cache: config, weights and the tokenizer (what a download keeps). */
+export const LOCAL_MODEL_FILES = /^(config\.json|generation_config\.json|model\.safetensors|model\.safetensors\.index\.json|model-\d+-of-\d+\.safetensors|tokenizer\.json|tokenizer_config\.json|special_tokens_map\.json|chat_template\.jinja|vocab\.txt|vocab\.json|merges\.txt|tokenizer\.model|added_tokens\.json)$/;
+
+/** A cache id for a folder opened from disk: `local/<name>`, and a revision from its content (40 hex of SHA-256). */
+export async function localModelRef(name: string, files: FolderFiles): Promise<{ repo: string; revision: string }> {
+	const clean = name.replace(/\.zip$/i, '').replace(/[^\w.-]+/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 80) || 'model';
+	const parts = Object.keys(files).filter((f) => LOCAL_MODEL_FILES.test(f)).sort();
+	const total = parts.reduce((a, f) => a + f.length + 1 + files[f].byteLength, 0);
+	const all = new Uint8Array(total);
+	let o = 0;
+	for (const f of parts) {
+		all.set(new TextEncoder().encode(f + '\n'), o);
+		o += f.length + 1;
+		all.set(files[f], o);
+		o += files[f].byteLength;
+	}
+	const hash = [...new Uint8Array(await crypto.subtle.digest('SHA-256', all))].map((b) => b.toString(16).padStart(2, '0')).join('');
+	return { repo: `local/${clean}`, revision: hash.slice(0, 40) };
+}
