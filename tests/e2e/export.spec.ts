@@ -11,7 +11,7 @@ import { strFromU8, unzipSync } from 'fflate';
 import { ensureTrainedExample, expect, test } from './fixtures';
 import { shot } from './helpers';
 
-test('export panel: a from-scratch run downloads its reproducibility JSON', async ({ studioPage: page }) => {
+test('export panel: a from-scratch run downloads as a GPT-2 folder that opens again from disk, and its reproducibility JSON', async ({ studioPage: page }) => {
 	await ensureTrainedExample(page);
 	const runRow = page.locator('[data-testid="run-row"][data-status="completed"][data-step="8"]').last();
 	await runRow.click();
@@ -38,6 +38,19 @@ test('export panel: a from-scratch run downloads its reproducibility JSON', asyn
 	expect(card).toContain('## Training settings');
 	expect(card).toContain('GPT2ForSequenceClassification reads the last real token');
 	await expect(panel.getByTestId('export-note')).toContainText('no bias');
+
+	// The exported zip opens again on Train's model picker, from disk (no Hub), as a gpt2 model.
+	await page.getByTestId('nav-train').click();
+	await page.getByTestId('source-pretrained').check();
+	await page.getByTestId('open-local-zip').setInputFiles((await zip.path())!);
+	const insp = page.getByTestId('hub-inspection');
+	await expect(insp).toContainText('local/', { timeout: 60_000 });
+	await expect(insp).toContainText('gpt2');
+	await expect(page.getByTestId('hub-ready')).toBeVisible();
+	await shot(page, 'open-local-zip');
+	await page.getByTestId('source-scratch').check();
+	await page.getByTestId('nav-evaluate').click();
+	await expect(panel).toBeVisible();
 
 	const [d] = (await Promise.all([page.waitForEvent('download'), panel.getByTestId('export-repro').click()])) as [Download, unknown];
 	expect(d.suggestedFilename()).toMatch(/reproducibility\.json$/);
