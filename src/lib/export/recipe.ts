@@ -502,6 +502,9 @@ def main():
     ta = dict(CONFIG["training_arguments"])
     patience = ta.pop("early_stopping_patience", None)
     threshold = ta.pop("early_stopping_threshold", 0.0)
+    if patience is not None:
+        # load_best_model_at_end needs a checkpoint at every evaluation
+        ta["save_steps"] = ta["eval_steps"]
     args = TrainingArguments(
         output_dir=os.path.join(HERE, "outputs", "train-py"),
         eval_strategy="steps",
