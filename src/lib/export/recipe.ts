@@ -356,6 +356,7 @@ Evaluates on data/validation.*.jsonl while training and on data/test.*.jsonl at 
 metrics the studio shows (accuracy and macro F1 for a classifier, perplexity for a language model),
 and writes outputs/train-py/test_metrics.json.
 """
+import dataclasses
 import json
 import math
 import os
@@ -505,6 +506,17 @@ def main():
     if patience is not None:
         # load_best_model_at_end needs a checkpoint at every evaluation
         ta["save_steps"] = ta["eval_steps"]
+    # Field names follow transformers 4.46; newer releases renamed or dropped a few (5.x: warmup_ratio
+    # became a float warmup_steps). Say what this version cannot take instead of failing or hiding it.
+    known = {f.name for f in dataclasses.fields(TrainingArguments)}
+    if "warmup_ratio" not in known:
+        ratio = ta.pop("warmup_ratio", 0)
+        if ratio and not ta.get("warmup_steps"):
+            ta["warmup_steps"] = ratio
+    dropped = sorted(k for k in ta if k not in known)
+    if dropped:
+        print("This transformers version has no TrainingArguments field for %s; they are not applied." % ", ".join(dropped))
+    ta = {k: v for k, v in ta.items() if k in known}
     args = TrainingArguments(
         output_dir=os.path.join(HERE, "outputs", "train-py"),
         eval_strategy="steps",

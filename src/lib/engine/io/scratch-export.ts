@@ -45,8 +45,9 @@ export function scratchHfConfig(m: ModelConfig, opts: ScratchExportOptions = {})
 		use_cache: true,
 		tie_word_embeddings: true
 	};
-	if (opts.bosTokenId !== undefined) json.bos_token_id = opts.bosTokenId;
-	if (opts.eosTokenId !== undefined) json.eos_token_id = opts.eosTokenId;
+	// spelled out even when unknown: GPT2Config's defaults (50256) are outside this vocabulary
+	json.bos_token_id = opts.bosTokenId ?? null;
+	json.eos_token_id = opts.eosTokenId ?? null;
 	if (opts.padTokenId !== undefined) json.pad_token_id = opts.padTokenId;
 	if (classify) {
 		const labels = opts.labels ?? Array.from({ length: m.numClasses }, (_, i) => `LABEL_${i}`);
