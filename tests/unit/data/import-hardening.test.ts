@@ -3,6 +3,7 @@
  * reason. Rows are maps with no prototype; UTF-16, Windows-1252 and mixed line ends are read
  * (and the encoding is said); a JSON object wrapping the rows offers the array inside.
  */
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseTable } from '../../../src/lib/data/parse';
 import { inspectFile } from '../../../src/lib/data/pipeline';
@@ -168,5 +169,20 @@ describe('defect 5: encodings, line ends, wrapped arrays', () => {
 		expect(one.records.map((r) => r.values.text)).toEqual(['q', 'r']);
 		// A .jsonl file with one chat row stays one row.
 		expect(parseTable('c.jsonl', enc('{"messages":[{"role":"user","content":"hi"}]}')).records).toHaveLength(1);
+	});
+});
+
+describe('the reviews-* fixtures (tests/fixtures/data)', () => {
+	const read = (name: string) => new Uint8Array(readFileSync(new URL(`../../fixtures/data/${name}`, import.meta.url)));
+	it('reads the same 12 rows from UTF-16, Windows-1252 and a wrapped JSON array', () => {
+		const tables = ['reviews-utf16le.csv', 'reviews-latin1.csv', 'reviews-wrapped.json'].map((n) => parseTable(n, read(n)));
+		expect(tables.map((t) => t.encoding)).toEqual(['UTF-16 LE', 'Windows-1252 (Latin-1)', 'UTF-8']);
+		for (const t of tables) {
+			expect(t.problems).toEqual([]);
+			expect(t.records).toHaveLength(12);
+			expect(t.records[4].values.text).toBe('Müller’s order is missing');
+			expect(buildRows(t, 'text', 'label').labels.sort()).toEqual(['complaint', 'praise']);
+		}
+		expect(tables[2].source).toMatch(/"data" property holds an array of 12 items/);
 	});
 });
