@@ -44,10 +44,13 @@ test('export panel: a from-scratch run downloads as a GPT-2 folder that opens ag
 	await page.getByTestId('source-pretrained').check();
 	await page.getByTestId('open-local-zip').setInputFiles((await zip.path())!);
 	const insp = page.getByTestId('hub-inspection');
-	await expect(insp).toContainText('local/', { timeout: 60_000 });
+	const picker = page.getByTestId('model-picker');
+	await expect(insp.or(picker.getByRole('alert'))).toBeVisible({ timeout: 60_000 });
+	await shot(page, 'open-local-zip');
+	expect(await picker.getByRole('alert').allTextContents(), 'the picker shows no error').toEqual([]);
+	await expect(insp).toContainText('local/');
 	await expect(insp).toContainText('gpt2');
 	await expect(page.getByTestId('hub-ready')).toBeVisible();
-	await shot(page, 'open-local-zip');
 	await page.getByTestId('source-scratch').check();
 	await page.getByTestId('nav-evaluate').click();
 	await expect(panel).toBeVisible();

@@ -233,7 +233,9 @@ export class EngineClient {
 	async importModel(chosen: File[]): Promise<ModelInspection> {
 		await this.init();
 		if (!chosen.length) throw new Error('Choose a model folder or a zip.');
-		const zip = chosen.length === 1 && /\.zip$/i.test(chosen[0].name) ? new Uint8Array(await chosen[0].arrayBuffer()) : undefined;
+		// A zip by its signature (PK\x03\x04), not its name: a download may have lost the extension.
+		const first = chosen.length === 1 ? new Uint8Array(await chosen[0].arrayBuffer()) : undefined;
+		const zip = first && first[0] === 0x50 && first[1] === 0x4b && first[2] === 0x03 && first[3] === 0x04 ? first : undefined;
 		const files: Record<string, Uint8Array> = {};
 		if (!zip) for (const f of chosen) files[f.webkitRelativePath || f.name] = new Uint8Array(await f.arrayBuffer());
 		const name = zip ? chosen[0].name : (chosen[0].webkitRelativePath.split('/')[0] || 'model');
