@@ -8,6 +8,9 @@ import type { Page } from '@playwright/test';
 import { ensureTrainedExample, expect, test } from './fixtures';
 import { shot } from './helpers';
 
+/** Every screen in the header, in its order. */
+const SCREENS = ['projects', 'data', 'train', 'evaluate', 'compare', 'experiments'];
+
 const card = (page: Page, name: string) => page.getByTestId('project-card').filter({ hasText: name });
 
 test('projects: create, open, delete with confirmation', async ({ studioPage: page }) => {
@@ -50,7 +53,7 @@ test('every screen works at phone width (390 × 844): no sideways page scroll, t
 	await ensureTrainedExample(page);
 	await page.setViewportSize({ width: 390, height: 844 });
 	try {
-		for (const screen of ['projects', 'data', 'train', 'evaluate', 'compare']) {
+		for (const screen of SCREENS) {
 			const link = page.getByTestId(`nav-${screen}`);
 			await link.click();
 			await expect(link).toHaveAttribute('aria-current', 'page');
@@ -60,18 +63,21 @@ test('every screen works at phone width (390 × 844): no sideways page scroll, t
 			const width = await page.evaluate(() => document.documentElement.scrollWidth);
 			expect(width, `${screen} is ${width} px wide`).toBeLessThanOrEqual(390);
 			// Every screen's link is inside the window, none fell off the header.
-			for (const other of ['projects', 'data', 'train', 'evaluate', 'compare']) {
+			for (const other of SCREENS) {
 				const box = (await page.getByTestId(`nav-${other}`).boundingBox())!;
 				expect(box.x + box.width, `${other} link on ${screen}`).toBeLessThanOrEqual(390);
 			}
 			await shot(page, `phone-${screen}`);
 		}
-		// The Runs table is wider than a phone: it scrolls inside its own box.
-		await page.getByTestId('nav-train').click();
-		const scroller = page.getByTestId('run-list').locator('xpath=..');
-		const sizes = await scroller.evaluate((el) => ({ scroll: el.scrollWidth, client: el.clientWidth, overflow: getComputedStyle(el).overflowX }));
-		expect(sizes.client).toBeLessThanOrEqual(390);
-		expect(sizes.overflow).toBe('auto');
+		// The Runs table and Compare's results table are wider than a phone: each scrolls inside its own box.
+		for (const [screen, table] of [['train', 'run-list'], ['compare', 'compare-table']]) {
+			await page.getByTestId(`nav-${screen}`).click();
+			const scroller = page.getByTestId(table).locator('xpath=..');
+			const sizes = await scroller.evaluate((el) => ({ scroll: el.scrollWidth, client: el.clientWidth, overflow: getComputedStyle(el).overflowX }));
+			expect(sizes.client, table).toBeLessThanOrEqual(390);
+			expect(sizes.scroll, table).toBeGreaterThan(sizes.client);
+			expect(sizes.overflow, table).toBe('auto');
+		}
 	} finally {
 		await page.setViewportSize({ width: 1280, height: 900 });
 	}
