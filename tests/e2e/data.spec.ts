@@ -160,7 +160,7 @@ test('data screen: import with the duplicate choice, versions, re-split, switch 
 
 	// A second file: a ragged line, and duplicates the user keeps.
 	await input.setInputFiles({ name: 'big.csv', mimeType: 'text/csv', buffer: Buffer.from(bigCsv()) });
-	await expect(inspection).toContainText('big.csv · CSV · 2003 readable rows · 2 columns');
+	await expect(inspection).toContainText('big.csv · CSV · 2,003 readable rows · 2 columns');
 	await expect(inspection).toContainText('line 6: 3 fields, expected 2');
 	await expect(summary).toHaveText('2,003 rows read · 1 unreadable · 3 exact duplicates · 0 empty');
 	await page.getByTestId('dedupe-keep').check();
