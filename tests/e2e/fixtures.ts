@@ -27,22 +27,23 @@ export const test = base.extend<object, { studioPage: Page }>({
 
 export { expect };
 
-/** Set once the shared example run is trained in this worker's context. */
-let trained = false;
+/** The shared example run's name, set once it is trained in this worker's context. */
+let trained: string | null = null;
 
 /**
  * Make sure the example project is open and has a completed tiny from-scratch run (the newest
  * run row); trains it (nano, 8 steps, log every 2, eval every 4, checkpoint every 4) the first time.
  * Specs that train more runs in the example project leave this one in place (never delete it).
- * Leaves the page on the Train screen.
+ * Leaves the page on the Train screen and returns the run's name: other specs add runs to the
+ * example project too, so find it by name, not by its place in the list.
  */
-export async function ensureTrainedExample(page: Page): Promise<void> {
+export async function ensureTrainedExample(page: Page): Promise<string> {
 	await page.getByTestId('nav-projects').click().catch(() => {});
 	const card = page.getByTestId('project-card').filter({ hasText: 'Support ticket routing' }).first();
 	await expect(card).toBeVisible({ timeout: 60_000 });
 	await card.getByRole('button', { name: 'Open' }).click();
 	await page.getByTestId('nav-train').click();
-	if (trained) return;
+	if (trained) return trained;
 	await page.getByTestId('source-scratch').check();
 	await page.getByTestId('model-preset').selectOption('nano');
 	await setNumber(page, 'epochs', 1);
@@ -52,7 +53,13 @@ export async function ensureTrainedExample(page: Page): Promise<void> {
 	await setNumber(page, 'log-every', 2);
 	await setNumber(page, 'eval-every', 4);
 	await setNumber(page, 'checkpoint-every', 4);
+	// Other specs leave completed runs in the example project: wait for the row this Start adds.
+	const rows = page.getByTestId('run-row');
+	const before = new Set(await rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-name'))));
 	await page.getByTestId('start').click();
-	await expect(page.getByTestId('run-row').first()).toHaveAttribute('data-status', 'completed', { timeout: 400_000 });
-	trained = true;
+	await expect.poll(async () => (await rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-name')))).filter((n) => !before.has(n)).length, { timeout: 120_000 }).toBe(1);
+	const name = (await rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-name')))).find((n) => !before.has(n))!;
+	await expect(page.locator(`[data-testid="run-row"][data-name="${name}"]`)).toHaveAttribute('data-status', 'completed', { timeout: 400_000 });
+	trained = name;
+	return trained;
 }

@@ -158,7 +158,7 @@ test('the New-run form: presets, folds, source and method radios, defaults that 
 
 test('runs: a baseline is not a training run; start, pause, resume, stop; copy; checkpoints', async ({ studioPage: page }) => {
 	test.setTimeout(15 * 60_000);
-	await ensureTrainedExample(page);
+	const exampleRun = await ensureTrainedExample(page);
 	const baseline = await ensureBaseline(page);
 
 	// Open the project afresh (nothing selected): Train shows a training run, never the baseline.
@@ -169,19 +169,20 @@ test('runs: a baseline is not a training run; start, pause, resume, stop; copy; 
 	const listed = await names(page);
 	expect(listed.some((n) => n.includes('-shot'))).toBe(false);
 	expect(listed).not.toContain(baseline);
-	await expect(page.getByTestId('run-settings').locator('summary')).toHaveText(`Settings of ${listed[0]}`);
+	await expect(page.getByTestId('run-settings').locator('summary').first()).toHaveText(`Settings of ${listed[0]}`);
 	const numbered = (all: string[]) => all.filter((n) => /^run \d+$/.test(n));
 	expect(new Set(numbered(listed)).size).toBe(numbered(listed).length);
 
 	// The run list selects: the details follow the clicked row.
-	const completed = page.locator('[data-testid="run-row"][data-status="completed"]').last();
+	// The shared example run (other specs add runs of other models to the example project).
+	const completed = page.locator(`[data-testid="run-row"][data-status="completed"][data-name="${exampleRun}"]`);
 	const completedName = (await completed.getAttribute('data-name'))!;
 	await completed.click();
 	await expect(completed).toHaveClass(/selected/);
-	await expect(page.getByTestId('run-settings').locator('summary')).toHaveText(`Settings of ${completedName}`);
+	await expect(page.getByTestId('run-settings').locator('summary').first()).toHaveText(`Settings of ${completedName}`);
 
 	// Completed: Copy as new run loads its settings into the form.
-	await page.getByTestId('run-settings').locator('summary').click();
+	await page.getByTestId('run-settings').locator('summary').first().click();
 	await page.getByTestId('copy-run').click();
 	await expect(page.getByTestId('model-preset')).toHaveValue('nano');
 	await expect(page.getByTestId('max-steps')).toHaveValue('8');
