@@ -9,7 +9,7 @@
  *   logits = classifier(tanh(pooler(x[:, 0])))
  */
 import * as tf from '@tensorflow/tfjs';
-import { activation, attention, embedding, layerNorm, mergeHeads, splitHeads } from '../ops';
+import { bertEmbeddings, bertEmbeddingShapes, bertNames, encoderLayers, encoderShapes, firstToken, type EncoderShape } from './encoder';
 import { taskLoss } from './heads';
 import { bad, configReader, readHeadFields } from './hf-config';
 import { adaptedLinear, defaultPositions, Dropout, type ArchSpec, type Batch, type ForwardOptions, type HfConfigBase, type Params, type Task } from './spec';
@@ -60,81 +60,26 @@ function parseConfig(json: Record<string, unknown>): BertConfig {
 
 function paramShapes(c: BertConfig): Record<string, number[]> {
 	const d = c.hiddenSize;
-	const f = c.intermediateSize;
-	const shapes: Record<string, number[]> = {
-		'bert.embeddings.word_embeddings.weight': [c.vocabSize, d],
-		'bert.embeddings.position_embeddings.weight': [c.maxPositions, d],
-		'bert.embeddings.token_type_embeddings.weight': [c.typeVocabSize, d],
-		'bert.embeddings.LayerNorm.weight': [d],
-		'bert.embeddings.LayerNorm.bias': [d]
-	};
-	const dense = (name: string, out: number, inp: number) => {
-		shapes[name + '.weight'] = [out, inp];
-		shapes[name + '.bias'] = [out];
-	};
-	const norm = (name: string) => {
-		shapes[name + '.weight'] = [d];
-		shapes[name + '.bias'] = [d];
-	};
-	for (let i = 0; i < c.nLayer; i++) {
-		const p = `bert.encoder.layer.${i}.`;
-		dense(p + 'attention.self.query', d, d);
-		dense(p + 'attention.self.key', d, d);
-		dense(p + 'attention.self.value', d, d);
-		dense(p + 'attention.output.dense', d, d);
-		norm(p + 'attention.output.LayerNorm');
-		dense(p + 'intermediate.dense', f, d);
-		dense(p + 'output.dense', d, f);
-		norm(p + 'output.LayerNorm');
-	}
-	dense('bert.pooler.dense', d, d);
-	dense('classifier', c.numLabels, d);
+	const shapes = bertEmbeddingShapes('bert', c);
+	encoderShapes(shapes, NAMES, layerShape(c));
+	shapes['bert.pooler.dense.weight'] = [d, d];
+	shapes['bert.pooler.dense.bias'] = [d];
+	shapes['classifier.weight'] = [c.numLabels, d];
+	shapes['classifier.bias'] = [c.numLabels];
 	return shapes;
 }
 
-/** nn.Linear, plus its LoRA adapter if it has one. */
-function dense(p: Params, name: string, x: tf.Tensor, drop: Dropout): tf.Tensor {
-	return adaptedLinear(p, name, x, drop);
-}
+const NAMES = bertNames('bert');
 
-function ln(p: Params, name: string, c: BertConfig, x: tf.Tensor): tf.Tensor {
-	return layerNorm(x, p[name + '.weight'] as tf.Tensor1D, p[name + '.bias'] as tf.Tensor1D, c.normEps);
-}
-
-function embeddings(p: Params, c: BertConfig, batch: Batch, drop: Dropout): tf.Tensor {
-	const [b, t] = batch.inputIds.shape;
-	if (t > c.maxPositions) throw new Error(`bert: ${t} tokens is longer than max_position_embeddings ${c.maxPositions}.`);
-	const embed = (name: string, ids: tf.Tensor) => embedding(p[`bert.embeddings.${name}.weight`] as tf.Tensor2D, ids.reshape([b * t])); // (B*T, d)
-	const types = batch.tokenTypeIds ?? tf.zeros([b, t], 'int32');
-	const positions = batch.positionIds ?? defaultPositions(b, t);
-	// the order transformers adds them in: (word + type) + position
-	const x = embed('word_embeddings', batch.inputIds).add(embed('token_type_embeddings', types)).add(embed('position_embeddings', positions));
-	return drop.apply(ln(p, 'bert.embeddings.LayerNorm', c, x.reshape([b, t, c.hiddenSize])), c.hiddenDropout); // (B, T, d)
-}
-
-function selfAttention(p: Params, pre: string, c: BertConfig, x: tf.Tensor, mask: tf.Tensor2D | undefined, drop: Dropout): tf.Tensor {
-	const q = splitHeads(dense(p, pre + 'self.query', x, drop), c.nHead); // (B, nh, T, hs)
-	const k = splitHeads(dense(p, pre + 'self.key', x, drop), c.nHead); // (B, nh, T, hs)
-	const v = splitHeads(dense(p, pre + 'self.value', x, drop), c.nHead); // (B, nh, T, hs)
-	const y = attention(q, k, v, { causal: false, keyMask: mask, dropout: drop.attention(c.attentionDropout) }); // (B, nh, T, hs)
-	const out = drop.apply(dense(p, pre + 'output.dense', mergeHeads(y), drop), c.hiddenDropout); // (B, T, d)
-	return ln(p, pre + 'output.LayerNorm', c, out.add(x)); // post-LN: the norm comes after the residual sum
-}
-
-function feedForward(p: Params, pre: string, c: BertConfig, x: tf.Tensor, drop: Dropout): tf.Tensor {
-	const h = activation(c.hiddenAct)(dense(p, pre + 'intermediate.dense', x, drop)); // (B, T, f)
-	const out = drop.apply(dense(p, pre + 'output.dense', h, drop), c.hiddenDropout); // (B, T, d)
-	return ln(p, pre + 'output.LayerNorm', c, out.add(x));
+function layerShape(c: BertConfig): EncoderShape {
+	return { ...c, attnOutDropout: c.hiddenDropout, ffnOutDropout: c.hiddenDropout };
 }
 
 function encoder(p: Params, c: BertConfig, batch: Batch, drop: Dropout): tf.Tensor3D {
-	let x = embeddings(p, c, batch, drop);
-	for (let i = 0; i < c.nLayer; i++) {
-		const pre = `bert.encoder.layer.${i}.`;
-		x = selfAttention(p, pre + 'attention.', c, x, batch.attentionMask, drop);
-		x = feedForward(p, pre, c, x, drop);
-	}
-	return x as tf.Tensor3D;
+	const [b, t] = batch.inputIds.shape;
+	if (t > c.maxPositions) throw new Error(`bert: ${t} tokens is longer than max_position_embeddings ${c.maxPositions}.`);
+	const x = bertEmbeddings(p, 'bert', c, batch, batch.positionIds ?? defaultPositions(b, t), drop); // (B, T, d)
+	return encoderLayers(p, NAMES, layerShape(c), x, batch.attentionMask, drop);
 }
 
 /** `BertModel`'s sequence output (before the pooler): (B, T, d). */
@@ -144,11 +89,9 @@ function hidden(p: Params, c: BertConfig, batch: Batch, opts: ForwardOptions = {
 
 function forward(p: Params, c: BertConfig, batch: Batch, opts: ForwardOptions = {}): tf.Tensor {
 	const drop = new Dropout(opts);
-	const x = encoder(p, c, batch, drop);
-	const [b] = x.shape;
-	const cls = x.slice([0, 0, 0], [b, 1, c.hiddenSize]).reshape([b, c.hiddenSize]); // (B, d)
-	const pooled = dense(p, 'bert.pooler.dense', cls, drop).tanh(); // (B, d)
-	return dense(p, 'classifier', drop.apply(pooled, c.classifierDropout), drop); // (B, numLabels)
+	const cls = firstToken(encoder(p, c, batch, drop)); // (B, d)
+	const pooled = adaptedLinear(p, 'bert.pooler.dense', cls, drop).tanh(); // (B, d)
+	return adaptedLinear(p, 'classifier', drop.apply(pooled, c.classifierDropout), drop); // (B, numLabels)
 }
 
 export const bert: ArchSpec<BertConfig> = {

@@ -10,7 +10,8 @@
  *   logits = classifier(relu(pre_classifier(x[:, 0])))
  */
 import * as tf from '@tensorflow/tfjs';
-import { activation, attention, embedding, layerNorm, mergeHeads, splitHeads } from '../ops';
+import { embedding } from '../ops';
+import { encoderLayers, encoderShapes, firstToken, ln, type EncoderNames, type EncoderShape } from './encoder';
 import { taskLoss } from './heads';
 import { bad, configReader, readHeadFields } from './hf-config';
 import { adaptedLinear, defaultPositions, Dropout, type ArchSpec, type Batch, type ForwardOptions, type HfConfigBase, type Params, type Task } from './spec';
@@ -65,32 +66,29 @@ function paramShapes(c: DistilBertConfig): Record<string, number[]> {
 		'distilbert.embeddings.LayerNorm.weight': [d],
 		'distilbert.embeddings.LayerNorm.bias': [d]
 	};
-	const dense = (name: string, out: number, inp: number) => {
-		shapes[name + '.weight'] = [out, inp];
-		shapes[name + '.bias'] = [out];
-	};
-	const norm = (name: string) => {
-		shapes[name + '.weight'] = [d];
-		shapes[name + '.bias'] = [d];
-	};
-	for (let i = 0; i < c.nLayer; i++) {
-		const p = `distilbert.transformer.layer.${i}.`;
-		dense(p + 'attention.q_lin', d, d);
-		dense(p + 'attention.k_lin', d, d);
-		dense(p + 'attention.v_lin', d, d);
-		dense(p + 'attention.out_lin', d, d);
-		norm(p + 'sa_layer_norm');
-		dense(p + 'ffn.lin1', c.intermediateSize, d);
-		dense(p + 'ffn.lin2', d, c.intermediateSize);
-		norm(p + 'output_layer_norm');
-	}
-	dense('pre_classifier', d, d);
-	dense('classifier', c.numLabels, d);
+	encoderShapes(shapes, NAMES, layerShape(c));
+	shapes['pre_classifier.weight'] = [d, d];
+	shapes['pre_classifier.bias'] = [d];
+	shapes['classifier.weight'] = [c.numLabels, d];
+	shapes['classifier.bias'] = [c.numLabels];
 	return shapes;
 }
 
-function ln(p: Params, name: string, x: tf.Tensor): tf.Tensor {
-	return layerNorm(x, p[name + '.weight'] as tf.Tensor1D, p[name + '.bias'] as tf.Tensor1D, EPS);
+const NAMES: EncoderNames = {
+	layer: (i) => `distilbert.transformer.layer.${i}.`,
+	query: 'attention.q_lin',
+	key: 'attention.k_lin',
+	value: 'attention.v_lin',
+	output: 'attention.out_lin',
+	attentionNorm: 'sa_layer_norm',
+	up: 'ffn.lin1',
+	down: 'ffn.lin2',
+	outputNorm: 'output_layer_norm'
+};
+
+/** No dropout after `out_lin` (only on the attention weights); `dropout` after `lin2`. */
+function layerShape(c: DistilBertConfig): EncoderShape {
+	return { ...c, attnOutDropout: 0, ffnOutDropout: c.dropout };
 }
 
 function embeddings(p: Params, c: DistilBertConfig, batch: Batch, drop: Dropout): tf.Tensor {
@@ -99,30 +97,11 @@ function embeddings(p: Params, c: DistilBertConfig, batch: Batch, drop: Dropout)
 	const positions = batch.positionIds ?? defaultPositions(b, t);
 	const word = embedding(p['distilbert.embeddings.word_embeddings.weight'] as tf.Tensor2D, batch.inputIds.reshape([b * t])); // (B*T, d)
 	const pos = embedding(p['distilbert.embeddings.position_embeddings.weight'] as tf.Tensor2D, positions.reshape([b * t])); // (B*T, d)
-	return drop.apply(ln(p, 'distilbert.embeddings.LayerNorm', word.add(pos).reshape([b, t, c.hiddenSize])), c.dropout); // (B, T, d)
-}
-
-function selfAttention(p: Params, pre: string, c: DistilBertConfig, x: tf.Tensor, mask: tf.Tensor2D | undefined, drop: Dropout): tf.Tensor {
-	const q = splitHeads(adaptedLinear(p, pre + 'q_lin', x, drop), c.nHead); // (B, nh, T, hs)
-	const k = splitHeads(adaptedLinear(p, pre + 'k_lin', x, drop), c.nHead); // (B, nh, T, hs)
-	const v = splitHeads(adaptedLinear(p, pre + 'v_lin', x, drop), c.nHead); // (B, nh, T, hs)
-	const y = attention(q, k, v, { causal: false, keyMask: mask, dropout: drop.attention(c.attentionDropout) }); // (B, nh, T, hs)
-	return adaptedLinear(p, pre + 'out_lin', mergeHeads(y), drop); // (B, T, d)
-}
-
-function ffn(p: Params, pre: string, c: DistilBertConfig, x: tf.Tensor, drop: Dropout): tf.Tensor {
-	const h = activation(c.hiddenAct)(adaptedLinear(p, pre + 'lin1', x, drop)); // (B, T, f)
-	return drop.apply(adaptedLinear(p, pre + 'lin2', h, drop), c.dropout); // (B, T, d)
+	return drop.apply(ln(p, 'distilbert.embeddings.LayerNorm', EPS, word.add(pos).reshape([b, t, c.hiddenSize])), c.dropout); // (B, T, d)
 }
 
 function encoder(p: Params, c: DistilBertConfig, batch: Batch, drop: Dropout): tf.Tensor3D {
-	let x = embeddings(p, c, batch, drop);
-	for (let i = 0; i < c.nLayer; i++) {
-		const pre = `distilbert.transformer.layer.${i}.`;
-		x = ln(p, pre + 'sa_layer_norm', selfAttention(p, pre + 'attention.', c, x, batch.attentionMask, drop).add(x)); // post-LN
-		x = ln(p, pre + 'output_layer_norm', ffn(p, pre + 'ffn.', c, x, drop).add(x));
-	}
-	return x as tf.Tensor3D;
+	return encoderLayers(p, NAMES, layerShape(c), embeddings(p, c, batch, drop), batch.attentionMask, drop);
 }
 
 /** `DistilBertModel`'s last hidden state: (B, T, d). */
@@ -132,9 +111,7 @@ function hidden(p: Params, c: DistilBertConfig, batch: Batch, opts: ForwardOptio
 
 function forward(p: Params, c: DistilBertConfig, batch: Batch, opts: ForwardOptions = {}): tf.Tensor {
 	const drop = new Dropout(opts);
-	const x = encoder(p, c, batch, drop);
-	const [b] = x.shape;
-	const cls = x.slice([0, 0, 0], [b, 1, c.hiddenSize]).reshape([b, c.hiddenSize]); // (B, d)
+	const cls = firstToken(encoder(p, c, batch, drop)); // (B, d)
 	const pooled = adaptedLinear(p, 'pre_classifier', cls, drop).relu(); // (B, d)
 	return adaptedLinear(p, 'classifier', drop.apply(pooled, c.classifierDropout), drop); // (B, numLabels)
 }

@@ -13,7 +13,7 @@
  *   logits = out_proj(tanh(dense(x[:, 0])))
  */
 import * as tf from '@tensorflow/tfjs';
-import { activation, attention, embedding, layerNorm, mergeHeads, splitHeads } from '../ops';
+import { bertEmbeddings, bertEmbeddingShapes, bertNames, encoderLayers, encoderShapes, firstToken, type EncoderShape } from './encoder';
 import { taskLoss } from './heads';
 import { bad, configReader, readHeadFields } from './hf-config';
 import { adaptedLinear, Dropout, type ArchSpec, type Batch, type ForwardOptions, type HfConfigBase, type Params, type Task } from './spec';
@@ -67,36 +67,19 @@ function parseConfig(json: Record<string, unknown>): RobertaConfig {
 
 function paramShapes(c: RobertaConfig): Record<string, number[]> {
 	const d = c.hiddenSize;
-	const f = c.intermediateSize;
-	const shapes: Record<string, number[]> = {
-		'roberta.embeddings.word_embeddings.weight': [c.vocabSize, d],
-		'roberta.embeddings.position_embeddings.weight': [c.maxPositions, d],
-		'roberta.embeddings.token_type_embeddings.weight': [c.typeVocabSize, d],
-		'roberta.embeddings.LayerNorm.weight': [d],
-		'roberta.embeddings.LayerNorm.bias': [d]
-	};
-	const dense = (name: string, out: number, inp: number) => {
-		shapes[name + '.weight'] = [out, inp];
-		shapes[name + '.bias'] = [out];
-	};
-	const norm = (name: string) => {
-		shapes[name + '.weight'] = [d];
-		shapes[name + '.bias'] = [d];
-	};
-	for (let i = 0; i < c.nLayer; i++) {
-		const p = `roberta.encoder.layer.${i}.`;
-		dense(p + 'attention.self.query', d, d);
-		dense(p + 'attention.self.key', d, d);
-		dense(p + 'attention.self.value', d, d);
-		dense(p + 'attention.output.dense', d, d);
-		norm(p + 'attention.output.LayerNorm');
-		dense(p + 'intermediate.dense', f, d);
-		dense(p + 'output.dense', d, f);
-		norm(p + 'output.LayerNorm');
-	}
-	dense('classifier.dense', d, d);
-	dense('classifier.out_proj', c.numLabels, d);
+	const shapes = bertEmbeddingShapes('roberta', c);
+	encoderShapes(shapes, NAMES, layerShape(c));
+	shapes['classifier.dense.weight'] = [d, d];
+	shapes['classifier.dense.bias'] = [d];
+	shapes['classifier.out_proj.weight'] = [c.numLabels, d];
+	shapes['classifier.out_proj.bias'] = [c.numLabels];
 	return shapes;
+}
+
+const NAMES = bertNames('roberta');
+
+function layerShape(c: RobertaConfig): EncoderShape {
+	return { ...c, attnOutDropout: c.hiddenDropout, ffnOutDropout: c.hiddenDropout };
 }
 
 /**
@@ -110,49 +93,13 @@ export function robertaPositions(inputIds: tf.Tensor2D, padTokenId: number): tf.
 	});
 }
 
-function ln(p: Params, name: string, c: RobertaConfig, x: tf.Tensor): tf.Tensor {
-	return layerNorm(x, p[name + '.weight'] as tf.Tensor1D, p[name + '.bias'] as tf.Tensor1D, c.normEps);
-}
-
-function embeddings(p: Params, c: RobertaConfig, batch: Batch, drop: Dropout): tf.Tensor {
-	const [b, t] = batch.inputIds.shape;
+function encoder(p: Params, c: RobertaConfig, batch: Batch, drop: Dropout): tf.Tensor3D {
+	const [, t] = batch.inputIds.shape;
 	if (t + c.padTokenId + 1 > c.maxPositions)
 		throw new Error(`roberta: ${t} tokens is longer than max_position_embeddings ${c.maxPositions} allows (${c.maxPositions - c.padTokenId - 1}).`);
-	const embed = (name: string, ids: tf.Tensor) => embedding(p[`roberta.embeddings.${name}.weight`] as tf.Tensor2D, ids.reshape([b * t])); // (B*T, d)
-	// RoBERTa checkpoints have one token type (type_vocab_size 1): its row is added to every token
-	const type =
-		c.typeVocabSize === 1
-			? (p['roberta.embeddings.token_type_embeddings.weight'] as tf.Tensor2D) // (1, d), broadcast
-			: embed('token_type_embeddings', batch.tokenTypeIds ?? tf.zeros([b, t], 'int32'));
 	const positions = batch.positionIds ?? robertaPositions(batch.inputIds, c.padTokenId);
-	// the order transformers adds them in: (word + type) + position
-	const x = embed('word_embeddings', batch.inputIds).add(type).add(embed('position_embeddings', positions));
-	return drop.apply(ln(p, 'roberta.embeddings.LayerNorm', c, x.reshape([b, t, c.hiddenSize])), c.hiddenDropout); // (B, T, d)
-}
-
-function selfAttention(p: Params, pre: string, c: RobertaConfig, x: tf.Tensor, mask: tf.Tensor2D | undefined, drop: Dropout): tf.Tensor {
-	const q = splitHeads(adaptedLinear(p, pre + 'self.query', x, drop), c.nHead); // (B, nh, T, hs)
-	const k = splitHeads(adaptedLinear(p, pre + 'self.key', x, drop), c.nHead); // (B, nh, T, hs)
-	const v = splitHeads(adaptedLinear(p, pre + 'self.value', x, drop), c.nHead); // (B, nh, T, hs)
-	const y = attention(q, k, v, { causal: false, keyMask: mask, dropout: drop.attention(c.attentionDropout) }); // (B, nh, T, hs)
-	const out = drop.apply(adaptedLinear(p, pre + 'output.dense', mergeHeads(y), drop), c.hiddenDropout); // (B, T, d)
-	return ln(p, pre + 'output.LayerNorm', c, out.add(x)); // post-LN
-}
-
-function feedForward(p: Params, pre: string, c: RobertaConfig, x: tf.Tensor, drop: Dropout): tf.Tensor {
-	const h = activation(c.hiddenAct)(adaptedLinear(p, pre + 'intermediate.dense', x, drop)); // (B, T, f)
-	const out = drop.apply(adaptedLinear(p, pre + 'output.dense', h, drop), c.hiddenDropout); // (B, T, d)
-	return ln(p, pre + 'output.LayerNorm', c, out.add(x));
-}
-
-function encoder(p: Params, c: RobertaConfig, batch: Batch, drop: Dropout): tf.Tensor3D {
-	let x = embeddings(p, c, batch, drop);
-	for (let i = 0; i < c.nLayer; i++) {
-		const pre = `roberta.encoder.layer.${i}.`;
-		x = selfAttention(p, pre + 'attention.', c, x, batch.attentionMask, drop);
-		x = feedForward(p, pre, c, x, drop);
-	}
-	return x as tf.Tensor3D;
+	const x = bertEmbeddings(p, 'roberta', c, batch, positions, drop); // (B, T, d)
+	return encoderLayers(p, NAMES, layerShape(c), x, batch.attentionMask, drop);
 }
 
 /** `RobertaModel`'s sequence output: (B, T, d). */
@@ -163,9 +110,7 @@ function hidden(p: Params, c: RobertaConfig, batch: Batch, opts: ForwardOptions 
 /** `RobertaClassificationHead`: dropout, dense, tanh, dropout, out_proj on the first token. */
 function forward(p: Params, c: RobertaConfig, batch: Batch, opts: ForwardOptions = {}): tf.Tensor {
 	const drop = new Dropout(opts);
-	const x = encoder(p, c, batch, drop);
-	const [b] = x.shape;
-	const first = x.slice([0, 0, 0], [b, 1, c.hiddenSize]).reshape([b, c.hiddenSize]); // (B, d)
+	const first = firstToken(encoder(p, c, batch, drop)); // (B, d)
 	const h = adaptedLinear(p, 'classifier.dense', drop.apply(first, c.classifierDropout), drop).tanh(); // (B, d)
 	return adaptedLinear(p, 'classifier.out_proj', drop.apply(h, c.classifierDropout), drop); // (B, numLabels)
 }
