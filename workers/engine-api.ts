@@ -4,10 +4,11 @@
  * itself, so weights never cross postMessage; the page passes ids and gets progress events.
  * `engine.worker.ts` only exposes this object; tests call it directly in Node.
  */
-import { initBackend, backendInfo, gpuErrorLog, type BackendName } from '../src/lib/engine/backend';
+import { initBackend, backendInfo, gpuErrorLog, deviceLost, destroyDeviceForTest, DeviceLostError, lostDeviceBehind, recoverBackend, type BackendName } from '../src/lib/engine/backend';
 import { ClassifierSession } from '../src/lib/engine/classifier';
 import { PretrainedSession } from '../src/lib/engine/pretrained';
 import { hubFileReader, loadHubModel } from './pretrained';
+import { insideApi } from './inside-api';
 import { generateStream, type GenerateOptions } from '../src/lib/engine/generate';
 import type { ArchSpec, HfConfigBase, Params } from '../src/lib/engine/models/spec';
 import { encodePrompt } from '../src/lib/data/chat';
@@ -191,6 +192,7 @@ function special(t: TextTokenizer) {
 
 /** The model of a checkpoint (the run's best by default), loaded once and kept warm. */
 async function warmSession(ctx: RunContext, checkpointId?: string): Promise<NonNullable<typeof warm>> {
+	await freshBackendIfLost();
 	const id = checkpointId ?? ctx.run.bestCheckpointId ?? ctx.run.lastCheckpointId;
 	if (!id) throw new UserError('not-found', 'This run has no checkpoint yet. Train it for a few steps first.');
 	if (warm?.checkpointId === id) return warm;
@@ -202,6 +204,18 @@ async function warmSession(ctx: RunContext, checkpointId?: string): Promise<NonN
 		: ClassifierSession.fromTensors(manifest.config, tensors, special(ctx.tokenizer), 0);
 	warm = { checkpointId: id, step: manifest.step, session, context: ctx };
 	return warm;
+}
+
+/**
+ * A lost GPU device took every tensor on it: drop the warm models and start the backend again (a
+ * new device, else WebGL or the CPU; engine/backend.ts) before anything loads weights.
+ */
+async function freshBackendIfLost(): Promise<void> {
+	if (!deviceLost()) return;
+	warm?.session.dispose();
+	warm = null;
+	disposeBase();
+	await recoverBackend();
 }
 
 /** The page's stop flag, asked across the worker boundary (a comlink proxy answers with a promise). */
@@ -301,7 +315,10 @@ async function trainRun(runId: string, onEvent: (e: TrainEvent) => void): Promis
 	const started = performance.now();
 	let session: Session | null = null;
 	const phase = (p: PhaseProgress | null) => onEvent({ type: 'phase', phase: p });
+	/** The last step this session logged, for the message if the GPU device is lost. */
+	let reached = 0;
 	try {
+		await freshBackendIfLost();
 		phase({ phase: 'preparing', done: 0, total: 0, unit: 'rows', note: 'reading the tokens and the tokenizer from the cache' });
 		const p = await prepare(runId);
 		const cfg = p.run.config;
@@ -341,6 +358,7 @@ async function trainRun(runId: string, onEvent: (e: TrainEvent) => void): Promis
 		const step = state.epoch * stepsPerEpoch(train.length, cfg.train.batchSize, cfg.train.gradAccumSteps) + state.stepInEpoch;
 		await updateRun(runId, { status: 'running', backend, totalSteps, error: undefined });
 		phase(null);
+		reached = step;
 		onEvent({ type: 'started', runId, backend, totalSteps, step });
 		let bestId = p.run.bestCheckpointId;
 		// Pruning keeps the newest checkpoints: while the watchdog counts strikes those are suspect,
@@ -353,11 +371,15 @@ async function trainRun(runId: string, onEvent: (e: TrainEvent) => void): Promis
 			control: () => control,
 			onPhase: phase,
 			onMetrics: async (point, total, etaSec) => {
+				// After a lost device, numbers read back are not the model's: store none.
+				if (deviceLost()) throw new Error('the GPU device was lost');
+				reached = point.step;
 				await appendMetrics([{ runId, ...point }]);
 				await updateRun(runId, { step: point.step, epoch: point.epoch });
 				onEvent({ type: 'metrics', point: { runId, ...point }, step: point.step, totalSteps: total, etaSec });
 			},
 			onCheckpoint: async (snap) => {
+				if (deviceLost()) throw new Error('the GPU device was lost');
 				const id = newId('ckpt_');
 				let writing: PhaseReporter | undefined;
 				await saveCheckpoint(
@@ -404,7 +426,10 @@ async function trainRun(runId: string, onEvent: (e: TrainEvent) => void): Promis
 		await updateRun(runId, { status, trainMs, error: evalError, note: said });
 		onEvent({ type: 'status', status, message: evalError ?? said });
 		return status;
-	} catch (e) {
+	} catch (thrown) {
+		// A lost GPU device fails whatever read came next: say that instead (paused at the last checkpoint).
+		const loss = await lostDeviceBehind(thrown);
+		const e = loss ? new DeviceLostError(loss, reached, (await latestCheckpoint(runId).catch(() => undefined))?.step) : thrown;
 		const message = (e as Error).message ?? String(e);
 		if (e instanceof DivergedError) await discardSuspect(runId).catch(() => {});
 		const last = await latestCheckpoint(runId).catch(() => undefined);
@@ -978,6 +1003,14 @@ export const api = {
 	},
 
 	/**
+	 * For device-loss tests only: destroy the GPU device under the running backend; with
+	 * `refuseNewDevice` the next WebGPU restart fails too. False when not on WebGPU.
+	 */
+	loseDeviceForTest(refuseNewDevice = false): boolean {
+		return destroyDeviceForTest(refuseNewDevice);
+	},
+
+	/**
 	 * For crash tests only: the next checkpoint save stops after writing its chunks, before its
 	 * manifest, and tells the page, which terminates this worker there (as a killed tab would).
 	 */
@@ -1003,7 +1036,10 @@ export const api = {
 			if (shouldStop && ++tokens % 8 === 0) void Promise.resolve(shouldStop()).then((s) => (stop ||= !!s), () => {});
 			return stop;
 		});
-	}
+	},
+
+	/** The Evaluate screen's Inside view (attention maps, next-token probabilities, alternatives). */
+	...insideApi({ runContext, warmSession, baseModel, training: () => training })
 };
 
 export type EngineApi = typeof api;

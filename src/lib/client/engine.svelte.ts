@@ -12,6 +12,7 @@ import type { ModelInspection, ModelRef } from '../shared/hub';
 import type { GenerateOptions } from '../engine/generate';
 import type { ParityReference } from '../engine/models/parity';
 import type { GenerationBaselineArgs, PromptBaselineArgs } from '../../../workers/baselines';
+import type { InsideTarget } from '../../../workers/inside-api';
 import type { PhaseProgress } from '../shared/phases';
 import type { BackendInfo, EvaluateOptions, EvaluationResult, MetricPoint, Prediction, Run, RunStatus, SplitName, TrainEvent } from '../shared/types';
 
@@ -212,6 +213,12 @@ export class EngineClient {
 		return this.bridge.call((api) => api.generate(target, prompt, opts, cb));
 	}
 
+	/** The Inside view: what the picked model is (task, layers, heads) and, for a fine-tuned run, its base. */
+	async insideModel(target: InsideTarget) {
+		await this.init();
+		return this.bridge.call((api) => api.insideModel(target), 300_000);
+	}
+
 	/** A fine-tuned run as a zipped Hugging Face model folder, saved through the browser's download. */
 	async exportModel(runId: string, checkpointId?: string, what: 'model' | 'adapter' = 'model'): Promise<string[]> {
 		await this.init();
@@ -362,6 +369,14 @@ export class EngineClient {
 			});
 			this.bridge.call((api) => api.holdNextSaveForTest(onHeld), 30_000).catch(reject);
 		});
+	}
+
+	/**
+	 * For tests: destroy the engine's GPU device mid-run (the engine must notice, pause at the last
+	 * checkpoint and say so); with `refuseNewDevice`, Resume cannot get a new one and falls back.
+	 */
+	async loseDeviceForTest(refuseNewDevice = false): Promise<boolean> {
+		return this.bridge.call((api) => api.loseDeviceForTest(refuseNewDevice), 30_000);
 	}
 
 	private onEvent(e: TrainEvent): void {
