@@ -40,12 +40,16 @@ export function isQuotaError(e: unknown): boolean {
 	return name === 'QuotaExceededError' || /quota/i.test(String((e as Error)?.message ?? ''));
 }
 
-/** Rethrow storage failures as a named error that says what to do. */
-export function storageError(e: unknown, what: string): Error {
+/**
+ * Rethrow storage failures as a named error that says what to do: what was not saved (with the
+ * space it needed, when the caller knows it), where to free space (the Storage screen lists what
+ * takes it), and what to do then (`then`: "try again" unless the caller says better).
+ */
+export function storageError(e: unknown, what: string, then = 'try again'): Error {
 	if (isQuotaError(e))
 		return new UserError(
 			'quota-exceeded',
-			`Browser storage is full, so ${what} was not saved. Delete old runs or projects (Projects screen) and try again; everything saved before is intact.`
+			`Browser storage is full, so ${what} was not saved. Delete old runs or projects, checkpoints, cached models or tokenized caches on the Storage screen, then ${then}; everything saved before is intact.`
 		);
 	return e instanceof Error ? e : new Error(String(e));
 }
