@@ -10,6 +10,7 @@ import type { DatasetVersion, EvaluationResult, Project, SliceColumn } from '../
 import type { PairedComparison, PairedMetric } from '../engine/eval/evaluation';
 import type { System } from './baselines';
 import { count, duration, num, pct, pts, share, signed, withInterval, type Interval } from './format';
+import { groupText, runDiffAgainstSpread, SPREAD_RULE, unit, type GroupSpread, type SpreadVerdict } from './spread';
 
 export interface DecisionInput {
 	project: Pick<Project, 'name' | 'description' | 'task'>;
@@ -24,6 +25,8 @@ export interface DecisionInput {
 	pairingProblem?: string | null;
 	/** Parameters trained, when the caller knows better than the config (pretrained, LoRA). */
 	trainedParams?: number;
+	/** The cross-validation or repeated-seeds groups the two runs belong to (report/spread.ts), if any. */
+	spread?: { candidate: GroupSpread | null; reference: GroupSpread | null };
 	generatedAt: number;
 }
 
@@ -79,6 +82,8 @@ export interface DecisionReport {
 		softwareAdapter: boolean;
 	};
 	slices: { column: string; gap: number | null; best?: string; worst?: string; notable: boolean }[];
+	/** Fold/seed spread: each side's group over its folds or seeds, and the test difference against that spread. */
+	spread: { rule: string; candidate: GroupSpread | null; reference: GroupSpread | null; verdict: SpreadVerdict | null } | null;
 	caveats: string[];
 	bootstrap: { resamples: number; seed: number; alpha: number } | null;
 }
@@ -115,7 +120,14 @@ export function droppedReasons(v: DatasetVersion): { reason: string; count: numb
 	return [...byReason].map(([reason, n]) => ({ reason, count: n })).sort((a, b) => b.count - a.count);
 }
 
-function verdictOf(input: DecisionInput, ref: SystemSummary, cand: SystemSummary): { kind: Verdict; text: string } {
+/** The paired verdict, unless the difference is within the fold/seed spread: then it is called so. */
+function verdictOf(input: DecisionInput, ref: SystemSummary, cand: SystemSummary, spread: SpreadVerdict | null): { kind: Verdict; text: string } {
+	const paired = pairedVerdict(input, ref, cand);
+	if (!spread?.within || paired.kind === 'unpaired') return paired;
+	return { kind: 'inconclusive', text: `No real difference between the configurations: ${spread.text} On the test rows alone: ${paired.text}` };
+}
+
+function pairedVerdict(input: DecisionInput, ref: SystemSummary, cand: SystemSummary): { kind: Verdict; text: string } {
 	const acc = input.comparison?.metrics.find((m) => m.metric === 'accuracy');
 	if (!acc) {
 		const why = input.pairingProblem ? ` ${input.pairingProblem}` : '';
@@ -139,8 +151,10 @@ export function modelOf(s: System): string {
 	return `from-scratch transformer: ${m.nLayer} layer(s), ${m.nHead} heads, width ${m.dModel}, context ${m.contextLength}, vocabulary ${m.vocabSize}`;
 }
 
-function caveats(input: DecisionInput, ref: SystemSummary, cand: SystemSummary, slices: SliceColumn[]): string[] {
+function caveats(input: DecisionInput, ref: SystemSummary, cand: SystemSummary, slices: SliceColumn[], spread: SpreadVerdict | null): string[] {
 	const out: string[] = [];
+	if (spread?.within) out.push(`Within the ${spread.word} spread: ${spread.text}`);
+	else if (spread && spread.within === null) out.push(spread.text);
 	const { dataset: v, candidate } = input;
 	const acc = cand.accuracy;
 	if (acc.low !== null && acc.high !== null && acc.high > acc.low && (cand.count < 200 || acc.high - acc.low > 0.1))
@@ -186,6 +200,9 @@ export function buildDecisionReport(input: DecisionInput): DecisionReport {
 	// evaluations stored before that choice may hold identifiers or raw timestamps, with no gap.
 	const slices = (candidate.evaluation.slices ?? []).filter((c) => !c.skipped && c.gap !== null);
 	const params = input.trainedParams ?? (run && !run.config.pretrained ? countParams(run.config.model) : null);
+	const groups = input.spread && (input.spread.candidate || input.spread.reference) ? input.spread : null;
+	const acc = input.comparison?.metrics.find((m) => m.metric === 'accuracy');
+	const spreadVerdict = groups ? runDiffAgainstSpread(acc ? acc.diff : cand.accuracy.estimate - ref.accuracy.estimate, groups.candidate, groups.reference, acc ? 'test accuracy' : 'unpaired test accuracy') : null;
 	return {
 		title: `${project.name}: ${cand.name} vs ${ref.name}`,
 		generatedAt: new Date(input.generatedAt).toISOString(),
@@ -206,7 +223,7 @@ export function buildDecisionReport(input: DecisionInput): DecisionReport {
 		difference: input.comparison
 			? { metrics: input.comparison.metrics, n: input.comparison.n, resamples: input.comparison.resamples, seed: input.comparison.seed, alpha: input.comparison.alpha }
 			: null,
-		verdict: verdictOf(input, ref, cand),
+		verdict: verdictOf(input, ref, cand, spreadVerdict),
 		cost: {
 			trainMs: run ? run.trainMs : null,
 			trainTime: run ? duration(run.trainMs) : '–',
@@ -219,7 +236,8 @@ export function buildDecisionReport(input: DecisionInput): DecisionReport {
 			softwareAdapter: !!run?.backend?.isFallbackAdapter
 		},
 		slices: slices.map(({ column, gap, best, worst, notable }) => ({ column, gap, best, worst, notable })),
-		caveats: caveats(input, ref, cand, slices),
+		spread: groups ? { rule: SPREAD_RULE, candidate: groups.candidate, reference: groups.reference, verdict: spreadVerdict } : null,
+		caveats: caveats(input, ref, cand, slices, spreadVerdict),
 		bootstrap: candidate.evaluation.bootstrap ?? null
 	};
 }
@@ -244,7 +262,7 @@ h1{font-size:1.5rem;margin:0 0 4px}h2{font-size:1.1rem;margin:28px 0 8px}
 .verdict{border-left:5px solid #6b6b66;font-size:1.05rem}.verdict.better{border-left-color:#15803d}.verdict.worse{border-left-color:#b91c1c}.verdict.inconclusive{border-left-color:#b45309}
 table{border-collapse:collapse;width:100%;font-size:.9rem}th,td{text-align:left;padding:5px 8px;border-bottom:1px solid #e4e4df}
 th{color:#6b6b66;font-weight:600;font-size:.8rem}td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
-ul.caveats li{margin:4px 0}.flag{color:#b91c1c;font-weight:600}code{background:#f1f1ee;padding:1px 4px;border-radius:4px;font-size:.85em}
+ul.caveats li{margin:4px 0}.spread.within{color:#b45309;font-weight:600}.flag{color:#b91c1c;font-weight:600}code{background:#f1f1ee;padding:1px 4px;border-radius:4px;font-size:.85em}
 svg text{font:12px system-ui,sans-serif;fill:#1c1c1a}
 `;
 
@@ -329,6 +347,23 @@ export function table(head: string[] | null, rows: string[][], numeric: boolean[
 	return `<table>${th}<tbody>${body}</tbody></table>`;
 }
 
+/** The fold/seed spread section: each side's group and the verdict of the rule. */
+function spreadHtml(s: NonNullable<DecisionReport['spread']>, refName: string, candName: string): string {
+	const rows = (
+		[
+			[refName, s.reference],
+			[candName, s.candidate]
+		] as const
+	).map(([name, g]) =>
+		g
+			? [name, `${g.name}${g.member ? `, ${unit(g)} ${g.member}` : ''}`, `${g.n} of ${g.k}`, groupText(g, 'valAccuracy'), groupText(g, 'valLoss')]
+			: [name, 'a single run (no folds or seeds)', '–', '–', '–']
+	);
+	const verdict = s.verdict ? `<p class="spread${s.verdict.within ? ' within' : ''}">${escapeHtml(s.verdict.text)}</p>` : '';
+	return `<h2>Fold and seed spread</h2><div class="card">${table(['system', 'group', 'finished', 'validation accuracy', 'validation loss'], rows)}${verdict}<p class="muted">${escapeHtml(s.rule)}</p></div>
+`;
+}
+
 const METRIC_NAMES: Record<string, string> = { accuracy: 'accuracy', macroF1: 'macro F1', logLoss: 'log loss' };
 
 /** The report as one HTML page with everything inline. */
@@ -410,6 +445,7 @@ export function decisionHtml(r: DecisionReport): string {
 				[false, false, false, true, false]
 			)
 		: '<p class="muted">No metadata columns to slice by.</p>';
+	const spread = r.spread ? spreadHtml(r.spread, ref.name, cand.name) : '';
 	const caveats = r.caveats.length ? `<ul class="caveats">${r.caveats.map((x) => `<li>${e(x)}</li>`).join('')}</ul>` : '<p>None found.</p>';
 	return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'"><meta name="viewport" content="width=device-width,initial-scale=1">
@@ -422,7 +458,7 @@ export function decisionHtml(r: DecisionReport): string {
 <h2>Data</h2><div class="card">${data}</div>
 <h2>Baseline vs fine-tuned</h2><div class="card">${bars}${results}<p class="muted">${e(ref.name)}: ${e(ref.description)}. ${e(cand.name)}: ${e(cand.description)}. Intervals: 95% percentile bootstrap${r.bootstrap ? `, ${r.bootstrap.resamples} resamples, seed ${r.bootstrap.seed}` : ''}.</p></div>
 <h2>Paired difference</h2><div class="card">${diff}</div>
-<h2>Per class (${e(cand.name)})</h2><div class="card">${perClass}</div>
+${spread}<h2>Per class (${e(cand.name)})</h2><div class="card">${perClass}</div>
 <h2>Slices (${e(cand.name)})</h2><div class="card">${slices}</div>
 <h2>Cost</h2><div class="card">${cost}</div>
 <h2>Caveats</h2><div class="card">${caveats}</div>
