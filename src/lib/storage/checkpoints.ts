@@ -64,7 +64,7 @@ export async function saveCheckpoint(
 			await writeManifest(manifest);
 		} catch (e) {
 			await deleteChunks(manifest.id).catch(() => {}); // best effort; the sweep removes what is left
-			throw storageError(e, `the checkpoint at step ${manifest.step} (${formatBytes(manifest.bytes)} needed)`);
+			throw storageError(e, `the checkpoint at step ${manifest.step} (${formatBytes(manifest.bytes)} needed)`, 'resume the run: it continues from its last saved checkpoint');
 		}
 	} finally {
 		saving.delete(manifest.id);

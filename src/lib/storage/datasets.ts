@@ -1,13 +1,15 @@
 /**
  * Dataset versions: immutable records whose rows live in the `rows` store in chunks, so a large
  * dataset is never one huge record. A version and all its chunks are written in one transaction:
- * a failed import stores nothing.
+ * a failed import stores nothing, and a full disk says how much space the version needed.
  */
-import { UserError } from '../shared/errors';
+import { isQuotaError, storageError, UserError } from '../shared/errors';
 import type { DatasetVersion, StoredRow } from '../shared/types';
 import { dropVersion } from './cascade';
 import { openDb } from './db';
 import { ownedBy, write } from './tx';
+import { formatBytes } from './quota';
+import { recordBytes } from './usage';
 
 /** Store `version` and its `rows`; returns the version as stored (with `chunkCount` set). */
 export async function saveDatasetVersion(
@@ -17,9 +19,8 @@ export async function saveDatasetVersion(
 ): Promise<DatasetVersion> {
 	if (!Number.isInteger(chunkSize) || chunkSize < 1) throw new RangeError(`chunkSize must be a positive integer, got ${chunkSize}`);
 	const stored: DatasetVersion = { ...version, chunkCount: Math.ceil(rows.length / chunkSize) };
-	await write(
-		['datasets', 'rows'],
-		async (tx) => {
+	try {
+		await write(['datasets', 'rows'], async (tx) => {
 			const chunks = tx.objectStore('rows');
 			// Chunks left by an earlier save under the same id would otherwise be read back as rows.
 			await chunks.delete(ownedBy(stored.id));
@@ -28,9 +29,12 @@ export async function saveDatasetVersion(
 				await chunks.put({ versionId: stored.id, index, rows: slice });
 			}
 			await tx.objectStore('datasets').put(stored);
-		},
-		{ what: 'the dataset' }
-	);
+		});
+	} catch (e) {
+		// The size is measured only when it is needed for the message.
+		const need = isQuotaError(e) ? ` (${formatBytes(recordBytes(stored) + recordBytes(rows))} needed)` : '';
+		throw storageError(e, `the dataset “\u2068${stored.name}\u2069”${need}`, 'import the file again');
+	}
 	return stored;
 }
 

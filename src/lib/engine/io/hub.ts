@@ -479,7 +479,7 @@ async function checkQuota(needBytes: number, quota: NonNullable<DownloadOptions[
 		throw new UserError(
 			'quota-exceeded',
 			`This model needs ${approxBytes(needBytes)} of browser storage, but only ${approxBytes(free)} is free for this site. ` +
-				'Delete cached models you no longer use, or old runs and projects (Projects screen), and try again.'
+				'Delete cached models you no longer use, or old runs and checkpoints, on the Storage screen, and try again.'
 		);
 }
 
