@@ -14,10 +14,10 @@
  * whose name is the entry or ends with `.entry` ('q_proj', 'self_attn.q_proj'); 'all-linear' is
  * every linear layer of the blocks, never the embeddings, the LM head or the classifier.
  *
- * `hfParamShapes` mirrors the architecture files' `paramShapes` from config.json alone (the page
- * does not load tfjs); tests/unit/engine/lora.test.ts holds the two equal.
+ * `hfParamShapes` (arch-shapes.ts) mirrors the architecture files' `paramShapes` from config.json
+ * alone (the page does not load tfjs).
  */
-import { ENCODER_TYPES, moreParamShapes } from './arch-shapes';
+import { paramShapesFromConfig } from './arch-shapes';
 import type { Objective, PretrainedConfig } from './config';
 import { UserError } from './errors';
 
@@ -198,94 +198,5 @@ export function countMethod(shapes: Shapes, method: FineTuneMethod, fanInFanOut:
 /** GPT-2 keeps its Conv1D layout, weights [in, out]. */
 export const fanInFanOutFor = (modelType: string) => modelType === 'gpt2';
 
-/**
- * Every parameter's shape for config.json and objective, as the architecture files' `paramShapes`
- * give them (same names, same defaults as transformers v4.40); {} for a model_type the studio does
- * not fine-tune.
- */
-export function hfParamShapes(json: Record<string, unknown>, objective: Objective, numClasses: number): Shapes {
-	const type = String(json.model_type);
-	const num = (key: string, def: number) => (typeof json[key] === 'number' ? (json[key] as number) : def);
-	const bool = (key: string, def: boolean) => (typeof json[key] === 'boolean' ? (json[key] as boolean) : def);
-	const classify = ENCODER_TYPES.includes(type) || objective === 'classification';
-	const s: Shapes = {};
-	const lin = (name: string, out: number, inp: number, bias: boolean) => {
-		s[name + '.weight'] = [out, inp];
-		if (bias) s[name + '.bias'] = [out];
-	};
-	const norm = (name: string, d: number, bias: boolean) => {
-		s[name + '.weight'] = [d];
-		if (bias) s[name + '.bias'] = [d];
-	};
-	if (type === 'gpt2') {
-		const d = num('n_embd', 768);
-		const h = num('n_inner', 4 * d);
-		s['transformer.wte.weight'] = [num('vocab_size', 50257), d];
-		s['transformer.wpe.weight'] = [num('n_positions', 1024), d];
-		const conv = (name: string, inp: number, out: number) => {
-			s[name + '.weight'] = [inp, out];
-			s[name + '.bias'] = [out];
-		};
-		for (let i = 0; i < num('n_layer', 12); i++) {
-			const p = `transformer.h.${i}.`;
-			norm(p + 'ln_1', d, true);
-			conv(p + 'attn.c_attn', d, 3 * d);
-			conv(p + 'attn.c_proj', d, d);
-			norm(p + 'ln_2', d, true);
-			conv(p + 'mlp.c_fc', d, h);
-			conv(p + 'mlp.c_proj', h, d);
-		}
-		norm('transformer.ln_f', d, true);
-		if (classify) s['score.weight'] = [numClasses, d];
-		else if (!bool('tie_word_embeddings', true)) s['lm_head.weight'] = [num('vocab_size', 50257), d];
-	} else if (type === 'llama' || type === 'qwen2') {
-		const qwen = type === 'qwen2';
-		const d = num('hidden_size', 4096);
-		const nh = num('num_attention_heads', 32);
-		const hd = num('head_dim', Math.floor(d / nh));
-		const q = nh * hd;
-		const kv = num('num_key_value_heads', qwen ? 32 : nh) * hd;
-		const f = num('intermediate_size', qwen ? 22016 : 11008);
-		const vocab = num('vocab_size', qwen ? 151936 : 32000);
-		const qkvBias = qwen || bool('attention_bias', false);
-		const oBias = !qwen && bool('attention_bias', false);
-		const mlpBias = !qwen && bool('mlp_bias', false);
-		s['model.embed_tokens.weight'] = [vocab, d];
-		for (let i = 0; i < num('num_hidden_layers', 32); i++) {
-			const p = `model.layers.${i}.`;
-			lin(p + 'self_attn.q_proj', q, d, qkvBias);
-			lin(p + 'self_attn.k_proj', kv, d, qkvBias);
-			lin(p + 'self_attn.v_proj', kv, d, qkvBias);
-			lin(p + 'self_attn.o_proj', d, q, oBias);
-			lin(p + 'mlp.gate_proj', f, d, mlpBias);
-			lin(p + 'mlp.up_proj', f, d, mlpBias);
-			lin(p + 'mlp.down_proj', d, f, mlpBias);
-			norm(p + 'input_layernorm', d, false);
-			norm(p + 'post_attention_layernorm', d, false);
-		}
-		norm('model.norm', d, false);
-		if (classify) s['score.weight'] = [numClasses, d];
-		else if (!bool('tie_word_embeddings', false)) s['lm_head.weight'] = [vocab, d];
-	} else if (type === 'bert') {
-		const d = num('hidden_size', 768);
-		const f = num('intermediate_size', 3072);
-		s['bert.embeddings.word_embeddings.weight'] = [num('vocab_size', 30522), d];
-		s['bert.embeddings.position_embeddings.weight'] = [num('max_position_embeddings', 512), d];
-		s['bert.embeddings.token_type_embeddings.weight'] = [num('type_vocab_size', 2), d];
-		norm('bert.embeddings.LayerNorm', d, true);
-		for (let i = 0; i < num('num_hidden_layers', 12); i++) {
-			const p = `bert.encoder.layer.${i}.`;
-			lin(p + 'attention.self.query', d, d, true);
-			lin(p + 'attention.self.key', d, d, true);
-			lin(p + 'attention.self.value', d, d, true);
-			lin(p + 'attention.output.dense', d, d, true);
-			norm(p + 'attention.output.LayerNorm', d, true);
-			lin(p + 'intermediate.dense', f, d, true);
-			lin(p + 'output.dense', d, f, true);
-			norm(p + 'output.LayerNorm', d, true);
-		}
-		lin('bert.pooler.dense', d, d, true);
-		lin('classifier', numClasses, d, true);
-	} else return moreParamShapes(type, json, classify, numClasses) ?? s;
-	return s;
-}
+/** Every parameter's shape for config.json and objective (arch-shapes.ts), as the engine gives them. */
+export const hfParamShapes = paramShapesFromConfig;

@@ -6,16 +6,17 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { defaultRunConfig, type Objective, type RunConfig } from '../../../src/lib/shared/config';
+import type { Objective } from '../../../src/lib/shared/config';
 import { countMethod, fanInFanOutFor, hfParamShapes, methodProblems, planMethod, type FineTuneMethod } from '../../../src/lib/shared/method';
 import { estimateMethodBytes } from '../../../src/lib/shared/memory';
-import { PretrainedSession, configForObjective, type LmTokenRows } from '../../../src/lib/engine/pretrained';
+import { PretrainedSession, configForObjective } from '../../../src/lib/engine/pretrained';
 import { resolveConfig } from '../../../src/lib/engine/models/registry';
 import { exportPeftAdapter, initAdapters, mergeAdapters, targetModulesFor, withLora } from '../../../src/lib/engine/train/lora';
 import { parseSafetensors } from '../../../src/lib/engine/io';
 import type { Params } from '../../../src/lib/engine/models/spec';
-import { Prng } from '../../../src/lib/shared/prng';
 import { fixtureJson, fixtureModel, fixtureTensors, maxAbsDiff } from '../models/fixtures';
+
+import { batchLogits, methodConfig, tokenRows, trainSteps } from '../models/method-fixtures';
 
 beforeAll(async () => {
 	await tf.setBackend('cpu');
@@ -28,44 +29,11 @@ const lora = (targetModules: string, dropout = 0): FineTuneMethod => ({ kind: 'l
 /** BERT only classifies; the decoders are tested as language models (and as classifiers where it matters). */
 const objectiveOf = (arch: string): Objective => (arch === 'bert' ? 'classification' : 'causal-lm');
 
-function config(arch: string, objective: Objective, method?: FineTuneMethod): RunConfig {
-	const c = defaultRunConfig(3);
-	c.train = { ...c.train, batchSize: 4, learningRate: 1e-2, weightDecay: 0, warmupSteps: 0, epochs: 1, logEvery: 2, evalEvery: 4, checkpointEvery: 100 };
-	const hfConfig = fixtureJson(arch, 'config.json');
-	c.pretrained = { repo: `whetstone-test/tiny-${arch}`, revision: 'f'.repeat(40), modelType: String(hfConfig.model_type), hfConfig, objective, contextLength: 16, numClasses: 3, method };
-	return c;
-}
-
-function rows(n = 12, seed = 1): LmTokenRows {
-	const rng = new Prng(seed);
-	const ids: number[] = [];
-	const offsets = [0];
-	const lab: number[] = [];
-	for (let i = 0; i < n; i++) {
-		const len = 5 + rng.int(8);
-		for (let j = 0; j < len; j++) ids.push(j === 0 ? 10 + (i % 3) : 30 + rng.int(60));
-		offsets.push(ids.length);
-		lab.push(i % 3);
-	}
-	return { ids: Int32Array.from(ids), offsets: Int32Array.from(offsets), labels: Int32Array.from(lab) };
-}
-
-const data = rows();
-
-function train(s: PretrainedSession, steps = 3): void {
-	for (let i = 0; i < steps; i++) s.trainStep(s.batch(data, [i, i + 1, i + 2, i + 3]), 1e-2, i);
-}
-
+const data = tokenRows();
+const config = methodConfig;
+const train = (s: PretrainedSession, steps = 3) => trainSteps(s, data, steps);
 /** The session's logits on a fixed batch, as host numbers. */
-async function logits(s: PretrainedSession, params: Params = s.modelParams, spec = s.spec): Promise<Float32Array> {
-	const hb = s.batch(data, [0, 1, 2, 3]);
-	const out = tf.tidy(() =>
-		spec.forward(params, s.hf, { inputIds: tf.tensor2d(hb.ids, [hb.rows, hb.length], 'int32'), attentionMask: tf.tensor2d(hb.mask, [hb.rows, hb.length]) })
-	);
-	const v = (await out.data()) as Float32Array;
-	out.dispose();
-	return v;
-}
+const logits = (s: PretrainedSession, params?: Params, spec?: PretrainedSession['spec'], hf?: PretrainedSession['hf']) => batchLogits(s, data, params, spec, hf);
 
 const hostMap = (ts: { name: string; shape: number[]; data: Float32Array }[]) => new Map(ts.map((t) => [t.name, t]));
 
