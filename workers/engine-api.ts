@@ -9,6 +9,7 @@ import { ClassifierSession } from '../src/lib/engine/classifier';
 import { PretrainedSession } from '../src/lib/engine/pretrained';
 import { hubFileReader, loadHubModel } from './pretrained';
 import { insideApi } from './inside-api';
+import { insideWhyApi } from './inside-why-api';
 import { generateStream, type GenerateOptions } from '../src/lib/engine/generate';
 import type { ArchSpec, HfConfigBase, Params } from '../src/lib/engine/models/spec';
 import { encodePrompt } from '../src/lib/data/chat';
@@ -1039,7 +1040,8 @@ export const api = {
 	},
 
 	/** The Evaluate screen's Inside view (attention maps, next-token probabilities, alternatives). */
-	...insideApi({ runContext, warmSession, baseModel, training: () => training })
+	...insideApi({ runContext, warmSession, baseModel, training: () => training }),
+	...insideWhyApi({ runContext, warmSession, prepare, baseModel, startingTensors, training: () => training })
 };
 
 export type EngineApi = typeof api;

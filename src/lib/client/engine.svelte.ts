@@ -13,6 +13,7 @@ import type { GenerateOptions } from '../engine/generate';
 import type { ParityReference } from '../engine/models/parity';
 import type { GenerationBaselineArgs, PromptBaselineArgs } from '../../../workers/baselines';
 import type { InsideTarget } from '../../../workers/inside-api';
+import type { WhyOptions } from '../../../workers/inside-why-api';
 import type { PhaseProgress } from '../shared/phases';
 import type { BackendInfo, EvaluateOptions, EvaluationResult, MetricPoint, Prediction, Run, RunStatus, SplitName, TrainEvent } from '../shared/types';
 
@@ -217,6 +218,18 @@ export class EngineClient {
 	async insideModel(target: InsideTarget) {
 		await this.init();
 		return this.bridge.call((api) => api.insideModel(target), 300_000);
+	}
+
+	/** Why this label: integrated-gradient attributions and occlusion for one text (workers/inside-why-api.ts). */
+	async whyLabel(target: InsideTarget, text: string, options: WhyOptions) {
+		await this.init();
+		return this.bridge.call((api) => api.whyLabel(target, text, options), 300_000);
+	}
+
+	/** The test examples' pooled representations in 2-D (PCA), before and after training. */
+	async insideEmbeddings(runId: string, checkpointId?: string) {
+		await this.init();
+		return this.bridge.call((api) => api.insideEmbeddings(runId, checkpointId), 300_000);
 	}
 
 	/** A fine-tuned run as a zipped Hugging Face model folder, saved through the browser's download. */
