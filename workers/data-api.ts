@@ -5,8 +5,10 @@ import type { PhaseCallback } from '../src/lib/data/pipeline';
 import type { ModelRef } from '../src/lib/shared/hub';
 import { hubFileReader } from './pretrained';
 import { foldDataset } from '../src/lib/data/folds';
+import { watchApi } from './watch';
 
 export const api = {
+	...watchApi,
 	inspectFile,
 	planImport,
 	importDataset,

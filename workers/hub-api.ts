@@ -8,6 +8,7 @@ import { downloadModel, inspectModel } from '../src/lib/engine/io/hub';
 import { UserError } from '../src/lib/shared/errors';
 import type { DownloadProgress, HubSettings, ModelInspection, ModelRef } from '../src/lib/shared/hub';
 import { deleteCachedModel, listCachedModels, modelCache, sweepOrphanModelChunks } from '../src/lib/storage';
+import { watchApi } from './watch';
 
 let download: AbortController | null = null;
 
@@ -21,6 +22,7 @@ function locked<T>(fn: (held: boolean) => Promise<T>, ifAvailable = false): Prom
 }
 
 export const api = {
+	...watchApi,
 	/** Remove chunks of model files whose write never finished (a tab closed mid-download). */
 	sweep(): Promise<number> {
 		return locked((free) => (free ? sweepOrphanModelChunks() : Promise.resolve(0)), true);

@@ -39,11 +39,13 @@ export class WorkerBridge<Api> {
 	onCrash: (message: string) => void = () => {};
 	heartbeatMs = 5_000;
 	heartbeatTimeoutMs = 180_000;
+	/** What a crash message tells the user to do; each client says what its worker's restart keeps. */
+	crashAdvice = 'Restart it to continue from the last checkpoint; saved work is kept.';
 
 	constructor(
 		private readonly create: () => Worker,
 		readonly label: string,
-		/** Whether the worker's API has `ping` and `holdLifeLock` (the engine's does). */
+		/** Whether the worker's API has `ping` and `holdLifeLock` (every studio worker's does: workers/watch.ts). */
 		private readonly watched = false
 	) {}
 
@@ -151,7 +153,7 @@ export class WorkerBridge<Api> {
 
 	/** Treat the worker as dead: reject what is pending and terminate it. */
 	crash(why: string): void {
-		const err = new UserError('worker-crashed', `The ${this.label} stopped (${why}). Restart it to continue from the last checkpoint; saved work is kept.`);
+		const err = new UserError('worker-crashed', `The ${this.label} stopped (${why}). ${this.crashAdvice}`);
 		for (const fail of [...this.pending]) fail(err);
 		this.terminate();
 		this.onCrash(err.message);

@@ -1,15 +1,17 @@
 /**
  * The page's handle on the data worker (import, split, tokenize). Parsing a large file or
  * training a tokenizer happens off the UI thread; this class only forwards calls and keeps a
- * busy flag for the components.
+ * busy flag for the components. The worker is watched (client/bridge.ts): a silent death rejects
+ * every pending call with 'worker-crashed' and is shown with its restart (worker-alerts.svelte.ts).
  */
 import { WorkerBridge } from './bridge';
+import { workerAlerts } from './worker-alerts.svelte';
 import type { DataApi } from '../../../workers/data-api';
 import type { Objective, SplitConfig, TokenizerConfig } from '../shared/config';
 import type { ModelRef } from '../shared/hub';
 import type { ImportArgs, PreparedTokens } from '../data/pipeline';
 import type { FoldSpec } from '../data/folds';
-import { proxy } from 'comlink';
+import { proxy, type Remote } from 'comlink';
 import { UserError } from '../shared/errors';
 import type { PhaseProgress } from '../shared/phases';
 
@@ -19,18 +21,50 @@ export class DataClient {
 	phase = $state<PhaseProgress | null>(null);
 	/** How the last preparation of tokens went, in words (what was reused from the cache, or done and how long it took). */
 	prepared = $state<string | null>(null);
+	/** Why the worker stopped, until it is restarted (a cancelled preparation is not a crash). */
+	crashed = $state<string | null>(null);
 	private cancelling = false;
 
 	private bridge = new WorkerBridge<DataApi>(
 		() => new Worker(new URL('../../../workers/data.worker.ts', import.meta.url), { type: 'module' }),
-		'data worker'
+		'data worker',
+		true
 	);
 
 	constructor() {
-		this.bridge.onCrash = () => {
+		// Its life lock notices a death at once; the heartbeat is the fallback, and must outwait
+		// the longest synchronous piece of work (training a tokenizer on a large dataset).
+		this.bridge.heartbeatTimeoutMs = 180_000;
+		this.bridge.crashAdvice = 'Restart it, then do that again; nothing half-made was stored.';
+		this.bridge.onCrash = (message) => {
 			this.busy = null;
 			this.phase = null;
+			if (this.cancelling) return;
+			this.crashed = message;
+			workerAlerts.report({ label: this.bridge.label, message, restart: () => this.restart() });
 		};
+	}
+
+	/** A fresh worker after a crash; the next call would start one too, so it also clears the alert. */
+	restart(): void {
+		this.bridge.restart();
+		this.settled();
+	}
+
+	private settled(): void {
+		this.crashed = null;
+		workerAlerts.clear(this.bridge.label);
+	}
+
+	/** Every call goes through here: a call after a crash starts a new worker, so the alert is over. */
+	private call<T>(fn: (api: Remote<DataApi>) => Promise<T>, timeoutMs = 0): Promise<T> {
+		if (this.crashed) this.settled();
+		return this.bridge.call(fn, timeoutMs);
+	}
+
+	/** For tests: end the worker behind the bridge's back, with no error event, as the browser does when it closes one. */
+	killSilentlyForTest(): void {
+		(this.bridge as unknown as { worker: Worker | null }).worker?.terminate();
 	}
 
 	private async run<T>(what: string, fn: () => Promise<T>): Promise<T> {
@@ -45,7 +79,7 @@ export class DataClient {
 	inspectFile(file: File) {
 		return this.run('Reading the file…', async () => {
 			const bytes = await file.arrayBuffer();
-			return this.bridge.call((api) => api.inspectFile(file.name, bytes), 120_000);
+			return this.call((api) => api.inspectFile(file.name, bytes), 120_000);
 		});
 	}
 
@@ -54,13 +88,13 @@ export class DataClient {
 		return this.run('Importing…', async () => {
 			const bytes = await args.file.arrayBuffer();
 			const { file, ...rest } = args;
-			return this.bridge.call((api) => api.importDataset({ ...rest, fileName: file.name, bytes }), 300_000);
+			return this.call((api) => api.importDataset({ ...rest, fileName: file.name, bytes }), 300_000);
 		});
 	}
 
 	/** What importing with these choices would store (counts, duplicates, refusal); quiet: no busy flag, as it follows every choice in the form. */
 	planImport(args: Omit<ImportArgs, 'fileName' | 'bytes'> & { file: File }) {
-		return this.bridge.call(async (api) => {
+		return this.call(async (api) => {
 			const { file, ...rest } = args;
 			return api.planImport({ ...rest, fileName: file.name, bytes: await file.arrayBuffer() });
 		}, 120_000);
@@ -68,28 +102,28 @@ export class DataClient {
 
 	/** A new version with the same rows split again. */
 	resplitDataset(versionId: string, split: SplitConfig) {
-		return this.run('Re-splitting…', () => this.bridge.call((api) => api.resplitDataset(versionId, { ...split }), 120_000));
+		return this.run('Re-splitting…', () => this.call((api) => api.resplitDataset(versionId, { ...split }), 120_000));
 	}
 
 	/** Fold `index` of a k-fold cross-validation of `versionId`, stored as a dataset version. */
 	foldDataset(versionId: string, spec: FoldSpec, index: number) {
-		return this.bridge.call((api) => api.foldDataset(versionId, JSON.parse(JSON.stringify(spec)) as FoldSpec, index), 120_000);
+		return this.call((api) => api.foldDataset(versionId, JSON.parse(JSON.stringify(spec)) as FoldSpec, index), 120_000);
 	}
 
 	importExample(projectId: string, csvText: string) {
-		return this.run('Loading the example…', () => this.bridge.call((api) => api.importExample(projectId, csvText), 120_000));
+		return this.run('Loading the example…', () => this.call((api) => api.importExample(projectId, csvText), 120_000));
 	}
 
 	datasetSummary(versionId: string) {
-		return this.bridge.call((api) => api.datasetSummary(versionId), 60_000);
+		return this.call((api) => api.datasetSummary(versionId), 60_000);
 	}
 
 	prepareHubTokens(versionId: string, model: ModelRef, objective: Objective, maxLength: number) {
-		return this.preparing("Tokenizing with the model's tokenizer…", (onPhase) => this.bridge.call((api) => api.prepareHubTokens(versionId, { ...model }, objective, maxLength, onPhase), 600_000));
+		return this.preparing("Tokenizing with the model's tokenizer…", (onPhase) => this.call((api) => api.prepareHubTokens(versionId, { ...model }, objective, maxLength, onPhase), 600_000));
 	}
 
 	prepareTokens(versionId: string, cfg: TokenizerConfig, maxLength: number) {
-		return this.preparing('Preparing tokens…', (onPhase) => this.bridge.call((api) => api.prepareTokens(versionId, { ...cfg }, maxLength, onPhase), 600_000));
+		return this.preparing('Preparing tokens…', (onPhase) => this.call((api) => api.prepareTokens(versionId, { ...cfg }, maxLength, onPhase), 600_000));
 	}
 
 	/**
@@ -137,6 +171,12 @@ export function preparedText(r: PreparedTokens | undefined, seconds: number): st
 
 let data: DataClient | null = null;
 
+/** The one data client of this tab; also `window.whetstone.data`, for the console and the tests. */
 export function getData(): DataClient {
-	return (data ??= new DataClient());
+	if (!data) {
+		data = new DataClient();
+		const g = globalThis as { whetstone?: object };
+		g.whetstone = { ...g.whetstone, data };
+	}
+	return data;
 }

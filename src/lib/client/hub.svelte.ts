@@ -1,10 +1,13 @@
 /**
  * The page's handle on the Hub worker: which Hub to use and the user's access token (kept in
  * this browser's localStorage only, never in a run or an export), the model being looked at, and
- * a download's progress. Components call its methods; they never touch the Worker.
+ * a download's progress. Components call its methods; they never touch the Worker. The worker is
+ * watched (client/bridge.ts): a silent death rejects every pending call with 'worker-crashed' and
+ * is shown with its restart (worker-alerts.svelte.ts).
  */
-import { proxy } from 'comlink';
+import { proxy, type Remote } from 'comlink';
 import { WorkerBridge } from './bridge';
+import { workerAlerts } from './worker-alerts.svelte';
 import type { HubApi } from '../../../workers/hub-api';
 import { DEFAULT_HUB_ENDPOINT, type DownloadProgress, type HubSettings, type ModelInspection, type ModelRef } from '../shared/hub';
 
@@ -55,18 +58,51 @@ export class HubClient {
 	busy = $state<'inspecting' | 'downloading' | null>(null);
 	error = $state<string | null>(null);
 	cached = $state.raw<CachedModel[]>([]);
+	/** Why the worker stopped, until it is restarted. */
+	crashed = $state<string | null>(null);
 
 	private bridge = new WorkerBridge<HubApi>(
 		() => new Worker(new URL('../../../workers/hub.worker.ts', import.meta.url), { type: 'module' }),
-		'download worker'
+		'download worker',
+		true
 	);
 
 	constructor() {
+		// Its work is network and storage I/O, never a long synchronous step: a worker that
+		// answers no ping for 30 s is gone (the life lock usually says so at once).
+		this.bridge.heartbeatTimeoutMs = 30_000;
+		this.bridge.crashAdvice = 'Restart it, then look up or download the model again; models already in the cache are kept; a download it cut off starts again.';
 		this.bridge.onCrash = (message) => {
 			this.busy = null;
 			this.error = message;
+			this.crashed = message;
+			workerAlerts.report({ label: this.bridge.label, message, restart: () => this.restart() });
 		};
-		if (typeof Worker !== 'undefined') void this.bridge.call((api) => api.sweep(), 60_000).catch(() => {});
+		if (typeof Worker !== 'undefined') void this.call((api) => api.sweep(), 60_000).catch(() => {});
+	}
+
+	/** A fresh worker after a crash (its start-up sweep removes what a cut-off download left). */
+	restart(): void {
+		this.bridge.restart();
+		this.settled();
+		void this.call((api) => api.sweep(), 60_000).catch(() => {});
+	}
+
+	private settled(): void {
+		this.crashed = null;
+		if (this.error && this.error.startsWith(`The ${this.bridge.label} stopped`)) this.error = null;
+		workerAlerts.clear(this.bridge.label);
+	}
+
+	/** Every call goes through here: a call after a crash starts a new worker, so the alert is over. */
+	private call<T>(fn: (api: Remote<HubApi>) => Promise<T>, timeoutMs = 0): Promise<T> {
+		if (this.crashed) this.settled();
+		return this.bridge.call(fn, timeoutMs);
+	}
+
+	/** For tests: end the worker behind the bridge's back, with no error event, as the browser does when it closes one. */
+	killSilentlyForTest(): void {
+		(this.bridge as unknown as { worker: Worker | null }).worker?.terminate();
 	}
 
 	get settings(): HubSettings {
@@ -90,7 +126,7 @@ export class HubClient {
 		this.inspection = null;
 		try {
 			const settings = this.settings;
-			this.inspection = await this.bridge.call((api) => api.inspect(repo, revision, settings), 120_000);
+			this.inspection = await this.call((api) => api.inspect(repo, revision, settings), 120_000);
 			return this.inspection;
 		} catch (e) {
 			this.error = (e as Error).message;
@@ -110,7 +146,7 @@ export class HubClient {
 		try {
 			const settings = this.settings;
 			const onProgress = proxy((p: DownloadProgress) => (this.progress = p));
-			const ref = await this.bridge.call((api) => api.download(plain(inspection), settings, onProgress));
+			const ref = await this.call((api) => api.download(plain(inspection), settings, onProgress));
 			this.inspection = { ...inspection, cached: true };
 			await this.refreshCached();
 			return ref;
@@ -123,15 +159,15 @@ export class HubClient {
 	}
 
 	cancel(): void {
-		void this.bridge.call((api) => api.cancel(), 10_000).catch(() => {});
+		void this.call((api) => api.cancel(), 10_000).catch(() => {});
 	}
 
 	async refreshCached(): Promise<void> {
-		this.cached = await this.bridge.call((api) => api.listCached(), 30_000);
+		this.cached = await this.call((api) => api.listCached(), 30_000);
 	}
 
 	async deleteCached(ref: ModelRef): Promise<void> {
-		await this.bridge.call((api) => api.deleteCached({ ...ref }), 60_000);
+		await this.call((api) => api.deleteCached({ ...ref }), 60_000);
 		if (this.inspection?.repo === ref.repo && this.inspection.revision === ref.revision) this.inspection = { ...this.inspection, cached: false };
 		await this.refreshCached();
 	}
