@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
-const NEG = -1e9;
+export const NEG = -1e9;
 
 export interface AttentionOptions {
 	causal: boolean;
@@ -21,6 +21,38 @@ export interface AttentionOptions {
 	 * a - window ... a only (window + 1 keys, as transformers v4.40's eager mask does).
 	 */
 	window?: number | null;
+}
+
+/**
+ * What a capture sees of one attention call: the weights after the masks and the softmax (before
+ * dropout), and the tensors they came from, so a test can recompute softmax(q kᵀ · scale + bias).
+ */
+export interface AttentionCapture {
+	/** (B, nh, Tq, Tk) attention probabilities. */
+	weights: tf.Tensor4D;
+	/** (B, nh, Tq, hs) queries and (B, nh, Tk, hs) keys, after rotary positions and key/value head repetition. */
+	q: tf.Tensor4D;
+	k: tf.Tensor4D;
+	scale: number;
+	/** The additive mask (B or 1, 1, Tq, Tk) the weights were computed with (masked: -1e9), or null. */
+	bias: tf.Tensor | null;
+}
+
+let capture: ((c: AttentionCapture) => void) | null = null;
+
+/**
+ * Run `fn` (a forward pass) with every call of `attention` handing its weights to `onAttention`,
+ * in call order (one per layer). The tensors belong to `fn`'s scope: keep (tf.keep) or read what
+ * outlives it. Synchronous, so a pass in flight elsewhere is never captured.
+ */
+export function captureAttention<T>(onAttention: (c: AttentionCapture) => void, fn: () => T): T {
+	const outer = capture;
+	capture = onAttention;
+	try {
+		return fn();
+	} finally {
+		capture = outer;
+	}
 }
 
 /** Additive mask of shape (B or 1, 1, Tq, Tk), or null when nothing is masked. */
@@ -68,6 +100,7 @@ export function attention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, opts: 
 	const bias = attentionBias(tq, k.shape[2], opts);
 	if (bias) att = att.add(bias);
 	let w = tf.softmax(att, -1);
+	capture?.({ weights: w as tf.Tensor4D, q, k: kk, scale, bias });
 	if (opts.dropout && opts.dropout.rate > 0) w = tf.dropout(w, opts.dropout.rate, undefined, opts.dropout.seed);
 	return tf.matMul(w, vv) as tf.Tensor4D; // (B, nh, Tq, hs)
 }
