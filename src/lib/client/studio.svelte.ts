@@ -6,7 +6,7 @@
 import { base } from '$app/paths';
 import { getData } from './data.svelte';
 import { getEngine } from './engine.svelte';
-import { deleteDatasetVersion, deleteProject, getDatasetVersion, getProject, listDatasetVersions, listProjects, listRuns, newId, putProject, requestPersistence, storageEstimate } from '../storage';
+import { deleteDatasetVersion, deleteProject, getDatasetVersion, getProject, listDatasetVersions, listProjects, listRuns, newId, putProject, isPersisted, storageEstimate } from '../storage';
 import type { DatasetVersion, Project, Run } from '../shared/types';
 import type { RunConfig } from '../shared/config';
 import { nextRunName } from '../shared/run-names';
@@ -54,7 +54,8 @@ class Studio {
 	private async doLoad() {
 		this.loading = true;
 		try {
-			this.persisted = await requestPersistence();
+			// A read: persistence is asked for when training first starts (storage/quota.ts).
+			this.persisted = await isPersisted();
 			let projects = await listProjects();
 			if (!projects.length) {
 				await this.createExample();
