@@ -7,36 +7,14 @@ import 'fake-indexeddb/auto';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { api } from '../../../workers/engine-api';
-import { importDataset, prepareTokens } from '../../../src/lib/data/pipeline';
+import { createTicketRun } from './api-fixtures';
 import { getMetrics, getRun, listCheckpoints, loadCheckpoint, useDatabase } from '../../../src/lib/storage';
-import { defaultRunConfig } from '../../../src/lib/shared/config';
 import { ClassifierSession } from '../../../src/lib/engine/classifier';
 import type { TrainEvent } from '../../../src/lib/shared/types';
 
-const words: Record<string, string[]> = {
-	billing: ['refund', 'invoice', 'charged', 'payment', 'price'],
-	shipping: ['parcel', 'delivery', 'tracking', 'courier', 'address'],
-	technical: ['crash', 'error', 'sync', 'bug', 'loading']
-};
-
-function csv(): string {
-	const lines = ['text,label'];
-	let i = 0;
-	for (const [label, ws] of Object.entries(words))
-		for (let k = 0; k < 30; k++) lines.push(`ticket ${i++} about the ${ws[k % 5]} and ${ws[(k * 3) % 5]} again,${label}`);
-	return lines.join('\n');
-}
 
 async function setup() {
-	const bytes = new TextEncoder().encode(csv()).buffer as ArrayBuffer;
-	const version = await importDataset({ projectId: 'p1', fileName: 't.csv', bytes, textColumn: 'text', labelColumn: 'label', split: { seed: 1, validation: 0.15, test: 0.15 }, skipBadRows: false });
-	const config = defaultRunConfig(version.labels.length);
-	config.model = { ...config.model, nLayer: 1, nHead: 2, dModel: 16, contextLength: 16, dropout: 0 };
-	config.tokenizer.vocabSize = 300;
-	config.train = { ...config.train, batchSize: 8, epochs: 2, logEvery: 2, evalEvery: 4, checkpointEvery: 3, warmupSteps: 2 };
-	const prep = await prepareTokens(version.id, config.tokenizer, config.model.contextLength);
-	config.model.vocabSize = prep.vocabSize;
-	return api.createRun({ projectId: 'p1', datasetVersionId: version.id, datasetHash: version.contentHash, tokenizerHash: prep.tokenizerHash, config, name: 'r' });
+	return (await createTicketRun({ epochs: 2, logEvery: 2, evalEvery: 4, checkpointEvery: 3, warmupSteps: 2 })).run;
 }
 
 beforeAll(async () => {

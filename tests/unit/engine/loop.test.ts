@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { defaultRunConfig, type RunConfig, type TrainConfig } from '../../../src/lib/shared/config';
 import { ClassifierSession } from '../../../src/lib/engine/classifier';
-import { PretrainedSession, type LmTokenRows } from '../../../src/lib/engine/pretrained';
+import { PretrainedSession } from '../../../src/lib/engine/pretrained';
 import { initialLoopState, trainLoop, type LoopCallbacks, type TrainSession } from '../../../src/lib/engine/train/loop';
 import { earlyStoppingUpdate, initialEarlyStopping } from '../../../src/lib/engine/train/early-stopping';
 import { initialWatchdog, watchLoss } from '../../../src/lib/engine/train/watchdog';
@@ -15,26 +15,15 @@ import type { HostBatch, TokenRows } from '../../../src/lib/engine/batching';
 import type { HostTensor } from '../../../src/lib/engine/tensors';
 import type { MetricPoint } from '../../../src/lib/shared/types';
 import { UserError } from '../../../src/lib/shared/errors';
-import { Prng } from '../../../src/lib/shared/prng';
 import { fixtureJson, fixtureTensors } from '../models/fixtures';
+
+import { classRows } from './api-fixtures';
 
 beforeAll(async () => {
 	await tf.setBackend('cpu');
 });
 
-function rows(n: number, classes = 3, seed = 1): LmTokenRows {
-	const rng = new Prng(seed);
-	const ids: number[] = [];
-	const offsets = [0];
-	const labels: number[] = [];
-	for (let i = 0; i < n; i++) {
-		const len = 4 + rng.int(10);
-		for (let j = 0; j < len; j++) ids.push(j === 0 ? 4 + (i % classes) : 10 + rng.int(50));
-		offsets.push(ids.length);
-		labels.push(i % classes);
-	}
-	return { ids: Int32Array.from(ids), offsets: Int32Array.from(offsets), labels: Int32Array.from(labels) };
-}
+const rows = classRows;
 
 function classifierConfig(train: Partial<TrainConfig>): RunConfig {
 	const c = defaultRunConfig(3);

@@ -14,9 +14,8 @@ import { ClassifierSession } from '../../../src/lib/engine/classifier';
 import { DivergedError, initialLoopState, trainLoop } from '../../../src/lib/engine/train/loop';
 import { initialWatchdog, saferLearningRate, watchLoss, type WatchdogState } from '../../../src/lib/engine/train/watchdog';
 import type { HostTensor } from '../../../src/lib/engine/tensors';
-import { Prng } from '../../../src/lib/shared/prng';
 import { api } from '../../../workers/engine-api';
-import { importDataset, prepareTokens } from '../../../src/lib/data/pipeline';
+import { classRows, createTicketRun } from './api-fixtures';
 import { getMetrics, getRun, listCheckpoints, useDatabase } from '../../../src/lib/storage';
 
 beforeAll(async () => {
@@ -24,19 +23,7 @@ beforeAll(async () => {
 });
 beforeEach(() => useDatabase('watchdog-' + Math.random()));
 
-function rows(n: number, classes = 3, seed = 1) {
-	const rng = new Prng(seed);
-	const ids: number[] = [];
-	const offsets = [0];
-	const labels: number[] = [];
-	for (let i = 0; i < n; i++) {
-		const len = 4 + rng.int(10);
-		for (let j = 0; j < len; j++) ids.push(j === 0 ? 4 + (i % classes) : 10 + rng.int(50));
-		offsets.push(ids.length);
-		labels.push(i % classes);
-	}
-	return { ids: Int32Array.from(ids), offsets: Int32Array.from(offsets), labels: Int32Array.from(labels) };
-}
+const rows = classRows;
 
 function config(train: Partial<TrainConfig>): RunConfig {
 	const c = defaultRunConfig(3);
@@ -141,31 +128,10 @@ describe('the watchdog keeps only good checkpoints', () => {
 	});
 });
 
-const words: Record<string, string[]> = {
-	billing: ['refund', 'invoice', 'charged', 'payment', 'price'],
-	shipping: ['parcel', 'delivery', 'tracking', 'courier', 'address'],
-	technical: ['crash', 'error', 'sync', 'bug', 'loading']
-};
-
-function csv(): string {
-	const lines = ['text,label'];
-	let i = 0;
-	for (const [label, ws] of Object.entries(words))
-		for (let k = 0; k < 30; k++) lines.push(`ticket ${i++} about the ${ws[k % 5]} and ${ws[(k * 3) % 5]} again,${label}`);
-	return lines.join('\n');
-}
 
 describe('engine api: a diverged run', () => {
 	it('lr 0.99 AdamW: deletes the suspect checkpoints and points the run at the last good one', async () => {
-		const bytes = new TextEncoder().encode(csv()).buffer as ArrayBuffer;
-		const version = await importDataset({ projectId: 'p1', fileName: 't.csv', bytes, textColumn: 'text', labelColumn: 'label', split: { seed: 1, validation: 0.15, test: 0.15 }, skipBadRows: false });
-		const cfg = defaultRunConfig(version.labels.length);
-		cfg.model = { ...cfg.model, nLayer: 1, nHead: 2, dModel: 16, contextLength: 16, dropout: 0 };
-		cfg.tokenizer.vocabSize = 300;
-		cfg.train = { ...cfg.train, learningRate: 0.99, optimizer: 'adamw', gradClip: 0, warmupSteps: 8, batchSize: 8, epochs: 30, logEvery: 2, evalEvery: 100, checkpointEvery: 2, keepCheckpoints: 1 };
-		const prep = await prepareTokens(version.id, cfg.tokenizer, cfg.model.contextLength);
-		cfg.model.vocabSize = prep.vocabSize;
-		const run = await api.createRun({ projectId: 'p1', datasetVersionId: version.id, datasetHash: version.contentHash, tokenizerHash: prep.tokenizerHash, config: cfg, name: 'r' });
+		const { run } = await createTicketRun({ learningRate: 0.99, optimizer: 'adamw', gradClip: 0, warmupSteps: 8, epochs: 30, logEvery: 2, evalEvery: 100, checkpointEvery: 2, keepCheckpoints: 1 });
 		const saved: number[] = [];
 		const err = await api.train(run.id, (e) => void (e.type === 'checkpoint' && saved.push(e.step))).catch((e) => e);
 		expect(err.code).toBe('training-diverged');

@@ -8,37 +8,15 @@ import 'fake-indexeddb/auto';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { api } from '../../../workers/engine-api';
-import { importDataset, prepareTokens } from '../../../src/lib/data/pipeline';
+import { createTicketRun } from '../engine/api-fixtures';
 import { getDatasetVersion, getRun, loadRows, useDatabase } from '../../../src/lib/storage';
-import { defaultRunConfig } from '../../../src/lib/shared/config';
 import { SPLIT_CODE } from '../../../src/lib/shared/types';
 import { pairedComparison, pairingProblem } from '../../../src/lib/engine/eval/evaluation';
 import { majorityBaseline } from '../../../src/lib/report/baselines';
 
-const words: Record<string, string[]> = {
-	billing: ['refund', 'invoice', 'charged', 'payment', 'price'],
-	shipping: ['parcel', 'delivery', 'tracking', 'courier', 'address'],
-	technical: ['crash', 'error', 'sync', 'bug', 'loading']
-};
-
-function csv(): string {
-	const lines = ['text,label,region'];
-	let i = 0;
-	for (const [label, ws] of Object.entries(words))
-		for (let k = 0; k < 30; k++) lines.push(`ticket ${i++} about the ${ws[k % 5]} and ${ws[(k * 3) % 5]} again,${label},${k % 2 ? 'EU' : 'NA'}`);
-	return lines.join('\n');
-}
 
 async function trainedRun() {
-	const bytes = new TextEncoder().encode(csv()).buffer as ArrayBuffer;
-	const version = await importDataset({ projectId: 'p1', fileName: 't.csv', bytes, textColumn: 'text', labelColumn: 'label', split: { seed: 1, validation: 0.15, test: 0.3 }, skipBadRows: false });
-	const config = defaultRunConfig(version.labels.length);
-	config.model = { ...config.model, nLayer: 1, nHead: 2, dModel: 16, contextLength: 16, dropout: 0 };
-	config.tokenizer.vocabSize = 300;
-	config.train = { ...config.train, batchSize: 8, epochs: 2, logEvery: 4, evalEvery: 100, checkpointEvery: 100, warmupSteps: 2 };
-	const prep = await prepareTokens(version.id, config.tokenizer, config.model.contextLength);
-	config.model.vocabSize = prep.vocabSize;
-	const run = await api.createRun({ projectId: 'p1', datasetVersionId: version.id, datasetHash: version.contentHash, tokenizerHash: prep.tokenizerHash, config, name: 'r' });
+	const { run, version } = await createTicketRun({ epochs: 2, logEvery: 4, evalEvery: 100, checkpointEvery: 100, warmupSteps: 2 }, { test: 0.3, region: true });
 	await api.train(run.id, () => {});
 	return { run: (await getRun(run.id))!, version };
 }
