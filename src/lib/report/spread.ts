@@ -28,6 +28,7 @@ export interface GroupSpread {
 	id: string;
 	name: string;
 	kind: 'folds' | 'seeds';
+	createdAt: number;
 	/** Folds or seeds asked for, and how many finished. */
 	k: number;
 	n: number;
@@ -48,7 +49,7 @@ export function groupSpread(rec: CvRecord): GroupSpread {
 		const v = done.map((f) => f[key]).filter((x): x is number => typeof x === 'number' && Number.isFinite(x));
 		return v.length ? meanInterval(v) : null;
 	};
-	return { id: rec.id, name: rec.name, kind: rec.kind, k: rec.k, n: done.length, accuracy: of('valAccuracy'), loss: of('valLoss') };
+	return { id: rec.id, name: rec.name, kind: rec.kind, createdAt: rec.createdAt, k: rec.k, n: done.length, accuracy: of('valAccuracy'), loss: of('valLoss') };
 }
 
 /** The group a run belongs to (a fold or seed of a stored cross-validation), or null. */

@@ -27,6 +27,7 @@ function cv(id: string, kind: 'folds' | 'seeds', acc: (number | undefined)[], na
 		seed: 1,
 		stratify: 'label',
 		maxSteps: 3,
+		status: 'done',
 		folds: acc.map((a, index) => (a === undefined ? { index, seed: index, state: 'pending' as const } : { index, seed: index, state: 'complete' as const, valAccuracy: a, valLoss: 1 - a }))
 	};
 }
