@@ -21,7 +21,7 @@ import { DivergedError, initialLoopState, stepsPerEpoch, totalSteps as plannedSt
 import { memoryInfo } from '../src/lib/engine/tensors';
 import { benchmarkTrainStep } from '../src/lib/engine/bench';
 import { benchmarkPretrained } from '../src/lib/engine/bench-hf';
-import { adapterZip, modelZip, recipeMemory, recipeZip, scratchZip, type CardContext, type ExportedZip } from './export';
+import { adapterZip, modelZip, onnxZip, recipeMemory, recipeZip, scratchZip, type CardContext, type ExportedZip } from './export';
 import { reproducibility } from '../src/lib/export/recipe';
 import { importAdapterFolder, importModelFolder, LOCAL_MODEL_FILES, localModelRef, unzipFolder, type FolderFiles } from '../src/lib/engine/io/import';
 import { exportHfModel } from '../src/lib/engine/io/export';
@@ -818,6 +818,17 @@ export const api = {
 		}
 		const { ctx, w, s, p } = await exportable(runId, checkpointId);
 		return modelZip(await cardContext(ctx.run), p, s, w.step, ctx.labels, ctx.tokenizer.padId);
+	},
+
+	/** A run as a transformers.js folder (ONNX, fp32 and fp16 weights), zipped with its tokenizer and the studio's reference logits. */
+	async exportOnnx(runId: string, checkpointId?: string): Promise<ExportedZip> {
+		const ctx = await runContext(runId);
+		const w = await warmSession(ctx, checkpointId);
+		const card = await cardContext(ctx.run);
+		if (w.session instanceof PretrainedSession) return onnxZip(card, w.step, ctx.tokenizer, { pretrained: ctx.run.config.pretrained!, session: w.session, labels: ctx.labels });
+		const rec = await getTokenizer(ctx.run.tokenizerHash!);
+		if (!rec) throw new UserError('not-found', 'The tokenizer of this run is missing. Start a new run to tokenize the dataset again.');
+		return onnxZip(card, w.step, ctx.tokenizer, { scratch: ctx.run.config.model, session: w.session as ClassifierSession, labels: ctx.labels, tokenizerJson: rec.json });
 	},
 
 	/** A LoRA run's adapter alone, in PEFT's format (adapter_config.json + adapter_model.safetensors), zipped with the tokenizer. */

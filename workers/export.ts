@@ -7,6 +7,7 @@
 import { strToU8, zipSync, type Zippable } from 'fflate';
 import { exportHfModel } from '../src/lib/engine/io/export';
 import type { PretrainedSession } from '../src/lib/engine/pretrained';
+import type { HostTensor } from '../src/lib/engine/tensors';
 import { exportPeftAdapter } from '../src/lib/engine/train/lora';
 import type { ModelConfig, PretrainedConfig } from '../src/lib/shared/config';
 import { exportScratchModel, scratchTokenizerFiles } from '../src/lib/engine/io/scratch-export';
@@ -16,6 +17,11 @@ import { modelCard, type ModelCardInput } from '../src/lib/export/model-card';
 import { recipeFiles, type RecipeInput } from '../src/lib/export/recipe';
 import { countMethod, fanInFanOutFor, hfParamShapes } from '../src/lib/shared/method';
 import { estimateMethodBytes } from '../src/lib/shared/memory';
+import { exportOnnx, exportScratchOnnx, onnxUsage } from '../src/lib/export/onnx';
+import { referenceLogits } from '../src/lib/engine/io/onnx-reference';
+import type { ClassifierSession } from '../src/lib/engine/classifier';
+import { forward as scratchForward } from '../src/lib/engine/models/transformer';
+import type { TextTokenizer } from '../src/lib/data/tokenizer';
 
 /** What the model card says about the run: the run itself, its dataset version, the project's baselines. */
 export type CardContext = Omit<ModelCardInput, 'kind' | 'usage' | 'step'>;
@@ -29,16 +35,15 @@ export interface ExportedZip {
 // The fast tokenizer and every slow tokenizer's files (BERT's vocab.txt, GPT-2's vocab.json + merges.txt, SentencePiece's tokenizer.model).
 const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'chat_template.jinja', 'vocab.txt', 'vocab.json', 'merges.txt', 'tokenizer.model', 'added_tokens.json'];
 
-async function zip(p: PretrainedConfig, files: Record<string, Uint8Array | string>, name: string, warnings: string[]): Promise<ExportedZip> {
-	const ref = { repo: p.repo, revision: p.revision };
+async function zip(p: PretrainedConfig | null, files: Record<string, Uint8Array | string>, name: string, warnings: string[]): Promise<ExportedZip> {
 	const all: Record<string, Uint8Array> = {};
 	for (const [k, v] of Object.entries(files)) all[k] = typeof v === 'string' ? strToU8(v) : v;
-	for (const f of TOKENIZER_FILES) {
-		const bytes = await getModelFile(ref, f);
+	for (const f of p ? TOKENIZER_FILES : []) {
+		const bytes = await getModelFile({ repo: p!.repo, revision: p!.revision }, f);
 		if (bytes) all[f] = new Uint8Array(bytes);
 	}
 	// safetensors does not compress; storing it avoids minutes of deflate on a large model.
-	const zipped = zipSync(Object.fromEntries(Object.entries(all).map(([k, v]) => [k, [v, { level: k.endsWith('.safetensors') ? 0 : 6 }]])) as Zippable);
+	const zipped = zipSync(Object.fromEntries(Object.entries(all).map(([k, v]) => [k, [v, { level: /\.(safetensors|onnx)$/.test(k) ? 0 : 6 }]])) as Zippable);
 	return { blob: new Blob([zipped as BlobPart], { type: 'application/zip' }), fileName: name.replace(/[^\w.-]+/g, '-'), warnings };
 }
 
@@ -113,4 +118,52 @@ export async function scratchZip(
 		if (v !== undefined) files[k] = typeof v === 'string' ? strToU8(v) : v;
 	const zipped = zipSync(Object.fromEntries(Object.entries(files).map(([k, v]) => [k, [v, { level: k.endsWith('.safetensors') ? 0 : 6 }]])) as Zippable);
 	return { blob: new Blob([zipped as BlobPart], { type: 'application/zip' }), fileName: `${card.run.name}-gpt2-step${step}.zip`.replace(/[^\w.-]+/g, '-'), warnings: out.warnings };
+}
+
+/** Two texts, the second shorter (a padded row), whose logits the studio writes beside an ONNX export. */
+const ONNX_SAMPLES = ['The quick brown fox jumps over the lazy dog.', 'Thanks for the help!'];
+
+/**
+ * A run as a transformers.js folder (src/lib/export/onnx): onnx/model.onnx and model_fp16.onnx,
+ * config.json with transformers.js_config, the tokenizer (the base model's, or the project's BPE),
+ * the model card, and `reference_logits.json`: the studio's own forward on the sample texts, as the
+ * studio tokenizes them (special tokens for a pretrained model, the [CLS] prefix for first-token
+ * pooling), one unpadded row for a language model.
+ */
+export async function onnxZip(
+	card: CardContext,
+	step: number,
+	tokenizer: TextTokenizer,
+	model: { pretrained: PretrainedConfig; session: PretrainedSession; labels: string[] } | { scratch: ModelConfig; session: ClassifierSession; labels: string[]; tokenizerJson: string }
+): Promise<ExportedZip> {
+	const host = (ts: HostTensor[]) => Object.fromEntries(ts.map((t) => [t.name, { shape: t.shape, data: t.data }]));
+	const asCard = (usage: string) => modelCard({ ...card, kind: 'model', step, usage }).replace(/^---\nlibrary_name: transformers\n/, '---\nlibrary_name: transformers.js\n');
+	const p = 'pretrained' in model ? model.pretrained : undefined;
+	const m = 'scratch' in model ? model.scratch : undefined;
+	const classify = p ? p.objective === 'classification' : m!.head === 'classification';
+	const context = p?.contextLength ?? m!.contextLength;
+	const cls = m?.pooling === 'cls' && classify ? tokenizer.clsId : undefined;
+	const rows = (classify ? ONNX_SAMPLES : ONNX_SAMPLES.slice(0, 1)).map((t) => {
+		const ids = tokenizer.encode(t, { addSpecialTokens: !!p, maxLength: context });
+		return (cls === undefined ? ids : [cls, ...ids]).slice(0, context);
+	});
+	if ('scratch' in model) {
+		const s = model.session;
+		const reference = await referenceLogits((b) => scratchForward(Object.fromEntries(s.params), model.scratch, b), rows, tokenizer.padId);
+		const special = { labels: classify ? model.labels : undefined, padTokenId: tokenizer.padId, eosTokenId: tokenizer.eosId, bosTokenId: tokenizer.bosId, reference };
+		const out = exportScratchOnnx(model.scratch, host(await s.weights()), special);
+		const files = { ...out.files, ...scratchTokenizerFiles(model.tokenizerJson, context), 'README.md': asCard(onnxUsage(classify ? 'decoder-classifier' : 'causal-lm')) };
+		return zip(null, files, `${card.run.name}-gpt2-step${step}-onnx.zip`, out.warnings);
+	}
+	const s = model.session;
+	const reference = await referenceLogits((b) => s.spec.forward(s.modelParams, s.hf, b), rows, tokenizer.padId);
+	const gen = await getModelFile({ repo: p!.repo, revision: p!.revision }, 'generation_config.json');
+	const out = exportOnnx(s.spec, s.hf, host(await s.weights()), {
+		labels: classify ? model.labels : undefined,
+		padTokenId: tokenizer.padId,
+		generationConfig: gen ? JSON.parse(new TextDecoder().decode(gen)) : undefined,
+		reference
+	});
+	const usage = onnxUsage(!classify ? 'causal-lm' : s.spec.modelType === 'bert' ? 'bert-classifier' : 'decoder-classifier');
+	return zip(p!, { ...out.files, 'README.md': asCard(usage) }, `${p!.repo.split('/').pop()}-${p!.objective}-step${step}-onnx.zip`, out.warnings);
 }

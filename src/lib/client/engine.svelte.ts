@@ -232,11 +232,11 @@ export class EngineClient {
 		return this.bridge.call((api) => api.insideEmbeddings(runId, checkpointId), 300_000);
 	}
 
-	/** A fine-tuned run as a zipped Hugging Face model folder, saved through the browser's download. */
-	async exportModel(runId: string, checkpointId?: string, what: 'model' | 'adapter' = 'model'): Promise<string[]> {
+	/** A fine-tuned run as a zipped Hugging Face model folder (or its transformers.js ONNX folder), saved through the browser's download. */
+	async exportModel(runId: string, checkpointId?: string, what: 'model' | 'adapter' | 'onnx' = 'model'): Promise<string[]> {
 		await this.init();
 		const { blob, fileName, warnings } = await this.bridge.call(
-			(api) => (what === 'adapter' ? api.exportAdapter(runId, checkpointId) : api.exportModel(runId, checkpointId)),
+			(api) => (what === 'adapter' ? api.exportAdapter(runId, checkpointId) : what === 'onnx' ? api.exportOnnx(runId, checkpointId) : api.exportModel(runId, checkpointId)),
 			600_000
 		);
 		const url = URL.createObjectURL(blob);

@@ -51,7 +51,7 @@ function decoderFeeds(s: ort.InferenceSession, ids: number[][], mask: number[][]
 	if (s.inputNames.includes('position_ids')) feeds.position_ids = int64(ids.map((r) => r.map((_, j) => pastLen + j)));
 	for (const m of s.inputMetadata) {
 		if (!m.name.startsWith('past_key_values.')) continue;
-		const dims = (m as { shape: (number | string)[] }).shape.map((d) => (typeof d === 'number' ? d : d === 'batch_size' ? ids.length : 0));
+		const dims = (m as ort.InferenceSession.TensorValueMetadata).shape.map((d) => (typeof d === 'number' ? d : d === 'batch_size' ? ids.length : 0));
 		feeds[m.name] = past?.[m.name.replace('past_key_values', 'present')] ?? new ort.Tensor('float32', new Float32Array(0), dims);
 	}
 	return feeds;
@@ -71,7 +71,7 @@ describe.each(['gpt2', 'llama', 'qwen2'])('%s causal LM', (arch) => {
 		const cache = (p: string) => Array.from({ length: config.nLayer }, (_, i) => [`${p}.${i}.key`, `${p}.${i}.value`]).flat();
 		expect(s.inputNames).toEqual(['input_ids', 'attention_mask', 'position_ids', ...cache('past_key_values')]);
 		expect([...s.outputNames].sort()).toEqual(['logits', ...cache('present')].sort());
-		const meta = s.inputMetadata.find((m) => m.name === 'past_key_values.0.key') as { shape: (number | string)[] };
+		const meta = s.inputMetadata.find((m) => m.name === 'past_key_values.0.key') as ort.InferenceSession.TensorValueMetadata;
 		expect(meta.shape).toEqual(['batch_size', config.nKvHead, 'past_sequence_length', config.headDim]);
 		const json = JSON.parse(out.files['config.json']);
 		expect(json['transformers.js_config']).toEqual({ dtype: 'fp32', use_external_data_format: false });

@@ -114,3 +114,29 @@ function generationConfig(c: HfConfigBase): Record<string, unknown> {
 	if (c.padTokenId !== null) out.pad_token_id = c.padTokenId;
 	return out;
 }
+
+/**
+ * The model card's load code for transformers.js: a pipeline for what transformers.js has a class
+ * for (BERT classification, the causal LMs), AutoModel and the raw logits for the decoders'
+ * classifiers; the reference check either way.
+ */
+export function onnxUsage(kind: 'bert-classifier' | 'decoder-classifier' | 'causal-lm'): string {
+	const load =
+		kind === 'bert-classifier'
+			? `const classify = await pipeline('text-classification', 'this-folder');\nconsole.log(await classify('a text to label', { top_k: null }));`
+			: kind === 'causal-lm'
+				? `const generate = await pipeline('text-generation', 'this-folder');\nconsole.log(await generate('Once upon a time', { max_new_tokens: 20 }));`
+				: `// transformers.js has no *ForSequenceClassification class for this decoder: AutoModel runs the graph and returns its logits\nconst tokenizer = await AutoTokenizer.from_pretrained('this-folder');\nconst model = await AutoModel.from_pretrained('this-folder');\nconst { logits } = await model(tokenizer(['a text to label'], { padding: true }));`;
+	const imports = kind === 'decoder-classifier' ? 'AutoModel, AutoTokenizer, env' : 'pipeline, env';
+	return [
+		'```js',
+		`import { ${imports} } from '@huggingface/transformers';`,
+		"env.allowRemoteModels = false;",
+		"env.localModelPath = '/path/to/the/parent/folder/';",
+		load,
+		'```',
+		'',
+		"`onnx/model.onnx` is float32; `onnx/model_fp16.onnx` (pass `{ dtype: 'fp16' }`) stores the weights in float16 and computes in float32.",
+		"`reference_logits.json` holds the studio's logits for a few token rows: feed its `input_ids` and `attention_mask` to check a runtime gives the same numbers."
+	].join('\n');
+}
