@@ -31,17 +31,18 @@ export async function nextTokenView(model: InsideModel, ids: readonly number[], 
 	const { inputIds, attentionMask } = paddedRow(model, ids);
 	const [values, indices, taken] = tf.tidy(() => {
 		const logits = model.forward(inputIds, attentionMask); // (1, T, V)
-		const lp = tf.logSoftmax(logits.slice([0, 0, 0], [1, n, -1]).reshape([n, -1])); // (n, V)
-		const { values, indices } = tf.topk(lp, Math.min(k, lp.shape[1])); // (n, k)
+		const vocab = logits.shape[2]!;
+		const lp = tf.logSoftmax(logits.slice([0, 0, 0], [1, n, -1]).reshape([n, vocab])) as tf.Tensor2D; // (n, V)
+		const { values, indices } = tf.topk(lp, Math.min(k, vocab)); // (n, k)
 		// log p of the token that actually follows each position: row i, column ids[i + 1]
-		const at = tf.tensor1d(ids.slice(1).map((id, i) => i * lp.shape[1] + id), 'int32'); // (n-1)
+		const at = tf.tensor1d(ids.slice(1).map((id, i) => i * vocab + id), 'int32'); // (n-1)
 		const taken = n > 1 ? tf.gather(lp.reshape([-1]), at) : tf.zeros([0]); // (n-1)
-		return [values, indices, taken];
+		return [values, indices, taken] as tf.Tensor[];
 	});
 	try {
-		const [v, ix, tk] = await Promise.all([values.data(), indices.data(), taken.data()]);
-		const kk = values.shape[1];
-		const top = Array.from({ length: n }, (_, i) => Array.from({ length: kk }, (_, j) => ({ id: ix[i * kk + j], p: Math.exp(v[i * kk + j]) })));
+		const [val, ix, tk] = await Promise.all([values.data(), indices.data(), taken.data()]);
+		const kk = values.shape[1] ?? 0;
+		const top: TokenChoice[][] = Array.from({ length: n }, (_, i) => Array.from({ length: kk }, (_, j) => ({ id: ix[i * kk + j], p: Math.exp(val[i * kk + j]) })));
 		return { ids: [...ids], logProbs: [null, ...Array.from(tk)], top };
 	} finally {
 		tf.dispose([inputIds, attentionMask, values, indices, taken]);
