@@ -12,8 +12,8 @@
  *   classification:  logits = h[last real token] @ score^T
  */
 import * as tf from '@tensorflow/tfjs';
-import { activation, attention, embedding, layerNorm, linear, mergeHeads, splitHeads } from '../ops';
-import { lastTokenPool, taskLoss } from './heads';
+import { activation, attention, embedding, layerNorm, mergeHeads, splitHeads } from '../ops';
+import { decoderHead, decoderHeadRules, taskLoss } from './heads';
 import { bad, configReader, readHeadFields } from './hf-config';
 import { adaptedLinear, defaultPositions, Dropout, type ArchSpec, type Batch, type ForwardOptions, type HfConfigBase, type Params, type Task } from './spec';
 
@@ -91,7 +91,6 @@ function paramShapes(c: Gpt2Config): Record<string, number[]> {
 	return shapes;
 }
 
-const W = (p: Params, name: string) => p[name] as tf.Tensor2D;
 const B = (p: Params, name: string) => p[name] as tf.Tensor1D;
 
 function ln(p: Params, name: string, c: Gpt2Config, x: tf.Tensor): tf.Tensor {
@@ -140,10 +139,7 @@ function hidden(p: Params, c: Gpt2Config, batch: Batch, opts: ForwardOptions = {
 }
 
 function forward(p: Params, c: Gpt2Config, batch: Batch, opts: ForwardOptions = {}): tf.Tensor {
-	const h = hidden(p, c, batch, opts);
-	// score on the pooled row equals transformers' score-then-pool: each logit is the same dot product
-	if (c.task === 'sequence-classification') return linear(lastTokenPool(h, batch.attentionMask), W(p, 'score.weight')); // (B, numLabels)
-	return linear(h, W(p, c.tieWordEmbeddings ? 'transformer.wte.weight' : 'lm_head.weight')); // (B, T, V)
+	return decoderHead(p, c, hidden(p, c, batch, opts), batch.attentionMask, 'transformer.wte.weight', 'lm_head.weight');
 }
 
 export const gpt2: ArchSpec<Gpt2Config> = {
@@ -153,8 +149,7 @@ export const gpt2: ArchSpec<Gpt2Config> = {
 	baseModelPrefix: 'transformer',
 	parseConfig,
 	paramShapes,
-	headParams: (c) => (c.task === 'sequence-classification' ? ['score.weight'] : []),
-	isTied: (c) => c.task === 'causal-lm' && c.tieWordEmbeddings,
+	...decoderHeadRules,
 	hidden,
 	forward,
 	loss: taskLoss

@@ -14,8 +14,8 @@
  *   classification:  logits = h[last real token] @ score^T   (no bias)
  */
 import * as tf from '@tensorflow/tfjs';
-import { activation, applyRope, attention, embedding, layerNorm, linear, mergeHeads, ropeCosSin, ropeTable } from '../ops';
-import { lastTokenPool, taskLoss } from './heads';
+import { activation, applyRope, attention, embedding, layerNorm, mergeHeads, ropeCosSin, ropeTable } from '../ops';
+import { decoderHead, decoderHeadRules, taskLoss } from './heads';
 import { bad, configReader, readHeadFields } from './hf-config';
 import { adaptedLinear, Dropout, type ArchSpec, type Batch, type ForwardOptions, type HfConfigBase, type Params, type Task } from './spec';
 
@@ -162,9 +162,7 @@ function hidden(p: Params, c: GptNeoxConfig, batch: Batch, opts: ForwardOptions 
 }
 
 function forward(p: Params, c: GptNeoxConfig, batch: Batch, opts: ForwardOptions = {}): tf.Tensor {
-	const h = hidden(p, c, batch, opts);
-	if (c.task === 'sequence-classification') return linear(lastTokenPool(h, batch.attentionMask), p['score.weight'] as tf.Tensor2D); // (B, numLabels)
-	return linear(h, p[c.tieWordEmbeddings ? 'gpt_neox.embed_in.weight' : 'embed_out.weight'] as tf.Tensor2D); // (B, T, V)
+	return decoderHead(p, c, hidden(p, c, batch, opts), batch.attentionMask, 'gpt_neox.embed_in.weight', 'embed_out.weight');
 }
 
 export const gpt_neox: ArchSpec<GptNeoxConfig> = {
@@ -174,8 +172,7 @@ export const gpt_neox: ArchSpec<GptNeoxConfig> = {
 	baseModelPrefix: 'gpt_neox',
 	parseConfig,
 	paramShapes,
-	headParams: (c) => (c.task === 'sequence-classification' ? ['score.weight'] : []),
-	isTied: (c) => c.task === 'causal-lm' && c.tieWordEmbeddings,
+	...decoderHeadRules,
 	hidden,
 	forward,
 	loss: taskLoss

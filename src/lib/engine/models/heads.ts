@@ -6,7 +6,7 @@
  * does it.
  */
 import * as tf from '@tensorflow/tfjs';
-import { crossEntropy } from '../ops';
+import { crossEntropy, linear } from '../ops';
 import type { ArchSpec, HfConfigBase, Params, ProblemType } from './spec';
 
 export type { ProblemType } from './spec';
@@ -109,3 +109,20 @@ export async function generate<C extends HfConfigBase>(
 	}
 	return ids;
 }
+
+/**
+ * A decoder's head on its final hidden states h (B, T, d): `score` on each row's last real token
+ * for `*ForSequenceClassification` (scoring the pooled row equals transformers' score-then-pool:
+ * each logit is the same dot product), else the LM head `lmHead`, or the input embeddings
+ * `embeddings` when the two are tied.
+ */
+export function decoderHead(p: Params, c: HfConfigBase, h: tf.Tensor3D, mask: tf.Tensor2D | undefined, embeddings: string, lmHead: string): tf.Tensor {
+	if (c.task === 'sequence-classification') return linear(lastTokenPool(h, mask), p['score.weight'] as tf.Tensor2D); // (B, numLabels)
+	return linear(h, p[c.tieWordEmbeddings ? embeddings : lmHead] as tf.Tensor2D); // (B, T, V)
+}
+
+/** `headParams` and `isTied` of a decoder whose classifier is `score` and whose LM head may be tied. */
+export const decoderHeadRules = {
+	headParams: (c: HfConfigBase): string[] => (c.task === 'sequence-classification' ? ['score.weight'] : []),
+	isTied: (c: HfConfigBase): boolean => c.task === 'causal-lm' && c.tieWordEmbeddings
+};

@@ -16,8 +16,8 @@
  *   mlp:  down_proj(act(gate_proj x) * up_proj x)
  */
 import * as tf from '@tensorflow/tfjs';
-import { activation, applyRope, attention, embedding, linear, mergeHeads, rmsNorm, ropeCosSin, ropeTable, splitHeads } from '../ops';
-import { lastTokenPool, taskLoss } from './heads';
+import { activation, applyRope, attention, embedding, mergeHeads, rmsNorm, ropeCosSin, ropeTable, splitHeads } from '../ops';
+import { decoderHead, decoderHeadRules, taskLoss } from './heads';
 import { bad, configReader, readHeadFields, type ConfigReader } from './hf-config';
 import { adaptedLinear, Dropout, type ArchSpec, type Batch, type ForwardOptions, type HfConfigBase, type Params, type Task } from './spec';
 
@@ -200,10 +200,7 @@ export function decoderHidden(p: Params, c: LlamaConfig, batch: Batch, opts: For
 }
 
 export function decoderForward(p: Params, c: LlamaConfig, batch: Batch, opts: ForwardOptions = {}): tf.Tensor {
-	const h = decoderHidden(p, c, batch, opts);
-	// score on the pooled row equals transformers' score-then-pool: each logit is the same dot product
-	if (c.task === 'sequence-classification') return linear(lastTokenPool(h, batch.attentionMask), p['score.weight'] as tf.Tensor2D); // (B, numLabels)
-	return linear(h, p[c.tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight'] as tf.Tensor2D); // (B, T, V)
+	return decoderHead(p, c, decoderHidden(p, c, batch, opts), batch.attentionMask, 'model.embed_tokens.weight', 'lm_head.weight');
 }
 
 export const llama: ArchSpec<LlamaConfig> = {
@@ -213,8 +210,7 @@ export const llama: ArchSpec<LlamaConfig> = {
 	baseModelPrefix: 'model',
 	parseConfig,
 	paramShapes: decoderParamShapes,
-	headParams: (c) => (c.task === 'sequence-classification' ? ['score.weight'] : []),
-	isTied: (c) => c.task === 'causal-lm' && c.tieWordEmbeddings,
+	...decoderHeadRules,
 	hidden: decoderHidden,
 	forward: decoderForward,
 	loss: taskLoss
