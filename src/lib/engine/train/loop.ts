@@ -222,7 +222,7 @@ export async function trainLoop(session: TrainSession, data: LoopData, cfg: RunC
 				throw diverged(`the training loss (${stats.loss.toPrecision(4)}, ${span}) stayed above ${verdict.limit.toPrecision(4)} for ${t.divergencePatience} log points in a row (${data.chanceLoss ? `best ${watch.bestLoss!.toPrecision(4)}; a uniform guess scores ${data.chanceLoss.toPrecision(4)}` : `it started at ${watch.firstLoss!.toPrecision(4)}, best ${watch.bestLoss!.toPrecision(4)}`})`);
 		}
 		const point: Omit<MetricPoint, 'runId'> = { step, epoch: step / perEpoch, time: Date.now(), lr, stepsPerSec };
-		if (stats) Object.assign(point, { trainLoss: stats.loss, trainAccuracy: stats.accuracy, gradNorm: stats.gradNorm });
+		if (stats) Object.assign(point, { trainLoss: stats.loss, trainAccuracy: stats.accuracy, gradNorm: stats.gradNorm }, stats.layers ? { layers: stats.layers } : {});
 		let stop: string | undefined;
 		if (withVal && data.validation.length) {
 			const val = await validate();
@@ -265,7 +265,10 @@ export async function trainLoop(session: TrainSession, data: LoopData, cfg: RunC
 		}
 		const weights = micro.map((m) => lossWeight(m.hb));
 		const sum = weights.reduce((a, b) => a + b, 0);
-		micro.forEach((m, j) => session.trainStep(m.hb, lr, m.seed, { scale: sum > 0 ? weights[j] / sum : 0, apply: j === micro.length - 1 }));
+		// The step before a log point records the per-layer internals, read back with that window.
+		const n = step + 1;
+		const record = n % t.logEvery === 0 || n % t.evalEvery === 0 || n % t.checkpointEvery === 0 || n === total;
+		micro.forEach((m, j) => session.trainStep(m.hb, lr, m.seed, { scale: sum > 0 ? weights[j] / sum : 0, apply: j === micro.length - 1, record: record && j === micro.length - 1 }));
 		step++;
 		windowSteps++;
 		state.stepInEpoch++;

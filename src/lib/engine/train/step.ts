@@ -6,9 +6,12 @@
  * accumulated batch, the update equals the one a single large batch would make.
  *
  * Loss, correct predictions and grad norms are summed on the GPU too and read back only when the
- * loop logs (`take`).
+ * loop logs (`take`). On the step before a log point (`record`), the same tidy also computes each
+ * layer group's gradient norm and update/weight ratio (shared/internals.ts), read back with them.
  */
 import * as tf from '@tensorflow/tfjs';
+import { addMany } from '../ops';
+import { groupOrder, layerGroup, type LayerStat } from '../../shared/internals';
 import { clipByGlobalNorm } from './clip';
 import type { Optimizer } from './optimizer';
 
@@ -20,6 +23,8 @@ export interface WindowStats {
 	gradNorm: number;
 	/** Optimizer steps in the window. */
 	steps: number;
+	/** Per layer group, at the window's last recorded step (when one was asked for). */
+	layers?: LayerStat[];
 }
 
 /**
@@ -29,6 +34,8 @@ export interface WindowStats {
 export interface MicroStep {
 	scale: number;
 	apply: boolean;
+	/** On the applying micro-batch: record the per-layer internals of this update (the loop asks before a log point). */
+	record?: boolean;
 }
 
 export const WHOLE_STEP: MicroStep = { scale: 1, apply: true };
@@ -39,18 +46,32 @@ interface Sums {
 	gradNorm: tf.Tensor | null;
 	updates: number;
 	weight: number;
+	/** (2, G): gradient norms, then update/weight ratios, per group in `groups` order. */
+	layers: tf.Tensor | null;
 }
 
 export class StepAccumulator {
 	private grads: Record<string, tf.Tensor> | null = null;
 	private sums: Sums | null = null;
 	private readonly byVarName = new Map<string, string>();
+	/** Layer groups in forward order, and each trained parameter's group. */
+	private readonly groups: string[];
+	private readonly groupOf = new Map<string, number>();
 
 	constructor(
 		private readonly optimizer: Optimizer,
 		private readonly gradClip: number
 	) {
 		for (const [name, v] of optimizer.params) this.byVarName.set(v.name, name);
+		this.groups = [...new Set([...optimizer.params.keys()].map(layerGroup))].sort(groupOrder);
+		for (const name of optimizer.params.keys()) this.groupOf.set(name, this.groups.indexOf(layerGroup(name)));
+	}
+
+	/** Σ over each group of `f(name)` (scalars), stacked: (G). */
+	private perGroup(names: string[], f: (name: string) => tf.Tensor): tf.Tensor1D {
+		const parts: tf.Tensor[][] = this.groups.map(() => []);
+		for (const n of names) parts[this.groupOf.get(n)!].push(f(n));
+		return tf.stack(parts.map((p) => (p.length ? addMany(p) : tf.scalar(0)))) as tf.Tensor1D;
 	}
 
 	/**
@@ -73,10 +94,21 @@ export class StepAccumulator {
 			for (const [vn, g] of Object.entries(grads)) named[this.byVarName.get(vn)!] = g;
 			if (prevGrads) for (const [k, g] of Object.entries(prevGrads)) named[k] = named[k] ? g.add(named[k]) : g.clone();
 			let norm: tf.Tensor | undefined;
+			let layers: tf.Tensor | undefined;
 			if (micro.apply) {
+				const names = Object.keys(named);
+				const params = this.optimizer.params;
+				// The weights before the update: a clone shares the variable's data, which assign() then leaves alone.
+				const before = micro.record ? new Map(names.map((n) => [n, params.get(n)!.clone()])) : null;
+				const gradNorms = micro.record ? this.perGroup(names, (n) => named[n].square().sum()).sqrt() : null;
 				const clipped = clipByGlobalNorm(named, this.gradClip);
 				this.optimizer.apply(clipped.grads, lr);
 				norm = clipped.norm;
+				if (before && gradNorms) {
+					const moved = this.perGroup(names, (n) => params.get(n)!.sub(before.get(n)!).square().sum()).sqrt();
+					const size = this.perGroup(names, (n) => before.get(n)!.square().sum()).sqrt();
+					layers = tf.stack([gradNorms, moved.div(size.maximum(1e-30))]); // (2, G)
+				}
 				named = {};
 			}
 			const c = correct as unknown as tf.Tensor;
@@ -86,17 +118,20 @@ export class StepAccumulator {
 			const loss = prev ? prev.loss.add(weighted) : weighted;
 			const corr = prev ? prev.correct.add(c) : c.clone();
 			tf.dispose([c, r]);
-			return { loss, correct: corr, gradNorm, grads: named };
-		}) as { loss: tf.Tensor; correct: tf.Tensor; gradNorm?: tf.Tensor; grads: Record<string, tf.Tensor> };
+			return { loss, correct: corr, gradNorm, grads: named, ...(layers ? { layers } : {}) };
+		}) as { loss: tf.Tensor; correct: tf.Tensor; gradNorm?: tf.Tensor; grads: Record<string, tf.Tensor>; layers?: tf.Tensor };
 		if (prevGrads) tf.dispose(Object.values(prevGrads));
 		if (prev) tf.dispose([prev.loss, prev.correct, ...(prev.gradNorm ? [prev.gradNorm] : [])]);
+		// The window keeps the latest recorded step's internals.
+		if (prev?.layers && next.layers) prev.layers.dispose();
 		this.grads = micro.apply ? null : next.grads;
 		this.sums = {
 			loss: next.loss,
 			correct: next.correct,
 			gradNorm: next.gradNorm ?? null,
 			updates: (prev?.updates ?? 0) + (micro.apply ? 1 : 0),
-			weight: (prev?.weight ?? 0) + weight
+			weight: (prev?.weight ?? 0) + weight,
+			layers: next.layers ?? prev?.layers ?? null
 		};
 	}
 
@@ -105,15 +140,22 @@ export class StepAccumulator {
 		const s = this.sums;
 		if (!s) return null;
 		this.sums = null;
-		const [loss, correct, gn] = await Promise.all([s.loss.data(), s.correct.data(), s.gradNorm ? s.gradNorm.data() : Promise.resolve([NaN])]);
-		tf.dispose([s.loss, s.correct, ...(s.gradNorm ? [s.gradNorm] : [])]);
+		const [loss, correct, gn, per] = await Promise.all([
+			s.loss.data(),
+			s.correct.data(),
+			s.gradNorm ? s.gradNorm.data() : Promise.resolve([NaN]),
+			s.layers ? s.layers.data() : Promise.resolve(null)
+		]);
+		tf.dispose([s.loss, s.correct, ...(s.gradNorm ? [s.gradNorm] : []), ...(s.layers ? [s.layers] : [])]);
 		const n = Math.max(1, s.weight);
-		return { loss: loss[0] / n, accuracy: correct[0] / n, gradNorm: gn[0] / Math.max(1, s.updates), steps: s.updates };
+		const g = this.groups.length;
+		const layers = per ? this.groups.map((group, i) => ({ group, gradNorm: per[i], updateRatio: per[g + i] })) : undefined;
+		return { loss: loss[0] / n, accuracy: correct[0] / n, gradNorm: gn[0] / Math.max(1, s.updates), steps: s.updates, ...(layers ? { layers } : {}) };
 	}
 
 	dispose(): void {
 		if (this.grads) tf.dispose(Object.values(this.grads));
-		if (this.sums) tf.dispose([this.sums.loss, this.sums.correct, ...(this.sums.gradNorm ? [this.sums.gradNorm] : [])]);
+		if (this.sums) tf.dispose([this.sums.loss, this.sums.correct, ...(this.sums.gradNorm ? [this.sums.gradNorm] : []), ...(this.sums.layers ? [this.sums.layers] : [])]);
 		this.grads = null;
 		this.sums = null;
 	}
