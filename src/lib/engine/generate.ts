@@ -53,6 +53,11 @@ export const DEFAULT_GENERATE_OPTIONS: GenerateOptions = {
 };
 
 export interface GenerateCallbacks {
+	/**
+	 * Called with each step's raw logits (V, the last position's) and the ids so far, before the token
+	 * is chosen from them (the Inside view shows the alternatives); copy `previous` to keep it.
+	 */
+	onLogits?(logits: Float32Array, previous: readonly number[]): void;
 	/** Called after each new token (index 0 is the first new one); awaited, so a comlink proxy works. */
 	onToken?(id: number, index: number): void | Promise<void>;
 	/** Checked before each step; true ends generation with the tokens so far (the Stop button). */
@@ -229,6 +234,7 @@ export async function generateStream<C extends HfConfigBase>(
 	while (out.length < opts.maxNewTokens && !(await callbacks.shouldStop?.())) {
 		const window = ids.length > config.maxPositions ? ids.slice(-config.maxPositions) : ids;
 		const logits = await lastLogits(spec, params, config, window);
+		callbacks.onLogits?.(logits, ids);
 		const id = nextToken(logits, ids, opts, prng);
 		ids.push(id);
 		out.push(id);
