@@ -8,6 +8,7 @@ export type UserErrorCode =
 	| 'empty-file'
 	| 'binary-file'
 	| 'parse-error'
+	| 'bad-pattern'
 	| 'no-text-column'
 	| 'no-label-column'
 	| 'single-class'
