@@ -5,8 +5,9 @@
  * dataset versions (or N runs with different seeds). Plain data; no tfjs, DOM or Svelte.
  */
 import type { RunConfig } from '../shared/config';
+import { defaultLora } from '../shared/method';
 import type { MetricPoint } from '../shared/types';
-import type { Distribution, Params, SearchSpace } from './space';
+import { SpaceError, type Distribution, type Params, type SearchSpace } from './space';
 import type { StudyState } from './types';
 import { median } from './stats';
 
@@ -67,12 +68,31 @@ export interface Tunable {
 	dist: Distribution;
 	/** Searched by default in a new study. */
 	on: boolean;
+	/** Only for runs from scratch, or only for a pretrained model (absent: both). */
+	only?: 'scratch' | 'pretrained';
+	/** The range for a pretrained model, when it differs (fine-tuning takes smaller steps). */
+	pretrainedDist?: Distribution;
 }
 
+/** The fine-tuning methods a study can choose between (shared/method.ts): full fine-tuning or LoRA. */
+export const STUDY_METHODS = ['full', 'lora'] as const;
+const METHOD = 'pretrained.method.kind';
+const whenLora = { param: METHOD, in: ['lora'] };
+
 export const TUNABLES: Tunable[] = [
-	{ path: 'train.learningRate', label: 'learning rate', dist: { type: 'float', low: 1e-4, high: 3e-2, log: true }, on: true },
+	{
+		path: 'train.learningRate',
+		label: 'learning rate',
+		dist: { type: 'float', low: 1e-4, high: 3e-2, log: true },
+		pretrainedDist: { type: 'float', low: 1e-5, high: 1e-3, log: true },
+		on: true
+	},
 	{ path: 'train.weightDecay', label: 'weight decay', dist: { type: 'float', low: 0, high: 0.3 }, on: true },
-	{ path: 'model.dropout', label: 'dropout', dist: { type: 'float', low: 0, high: 0.4, step: 0.05 }, on: false },
+	{ path: 'model.dropout', label: 'dropout', dist: { type: 'float', low: 0, high: 0.4, step: 0.05 }, on: false, only: 'scratch' },
+	{ path: METHOD, label: 'fine-tuning method', dist: { type: 'categorical', choices: [...STUDY_METHODS] }, on: false, only: 'pretrained' },
+	{ path: 'pretrained.method.rank', label: 'LoRA rank', dist: { type: 'int', low: 2, high: 32, log: true, when: whenLora }, on: false, only: 'pretrained' },
+	{ path: 'pretrained.method.alpha', label: 'LoRA alpha', dist: { type: 'int', low: 4, high: 64, log: true, when: whenLora }, on: false, only: 'pretrained' },
+	{ path: 'pretrained.method.dropout', label: 'LoRA dropout', dist: { type: 'float', low: 0, high: 0.2, step: 0.05, when: whenLora }, on: false, only: 'pretrained' },
 	{ path: 'train.batchSize', label: 'batch size', dist: { type: 'categorical', choices: [8, 16, 32, 64] }, on: false },
 	{ path: 'train.warmupSteps', label: 'warmup steps', dist: { type: 'int', low: 0, high: 50 }, on: false },
 	{ path: 'train.labelSmoothing', label: 'label smoothing', dist: { type: 'float', low: 0, high: 0.2 }, on: false },
@@ -82,8 +102,35 @@ export const TUNABLES: Tunable[] = [
 
 export const tunableLabel = (path: string) => TUNABLES.find((t) => t.path === path)?.label ?? path;
 
+/** The settings a study can search from this base: a pretrained model's (its method, LoRA's rank…) or a from-scratch model's, with the ranges for it. */
+export function tunablesFor(pretrained: boolean): Tunable[] {
+	return TUNABLES.filter((t) => !t.only || t.only === (pretrained ? 'pretrained' : 'scratch')).map((t) => (pretrained && t.pretrainedDist ? { ...t, dist: t.pretrainedDist } : t));
+}
+
+/** A setting's value in a config; a pretrained run without a method fine-tunes in full. */
 function getPath(cfg: RunConfig, path: string): unknown {
+	if (path === METHOD && cfg.pretrained) return cfg.pretrained.method?.kind ?? 'full';
 	return path.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown> | undefined)?.[k], cfg);
+}
+
+/**
+ * What validateSpace cannot know: that the searched settings exist in the base (a pretrained
+ * model's method only for a pretrained base), the methods are ones a study can set, and LoRA's
+ * settings are searched only where the method is LoRA.
+ */
+export function validateStudioSpace(space: SearchSpace, base: RunConfig): void {
+	for (const [path, d] of Object.entries(space)) {
+		if (path.startsWith('pretrained.') && !base.pretrained)
+			throw new SpaceError(`"${tunableLabel(path)}" is a pretrained model's setting: start from a pretrained run's settings, or untick it.`);
+		if (path === METHOD && d.type === 'categorical') {
+			const bad = d.choices.filter((c) => !(STUDY_METHODS as readonly unknown[]).includes(c));
+			if (bad.length) throw new SpaceError(`Unknown fine-tuning method ${bad.map((b) => JSON.stringify(b)).join(', ')}: the choices are ${STUDY_METHODS.join(' and ')}.`);
+		}
+		if (path.startsWith('pretrained.method.') && path !== METHOD && !d.when && getPath(base, METHOD) !== 'lora')
+			throw new SpaceError(`"${tunableLabel(path)}" is a LoRA setting: search the fine-tuning method too, or start from a LoRA run's settings.`);
+		if ((path === 'pretrained.method.rank' || path === 'pretrained.method.alpha') && d.type !== 'categorical' && d.low < 1)
+			throw new SpaceError(`"${tunableLabel(path)}" must be at least 1 (it is ${d.low}).`);
+	}
 }
 
 /**
@@ -110,7 +157,19 @@ export function trialCadence(maxSteps: number): number {
 /** The run config of a trial (or fold): the base with the parameters set, `maxSteps` and a matching evaluation cadence. */
 export function configFor(base: RunConfig, params: Params, maxSteps: number, seed?: number): RunConfig {
 	const cfg = structuredClone(base);
+	// The method first: LoRA's rank, alpha and dropout are set on the adapter it makes.
+	if (METHOD in params) {
+		if (!cfg.pretrained) throw new SpaceError('A fine-tuning method needs a pretrained model to fine-tune.');
+		const kind = params[METHOD];
+		const now = cfg.pretrained.method;
+		if (kind === 'lora') cfg.pretrained.method = now?.kind === 'lora' ? now : defaultLora(cfg.pretrained.modelType);
+		else if (kind === 'full') cfg.pretrained.method = { kind: 'full' };
+		else throw new SpaceError(`Unknown fine-tuning method ${JSON.stringify(kind)}: the choices are ${STUDY_METHODS.join(' and ')}.`);
+	}
 	for (const [path, value] of Object.entries(params)) {
+		if (path === METHOD) continue;
+		if (path.startsWith('pretrained.method.') && cfg.pretrained?.method?.kind !== 'lora')
+			throw new SpaceError(`"${tunableLabel(path)}" applies to LoRA only, and this trial's method is ${cfg.pretrained?.method?.kind ?? 'full'}.`);
 		const keys = path.split('.');
 		let o = cfg as unknown as Record<string, unknown>;
 		for (const k of keys.slice(0, -1)) o = o[k] as Record<string, unknown>;

@@ -43,15 +43,24 @@ class ExperimentRunner {
 		getEngine().pause();
 	}
 
-	/** Tokens for a dataset version with the base config's tokenizer; fills in vocabulary and classes. */
+	/**
+	 * Tokens for a dataset version with the base config's tokenizer (a pretrained model's own, as the
+	 * Train screen prepares them); fills in vocabulary and classes.
+	 */
 	private async prepare(versionId: string, base: RunConfig) {
 		const ds = await getDatasetVersion(versionId);
 		if (!ds) throw new Error('The dataset version of this experiment no longer exists.');
-		const prep = await getData().prepareTokens(versionId, base.tokenizer, base.model.contextLength);
 		const cfg = structuredClone(base);
+		const p = cfg.pretrained;
+		if (p) {
+			const prep = await getData().prepareHubTokens(versionId, { repo: p.repo, revision: p.revision }, p.objective, p.contextLength);
+			p.numClasses = ds.labels.length;
+			return { ds, prep: { tokenizerHash: prep.tokenizerHash, tokenizedKey: prep.key as string | undefined }, cfg };
+		}
+		const prep = await getData().prepareTokens(versionId, base.tokenizer, base.model.contextLength);
 		cfg.model.vocabSize = prep.vocabSize;
 		cfg.model.numClasses = ds.labels.length;
-		return { ds, prep, cfg };
+		return { ds, prep: { tokenizerHash: prep.tokenizerHash, tokenizedKey: undefined as string | undefined }, cfg };
 	}
 
 	private async begin(id: string, what: () => Promise<void>): Promise<void> {
@@ -91,6 +100,7 @@ class ExperimentRunner {
 						datasetVersionId: ds.id,
 						datasetHash: ds.contentHash,
 						tokenizerHash: prep.tokenizerHash,
+						...(prep.tokenizedKey ? { tokenizedKey: prep.tokenizedKey } : {}),
 						config: configFor(base, trial.params, rec.maxSteps),
 						name: `${rec.config.name} · trial ${n}`,
 						experiment: { kind: 'study', id: rec.id, index: n, params: trial.params }
@@ -172,6 +182,7 @@ class ExperimentRunner {
 						datasetVersionId: ds.id,
 						datasetHash: ds.contentHash,
 						tokenizerHash: prep.tokenizerHash,
+						...(prep.tokenizedKey ? { tokenizedKey: prep.tokenizedKey } : {}),
 						config: configFor(cfg, {}, rec.maxSteps, fold.seed),
 						name: `${rec.name} · ${rec.kind === 'folds' ? `fold ${fold.index + 1}` : `seed ${fold.seed}`}`,
 						experiment: { kind: rec.kind, id: rec.id, index: fold.index }
