@@ -21,7 +21,8 @@ import { DivergedError, initialLoopState, stepsPerEpoch, totalSteps as plannedSt
 import { memoryInfo } from '../src/lib/engine/tensors';
 import { benchmarkTrainStep } from '../src/lib/engine/bench';
 import { benchmarkPretrained } from '../src/lib/engine/bench-hf';
-import { adapterZip, modelZip, onnxZip, recipeMemory, recipeZip, scratchZip, type CardContext, type ExportedZip } from './export';
+import { adapterZip, ggufZip, modelZip, onnxZip, recipeMemory, recipeZip, scratchZip, servingZip, type CardContext, type ExportedZip } from './export';
+import type { GgmlType } from '../src/lib/export/gguf';
 import { reproducibility } from '../src/lib/export/recipe';
 import { importAdapterFolder, importModelFolder, LOCAL_MODEL_FILES, localModelRef, unzipFolder, type FolderFiles } from '../src/lib/engine/io/import';
 import { exportHfModel } from '../src/lib/engine/io/export';
@@ -829,6 +830,27 @@ export const api = {
 		const rec = await getTokenizer(ctx.run.tokenizerHash!);
 		if (!rec) throw new UserError('not-found', 'The tokenizer of this run is missing. Start a new run to tokenize the dataset again.');
 		return onnxZip(card, w.step, ctx.tokenizer, { scratch: ctx.run.config.model, session: w.session as ClassifierSession, labels: ctx.labels, tokenizerJson: rec.json });
+	},
+
+	/** A causal LM run as GGUF (F32, F16 or Q8_0; a LoRA adapter merged in) with an Ollama Modelfile, zipped. */
+	async exportGguf(runId: string, type: GgmlType, checkpointId?: string): Promise<ExportedZip> {
+		const ctx = await runContext(runId);
+		const w = await warmSession(ctx, checkpointId);
+		const card = await cardContext(ctx.run);
+		const rec = await getTokenizer(ctx.run.tokenizerHash!);
+		if (!rec) throw new UserError('not-found', 'The tokenizer of this run is missing. Start a new run to tokenize the dataset again.');
+		const p = ctx.run.config.pretrained;
+		if (!p) return ggufZip(card, w.step, type, { scratch: ctx.run.config.model, session: w.session as ClassifierSession, tokenizerJson: rec.json, tokenizer: ctx.tokenizer });
+		const jinja = await getModelFile({ repo: p.repo, revision: p.revision }, 'chat_template.jinja');
+		return ggufZip(card, w.step, type, { pretrained: p, session: w.session as PretrainedSession, tokenizerJson: rec.json, tokenizerConfig: ctx.tokenizerConfig, chatTemplate: jinja ? new TextDecoder().decode(jinja) : undefined });
+	},
+
+	/** The serving recipe of a run (FastAPI app with Prometheus metrics, Dockerfile, vLLM command), zipped. */
+	async exportServing(runId: string): Promise<ExportedZip> {
+		const run = await getRun(runId);
+		if (!run) throw new UserError('not-found', `Run ${runId} no longer exists. It may have been deleted in another tab.`);
+		const version = await getDatasetVersion(run.datasetVersionId);
+		return servingZip({ run, labels: version?.labels ?? run.evaluation?.labels ?? [] });
 	},
 
 	/** A LoRA run's adapter alone, in PEFT's format (adapter_config.json + adapter_model.safetensors), zipped with the tokenizer. */

@@ -5,12 +5,12 @@
  * worker with fflate and returned as a Blob, which postMessage passes by reference.
  */
 import { strToU8, zipSync, type Zippable } from 'fflate';
-import { exportHfModel } from '../src/lib/engine/io/export';
+import { exportConfig, exportHfModel } from '../src/lib/engine/io/export';
 import type { PretrainedSession } from '../src/lib/engine/pretrained';
 import type { HostTensor } from '../src/lib/engine/tensors';
 import { exportPeftAdapter } from '../src/lib/engine/train/lora';
 import type { ModelConfig, PretrainedConfig } from '../src/lib/shared/config';
-import { exportScratchModel, scratchTokenizerFiles } from '../src/lib/engine/io/scratch-export';
+import { exportScratchModel, scratchHfConfig, scratchTokenizerFiles } from '../src/lib/engine/io/scratch-export';
 import { UserError } from '../src/lib/shared/errors';
 import { getModelFile } from '../src/lib/storage';
 import { modelCard, type ModelCardInput } from '../src/lib/export/model-card';
@@ -22,6 +22,10 @@ import { referenceLogits } from '../src/lib/engine/io/onnx-reference';
 import type { ClassifierSession } from '../src/lib/engine/classifier';
 import { forward as scratchForward } from '../src/lib/engine/models/transformer';
 import type { TextTokenizer } from '../src/lib/data/tokenizer';
+import { ggufBundle } from '../src/lib/export/gguf-model';
+import type { GgmlType } from '../src/lib/export/gguf';
+import { bpeTokenizerConfig } from '../src/lib/data/bpe';
+import { servingFiles } from '../src/lib/export/serving';
 
 /** What the model card says about the run: the run itself, its dataset version, the project's baselines. */
 export type CardContext = Omit<ModelCardInput, 'kind' | 'usage' | 'step'>;
@@ -166,4 +170,35 @@ export async function onnxZip(
 	});
 	const usage = onnxUsage(!classify ? 'causal-lm' : s.spec.modelType === 'bert' ? 'bert-classifier' : 'decoder-classifier');
 	return zip(p!, { ...out.files, 'README.md': asCard(usage) }, `${p!.repo.split('/').pop()}-${p!.objective}-step${step}-onnx.zip`, out.warnings);
+}
+
+/**
+ * A causal LM run as GGUF for llama.cpp / Ollama / LM Studio (src/lib/export/gguf-model.ts): the
+ * .gguf (a LoRA adapter merged in; the studio's own model as GPT-2), an Ollama Modelfile, the card.
+ */
+export async function ggufZip(
+	card: CardContext,
+	step: number,
+	type: GgmlType,
+	model: { pretrained: PretrainedConfig; session: PretrainedSession; tokenizerJson: string; tokenizerConfig?: Record<string, unknown>; chatTemplate?: string } | { scratch: ModelConfig; session: ClassifierSession; tokenizerJson: string; tokenizer: TextTokenizer }
+): Promise<ExportedZip> {
+	const weights = Object.fromEntries((await model.session.weights()).map((t) => [t.name, { shape: t.shape, data: t.data }]));
+	const m =
+		'pretrained' in model
+			? { hfConfig: exportConfig(model.session.spec, model.session.hf), context: model.pretrained.contextLength, name: `${model.pretrained.repo.split('/').pop()}-${card.run.name}`, tokenizerConfig: model.tokenizerConfig, chatTemplate: model.chatTemplate }
+			: { hfConfig: scratchHfConfig(model.scratch, { eosTokenId: model.tokenizer.eosId, bosTokenId: model.tokenizer.bosId, padTokenId: model.tokenizer.padId }), context: model.scratch.contextLength, name: `${card.run.name}-gpt2`, tokenizerConfig: bpeTokenizerConfig(), chatTemplate: undefined };
+	const { files, warnings } = ggufBundle(
+		{ hfConfig: m.hfConfig, weights, tokenizer: { tokenizerJson: model.tokenizerJson, tokenizerConfig: m.tokenizerConfig, chatTemplate: m.chatTemplate }, type, name: m.name },
+		m.context,
+		(usage) => modelCard({ ...card, kind: 'model', step, usage })
+	);
+	const all = Object.fromEntries(Object.entries(files).map(([k, v]) => [k, [typeof v === 'string' ? strToU8(v) : v, { level: k.endsWith('.gguf') ? 0 : 6 }]]));
+	const zipped = zipSync(all as Zippable);
+	return { blob: new Blob([zipped as BlobPart], { type: 'application/zip' }), fileName: `${m.name}-step${step}-${type}-gguf.zip`.replace(/[^\w.-]+/g, '-'), warnings };
+}
+
+/** The serving recipe (src/lib/export/serving.ts): FastAPI app with /metrics, requirements, Dockerfile, vLLM command, README. */
+export function servingZip(input: Parameters<typeof servingFiles>[0]): ExportedZip {
+	const zipped = zipSync(Object.fromEntries(Object.entries(servingFiles(input)).map(([k, v]) => [k, strToU8(v)])));
+	return { blob: new Blob([zipped as BlobPart], { type: 'application/zip' }), fileName: `${input.run.name}-serving.zip`.replace(/[^\w.-]+/g, '-'), warnings: [] };
 }

@@ -276,6 +276,21 @@ export class EngineClient {
 		download(new Blob([json], { type: 'application/json' }), fileName);
 	}
 
+	/** A causal LM run as GGUF (F32, F16 or Q8_0) with an Ollama Modelfile, saved through the browser's download; resolves to its warnings. */
+	async exportGguf(runId: string, type: 'F32' | 'F16' | 'Q8_0', checkpointId?: string): Promise<string[]> {
+		await this.init();
+		const { blob, fileName, warnings } = await this.bridge.call((api) => api.exportGguf(runId, type, checkpointId), 600_000);
+		download(blob, fileName);
+		return warnings;
+	}
+
+	/** A run's serving recipe (FastAPI, Prometheus metrics, Dockerfile, vLLM), saved through the browser's download. */
+	async exportServing(runId: string): Promise<void> {
+		await this.init();
+		const { blob, fileName } = await this.bridge.call((api) => api.exportServing(runId), 60_000);
+		download(blob, fileName);
+	}
+
 	/** The prompt-only classification baseline, stored as a run. */
 	runBaseline(args: PromptBaselineArgs, onProgress?: (done: number, total: number) => void, shouldStop?: () => boolean) {
 		return this.baseline((api, p, s) => api.runBaseline(args, p, s), onProgress, shouldStop);
