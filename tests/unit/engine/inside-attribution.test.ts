@@ -3,8 +3,11 @@
  * forward: completeness (Σ attributions = F(x) − F(baseline)) within the studio's tolerance on the
  * from-scratch classifier and on the tiny BERT, RoBERTa and GPT-2 sequence classifiers of
  * tests/fixtures/hf-tiny; the trapezoid rule closer than a coarse Riemann sum; occlusion equal to
- * recomputing each shortened sequence by hand; no tensor left behind.
+ * recomputing each shortened sequence by hand; no tensor left behind. Through the engine worker's
+ * API on a trained run (fake-indexeddb): whyLabel and insideEmbeddings, and the run's stored
+ * metric points carry the per-layer internals.
  */
+import 'fake-indexeddb/auto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { defaultRunConfig, type RunConfig } from '../../../src/lib/shared/config';
@@ -12,6 +15,10 @@ import { ClassifierSession } from '../../../src/lib/engine/classifier';
 import { PretrainedSession } from '../../../src/lib/engine/pretrained';
 import { COMPLETENESS_TOLERANCE, classifierModel, igGrid, integratedGradients, occlusion, type ClassifierModel } from '../../../src/lib/engine/inside/attribution';
 import { fixtureJson, fixtureTensors } from '../models/fixtures';
+import { api } from '../../../workers/engine-api';
+import { createTicketRun } from './api-fixtures';
+import { getMetrics, useDatabase } from '../../../src/lib/storage';
+import type { PointWithLayers } from '../../../src/lib/shared/internals';
 
 beforeAll(async () => {
 	await tf.setBackend('cpu');
@@ -130,4 +137,38 @@ describe('classifierModel', () => {
 		expect(() => classifierModel(s)).toThrow(/classifier/);
 		s.dispose();
 	});
+});
+
+describe('through the engine API on a trained run', () => {
+	it('explains a text, projects the test split before and after, and stored the per-layer internals', async () => {
+		useDatabase('inside-why-' + Math.random());
+		const { run } = await createTicketRun({ epochs: 2, logEvery: 2, evalEvery: 4, checkpointEvery: 4, warmupSteps: 1 });
+		expect(await api.train(run.id, () => {})).toBe('completed');
+		const metrics = (await getMetrics(run.id)) as PointWithLayers[];
+		const logged = metrics.filter((p) => p.trainLoss !== undefined);
+		expect(logged.length).toBeGreaterThan(0);
+		for (const p of logged) expect(p.layers?.map((l) => l.group)).toEqual(['embeddings', 'layer 0', 'head']);
+
+		const why = await api.whyLabel({ runId: run.id }, 'my card was charged twice, please refund', { steps: 48, rule: 'trapezoid', baseline: 'pad' });
+		expect(why.tokens.length).toBe(why.attributions.length);
+		expect(why.relativeError).toBeLessThan(why.tolerance);
+		expect(Math.abs(why.sum - (why.logit - why.baselineLogit))).toBeLessThan(why.tolerance * Math.abs(why.logit - why.baselineLogit) + 1e-4);
+		expect(why.target).toBe(why.predicted);
+		expect(why.occlusion.filter((v) => v !== null)).toHaveLength(why.special.filter((x) => !x).length);
+		const other = await api.whyLabel({ runId: run.id }, 'my card was charged twice, please refund', { steps: 8, rule: 'riemann', baseline: 'zero', target: (why.predicted + 1) % why.labels.length });
+		expect(other.target).toBe((why.predicted + 1) % why.labels.length);
+		await expect(api.whyLabel({ runId: run.id }, 'x', { steps: 0, rule: 'riemann', baseline: 'zero' })).rejects.toThrow(/steps/);
+		await expect(api.whyLabel({ runId: run.id }, '   ', { steps: 8, rule: 'riemann', baseline: 'zero' })).rejects.toThrow(/text/);
+
+		const emb = await api.insideEmbeddings(run.id);
+		expect(emb.examples.length).toBe(emb.total);
+		expect(emb.examples.every((e) => e.text.length > 0)).toBe(true);
+		for (const p of [emb.before, emb.after]) {
+			expect(p.points).toHaveLength(2 * emb.examples.length);
+			expect(p.preds).toHaveLength(emb.examples.length);
+			expect(p.points.every(Number.isFinite)).toBe(true);
+			expect(p.dim).toBe(16);
+		}
+		expect(emb.after.points).not.toEqual(emb.before.points);
+	}, 120_000);
 });
