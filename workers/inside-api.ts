@@ -12,6 +12,10 @@ import type { TextTokenizer } from '../src/lib/data/tokenizer';
 import type { ModelRef } from '../src/lib/shared/hub';
 import type { Run } from '../src/lib/shared/types';
 import { UserError } from '../src/lib/shared/errors';
+import { attentionMaps, SHOWN_TOKENS, type AttentionMaps } from '../src/lib/engine/inside/attention';
+import { compareNextTokens, nextTokenView, type NextTokenChange, type NextTokenView } from '../src/lib/engine/inside/nexttoken';
+import { generateWithAlternatives, reshapeStep, type GeneratedStep, type Stage, type StepTrace } from '../src/lib/engine/inside/alternatives';
+import type { GenerateOptions } from '../src/lib/engine/generate';
 
 /** What the Inside view looks at: a run's checkpoint (its best when absent) or a cached base model. */
 export type InsideTarget = { runId: string; checkpointId?: string } | { model: ModelRef };
@@ -34,7 +38,47 @@ export interface Resolved {
 	base: ModelRef | null;
 }
 
+/** A token id with the text it stands for, as the page shows it. */
+export interface ShownToken {
+	id: number;
+	text: string;
+}
+
+export interface NextTokenResult {
+	tokens: ShownToken[];
+	/** The text had more tokens than the view shows (SHOWN_TOKENS); the rest was cut. */
+	cut: boolean;
+	view: NextTokenView & { top: (ShownToken & { p: number })[][] };
+	/** The fine-tuned run's base model on the same tokens, and what changed; absent without a base. */
+	base?: { name: string; view: NextTokenView & { top: (ShownToken & { p: number })[][] }; change: NextTokenChange };
+}
+
+export interface AlternativesResult {
+	prompt: ShownToken[];
+	steps: (GeneratedStep & { text: string; alternatives: (GeneratedStep['alternatives'][number] & { text: string })[] })[];
+}
+
 export function insideApi(deps: InsideDeps) {
+	/** The last generation's steps, kept so the reshaping chart can redo any of them. */
+	let trace: { key: string; steps: StepTrace[]; tokenizer: TextTokenizer } | null = null;
+
+	const show = (t: TextTokenizer, id: number): ShownToken => ({ id, text: t.decode([id], { skipSpecialTokens: false }) });
+
+	function ids(r: Resolved, text: string): { ids: number[]; cut: boolean } {
+		const all = r.encode(text, SHOWN_TOKENS + 1);
+		if (!all.length) throw new UserError('invalid-config', 'Type a text first: it has no tokens.');
+		return { ids: all.slice(0, SHOWN_TOKENS), cut: all.length > SHOWN_TOKENS };
+	}
+
+	function named(t: TextTokenizer, v: NextTokenView) {
+		return { ...v, top: v.top.map((row) => row.map((c) => ({ ...show(t, c.id), p: c.p }))) };
+	}
+
+	function needsLm(r: Resolved, what: string): void {
+		if (r.model.task !== 'causal-lm')
+			throw new UserError('invalid-config', `This model classifies text; ${what} needs a language model. Pick a causal language model or a language-modelling run.`);
+	}
+
 	async function resolve(target: InsideTarget): Promise<Resolved> {
 		if (deps.training()) throw new UserError('invalid-config', 'A run is training in this engine; look inside when it has paused or finished.');
 		if ('model' in target) {
@@ -77,6 +121,57 @@ export function insideApi(deps: InsideDeps) {
 		async insideModel(target: InsideTarget): Promise<InsideInfo & { base: ModelRef | null }> {
 			const r = await resolve(target);
 			return { ...describe(r.model), base: r.base };
+		},
+
+		/** Every layer's and head's attention over the text (its first SHOWN_TOKENS tokens), with rollout. */
+		async insideAttention(target: InsideTarget, text: string): Promise<AttentionMaps & { tokens: ShownToken[]; cut: boolean }> {
+			const r = await resolve(target);
+			const { ids: x, cut } = ids(r, text);
+			const maps = await attentionMaps(r.model, x);
+			const pad = r.model.padId;
+			const tokens = Array.from({ length: maps.length }, (_, i) => (i < x.length ? show(r.tokenizer, x[i]) : { id: pad, text: '[pad]' }));
+			return { ...maps, tokens, cut };
+		},
+
+		/**
+		 * Each token's log-probability and the top-10 next tokens; for a fine-tuned language-modelling
+		 * run, the same under its base model and the tokens whose probability changed most.
+		 */
+		async insideNextTokens(target: InsideTarget, text: string, withBase = true): Promise<NextTokenResult> {
+			const r = await resolve(target);
+			needsLm(r, 'the next-token view');
+			const { ids: x, cut } = ids(r, text);
+			const tuned = await nextTokenView(r.model, x);
+			const out: NextTokenResult = { tokens: x.map((id) => show(r.tokenizer, id)), cut, view: named(r.tokenizer, tuned) };
+			if (withBase && r.base) {
+				const b = await deps.baseModel(r.base);
+				const before = await nextTokenView(archModel(b.spec, b.config, b.params, r.model.padId), x);
+				out.base = { name: r.base.repo, view: named(r.tokenizer, before), change: compareNextTokens(before, tuned) };
+			}
+			return out;
+		},
+
+		/** Generate (greedy or sampled, generate.ts) and show the alternatives each token beat. */
+		async insideGenerate(target: InsideTarget, prompt: string, opts: Partial<GenerateOptions>): Promise<AlternativesResult> {
+			const r = await resolve(target);
+			needsLm(r, 'generation');
+			if (!r.model.arch) throw new UserError('invalid-config', 'Generation runs Hugging Face architectures; this from-scratch model has no generation loop. Pick a pretrained model.');
+			const { ids: x } = ids(r, prompt);
+			const { steps, trace: t } = await generateWithAlternatives(r.model.arch, x, opts);
+			trace = { key: JSON.stringify(target), steps: t, tokenizer: r.tokenizer };
+			const tk = r.tokenizer;
+			return {
+				prompt: x.map((id) => show(tk, id)),
+				steps: steps.map((s) => ({ ...s, text: show(tk, s.id).text, alternatives: s.alternatives.map((a) => ({ ...a, text: show(tk, a.id).text })) }))
+			};
+		},
+
+		/** How temperature, top-k and top-p reshape step `index` of the last generation (generate.ts's order). */
+		insideReshape(index: number, opts: Partial<GenerateOptions>): { tokens: ShownToken[]; stages: Stage[] } {
+			const step = trace?.steps[index];
+			if (!trace || !step) throw new UserError('not-found', 'Generate first: the chart reshapes a step of the last generation.');
+			const { tokens, stages } = reshapeStep(step, opts);
+			return { tokens: tokens.map((id) => show(trace!.tokenizer, id)), stages };
 		}
 	};
 }

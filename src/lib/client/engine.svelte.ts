@@ -220,6 +220,30 @@ export class EngineClient {
 		return this.bridge.call((api) => api.insideModel(target), 300_000);
 	}
 
+	/** The Inside view: every layer's and head's attention over a text, head averages and rollout. */
+	async insideAttention(target: InsideTarget, text: string) {
+		await this.init();
+		return this.bridge.call((api) => api.insideAttention(target, text), 300_000);
+	}
+
+	/** The Inside view: each token's log-probability and the top-10 next tokens (and the base model's, for a fine-tuned run). */
+	async insideNextTokens(target: InsideTarget, text: string, withBase = true) {
+		await this.init();
+		return this.bridge.call((api) => api.insideNextTokens(target, text, withBase), 300_000);
+	}
+
+	/** The Inside view: generate and show the alternatives each token beat. */
+	async insideGenerate(target: InsideTarget, prompt: string, opts: Partial<GenerateOptions>) {
+		await this.init();
+		return this.bridge.call((api) => api.insideGenerate(target, prompt, opts), 300_000);
+	}
+
+	/** The Inside view: how temperature, top-k and top-p reshape one step of the last generation. */
+	async insideReshape(index: number, opts: Partial<GenerateOptions>) {
+		await this.init();
+		return this.bridge.call((api) => api.insideReshape(index, opts), 60_000);
+	}
+
 	/** Why this label: integrated-gradient attributions and occlusion for one text (workers/inside-why-api.ts). */
 	async whyLabel(target: InsideTarget, text: string, options: WhyOptions) {
 		await this.init();

@@ -6,7 +6,7 @@
  * token beat. `reshapeStep` draws how each warper reshapes one step's distribution by running
  * `processLogits` with the warpers switched on one at a time, in that same order.
  */
-import { DEFAULT_GENERATE_OPTIONS, generateStream, processLogits, softmax, type GenerateOptions } from '../generate';
+import { DEFAULT_GENERATE_OPTIONS, generateStream, processLogits, softmax, validateGenerateOptions, type GenerateOptions } from '../generate';
 import type { ArchSpec, HfConfigBase, Params } from '../models/spec';
 import type { TokenChoice } from './nexttoken';
 
@@ -70,6 +70,7 @@ export interface Stage {
  */
 export function reshapeStep(step: StepTrace, options: Partial<GenerateOptions>, shown = 12): { tokens: number[]; stages: Stage[] } {
 	const o = { ...DEFAULT_GENERATE_OPTIONS, ...options, doSample: true };
+	validateGenerateOptions(o);
 	const off = { temperature: 1, topK: 0, topP: 1 };
 	const settings: [Stage['name'], Partial<GenerateOptions>][] = [
 		['model', off],
