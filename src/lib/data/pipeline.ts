@@ -133,7 +133,7 @@ function badRowsError(problems: TableProblem[], readable: number, what = 'could 
 /** The one label of text and pairs datasets: every row is label 0. */
 export const ALL_LABEL = '(all)';
 
-interface Built {
+export interface Built {
 	rows: StoredRow[];
 	labels: string[];
 	labelCounts: number[];
@@ -213,7 +213,8 @@ function buildUnlabelled(table: ReturnType<typeof parseTable>, args: ImportArgs,
 	return { rows, labels: [ALL_LABEL], labelCounts: [rows.length], dropped, textColumn: args.textColumn, labelColumn, empty: built.empty, unreadable: built.problems.length, dedupe: built.dedupe };
 }
 
-function buildFor(table: ReturnType<typeof parseTable>, args: ImportArgs): Built {
+/** The rows an import would store, split, with what was dropped and why (the data report reuses it). */
+export function buildFor(table: ReturnType<typeof parseTable>, args: ImportArgs): Built {
 	const kind = args.kind ?? 'classification';
 	return kind === 'classification' ? buildClassification(table, args) : buildUnlabelled(table, args, kind);
 }
