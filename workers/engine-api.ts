@@ -4,7 +4,7 @@
  * itself, so weights never cross postMessage; the page passes ids and gets progress events.
  * `engine.worker.ts` only exposes this object; tests call it directly in Node.
  */
-import { initBackend, backendInfo, gpuErrorLog, deviceLost, destroyDeviceForTest, DeviceLostError, lostDeviceBehind, recoverBackend, type BackendName } from '../src/lib/engine/backend';
+import { initBackend, backendInfo, gpuErrorLog, deviceLost, destroyDeviceForTest, DeviceLostError, lostDeviceBehind, recoverBackend, gpuBytes, type BackendName } from '../src/lib/engine/backend';
 import { ClassifierSession } from '../src/lib/engine/classifier';
 import { PretrainedSession } from '../src/lib/engine/pretrained';
 import { hubFileReader, loadHubModel } from './pretrained';
@@ -430,7 +430,7 @@ async function trainRun(runId: string, onEvent: (e: TrainEvent) => void): Promis
 		return status;
 	} catch (thrown) {
 		// A lost GPU device fails whatever read came next: say that instead (paused at the last checkpoint).
-		const loss = await lostDeviceBehind(thrown);
+		const loss = await lostDeviceBehind();
 		const e = loss ? new DeviceLostError(loss, reached, (await latestCheckpoint(runId).catch(() => undefined))?.step) : thrown;
 		const message = (e as Error).message ?? String(e);
 		if (e instanceof DivergedError) await discardSuspect(runId).catch(() => {});
@@ -580,7 +580,7 @@ export const api = {
 
 	backend: () => backendInfo(),
 	gpuErrors: () => [...gpuErrorLog()],
-	memory: () => memoryInfo(),
+	memory: () => ({ ...memoryInfo(), ...gpuBytes() }),
 	ping: () => Date.now(),
 
 	/**

@@ -1,15 +1,31 @@
 /**
  * Choosing the compute backend: WebGPU, else WebGL, else the CPU, with the reason for every
  * fallback kept for the UI and recorded with each run. tfjs does not watch the GPU device, so the
- * `device.lost` and `uncapturederror` handlers are attached here.
+ * `device.lost` and `uncapturederror` handlers are attached here, and a lost device is replaced:
+ * the WebGPU backend is removed and registered again, which requests a new adapter and device
+ * (WebGPU spec, "Device loss"; a lost device never comes back), else the engine moves to WebGL or
+ * the CPU. Every tensor on a lost device is gone: the engine reloads from its last checkpoint.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BackendInfo } from '../shared/types';
+import { UserError } from '../shared/errors';
 
 export type BackendName = 'webgpu' | 'webgl' | 'cpu';
 
+/** How the GPU device ended: GPUDeviceLostInfo's reason ('destroyed' or 'unknown') and message. */
+export interface DeviceLoss {
+	reason: string;
+	message: string;
+	at: number;
+}
+
 let info: BackendInfo | null = null;
 const gpuErrors: string[] = [];
+/** The device tfjs computes on now, and how it was lost (null while it works). */
+let current: GPUDevice | null = null;
+let lost: DeviceLoss | null = null;
+/** For tests: the next WebGPU restart fails, as on a machine whose GPU does not come back. */
+let refuseRestart = false;
 
 export function backendInfo(): BackendInfo | null {
 	return info;
@@ -18,6 +34,50 @@ export function backendInfo(): BackendInfo | null {
 /** Errors the GPU reported on its own (device lost, validation errors), newest last. */
 export function gpuErrorLog(): readonly string[] {
 	return gpuErrors;
+}
+
+/** How the GPU device of the running backend was lost, or null while it works (or there is none). */
+export function deviceLost(): DeviceLoss | null {
+	return lost;
+}
+
+/**
+ * Whether an error came from a lost device: the loss is recorded, or it is about to be. A read in
+ * flight fails first ("Buffer was unmapped before mapping was resolved"), before the device's
+ * `lost` promise settles, so on WebGPU any error waits a moment for it.
+ */
+export async function lostDeviceBehind(): Promise<DeviceLoss | null> {
+	if (lost || !current) return lost;
+	await Promise.race([current.lost, new Promise((r) => setTimeout(r, 500))]);
+	// The `lost` handler runs in the same turn as the promise settles; let it.
+	await Promise.resolve();
+	return lost;
+}
+
+/** What a user reads when the device was lost mid-run: what happened, what is kept, what to do. */
+export class DeviceLostError extends UserError {
+	constructor(loss: DeviceLoss, step: number, checkpointStep: number | undefined) {
+		const why = loss.reason === 'destroyed' ? 'it was destroyed' : loss.message || 'the browser or the graphics driver reset it';
+		const kept =
+			checkpointStep !== undefined
+				? `The last complete checkpoint (step ${checkpointStep}) is kept: Resume continues from it on a new GPU device, or on WebGL or the CPU if the GPU does not start again.`
+				: 'No checkpoint was saved before it: start the run again.';
+		super(
+			'device-lost',
+			`The GPU device was lost after step ${step} (${why}), so training stopped. ${kept} If it happens again, close other tabs that use the GPU, update the graphics driver, or restart the browser.`
+		);
+		this.name = 'DeviceLostError';
+	}
+}
+
+function watch(device: GPUDevice): void {
+	current = device;
+	lost = null;
+	device.lost.then((l) => {
+		gpuErrors.push(`GPU device lost (${l.reason}): ${l.message}`);
+		if (device === current) lost = { reason: l.reason ?? 'unknown', message: l.message, at: Date.now() };
+	});
+	device.addEventListener('uncapturederror', (e) => gpuErrors.push(`GPU error: ${(e as GPUUncapturedErrorEvent).error.message}`));
 }
 
 async function tryWebGpu(): Promise<BackendInfo> {
@@ -32,10 +92,7 @@ async function tryWebGpu(): Promise<BackendInfo> {
 	const fallback = Boolean((a as { isFallbackAdapter?: boolean }).isFallbackAdapter ?? (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter);
 	const backend = tf.backend() as unknown as { device?: GPUDevice };
 	const device = backend.device;
-	if (device) {
-		device.lost.then((l) => gpuErrors.push(`GPU device lost (${l.reason}): ${l.message}`));
-		device.addEventListener('uncapturederror', (e) => gpuErrors.push(`GPU error: ${(e as GPUUncapturedErrorEvent).error.message}`));
-	}
+	if (device) watch(device);
 	const name = [a.vendor, a.architecture, a.device, a.description].filter(Boolean).join(' ').trim();
 	return {
 		name: 'webgpu',
@@ -70,4 +127,80 @@ export async function initBackend(prefer: BackendName[] = ['webgpu', 'webgl', 'c
 		}
 	}
 	throw new Error(`No compute backend could start (${reasons.join('; ')}).`);
+}
+
+/**
+ * The WebGPU backend again, on a new device: tfjs keeps one backend instance per name, bound to
+ * its device, so the instance is removed (its buffers released) and its factory registered anew;
+ * starting it requests a new adapter and device. The fused kernels stay registered by name.
+ */
+async function restartWebGpu(): Promise<BackendInfo> {
+	if (refuseRestart) {
+		refuseRestart = false;
+		throw new Error('a test refused the new device');
+	}
+	const factory = tf.findBackendFactory('webgpu');
+	if (!factory) throw new Error('the WebGPU backend is not registered');
+	// Its buffers were on the lost device; releasing them cannot fail the restart.
+	try {
+		tf.removeBackend('webgpu');
+	} catch {
+		/* already gone */
+	}
+	tf.registerBackend('webgpu', factory, 3);
+	return tryWebGpu();
+}
+
+const label = (name: string) => (name === 'webgpu' ? 'WebGPU' : name === 'webgl' ? 'WebGL' : 'the CPU');
+
+/**
+ * After the GPU device was lost: a new WebGPU device, else WebGL, else the CPU. The returned info
+ * says in `recovered` what happened and which backend the engine now runs on. The caller must have
+ * dropped every tensor of the lost device. Without a loss, the backend as it is.
+ */
+export async function recoverBackend(): Promise<BackendInfo> {
+	const loss = lost;
+	if (!loss || !info || info.name !== 'webgpu') return info ?? initBackend();
+	const reasons: string[] = [];
+	try {
+		const got = await restartWebGpu();
+		got.recovered = `The GPU device was lost (${loss.reason}); the engine started a new WebGPU device and now runs on it.`;
+		info = got;
+		return got;
+	} catch (e) {
+		reasons.push(`webgpu: ${(e as Error).message}`);
+	}
+	for (const name of ['webgl', 'cpu'] as const) {
+		try {
+			const got = await trySimple(name);
+			got.fallbackReason = reasons.join('; ');
+			got.recovered = `The GPU device was lost (${loss.reason}) and WebGPU did not start again (${reasons.join('; ')}); the engine now runs on ${label(name)}, which is slower. Reload the page to try the GPU again.`;
+			info = got;
+			current = null;
+			lost = null;
+			return got;
+		} catch (e) {
+			reasons.push(`${name}: ${(e as Error).message}`);
+		}
+	}
+	throw new Error(`The GPU device was lost and no compute backend could start again (${reasons.join('; ')}). Reload the page.`);
+}
+
+/**
+ * For tests: destroy the GPU device under tfjs (as a driver reset or the browser would take it
+ * away). With `refuseNewDevice`, the next WebGPU restart fails, so recovery falls back to WebGL or
+ * the CPU. Returns false when the engine does not run on WebGPU.
+ */
+export function destroyDeviceForTest(refuseNewDevice = false): boolean {
+	const device = (tf.backend() as unknown as { device?: GPUDevice }).device;
+	if (!device || info?.name !== 'webgpu') return false;
+	refuseRestart = refuseNewDevice;
+	device.destroy();
+	return true;
+}
+
+/** Bytes tfjs holds on the GPU (WebGPU, WebGL) where the backend reports them: for leak checks. */
+export function gpuBytes(): { numBytesInGPU?: number } {
+	const m = tf.memory() as tf.MemoryInfo & { numBytesInGPU?: number };
+	return m.numBytesInGPU === undefined ? {} : { numBytesInGPU: m.numBytesInGPU };
 }

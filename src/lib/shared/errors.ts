@@ -19,6 +19,7 @@ export type UserErrorCode =
 	| 'timeout'
 	| 'model-too-large'
 	| 'training-diverged'
+	| 'device-lost'
 	| 'cancelled'
 	| 'invalid-config'
 	| 'unauthorized'

@@ -151,6 +151,8 @@ export interface BackendInfo {
 	isFallbackAdapter?: boolean;
 	/** Why a preferred backend was not used, when it was not. */
 	fallbackReason?: string;
+	/** Set after the GPU device was lost: what the engine did about it and where it runs now. */
+	recovered?: string;
 	maxStorageBufferBindingSize?: number;
 }
 
