@@ -4,7 +4,9 @@
  * GPT-2 from the local fake Hub), compare the run against it with paired bootstrap, and download
  * the decision report as HTML and JSON; every control of the classification Compare screen is
  * used once: the baseline's fields and Cancel, the reference picker, the system checkboxes, the
- * report's run picker and both downloads.
+ * report's run picker and both downloads. Then runs from repeated seeds: each configuration's mean
+ * and interval over its seeds, a difference against the seed spread in the table, the "Across folds
+ * and seeds" card and both report formats.
  */
 import { readFileSync } from 'node:fs';
 import type { Download, Page } from '@playwright/test';
@@ -91,4 +93,72 @@ test('example: fine-tuned run vs zero-shot baseline, comparison and decision rep
 	expect(parsed.reference.name).toContain('zero-shot');
 	expect(parsed.candidate.name).toBe(runName);
 	expect(parsed.difference.n).toBe(parsed.candidate.count);
+});
+
+test('repeated seeds: each configuration over its seeds, differences weighed against the seed spread in Compare and the report', async ({ studioPage: page }) => {
+	test.setTimeout(8 * 60_000);
+	await ensureTrainedExample(page);
+
+	// Two configurations, each repeated with 2 seeds (nano, 2 and 3 steps) on the Experiments screen.
+	await page.getByTestId('nav-experiments').click();
+	await page.getByTestId('study-base').selectOption({ index: 0 });
+	await page.getByTestId('study-preset').selectOption('nano');
+	await page.getByTestId('cv-mode').selectOption('seeds');
+	await setNumber(page, 'cv-k', 2);
+	const stamp = Date.now().toString(36);
+	for (const [name, steps] of [[`A ${stamp}`, 2], [`B ${stamp}`, 3]] as const) {
+		await page.getByTestId('cv-name').fill(name);
+		await setNumber(page, 'cv-steps', steps);
+		await page.getByTestId('cv-start').click();
+		await expect(page.getByTestId('cv-result')).toContainText(`${name} (same split, different seeds, ${steps} steps each) · 2 of 2 done`, { timeout: 300_000 });
+	}
+
+	// Score one of B's runs on the test split (experiment runs are chosen on validation and leave it unscored).
+	const bRun = `B ${stamp} · seed 42`;
+	await page.getByTestId('nav-evaluate').click();
+	const runPick = page.getByTestId('eval-run');
+	const runValue = await runPick.locator('option').evaluateAll((o, n) => (o as HTMLOptionElement[]).find((x) => x.text.startsWith(n))!.value, bRun);
+	await runPick.selectOption(runValue);
+	await page.getByTestId('evaluate').click();
+	await expect(page.getByTestId('eval-outcome')).toHaveAttribute('data-kind', 'scored', { timeout: 180_000 });
+
+	await page.getByTestId('nav-compare').click();
+	const reference = page.getByTestId('compare-reference');
+	const majority = await reference.locator('option').evaluateAll((o) => (o as HTMLOptionElement[]).find((x) => x.text === 'Majority class')!.value);
+	await reference.selectOption(majority);
+	const pick = page.getByTestId('compare-systems').locator('li').filter({ hasText: bRun }).getByRole('checkbox');
+	await pick.check();
+	const row = page.getByTestId('compare-table').locator('tr').filter({ hasText: bRun });
+	await expect(row.getByTestId('compare-group')).toContainText(new RegExp(`seed 1 of B ${stamp}: validation accuracy \\d+\\.\\d% ± \\d+\\.\\d pts \\(95% t interval over 2 seeds, sd \\d+\\.\\d pts\\)`));
+	const note = page.getByTestId('compare-spread').locator('li').filter({ hasText: bRun });
+	await expect(note).toContainText(/The test accuracy difference, .* is (within|larger than) the seed spread of validation accuracy/);
+	const within = await note.getAttribute('data-within');
+
+	// The two configurations side by side: means, intervals and the pooled seed spread.
+	const card = page.getByTestId('spread-card');
+	await expect(card.getByTestId('spread-group').filter({ hasText: `A ${stamp}` })).toHaveAttribute('data-n', '2');
+	const a = await page.getByTestId('spread-a').locator('option').evaluateAll((o, n) => (o as HTMLOptionElement[]).find((x) => x.text === n)!.value, `B ${stamp}`);
+	await page.getByTestId('spread-a').selectOption(a);
+	const b = await page.getByTestId('spread-b').locator('option').evaluateAll((o, n) => (o as HTMLOptionElement[]).find((x) => x.text === n)!.value, `A ${stamp}`);
+	await page.getByTestId('spread-b').selectOption(b);
+	const verdicts = page.getByTestId('spread-verdict').locator('li');
+	await expect(verdicts).toHaveCount(2);
+	await expect(verdicts.first()).toContainText(new RegExp(`^validation accuracy B ${stamp} .* vs A ${stamp} .*: a difference of .*, (within|larger than) the seed spread \\(sd \\d+\\.\\d pts\\)`));
+	await expect(verdicts.nth(1)).toContainText('validation loss');
+	await shot(page, 'compare-seeds');
+
+	// Both report formats carry the groups and the same call.
+	await page.getByTestId('report-candidate').selectOption({ label: bRun });
+	const json = JSON.parse(await downloaded(page, 'download-json'));
+	expect(json.spread.candidate).toMatchObject({ name: `B ${stamp}`, kind: 'seeds', k: 2, n: 2, member: 1 });
+	expect(json.spread.reference).toBeNull();
+	const v = json.spread.verdict;
+	expect(v.within).toBe(Math.abs(v.diff) <= v.spread);
+	expect(String(v.within)).toBe(within);
+	expect(v.spread).toBeCloseTo(json.spread.candidate.accuracy.std, 12);
+	if (v.within) expect(json.verdict.text).toMatch(/^No real difference between the configurations: /);
+	const html = await downloaded(page, 'download-html');
+	expect(html).toContain('<h2>Fold and seed spread</h2>');
+	expect(html).toContain(`B ${stamp}, seed 1`);
+	expect(html).toContain(v.within ? 'is within the seed spread' : 'is larger than the seed spread');
 });

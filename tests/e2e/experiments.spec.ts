@@ -1,8 +1,10 @@
 /**
  * The Experiments screen on the example project (shared trained context): a 4-trial TPE study of
  * nano runs of 3 steps with the median pruner, paused, reloaded and resumed; its table, charts,
- * exports and "promote"; then a 3-fold stratified cross-validation with its interval and curves.
- * Every control on the screen is used once with its result checked.
+ * exports and "promote"; then a 3-fold stratified cross-validation with its interval and curves;
+ * a 2-trial LoRA-rank study on the tiny BERT from the local fake Hub whose trials train the ranks
+ * they sampled; and a 3-fold cross-validation grouped by an imported customer column, with no
+ * customer in two folds. Every control on the screen is used once with its result checked.
  */
 import { readFileSync } from 'node:fs';
 import type { Page } from '@playwright/test';
@@ -207,4 +209,174 @@ test('a 3-fold stratified cross-validation: paused and resumed, mean ± interval
 	} finally {
 		await page.setViewportSize({ width: 1280, height: 900 });
 	}
+});
+
+/** Every record of an IndexedDB store of the studio's database (for what the page stored). */
+async function stored<T>(page: Page, store: string): Promise<T[]> {
+	return page.evaluate(async (name) => {
+		const db: IDBDatabase = await new Promise((ok, err) => {
+			const r = indexedDB.open('whetstone');
+			r.onsuccess = () => ok(r.result);
+			r.onerror = () => err(r.error);
+		});
+		try {
+			return await new Promise<T[]>((ok, err) => {
+				const req = db.transaction(name).objectStore(name).getAll();
+				req.onsuccess = () => ok(req.result as T[]);
+				req.onerror = () => err(req.error);
+			});
+		} finally {
+			db.close();
+		}
+	}, store);
+}
+
+interface StoredTrial {
+	number: number;
+	params: Record<string, number | string>;
+	state: string;
+	runId?: string;
+}
+
+test('a 2-trial LoRA-rank study on the tiny BERT: each trial trains the rank it sampled', async ({ studioPage: page }) => {
+	test.setTimeout(8 * 60_000);
+	await ensureTrainedExample(page);
+
+	// The study starts from a LoRA fine-tune of the tiny BERT (2 steps).
+	await page.getByTestId('source-pretrained').check();
+	await page.getByTestId('hub-repo').fill('whetstone-test/tiny-bert');
+	await page.getByTestId('hub-inspect').click();
+	const download = page.getByTestId('hub-download');
+	const ready = page.getByTestId('hub-ready');
+	await expect(download.or(ready)).toBeVisible({ timeout: 60_000 });
+	if (await download.isVisible()) await download.click();
+	await expect(ready).toBeVisible({ timeout: 120_000 });
+	await page.getByTestId('objective').selectOption('classification');
+	await page.getByTestId('method-lora').check();
+	await setNumber(page, 'lora-rank', 8);
+	await setNumber(page, 'hf-context', 32);
+	await setNumber(page, 'batch-size', 8);
+	await setNumber(page, 'epochs', 1);
+	const advanced = page.getByTestId('advanced-settings');
+	if (!(await advanced.evaluate((d) => (d as HTMLDetailsElement).open))) await advanced.locator('summary').click();
+	await setNumber(page, 'max-steps', 2);
+	await setNumber(page, 'log-every', 1);
+	await setNumber(page, 'eval-every', 2);
+	await setNumber(page, 'checkpoint-every', 2);
+	const rows = page.getByTestId('run-row');
+	const before = new Set(await rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-name'))));
+	await page.getByTestId('start').click();
+	await expect.poll(async () => (await rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-name')))).filter((n) => !before.has(n)).length, { timeout: 120_000 }).toBe(1);
+	const baseName = (await rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-name')))).find((n) => !before.has(n))!;
+	await expect(page.locator(`[data-testid="run-row"][data-name="${baseName}"]`)).toHaveAttribute('data-status', 'completed', { timeout: 300_000 });
+	await page.getByTestId('source-scratch').check();
+
+	await page.getByTestId('nav-experiments').click();
+	const base = page.getByTestId('study-base');
+	const option = await base.locator('option').evaluateAll((o, n) => (o as HTMLOptionElement[]).find((x) => x.text.startsWith(`${n}'s settings`))!.value, baseName);
+	await base.selectOption(option);
+	await expect(base.locator('option:checked')).toContainText('tiny-bert, LoRA rank 8');
+	// A pretrained base: no from-scratch model size or dropout; its method and LoRA's settings instead.
+	await expect(page.getByTestId('study-preset')).toHaveCount(0);
+	await expect(page.getByTestId('tune-model-dropout')).toHaveCount(0);
+	await expect(page.getByTestId('space-editor')).toContainText('LoRA rank (only when fine-tuning method is lora)');
+	await expect(page.getByTestId('low-train-learningRate')).toHaveValue('0.00001');
+
+	await page.getByTestId('study-name').fill('lora rank');
+	await page.getByTestId('study-sampler').selectOption('random');
+	await page.getByTestId('study-pruner').selectOption('none');
+	await setNumber(page, 'study-trials', 2);
+	await setNumber(page, 'study-steps', 2);
+	await setNumber(page, 'study-seed', 11);
+	for (const id of ['train-learningRate', 'train-weightDecay']) await page.getByTestId(`tune-${id}`).uncheck();
+	await page.getByTestId('tune-pretrained-method-kind').check();
+	await page.getByTestId('choices-pretrained-method-kind').fill('lora, qlora');
+	await page.getByTestId('tune-pretrained-method-rank').check();
+	await page.getByTestId('low-pretrained-method-rank').fill('2');
+	await page.getByTestId('high-pretrained-method-rank').fill('6');
+	await page.getByTestId('study-start').click();
+	await expect(page.getByTestId('study-problem')).toContainText('Unknown fine-tuning method "qlora": the choices are full and lora.');
+	await page.getByTestId('choices-pretrained-method-kind').fill('lora');
+	await shot(page, 'experiments-lora-form');
+	await page.getByTestId('study-start').click();
+	await expect(page.getByTestId('study-status').first()).toHaveText('done', { timeout: 300_000 });
+	await expect(trialRows(page)).toHaveCount(2);
+	await expect(page.getByTestId('sort-pretrained-method-rank')).toBeVisible();
+	await shot(page, 'experiments-lora-study');
+
+	// What the page stored: each trial's run has the sampled rank, and its checkpoint's adapters are that wide.
+	const study = (await stored<{ kind: string; config: { name: string }; trials: StoredTrial[] }>(page, 'experiments')).find((r) => r.kind === 'study' && r.config.name === 'lora rank')!;
+	expect(study.trials.map((t) => t.state)).toEqual(['complete', 'complete']);
+	const runs = await stored<{ id: string; config: { pretrained?: { repo: string; method?: { kind: string; rank?: number } } } }>(page, 'runs');
+	const checkpoints = await stored<{ runId: string; tensors: { name: string; shape: number[] }[] }>(page, 'checkpoints');
+	for (const t of study.trials) {
+		const rank = t.params['pretrained.method.rank'] as number;
+		expect(Number.isInteger(rank) && rank >= 2 && rank <= 6).toBe(true);
+		expect(t.params['pretrained.method.kind']).toBe('lora');
+		const run = runs.find((r) => r.id === t.runId)!;
+		expect(run.config.pretrained!.repo).toBe('whetstone-test/tiny-bert');
+		expect(run.config.pretrained!.method).toMatchObject({ kind: 'lora', rank });
+		const adapters = checkpoints.filter((c) => c.runId === t.runId).flatMap((c) => c.tensors.filter((x) => x.name.endsWith('lora_A.weight')));
+		expect(adapters.length).toBeGreaterThan(0);
+		for (const a of adapters) expect(a.shape[0]).toBe(rank);
+	}
+});
+
+test('a 3-fold cross-validation grouped by an imported column: no customer in two folds', async ({ studioPage: page }) => {
+	test.setTimeout(6 * 60_000);
+	const name = `Grouped CV ${Date.now()}`;
+	if (new URL(page.url()).pathname !== '/') await page.getByTestId('nav-projects').click();
+	const input = page.getByLabel('Project name');
+	await expect(async () => {
+		await input.fill(name);
+		await expect(input).toHaveValue(name, { timeout: 1_000 });
+	}).toPass({ timeout: 30_000 });
+	await page.getByRole('button', { name: 'Create' }).click();
+	await expect(page).toHaveURL(/\/data$/);
+	await page.getByTestId('file-input').setInputFiles('tests/fixtures/data/tickets-grouped.csv');
+	await page.getByTestId('text-column').selectOption('text');
+	await page.getByTestId('label-column').selectOption('label');
+	await page.getByTestId('import-button').click();
+	await expect(page.getByTestId('import-done')).toBeVisible({ timeout: 60_000 });
+
+	await page.getByTestId('nav-experiments').click();
+	await page.getByTestId('study-preset').selectOption('nano');
+	await expect(page.getByTestId('cv-by').locator('option')).toContainText(['the label balance (stratified)', 'nothing (shuffled)', 'groups of "customer" whole']);
+	await page.getByTestId('cv-by').selectOption('customer');
+	await page.getByTestId('cv-name').fill('by customer');
+	await setNumber(page, 'cv-k', 3);
+	await setNumber(page, 'cv-steps', 2);
+	await page.getByTestId('cv-start').click();
+	await expect(page.locator('[data-testid="cv-row"][data-state="complete"]')).toHaveCount(3, { timeout: 300_000 });
+	await expect(page.getByTestId('cv-result')).toContainText('by customer (grouped by customer, 2 steps each) · 3 of 3 done');
+	await expect(page.getByTestId('cv-summary')).toContainText(/Validation accuracy \d\.\d{4} ± \d\.\d{4}/);
+
+	// The page: each fold validates whole customers, no customer in two folds.
+	const validates = page.getByTestId('cv-validates');
+	await expect(validates.first()).toHaveAttribute('data-groups', /\[/);
+	const shown: string[][] = await validates.evaluateAll((els) => els.map((e) => JSON.parse(e.getAttribute('data-groups')!)));
+	expect(shown).toHaveLength(3);
+	for (const g of shown) expect(g.length).toBeGreaterThan(0);
+	expect(new Set(shown.flat()).size).toBe(shown.flat().length);
+	await shot(page, 'experiments-grouped-cv');
+
+	// The stored fold versions: every non-test row's customer validates in exactly one fold, and every customer does in one.
+	const cv = (await stored<{ name: string; kind: string; folds: { datasetVersionId: string }[] }>(page, 'experiments')).find((r) => r.kind === 'folds' && r.name === 'by customer')!;
+	const chunks = await stored<{ versionId: string; index: number; rows: { split: number; meta?: Record<string, string> }[] }>(page, 'rows');
+	const rowsOf = (id: string) => chunks.filter((c) => c.versionId === id).sort((a, b) => a.index - b.index).flatMap((c) => c.rows);
+	const folds = cv.folds.map((f) => rowsOf(f.datasetVersionId));
+	const customers = new Set(folds[0].filter((r) => r.split !== 2).map((r) => r.meta!.customer));
+	expect(customers.size).toBeGreaterThanOrEqual(3);
+	for (const c of customers) {
+		const foldsValidating = folds.filter((rows) => rows.some((r) => r.split === 1 && r.meta!.customer === c));
+		expect(foldsValidating, c).toHaveLength(1);
+		// Within its fold, all of the customer's non-test rows validate.
+		expect(foldsValidating[0].filter((r) => r.meta!.customer === c && r.split !== 2).every((r) => r.split === 1)).toBe(true);
+	}
+	expect(new Set(shown.flat())).toEqual(customers);
+
+	await page.getByTestId('nav-projects').click();
+	page.once('dialog', (d) => void d.accept());
+	await page.getByTestId('project-card').filter({ hasText: name }).getByRole('button', { name: 'Delete' }).click({ timeout: 30_000 });
+	await expect(page.getByTestId('project-card').filter({ hasText: name })).toHaveCount(0);
 });

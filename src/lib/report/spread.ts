@@ -7,7 +7,7 @@
  * The rule (Bouthillier et al. 2021, "Accounting for Variance in Machine Learning Benchmarks":
  * a gain below the variation that data sampling and seeds cause by themselves is not evidence):
  *
- *   a difference is *within the fold/seed spread* when its size is below the spread, where the
+ *   a difference is *within the fold/seed spread* when its size is not above the spread, where the
  *   spread is the sample standard deviation of the group's runs, pooled over both sides when both
  *   are groups:  s_p = sqrt(((n_a − 1) s_a² + (n_b − 1) s_b²) / (n_a + n_b − 2)).
  *
@@ -98,7 +98,7 @@ export function groupText(g: GroupSpread, metric: SpreadMetric = 'valAccuracy'):
 
 /** The rule in one sentence, as the report prints it. */
 export const SPREAD_RULE =
-	'A difference is called within the fold/seed spread when its size is below the standard deviation of the runs of the same configuration over its folds or seeds (pooled over both sides when both have them): one run moves that much when only the split or the seed changes. Means are given with 95% t intervals over the folds or seeds; values are each run\'s best validation value.';
+	'A difference is called within the fold/seed spread when its size is not above the standard deviation of the runs of the same configuration over its folds or seeds (pooled over both sides when both have them): one run moves that much when only the split or the seed changes. Means are given with 95% t intervals over the folds or seeds; values are each run\'s best validation value.';
 
 export interface SpreadVerdict {
 	/** What varies: 'fold', 'seed' or 'fold/seed' (one side folds, the other seeds). */
@@ -107,7 +107,7 @@ export interface SpreadVerdict {
 	diff: number;
 	/** The standard deviation it is measured against; null when no side has two finished runs. */
 	spread: number | null;
-	/** |diff| < spread; null when there is no spread. */
+	/** |diff| ≤ spread (so two equal values with no spread are within it); null when there is no spread. */
 	within: boolean | null;
 	/** Difference of the group means, with its Welch interval (both sides groups only). */
 	means: { diff: number; low: number; high: number } | null;
@@ -133,10 +133,10 @@ export function compareGroups(candidate: GroupSpread, reference: GroupSpread, me
 	const word = spreadWord(candidate, reference);
 	const head = `${metricName(metric)} ${candidate.name} ${valueText(metric, c.mean)} vs ${reference.name} ${valueText(metric, r.mean)}: a difference of ${diffText(metric, diff)}`;
 	if (spread === null) return { word, diff, spread, within: null, means, text: `${head}. A side needs two finished ${word}s before the ${word} spread can tell whether this is more than noise.` };
-	const within = Math.abs(diff) < spread;
+	const within = Math.abs(diff) <= spread;
 	const welch = means ? ` The 95% Welch interval of the difference of the means is ${diffText(metric, means.low)} to ${diffText(metric, means.high)}${means.low <= 0 && means.high >= 0 ? ', which includes zero' : ''}.` : '';
 	const text = within
-		? `${head}, smaller than the ${word} spread (sd ${sizeText(metric, spread)}): within what changing the ${word} alone does, so these runs do not tell the two configurations apart.${welch}`
+		? `${head}, within the ${word} spread (sd ${sizeText(metric, spread)}): changing the ${word} alone moves a run that much, so these runs do not tell the two configurations apart.${welch}`
 		: `${head}, larger than the ${word} spread (sd ${sizeText(metric, spread)}).${welch}`;
 	return { word, diff, spread, within, means, text };
 }
@@ -154,9 +154,9 @@ export function runDiffAgainstSpread(diff: number, candidate: GroupSpread | null
 	const means = candidate?.accuracy && reference?.accuracy ? welchInterval(candidate.accuracy, reference.accuracy) : null;
 	if (spread === null)
 		return { word, diff, spread, within: null, means, text: `The ${what} difference is ${pts(diff)}; ${whose} ${groups.length > 1 ? "have" : "has"} fewer than two finished ${word}s, so there is no ${word} spread to weigh it against yet.` };
-	const within = Math.abs(diff) < spread;
+	const within = Math.abs(diff) <= spread;
 	const text = within
-		? `The ${what} difference, ${pts(diff)}, is smaller than the ${word} spread of validation accuracy (sd ${sizeText('valAccuracy', spread)} over the ${word}s of ${whose}): another ${word} could give it, so it is not a real difference between the configurations.`
+		? `The ${what} difference, ${pts(diff)}, is within the ${word} spread of validation accuracy (sd ${sizeText('valAccuracy', spread)} over the ${word}s of ${whose}): another ${word} could give it, so it is not a real difference between the configurations.`
 		: `The ${what} difference, ${pts(diff)}, is larger than the ${word} spread of validation accuracy (sd ${sizeText('valAccuracy', spread)} over the ${word}s of ${whose}).`;
 	return { word, diff, spread, within, means, text };
 }

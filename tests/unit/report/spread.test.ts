@@ -1,6 +1,6 @@
 // The fold/seed spread rule (report/spread.ts): groups summarised from stored cross-validations,
 // the pooled standard deviation and Welch interval against hand-computed values, "within the
-// spread" called exactly when |difference| < spread, and the decision report (JSON and HTML)
+// spread" called exactly when |difference| ≤ spread, and the decision report (JSON and HTML)
 // saying so and turning a paired "better" into "inconclusive" when the gain is within the spread.
 import { describe, expect, it } from 'vitest';
 import { buildEvaluation, pairedComparison } from '../../../src/lib/engine/eval/evaluation';
@@ -81,12 +81,12 @@ describe('the rule: a difference below the spread is called so', () => {
 	const b = groupSpread(cv('b', 'seeds', [0.65, 0.75, 0.85], 'lr 1e-3 × 3 seeds')); // sd 0.1
 	const far = groupSpread(cv('c', 'seeds', [0.3, 0.32, 0.34], 'tiny lr × 3 seeds'));
 
-	it('two groups: within when |Δ mean| < pooled sd, with the means and Welch interval', () => {
+	it('two groups: within when |Δ mean| ≤ pooled sd, with the means and Welch interval', () => {
 		const v = compareGroups(a, b)!;
 		expect(v.diff).toBeCloseTo(0.05, 12);
 		expect(v.spread).toBeCloseTo(0.1, 12);
 		expect(v.within).toBe(true);
-		expect(v.text).toContain('smaller than the seed spread (sd 10.0 pts)');
+		expect(v.text).toContain('within the seed spread (sd 10.0 pts)');
 		expect(v.text).toContain('do not tell the two configurations apart');
 		expect(v.text).toContain('includes zero');
 		const w = compareGroups(a, far)!;
@@ -111,6 +111,10 @@ describe('the rule: a difference below the spread is called so', () => {
 	it('a single run against a reference: the test difference against the group sd, at the boundary', () => {
 		expect(runDiffAgainstSpread(0.099, a, null)!.within).toBe(true);
 		expect(runDiffAgainstSpread(-0.099, a, null)!.within).toBe(true);
+		// Equal values with no spread at all are not a difference.
+		const flat = groupSpread(cv('z', 'seeds', [0.4, 0.4]));
+		expect(runDiffAgainstSpread(0, flat, null)!.within).toBe(true);
+		expect(runDiffAgainstSpread(0.01, flat, null)!.within).toBe(false);
 		expect(runDiffAgainstSpread(0.101, a, null)!.within).toBe(false);
 		expect(runDiffAgainstSpread(0.2, null, a)!.within).toBe(false);
 		expect(runDiffAgainstSpread(0.2, null, null)).toBeNull();
@@ -166,7 +170,7 @@ describe('the decision report with fold/seed spread', () => {
 		expect(r.spread!.verdict!.spread).toBeCloseTo(0.2, 12);
 		expect(r.spread!.verdict!.within).toBe(true);
 		expect(r.verdict.kind).toBe('inconclusive');
-		expect(r.verdict.text).toMatch(/^No real difference between the configurations: The test accuracy difference, \+8\.3 pts, is smaller than the seed spread/);
+		expect(r.verdict.text).toMatch(/^No real difference between the configurations: The test accuracy difference, \+8\.3 pts, is within the seed spread/);
 		expect(r.caveats[0]).toMatch(/^Within the seed spread: /);
 		const json = JSON.parse(decisionJson(r));
 		expect(json.spread.candidate).toMatchObject({ name: 'B × 3 seeds', kind: 'seeds', n: 3, member: 1 });
