@@ -5,7 +5,7 @@
  *
  * - byte-level BPE (GPT-2, Qwen2, Llama-3, the studio's own BPE): `tokenizer.ggml.model` "gpt2",
  *   the vocabulary by id, `merges` as "a b", and `tokenizer.ggml.pre` naming the pre-tokenizer
- *   regex llama.cpp applies ("gpt-2", "qwen2", "llama-bpe"; "default" when it is none of these);
+ *   regex llama.cpp applies ("gpt-2", "qwen2", "llama-bpe", "smollm"; "default" when it is none of these);
  * - SentencePiece-style BPE (Llama-2, TinyLlama: `▁` for spaces, `<0xNN>` byte fallback):
  *   "llama", with scores. Without tokenizer.model, a score is minus the token's id, so earlier
  *   (more frequent) pieces merge first, as in a SentencePiece BPE model's own scores.
@@ -66,8 +66,11 @@ export function ggmlPreTokenizer(t: TokenizerJson, warnings: string[]): string {
 	const parts = flat(t.pre_tokenizer);
 	if (parts.includes(LLAMA3_SPLIT)) return 'llama-bpe';
 	if (parts.includes(QWEN2_SPLIT)) return 'qwen2';
-	const pre = t.pre_tokenizer as { type?: string; use_regex?: boolean } | null | undefined;
+	const pre = t.pre_tokenizer as { type?: string; use_regex?: boolean; pretokenizers?: { type?: string; use_regex?: boolean; individual_digits?: boolean }[] } | null | undefined;
 	if (pre?.type === 'ByteLevel' && pre.use_regex !== false) return 'gpt-2';
+	// SmolLM / SmolLM2: single digits, then GPT-2's regex (llama.cpp's "smollm")
+	const seq = pre?.type === 'Sequence' ? (pre.pretokenizers ?? []) : [];
+	if (seq.length === 2 && seq[0].type === 'Digits' && seq[0].individual_digits && seq[1].type === 'ByteLevel' && seq[1].use_regex !== false) return 'smollm';
 	warnings.push(
 		pre
 			? "The tokenizer's pre-tokenizer is not one llama.cpp knows by name; the GGUF says 'default', so llama.cpp may split text differently from transformers (token ids given directly are unaffected)."

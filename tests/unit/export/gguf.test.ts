@@ -14,6 +14,7 @@ import { gguf, GGMLQuantizationType, GGUFValueType } from '@huggingface/gguf';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { exportGguf, ollamaModelfile, permuteRope, type HostTensor } from '../../../src/lib/export/gguf-model';
 import { GGUF_ALIGNMENT, type GgmlType } from '../../../src/lib/export/gguf';
+import { ggmlPreTokenizer } from '../../../src/lib/export/gguf-tokenizer';
 import { halfToFloat, roundToHalf } from '../../../src/lib/engine/io/float16';
 import { mergeAdapters } from '../../../src/lib/engine/train/lora';
 import { fixtureJson, fixtureTensors } from '../models/fixtures';
@@ -274,6 +275,20 @@ describe('GGUF: LoRA merged, tokenizers, Modelfile, refusals', () => {
 		expect(md['tokenizer.ggml.merges']).toEqual(['▁ t']);
 		expect(md['tokenizer.ggml.add_bos_token']).toBe(true);
 		expect(md['tokenizer.ggml.bos_token_id']).toBe(1);
+	});
+
+	it("names llama.cpp's pre-tokenizer from tokenizer.json: GPT-2, Llama-3, Qwen2, SmolLM; 'default' with a warning otherwise", () => {
+		const llama3 = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+		const split = (regex: string) => ({ type: 'Sequence', pretokenizers: [{ type: 'Split', pattern: { Regex: regex }, behavior: 'Isolated', invert: false }, { type: 'ByteLevel', add_prefix_space: false, use_regex: false }] });
+		const t = (pre: unknown) => ({ model: { type: 'BPE', vocab: {} }, pre_tokenizer: pre }) as Parameters<typeof ggmlPreTokenizer>[0];
+		const w: string[] = [];
+		expect(ggmlPreTokenizer(t({ type: 'ByteLevel', add_prefix_space: false, use_regex: true }), w)).toBe('gpt-2');
+		expect(ggmlPreTokenizer(t(split(llama3)), w)).toBe('llama-bpe');
+		expect(ggmlPreTokenizer(t(split(llama3.replace('\\p{N}{1,3}', '\\p{N}'))), w)).toBe('qwen2');
+		expect(ggmlPreTokenizer(t({ type: 'Sequence', pretokenizers: [{ type: 'Digits', individual_digits: true }, { type: 'ByteLevel', use_regex: true }] }), w)).toBe('smollm');
+		expect(w).toEqual([]);
+		expect(ggmlPreTokenizer(t(split('\\s+')), w)).toBe('default');
+		expect(w[0]).toContain("not one llama.cpp knows by name");
 	});
 
 	it('the Ollama Modelfile points at the file, with a ChatML template and stop words for a ChatML model', () => {
