@@ -6,8 +6,10 @@ export function studyJson(rec: StudyRecord): string {
 }
 
 const csvCell = (v: unknown) => {
-	const s = v === undefined || v === null ? '' : String(v);
-	return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+	let s = v === undefined || v === null ? '' : String(v);
+	// A typed choice such as "=1+1" would run as a formula in a spreadsheet (OWASP CSV injection): keep it text.
+	if (typeof v === 'string' && /^[=+\-@\t\r]/.test(s)) s = `'${s}`;
+	return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 };
 
 export function studyCsv(rec: StudyRecord): string {
