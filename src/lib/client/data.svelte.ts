@@ -14,6 +14,7 @@ import type { FoldSpec } from '../data/folds';
 import { proxy, type Remote } from 'comlink';
 import { UserError } from '../shared/errors';
 import type { PhaseProgress } from '../shared/phases';
+import type { CleanStep } from '../data/clean';
 
 export class DataClient {
 	busy = $state<string | null>(null);
@@ -103,6 +104,16 @@ export class DataClient {
 	/** A new version with the same rows split again. */
 	resplitDataset(versionId: string, split: SplitConfig) {
 		return this.run('Re-splitting…', () => this.call((api) => api.resplitDataset(versionId, { ...split }), 120_000));
+	}
+
+	/** What each cleaning step would change in a stored version; quiet (no busy flag). */
+	checkDataset(versionId: string, threshold: number) {
+		return this.call((api) => api.checkDataset(versionId, threshold), 300_000);
+	}
+
+	/** A new version with the cleaning steps applied. */
+	cleanDataset(versionId: string, steps: CleanStep[]) {
+		return this.run('Cleaning…', () => this.call((api) => api.cleanDataset(versionId, JSON.parse(JSON.stringify(steps)) as CleanStep[]), 300_000));
 	}
 
 	/** Fold `index` of a k-fold cross-validation of `versionId`, stored as a dataset version. */

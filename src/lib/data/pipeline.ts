@@ -29,6 +29,7 @@ import { encodeClassification, encodeInstruction, packCausalLm, type EncodedRows
 import { datasetHash, sha256Hex } from './hash';
 import { parseTable, type TableFormat, type TableProblem } from './parse';
 import { splitSizes, stratifiedSplit } from './split';
+import { applyCleaning, checkRows, describeSteps, type CleanCheck, type CleanStep } from './clean';
 import { trainBpe } from './bpe';
 import { TextTokenizer, loadHubTokenizer, type ReadModelFile } from './tokenizer';
 import { findTrainedTokenizer } from '../storage/tokenizers';
@@ -338,6 +339,45 @@ export async function resplitDataset(versionId: string, split: SplitConfig): Pro
 		split: { seed: split.seed, validation: split.validation, test: split.test, sizes: splitSizes(codes) },
 		resplitOf: source.id
 	};
+	return saveDatasetVersion(version, rows);
+}
+
+/** What each cleaning step would change in a stored version (data/clean.ts), before it applies. */
+export async function checkDataset(versionId: string, threshold = 0.8): Promise<CleanCheck> {
+	await requireVersion(versionId);
+	return checkRows(await loadRows(versionId), threshold);
+}
+
+/**
+ * Applies cleaning steps to a stored version's rows as a new immutable version (`cleanedOf` names
+ * the source, `recipe` the steps); the source stays as it was. Refused when nothing would change.
+ */
+export async function cleanDataset(versionId: string, steps: CleanStep[]): Promise<DatasetVersion> {
+	const source = await requireVersion(versionId);
+	if (!steps.length) throw new UserError('invalid-config', 'Choose at least one cleaning step.');
+	const result = applyCleaning(await loadRows(versionId), steps);
+	if (!result.removed && !result.redactedRows && !result.moved)
+		throw new UserError('invalid-config', `Nothing to change in "${source.name}": ${describeSteps(steps)} would leave every row as it is.`);
+	const { rows } = result;
+	const counts = source.labels.map(() => 0);
+	for (const r of rows) counts[r.label]++;
+	if (source.kind !== 'text' && source.kind !== 'pairs' && counts.filter((c) => c > 0).length < 2)
+		throw new UserError('single-class', 'Cleaning would leave fewer than two classes; choose fewer steps or a lower near-duplicate threshold.');
+	const codes = rows.map((r) => r.split);
+	const version: DatasetVersion = {
+		...source,
+		id: newId('ds_'),
+		name: `${source.name.replace(/ · cleaned.*$/, '')} · cleaned: ${describeSteps(steps)}`,
+		createdAt: Date.now(),
+		labelCounts: counts,
+		rowCount: rows.length,
+		chunkCount: 0,
+		contentHash: await datasetHash(source.labels, rows),
+		split: { ...source.split, sizes: splitSizes(codes) },
+		cleanedOf: source.id,
+		recipe: steps.map((s) => ({ ...s }))
+	};
+	delete version.resplitOf;
 	return saveDatasetVersion(version, rows);
 }
 

@@ -83,6 +83,9 @@ export interface DatasetVersion {
 	dedupe?: ImportCleaning;
 	/** A re-split: the version whose rows this one splits again (same rows, new split). */
 	resplitOf?: string;
+	/** A cleaned version: the version it was made from, and the steps applied in order (data/clean.ts). */
+	cleanedOf?: string;
+	recipe?: { kind: 'near-duplicates' | 'redact-pii' | 'fix-leakage'; threshold?: number }[];
 }
 
 /** How an import treated the rows of the file (see `DatasetVersion.dedupe`). */
