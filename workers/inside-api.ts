@@ -64,10 +64,12 @@ export function insideApi(deps: InsideDeps) {
 
 	const show = (t: TextTokenizer, id: number): ShownToken => ({ id, text: t.decode([id], { skipSpecialTokens: false }) });
 
+	/** The text's ids, at most SHOWN_TOKENS and the model's context; `cut` when it had more. */
 	function ids(r: Resolved, text: string): { ids: number[]; cut: boolean } {
-		const all = r.encode(text, SHOWN_TOKENS + 1);
+		const max = Math.min(SHOWN_TOKENS, r.model.contextLength);
+		const all = r.encode(text, max + 1);
 		if (!all.length) throw new UserError('invalid-config', 'Type a text first: it has no tokens.');
-		return { ids: all.slice(0, SHOWN_TOKENS), cut: all.length > SHOWN_TOKENS };
+		return { ids: all.slice(0, max), cut: all.length > max };
 	}
 
 	function named(t: TextTokenizer, v: NextTokenView) {
@@ -167,7 +169,7 @@ export function insideApi(deps: InsideDeps) {
 		},
 
 		/** How temperature, top-k and top-p reshape step `index` of the last generation (generate.ts's order). */
-		insideReshape(index: number, opts: Partial<GenerateOptions>): { tokens: ShownToken[]; stages: Stage[] } {
+		async insideReshape(index: number, opts: Partial<GenerateOptions>): Promise<{ tokens: ShownToken[]; stages: Stage[] }> {
 			const step = trace?.steps[index];
 			if (!trace || !step) throw new UserError('not-found', 'Generate first: the chart reshapes a step of the last generation.');
 			const { tokens, stages } = reshapeStep(step, opts);
