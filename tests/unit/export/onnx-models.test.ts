@@ -11,7 +11,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initParams, forward as scratchForward } from '../../../src/lib/engine/models/transformer';
 import { resolveConfig, withTask } from '../../../src/lib/engine/models/registry';
 import { defaultModelConfig, type ModelConfig } from '../../../src/lib/shared/config';
-import { exportOnnx, exportScratchOnnx, type HostWeights } from '../../../src/lib/export/onnx';
+import { exportOnnx, exportScratchOnnx, onnxUsage, type HostWeights } from '../../../src/lib/export/onnx';
 import { fixtureJson, fixtureTensors } from '../models/fixtures';
 
 interface Reference {
@@ -193,5 +193,22 @@ describe('a GPT-2 sequence classifier (the studio fine-tunes decoders as classif
 		const expected = studioLogits((p, i, a) => base.spec.forward(p, config, { inputIds: i, attentionMask: a }), w, ref.input_ids, ref.attention_mask);
 		expect(r.logits.dims).toEqual([2, 3]);
 		expect(maxDiff(r.logits.data as Float32Array, expected)).toBeLessThanOrEqual(FP32_TOL);
+	});
+});
+
+describe('what the export refuses and what it writes beside the graph', () => {
+	it('names the architectures it cannot export and says what to do', () => {
+		const { spec, config } = resolveConfig(fixtureJson('gemma', 'config.json'));
+		expect(() => exportOnnx(spec, config, weightsOf('gemma'))).toThrow(/gemma models have no ONNX export yet .*export the Hugging Face folder instead/);
+	});
+
+	it("writes the studio's reference logits and the transformers.js load code for each kind", () => {
+		const { spec, config } = resolveConfig(fixtureJson('bert', 'config.json'));
+		const reference = { input_ids: [[1, 2]], attention_mask: [[1, 1]], logits: [[0.5, -0.5, 0]] };
+		const out = exportOnnx(spec, config, weightsOf('bert'), { reference });
+		expect(JSON.parse(out.files['reference_logits.json']!)).toEqual(reference);
+		expect(onnxUsage('bert-classifier')).toContain("pipeline('text-classification'");
+		expect(onnxUsage('causal-lm')).toContain("pipeline('text-generation'");
+		expect(onnxUsage('decoder-classifier')).toContain('AutoModel.from_pretrained');
 	});
 });
