@@ -3,9 +3,13 @@
  * orthonormal V gives V's columns as the components, σ²/(n − 1) as the variances and U·diag(σ) as
  * the projection, through the covariance (n > d) and through the Gram matrix (n < d). And the
  * pooled representations (engine/inside/embeddings.ts) equal what the model's last head layer
- * reads: re-applying that layer to them gives the model's own logits.
+ * reads: re-applying that layer to them gives the model's own logits. Through the engine API on a
+ * tiny BERT fine-tuned from the (fake, local) Hub: the test split before (the downloaded weights
+ * with the run's fresh head) and after, and Why this label with [CLS]/[SEP] kept but not occluded.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
+import 'fake-indexeddb/auto';
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { pca, topEigen } from '../../../src/lib/engine/inside/pca';
 import { pooledBatch, pooledModel, project } from '../../../src/lib/engine/inside/embeddings';
@@ -15,10 +19,20 @@ import { PretrainedSession } from '../../../src/lib/engine/pretrained';
 import type { TokenRows } from '../../../src/lib/engine/batching';
 import { Prng } from '../../../src/lib/shared/prng';
 import { fixtureJson, fixtureTensors } from '../models/fixtures';
+import { api } from '../../../workers/engine-api';
+import { hubFileReader } from '../../../workers/pretrained';
+import { importDataset, prepareHubTokens } from '../../../src/lib/data/pipeline';
+import { downloadModel, inspectModel } from '../../../src/lib/engine/io/hub';
+import { modelCache, useDatabase } from '../../../src/lib/storage';
+import { startHubServer, type HubServer } from '../../support/hub-server';
+
+let hub: HubServer;
 
 beforeAll(async () => {
 	await tf.setBackend('cpu');
+	hub = await startHubServer();
 });
+afterAll(() => hub?.close());
 
 /** A random orthonormal (m, m) matrix by Gram–Schmidt; columns are the basis. */
 function orthonormal(m: number, rng: Prng): number[][] {
@@ -164,4 +178,47 @@ describe('pooled representations', () => {
 		expect(p.preds).toEqual([0, 1, 2].map((i) => { const r = Array.from(probs.slice(i * 3, i * 3 + 3)); return r.indexOf(Math.max(...r)); }));
 		s.dispose();
 	});
+});
+
+describe('through the engine API on a fine-tuned tiny BERT', () => {
+	it('projects the test split from the starting weights and the checkpoint, and explains a text', async () => {
+		useDatabase('inside-emb-' + Math.random());
+		const b = readFileSync(new URL('../../../static/examples/support-tickets.csv', import.meta.url));
+		const version = await importDataset({
+			projectId: 'p1',
+			fileName: 'support-tickets.csv',
+			bytes: b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer,
+			kind: 'classification',
+			textColumn: 'text',
+			labelColumn: 'team',
+			split: { seed: 1, validation: 0.15, test: 0.15 },
+			skipBadRows: false
+		});
+		const settings = { endpoint: hub.url };
+		const insp = await inspectModel('whetstone-test/tiny-bert', 'main', settings, { cache: modelCache });
+		await downloadModel(insp, settings, modelCache);
+		const ref = { repo: insp.repo, revision: insp.revision };
+		const config = defaultRunConfig(version.labels.length);
+		config.train = { ...config.train, batchSize: 8, epochs: 1, maxSteps: 4, learningRate: 3e-3, warmupSteps: 0, logEvery: 2, evalEvery: 4, checkpointEvery: 4 };
+		config.pretrained = { ...ref, modelType: 'bert', hfConfig: insp.config, objective: 'classification', contextLength: 32, numClasses: version.labels.length };
+		const prep = await prepareHubTokens(version.id, ref, 'classification', 32, hubFileReader(ref));
+		const run = await api.createRun({ projectId: 'p1', datasetVersionId: version.id, datasetHash: version.contentHash, tokenizerHash: prep.tokenizerHash, tokenizedKey: prep.key, config, name: 'bert' });
+		expect(await api.train(run.id, () => {})).toBe('completed');
+
+		const emb = await api.insideEmbeddings(run.id);
+		expect(emb.examples.length).toBe(Math.min(emb.total, 400));
+		expect(emb.beforeWhat).toContain('whetstone-test/tiny-bert');
+		expect(emb.after.dim).toBe(Number(insp.config.hidden_size));
+		expect(emb.before.points).toHaveLength(2 * emb.examples.length);
+		expect(emb.after.points).not.toEqual(emb.before.points);
+		// The checkpoint's predictions are the ones its evaluation scored on the same rows.
+		const scored = await api.evaluate(run.id, undefined, 'test');
+		expect(emb.after.preds.filter((p, i) => p === emb.examples[i].label).length / emb.examples.length).toBeCloseTo(scored.accuracy, 6);
+
+		const why = await api.whyLabel({ runId: run.id }, 'my card was charged twice', { steps: 64, rule: 'trapezoid', baseline: 'zero' });
+		expect(why.special[0]).toBe(true);
+		expect(why.special.at(-1)).toBe(true);
+		expect(why.occlusion[0]).toBeNull();
+		expect(why.relativeError).toBeLessThan(why.tolerance);
+	}, 180_000);
 });
