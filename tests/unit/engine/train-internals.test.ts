@@ -98,6 +98,26 @@ describe('recorded internals', () => {
 		s.dispose();
 	});
 
+	it('a dead layer shows: with a zero classifier no gradient reaches the layers below it', async () => {
+		const cfg = config();
+		cfg.train = { ...cfg.train, weightDecay: 0 };
+		const s0 = ClassifierSession.create(cfg, { padId: 0 });
+		const weights = new Map((await s0.weights()).map((t) => [t.name, { shape: t.shape, data: t.data as Float32Array }]));
+		s0.dispose();
+		weights.get('classifier.weight')!.data.fill(0);
+		const s = ClassifierSession.fromTensors(cfg, weights, { padId: 0 }, 0);
+		s.trainStep(s.batch(rows(8), [0, 1, 2, 3]), 1e-2, 5, { scale: 1, apply: true, record: true });
+		const layers = (await s.takeStats())!.layers!;
+		const by = Object.fromEntries(layers.map((l) => [l.group, l]));
+		for (const g of ['embeddings', 'layer 0', 'layer 1']) {
+			expect(by[g].gradNorm, g).toBe(0);
+			expect(by[g].updateRatio, g).toBe(0);
+		}
+		expect(by.head.gradNorm).toBeGreaterThan(0);
+		expect(by.head.updateRatio).toBeGreaterThan(0);
+		s.dispose();
+	});
+
 	it('the loop stores them at its log points only, and a resumed run reports the same ones bit for bit', async () => {
 		const cfg = config();
 		const data = { tokens: rows(24), train: [...Array(20).keys()], validation: [20, 21, 22, 23] };
