@@ -156,7 +156,7 @@ export function runDiffAgainstSpread(diff: number, candidate: GroupSpread | null
 		return { word, diff, spread, within: null, means, text: `The ${what} difference is ${pts(diff)}; ${whose} ${groups.length > 1 ? "have" : "has"} fewer than two finished ${word}s, so there is no ${word} spread to weigh it against yet.` };
 	const within = Math.abs(diff) <= spread;
 	const text = within
-		? `The ${what} difference, ${pts(diff)}, is within the ${word} spread of validation accuracy (sd ${sizeText('valAccuracy', spread)} over the ${word}s of ${whose}): another ${word} could give it, so it is not a real difference between the configurations.`
+		? `The ${what} difference, ${pts(diff)}, is within the ${word} spread of validation accuracy (sd ${sizeText('valAccuracy', spread)} over the ${word}s of ${whose}): another ${word} could give it, so it does not show that one configuration is better.`
 		: `The ${what} difference, ${pts(diff)}, is larger than the ${word} spread of validation accuracy (sd ${sizeText('valAccuracy', spread)} over the ${word}s of ${whose}).`;
 	return { word, diff, spread, within, means, text };
 }
