@@ -280,3 +280,20 @@ export function ggufUsage(file: string, type: GgmlType, warnings: string[]): str
 		...(warnings.length ? ['', 'How llama.cpp differs from the studio for this model:', '', ...warnings.map((w) => `- ${w}`)] : [])
 	].join('\n');
 }
+
+/**
+ * The files of a GGUF export: `<name>-<type>.gguf`, the Ollama `Modelfile`, and a README made by
+ * `readme` from the usage text (the model card, with `library_name: gguf`).
+ */
+export function ggufBundle(input: GgufModelInput, contextLength: number, readme: (usage: string) => string): { files: Record<string, Uint8Array | string>; warnings: string[] } {
+	const out = exportGguf(input);
+	const file = `${input.name.replace(/[^\w.-]+/g, '-')}-${input.type}.gguf`;
+	return {
+		files: {
+			[file]: out.bytes,
+			Modelfile: ollamaModelfile(out, file, Math.min(contextLength, out.contextLength)),
+			'README.md': readme(ggufUsage(file, input.type, out.warnings)).replace(/^---\nlibrary_name: [^\n]+\n/, '---\nlibrary_name: gguf\n')
+		},
+		warnings: out.warnings
+	};
+}
