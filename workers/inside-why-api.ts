@@ -127,7 +127,8 @@ export function insideWhyApi(deps: InsideWhyDeps) {
 				forward: (p, batch) => b.spec.forward(p, b.config, batch),
 				embeddingName: wordEmbeddingName(b.params),
 				positionsFor: b.config.modelType === 'roberta' ? robertaPositionsFor(b.config.padTokenId ?? t.padId ?? 1) : undefined,
-				padId: t.padId ?? 0
+				padId: t.padId ?? 0,
+				contextLength: context
 			};
 			return { model, tokenizer: t, labels: b.config.labelNames, context, encode: (text) => t.encode(text, { addSpecialTokens: true }) };
 		}

@@ -19,6 +19,10 @@
  * table in the params is swapped for a table whose rows ARE the interpolated embeddings (one row per
  * position and step) and the ids point at those rows, so `embedding(table, ids)` in the model
  * returns exactly the inputs IG needs and tf.grad w.r.t. that table gives their gradients.
+ *
+ * Batch shapes come from a few fixed sizes, as training's do (tfjs-webgpu keeps a buffer per exact
+ * size): the sequence is right-padded under the attention mask to its length bucket
+ * (batching.ts), and the steps run in chunks of a power of two (unused slots weigh 0).
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Params } from '../models/spec';
@@ -27,6 +31,7 @@ import { forward as scratchForward } from '../models/transformer';
 import { ClassifierSession } from '../classifier';
 import { PretrainedSession } from '../pretrained';
 import { UserError } from '../../shared/errors';
+import { bucketFor, lengthBuckets } from '../batching';
 
 export type IgRule = 'riemann' | 'trapezoid';
 export type IgBaseline = 'zero' | 'pad';
@@ -41,6 +46,20 @@ export interface ClassifierModel {
 	/** Position ids the model derives from the ids themselves (RoBERTa); undefined when it numbers 0..T−1. */
 	positionsFor?(ids: number[]): number[];
 	padId: number;
+	/** The model's context: sequences are padded to its length buckets. Absent: no padding. */
+	contextLength?: number;
+}
+
+/** The padded length of a `t`-token sequence: its length bucket (never shorter than t). */
+function paddedLength(model: ClassifierModel, t: number): number {
+	return model.contextLength ? Math.max(t, bucketFor(t, lengthBuckets(model.contextLength))) : t;
+}
+
+const pow2 = (n: number) => 2 ** Math.ceil(Math.log2(Math.max(1, n)));
+
+/** (rows, tb) mask: the first t positions of every row are tokens. */
+function maskFor(rows: number, t: number, tb: number): tf.Tensor2D {
+	return tf.tensor2d(Array.from({ length: rows * tb }, (_, i) => (i % tb < t ? 1 : 0)), [rows, tb]);
 }
 
 export interface IgOptions {
@@ -79,26 +98,37 @@ export function igGrid(steps: number, rule: IgRule): { alphas: number[]; weights
 }
 
 /**
- * Run the model on `rows` sequences of embeddings: (rows·T, d) `table` becomes the word-embedding
- * table and row r, position j reads its row r·T + j. Returns (rows, C) logits.
+ * Run the model on `rows` sequences of embeddings: (rows·tb, d) `table` becomes the word-embedding
+ * table and row r, position j reads its row r·tb + j; the real tokens are the
+ * first `t` positions (the rest are padding under the mask). Returns (rows, C) logits.
  */
-function forwardEmbeds(model: ClassifierModel, table: tf.Tensor2D, rows: number, ids: number[]): tf.Tensor2D {
-	const t = ids.length;
-	const inputIds = tf.range(0, rows * t, 1, 'int32').reshape([rows, t]) as tf.Tensor2D; // (rows, T)
-	const attentionMask = tf.ones([rows, t]) as tf.Tensor2D;
-	const pos = model.positionsFor?.(ids);
-	const positionIds = pos ? (tf.tensor2d(pos, [1, t], 'int32').tile([rows, 1]) as tf.Tensor2D) : undefined;
-	return model.forward({ ...model.params, [model.embeddingName]: table }, { inputIds, attentionMask, ...(positionIds ? { positionIds } : {}) }) as tf.Tensor2D;
+function forwardEmbeds(model: ClassifierModel, table: tf.Tensor2D, rows: number, padded: number[], t: number): tf.Tensor2D {
+	const tb = padded.length;
+	const inputIds = tf.range(0, rows * tb, 1, 'int32').reshape([rows, tb]) as tf.Tensor2D; // (rows, tb)
+	const pos = model.positionsFor?.(padded);
+	const positionIds = pos ? (tf.tensor2d(pos, [1, tb], 'int32').tile([rows, 1]) as tf.Tensor2D) : undefined;
+	return model.forward({ ...model.params, [model.embeddingName]: table }, { inputIds, attentionMask: maskFor(rows, t, tb), ...(positionIds ? { positionIds } : {}) }) as tf.Tensor2D;
 }
 
-/** (rows, C) logits of token id sequences of equal length, through the model's forward with its own table. */
-function forwardIds(model: ClassifierModel, seqs: number[][]): tf.Tensor2D {
-	const t = seqs[0].length;
-	const inputIds = tf.tensor2d(seqs.flat(), [seqs.length, t], 'int32');
-	const attentionMask = tf.ones([seqs.length, t]) as tf.Tensor2D;
-	const pos = model.positionsFor ? seqs.map((s) => model.positionsFor!(s)) : undefined;
-	const positionIds = pos ? tf.tensor2d(pos.flat(), [seqs.length, t], 'int32') : undefined;
-	return model.forward(model.params, { inputIds, attentionMask, ...(positionIds ? { positionIds } : {}) }) as tf.Tensor2D;
+/**
+ * (seqs, C) logits of token id sequences of `t` or fewer tokens, through the model's forward with
+ * its own table: right-padded to the bucket of `t`, rows filled up to a power of two with dummy
+ * rows (one unmasked pad token, as batching.ts fills a batch).
+ */
+function forwardIds(model: ClassifierModel, seqs: number[][], t: number): tf.Tensor2D {
+	const tb = paddedLength(model, t);
+	const rows = model.contextLength ? pow2(seqs.length) : seqs.length;
+	const ids = new Int32Array(rows * tb).fill(model.padId);
+	const mask = new Float32Array(rows * tb);
+	for (let r = 0; r < rows; r++) {
+		const s = seqs[r] ?? [];
+		ids.set(s, r * tb);
+		mask.fill(1, r * tb, r * tb + Math.max(1, s.length));
+	}
+	const positionIds = model.positionsFor ? tf.tensor2d(Array.from({ length: rows }, (_, r) => model.positionsFor!(Array.from(ids.subarray(r * tb, (r + 1) * tb)))).flat(), [rows, tb], 'int32') : undefined;
+	const inputIds = tf.tensor2d(ids, [rows, tb], 'int32');
+	const attentionMask = tf.tensor2d(mask, [rows, tb]);
+	return (model.forward(model.params, { inputIds, attentionMask, ...(positionIds ? { positionIds } : {}) }) as tf.Tensor2D).slice([0, 0], [seqs.length, -1]);
 }
 
 /** Integrated gradients of class `target`'s logit w.r.t. each token's word embedding. */
@@ -106,34 +136,41 @@ export async function integratedGradients(model: ClassifierModel, ids: number[],
 	if (!ids.length) throw new Error('Integrated gradients needs at least one token.');
 	const { alphas, weights } = igGrid(opts.steps, opts.rule);
 	const t = ids.length;
-	const chunk = Math.max(1, opts.chunk ?? 16);
+	const tb = paddedLength(model, t);
+	const padded = [...ids, ...Array(tb - t).fill(model.padId)];
+	const chunk = Math.min(pow2(Math.max(1, opts.chunk ?? 16)), pow2(alphas.length));
+	// Fill the last chunk with weight-0 steps, so every chunk has the same shape.
+	while (alphas.length % chunk) (alphas.push(0), weights.push(0));
 	const table = model.params[model.embeddingName] as tf.Tensor2D;
 	const d = table.shape[1];
 	const [input, base] = tf.tidy(() => {
-		const e = tf.gather(table, tf.tensor1d(ids, 'int32')) as tf.Tensor2D; // (T, d)
-		const b = opts.baseline === 'zero' ? tf.zerosLike(e) : (tf.gather(table, tf.fill([t], model.padId, 'int32')) as tf.Tensor2D); // (T, d)
+		const e = tf.gather(table, tf.tensor1d(padded, 'int32')) as tf.Tensor2D; // (tb, d)
+		const real = tf.tensor2d(Array.from({ length: tb }, (_, j) => (j < t ? 1 : 0)), [tb, 1]); // (tb, 1)
+		const ref = opts.baseline === 'zero' ? tf.zerosLike(e) : (tf.gather(table, tf.fill([tb], model.padId, 'int32')) as tf.Tensor2D); // (tb, d)
+		// Padding positions keep their embedding at every α: they neither move nor get attributed.
+		const b = ref.mul(real).add(e.mul(tf.scalar(1).sub(real))) as tf.Tensor2D; // (tb, d)
 		return [e, b];
 	});
-	let total: tf.Tensor2D = tf.zeros([t, d]);
+	let total: tf.Tensor2D = tf.zeros([tb, d]);
 	try {
 		for (let s = 0; s < alphas.length; s += chunk) {
 			const a = alphas.slice(s, s + chunk);
 			const w = weights.slice(s, s + chunk);
 			const next = tf.tidy(() => {
-				const alpha = tf.tensor(a, [a.length, 1, 1]); // (k, 1, 1)
-				const points = base.expandDims(0).add(alpha.mul(input.sub(base).expandDims(0))).reshape([a.length * t, d]) as tf.Tensor2D; // (k·T, d)
-				const weight = tf.tensor2d(w, [a.length, 1]); // (k, 1)
-				const f = (x: tf.Tensor) => forwardEmbeds(model, x as tf.Tensor2D, a.length, ids).slice([0, target], [a.length, 1]).mul(weight).sum();
-				const g = tf.grad(f)(points).reshape([a.length, t, d]).sum(0); // Σ_k w_k ∂F/∂x at each point: (T, d)
+				const alpha = tf.tensor(a, [chunk, 1, 1]); // (k, 1, 1)
+				const points = base.expandDims(0).add(alpha.mul(input.sub(base).expandDims(0))).reshape([chunk * tb, d]) as tf.Tensor2D; // (k·tb, d)
+				const weight = tf.tensor2d(w, [chunk, 1]); // (k, 1)
+				const f = (x: tf.Tensor) => forwardEmbeds(model, x as tf.Tensor2D, chunk, padded, t).slice([0, target], [chunk, 1]).mul(weight).sum();
+				const g = tf.grad(f)(points).reshape([chunk, tb, d]).sum(0); // Σ_k w_k ∂F/∂x at each point: (tb, d)
 				return total.add(g) as tf.Tensor2D;
 			});
 			total.dispose();
 			total = next;
 		}
 		const out = tf.tidy(() => {
-			const attr = input.sub(base).mul(total).sum(1); // (T)
-			const both = tf.concat([input, base], 0) as tf.Tensor2D; // (2T, d)
-			const logits = forwardEmbeds(model, both, 2, ids).slice([0, target], [2, 1]).reshape([2]); // F(x), F(b)
+			const attr = input.sub(base).mul(total).sum(1).slice([0], [t]); // (T)
+			const both = tf.concat([input, base], 0) as tf.Tensor2D; // (2·tb, d)
+			const logits = forwardEmbeds(model, both, 2, padded, t).slice([0, target], [2, 1]).reshape([2]); // F(x), F(b)
 			return tf.concat([attr, logits]);
 		});
 		const v = Array.from(await out.data());
@@ -163,11 +200,7 @@ export interface OcclusionResult {
  */
 export async function occlusion(model: ClassifierModel, ids: number[], target: number, positions: number[]): Promise<OcclusionResult> {
 	const without = ids.length > 1 ? positions.map((j) => ids.filter((_, i) => i !== j)) : [];
-	const out = tf.tidy(() => {
-		const full = tf.softmax(forwardIds(model, [ids]), -1).reshape([-1]); // (C)
-		if (!without.length) return full;
-		return tf.concat([full, tf.softmax(forwardIds(model, without), -1).reshape([-1])]); // (C + P·C)
-	});
+	const out = tf.tidy(() => tf.softmax(forwardIds(model, [ids, ...without], ids.length), -1).reshape([-1])); // (C + P·C)
 	const v = Array.from(await out.data());
 	out.dispose();
 	const c = v.length / (1 + without.length);
@@ -211,7 +244,8 @@ export function classifierModel(session: ClassifierSession | PretrainedSession):
 			params: Object.fromEntries(session.params) as Params,
 			forward: (p, b) => scratchForward(p, cfg, b),
 			embeddingName: 'transformer.wte.weight',
-			padId: session.special.padId
+			padId: session.special.padId,
+			contextLength: cfg.contextLength
 		};
 	}
 	if (session.objective !== 'classification') throw new UserError('invalid-config', 'This run trains a language model; token attributions explain a classifier.');
@@ -221,6 +255,7 @@ export function classifierModel(session: ClassifierSession | PretrainedSession):
 		forward: (p, b) => session.spec.forward(p, session.hf, b),
 		embeddingName: wordEmbeddingName(params),
 		positionsFor: session.hf.modelType === 'roberta' ? robertaPositionsFor(session.hf.padTokenId ?? session.special.padId) : undefined,
-		padId: session.special.padId
+		padId: session.special.padId,
+		contextLength: session.config.pretrained!.contextLength
 	};
 }
