@@ -1,0 +1,67 @@
+/**
+ * Check and clean on the Data screen, in a new project: a messy file imported (exact duplicate,
+ * near-duplicates by case and punctuation, a conflicting label, personal data of five kinds),
+ * nothing checked yet, the check with its counts and clusters, steps unticked and ticked, the
+ * cleaned version created and used, and a second check on it that finds nothing left to change.
+ */
+import { fileURLToPath } from 'node:url';
+import { expect, test } from './fixtures';
+import { shot } from './helpers';
+
+const MESSY = fileURLToPath(new URL('../fixtures/data/tickets-messy.csv', import.meta.url));
+
+test('data screen: check a version for near-duplicates, personal data and leakage, and clean it as a new version', async ({ studioPage: page }) => {
+	await page.getByTestId('nav-projects').click();
+	await page.getByLabel('Project name').fill(`Clean ${Date.now()}`);
+	await page.getByRole('button', { name: 'Create' }).click();
+	await expect(page).toHaveURL(/\/data$/);
+	await page.getByTestId('file-input').setInputFiles(MESSY);
+	await expect(page.getByTestId('import-button')).toHaveText('Import 25 rows');
+	await page.getByTestId('import-button').click();
+	await expect(page.getByTestId('dataset-overview')).toBeVisible();
+
+	// Nothing checked yet.
+	const panel = page.getByTestId('clean');
+	await panel.locator('summary').click();
+	await expect(page.getByTestId('clean-results')).toHaveCount(0);
+	await expect(page.getByTestId('clean-check')).toHaveText('Check this version');
+
+	// A threshold outside (0, 1] is named, not run.
+	await page.getByTestId('clean-threshold').fill('1.5');
+	await page.getByTestId('clean-check').click();
+	await expect(panel.getByRole('alert')).toContainText('between 0 and 1');
+	await page.getByTestId('clean-threshold').fill('0.8');
+
+	await page.getByTestId('clean-check').click();
+	await expect(page.getByTestId('clean-near-count')).toHaveText('3 clusters; keeping the first row of each removes 3 rows');
+	await expect(page.getByTestId('clean-pii-count')).toHaveText('4 rows; redacting replaces each match with its kind');
+	await expect(page.getByTestId('clean-pii-row')).toHaveCount(5);
+	await expect(panel).toContainText('jane.doe@example.com');
+	await expect(page.getByTestId('clean-leakage-count')).toContainText('nearly repeat a training row');
+	await expect(page.getByTestId('clean-check')).toHaveText('Check again');
+	await shot(page, 'data-clean-check');
+
+	// Unticking every step leaves nothing to apply; ticking near-duplicates and PII back.
+	for (const id of ['clean-near', 'clean-pii', 'clean-leakage']) {
+		const box = page.getByTestId(id);
+		if (await box.isEnabled()) await box.uncheck();
+	}
+	await expect(page.getByTestId('clean-apply')).toBeDisabled();
+	await page.getByTestId('clean-near').check();
+	await page.getByTestId('clean-pii').check();
+	await page.getByTestId('clean-apply').click();
+	await expect(page.getByTestId('clean-done')).toContainText('22 rows');
+	const active = page.locator('[data-testid="version-row"][data-active="true"]');
+	await expect(active.getByTestId('version-name')).toContainText('cleaned: near-duplicates dropped (Jaccard ≥ 0.8), PII redacted');
+	await expect(active).toContainText('cleaned from “tickets-messy.csv”');
+	await expect(page.getByTestId('version-row')).toHaveCount(2);
+
+	// The cleaned version: nothing left to drop or redact.
+	await page.getByTestId('clean').locator('summary').click().catch(() => {});
+	if (!(await page.getByTestId('clean-check').isVisible())) await page.getByTestId('clean').locator('summary').click();
+	await page.getByTestId('clean-check').click();
+	await expect(page.getByTestId('clean-near-count')).toHaveText('0 clusters; keeping the first row of each removes 0 rows');
+	await expect(page.getByTestId('clean-pii-count')).toHaveText('none found');
+	await expect(page.getByTestId('clean-near')).toBeDisabled();
+	await shot(page, 'data-clean-after');
+});
