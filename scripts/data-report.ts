@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { dataReport, formatDataReport, type DataReportOptions } from '../src/lib/data/report';
 
-function main(argv: string[]): number {
+async function main(argv: string[]): Promise<number> {
 	const args = [...argv];
 	const flag = (name: string) => {
 		const i = args.indexOf(name);
@@ -32,14 +32,15 @@ function main(argv: string[]): number {
 		console.error('usage: npm run data:report -- <file> [--text <column>] [--label <column>] [--kind classification|text|pairs] [--near 0.8] [--json]');
 		return 2;
 	}
-	const report = dataReport(basename(file), readFileSync(file), opts);
+	const report = await dataReport(basename(file), readFileSync(file), opts);
 	console.log(json ? JSON.stringify(report, null, 2) : formatDataReport(report));
 	return 0;
 }
 
-try {
-	process.exitCode = main(process.argv.slice(2));
-} catch (e) {
-	console.error(`data:report: ${(e as Error).message}`);
-	process.exitCode = 1;
-}
+main(process.argv.slice(2)).then(
+	(code) => (process.exitCode = code),
+	(e) => {
+		console.error(`data:report: ${(e as Error).message}`);
+		process.exitCode = 1;
+	}
+);

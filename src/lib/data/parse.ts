@@ -15,7 +15,7 @@
 import Papa from 'papaparse';
 import { UserError } from '../shared/errors';
 
-export type TableFormat = 'csv' | 'jsonl';
+export type TableFormat = 'csv' | 'jsonl' | 'parquet';
 
 export interface TableRecord {
 	/** 1-based physical line in the file where the record starts. */
@@ -118,7 +118,7 @@ const SIGNATURES: [number[], string][] = [
 	[[0x25, 0x50, 0x44, 0x46], 'a PDF document'],
 	[[0x1f, 0x8b], 'gzip-compressed data'],
 	[[0xd0, 0xcf, 0x11, 0xe0], 'an old Excel .xls / Office document'],
-	[[0x50, 0x41, 0x52, 0x31], 'a Parquet file']
+	[[0x50, 0x41, 0x52, 0x31], 'a Parquet file that is cut short (its footer is missing)']
 ];
 
 /** The bytes looked at to tell an encoding or a binary file. */

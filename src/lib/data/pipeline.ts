@@ -29,6 +29,7 @@ import { encodeClassification, encodeInstruction, packCausalLm, type EncodedRows
 import { datasetHash, sha256Hex } from './hash';
 import { parseTable, type TableFormat, type TableProblem } from './parse';
 import { splitSizes, stratifiedSplit } from './split';
+import { readTable } from './parquet';
 import { applyCleaning, checkRows, describeSteps, type CleanCheck, type CleanStep } from './clean';
 import { trainBpe } from './bpe';
 import { TextTokenizer, loadHubTokenizer, type ReadModelFile } from './tokenizer';
@@ -74,7 +75,7 @@ function previewRow(values: Record<string, string>, columns: string[]): Record<s
 
 /** Parses the file in the worker and returns what the importer shows (the page never parses it). */
 export async function inspectFile(fileName: string, bytes: ArrayBuffer): Promise<FileInspection> {
-	const table = parseTable(fileName, bytes);
+	const table = await readTable(fileName, bytes);
 	return {
 		fileName,
 		format: table.format,
@@ -242,7 +243,7 @@ export interface ImportPlan {
  * `skipBadRows` is set.
  */
 export async function planImport(args: ImportArgs): Promise<ImportPlan> {
-	const table = parseTable(args.fileName, args.bytes);
+	const table = await readTable(args.fileName, args.bytes);
 	const none: DedupeCounts = { duplicates: 0, duplicateExamples: [], conflictTexts: 0, conflictRows: 0, conflictExamples: [] };
 	const base = { read: table.records.length, unreadable: table.problems.length };
 	try {
@@ -260,7 +261,7 @@ export async function planImport(args: ImportArgs): Promise<ImportPlan> {
  */
 export async function importDataset(args: ImportArgs): Promise<DatasetVersion> {
 	const kind = args.kind ?? 'classification';
-	const table = parseTable(args.fileName, args.bytes);
+	const table = await readTable(args.fileName, args.bytes);
 	const { problems } = table;
 	if (problems.length > 0 && !args.skipBadRows) throw badRowsError(problems, table.records.length);
 

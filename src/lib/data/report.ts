@@ -14,7 +14,7 @@
 import { defaultSplitConfig, type SplitConfig } from '../shared/config';
 import { SPLITS } from '../shared/types';
 import { guessKind, type DatasetKind } from './kinds';
-import { parseTable } from './parse';
+import { readTable } from './parquet';
 import { buildFor } from './pipeline';
 import { findNearDuplicates } from './minhash';
 import { scanPii, PII_NOT_FOUND, type PiiPattern } from './pii';
@@ -64,8 +64,8 @@ export interface DataReport {
 	leakage: { heldOut: RowRef; train: RowRef; split: string; kind: 'exact' | 'near'; jaccard: number }[];
 }
 
-export function dataReport(fileName: string, bytes: ArrayBuffer | Uint8Array, opts: DataReportOptions = {}): DataReport {
-	const table = parseTable(fileName, bytes);
+export async function dataReport(fileName: string, bytes: ArrayBuffer | Uint8Array, opts: DataReportOptions = {}): Promise<DataReport> {
+	const table = await readTable(fileName, bytes);
 	const guess = guessKind(table);
 	const kind = opts.kind ?? guess.kind;
 	const textColumn = opts.text ?? guess.textColumn ?? table.columns[0];

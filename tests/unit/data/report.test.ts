@@ -12,8 +12,8 @@ const file = 'tests/fixtures/data/tickets-messy.csv';
 const bytes = readFileSync(file);
 const rows = (refs: { row: number }[]) => refs.map((r) => r.row);
 
-describe('data report', () => {
-	const r = dataReport('tickets-messy.csv', bytes);
+describe('data report', async () => {
+	const r = await dataReport('tickets-messy.csv', bytes);
 
 	it('reads the file and guesses the kind and columns', () => {
 		expect(r.rowsRead).toBe(27);
