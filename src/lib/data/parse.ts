@@ -15,7 +15,7 @@
 import Papa from 'papaparse';
 import { UserError } from '../shared/errors';
 
-export type TableFormat = 'csv' | 'jsonl' | 'parquet';
+export type TableFormat = 'csv' | 'jsonl' | 'parquet' | 'txt';
 
 export interface TableRecord {
 	/** 1-based physical line in the file where the record starts. */
@@ -72,7 +72,9 @@ export function parseTable(fileName: string, bytes: ArrayBuffer | Uint8Array): P
 	// A .jsonl file is rows by name, even when its one row holds an array (a chat's messages).
 	const wrapped = kind === 'jsonl' && text.trimStart()[0] === '{' && !/\.(jsonl|ndjson)$/i.test(fileName) ? wrappedArray(text) : null;
 	const table =
-		kind === 'csv'
+		kind === 'lines'
+			? parseLines(text)
+			: kind === 'csv'
 			? parseCsv(text, /\.tsv$/i.test(fileName) ? '\t' : '')
 			: wrapped
 				? parseJsonArray(text, wrapped.offset)
@@ -266,12 +268,13 @@ function reportDamagedRows(table: ParsedTable, invalidUtf8: boolean) {
 	table.problems.sort((a, b) => a.line - b.line);
 }
 
-type Kind = 'csv' | 'jsonl' | 'json-array';
+type Kind = 'csv' | 'jsonl' | 'json-array' | 'lines';
 
 function detectKind(fileName: string, text: string): Kind {
 	const ext = /\.([^.]+)$/.exec(fileName)?.[1]?.toLowerCase() ?? '';
 	const first = text.trimStart()[0];
 	if (ext === 'csv' || ext === 'tsv') return 'csv';
+	if (ext === 'txt' || ext === 'text' || ext === 'md') return looksTabular(text) ? 'csv' : 'lines';
 	// JSON-ish files may be JSON Lines or one array of objects; other extensions are sniffed.
 	if (first === '[') return 'json-array';
 	if (ext === 'jsonl' || ext === 'ndjson' || ext === 'json') return 'jsonl';
@@ -286,8 +289,34 @@ function cellString(v: unknown): string {
 	return String(v);
 }
 
-/** The column a file of bare JSON strings is read into. */
+/** The column a file of bare JSON strings, or a plain text file, is read into. */
 const TEXT_COLUMN = 'text';
+
+/**
+ * A .txt file that is really a table (an export named .txt): its first lines all hold the same
+ * number (one or more) of commas, tabs or semicolons. Prose has commas, but not the same count on
+ * every line.
+ */
+function looksTabular(text: string): boolean {
+	const lines = text.split('\n', 40).filter((l) => l.trim()).slice(0, 20);
+	if (lines.length < 2) return false;
+	return [',', '\t', ';'].some((d) => {
+		const n = lines[0].split(d).length - 1;
+		return n > 0 && lines.every((l) => l.split(d).length - 1 === n);
+	});
+}
+
+/** A plain text file: one example per non-blank line, in the column `text`. */
+function parseLines(text: string): ParsedTable {
+	const records: TableRecord[] = [];
+	text.split('\n').forEach((l, i) => {
+		if (!l.trim()) return;
+		const values = emptyValues();
+		values[TEXT_COLUMN] = l;
+		records.push({ line: i + 1, values });
+	});
+	return { format: 'txt', columns: [TEXT_COLUMN], records, problems: [], bytes: 0, encoding: '' };
+}
 
 // ---------------------------------------------------------------------------------------------
 // CSV

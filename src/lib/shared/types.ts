@@ -60,7 +60,7 @@ export interface DatasetVersion {
 	projectId: string;
 	name: string;
 	createdAt: number;
-	source: { fileName: string; format: 'csv' | 'jsonl' | 'parquet'; bytes: number };
+	source: { fileName: string; format: 'csv' | 'jsonl' | 'parquet' | 'txt'; bytes: number };
 	/**
 	 * 'classification' (text + label), 'text' (domain text for language modelling), or 'pairs'
 	 * (prompt/response, from two columns, alpaca fields or chat messages). Absent means classification.

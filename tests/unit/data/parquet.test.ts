@@ -75,3 +75,18 @@ describe('Parquet import', () => {
 		expect([r.format, r.rowsRead, r.kind, r.textColumn, r.labelColumn]).toEqual(['parquet', 30, 'classification', 'text', 'team']);
 	});
 });
+
+describe('plain text import', () => {
+	it('reads one example per non-blank line of a .txt file into a text column, guessed as text', async () => {
+		const t = await readTable('notes.txt', new TextEncoder().encode('first line of domain text\n\n  second, with a comma\r\nthird "quoted"\n'));
+		expect(t.format).toBe('txt');
+		expect(t.columns).toEqual(['text']);
+		expect(t.records.map((r) => [r.line, r.values.text])).toEqual([
+			[1, 'first line of domain text'],
+			[3, '  second, with a comma'],
+			[4, 'third "quoted"']
+		]);
+		const { guessKind } = await import('../../../src/lib/data/kinds');
+		expect(guessKind(t).kind).toBe('text');
+	});
+});
