@@ -15,6 +15,7 @@ import { proxy, type Remote } from 'comlink';
 import { UserError } from '../shared/errors';
 import type { PhaseProgress } from '../shared/phases';
 import type { CleanStep } from '../data/clean';
+import type { VersionFormat } from '../data/versions';
 
 export class DataClient {
 	busy = $state<string | null>(null);
@@ -114,6 +115,21 @@ export class DataClient {
 	/** A new version with the cleaning steps applied. */
 	cleanDataset(versionId: string, steps: CleanStep[]) {
 		return this.run('Cleaning…', () => this.call((api) => api.cleanDataset(versionId, JSON.parse(JSON.stringify(steps)) as CleanStep[]), 300_000));
+	}
+
+	/** Download a version as JSONL, CSV or Parquet. */
+	async downloadDatasetVersion(versionId: string, format: VersionFormat) {
+		const { fileName, bytes } = await this.call((api) => api.exportDatasetVersion(versionId, format), 300_000);
+		const url = URL.createObjectURL(new Blob([bytes as BlobPart]));
+		const a = Object.assign(document.createElement('a'), { href: url, download: fileName });
+		a.click();
+		setTimeout(() => URL.revokeObjectURL(url), 60_000);
+		return fileName;
+	}
+
+	/** Rows added, removed and changed from one version to another. */
+	compareDatasetVersions(a: string, b: string) {
+		return this.call((api) => api.compareDatasetVersions(a, b), 300_000);
 	}
 
 	/** Fold `index` of a k-fold cross-validation of `versionId`, stored as a dataset version. */

@@ -30,6 +30,7 @@ import { datasetHash, sha256Hex } from './hash';
 import { parseTable, type TableFormat, type TableProblem } from './parse';
 import { splitSizes, stratifiedSplit } from './split';
 import { readTable } from './parquet';
+import { compareVersions, exportVersion, type VersionDiff, type VersionFormat } from './versions';
 import { applyCleaning, checkRows, describeSteps, type CleanCheck, type CleanStep } from './clean';
 import { trainBpe } from './bpe';
 import { TextTokenizer, loadHubTokenizer, type ReadModelFile } from './tokenizer';
@@ -380,6 +381,18 @@ export async function cleanDataset(versionId: string, steps: CleanStep[]): Promi
 	};
 	delete version.resplitOf;
 	return saveDatasetVersion(version, rows);
+}
+
+/** A stored version as a file (JSONL, CSV or Parquet) that the importer reads back. */
+export async function exportDatasetVersion(versionId: string, format: VersionFormat): Promise<{ fileName: string; bytes: Uint8Array }> {
+	const version = await requireVersion(versionId);
+	return exportVersion(version, await loadRows(versionId), format);
+}
+
+/** Rows added, removed and changed from version `a` to version `b`. */
+export async function compareDatasetVersions(a: string, b: string): Promise<VersionDiff> {
+	const [va, vb] = [await requireVersion(a), await requireVersion(b)];
+	return compareVersions(va, await loadRows(a), vb, await loadRows(b));
 }
 
 /** Imports the built-in example (support tickets: text in `text`, label in `team`). */
