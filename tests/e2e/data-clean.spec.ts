@@ -2,8 +2,11 @@
  * Check and clean on the Data screen, in a new project: a messy file imported (exact duplicate,
  * near-duplicates by case and punctuation, a conflicting label, personal data of five kinds),
  * nothing checked yet, the check with its counts and clusters, steps unticked and ticked, the
- * cleaned version created and used, and a second check on it that finds nothing left to change.
+ * cleaned version created and used, and a second check on it that finds nothing left to change;
+ * the source and the cleaned version compared, the cleaned one downloaded as Parquet and JSONL;
+ * and a Parquet file imported like a CSV.
  */
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { expect, test } from './fixtures';
 import { shot } from './helpers';
@@ -56,6 +59,25 @@ test('data screen: check a version for near-duplicates, personal data and leakag
 	await expect(active).toContainText('cleaned from “tickets-messy.csv”');
 	await expect(page.getByTestId('version-row')).toHaveCount(2);
 
+	// Compare the source with the cleaned version; download the cleaned one as Parquet and JSONL.
+	await page.getByTestId('version-compare').locator('summary').click();
+	await expect(page.getByTestId('compare-to')).toHaveValue(await active.getAttribute('data-version-id') as string);
+	await page.getByTestId('compare-versions').click();
+	await expect(page.getByTestId('version-diff')).toHaveText('25 → 22 rows: 18 the same, 4 added, 7 removed, 0 changed (label or split)');
+	await page.getByTestId('compare-from').selectOption({ index: 0 });
+	await expect(page.getByTestId('compare-versions')).toBeDisabled();
+	for (const [format, ext] of [['parquet', 'parquet'], ['jsonl', 'jsonl']]) {
+		await page.getByTestId('version-format').selectOption(format);
+		const [download] = await Promise.all([page.waitForEvent('download'), active.getByTestId('download-version').click()]);
+		expect(download.suggestedFilename()).toMatch(new RegExp(`cleaned.*\\.${ext}$`));
+		if (ext === 'jsonl') {
+			const text = readFileSync((await download.path())!, 'utf8');
+			expect(text.trim().split('\n')).toHaveLength(22);
+			expect(text).toContain('[EMAIL]');
+		}
+	}
+	await expect(page.getByTestId('versions-message')).toContainText('(22 rows)');
+
 	// The cleaned version: nothing left to drop or redact.
 	await page.getByTestId('clean').locator('summary').click().catch(() => {});
 	if (!(await page.getByTestId('clean-check').isVisible())) await page.getByTestId('clean').locator('summary').click();
@@ -64,4 +86,24 @@ test('data screen: check a version for near-duplicates, personal data and leakag
 	await expect(page.getByTestId('clean-pii-count')).toHaveText('none found');
 	await expect(page.getByTestId('clean-near')).toBeDisabled();
 	await shot(page, 'data-clean-after');
+});
+
+const PARQUET = fileURLToPath(new URL('../fixtures/data/tickets-messy.parquet', import.meta.url));
+
+test('data screen: a Parquet file imports like a CSV (columns, kind guess, duplicates, version)', async ({ studioPage: page }) => {
+	await page.getByTestId('nav-projects').click();
+	await page.getByLabel('Project name').fill(`Parquet ${Date.now()}`);
+	await page.getByRole('button', { name: 'Create' }).click();
+	await expect(page).toHaveURL(/\/data$/);
+	await page.getByTestId('file-input').setInputFiles(PARQUET);
+	await expect(page.getByTestId('inspection')).toContainText('tickets-messy.parquet · PARQUET · 27 readable rows · 4 columns');
+	await expect(page.getByTestId('text-column')).toHaveValue('text');
+	await expect(page.getByTestId('label-column')).toHaveValue('label');
+	await expect(page.getByTestId('import-summary')).toContainText('1 exact duplicate');
+	await page.getByTestId('import-button').click();
+	const active = page.locator('[data-testid="version-row"][data-active="true"]');
+	await expect(active.getByTestId('version-name')).toHaveText('tickets-messy.parquet');
+	await expect(active).toContainText('25');
+	await expect(page.getByTestId('dataset-overview')).toContainText('PARQUET');
+	await shot(page, 'data-parquet');
 });

@@ -43,7 +43,13 @@ function records(version: DatasetVersion, rows: readonly StoredRow[]): { columns
 
 /** The file name and bytes of a version in `format`. */
 export function exportVersion(version: DatasetVersion, rows: readonly StoredRow[], format: VersionFormat): { fileName: string; bytes: Uint8Array } {
-	const base = version.name.replace(/\.(csv|tsv|jsonl|ndjson|json|parquet|txt)$/i, '').replace(/[^\p{L}\p{N}._ -]+/gu, '_').slice(0, 80) || 'dataset';
+	// "tickets.csv · cleaned: PII redacted" -> "tickets-cleaned-PII-redacted"
+	const base =
+		version.name
+			.replace(/\.(csv|tsv|jsonl|ndjson|json|parquet|txt)\b/gi, '')
+			.replace(/[^\p{L}\p{N}.]+/gu, '-')
+			.replace(/^-+|-+$/g, '')
+			.slice(0, 80) || 'dataset';
 	const { columns, rows: recs } = records(version, rows);
 	let bytes: Uint8Array;
 	if (format === 'jsonl') {
