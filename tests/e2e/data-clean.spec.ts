@@ -43,6 +43,22 @@ test('data screen: check a version for near-duplicates, personal data and leakag
 	await expect(page.getByTestId('clean-leakage-count')).toContainText('nearly repeat a training row');
 	await expect(page.getByTestId('clean-check')).toHaveText('Check again');
 	await shot(page, 'data-clean-check');
+	await expect(page.getByTestId('clean-normalize-count')).toHaveText('no row changes');
+	await expect(page.getByTestId('clean-normalize')).toBeDisabled();
+	await expect(page.getByTestId('clean-length-count')).toHaveText('every row in range');
+
+	// Lowercasing and a shortest length are previewed before anything applies; then back to the defaults.
+	await page.getByTestId('clean-lowercase').check();
+	await page.getByTestId('clean-min').fill('60');
+	await page.getByTestId('clean-check').click();
+	await expect(page.getByTestId('clean-normalize-count')).toHaveText(/^changes \d+ rows$/);
+	await expect(panel).toContainText('→ my parcel never arrived');
+	await expect(page.getByTestId('clean-length-count')).toContainText('outside 60–∞ characters');
+	await expect(page.getByTestId('clean-length')).toBeChecked();
+	await page.getByTestId('clean-lowercase').uncheck();
+	await page.getByTestId('clean-min').fill('0');
+	await page.getByTestId('clean-check').click();
+	await expect(page.getByTestId('clean-normalize-count')).toHaveText('no row changes');
 
 	// Unticking every step leaves nothing to apply; ticking near-duplicates and PII back.
 	for (const id of ['clean-near', 'clean-pii', 'clean-leakage']) {

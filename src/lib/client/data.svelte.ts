@@ -14,7 +14,7 @@ import type { FoldSpec } from '../data/folds';
 import { proxy, type Remote } from 'comlink';
 import { UserError } from '../shared/errors';
 import type { PhaseProgress } from '../shared/phases';
-import type { CleanStep } from '../data/clean';
+import type { CleanStep, NormalizeOptions } from '../data/clean';
 import type { VersionFormat } from '../data/versions';
 
 export class DataClient {
@@ -108,8 +108,8 @@ export class DataClient {
 	}
 
 	/** What each cleaning step would change in a stored version; quiet (no busy flag). */
-	checkDataset(versionId: string, threshold: number) {
-		return this.call((api) => api.checkDataset(versionId, threshold), 300_000);
+	checkDataset(versionId: string, threshold: number, normalize: NormalizeOptions, length: { min: number; max: number }) {
+		return this.call((api) => api.checkDataset(versionId, threshold, { ...normalize }, { ...length }), 300_000);
 	}
 
 	/** A new version with the cleaning steps applied. */

@@ -2,6 +2,8 @@
  * Cleaning a stored dataset version: a check that previews what each step would change, and the
  * steps themselves, which make a new immutable version (the source stays as it was):
  *
+ *   normalize        Unicode NFC/NFKC, whitespace and control characters, HTML tags, lowercase
+ *   length           drop rows whose text is shorter or longer than a range of characters
  *   near-duplicates  keep the first row of each MinHash near-duplicate cluster (minhash.ts)
  *   redact-pii       replace personal data with typed placeholders (pii.ts), in texts and responses
  *   fix-leakage      put each near-duplicate cluster that spans splits wholly in training (leakage.ts)
@@ -13,11 +15,62 @@ import { findLeakage } from './leakage';
 import { findNearDuplicates } from './minhash';
 import { findPii, redactPii, scanPii, PII_NOT_FOUND } from './pii';
 
-export type CleanStep = { kind: 'near-duplicates'; threshold: number } | { kind: 'redact-pii' } | { kind: 'fix-leakage'; threshold: number };
+/** Text normalisation: Unicode form, whitespace and control characters, HTML tags and entities, case. */
+export interface NormalizeOptions {
+	unicode: 'NFC' | 'NFKC' | 'none';
+	/** Control characters removed, runs of spaces and tabs made one space, ends trimmed (line breaks kept). */
+	whitespace: boolean;
+	/** Tags removed, the common entities decoded. */
+	stripHtml: boolean;
+	lowercase: boolean;
+}
+
+export const DEFAULT_NORMALIZE: NormalizeOptions = { unicode: 'NFC', whitespace: true, stripHtml: false, lowercase: false };
+
+export type CleanStep =
+	| { kind: 'normalize'; options: NormalizeOptions }
+	| { kind: 'length'; min: number; max: number }
+	| { kind: 'near-duplicates'; threshold: number }
+	| { kind: 'redact-pii' }
+	| { kind: 'fix-leakage'; threshold: number };
+
+const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ' };
+
+/** One text through the normalisation options, in the order HTML, Unicode, whitespace, case. */
+export function normalizeText(text: string, o: NormalizeOptions): string {
+	let t = text;
+	if (o.stripHtml)
+		t = t
+			.replace(/<(script|style)\b[^>]*>[\s\S]*?<\/\1\s*>/gi, ' ')
+			.replace(/<br\s*\/?>|<\/(p|div|li|h[1-6])>/gi, '\n')
+			.replace(/<[^>]+>/g, '')
+			.replace(/&(#x[0-9a-f]+|#\d+|[a-z]+);/gi, (m, e: string) => {
+				if (e[0] === '#') {
+					const code = e[1] === 'x' || e[1] === 'X' ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10);
+					return Number.isFinite(code) && code > 0 && code <= 0x10ffff ? String.fromCodePoint(code) : m;
+				}
+				return ENTITIES[e.toLowerCase()] ?? m;
+			});
+	if (o.unicode !== 'none') t = t.normalize(o.unicode);
+	if (o.whitespace)
+		t = t
+			.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\u200b\ufeff]/g, '')
+			.replace(/\r\n?/g, '\n')
+			.replace(/[ \t\u00a0]+/g, ' ')
+			.replace(/ *\n */g, '\n')
+			.replace(/\n{3,}/g, '\n\n')
+			.trim();
+	if (o.lowercase) t = t.toLowerCase();
+	return t;
+}
 
 export interface CleanCheck {
 	rows: number;
 	threshold: number;
+	/** Rows the normalisation changes, with the first few before and after. */
+	normalize: { options: NormalizeOptions; changed: number; examples: { before: string; after: string }[] };
+	/** Rows outside the length range (characters), which the length filter removes. */
+	length: { min: number; max: number; removed: number; examples: string[] };
 	/** Near-duplicate clusters: row indices (0-based, in stored order) and their texts, largest first (first 50). */
 	clusters: { rows: number[]; texts: string[]; splits: number[] }[];
 	clusterCount: number;
@@ -38,8 +91,16 @@ function rowTexts(r: StoredRow): string[] {
 
 const short = (s: string) => (s.length > 160 ? s.slice(0, 159) + '…' : s);
 
-export function checkRows(rows: readonly StoredRow[], threshold = 0.8): CleanCheck {
+export function checkRows(rows: readonly StoredRow[], threshold = 0.8, normalize: NormalizeOptions = DEFAULT_NORMALIZE, length = { min: 0, max: Infinity }): CleanCheck {
 	const texts = rows.map((r) => r.text);
+	const norm: CleanCheck['normalize'] = { options: normalize, changed: 0, examples: [] };
+	for (const r of rows) {
+		const after = normalizeText(r.text, normalize);
+		if (after === r.text && (r.response === undefined || normalizeText(r.response, normalize) === r.response)) continue;
+		norm.changed++;
+		if (norm.examples.length < 5) norm.examples.push({ before: short(r.text), after: short(after) });
+	}
+	const outside = rows.filter((r) => r.text.length < length.min || r.text.length > length.max);
 	const near = findNearDuplicates(texts, { threshold });
 	const pii = scanPii(rows.map((r) => rowTexts(r).join('\n')));
 	const leak = findLeakage(
@@ -53,6 +114,8 @@ export function checkRows(rows: readonly StoredRow[], threshold = 0.8): CleanChe
 	return {
 		rows: rows.length,
 		threshold,
+		normalize: norm,
+		length: { min: length.min, max: length.max, removed: outside.length, examples: outside.slice(0, 5).map((r) => short(r.text)) },
 		clusters: near.clusters.slice(0, 50).map((c) => ({ rows: c, texts: c.map((i) => short(rows[i].text)), splits: c.map((i) => rows[i].split) })),
 		clusterCount: near.clusters.length,
 		nearRemovable: near.clusters.reduce((n, c) => n + c.length - 1, 0),
@@ -70,6 +133,7 @@ export function checkRows(rows: readonly StoredRow[], threshold = 0.8): CleanChe
 
 export interface CleanResult {
 	rows: StoredRow[];
+	normalized: number;
 	removed: number;
 	redactedRows: number;
 	moved: number;
@@ -84,9 +148,26 @@ function redactRow(r: StoredRow): StoredRow {
 
 export function applyCleaning(input: readonly StoredRow[], steps: readonly CleanStep[]): CleanResult {
 	let rows = [...input];
-	const result: CleanResult = { rows, removed: 0, redactedRows: 0, moved: 0 };
+	const result: CleanResult = { rows, normalized: 0, removed: 0, redactedRows: 0, moved: 0 };
 	for (const step of steps) {
-		if (step.kind === 'near-duplicates') {
+		if (step.kind === 'normalize') {
+			rows = rows.map((r) => {
+				const out: StoredRow = { ...r, text: normalizeText(r.text, step.options) };
+				if (r.response !== undefined) out.response = normalizeText(r.response, step.options);
+				if (r.messages) out.messages = r.messages.map((m) => ({ ...m, content: normalizeText(m.content, step.options) }));
+				if (JSON.stringify(out) === JSON.stringify(r)) return r;
+				result.normalized++;
+				return out;
+			});
+			// a text normalised to nothing is not an example any more
+			const before = rows.length;
+			rows = rows.filter((r) => r.text.trim() !== '');
+			result.removed += before - rows.length;
+		} else if (step.kind === 'length') {
+			const before = rows.length;
+			rows = rows.filter((r) => r.text.length >= step.min && r.text.length <= step.max);
+			result.removed += before - rows.length;
+		} else if (step.kind === 'near-duplicates') {
 			const { clusters } = findNearDuplicates(
 				rows.map((r) => r.text),
 				{ threshold: step.threshold }
@@ -118,6 +199,14 @@ export function applyCleaning(input: readonly StoredRow[], steps: readonly Clean
 /** The steps in words, for a version's name and its recipe line. */
 export function describeSteps(steps: readonly CleanStep[]): string {
 	return steps
-		.map((s) => (s.kind === 'near-duplicates' ? `near-duplicates dropped (Jaccard ≥ ${s.threshold})` : s.kind === 'redact-pii' ? 'PII redacted' : `leakage moved to train (Jaccard ≥ ${s.threshold})`))
+		.map((s) => {
+			if (s.kind === 'normalize') {
+				const o = s.options;
+				const parts = [o.unicode !== 'none' ? o.unicode : '', o.stripHtml ? 'HTML stripped' : '', o.whitespace ? 'whitespace' : '', o.lowercase ? 'lowercased' : ''].filter(Boolean);
+				return `normalised (${parts.join(', ') || 'no change'})`;
+			}
+			if (s.kind === 'length') return `length ${s.min}-${Number.isFinite(s.max) ? s.max : '∞'} characters`;
+			return s.kind === 'near-duplicates' ? `near-duplicates dropped (Jaccard ≥ ${s.threshold})` : s.kind === 'redact-pii' ? 'PII redacted' : `leakage moved to train (Jaccard ≥ ${s.threshold})`;
+		})
 		.join(', ');
 }

@@ -31,7 +31,7 @@ import { parseTable, type TableFormat, type TableProblem } from './parse';
 import { splitSizes, stratifiedSplit } from './split';
 import { readTable } from './parquet';
 import { compareVersions, exportVersion, type VersionDiff, type VersionFormat } from './versions';
-import { applyCleaning, checkRows, describeSteps, type CleanCheck, type CleanStep } from './clean';
+import { applyCleaning, checkRows, describeSteps, type CleanCheck, type CleanStep, type NormalizeOptions } from './clean';
 import { trainBpe } from './bpe';
 import { TextTokenizer, loadHubTokenizer, type ReadModelFile } from './tokenizer';
 import { findTrainedTokenizer } from '../storage/tokenizers';
@@ -345,9 +345,9 @@ export async function resplitDataset(versionId: string, split: SplitConfig): Pro
 }
 
 /** What each cleaning step would change in a stored version (data/clean.ts), before it applies. */
-export async function checkDataset(versionId: string, threshold = 0.8): Promise<CleanCheck> {
+export async function checkDataset(versionId: string, threshold = 0.8, normalize?: NormalizeOptions, length?: { min: number; max: number }): Promise<CleanCheck> {
 	await requireVersion(versionId);
-	return checkRows(await loadRows(versionId), threshold);
+	return checkRows(await loadRows(versionId), threshold, normalize, length);
 }
 
 /**
@@ -358,7 +358,7 @@ export async function cleanDataset(versionId: string, steps: CleanStep[]): Promi
 	const source = await requireVersion(versionId);
 	if (!steps.length) throw new UserError('invalid-config', 'Choose at least one cleaning step.');
 	const result = applyCleaning(await loadRows(versionId), steps);
-	if (!result.removed && !result.redactedRows && !result.moved)
+	if (!result.normalized && !result.removed && !result.redactedRows && !result.moved)
 		throw new UserError('invalid-config', `Nothing to change in "${source.name}": ${describeSteps(steps)} would leave every row as it is.`);
 	const { rows } = result;
 	const counts = source.labels.map(() => 0);

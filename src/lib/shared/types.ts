@@ -85,7 +85,7 @@ export interface DatasetVersion {
 	resplitOf?: string;
 	/** A cleaned version: the version it was made from, and the steps applied in order (data/clean.ts). */
 	cleanedOf?: string;
-	recipe?: { kind: 'near-duplicates' | 'redact-pii' | 'fix-leakage'; threshold?: number }[];
+	recipe?: { kind: 'normalize' | 'length' | 'near-duplicates' | 'redact-pii' | 'fix-leakage'; [setting: string]: unknown }[];
 }
 
 /** How an import treated the rows of the file (see `DatasetVersion.dedupe`). */

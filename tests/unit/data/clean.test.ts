@@ -7,7 +7,7 @@ import 'fake-indexeddb/auto';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { checkDataset, cleanDataset, importDataset } from '../../../src/lib/data/pipeline';
-import { applyCleaning } from '../../../src/lib/data/clean';
+import { applyCleaning, checkRows, DEFAULT_NORMALIZE, normalizeText } from '../../../src/lib/data/clean';
 import { getDatasetVersion, loadRows, useDatabase } from '../../../src/lib/storage';
 
 beforeEach(() => useDatabase('clean-' + Math.random()));
@@ -59,5 +59,36 @@ describe('cleaning a version', () => {
 		const r = applyCleaning(rows, [{ kind: 'fix-leakage', threshold: 0.8 }]);
 		expect(r.rows.map((x) => x.split)).toEqual([0, 0, 0, 2]);
 		expect(r.moved).toBe(2);
+	});
+});
+
+describe('normalisation and length', () => {
+	const all = { unicode: 'NFKC', whitespace: true, stripHtml: true, lowercase: true } as const;
+
+	it('normalises Unicode, whitespace and control characters, HTML and case, in that order', () => {
+		expect(normalizeText('Caf\u0065\u0301', { ...DEFAULT_NORMALIZE })).toBe('Café'); // NFC composes
+		expect(normalizeText('ﬁle Ｆｕｌｌ x²', { ...DEFAULT_NORMALIZE, unicode: 'NFKC' })).toBe('file Full x2');
+		expect(normalizeText('  a\t\tb \u200b c\u0007\r\n\r\n\r\n\r\nd  ', DEFAULT_NORMALIZE)).toBe('a b c\n\nd');
+		expect(normalizeText('<p>Fish &amp; chips</p><script>alert(1)</script>for &pound;5&#33;<br>now', { ...all })).toBe('fish & chips\nfor &pound;5!\nnow');
+		expect(normalizeText('Keep  AS is', { unicode: 'none', whitespace: false, stripHtml: false, lowercase: false })).toBe('Keep  AS is');
+	});
+
+	it('previews and applies normalisation and the length filter; a text emptied by them is dropped', () => {
+		const rows = [
+			{ text: '<b>Refund</b>  please', label: 0, split: 0 },
+			{ text: 'ok', label: 1, split: 0 },
+			{ text: 'already clean text here', label: 1, split: 2 },
+			{ text: '<br>', label: 0, split: 0 }
+		];
+		const check = checkRows(rows, 0.8, { ...DEFAULT_NORMALIZE, stripHtml: true }, { min: 3, max: 100 });
+		expect(check.normalize.changed).toBe(2);
+		expect(check.normalize.examples[0]).toEqual({ before: '<b>Refund</b>  please', after: 'Refund please' });
+		expect(check.length.removed).toBe(1);
+		const r = applyCleaning(rows, [
+			{ kind: 'normalize', options: { ...DEFAULT_NORMALIZE, stripHtml: true } },
+			{ kind: 'length', min: 3, max: 100 }
+		]);
+		expect(r.rows.map((x) => x.text)).toEqual(['Refund please', 'already clean text here']);
+		expect([r.normalized, r.removed]).toEqual([2, 2]);
 	});
 });
