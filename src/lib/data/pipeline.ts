@@ -30,6 +30,7 @@ import { datasetHash, sha256Hex } from './hash';
 import { parseTable, type TableFormat, type TableProblem } from './parse';
 import { splitSizes, stratifiedSplit } from './split';
 import { readTable } from './parquet';
+import { splitRowsBy } from './split-by';
 import { compareVersions, exportVersion, type VersionDiff, type VersionFormat } from './versions';
 import { applyCleaning, checkRows, describeSteps, type CleanCheck, type CleanStep, type NormalizeOptions } from './clean';
 import { trainBpe } from './bpe';
@@ -313,7 +314,8 @@ function cleaning(args: ImportArgs, read: number, unreadable: number, built: Bui
 /** A re-split's name: the source's name without an earlier re-split suffix, then the new split. */
 export function resplitName(name: string, split: SplitConfig): string {
 	const pct = (f: number) => `${Math.round(f * 1000) / 10}%`;
-	return `${name.replace(/ · split .*$/, '')} · split seed ${split.seed}, ${pct(split.validation)} validation, ${pct(split.test)} test`;
+	const by = split.by ? `by ${split.by.kind === 'group' ? 'group' : 'time'} "${split.by.column}", ` : '';
+	return `${name.replace(/ · split .*$/, '')} · split ${by}seed ${split.seed}, ${pct(split.validation)} validation, ${pct(split.test)} test`;
 }
 
 /**
@@ -323,13 +325,14 @@ export function resplitName(name: string, split: SplitConfig): string {
  */
 export async function resplitDataset(versionId: string, split: SplitConfig): Promise<DatasetVersion> {
 	const source = await requireVersion(versionId);
-	const same = source.split.seed === split.seed && source.split.validation === split.validation && source.split.test === split.test;
+	const sameBy = (source.split.by?.kind ?? '') === (split.by?.kind ?? '') && (source.split.by?.column ?? '') === (split.by?.column ?? '');
+	const same = sameBy && source.split.seed === split.seed && source.split.validation === split.validation && source.split.test === split.test;
 	if (same)
 		throw new UserError('invalid-config', `"${source.name}" is already split with seed ${split.seed}, validation ${split.validation} and test ${split.test}. Change the seed or a fraction to re-split it.`);
 	if (!Number.isInteger(split.seed))
 		throw new UserError('invalid-config', `The split seed must be a whole number, got ${split.seed}.`);
 	const old = await loadRows(versionId);
-	const codes = splitByText(old, split);
+	const codes = split.by ? splitRowsBy(old, split.by, split) : splitByText(old, split);
 	const rows: StoredRow[] = old.map((r, i) => ({ ...r, split: codes[i] }));
 	const version: DatasetVersion = {
 		...source,
@@ -338,7 +341,7 @@ export async function resplitDataset(versionId: string, split: SplitConfig): Pro
 		createdAt: Date.now(),
 		chunkCount: 0,
 		contentHash: await datasetHash(source.labels, rows),
-		split: { seed: split.seed, validation: split.validation, test: split.test, sizes: splitSizes(codes) },
+		split: { seed: split.seed, validation: split.validation, test: split.test, ...(split.by ? { by: { ...split.by } } : {}), sizes: splitSizes(codes) },
 		resplitOf: source.id
 	};
 	return saveDatasetVersion(version, rows);

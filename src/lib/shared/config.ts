@@ -67,6 +67,11 @@ export interface SplitConfig {
 	/** Fractions of each class that go to validation and test; the rest is train. */
 	validation: number;
 	test: number;
+	/**
+	 * Whole groups of a metadata column in one split each, or rows ordered by a date column (oldest
+	 * train, newest test), instead of the split by label (data/split-by.ts).
+	 */
+	by?: { kind: 'group' | 'time'; column: string };
 }
 export const defaultSplitConfig: SplitConfig = { seed: 42, validation: 0.1, test: 0.15 };
 
