@@ -6,6 +6,7 @@ import type { ModelRef } from '../src/lib/shared/hub';
 import { hubFileReader } from './pretrained';
 import { foldDataset } from '../src/lib/data/folds';
 import { watchApi } from './watch';
+import { compareTokenizers, tokenExample, tokenStats, tokenViewSources, type ExampleSource, type TokenizerChoice } from '../src/lib/data/token-view';
 
 export const api = {
 	...watchApi,
@@ -29,6 +30,11 @@ export const api = {
 	 * (a top-level comlink proxy, never nested in an object) hears the rows tokenized.
 	 */
 	prepareHubTokens: (versionId: string, model: ModelRef, objective: Objective, maxLength: number, onPhase?: PhaseCallback) =>
-		prepareHubTokens(versionId, model, objective, maxLength, hubFileReader(model), onPhase)
+		prepareHubTokens(versionId, model, objective, maxLength, hubFileReader(model), onPhase),
+	/** The token view (src/lib/data/token-view.ts): tokenizers to pick, an example's tokens, lengths per split, two compared. */
+	tokenViewSources,
+	tokenExample: (versionId: string, choice: TokenizerChoice, source: ExampleSource) => tokenExample(versionId, choice, source, hubFileReader),
+	tokenStats: (versionId: string, choice: TokenizerChoice, contextLength: number) => tokenStats(versionId, choice, contextLength, hubFileReader),
+	compareTokenizers: (versionId: string, a: TokenizerChoice, b: TokenizerChoice, source: ExampleSource) => compareTokenizers(versionId, a, b, source, hubFileReader)
 };
 export type DataApi = typeof api;
