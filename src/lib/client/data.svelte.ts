@@ -16,6 +16,7 @@ import { UserError } from '../shared/errors';
 import type { PhaseProgress } from '../shared/phases';
 import type { CleanStep, NormalizeOptions } from '../data/clean';
 import type { VersionFormat } from '../data/versions';
+import type { ExampleSource, TokenizerChoice } from '../data/token-view';
 
 export class DataClient {
 	busy = $state<string | null>(null);
@@ -145,6 +146,23 @@ export class DataClient {
 		return this.call((api) => api.datasetSummary(versionId), 60_000);
 	}
 
+	/** The token view: quiet calls (no busy flag); choices are copied, as a component's $state proxies do not clone. */
+	tokenViewSources(versionId: string) {
+		return this.call((api) => api.tokenViewSources(versionId), 60_000);
+	}
+
+	tokenExample(versionId: string, choice: TokenizerChoice, source: ExampleSource) {
+		return this.call((api) => api.tokenExample(versionId, plain(choice), plain(source)), 60_000);
+	}
+
+	tokenStats(versionId: string, choice: TokenizerChoice, contextLength: number) {
+		return this.call((api) => api.tokenStats(versionId, plain(choice), contextLength), 300_000);
+	}
+
+	compareTokenizers(versionId: string, a: TokenizerChoice, b: TokenizerChoice, source: ExampleSource) {
+		return this.call((api) => api.compareTokenizers(versionId, plain(a), plain(b), plain(source)), 60_000);
+	}
+
 	prepareHubTokens(versionId: string, model: ModelRef, objective: Objective, maxLength: number) {
 		return this.preparing("Tokenizing with the model's tokenizer…", (onPhase) => this.call((api) => api.prepareHubTokens(versionId, { ...model }, objective, maxLength, onPhase), 600_000));
 	}
@@ -187,6 +205,8 @@ export class DataClient {
 		});
 	}
 }
+
+const plain = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
 
 /** What the last preparation reused from the cache or did, and how long it took. */
 export function preparedText(r: PreparedTokens | undefined, seconds: number): string {
