@@ -4,7 +4,7 @@
  * nothing checked yet, the check with its counts and clusters, steps unticked and ticked, the
  * cleaned version created and used, and a second check on it that finds nothing left to change;
  * the source and the cleaned version compared, the cleaned one downloaded as Parquet and JSONL;
- * and a Parquet file imported like a CSV.
+ * a Parquet file imported like a CSV; and a re-split by a group column.
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -122,4 +122,42 @@ test('data screen: a Parquet file imports like a CSV (columns, kind guess, dupli
 	await expect(active).toContainText('25');
 	await expect(page.getByTestId('dataset-overview')).toContainText('PARQUET');
 	await shot(page, 'data-parquet');
+});
+
+const GROUPED = fileURLToPath(new URL('../fixtures/data/tickets-grouped.csv', import.meta.url));
+
+test('data screen: re-split by a group column (no customer in two splits)', async ({ studioPage: page }) => {
+	await page.getByTestId('nav-projects').click();
+	await page.getByLabel('Project name').fill(`Groups ${Date.now()}`);
+	await page.getByRole('button', { name: 'Create' }).click();
+	await page.getByTestId('file-input').setInputFiles(GROUPED);
+	await page.getByTestId('import-button').click();
+	await expect(page.getByTestId('dataset-overview')).toBeVisible();
+	const resplit = page.getByTestId('resplit');
+	await resplit.locator('summary').click();
+	await expect(page.getByTestId('resplit-button')).toBeDisabled();
+	await page.getByTestId('resplit-by').selectOption('group:customer');
+	await page.getByTestId('resplit-test').fill('0.25');
+	await page.getByTestId('resplit-button').click();
+	await expect(page.getByTestId('resplit-done')).toContainText('Created');
+	const active = page.locator('[data-testid="version-row"][data-active="true"]');
+	await expect(active).toContainText('by group “customer”');
+	// every customer's rows sit in one split of the new version
+	const versionId = (await active.getAttribute('data-version-id'))!;
+	const spans = await page.evaluate(async (id) => {
+		const open = indexedDB.open('whetstone');
+		const db: IDBDatabase = await new Promise((res, rej) => ((open.onsuccess = () => res(open.result)), (open.onerror = () => rej(open.error))));
+		const chunks: { rows: { split: number; meta?: Record<string, string> }[] }[] = await new Promise((res, rej) => {
+			const req = db.transaction('rows').objectStore('rows').getAll(IDBKeyRange.bound([id, 0], [id, Infinity]));
+			req.onsuccess = () => res(req.result);
+			req.onerror = () => rej(req.error);
+		});
+		db.close();
+		const splits = new Map<string, Set<number>>();
+		for (const c of chunks) for (const r of c.rows) splits.set(r.meta!.customer, (splits.get(r.meta!.customer) ?? new Set()).add(r.split));
+		return [...splits.values()].map((s) => s.size);
+	}, versionId);
+	expect(spans.length).toBe(8);
+	expect(spans.every((n) => n === 1)).toBe(true);
+	await shot(page, 'data-split-by-group');
 });
