@@ -22,8 +22,8 @@ function tickets(): string {
 }
 
 /**
- * 1,000 steps of a 1-layer model of width 8 over contexts of 8 tokens, batch 4: 44 s on this
- * 2-core machine under a load of ~17 (12 s of CPU time); the timeout leaves room for more load.
+ * 1,000 steps of a 1-layer model of width 8 over contexts of 8 tokens, batch 4: 14 s on this
+ * 2-core machine (44 s under a load of ~17); the timeout leaves room for a loaded machine.
  */
 const STEPS = 1000;
 const EVERY = 100;
