@@ -1,3 +1,4 @@
+import 'fake-indexeddb/auto';
 import { describe, expect, it } from 'vitest';
 import { trainBpe } from '../../../src/lib/data/bpe';
 import { TextTokenizer, loadHubTokenizer } from '../../../src/lib/data/tokenizer';
@@ -16,7 +17,11 @@ import {
 import { defaultTokenizerConfig } from '../../../src/lib/shared/config';
 import { Prng } from '../../../src/lib/shared/prng';
 import type { StoredRow } from '../../../src/lib/shared/types';
-import { hubFiles, hubText } from './fixtures';
+import { hubFiles, hubText, enc, ticketsCsv } from './fixtures';
+import { importDataset, prepareTokens, type ImportArgs } from '../../../src/lib/data/pipeline';
+import { compareTokenizers, tokenExample, tokenStats, tokenViewSources, type TokenizerChoice } from '../../../src/lib/data/token-view';
+import { defaultSplitConfig } from '../../../src/lib/shared/config';
+import { loadRows, putModelFile, useDatabase } from '../../../src/lib/storage';
 
 const WORDS = ['refund', 'my', 'invoice', 'the', 'parcel', 'is', 'late', 'again', 'app', 'crashes', 'on', 'login', 'café', 'naïve', '42', 'order'];
 
@@ -184,5 +189,46 @@ describe('token view: the whole version', () => {
 		expect(h.counts[0][11]).toBe(1);
 		expect(h.counts[1][0]).toBe(1);
 		expect(h.counts[2][1]).toBe(1);
+	});
+});
+
+describe('token view in the data worker: stored tokenizers and versions', () => {
+	const model = { repo: 'whetstone-test/tiny-gpt2', revision: 'a'.repeat(40) };
+	const readerFor = () => hubFiles('gpt2');
+
+	it('lists the BPEs trained on the version and the cached models, and counts with the same tokenizers', async () => {
+		useDatabase('test-' + Math.random());
+		const v = await importDataset({ projectId: 'p1', fileName: 't.csv', bytes: enc(ticketsCsv(80)).buffer as ArrayBuffer, textColumn: 'text', labelColumn: 'team', split: { ...defaultSplitConfig }, skipBadRows: false } as ImportArgs);
+		const none = await tokenViewSources(v.id);
+		expect(none.project).toEqual([]);
+		expect(none.pretrained).toEqual([]);
+
+		const prep = await prepareTokens(v.id, defaultTokenizerConfig, 64);
+		await putModelFile(model, 'tokenizer.json', (await hubFiles('gpt2')('tokenizer.json'))!);
+		const sources = await tokenViewSources(v.id);
+		expect(sources.project.map((o) => [o.key, o.label])).toEqual([[`bpe:${prep.tokenizerHash}`, 'Project BPE · vocabulary 512, lowercased']]);
+		expect(sources.pretrained.map((o) => o.label)).toEqual([`${model.repo} @ aaaaaaaa`]);
+		const rows = await loadRows(v.id);
+		expect(sources.examples).toEqual(rows.slice(0, 10).map((r) => r.text));
+
+		const bpeChoice = sources.project[0].choice;
+		const hubChoice: TokenizerChoice = { kind: 'hub', model };
+		const direct = bpe(rows);
+		const shown = await tokenExample(v.id, bpeChoice, { row: 2 }, readerFor);
+		expect(shown.tokens.map((t) => t.id)).toEqual(direct.tokenizer.encode(rows[2].text));
+
+		const stats = await tokenStats(v.id, bpeChoice, 10, readerFor);
+		expect(stats).toEqual(versionStats(rowLengths(direct, rows), 10));
+		// Another length recounts from the kept lengths, to the same figures as counted directly.
+		expect((await tokenStats(v.id, bpeChoice, 20, readerFor)).truncated).toEqual(truncatedBySplit(rowLengths(direct, rows).lengths, rowLengths(direct, rows).splits, 20));
+
+		const [a, b] = await compareTokenizers(v.id, bpeChoice, hubChoice, { text: 'refund my payment please' }, readerFor);
+		expect(a.tokensPerWord).toBeCloseTo(direct.tokenizer.encode('refund my payment please').length / 4, 12);
+		expect(b.tokens).toHaveLength('refund my payment please'.length);
+		expect(b.tokensPerWord).toBe(24 / 4);
+
+		await expect(tokenStats(v.id, bpeChoice, 0, readerFor)).rejects.toMatchObject({ code: 'invalid-config' });
+		await expect(tokenExample(v.id, { kind: 'bpe', hash: 'f'.repeat(64) }, { row: 0 }, readerFor)).rejects.toMatchObject({ code: 'not-found' });
+		await expect(tokenExample('ds_missing', bpeChoice, { row: 0 }, readerFor)).rejects.toMatchObject({ code: 'not-found' });
 	});
 });
