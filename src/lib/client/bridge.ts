@@ -14,7 +14,9 @@
  *   `heartbeatMs`; no answer within `heartbeatTimeoutMs` means hung. Since a ping waits for the
  *   event loop, that timeout must exceed the longest synchronous step (the first WebGPU step
  *   compiles ~100 pipelines): it is the fallback where Web Locks are missing, and catches a
- *   worker that lives but never answers.
+ *   worker that lives but never answers, or one that died while still loading, before it held
+ *   its life lock.
+ * Every studio worker offers both (the data and Hub workers through workers/watch.ts).
  */
 import { wrap, releaseProxy, type Remote } from 'comlink';
 import { UserError } from '../shared/errors';
