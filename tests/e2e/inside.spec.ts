@@ -19,7 +19,16 @@ async function pickRun(page: Page, name: string) {
 	await select.selectOption(value!);
 }
 
-const hatched = (page: Page) => page.getByTestId('inside-attention-map').locator('rect[fill="url(#hatch)"]').count();
+/** Set a number field of the Train form, opening the <details> around it if another spec closed it. */
+async function setField(page: Page, testId: string, value: number) {
+	await page.getByTestId(testId).evaluate((el) => {
+		for (let d = el.closest('details'); d; d = d.parentElement?.closest('details') ?? null) d.open = true;
+	});
+	await setNumber(page, testId, value);
+}
+
+const cells = (page: Page) => page.getByTestId('inside-attention-map').locator('rect[role="presentation"]');
+const hatched = (page: Page) => cells(page).and(page.locator('[fill="url(#hatch)"]')).count();
 
 test('Inside view on the example run: attention maps of a from-scratch classifier', async ({ studioPage: page }) => {
 	const name = await ensureTrainedExample(page);
@@ -40,20 +49,25 @@ test('Inside view on the example run: attention maps of a from-scratch classifie
 	await page.getByTestId('inside-attention-run').click();
 	const caption = page.getByTestId('inside-attention-caption');
 	await expect(caption).toContainText('layer 1, head 1');
+	// a short text: padded to its length bucket, so the padding shows
+	await page.getByTestId('inside-attention-text').fill('please refund me');
+	await page.getByTestId('inside-attention-run').click();
+	await expect(caption).toContainText('padding');
 	// a bidirectional classifier: only the padding of the length bucket is masked, every column of it
-	const cells = await page.getByTestId('inside-attention-map').locator('rect').count();
+	const count = await cells(page).count();
 	const tokens = Number((await caption.innerText()).match(/(\d+) tokens/)![1]);
 	const padding = Number((await caption.innerText()).match(/\+ (\d+) padding/)?.[1] ?? 0);
-	expect(cells).toBe((tokens + padding) ** 2);
+	expect(count).toBe((tokens + padding) ** 2);
+	expect(padding).toBeGreaterThan(0);
 	expect(await hatched(page)).toBe((tokens + padding) * padding);
-	await page.getByTestId('inside-attention-head').selectOption('1');
+	await page.getByTestId('inside-attention-head').selectOption({ index: 1 });
 	await expect(caption).toContainText('layer 1, head 2');
 	await page.getByTestId('inside-attention-mode').selectOption('average');
 	await expect(caption).toContainText('average of 2 heads');
 	await page.getByTestId('inside-attention-mode').selectOption('rollout');
 	await expect(caption).toContainText('rollout through layer 1');
 	await expect(page.getByTestId('inside-attention-layer').locator('option')).toHaveCount(1);
-	await page.getByTestId('inside-attention-map').locator('rect').nth(1).hover();
+	await cells(page).nth(1).hover();
 	await expect(page.getByTestId('inside-attention-hover')).toContainText('→');
 	await attention.scrollIntoViewIfNeeded();
 	await shot(page, 'inside-1-example-attention');
@@ -65,6 +79,7 @@ test('Inside view on the example run: attention maps of a from-scratch classifie
 
 test('Inside view on a tiny pretrained GPT-2: next tokens, alternatives, causal attention, base beside fine-tuned', async ({ studioPage: page }) => {
 	await ensureTrainedExample(page); // the example project is open
+	const t0 = Date.now();
 	// Download the tiny GPT-2 from the local Hub and fine-tune it two steps as a language model.
 	await page.getByTestId('source-pretrained').check();
 	await page.getByTestId('hub-repo').fill(REPO);
@@ -73,16 +88,10 @@ test('Inside view on a tiny pretrained GPT-2: next tokens, alternatives, causal 
 	await expect(page.getByTestId('hub-download').or(page.getByTestId('hub-ready'))).toBeVisible();
 	if (await page.getByTestId('hub-download').isVisible()) await page.getByTestId('hub-download').click();
 	await expect(page.getByTestId('hub-ready')).toBeVisible({ timeout: 120_000 });
+	console.log('timing: downloaded', Date.now() - t0);
 	await page.getByTestId('objective').selectOption('causal-lm');
-	await setNumber(page, 'hf-context', 32);
-	await setNumber(page, 'batch-size', 8);
-	await setNumber(page, 'epochs', 1);
-	if (!(await page.getByTestId('max-steps').isVisible())) await page.locator('summary', { hasText: 'Optimizer' }).click();
-	await setNumber(page, 'max-steps', 2);
-	await setNumber(page, 'log-every', 1);
-	await setNumber(page, 'eval-every', 2);
-	await setNumber(page, 'checkpoint-every', 2);
-	await setNumber(page, 'lr', 0.01);
+	for (const [id, v] of [['hf-context', 32], ['batch-size', 8], ['epochs', 1], ['max-steps', 1], ['log-every', 1], ['eval-every', 1], ['checkpoint-every', 1], ['lr', 0.01]] as const)
+		await setField(page, id, v);
 	const rows = page.getByTestId('run-row');
 	const before = new Set(await rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-name'))));
 	await page.getByTestId('start').click();
@@ -90,6 +99,7 @@ test('Inside view on a tiny pretrained GPT-2: next tokens, alternatives, causal 
 	const tuned = (await rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-name')))).find((n) => !before.has(n))!;
 	await expect(page.locator(`[data-testid="run-row"][data-name="${tuned}"]`)).toHaveAttribute('data-status', 'completed', { timeout: 300_000 });
 
+	console.log('timing: trained', Date.now() - t0);
 	await page.getByTestId('nav-evaluate').click();
 	await pickRun(page, tuned);
 	await page.getByTestId('eval-tab-inside').click();
@@ -105,6 +115,7 @@ test('Inside view on a tiny pretrained GPT-2: next tokens, alternatives, causal 
 	// Next tokens: an example text, coloured tokens, the top 10 after the focused token.
 	await page.getByTestId('inside-next-example').selectOption({ index: 1 });
 	await page.getByTestId('inside-next-run').click();
+	console.log('timing: base next tokens', Date.now() - t0);
 	const single = page.getByTestId('inside-next-model');
 	const toks = single.getByTestId('inside-next-token');
 	await expect(toks.first()).toBeVisible();
@@ -122,6 +133,7 @@ test('Inside view on a tiny pretrained GPT-2: next tokens, alternatives, causal 
 	await page.getByTestId('inside-generate-text').fill('My order');
 	await setNumber(page, 'inside-max-new', 5);
 	await page.getByTestId('inside-generate-run').click();
+	await expect(page.getByTestId('inside-generate-run')).toHaveText('Generate');
 	const generated = page.getByTestId('inside-generated-token');
 	await expect(generated).toHaveCount(5);
 	await generated.nth(2).hover();
@@ -134,6 +146,7 @@ test('Inside view on a tiny pretrained GPT-2: next tokens, alternatives, causal 
 	await setNumber(page, 'inside-top-p', 0.9);
 	await setNumber(page, 'inside-seed', 3);
 	await page.getByTestId('inside-generate-run').click();
+	await expect(page.getByTestId('inside-generate-run')).toHaveText('Generate');
 	await expect(generated).toHaveCount(5);
 	const chart = page.getByTestId('inside-reshape-chart');
 	await expect(chart).toHaveAttribute('data-kept', /^128,128,5,[1-5]$/);
@@ -143,6 +156,7 @@ test('Inside view on a tiny pretrained GPT-2: next tokens, alternatives, causal 
 	await expect(page.getByTestId('inside-alternatives')).toHaveAttribute('data-step', '4');
 	await shot(page, 'inside-2-base-generate');
 
+	console.log('timing: generated', Date.now() - t0);
 	// Causal attention: everything above the diagonal is masked.
 	await page.getByTestId('inside-attention-text').fill('My order arrived late');
 	await page.getByTestId('inside-attention-run').click();
@@ -153,12 +167,13 @@ test('Inside view on a tiny pretrained GPT-2: next tokens, alternatives, causal 
 	const t = real + pad;
 	// keys after the query (causal) and padding keys at or before it
 	expect(await hatched(page)).toBe((t * (t - 1)) / 2 + (pad * (pad + 1)) / 2);
-	await page.getByTestId('inside-attention-layer').selectOption('1');
-	await page.getByTestId('inside-attention-head').selectOption('3');
+	await page.getByTestId('inside-attention-layer').selectOption({ index: 1 });
+	await page.getByTestId('inside-attention-head').selectOption({ index: 3 });
 	await expect(caption).toContainText('layer 2, head 4');
 
+	console.log('timing: attention', Date.now() - t0);
 	// The fine-tuned run beside its base model.
-	await picker.selectOption((await picker.locator('option').filter({ hasText: new RegExp(`^Run ${tuned} `) }).first().getAttribute('value'))!);
+	await picker.selectOption((await picker.locator('option').filter({ hasText: new RegExp(`^${tuned} · `) }).first().getAttribute('value'))!);
 	await expect(info).toHaveAttribute('data-model-type', 'gpt2', { timeout: 60_000 });
 	await expect(page.getByTestId('inside-next-compare')).toBeChecked();
 	await page.getByTestId('inside-next-text').fill('My card was charged twice for the same order.');
