@@ -173,7 +173,7 @@ test('Inside view on a tiny pretrained GPT-2: next tokens, alternatives, causal 
 
 	console.log('timing: attention', Date.now() - t0);
 	// The fine-tuned run beside its base model.
-	await picker.selectOption((await picker.locator('option').filter({ hasText: new RegExp(`^${tuned} · `) }).first().getAttribute('value'))!);
+	await picker.selectOption((await picker.locator('option').filter({ hasText: new RegExp(`^Run ${tuned} · `) }).first().getAttribute('value'))!);
 	await expect(info).toHaveAttribute('data-model-type', 'gpt2', { timeout: 60_000 });
 	await expect(page.getByTestId('inside-next-compare')).toBeChecked();
 	await page.getByTestId('inside-next-text').fill('My card was charged twice for the same order.');
