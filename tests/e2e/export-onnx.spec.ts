@@ -5,13 +5,13 @@
  * loads the folder and gives the studio's logits (reference_logits.json, written by the studio's
  * forward on WebGPU) within 1e-4 for fp32 and within a looser bound for the float16 weights, its
  * tokenizer gives the studio's token ids, and its top class is the Playground's prediction.
- * Then the tiny GPT-2, Llama and Qwen2 fixtures exported here: transformers.js's forward equals
- * transformers' logits and its greedy `generate`, which feeds past_key_values and position_ids
+ * Then the tiny BERT, GPT-2, Llama and Qwen2 fixtures exported here: transformers.js's forward
+ * equals transformers' logits, and for the causal LMs its greedy `generate`, which feeds past_key_values and position_ids
  * step by step, gives transformers' tokens.
  * transformers.js, the ONNX Runtime wasm files and the models are served from disk through
  * Playwright's routing; every other request off this origin is refused (no internet).
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BrowserContext, Download, Page } from '@playwright/test';
 import { strFromU8, unzipSync } from 'fflate';
@@ -25,6 +25,7 @@ const TJS_DIST = 'node_modules/@huggingface/transformers/dist';
 const ORT_DIST = 'node_modules/onnxruntime-web/dist';
 const FIXTURES = 'tests/fixtures/hf-tiny';
 const ARCHS = ['gpt2', 'llama', 'qwen2'];
+const FIXTURE_ARCHS = [...ARCHS, 'bert'];
 const TYPES: Record<string, string> = { js: 'text/javascript', mjs: 'text/javascript', wasm: 'application/wasm', json: 'application/json', html: 'text/html' };
 
 /**
@@ -128,26 +129,30 @@ test('export panel: ONNX (transformers.js) loads in @huggingface/transformers an
 	await tjs.close();
 });
 
-test("the tiny GPT-2, Llama and Qwen2 exports: transformers.js's logits equal transformers', and its greedy generation with the KV cache gives transformers' tokens", async ({ page, baseURL }) => {
+test("the tiny BERT, GPT-2, Llama and Qwen2 exports: transformers.js's logits equal transformers', and its greedy generation with the KV cache gives transformers' tokens", async ({ page, baseURL }) => {
 	const models: Record<string, Record<string, Uint8Array>> = {};
-	for (const arch of ARCHS) {
+	for (const arch of FIXTURE_ARCHS) {
 		const dir = join(FIXTURES, arch);
 		const { spec, config } = resolveConfig(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')));
 		const buf = readFileSync(join(dir, 'model.safetensors'));
 		const tensors = parseSafetensors(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer).tensors;
 		const weights = Object.fromEntries([...tensors].map(([k, t]) => [k, { shape: t.shape, data: t.data as Float32Array }]));
-		const generationConfig = JSON.parse(readFileSync(join(dir, 'generation_config.json'), 'utf8'));
-		const out = exportOnnx(spec, config, weights, { generationConfig });
+		const gen = join(dir, 'generation_config.json');
+		const out = exportOnnx(spec, config, weights, { generationConfig: existsSync(gen) ? JSON.parse(readFileSync(gen, 'utf8')) : undefined });
 		models[arch] = Object.fromEntries(Object.entries(out.files).map(([k, v]) => [k, typeof v === 'string' ? new TextEncoder().encode(v) : v]));
 	}
-	const refs = Object.fromEntries(ARCHS.map((a) => [a, JSON.parse(readFileSync(join(FIXTURES, a, 'reference.json'), 'utf8'))]));
+	const refs = Object.fromEntries(FIXTURE_ARCHS.map((a) => [a, JSON.parse(readFileSync(join(FIXTURES, a, 'reference.json'), 'utf8'))]));
 	const tjs = await transformersJsPage(page.context(), baseURL!, models);
 	const results = await tjs.evaluate(async (refs) => {
 		const T = await import(/* @vite-ignore */ `${location.origin}/__tjs/transformers.js`);
 		localOnly(T);
 		const int64 = (rows: number[][]) => new T.Tensor('int64', BigInt64Array.from(rows.flat().map(BigInt)), [rows.length, rows[0].length]);
 		const out: Record<string, { logits: number[]; tokens: number[] }> = {};
-		for (const [arch, ref] of Object.entries(refs) as [string, { input_ids: number[][]; generation: { prompt_ids: number[]; max_new_tokens: number } }][]) {
+		// BERT: transformers.js's classifier, fed no token_type_ids (it fills the zeros the reference used)
+		const bert = await T.AutoModelForSequenceClassification.from_pretrained('bert', { device: 'wasm', dtype: 'fp32' });
+		const { logits: bertLogits } = await bert({ input_ids: int64(refs.bert.input_ids), attention_mask: int64(refs.bert.attention_mask) });
+		out.bert = { logits: Array.from(bertLogits.data as Float32Array), tokens: [] };
+		for (const [arch, ref] of Object.entries(refs).filter(([a]) => a !== 'bert') as [string, { input_ids: number[][]; generation: { prompt_ids: number[]; max_new_tokens: number } }][]) {
 			const model = await T.AutoModelForCausalLM.from_pretrained(arch, { device: 'wasm', dtype: 'fp32' });
 			const row = [ref.input_ids[0]];
 			const { logits } = await model({ input_ids: int64(row), attention_mask: int64([row[0].map(() => 1)]) });
@@ -164,5 +169,8 @@ test("the tiny GPT-2, Llama and Qwen2 exports: transformers.js's logits equal tr
 		expect(Math.max(...got.map((x, i) => Math.abs(x - expected[i]))), arch).toBeLessThanOrEqual(1e-4);
 		expect(results[arch].tokens, arch).toEqual(refs[arch].generation.output_ids);
 	}
+	const bert = (refs.bert.logits as number[][]).flat();
+	expect(results.bert.logits).toHaveLength(bert.length);
+	expect(Math.max(...results.bert.logits.map((x, i) => Math.abs(x - bert[i])))).toBeLessThanOrEqual(1e-4);
 	await tjs.close();
 });
