@@ -110,14 +110,16 @@ test('storage screen: empty, a cached model, full quota on import and on a check
 	// The quota is lowered to leave room for metric points and run updates, not for a checkpoint
 	// or a dataset. Chromium's IndexedDB trusts the free space it last read from the quota manager
 	// for up to 30 s (BucketContext::kBucketSpaceCacheTimeLimit), so the writes that must fail
-	// come after that.
+	// come after that; the quota is set again from the usage just before each of them, since the
+	// database's compaction (of the pruned checkpoints) lowers the usage meanwhile.
 	const pausedAt = Number(await row.getAttribute('data-step'));
 	const steps = () => page.getByTestId('checkpoint-row').evaluateAll((rows) => rows.map((r) => Number((r as HTMLElement).dataset.step)));
 	await expect.poll(async () => Math.max(...(await steps()))).toBe(pausedAt);
 	await page.getByTestId('nav-storage').click();
 	const ckptBytes = Number(await project.getByTestId('storage-checkpoint').first().getAttribute('data-bytes'));
 	expect(ckptBytes).toBeGreaterThan(10_000);
-	await setQuota(cdp, page, Math.min(60_000, Math.floor(ckptBytes / 3)));
+	const margin = Math.min(40_000, Math.floor(ckptBytes / 3));
+	await setQuota(cdp, page, margin);
 	const lowered = Date.now();
 	const quotaTrusted = () => page.waitForTimeout(Math.max(0, lowered + 31_000 - Date.now()));
 
@@ -129,6 +131,7 @@ test('storage screen: empty, a cached model, full quota on import and on a check
 	await page.getByTestId('file-input').setInputFiles({ name: 'tickets-big.csv', mimeType: 'text/csv', buffer: Buffer.from(ticketsCsv(3000)) });
 	await expect(page.getByTestId('import-button')).toHaveText('Import 3,000 rows');
 	await quotaTrusted();
+	await setQuota(cdp, page, margin);
 	await page.getByTestId('import-button').click();
 	const importError = page.getByRole('alert').filter({ hasText: 'could not be imported' });
 	await expect(importError).toContainText(
@@ -142,6 +145,7 @@ test('storage screen: empty, a cached model, full quota on import and on a check
 
 	// (a) The quota fills during the next checkpoint write of the paused run, resumed.
 	await page.getByTestId('nav-train').click();
+	await setQuota(cdp, page, margin);
 	await page.getByTestId('resume').click();
 	const full = page.getByRole('alert').filter({ has: page.getByTestId('open-storage') });
 	await expect(full).toContainText(
