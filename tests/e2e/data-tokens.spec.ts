@@ -44,13 +44,14 @@ test('data screen: token view with the project BPE and the tiny GPT-2 side by si
 	// The project BPE: trained with the default settings when this version has none yet.
 	const train = page.getByTestId('token-train-bpe');
 	const tokenizer = page.getByTestId('token-tokenizer');
-	await expect(train.or(tokenizer.locator('option', { hasText: 'Project BPE' }))).toHaveCount(1);
+	await expect(train.or(tokenizer.locator('option', { hasText: 'Project BPE' })).first()).toBeAttached();
 	if (await train.isVisible()) {
 		await expect(train).toHaveText('Train it (vocabulary 512, lowercased)');
 		await train.click();
 		await expect(page.getByTestId('token-no-bpe')).toHaveCount(0, { timeout: 30_000 });
 	}
-	await tokenizer.selectOption((await optionValue(page, 'token-tokenizer', /Project BPE · vocabulary 512, lowercased/))!);
+	// A run with other tokenizer settings may have trained this version's BPE: any project BPE will do.
+	await tokenizer.selectOption((await optionValue(page, 'token-tokenizer', /Project BPE/))!);
 
 	// The first row's tokens, coloured by id, none unknown in a byte-level BPE.
 	const chips = page.getByTestId('token-example-tokens').getByTestId('token');
@@ -106,7 +107,7 @@ test('data screen: token view with the project BPE and the tiny GPT-2 side by si
 		await expect(ready).toBeVisible({ timeout: 30_000 });
 		await page.getByTestId('source-scratch').check();
 		await openExampleData(page);
-		await page.getByTestId('token-tokenizer').selectOption((await optionValue(page, 'token-tokenizer', /Project BPE · vocabulary 512, lowercased/))!);
+		await page.getByTestId('token-tokenizer').selectOption((await optionValue(page, 'token-tokenizer', /Project BPE/))!);
 		await page.getByTestId('token-example').selectOption('text');
 		await page.getByTestId('token-text').fill('My café order never arrived');
 	}
@@ -115,7 +116,7 @@ test('data screen: token view with the project BPE and the tiny GPT-2 side by si
 	await expect(sides).toHaveCount(2);
 	await expect(sides.nth(1)).toContainText(GPT2);
 	// One id per character in the tiny GPT-2: 27 characters over 5 words; é is its one unknown.
-	await expect(page.getByTestId('token-compare-tokens-1-count')).toHaveText(/27 tokens · 5 words · 5\.40 tokens per word · 1 unknown/);
+	await expect(page.getByTestId('token-compare-tokens-1-count')).toContainText('27 tokens · 5 words · 5.40 tokens per word · 1 unknown');
 	await expect(page.getByTestId('token-compare-tokens-1').locator('[data-kind="unknown"]')).toHaveCount(1);
 	await expect(sides.nth(0).getByTestId('token-compare-per-word')).toContainText('over the version');
 	await expect(sides.nth(1).getByTestId('token-compare-per-word')).toContainText('over the version');
