@@ -117,6 +117,7 @@ test('repeated seeds: each configuration over its seeds, differences weighed aga
 	const bRun = `B ${stamp} · seed 42`;
 	await page.getByTestId('nav-evaluate').click();
 	const runPick = page.getByTestId('eval-run');
+	await expect(runPick.locator('option', { hasText: bRun })).toBeAttached();
 	const runValue = await runPick.locator('option').evaluateAll((o, n) => (o as HTMLOptionElement[]).find((x) => x.text.startsWith(n))!.value, bRun);
 	await runPick.selectOption(runValue);
 	await page.getByTestId('evaluate').click();

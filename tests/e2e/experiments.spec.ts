@@ -274,6 +274,7 @@ test('a 2-trial LoRA-rank study on the tiny BERT: each trial trains the rank it 
 
 	await page.getByTestId('nav-experiments').click();
 	const base = page.getByTestId('study-base');
+	await expect(base.locator('option', { hasText: `${baseName}'s settings` })).toBeAttached();
 	const option = await base.locator('option').evaluateAll((o, n) => (o as HTMLOptionElement[]).find((x) => x.text.startsWith(`${n}'s settings`))!.value, baseName);
 	await base.selectOption(option);
 	await expect(base.locator('option:checked')).toContainText('tiny-bert, LoRA rank 8');
