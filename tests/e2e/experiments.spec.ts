@@ -274,9 +274,10 @@ test('a 2-trial LoRA-rank study on the tiny BERT: each trial trains the rank it 
 
 	await page.getByTestId('nav-experiments').click();
 	const base = page.getByTestId('study-base');
-	await expect(base.locator('option', { hasText: `${baseName}'s settings` })).toBeAttached();
-	const option = await base.locator('option').evaluateAll((o, n) => (o as HTMLOptionElement[]).find((x) => x.text.startsWith(`${n}'s settings`))!.value, baseName);
-	await base.selectOption(option);
+	// The newest run first: the LoRA run just trained.
+	const option = base.locator('option', { hasText: 'tiny-bert, LoRA rank 8' }).first();
+	await expect(option).toBeAttached();
+	await base.selectOption((await option.getAttribute('value'))!);
 	await expect(base.locator('option:checked')).toContainText('tiny-bert, LoRA rank 8');
 	// A pretrained base: no from-scratch model size or dropout; its method and LoRA's settings instead.
 	await expect(page.getByTestId('study-preset')).toHaveCount(0);
