@@ -12,6 +12,7 @@
  */
 import { SPLITS, type StoredRow } from '../shared/types';
 import type { TextTokenizer } from './tokenizer';
+import { BYTE_TO_UNICODE } from './bpe';
 
 /** How a token is shown: ordinary text, a special token, the unknown token, or a raw byte. */
 export type TokenKind = 'text' | 'special' | 'unknown' | 'byte';
@@ -46,7 +47,7 @@ export function viewTokenizer(tokenizer: TextTokenizer, json: string | object): 
 
 export interface ShownToken {
 	id: number;
-	/** The text the token stands for (decoded alone; a lone byte of a longer character shows as �). */
+	/** The text the token stands for, decoded alone (a byte-level piece of a character as its bytes, "<C3>"). */
 	text: string;
 	/** The token as the vocabulary spells it (e.g. "Ġhello", "##ing", "<0xC3>"). */
 	token: string;
@@ -67,6 +68,19 @@ export interface ExampleTokens {
 /** Words are runs of non-space characters, the unit "tokens per word" is counted in. */
 export function countWords(text: string): number {
 	return text.match(/\S+/g)?.length ?? 0;
+}
+
+const UNICODE_TO_BYTE = new Map(BYTE_TO_UNICODE.map((c, b) => [c, b]));
+
+/**
+ * What a token shows: its decoded text, except that a byte-level token holding part of a
+ * character (decoded alone it is only �) shows its bytes in hex, e.g. "<C3>" for the first half of é.
+ */
+function shownText(decoded: string, token: string): string {
+	if (!decoded.includes('\uFFFD') || token.includes('\uFFFD')) return decoded;
+	const bytes = [...token].map((c) => UNICODE_TO_BYTE.get(c));
+	if (bytes.some((b) => b === undefined)) return decoded;
+	return bytes.map((b) => `<${b!.toString(16).toUpperCase().padStart(2, '0')}>`).join('');
 }
 
 function kindOf(t: ViewTokenizer, id: number, token: string): TokenKind {
@@ -92,7 +106,7 @@ export function exampleTokens(t: ViewTokenizer, text: string): ExampleTokens {
 		const inContent = i >= before && i < before + content.length;
 		const token = inContent ? content[i - before] : tok.decode([id], { skipSpecialTokens: false });
 		const kind = inContent ? kindOf(t, id, token) : 'special';
-		return { id, token, text: kind === 'special' ? token : tok.decode([id], { skipSpecialTokens: false }), kind };
+		return { id, token, text: kind === 'special' ? token : shownText(tok.decode([id], { skipSpecialTokens: false }), token), kind };
 	});
 	const words = countWords(text);
 	return {

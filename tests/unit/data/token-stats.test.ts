@@ -78,6 +78,15 @@ describe('token view: one example', () => {
 		expect(shown.tokens.map((x) => x.text).join('')).toContain('the parcel is late');
 	});
 
+	it('shows a byte-level token that holds part of a character as its bytes', () => {
+		const t = bpe(rows);
+		const shown = exampleTokens(t, '☕');
+		// ☕ is E2 98 95 in UTF-8; whatever the merges, the pieces spell those bytes in order.
+		expect(shown.tokens.map((x) => x.text).join('')).toMatch(/^(<E2>|<98>|<95>)+$|^☕$/);
+		if (shown.tokens.length > 1) expect(shown.tokens.map((x) => x.text).join('')).toBe('<E2><98><95>');
+		expect(exampleTokens(t, 'the').tokens.map((x) => x.text).join('')).toBe('the');
+	});
+
 	it('marks unknown tokens and the special tokens the post-processor adds', async () => {
 		const bert = await hub('bert');
 		const shown = exampleTokens(bert, 'hello ☕ world');
