@@ -79,7 +79,6 @@ test('Inside view on the example run: attention maps of a from-scratch classifie
 
 test('Inside view on a tiny pretrained GPT-2: next tokens, alternatives, causal attention, base beside fine-tuned', async ({ studioPage: page }) => {
 	await ensureTrainedExample(page); // the example project is open
-	const t0 = Date.now();
 	// Download the tiny GPT-2 from the local Hub and fine-tune it one step (no warm-up, so it moves) as a language model.
 	await page.getByTestId('source-pretrained').check();
 	await page.getByTestId('hub-repo').fill(REPO);
@@ -88,7 +87,6 @@ test('Inside view on a tiny pretrained GPT-2: next tokens, alternatives, causal 
 	await expect(page.getByTestId('hub-download').or(page.getByTestId('hub-ready'))).toBeVisible();
 	if (await page.getByTestId('hub-download').isVisible()) await page.getByTestId('hub-download').click();
 	await expect(page.getByTestId('hub-ready')).toBeVisible({ timeout: 120_000 });
-	console.log('timing: downloaded', Date.now() - t0);
 	await page.getByTestId('objective').selectOption('causal-lm');
 	for (const [id, v] of [['hf-context', 32], ['batch-size', 8], ['epochs', 1], ['max-steps', 1], ['log-every', 1], ['eval-every', 1], ['checkpoint-every', 1], ['warmup-steps', 0], ['warmup-ratio', 0], ['lr', 0.01]] as const)
 		await setField(page, id, v);
@@ -99,7 +97,6 @@ test('Inside view on a tiny pretrained GPT-2: next tokens, alternatives, causal 
 	const tuned = (await rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-name')))).find((n) => !before.has(n))!;
 	await expect(page.locator(`[data-testid="run-row"][data-name="${tuned}"]`)).toHaveAttribute('data-status', 'completed', { timeout: 300_000 });
 
-	console.log('timing: trained', Date.now() - t0);
 	await page.getByTestId('nav-evaluate').click();
 	await pickRun(page, tuned);
 	await page.getByTestId('eval-tab-inside').click();
@@ -115,7 +112,6 @@ test('Inside view on a tiny pretrained GPT-2: next tokens, alternatives, causal 
 	// Next tokens: an example text, coloured tokens, the top 10 after the focused token.
 	await page.getByTestId('inside-next-example').selectOption({ index: 1 });
 	await page.getByTestId('inside-next-run').click();
-	console.log('timing: base next tokens', Date.now() - t0);
 	const single = page.getByTestId('inside-next-model');
 	const toks = single.getByTestId('inside-next-token');
 	await expect(toks.first()).toBeVisible();
@@ -156,7 +152,6 @@ test('Inside view on a tiny pretrained GPT-2: next tokens, alternatives, causal 
 	await expect(page.getByTestId('inside-alternatives')).toHaveAttribute('data-step', '4');
 	await shot(page, 'inside-2-base-generate');
 
-	console.log('timing: generated', Date.now() - t0);
 	// Causal attention: everything above the diagonal is masked.
 	await page.getByTestId('inside-attention-text').fill('My order arrived late');
 	await page.getByTestId('inside-attention-run').click();
@@ -171,7 +166,6 @@ test('Inside view on a tiny pretrained GPT-2: next tokens, alternatives, causal 
 	await page.getByTestId('inside-attention-head').selectOption({ index: 3 });
 	await expect(caption).toContainText('layer 2, head 4');
 
-	console.log('timing: attention', Date.now() - t0);
 	// The fine-tuned run beside its base model.
 	await picker.selectOption((await picker.locator('option').filter({ hasText: new RegExp(`^Run ${tuned} · `) }).first().getAttribute('value'))!);
 	await expect(info).toHaveAttribute('data-model-type', 'gpt2', { timeout: 60_000 });
