@@ -172,7 +172,13 @@ function trainLocked<T>(runId: string, onEvent: (e: TrainEvent) => void, fn: () 
 					return fn();
 				});
 			} catch (e) {
-				if (abort.signal.aborted) throw new UserError('cancelled', 'The run did not start: it was stopped while it waited for the other tab. Nothing was stored.');
+				if (abort.signal.aborted) {
+					// A new run that never trained leaves no record behind; a run being resumed stays as it was.
+					const run = await getRun(runId);
+					const untouched = run?.status === 'created' && (await listCheckpoints(runId)).length === 0;
+					if (untouched) await deleteRun(runId);
+					throw new UserError('cancelled', `The run did not start: it was stopped while it waited for the other tab. ${untouched ? 'It is removed from the list; nothing was stored.' : 'It stays as it was.'}`);
+				}
 				throw e;
 			} finally {
 				if (waiting === abort) waiting = null;

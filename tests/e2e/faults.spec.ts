@@ -357,7 +357,8 @@ test('fault injection: killed workers and closed tabs always leave a consistent 
 	await shot(other, 'faults-3-cancel-waiting');
 	await stop.click();
 	await expect(other.getByTestId('phase')).toHaveCount(0, { timeout: 10_000 });
-	await expect(other.getByText(/did not start: it was stopped while it waited for the other tab/)).toBeVisible();
+	await expect(other.getByTestId('train-notice')).toContainText('did not start: it was stopped while it waited for the other tab. It is removed from the list; nothing was stored.');
+	await expect(other.getByRole('alert')).toHaveCount(0);
 	await expect(stop).toHaveText('Stop');
 	await expect(stop).toBeDisabled();
 	await expect(rowIn(page).getByTestId('run-status')).toHaveText('running');
