@@ -22,6 +22,7 @@ import { memoryInfo } from '../src/lib/engine/tensors';
 import { benchmarkTrainStep } from '../src/lib/engine/bench';
 import { benchmarkPretrained } from '../src/lib/engine/bench-hf';
 import { adapterZip, ggufZip, modelZip, onnxZip, recipeMemory, recipeZip, scratchZip, servingZip, type CardContext, type ExportedZip } from './export';
+import { demoSpec, demoZip } from './demo';
 import type { GgmlType } from '../src/lib/export/gguf';
 import { reproducibility } from '../src/lib/export/recipe';
 import { importAdapterFolder, importModelFolder, LOCAL_MODEL_FILES, localModelRef, unzipFolder, type FolderFiles } from '../src/lib/engine/io/import';
@@ -838,6 +839,13 @@ export const api = {
 		const rec = await getTokenizer(ctx.run.tokenizerHash!);
 		if (!rec) throw new UserError('not-found', 'The tokenizer of this run is missing. Start a new run to tokenize the dataset again.');
 		return onnxZip(card, w.step, ctx.tokenizer, { scratch: ctx.run.config.model, session: w.session as ClassifierSession, labels: ctx.labels, tokenizerJson: rec.json });
+	},
+
+	/** The transformers.js export as a static demo page (workers/demo.ts): index.html, app.js, transformers.js, ORT's wasm, the model. */
+	async exportDemo(runId: string, checkpointId?: string): Promise<ExportedZip> {
+		const onnx = await api.exportOnnx(runId, checkpointId);
+		const ctx = await runContext(runId);
+		return demoZip(onnx, demoSpec(ctx.run.name, { pretrained: ctx.run.config.pretrained, scratch: ctx.run.config.model }, ctx.tokenizer, ctx.labels));
 	},
 
 	/** A causal LM run as GGUF (F32, F16 or Q8_0; a LoRA adapter merged in) with an Ollama Modelfile, zipped. */

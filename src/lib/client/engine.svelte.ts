@@ -270,6 +270,17 @@ export class EngineClient {
 		return warnings;
 	}
 
+	/** The run as a static demo page (its transformers.js export, the runtime, index.html), zipped and saved through the browser's download; resolves to the zip's size in bytes. */
+	async exportDemo(runId: string, checkpointId?: string): Promise<number> {
+		await this.init();
+		const { blob, fileName } = await this.bridge.call((api) => api.exportDemo(runId, checkpointId), 600_000);
+		const url = URL.createObjectURL(blob);
+		const a = Object.assign(document.createElement('a'), { href: url, download: fileName });
+		a.click();
+		setTimeout(() => URL.revokeObjectURL(url), 60_000);
+		return blob.size;
+	}
+
 	/**
 	 * Open a model from disk: one .zip, or the files of a chosen folder (their webkitRelativePath).
 	 * Resolves to its description, as the Hub's inspection gives one, once it is in the model cache.

@@ -1,0 +1,90 @@
+/**
+ * "Share as a demo" (issue 12): the shared trained run exported as a static demo folder, unzipped
+ * and served by a plain static server inside the test (node:http, nothing else), opened in a new
+ * page: it loads transformers.js, ONNX Runtime's wasm and the model from that folder alone (any
+ * request elsewhere fails the test), and its top class for a typed text is the Playground's.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { readFileSync } from 'node:fs';
+import type { Download } from '@playwright/test';
+import { strFromU8, unzipSync } from 'fflate';
+import { ensureTrainedExample, expect, test } from './fixtures';
+import { shot } from './helpers';
+
+const TYPES: Record<string, string> = { js: 'text/javascript', wasm: 'application/wasm', json: 'application/json', html: 'text/html', md: 'text/markdown' };
+const TEXT = 'I was charged twice for my subscription this month, please refund me';
+
+test('export panel: Share as a demo downloads a folder whose page runs the model and shows the Playground\'s class', async ({ studioPage: page }) => {
+	const runName = await ensureTrainedExample(page);
+	await page.locator(`[data-testid="run-row"][data-name="${runName}"]`).click();
+	await page.getByTestId('nav-evaluate').click();
+	const panel = page.getByTestId('export');
+	await expect(panel.getByTestId('export-demo-box')).toContainText('every class probability');
+
+	const [download] = (await Promise.all([page.waitForEvent('download'), panel.getByTestId('export-demo').click()])) as [Download, unknown];
+	expect(download.suggestedFilename()).toMatch(/-demo\.zip$/);
+	const zipBytes = readFileSync((await download.path())!);
+	const note = panel.getByTestId('export-demo-note');
+	await expect(note).toContainText('Downloaded (');
+	await expect(note).toContainText('http.server');
+	await expect(note).toContainText(`${Math.round(zipBytes.length / 1e6)} MB`);
+	await panel.getByTestId('export-demo-box').scrollIntoViewIfNeeded();
+	await panel.screenshot({ path: 'screenshots/export-demo-card.png' });
+
+	const files = unzipSync(new Uint8Array(zipBytes));
+	const names = Object.keys(files);
+	for (const f of ['index.html', 'app.js', 'demo.json', 'README.md', 'transformers.min.js', 'ort-wasm-simd-threaded.asyncify.wasm', 'model/config.json', 'model/onnx/model.onnx', 'model/tokenizer.json', 'model/tokenizer_config.json'])
+		expect(names, f).toContain(f);
+	expect(names).not.toContain('model/onnx/model_fp16.onnx');
+	const readme = strFromU8(files['README.md']);
+	expect(readme).toContain('python3 -m http.server');
+	expect(readme).toContain('file://');
+	const spec = JSON.parse(strFromU8(files['demo.json']));
+	expect(spec).toMatchObject({ task: 'classify', loader: 'AutoModel', addSpecialTokens: false });
+	expect(spec.labels).toHaveLength(5);
+
+	// The studio's own prediction for the text, from the Playground.
+	await page.getByTestId('predict-text').fill(TEXT);
+	await page.getByTestId('predict').click();
+	const studioLabel = ((await page.getByTestId('predicted-label').locator('strong').textContent()) ?? '').trim();
+	expect(spec.labels).toContain(studioLabel);
+
+	// Any static server will do: this one only maps paths to the unzipped files.
+	const server: Server = createServer((req, res) => {
+		const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname).slice(1) || 'index.html';
+		const body = files[path];
+		if (!body) return res.writeHead(404).end('not found');
+		res.writeHead(200, { 'content-type': TYPES[path.split('.').pop()!] ?? 'application/octet-stream' }).end(Buffer.from(body));
+	});
+	await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+	const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+	const demo = await page.context().newPage();
+	const elsewhere: string[] = [];
+	const errors: string[] = [];
+	demo.on('pageerror', (e) => errors.push(e.message));
+	await demo.route('**/*', (route) => {
+		if (new URL(route.request().url()).origin === origin) return route.continue();
+		elsewhere.push(route.request().url());
+		return route.abort();
+	});
+	try {
+		await demo.goto(`${origin}/`);
+		await expect(demo.locator('#status')).toHaveText('Ready.', { timeout: 30_000 });
+		await demo.locator('#text').fill(TEXT);
+		await demo.locator('#run').click();
+		await expect(demo.locator('#result .cls')).toHaveCount(5);
+		await expect(demo.locator('#status')).toHaveText('Ready.');
+		await expect(demo.locator('#top .label')).toHaveText(studioLabel);
+		// every class with a probability; they sum to 1
+		const ps = (await demo.locator('#result .cls .p').allTextContents()).map((t) => parseFloat(t));
+		expect(Math.abs(ps.reduce((a, b) => a + b, 0) - 100)).toBeLessThan(0.5);
+		expect([...ps].sort((a, b) => b - a)).toEqual(ps);
+		await shot(demo, 'export-demo-page');
+		expect(elsewhere).toEqual([]);
+		expect(errors).toEqual([]);
+	} finally {
+		await demo.close();
+		await new Promise((ok) => server.close(ok));
+	}
+});
