@@ -15,13 +15,15 @@ import { openStudio, setNumber, shot } from './helpers';
 const HUB = `http://127.0.0.1:${HUB_PORT}`;
 const REPO = 'whetstone-test/tiny-gpt2';
 
-/** Accept (or dismiss) the next confirm() and return its text. */
+/** Accept (or dismiss) the confirm() a click opens and return its text (the click returns once it is answered). */
 async function answerNext(page: Page, accept: boolean, click: () => Promise<void>): Promise<string> {
-	const dialog = page.waitForEvent('dialog');
+	let text = '';
+	page.once('dialog', (d) => {
+		text = d.message();
+		void (accept ? d.accept() : d.dismiss());
+	});
 	await click();
-	const d = await dialog;
-	const text = d.message();
-	await (accept ? d.accept() : d.dismiss());
+	await expect.poll(() => text).not.toBe('');
 	return text;
 }
 
