@@ -446,8 +446,9 @@ async function trainRun(runId: string, onEvent: (e: TrainEvent) => void): Promis
 		// last good checkpoints to evaluate or branch from with other settings. Anything else
 		// (a crash, a full disk) pauses at the last checkpoint so Resume continues.
 		const diverged = (e as UserError).code === 'training-diverged';
-		// A lost device's run is where its checkpoint is: the steps after it are retrained on Resume.
-		const at = loss && last ? { step: last.step, epoch: last.epoch, lastCheckpointId: last.id } : {};
+		// A paused run is where its checkpoint is (a lost device, a full disk, a crash): the steps
+		// after it are retrained on Resume, so the run row must not count them.
+		const at = last && (loss || !diverged) ? { step: last.step, epoch: last.epoch, lastCheckpointId: last.id } : {};
 		await updateRun(runId, { status: last && !diverged ? 'paused' : 'failed', error: message, ...at }).catch(() => {});
 		onEvent({ type: 'status', status: 'failed', message });
 		throw e;
