@@ -3,17 +3,54 @@
  * and served by a plain static server inside the test (node:http, nothing else), opened in a new
  * page: it loads transformers.js, ONNX Runtime's wasm and the model from that folder alone (any
  * request elsewhere fails the test), and its top class for a typed text is the Playground's.
+ * Then the causal LM page, over the tiny GPT-2 fixture exported here: its greedy continuation of
+ * the reference prompt is transformers' tokens.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
-import type { Download } from '@playwright/test';
+import { join } from 'node:path';
+import type { Download, Page } from '@playwright/test';
 import { strFromU8, unzipSync } from 'fflate';
+import { parseSafetensors } from '../../src/lib/engine/io';
+import { resolveConfig } from '../../src/lib/engine/models/registry';
+import { exportOnnx } from '../../src/lib/export/onnx';
+import { demoFiles, ORT_WASM_FILE, TJS_FILE } from '../../src/lib/export/demo';
 import { ensureTrainedExample, expect, test } from './fixtures';
 import { shot } from './helpers';
 
 const TYPES: Record<string, string> = { js: 'text/javascript', wasm: 'application/wasm', json: 'application/json', html: 'text/html', md: 'text/markdown' };
 const TEXT = 'I was charged twice for my subscription this month, please refund me';
+
+/**
+ * The folder served by a plain static server (node:http mapping paths to the files) and opened in
+ * a new page that fails any request off that server.
+ */
+async function openDemo(newPage: () => Promise<Page>, files: Record<string, Uint8Array | string>) {
+	const server: Server = createServer((req, res) => {
+		const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname).slice(1) || 'index.html';
+		const body = files[path];
+		if (body === undefined) return res.writeHead(404).end('not found');
+		res.writeHead(200, { 'content-type': TYPES[path.split('.').pop()!] ?? 'application/octet-stream' }).end(typeof body === 'string' ? body : Buffer.from(body));
+	});
+	await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+	const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+	const demo = await newPage();
+	const elsewhere: string[] = [];
+	const errors: string[] = [];
+	demo.on('pageerror', (e) => errors.push(e.message));
+	await demo.route('**/*', (route) => {
+		if (new URL(route.request().url()).origin === origin) return route.continue();
+		elsewhere.push(route.request().url());
+		return route.abort();
+	});
+	await demo.goto(`${origin}/`);
+	const close = async () => {
+		await demo.close();
+		await new Promise((ok) => server.close(ok));
+	};
+	return { demo, elsewhere, errors, close };
+}
 
 test('export panel: Share as a demo downloads a folder whose page runs the model and shows the Playground\'s class', async ({ studioPage: page }) => {
 	const runName = await ensureTrainedExample(page);
@@ -50,26 +87,9 @@ test('export panel: Share as a demo downloads a folder whose page runs the model
 	const studioLabel = ((await page.getByTestId('predicted-label').locator('strong').textContent()) ?? '').trim();
 	expect(spec.labels).toContain(studioLabel);
 
-	// Any static server will do: this one only maps paths to the unzipped files.
-	const server: Server = createServer((req, res) => {
-		const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname).slice(1) || 'index.html';
-		const body = files[path];
-		if (!body) return res.writeHead(404).end('not found');
-		res.writeHead(200, { 'content-type': TYPES[path.split('.').pop()!] ?? 'application/octet-stream' }).end(Buffer.from(body));
-	});
-	await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-	const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-	const demo = await page.context().newPage();
-	const elsewhere: string[] = [];
-	const errors: string[] = [];
-	demo.on('pageerror', (e) => errors.push(e.message));
-	await demo.route('**/*', (route) => {
-		if (new URL(route.request().url()).origin === origin) return route.continue();
-		elsewhere.push(route.request().url());
-		return route.abort();
-	});
+	// Any static server will do.
+	const { demo, elsewhere, errors, close } = await openDemo(() => page.context().newPage(), files);
 	try {
-		await demo.goto(`${origin}/`);
 		await expect(demo.locator('#status')).toHaveText('Ready.', { timeout: 30_000 });
 		await demo.locator('#text').fill(TEXT);
 		await demo.locator('#run').click();
@@ -84,7 +104,40 @@ test('export panel: Share as a demo downloads a folder whose page runs the model
 		expect(elsewhere).toEqual([]);
 		expect(errors).toEqual([]);
 	} finally {
-		await demo.close();
-		await new Promise((ok) => server.close(ok));
+		await close();
+	}
+});
+
+test("the causal LM demo page: its greedy continuation of the tiny GPT-2's reference prompt is transformers' tokens", async ({ page }) => {
+	const dir = 'tests/fixtures/hf-tiny/gpt2';
+	const { spec, config } = resolveConfig(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')));
+	const buf = readFileSync(join(dir, 'model.safetensors'));
+	const tensors = parseSafetensors(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer).tensors;
+	const out = exportOnnx(spec, config, Object.fromEntries([...tensors].map(([k, t]) => [k, { shape: t.shape, data: t.data as Float32Array }])), {
+		generationConfig: JSON.parse(readFileSync(join(dir, 'generation_config.json'), 'utf8'))
+	});
+	const onnx: Record<string, Uint8Array> = Object.fromEntries(Object.entries(out.files).map(([k, v]) => [k, typeof v === 'string' ? new TextEncoder().encode(v) : v]));
+	// The hub fixture's byte-level GPT-2 tokenizer (99 ids, inside the tiny model's 128): each reference id is one character in it.
+	for (const f of ['tokenizer.json', 'tokenizer_config.json']) onnx[f] = readFileSync(join('tests/fixtures/hub/gpt2', f));
+	const vocab = JSON.parse(readFileSync('tests/fixtures/hub/gpt2/tokenizer.json', 'utf8')).model.vocab as Record<string, number>;
+	const byId = Object.fromEntries(Object.entries(vocab).map(([k, v]) => [v, k]));
+	const ref = JSON.parse(readFileSync(join(dir, 'reference.json'), 'utf8')).generation as { prompt_ids: number[]; max_new_tokens: number; output_ids: number[] };
+	const runtime = { [TJS_FILE]: readFileSync('node_modules/@huggingface/transformers/dist/transformers.min.js'), [ORT_WASM_FILE]: readFileSync(join('node_modules/onnxruntime-web/dist', ORT_WASM_FILE)) };
+	const files = demoFiles(onnx, runtime, { title: 'Tiny GPT-2', task: 'generate', addSpecialTokens: true, maxLength: 64, labels: [], maxNewTokens: 40 });
+
+	const { demo, elsewhere, errors, close } = await openDemo(() => page.context().newPage(), files);
+	try {
+		await expect(demo.locator('#status')).toHaveText('Ready.', { timeout: 30_000 });
+		await expect(demo.locator('#max-new')).toHaveValue('40');
+		await demo.locator('#max-new').fill(String(ref.max_new_tokens));
+		await demo.locator('#text').fill(ref.prompt_ids.map((i) => byId[i]).join(''));
+		await demo.locator('#run').click();
+		await expect(demo.locator('#result')).toHaveText(ref.output_ids.map((i) => byId[i]).join(''));
+		await expect(demo.locator('#status')).toHaveText('Ready.');
+		await shot(demo, 'export-demo-lm-page');
+		expect(elsewhere).toEqual([]);
+		expect(errors).toEqual([]);
+	} finally {
+		await close();
 	}
 });

@@ -96,7 +96,7 @@ button { margin-top: 0.6rem; padding: 0.45rem 1rem; font: inherit; cursor: point
 .cls.top { font-weight: 700; }
 .bar { background: #e6e9ef; height: 0.8rem; border-radius: 0.4rem; overflow: hidden; }
 .bar span { display: block; height: 100%; background: #3b6fd8; }
-pre { white-space: pre-wrap; background: #f4f5f8; padding: 0.8rem; border-radius: 0.4rem; min-height: 2rem; }
+pre { white-space: pre-wrap; font-size: 1rem; background: #f4f5f8; padding: 0.8rem; border-radius: 0.4rem; min-height: 2rem; }
 </style>
 </head>
 <body>
