@@ -106,7 +106,8 @@ export function checkRows(rows: readonly StoredRow[], threshold = 0.8, normalize
 	const leak = findLeakage(
 		texts,
 		rows.map((r) => r.split),
-		{ threshold }
+		{ threshold },
+		near
 	);
 	const piiRows = new Set(Object.values(pii.rows).flat()).size;
 	let moves = 0;

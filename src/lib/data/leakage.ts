@@ -8,7 +8,7 @@
  * by default, so the held-out splits keep only examples unlike anything trained on.
  */
 import { SPLIT_CODE, SPLITS, type SplitName } from '../shared/types';
-import { findNearDuplicates, normaliseForShingles, type NearDupOptions } from './minhash';
+import { findNearDuplicates, normaliseForShingles, type NearDupOptions, type NearDupResult } from './minhash';
 
 export interface LeakPair {
 	/** Row index (into the texts given) of the held-out copy. */
@@ -28,8 +28,8 @@ export interface LeakageReport {
 	clusters: number[][];
 }
 
-export function findLeakage(texts: readonly string[], splits: ArrayLike<number>, opts: NearDupOptions = {}): LeakageReport {
-	const near = findNearDuplicates(texts, opts);
+/** `near`: the near-duplicates of these same texts when the caller has them already (not computed twice). */
+export function findLeakage(texts: readonly string[], splits: ArrayLike<number>, opts: NearDupOptions = {}, near: NearDupResult = findNearDuplicates(texts, opts)): LeakageReport {
 	const norm = (i: number) => normaliseForShingles(texts[i]);
 	const pairs: LeakPair[] = [];
 	for (const p of near.pairs) {

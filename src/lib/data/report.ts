@@ -121,10 +121,13 @@ export async function dataReport(fileName: string, bytes: ArrayBuffer | Uint8Arr
 	const nearThreshold = opts.near ?? 0.8;
 	const near = findNearDuplicates(texts, { threshold: nearThreshold });
 	const piiReport = scanPii(texts, opts.piiPatterns ?? []);
+	// leakage compares texts (prompts for pairs); the near-duplicates above are of the same texts unless rows have responses
+	const leakTexts = rows.map((r) => r.text);
 	const leak = findLeakage(
-		rows.map((r) => r.text),
+		leakTexts,
 		rows.map((r) => r.split),
-		{ threshold: nearThreshold }
+		{ threshold: nearThreshold },
+		texts.every((t, i) => t === leakTexts[i]) ? near : undefined
 	);
 	const sizes: Record<string, number> = { train: 0, validation: 0, test: 0 };
 	for (const r of rows) sizes[SPLITS[r.split]]++;
