@@ -13,6 +13,7 @@ import * as tf from '@tensorflow/tfjs';
 import { addMany } from '../ops';
 import { groupOrder, layerGroup, type LayerStat } from '../../shared/internals';
 import { clipByGlobalNorm } from './clip';
+import { setStepPhase } from '../phase';
 import type { Optimizer } from './optimizer';
 
 export interface WindowStats {
@@ -84,8 +85,10 @@ export class StepAccumulator {
 		const next = tf.tidy(() => {
 			let correct: tf.Tensor | null = null;
 			let raw: tf.Scalar | null = null;
+			setStepPhase('forward');
 			const { grads } = tf.variableGrads(() => {
 				const out = lossFn();
+				setStepPhase('backward');
 				correct = tf.keep(out.correct);
 				raw = tf.keep(out.loss);
 				return micro.scale === 1 ? out.loss : out.loss.mul(micro.scale);
@@ -101,7 +104,9 @@ export class StepAccumulator {
 				// The weights before the update: a clone shares the variable's data, which assign() then leaves alone.
 				const before = micro.record ? new Map(names.map((n) => [n, params.get(n)!.clone()])) : null;
 				const gradNorms = micro.record ? this.perGroup(names, (n) => named[n].square().sum()).sqrt() : null;
+				setStepPhase('clip');
 				const clipped = clipByGlobalNorm(named, this.gradClip);
+				setStepPhase('optimizer');
 				this.optimizer.apply(clipped.grads, lr);
 				norm = clipped.norm;
 				if (before && gradNorms) {
@@ -111,6 +116,7 @@ export class StepAccumulator {
 				}
 				named = {};
 			}
+			setStepPhase('other');
 			const c = correct as unknown as tf.Tensor;
 			const r = raw as unknown as tf.Scalar;
 			const weighted = r.mul(weight);
