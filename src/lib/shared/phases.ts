@@ -9,6 +9,7 @@
 export type PhaseName =
 	| 'waiting'
 	| 'preparing'
+	| 'choosing-backend'
 	| 'training-tokenizer'
 	| 'tokenizing'
 	| 'loading-model'
@@ -41,6 +42,7 @@ export interface PhaseProgress {
 export const PHASE_LABELS: Record<PhaseName, string> = {
 	waiting: 'Waiting for another tab',
 	preparing: 'Preparing data',
+	'choosing-backend': 'Choosing the fastest backend: timing two steps on each',
 	'training-tokenizer': 'Training the tokenizer (BPE)',
 	tokenizing: 'Tokenizing',
 	'loading-model': 'Loading the model',

@@ -157,6 +157,29 @@ export interface BackendInfo {
 	/** Set after the GPU device was lost: what the engine did about it and where it runs now. */
 	recovered?: string;
 	maxStorageBufferBindingSize?: number;
+	/** How the backend of a run was chosen (engine/backend-probe.ts): the user's setting, a probe's figures. */
+	choice?: BackendChoice;
+}
+
+/** The user's backend setting: let the engine choose, or pin one backend. */
+export type BackendMode = 'auto' | 'webgpu' | 'webgl' | 'cpu';
+
+/** One backend's figure from a probe: milliseconds per training step, or why it was skipped. */
+export interface BackendProbeFigure {
+	backend: 'webgpu' | 'webgl' | 'cpu';
+	msPerStep?: number;
+	skipped?: string;
+}
+
+export interface BackendChoice {
+	mode: BackendMode;
+	/** 'probe': timed now; 'remembered': an earlier probe of the same shape on this adapter; 'override': the user's setting; 'gpu': a real GPU keeps WebGPU. */
+	how: 'probe' | 'remembered' | 'override' | 'gpu';
+	/** The model shape and adapter the probe timed (the remembered decisions' key). */
+	key?: string;
+	probe?: BackendProbeFigure[];
+	/** What the page says: which backend and why. */
+	message: string;
 }
 
 export interface Run {
