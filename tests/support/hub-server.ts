@@ -6,6 +6,8 @@
  * siblings, sizes with `?blobs=true`) and `GET|HEAD /{repo}/resolve/{rev}/{file}` with Range
  * support, the Hub's error codes (`X-Error-Code`), and CORS for a page on another port.
  *
+ * Dataset repos (whetstone-test/tickets, gated-tickets, own-parquet) are served too: see `serveDataset`.
+ *
  * Unit tests: `const hub = await startHubServer()` in beforeAll, `await hub.close()` in afterAll.
  * Playwright: `npx tsx tests/support/hub-server.ts --port 4320` prints its URL. Either way
  * `GET /__stats` counts requests per path, `POST /__reset` clears the counts and `POST /__options`
@@ -155,6 +157,7 @@ const CORS = {
 
 export async function startHubServer({ port = 0, host = '127.0.0.1', ...initial }: HubServerOptions & { port?: number; host?: string } = {}): Promise<HubServer> {
 	const repos = loadRepos();
+	const datasets = loadDatasets();
 	const options: HubServerOptions = { ...initial };
 	let stats: HubStats = emptyStats();
 	const count = (table: Record<string, number>, path: string) => (table[path] = (table[path] ?? 0) + 1);
@@ -170,6 +173,9 @@ export async function startHubServer({ port = 0, host = '127.0.0.1', ...initial 
 		if (path === '/') return json(res, 200, { fakeHub: true, repos: Object.fromEntries([...repos].map(([id, r]) => [id, r.sha])) });
 		stats.total++;
 		count(stats.requests, path);
+
+		if (path.startsWith('/api/datasets') || path.startsWith('/datasets/'))
+			return serveDataset(req, res, url, datasets, options, (kind) => count(stats[kind], path));
 
 		const api = path.match(/^\/api\/models\/([^/]+\/[^/]+)(?:\/revision\/(.+))?$/);
 		const resolve = path.match(/^\/([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/);
@@ -323,6 +329,100 @@ async function readOptions(req: IncomingMessage, options: HubServerOptions): Pro
 	let text = '';
 	for await (const chunk of req) text += chunk;
 	Object.assign(options, JSON.parse(text || '{}'));
+}
+
+// ─── Dataset repos ──────────────────────────────────────────────────────────────────────────
+// `GET /api/datasets?search=` (ids), `GET /api/datasets/{id}[/revision/{rev}]` (commit and files,
+// sizes with `?blobs=true`) and `GET|HEAD /datasets/{id}/resolve/{rev}/{path}`, with the Parquet
+// conversion on the `refs/convert/parquet` revision as the Hub keeps it
+// (tests/fixtures/hub-datasets, made by make-datasets.ts).
+
+/** Fixed fake commit hashes of the dataset repos' revisions. */
+export const HUB_DATASET_SHAS = {
+	'whetstone-test/tickets': { main: '5d1f0a9e2b7c4d3e8f6a1b2c3d4e5f60718293a4', 'refs/convert/parquet': 'c0417e3a9b8d2f6e5a4c3b2a1908f7e6d5c4b3a2' },
+	'whetstone-test/gated-tickets': { main: '7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a8b', 'refs/convert/parquet': 'e9d8c7b6a5f4e3d2c1b0a9f8e7d6c5b4a3f2e1d0' },
+	'whetstone-test/own-parquet': { main: '1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b0c' }
+} as const;
+/** Rows per config and split of whetstone-test/tickets (own-parquet has short's files on main). */
+export const HUB_DATASET_ROWS = { default: { train: 400, test: 100 }, short: { train: 160, test: 40 } } as const;
+
+interface DatasetRepo {
+	gated: boolean;
+	revisions: Map<string, { sha: string; files: Map<string, Buffer> }>;
+}
+
+function loadDatasets(): Map<string, DatasetRepo> {
+	const dir = join(root, 'hub-datasets', 'tickets');
+	const parquet = new Map<string, Buffer>();
+	for (const config of readdirSync(dir))
+		for (const split of readdirSync(join(dir, config))) parquet.set(`${config}/${split}/0000.parquet`, readFileSync(join(dir, config, split, '0000.parquet')));
+	const card = (id: string) => new Map([['README.md', Buffer.from(`---\nlicense: mit\n---\n# ${id}\nSupport tickets for tests.\n`)]]);
+	const out = new Map<string, DatasetRepo>();
+	for (const [id, shas] of Object.entries(HUB_DATASET_SHAS)) {
+		const revisions = new Map<string, { sha: string; files: Map<string, Buffer> }>();
+		if (id === 'whetstone-test/own-parquet') {
+			// The repo's own Parquet files and no conversion, as a dataset pushed with push_to_hub.
+			const files = card(id);
+			files.set('data/train-00000-of-00001.parquet', parquet.get('short/train/0000.parquet')!);
+			files.set('data/test-00000-of-00001.parquet', parquet.get('short/test/0000.parquet')!);
+			revisions.set('main', { sha: shas.main, files });
+		} else {
+			revisions.set('main', { sha: shas.main, files: card(id) });
+			revisions.set('refs/convert/parquet', { sha: (shas as { 'refs/convert/parquet': string })['refs/convert/parquet'], files: parquet });
+		}
+		out.set(id, { gated: id === 'whetstone-test/gated-tickets', revisions });
+	}
+	return out;
+}
+
+function serveDataset(
+	req: IncomingMessage,
+	res: ServerResponse,
+	url: URL,
+	datasets: Map<string, DatasetRepo>,
+	options: HubServerOptions,
+	count: (kind: 'ranges' | 'fullBodies') => void
+): void {
+	// The raw path: a revision like refs%2Fconvert%2Fparquet is one segment until decoded.
+	const raw = url.pathname;
+	if (raw === '/api/datasets') {
+		const q = (url.searchParams.get('search') ?? '').toLowerCase();
+		const limit = Number(url.searchParams.get('limit') ?? 20);
+		return json(res, 200, [...datasets.keys()].filter((id) => id.toLowerCase().includes(q)).slice(0, limit).map((id) => ({ id, gated: datasets.get(id)!.gated ? 'auto' : false })));
+	}
+	const api = raw.match(/^\/api\/datasets\/([^/]+\/[^/]+)(?:\/revision\/([^/]+))?$/);
+	const resolve = raw.match(/^\/datasets\/([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/);
+	if (!api && !resolve) return send(res, 404, 'Not Found');
+	const id = decodeURIComponent((api ?? resolve)![1]);
+	const repo = datasets.get(id);
+	if (!repo) return hubError(res, 404, 'RepoNotFound', 'Repository not found');
+	const auth = req.headers.authorization?.replace(/^Bearer\s+/i, '');
+	if (auth && auth !== HUB_TEST_TOKEN && auth !== HUB_UNACCEPTED_TOKEN)
+		return hubError(res, 401, 'InvalidCredentials', 'Invalid credentials in Authorization header');
+	const rev = decodeURIComponent((api ? api[2] : resolve![2]) ?? 'main');
+	const revision = repo.revisions.get(rev) ?? [...repo.revisions.values()].find((r) => r.sha === rev);
+	if (!revision) return hubError(res, 404, 'RevisionNotFound', `Invalid rev id: ${rev}`);
+	if (api)
+		return json(res, 200, {
+			_id: revision.sha.slice(0, 24),
+			id,
+			sha: revision.sha,
+			private: false,
+			gated: repo.gated ? 'auto' : false,
+			disabled: false,
+			tags: ['format:parquet', 'task_categories:text-classification'],
+			lastModified: '2025-01-01T00:00:00.000Z',
+			siblings: [...revision.files].map(([rfilename, bytes]) =>
+				url.searchParams.get('blobs') === 'true' ? { rfilename, blobId: createHash('sha1').update(bytes).digest('hex'), size: bytes.byteLength } : { rfilename }
+			)
+		});
+	// As for models: a gated dataset lists its files publicly; reading them needs an accepted license.
+	if (repo.gated && !auth) return hubError(res, 401, 'GatedRepo', `Access to dataset ${id} is restricted. You must be authenticated to access it.`);
+	if (repo.gated && auth === HUB_UNACCEPTED_TOKEN) return hubError(res, 403, 'GatedRepo', `Access to dataset ${id} is restricted and you are not in the authorized list. Visit the dataset page to ask for access.`);
+	const file = decodeURIComponent(resolve![3]);
+	const body = revision.files.get(file);
+	if (!body) return hubError(res, 404, 'EntryNotFound', 'Entry not found');
+	serveFile(req, res, file, body, revision.sha, options, count);
 }
 
 // `npx tsx tests/support/hub-server.ts --port 4320 [--host 127.0.0.1] [--slow BYTES_PER_SEC]`
