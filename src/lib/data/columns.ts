@@ -119,7 +119,22 @@ function instead(suggestion: string | undefined, chosen: string, fallback: strin
 	return suggestion && suggestion !== chosen ? `(for example "${suggestion}")` : fallback;
 }
 
-function validateColumns(table: ParsedTable, textColumn: string, labelColumn: string) {
+/** The labels of one cell of a multi-label column (labels.ts `multiLabelReader`); absent: the cell is one label. */
+export type LabelsOf = (value: string) => string[];
+
+/** A label column's stats over the labels its cells hold (each label of a multi-label cell counted). */
+function labelStats(table: ParsedTable, name: string, labelsOf: LabelsOf): ColumnStats {
+	const distinct = new Set<string>();
+	let nonEmpty = 0;
+	for (const r of table.records) {
+		const labels = labelsOf(r.values[name] ?? '');
+		if (labels.length) nonEmpty++;
+		for (const l of labels) distinct.add(l);
+	}
+	return { name, nonEmpty, meanLength: 0, numericShare: 0, distinct: distinct.size };
+}
+
+function validateColumns(table: ParsedTable, textColumn: string, labelColumn: string, labelsOf?: LabelsOf) {
 	const cols = quoteList(table.columns);
 	if (!table.columns.includes(textColumn))
 		throw new UserError('no-text-column', `There is no column named "${textColumn}". The columns are ${cols}.`);
@@ -146,7 +161,7 @@ function validateColumns(table: ParsedTable, textColumn: string, labelColumn: st
 			`Column "${textColumn}" holds numbers in ${Math.round(100 * text.numericShare)}% of rows, not text. Pick the column that holds the text to classify ${instead(guess().text, textColumn, '')}`.trim() + '.'
 		);
 
-	const label = columnStats(table, labelColumn);
+	const label = labelsOf ? labelStats(table, labelColumn, labelsOf) : columnStats(table, labelColumn);
 	const pick = () =>
 		`Pick a column with a few repeated categories ${instead(guess().label, labelColumn, '(such as a team, intent or sentiment)')}.`;
 	if (label.distinct === 0)
@@ -263,8 +278,8 @@ export function dedupe(candidates: DedupeCandidate[], opts: DedupeOptions = {}):
  * text or label dropped, exact (text, label) duplicates dropped unless kept (`opts`), other
  * columns kept as `meta`.
  */
-export function buildRows(table: ParsedTable, textColumn: string, labelColumn: string, opts: DedupeOptions = {}): BuiltRows {
-	validateColumns(table, textColumn, labelColumn);
+export function buildRows(table: ParsedTable, textColumn: string, labelColumn: string, opts: DedupeOptions & { labelsOf?: LabelsOf } = {}): BuiltRows {
+	validateColumns(table, textColumn, labelColumn, opts.labelsOf);
 	const metaColumns = table.columns.filter((c) => c !== textColumn && c !== labelColumn);
 
 	const usable: ParsedRow[] = [];
@@ -272,18 +287,22 @@ export function buildRows(table: ParsedTable, textColumn: string, labelColumn: s
 	let empty = 0;
 	for (const r of table.records) {
 		const text = (r.values[textColumn] ?? '').trim();
-		const label = (r.values[labelColumn] ?? '').trim();
-		if (!text || !label) {
+		const cell = r.values[labelColumn] ?? '';
+		// A multi-label cell gives one row per label read from it (its first only, or each).
+		const labels = opts.labelsOf ? opts.labelsOf(cell) : [cell.trim()].filter(Boolean);
+		if (!text || !labels.length) {
 			empty++;
 			dropped.push({ line: r.line, reason: !text ? `empty text ("${textColumn}")` : `empty label ("${labelColumn}")` });
 			continue;
 		}
-		const row: ParsedRow = { text, label, line: r.line };
-		if (metaColumns.length) {
-			row.meta = Object.create(null) as Record<string, string>; // column names are data, not Object's properties
-			for (const c of metaColumns) row.meta[c] = r.values[c] ?? '';
+		for (const label of labels) {
+			const row: ParsedRow = { text, label, line: r.line };
+			if (metaColumns.length) {
+				row.meta = Object.create(null) as Record<string, string>; // column names are data, not Object's properties
+				for (const c of metaColumns) row.meta[c] = r.values[c] ?? '';
+			}
+			usable.push(row);
 		}
-		usable.push(row);
 	}
 	// JSON of the pair cannot collide the way a separator-joined string could.
 	const d = dedupe(

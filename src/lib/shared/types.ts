@@ -85,7 +85,9 @@ export interface DatasetVersion {
 	resplitOf?: string;
 	/** A cleaned version: the version it was made from, and the steps applied in order (data/clean.ts). */
 	cleanedOf?: string;
-	recipe?: { kind: 'normalize' | 'length' | 'near-duplicates' | 'redact-pii' | 'fix-leakage'; [setting: string]: unknown }[];
+	recipe?: { kind: 'normalize' | 'length' | 'near-duplicates' | 'redact-pii' | 'fix-leakage' | 'rename-label' | 'merge-labels' | 'drop-rare' | 'resample'; [setting: string]: unknown }[];
+	/** Labels read from a multi-label column (data/labels.ts): how its cells were split, and what became of rows with several labels. */
+	multiLabel?: { delimiter: 'json' | ';' | '|' | ','; mode: 'first' | 'explode'; multiRows: number };
 }
 
 /** How an import treated the rows of the file (see `DatasetVersion.dedupe`). */
