@@ -1,5 +1,5 @@
 /** What the data worker does: the data pipeline's entry points, with a pretrained model's files read from the model cache. */
-import { checkDataset, cleanDataset, compareDatasetVersions, exportDatasetVersion, datasetSummary, importDataset, importExample, inspectFile, planImport, prepareHubTokens, prepareTokens, resplitDataset } from '../src/lib/data/pipeline';
+import { checkDataset, cleanDataset, previewLabels, relabelDataset, compareDatasetVersions, exportDatasetVersion, datasetSummary, importDataset, importExample, inspectFile, planImport, prepareHubTokens, prepareTokens, resplitDataset } from '../src/lib/data/pipeline';
 import type { Objective } from '../src/lib/shared/config';
 import type { PhaseCallback } from '../src/lib/data/pipeline';
 import type { ModelRef } from '../src/lib/shared/hub';
@@ -17,6 +17,9 @@ export const api = {
 	/** What near-duplicate removal, PII redaction and the leakage fix would change (src/lib/data/clean.ts). */
 	checkDataset,
 	cleanDataset,
+	/** Label steps (rename, merge, drop rare, resample the training split) previewed, then applied as a new version (src/lib/data/labels.ts). */
+	previewLabels,
+	relabelDataset,
 	/** A version as JSONL, CSV or Parquet, and two versions compared (src/lib/data/versions.ts). */
 	exportDatasetVersion,
 	compareDatasetVersions,

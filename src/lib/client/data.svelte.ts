@@ -15,6 +15,7 @@ import { proxy, type Remote } from 'comlink';
 import { UserError } from '../shared/errors';
 import type { PhaseProgress } from '../shared/phases';
 import type { CleanStep, NormalizeOptions } from '../data/clean';
+import type { LabelStep } from '../data/labels';
 import type { VersionFormat } from '../data/versions';
 import type { ExampleSource, TokenizerChoice } from '../data/token-view';
 
@@ -116,6 +117,16 @@ export class DataClient {
 	/** A new version with the cleaning steps applied. */
 	cleanDataset(versionId: string, steps: CleanStep[]) {
 		return this.run('Cleaning…', () => this.call((api) => api.cleanDataset(versionId, JSON.parse(JSON.stringify(steps)) as CleanStep[]), 300_000));
+	}
+
+	/** What label steps would change (counts per split and class, before and after); quiet (no busy flag). */
+	previewLabels(versionId: string, steps: LabelStep[]) {
+		return this.call((api) => api.previewLabels(versionId, plain(steps)), 120_000);
+	}
+
+	/** A new version with the label steps applied. */
+	relabelDataset(versionId: string, steps: LabelStep[]) {
+		return this.run('Changing labels…', () => this.call((api) => api.relabelDataset(versionId, plain(steps)), 120_000));
 	}
 
 	/** Download a version as JSONL, CSV or Parquet. */

@@ -183,7 +183,7 @@ export function previewLabelSteps(labels: readonly string[], rows: readonly Stor
 /** A result that must not become a version, in words; undefined when it may. */
 export function labelRefusal(r: LabelResult): string | undefined {
 	if (!r.relabelled && !r.removed && !r.added) return 'Nothing would change: every row would keep its class and split.';
-	if (r.labels.length < 2) return `Only ${r.labels.length === 1 ? `the class ${quote(r.labels[0])}` : 'no class'} would be left; a classifier needs at least two. Choose a lower minimum or fewer classes to merge.`;
+	if (r.labels.length < 2) return `${r.labels.length === 1 ? `Only the class ${quote(r.labels[0])}` : 'No class'} would be left; a classifier needs at least two. Choose a lower minimum or fewer classes to merge.`;
 	return undefined;
 }
 

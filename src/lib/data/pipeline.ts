@@ -11,7 +11,7 @@ import { defaultSplitConfig } from '../shared/config';
 import { UserError } from '../shared/errors';
 import type { ModelRef } from '../shared/hub';
 import { Prng, hashSeed } from '../shared/prng';
-import { SPLITS, SPLIT_CODE, type DatasetVersion, type ImportCleaning, type SplitName, type StoredRow, type TokenizedCache } from '../shared/types';
+import { SPLITS, SPLIT_CODE, type DatasetVersion, type HubDatasetSource, type ImportCleaning, type SplitName, type StoredRow, type TokenizedCache } from '../shared/types';
 import {
 	getDatasetVersion,
 	getTokenized,
@@ -33,6 +33,7 @@ import { readTable } from './parquet';
 import { splitRowsBy } from './split-by';
 import { compareVersions, exportVersion, type VersionDiff, type VersionFormat } from './versions';
 import { applyCleaning, checkRows, describeSteps, type CleanCheck, type CleanStep, type NormalizeOptions } from './clean';
+import { applyLabelSteps, describeLabelSteps, detectMultiLabelColumns, labelRefusal, multiLabelReader, parseLabelList, previewLabelSteps, type LabelPreview, type LabelStep, type MultiLabelGuess, type MultiLabelOptions } from './labels';
 import { trainBpe } from './bpe';
 import { TextTokenizer, loadHubTokenizer, type ReadModelFile } from './tokenizer';
 import { findTrainedTokenizer } from '../storage/tokenizers';
@@ -59,6 +60,8 @@ export interface FileInspection {
 	guess: { text?: string; label?: string };
 	/** The guessed kind of dataset and its columns (see `guessKind` for the rules). */
 	kind: KindGuess;
+	/** Columns whose cells hold several labels, with the delimiter suggested (labels.ts `detectMultiLabel`). */
+	multiLabel: MultiLabelGuess[];
 }
 
 /** A preview cell longer than this is cut: a 5 MB field would cost the page seconds to lay out. */
@@ -78,6 +81,7 @@ function previewRow(values: Record<string, string>, columns: string[]): Record<s
 /** Parses the file in the worker and returns what the importer shows (the page never parses it). */
 export async function inspectFile(fileName: string, bytes: ArrayBuffer): Promise<FileInspection> {
 	const table = await readTable(fileName, bytes);
+	const guess = guessColumns(table);
 	return {
 		fileName,
 		format: table.format,
@@ -90,8 +94,9 @@ export async function inspectFile(fileName: string, bytes: ArrayBuffer): Promise
 		...(table.source ? { source: table.source } : {}),
 		problems: table.problems.slice(0, 50),
 		problemCount: table.problems.length,
-		guess: guessColumns(table),
-		kind: guessKind(table)
+		guess,
+		kind: guessKind(table),
+		multiLabel: detectMultiLabelColumns(table, [guess.text ?? ''])
 	};
 }
 
@@ -105,6 +110,8 @@ export interface ImportArgs {
 	textColumn: string;
 	/** Classification only. */
 	labelColumn?: string;
+	/** Classification: the label column holds several labels per cell, read this way (labels.ts). */
+	multiLabel?: MultiLabelOptions;
 	/** Pairs from two columns (or Alpaca's output). Without it, a pairs import reads `textColumn` as chat messages. */
 	responseColumn?: string;
 	/** Pairs: the layout, when the caller knows it; otherwise inferred (see `resolvePairs`). */
@@ -118,6 +125,8 @@ export interface ImportArgs {
 	conflicts?: DedupeChoice;
 	/** Defaults to the file name. */
 	name?: string;
+	/** Rows read from a Hub dataset (data/hub-dataset.ts): recorded with the version's source. */
+	hub?: HubDatasetSource;
 }
 
 function rowsWord(n: number): string {
@@ -174,7 +183,8 @@ export function splitByText(rows: { text: string; label: number }[], cfg: SplitC
 
 function buildClassification(table: ReturnType<typeof parseTable>, args: ImportArgs): Built {
 	const labelColumn = args.labelColumn ?? '';
-	const built = buildRows(table, args.textColumn, labelColumn, { duplicates: args.duplicates, conflicts: args.conflicts });
+	const labelsOf = args.multiLabel && multiLabelReader(args.multiLabel);
+	const built = buildRows(table, args.textColumn, labelColumn, { duplicates: args.duplicates, conflicts: args.conflicts, ...(labelsOf ? { labelsOf } : {}) });
 	const labelIndex = new Map(built.labels.map((l, i) => [l, i]));
 	const labelIds = built.rows.map((r) => labelIndex.get(r.label)!);
 	const codes = splitByText(built.rows.map((r, i) => ({ text: r.text, label: labelIds[i] })), args.split);
@@ -281,7 +291,7 @@ export async function importDataset(args: ImportArgs): Promise<DatasetVersion> {
 		projectId: args.projectId,
 		name: args.name?.trim() || args.fileName,
 		createdAt: Date.now(),
-		source: { fileName: args.fileName, format: table.format, bytes: table.bytes },
+		source: { fileName: args.fileName, format: table.format, bytes: table.bytes, ...(args.hub ? { hub: structuredClone(args.hub) } : {}) },
 		kind,
 		textColumn: built.textColumn,
 		labelColumn: built.labelColumn,
@@ -294,6 +304,8 @@ export async function importDataset(args: ImportArgs): Promise<DatasetVersion> {
 		dropped,
 		dedupe: cleaning(args, table.records.length, problems.length, built)
 	};
+	const ml = kind === 'classification' ? args.multiLabel : undefined;
+	if (ml) version.multiLabel = { delimiter: ml.delimiter, mode: ml.mode, multiRows: table.records.filter((r) => parseLabelList(r.values[built.labelColumn] ?? '', ml.delimiter).length > 1).length };
 	return saveDatasetVersion(version, rows);
 }
 
@@ -384,6 +396,50 @@ export async function cleanDataset(versionId: string, steps: CleanStep[]): Promi
 	};
 	delete version.resplitOf;
 	return saveDatasetVersion(version, rows);
+}
+
+/** What label steps (data/labels.ts) would change in a stored classification version, before they apply. */
+export async function previewLabels(versionId: string, steps: LabelStep[]): Promise<LabelPreview> {
+	const source = await requireClassification(versionId);
+	return previewLabelSteps(source.labels, await loadRows(versionId), steps);
+}
+
+/**
+ * Applies label steps as a new immutable version (`cleanedOf` the source, `recipe` the steps), with
+ * its own sorted label names and ids; the source, and every run trained on it, keep theirs.
+ */
+export async function relabelDataset(versionId: string, steps: LabelStep[]): Promise<DatasetVersion> {
+	const source = await requireClassification(versionId);
+	if (!steps.length) throw new UserError('invalid-config', 'Choose at least one label step.');
+	const result = applyLabelSteps(source.labels, await loadRows(versionId), steps);
+	const refusal = labelRefusal(result);
+	if (refusal) throw new UserError(result.labels.length < 2 ? 'single-class' : 'invalid-config', `${refusal} (${describeLabelSteps(steps)} on "${source.name}")`);
+	const { rows, labels } = result;
+	const counts = labels.map(() => 0);
+	for (const r of rows) counts[r.label]++;
+	const version: DatasetVersion = {
+		...source,
+		id: newId('ds_'),
+		name: `${source.name.replace(/ · (cleaned|labels): .*$/, '')} · labels: ${describeLabelSteps(steps)}`,
+		createdAt: Date.now(),
+		labels,
+		labelCounts: counts,
+		rowCount: rows.length,
+		chunkCount: 0,
+		contentHash: await datasetHash(labels, rows),
+		split: { ...source.split, sizes: splitSizes(rows.map((r) => r.split)) },
+		cleanedOf: source.id,
+		recipe: steps.map((s) => ({ ...s }))
+	};
+	delete version.resplitOf;
+	return saveDatasetVersion(version, rows);
+}
+
+async function requireClassification(versionId: string): Promise<DatasetVersion> {
+	const v = await requireVersion(versionId);
+	if ((v.kind ?? 'classification') !== 'classification')
+		throw new UserError('invalid-config', `"${v.name}" has no labels (it is a ${v.kind === 'text' ? 'text' : 'prompt/response'} dataset); label steps apply to classification datasets.`);
+	return v;
 }
 
 /** A stored version as a file (JSONL, CSV or Parquet) that the importer reads back. */
