@@ -60,7 +60,7 @@ export interface DatasetVersion {
 	projectId: string;
 	name: string;
 	createdAt: number;
-	source: { fileName: string; format: 'csv' | 'jsonl' | 'parquet' | 'txt'; bytes: number };
+	source: { fileName: string; format: 'csv' | 'jsonl' | 'parquet' | 'txt'; bytes: number; hub?: HubDatasetSource };
 	/**
 	 * 'classification' (text + label), 'text' (domain text for language modelling), or 'pairs'
 	 * (prompt/response, from two columns, alpaca fields or chat messages). Absent means classification.
@@ -88,6 +88,24 @@ export interface DatasetVersion {
 	recipe?: { kind: 'normalize' | 'length' | 'near-duplicates' | 'redact-pii' | 'fix-leakage' | 'rename-label' | 'merge-labels' | 'drop-rare' | 'resample'; [setting: string]: unknown }[];
 	/** Labels read from a multi-label column (data/labels.ts): how its cells were split, and what became of rows with several labels. */
 	multiLabel?: { delimiter: 'json' | ';' | '|' | ','; mode: 'first' | 'explode'; multiRows: number };
+}
+
+/** Where a Hub dataset's rows came from (data/hub-dataset.ts): enough to read the same rows again. */
+export interface HubDatasetSource {
+	dataset: string;
+	config: string;
+	split: string;
+	/** 'converted': the Hub's Parquet conversion (`refs/convert/parquet`); 'own': the repo's Parquet files on main. */
+	origin: 'converted' | 'own';
+	revision: string;
+	/** The commit every file was read at. */
+	sha: string;
+	files: string[];
+	columns: string[];
+	/** Rows read, the limit asked for, and the split's rows when every file's footer was read. */
+	rows: number;
+	limit: number;
+	totalRows?: number;
 }
 
 /** How an import treated the rows of the file (see `DatasetVersion.dedupe`). */
