@@ -48,7 +48,7 @@ export interface ParsedTable {
 	source?: string;
 }
 
-const EXPORT_HINT =
+export const EXPORT_HINT =
 	'Export your data as CSV (comma-separated, with a header row) or JSONL (one JSON object per line).';
 
 export function parseTable(fileName: string, bytes: ArrayBuffer | Uint8Array): ParsedTable {
@@ -68,9 +68,19 @@ export function parseTable(fileName: string, bytes: ArrayBuffer | Uint8Array): P
 	if (text.trim() === '')
 		throw new UserError('empty-file', `${fileName} contains only whitespace. ${EXPORT_HINT}`);
 
-	const kind = detectKind(fileName, text);
+	const table = tableFromText(fileName, text, detectKind(fileName, text));
+	return finishTable(fileName, table, data.length, decoded, text.includes('\0'));
+}
+
+/** Whether a file of this kind, starting with this text, may be one JSON object wrapping the rows (then it is read whole). */
+export function mayBeWrapped(fileName: string, kind: Kind, text: string): boolean {
 	// A .jsonl file is rows by name, even when its one row holds an array (a chat's messages).
-	const wrapped = kind === 'jsonl' && text.trimStart()[0] === '{' && !/\.(jsonl|ndjson)$/i.test(fileName) ? wrappedArray(text) : null;
+	return kind === 'jsonl' && text.trimStart()[0] === '{' && !/\.(jsonl|ndjson)$/i.test(fileName);
+}
+
+/** The table in a whole (decoded, line-end normalized) text of a known kind. */
+export function tableFromText(fileName: string, text: string, kind: Kind): ParsedTable {
+	const wrapped = mayBeWrapped(fileName, kind, text) ? wrappedArray(text) : null;
 	const table =
 		kind === 'lines'
 			? parseLines(text)
@@ -81,11 +91,16 @@ export function parseTable(fileName: string, bytes: ArrayBuffer | Uint8Array): P
 				: kind === 'json-array'
 					? parseJsonArray(text, 0)
 					: parseJsonl(text);
-	table.bytes = data.length;
+	if (wrapped) table.source = wrapped.describe(table.records.length);
+	return table;
+}
+
+/** How the bytes were read, said on the table; damaged rows become problems; a file with no readable record is refused. */
+export function finishTable(fileName: string, table: ParsedTable, bytes: number, decoded: Omit<Decoded, 'text'>, sawNul: boolean): ParsedTable {
+	table.bytes = bytes;
 	table.encoding = decoded.encoding;
 	if (decoded.note) table.encodingNote = decoded.note;
-	if (wrapped) table.source = wrapped.describe(table.records.length);
-	if (decoded.invalid || text.includes('\0')) reportDamagedRows(table, !!decoded.invalid);
+	if (decoded.invalid || sawNul) reportDamagedRows(table, !!decoded.invalid);
 
 	if (table.records.length === 0 && table.problems.length > 0) {
 		const lines = table.problems.slice(0, 5).map((p) => p.line);
@@ -106,7 +121,7 @@ export function parseTable(fileName: string, bytes: ArrayBuffer | Uint8Array): P
 // Binary detection: a classifier over a PNG or an .xlsx gives nonsense, so refuse early and say
 // what the file seems to be.
 
-function binaryError(reason: string): UserError {
+export function binaryError(reason: string): UserError {
 	return new UserError(
 		'binary-file',
 		`This looks like a binary file (${reason}), not CSV or JSONL text. ${EXPORT_HINT}`
@@ -124,9 +139,9 @@ const SIGNATURES: [number[], string][] = [
 ];
 
 /** The bytes looked at to tell an encoding or a binary file. */
-const SNIFF = 8192;
+export const SNIFF = 8192;
 
-function binarySignature(data: Uint8Array): string | null {
+export function binarySignature(data: Uint8Array): string | null {
 	for (const [magic, what] of SIGNATURES)
 		if (magic.length <= data.length && magic.every((b, i) => data[i] === b)) return what;
 	return null;
@@ -135,7 +150,7 @@ function binarySignature(data: Uint8Array): string | null {
 /** C1 bytes that Windows-1252 leaves undefined; a text file does not hold them. */
 const UNDEFINED_1252 = new Set([0x81, 0x8d, 0x8f, 0x90, 0x9d]);
 
-function looksBinary(text: string, share: number): string | null {
+export function looksBinary(text: string, share: number): string | null {
 	const n = Math.min(text.length, 32768);
 	if (n === 0) return null;
 	let bad = 0;
@@ -153,9 +168,9 @@ function looksBinary(text: string, share: number): string | null {
 // ---------------------------------------------------------------------------------------------
 // Encodings
 
-const WINDOWS_1252 = 'Windows-1252 (Latin-1)';
+export const WINDOWS_1252 = 'Windows-1252 (Latin-1)';
 
-interface Decoded {
+export interface Decoded {
 	text: string;
 	encoding: string;
 	note?: string;
@@ -166,13 +181,17 @@ interface Decoded {
 /** Bytes 0x80–0x9F in Windows-1252 (Node's TextDecoder reads them as C1 controls; browsers do not). */
 const CP1252_HIGH = '€\u0081‚ƒ„…†‡ˆ‰Š‹Œ\u008dŽ\u008f\u0090‘’“”•–—˜™š›œ\u009džŸ';
 
-function decode1252(data: Uint8Array): string {
-	const text = new TextDecoder('windows-1252').decode(data);
+export function decode1252(data: Uint8Array): string {
+	return fix1252(new TextDecoder('windows-1252').decode(data));
+}
+
+/** Windows-1252 text as browsers read it, from a TextDecoder's output. */
+export function fix1252(text: string): string {
 	return /[\u0080-\u009f]/.test(text) ? text.replace(/[\u0080-\u009f]/g, (c) => CP1252_HIGH[c.charCodeAt(0) - 0x80]) : text;
 }
 
 /** UTF-16 without a byte order mark: ASCII-range text has a zero in every other byte. */
-function utf16WithoutBom(data: Uint8Array): 'le' | 'be' | null {
+export function utf16WithoutBom(data: Uint8Array): 'le' | 'be' | null {
 	const n = Math.min(data.length, SNIFF) & ~1;
 	if (n < 4) return null;
 	let evenZeros = 0;
@@ -193,7 +212,7 @@ function decodeUtf16(data: Uint8Array, order: 'le' | 'be', note: string): Decode
 }
 
 /** Counts well-formed multi-byte UTF-8 sequences and invalid bytes. */
-function utf8Evidence(data: Uint8Array): { multi: number; invalid: number } {
+export function utf8Evidence(data: Uint8Array): { multi: number; invalid: number } {
 	let multi = 0;
 	let invalid = 0;
 	for (let i = 0; i < data.length; ) {
@@ -252,7 +271,7 @@ function decodeUtf8(data: Uint8Array): Decoded {
  * Rows that hold NUL characters or (in damaged UTF-8) invalid bytes are not imported silently:
  * they become problems, which the user sees and may choose to skip.
  */
-function reportDamagedRows(table: ParsedTable, invalidUtf8: boolean) {
+export function reportDamagedRows(table: ParsedTable, invalidUtf8: boolean) {
 	const bad = (v: string) => v.includes('\0') || (invalidUtf8 && v.includes('\uFFFD'));
 	const kept: TableRecord[] = [];
 	for (const r of table.records) {
@@ -268,9 +287,9 @@ function reportDamagedRows(table: ParsedTable, invalidUtf8: boolean) {
 	table.problems.sort((a, b) => a.line - b.line);
 }
 
-type Kind = 'csv' | 'jsonl' | 'json-array' | 'lines';
+export type Kind = 'csv' | 'jsonl' | 'json-array' | 'lines';
 
-function detectKind(fileName: string, text: string): Kind {
+export function detectKind(fileName: string, text: string): Kind {
 	const ext = /\.([^.]+)$/.exec(fileName)?.[1]?.toLowerCase() ?? '';
 	const first = text.trimStart()[0];
 	if (ext === 'csv' || ext === 'tsv') return 'csv';
@@ -290,7 +309,7 @@ function cellString(v: unknown): string {
 }
 
 /** The column a file of bare JSON strings, or a plain text file, is read into. */
-const TEXT_COLUMN = 'text';
+export const TEXT_COLUMN = 'text';
 
 /**
  * A .txt file that is really a table (an export named .txt): its first lines all hold the same
@@ -336,7 +355,7 @@ function lineCounter(text: string) {
 }
 
 /** Header names made non-empty and unique, deterministically, so every value has a key. */
-function uniqueHeader(raw: string[]): string[] {
+export function uniqueHeader(raw: string[]): string[] {
 	const out: string[] = [];
 	const seen = new Set<string>();
 	raw.forEach((h, i) => {
@@ -352,51 +371,61 @@ function uniqueHeader(raw: string[]): string[] {
 	return out;
 }
 
-function parseCsv(text: string, delimiter: string): ParsedTable {
-	const lineAt = lineCounter(text);
-	const records: TableRecord[] = [];
-	const problems: TableProblem[] = [];
-	let columns: string[] | null = null;
+/**
+ * Turns papaparse's records into the table's records and problems, one `step` at a time; the
+ * whole-text parser and the streaming one (stream.ts) share it, so both read a file the same way.
+ * `lineAt` maps a record's start offset in the text to its 1-based line.
+ */
+export class CsvRows {
+	records: TableRecord[] = [];
+	problems: TableProblem[] = [];
+	columns: string[] | null = null;
 	// papaparse numbers rows per record, not per physical line (a quoted field can hold line
 	// breaks), so each record's line comes from the cursor where the previous record ended.
-	let start = 0;
+	private start = 0;
+	constructor(private lineAt: (offset: number) => number) {}
 
-	Papa.parse<string[]>(text, {
-		header: false,
-		delimiter,
-		skipEmptyLines: false,
-		step(result) {
-			const fields = result.data;
-			const line = lineAt(start);
-			start = result.meta.cursor;
-			// "Unable to auto-detect delimiter" is only a warning (a one-column file is valid).
-			const errors = result.errors.filter((e) => e.type !== 'Delimiter');
-			if (fields.every((f) => f.trim() === '') && errors.length === 0) return; // blank line
+	step = (result: Papa.ParseStepResult<string[]>): void => {
+		const fields = result.data;
+		const line = this.lineAt(this.start);
+		this.start = result.meta.cursor;
+		// "Unable to auto-detect delimiter" is only a warning (a one-column file is valid).
+		const errors = result.errors.filter((e) => e.type !== 'Delimiter');
+		if (fields.every((f) => f.trim() === '') && errors.length === 0) return; // blank line
 
-			if (columns === null) {
-				columns = uniqueHeader(fields);
-				for (const e of errors) problems.push({ line, message: `line ${line}: ${e.message} (in the header row)` });
-				return;
-			}
-			if (errors.length > 0) {
-				problems.push({ line, message: `line ${line}: ${errors.map((e) => e.message).join('; ')}` });
-				return;
-			}
-			if (fields.length !== columns.length) {
-				problems.push({
-					line,
-					message: `line ${line}: ${fields.length} field${fields.length === 1 ? '' : 's'}, expected ${columns.length} (${columns.join(', ')})`
-				});
-				return;
-			}
-			const values = emptyValues();
-			// A quoted field keeps its line breaks; Excel on Windows writes them as CRLF, which
-			// would otherwise reach the tokenizer as stray \r characters.
-			columns.forEach((c, i) => (values[c] = fields[i].includes('\r') ? fields[i].replace(/\r\n?/g, '\n') : fields[i]));
-			records.push({ line, values });
+		const { columns, problems } = this;
+		if (columns === null) {
+			this.columns = uniqueHeader(fields);
+			for (const e of errors) problems.push({ line, message: `line ${line}: ${e.message} (in the header row)` });
+			return;
 		}
-	});
-	return { format: 'csv', columns: columns ?? [], records, problems, bytes: 0, encoding: '' };
+		if (errors.length > 0) {
+			problems.push({ line, message: `line ${line}: ${errors.map((e) => e.message).join('; ')}` });
+			return;
+		}
+		if (fields.length !== columns.length) {
+			problems.push({
+				line,
+				message: `line ${line}: ${fields.length} field${fields.length === 1 ? '' : 's'}, expected ${columns.length} (${columns.join(', ')})`
+			});
+			return;
+		}
+		const values = emptyValues();
+		// A quoted field keeps its line breaks; Excel on Windows writes them as CRLF, which
+		// would otherwise reach the tokenizer as stray \r characters.
+		for (let i = 0; i < columns.length; i++) values[columns[i]] = fields[i].includes('\r') ? fields[i].replace(/\r\n?/g, '\n') : fields[i];
+		this.records.push({ line, values });
+	};
+
+	table(): ParsedTable {
+		return { format: 'csv', columns: this.columns ?? [], records: this.records, problems: this.problems, bytes: 0, encoding: '' };
+	}
+}
+
+function parseCsv(text: string, delimiter: string): ParsedTable {
+	const rows = new CsvRows(lineCounter(text));
+	Papa.parse<string[]>(text, { header: false, delimiter, skipEmptyLines: false, step: rows.step });
+	return rows.table();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -465,23 +494,60 @@ function jsonMessage(e: unknown): string {
 	return (e as Error)?.message ?? String(e);
 }
 
-function parseJsonl(text: string): ParsedTable {
-	const cols = new ColumnSet();
-	const records: TableRecord[] = [];
-	const problems: TableProblem[] = [];
-	const items: { line: number; v: unknown }[] = [];
-	text.split(/\r\n|\n|\r/).forEach((raw, i) => {
-		const line = i + 1;
+/**
+ * JSON Lines read one line at a time (the whole-text parser and the streaming one share it). An
+ * object becomes a record at once; bare strings are held until the end, since a file of only
+ * strings is one "text" column, and a string among objects is a problem (as `toRecords` says).
+ */
+export class JsonlRows {
+	private cols = new ColumnSet();
+	records: TableRecord[] = [];
+	problems: TableProblem[] = [];
+	/** Lines that parsed (objects, strings or other values). */
+	parsed = 0;
+	private strings: { line: number; v: string }[] = [];
+	private onlyStrings = true;
+
+	line(raw: string, line: number): void {
 		if (raw.trim() === '') return;
+		let v: unknown;
 		try {
-			items.push({ line, v: JSON.parse(raw) });
+			v = JSON.parse(raw);
 		} catch (e) {
-			problems.push({ line, message: `line ${line}: not valid JSON (${jsonMessage(e)})` });
+			this.problems.push({ line, message: `line ${line}: not valid JSON (${jsonMessage(e)})` });
+			return;
 		}
-	});
-	toRecords(items, records, problems, cols);
-	problems.sort((a, b) => a.line - b.line);
-	return { format: 'jsonl', columns: cols.names, records, problems, bytes: 0, encoding: '' };
+		this.parsed++;
+		if (typeof v === 'string') {
+			this.strings.push({ line, v });
+			return;
+		}
+		this.onlyStrings = false;
+		const r = toRecord(v, line, this.cols);
+		if (r.record) this.records.push(r.record);
+		else this.problems.push(r.problem!);
+	}
+
+	table(): ParsedTable {
+		const { records, problems } = this;
+		if (this.parsed > 0 && this.onlyStrings) {
+			this.cols.add([TEXT_COLUMN]);
+			for (const { line, v } of this.strings) {
+				const values = emptyValues();
+				values[TEXT_COLUMN] = v;
+				records.push({ line, values });
+			}
+		} else for (const { line, v } of this.strings) problems.push(toRecord(v, line, this.cols).problem!);
+		this.strings = [];
+		problems.sort((a, b) => a.line - b.line);
+		return { format: 'jsonl', columns: this.cols.names, records, problems, bytes: 0, encoding: '' };
+	}
+}
+
+function parseJsonl(text: string): ParsedTable {
+	const rows = new JsonlRows();
+	text.split(/\r\n|\n|\r/).forEach((raw, i) => rows.line(raw, i + 1));
+	return rows.table();
 }
 
 /**
