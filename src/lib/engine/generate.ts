@@ -6,10 +6,10 @@
  * `TopKLogitsWarper` → `TopPLogitsWarper`), a softmax, and draws one token. The draw comes from the
  * repo's seeded PRNG (not torch's), so a seed replays exactly here but not in PyTorch.
  *
- * No KV cache (the architecture files do not expose one): every step recomputes the whole prefix,
- * so producing N tokens after a P-token prompt costs O(N·(P+N)) token positions and O((P+N)²)
- * attention per step. Tiny models and playground lengths afford it; the tokens are the same as
- * transformers' cached decoding.
+ * A key/value cache (models/kv-cache.ts, `Decoder` below) runs the prompt once and then one token
+ * per step against the keys and values of the ones before, so N tokens after a P-token prompt cost
+ * P + N token positions instead of O(N·(P+N)). `kvCache: false` recomputes the whole prefix every
+ * step, the reference path; the two give the same tokens, and the same logits to float32 rounding.
  *
  * `generateBatch` answers many prompts per forward pass (right-padded rows, each keeping its own
  * positions, read at its own last token), with the tokens one-at-a-time generation gives.
@@ -18,6 +18,7 @@ import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../shared/errors';
 import { Prng } from '../shared/prng';
 import { bucketFor, lengthBuckets } from './batching';
+import { KvStep, type KvLayer } from './models/kv-cache';
 import type { ArchSpec, HfConfigBase, Params } from './models/spec';
 
 /** The logits processing that decides one token. Defaults are transformers' `GenerationConfig` defaults. */
@@ -40,6 +41,12 @@ export interface GenerateOptions extends SamplingOptions {
 	seed: number;
 	/** Stop after emitting one of these (it is included in the output); undefined: the config's, [] never. */
 	eosTokenIds?: number[];
+	/**
+	 * Decode over a key/value cache (default true): the prompt runs once, then each step runs only
+	 * the new token. false recomputes the whole prefix every step, the reference the cache is checked
+	 * against; both give the same tokens.
+	 */
+	kvCache?: boolean;
 }
 
 export const DEFAULT_GENERATE_OPTIONS: GenerateOptions = {
@@ -185,26 +192,171 @@ export function nextToken(logits: Float32Array, previous: readonly number[], opt
 
 // ---- the model loop ----
 
+/** One sequence being generated: every id so far, and the key/value cache of its first `filled`. */
+interface Sequence {
+	ids: number[];
+	/** Each layer's keys and values of ids[0..filled-1], (1, nkv, C, hs); null before the prefill or when not caching. */
+	kv: KvLayer[] | null;
+	filled: number;
+}
+
+const sequence = (ids: number[]): Sequence => ({ ids, kv: null, filled: 0 });
+
 /**
- * (V) logits of the last position for `ids`, read back; every tensor of the step is disposed. The
- * row is right-padded to a length bucket (batching.ts) under an attention mask, so a generation
- * reuses a few tensor shapes instead of one per length (tfjs-webgpu's buffer pool keeps every
- * shape's buffers); the causal mask keeps the pads invisible to the position that is read.
+ * Next-token logits for sequences, step after step. With the cache, a sequence's prompt runs once
+ * (the prefill, right-padded to its length bucket as the recompute pads it) and every later step
+ * runs its one new token against the keys and values of the ones before (transformers'
+ * `past_key_values`); the cache grows a length bucket at a time, so a generation meets a few
+ * tensor shapes, not one per token. Without it (`kvCache: false`, or an architecture whose forward
+ * pass fills no cache) every step recomputes the whole prefix: the reference path.
+ *
+ * Past the context the cache stops: once a sequence is longer than `maxPositions`, the model sees
+ * its last maxPositions tokens renumbered from 0, which moves every position, so each such step
+ * recomputes its window as before.
  */
-async function lastLogits<C extends HfConfigBase>(spec: ArchSpec<C>, params: Params, config: C, ids: number[]): Promise<Float32Array> {
-	const n = ids.length;
-	const t = Math.max(n, bucketFor(n, lengthBuckets(config.maxPositions)));
-	const last = tf.tidy(() => {
-		const inputIds = tf.tensor2d([[...ids, ...new Array(t - n).fill(0)]], [1, t], 'int32'); // (1, T)
-		const attentionMask = tf.tensor2d([Array.from({ length: t }, (_, j) => (j < n ? 1 : 0))], [1, t], 'float32'); // (1, T)
-		const logits = spec.forward(params, config, { inputIds, attentionMask }); // (1, T, V)
-		return logits.slice([0, n - 1, 0], [1, 1, -1]).reshape([-1]); // (V)
-	});
-	try {
-		return (await last.data()) as Float32Array;
-	} finally {
-		last.dispose();
+class Decoder<C extends HfConfigBase> {
+	private readonly buckets: number[];
+	private caching: boolean;
+
+	constructor(
+		private readonly spec: ArchSpec<C>,
+		private readonly params: Params,
+		private readonly config: C,
+		kvCache: boolean
+	) {
+		this.buckets = lengthBuckets(config.maxPositions);
+		this.caching = kvCache;
 	}
+
+	/** (V) logits of each sequence's last token, in order. */
+	async logits(rows: Sequence[]): Promise<Float32Array[]> {
+		const out = new Array<Float32Array>(rows.length);
+		const recompute: number[] = [];
+		const prefill: number[] = [];
+		const decode: number[] = [];
+		rows.forEach((r, i) => {
+			if (!this.caching || r.ids.length > this.config.maxPositions) {
+				this.free(r);
+				recompute.push(i);
+			} else if (!r.kv || r.filled !== r.ids.length - 1) {
+				this.free(r);
+				prefill.push(i);
+			} else decode.push(i);
+		});
+		if (recompute.length) {
+			const windows = recompute.map((i) => rows[i].ids.slice(-this.config.maxPositions));
+			(await lastLogitsBatch(this.spec, this.params, this.config, windows)).forEach((l, k) => (out[recompute[k]] = l));
+		}
+		if (prefill.length) (await this.prefill(prefill.map((i) => rows[i]))).forEach((l, k) => (out[prefill[k]] = l));
+		if (decode.length) (await this.decode(decode.map((i) => rows[i]))).forEach((l, k) => (out[decode[k]] = l));
+		return out;
+	}
+
+	/** Free a sequence's cache (it finished, or generation ended or failed). */
+	free(r: Sequence): void {
+		if (r.kv) tf.dispose(r.kv.flatMap((l) => [l.k, l.v]));
+		r.kv = null;
+		r.filled = 0;
+	}
+
+	/** Run the prompts (one pass per length bucket, as the recompute does) and keep their caches. */
+	private async prefill(rows: Sequence[]): Promise<Float32Array[]> {
+		const out = new Array<Float32Array>(rows.length);
+		const bucketOf = (r: Sequence) => Math.max(r.ids.length, bucketFor(r.ids.length, this.buckets));
+		for (const t of [...new Set(rows.map(bucketOf))].sort((a, b) => a - b)) {
+			const members = rows.flatMap((r, i) => (bucketOf(r) === t ? [i] : []));
+			const logits = await bucketLogits(this.spec, this.params, this.config, members.map((i) => rows[i].ids), t, (chunk, layers) => {
+				if (layers.filter(Boolean).length !== this.config.nLayer) {
+					// this architecture's forward pass keeps no cache: recompute from here on
+					this.caching = false;
+					tf.dispose(layers.flatMap((l) => (l ? [l.k, l.v] : [])));
+					return;
+				}
+				chunk.forEach((k) => {
+					const r = rows[members[k]];
+					r.kv = chunk.length === 1 ? layers : layers.map((l) => ({ k: rowOf(l.k, k), v: rowOf(l.v, k) }));
+					r.filled = r.ids.length;
+				});
+				if (chunk.length > 1) tf.dispose(layers.flatMap((l) => [l.k, l.v]));
+			});
+			logits.forEach((l, k) => (out[members[k]] = l));
+		}
+		return out;
+	}
+
+	/** One new token per sequence (its last id) at its position, over its cache; rows of one capacity share a pass. */
+	private async decode(rows: Sequence[]): Promise<Float32Array[]> {
+		for (const r of rows) {
+			const capacity = r.kv![0].k.shape[2];
+			const p = r.ids.length - 1;
+			if (p < capacity) continue;
+			// the next bucket up; p < maxPositions here, so the last bucket always has room
+			const grown = bucketFor(p + 1, this.buckets);
+			const old = r.kv!;
+			r.kv = old.map((l) => tf.tidy(() => ({ k: padSlots(l.k, grown), v: padSlots(l.v, grown) })));
+			tf.dispose(old.flatMap((l) => [l.k, l.v]));
+		}
+		const out = new Array<Float32Array>(rows.length);
+		const capacityOf = (r: Sequence) => r.kv![0].k.shape[2];
+		for (const c of [...new Set(rows.map(capacityOf))]) {
+			const members = rows.flatMap((r, i) => (capacityOf(r) === c ? [i] : []));
+			const group = members.map((i) => rows[i]);
+			const b = group.length;
+			const positions = group.map((r) => r.ids.length - 1);
+			const { last, layers } = tidyPass(() => {
+				const past = b === 1 ? group[0].kv! : group[0].kv!.map((_, l) => ({ k: tf.concat(group.map((r) => r.kv![l].k)) as tf.Tensor4D, v: tf.concat(group.map((r) => r.kv![l].v)) as tf.Tensor4D }));
+				const step = KvStep.decode(past, positions);
+				const inputIds = tf.tensor2d(group.map((r) => [r.ids[r.ids.length - 1]]), [b, 1], 'int32'); // (B, 1)
+				const positionIds = tf.tensor2d(positions.map((p) => [p]), [b, 1], 'int32'); // (B, 1)
+				const attentionMask = tf.ones([b, 1]) as tf.Tensor2D; // (B, 1)
+				const logits = this.spec.forward(this.params, this.config, { inputIds, attentionMask, positionIds }, { kv: step }); // (B, 1, V)
+				if (step.out.length !== this.config.nLayer) throw new Error(`${this.spec.modelType}: a decode step filled ${step.out.length} of ${this.config.nLayer} layers of the cache.`);
+				return { last: logits.reshape([b, -1]) as tf.Tensor2D, layers: step.out }; // (B, V)
+			});
+			group.forEach((r, k) => {
+				this.free(r);
+				r.kv = b === 1 ? layers : layers.map((l) => ({ k: rowOf(l.k, k), v: rowOf(l.v, k) }));
+				r.filled = r.ids.length;
+			});
+			if (b > 1) tf.dispose(layers.flatMap((l) => [l.k, l.v]));
+			try {
+				const flat = (await last.data()) as Float32Array;
+				const v = flat.length / b;
+				members.forEach((i, k) => (out[i] = flat.subarray(k * v, (k + 1) * v)));
+			} finally {
+				last.dispose();
+			}
+		}
+		return out;
+	}
+}
+
+/**
+ * tf.tidy over a pass that hands back logits and the cache: everything else the pass made is freed.
+ * (tf.tidy's own result type has no room for `KvLayer`, an interface.)
+ */
+function tidyPass(fn: () => { last: tf.Tensor2D; layers: KvLayer[] }): { last: tf.Tensor2D; layers: KvLayer[] } {
+	let out!: { last: tf.Tensor2D; layers: KvLayer[] };
+	tf.tidy(() => {
+		out = fn();
+		return [out.last, ...out.layers.flatMap((l) => (l ? [l.k, l.v] : []))];
+	});
+	return out;
+}
+
+/** Row `i` of a (B, ...) cache tensor, as (1, ...). */
+function rowOf(x: tf.Tensor4D, i: number): tf.Tensor4D {
+	return x.slice([i, 0, 0, 0], [1, -1, -1, -1]);
+}
+
+/** (B, nkv, C, hs) -> (B, nkv, capacity, hs), the new slots zero (masked until written). */
+function padSlots(x: tf.Tensor4D, capacity: number): tf.Tensor4D {
+	return x.pad([
+		[0, 0],
+		[0, 0],
+		[0, capacity - x.shape[2]],
+		[0, 0]
+	]);
 }
 
 /**
@@ -229,17 +381,22 @@ export async function generateStream<C extends HfConfigBase>(
 	validateGenerateOptions(opts);
 	const eos = new Set(opts.eosTokenIds ?? config.eosTokenIds);
 	const prng = new Prng(opts.seed);
-	const ids = [...promptIds];
+	const decoder = new Decoder(spec, params, config, opts.kvCache !== false);
+	const seq = sequence([...promptIds]);
+	const ids = seq.ids;
 	const out: number[] = [];
-	while (out.length < opts.maxNewTokens && !(await callbacks.shouldStop?.())) {
-		const window = ids.length > config.maxPositions ? ids.slice(-config.maxPositions) : ids;
-		const logits = await lastLogits(spec, params, config, window);
-		callbacks.onLogits?.(logits, ids);
-		const id = nextToken(logits, ids, opts, prng);
-		ids.push(id);
-		out.push(id);
-		await callbacks.onToken?.(id, out.length - 1);
-		if (eos.has(id)) break;
+	try {
+		while (out.length < opts.maxNewTokens && !(await callbacks.shouldStop?.())) {
+			const [logits] = await decoder.logits([seq]);
+			callbacks.onLogits?.(logits, ids);
+			const id = nextToken(logits, ids, opts, prng);
+			ids.push(id);
+			out.push(id);
+			await callbacks.onToken?.(id, out.length - 1);
+			if (eos.has(id)) break;
+		}
+	} finally {
+		decoder.free(seq);
 	}
 	return out;
 }
@@ -280,14 +437,25 @@ async function lastLogitsBatch<C extends HfConfigBase>(spec: ArchSpec<C>, params
 	return out;
 }
 
-/** (B, V) last-token logits of rows padded to length `t`, in passes that keep the logits under BATCH_LOGITS_BYTES. */
-async function bucketLogits<C extends HfConfigBase>(spec: ArchSpec<C>, params: Params, config: C, rows: number[][], t: number): Promise<Float32Array[]> {
+/**
+ * (B, V) last-token logits of rows padded to length `t`, in passes that keep the logits under
+ * BATCH_LOGITS_BYTES. With `onCache`, each pass is a prefill: it is handed the rows of the pass (indices
+ * into `rows`) and every layer's keys and values, (rows, nkv, t, hs), which it then owns.
+ */
+async function bucketLogits<C extends HfConfigBase>(
+	spec: ArchSpec<C>,
+	params: Params,
+	config: C,
+	rows: number[][],
+	t: number,
+	onCache?: (chunk: number[], layers: KvLayer[]) => void
+): Promise<Float32Array[]> {
 	const per = Math.max(1, Math.floor(BATCH_LOGITS_BYTES / (t * config.vocabSize * 4)));
 	const out: Float32Array[] = [];
 	for (let from = 0; from < rows.length; from += per) {
 		const chunk = rows.slice(from, from + per);
 		const b = chunk.length;
-		const last = tf.tidy(() => {
+		const { last, layers } = tidyPass(() => {
 			const ids = new Int32Array(b * t);
 			const mask = new Float32Array(b * t);
 			chunk.forEach((r, i) => {
@@ -296,10 +464,12 @@ async function bucketLogits<C extends HfConfigBase>(spec: ArchSpec<C>, params: P
 			});
 			const inputIds = tf.tensor2d(ids, [b, t], 'int32'); // (B, T)
 			const attentionMask = tf.tensor2d(mask, [b, t], 'float32'); // (B, T)
-			const logits = spec.forward(params, config, { inputIds, attentionMask }); // (B, T, V)
+			const kv = onCache ? KvStep.prefill() : undefined;
+			const logits = spec.forward(params, config, { inputIds, attentionMask }, kv && { kv }); // (B, T, V)
 			const at = tf.tensor1d(chunk.map((r, i) => i * t + r.length - 1), 'int32'); // (B)
-			return tf.gather(logits.reshape([b * t, -1]), at); // (B, V)
+			return { last: tf.gather(logits.reshape([b * t, -1]), at) as tf.Tensor2D, layers: kv?.out ?? [] }; // (B, V)
 		});
+		if (onCache) onCache(Array.from({ length: b }, (_, i) => from + i), layers);
 		try {
 			const flat = (await last.data()) as Float32Array;
 			const v = flat.length / b;
@@ -334,11 +504,11 @@ export async function generateBatch<C extends HfConfigBase>(
 	validateGenerateOptions(opts);
 	const eos = new Set(opts.eosTokenIds ?? config.eosTokenIds);
 	const results: number[][] = prompts.map(() => []);
-	interface Row {
+	interface Row extends Sequence {
 		index: number;
-		ids: number[];
 		prng: Prng;
 	}
+	const decoder = new Decoder(spec, params, config, opts.kvCache !== false);
 	// Shortest prompts first: the rows of a pass then have similar lengths, so fewer positions are padding.
 	const order = prompts.map((_, i) => i).sort((a, b) => prompts[a].length - prompts[b].length || a - b);
 	let next = 0;
@@ -348,32 +518,36 @@ export async function generateBatch<C extends HfConfigBase>(
 		while (active.length < batchSize && next < prompts.length) {
 			const index = order[next++];
 			if (opts.maxNewTokens === 0) await callbacks.onDone?.(index, results[index]);
-			else active.push({ index, ids: [...prompts[index]], prng: new Prng(opts.seed) });
+			else active.push({ index, ...sequence([...prompts[index]]), prng: new Prng(opts.seed) });
 		}
 	};
 	const max = prompts.length * opts.maxNewTokens;
 	let decided = 0;
-	await refill();
-	while (active.length && !(await callbacks.shouldStop?.())) {
-		const windows = active.map((r) => (r.ids.length > config.maxPositions ? r.ids.slice(-config.maxPositions) : r.ids));
-		const logits = await lastLogitsBatch(spec, params, config, windows);
-		const done: Row[] = [];
-		active.forEach((row, i) => {
-			const id = nextToken(logits[i], row.ids, opts, row.prng);
-			row.ids.push(id);
-			results[row.index].push(id);
-			decided++;
-			if (eos.has(id) || results[row.index].length >= opts.maxNewTokens) {
-				done.push(row);
-				decided += opts.maxNewTokens - results[row.index].length;
-			}
-		});
-		for (const row of done) {
-			active.splice(active.indexOf(row), 1);
-			await finish(row);
-		}
-		await callbacks.onStep?.(decided, max);
+	try {
 		await refill();
+		while (active.length && !(await callbacks.shouldStop?.())) {
+			const logits = await decoder.logits(active);
+			const done: Row[] = [];
+			active.forEach((row, i) => {
+				const id = nextToken(logits[i], row.ids, opts, row.prng);
+				row.ids.push(id);
+				results[row.index].push(id);
+				decided++;
+				if (eos.has(id) || results[row.index].length >= opts.maxNewTokens) {
+					done.push(row);
+					decided += opts.maxNewTokens - results[row.index].length;
+				}
+			});
+			for (const row of done) {
+				active.splice(active.indexOf(row), 1);
+				decoder.free(row);
+				await finish(row);
+			}
+			await callbacks.onStep?.(decided, max);
+			await refill();
+		}
+	} finally {
+		for (const row of active) decoder.free(row);
 	}
 	return results;
 }

@@ -130,8 +130,13 @@ describe('generateStream', () => {
 		const lengths = new Set<number>();
 		const spec = { ...m.spec, forward: (...a: Parameters<typeof m.spec.forward>) => (lengths.add(a[2].inputIds.shape[1]), m.spec.forward(...a)) };
 		const long = Array.from({ length: 12 }, (_, i) => i + 3);
-		expect(await generateStream(spec, m.params, m.config, long, { maxNewTokens: 8 })).toHaveLength(8);
+		// recomputing: the whole prefix, padded to its bucket
+		expect(await generateStream(spec, m.params, m.config, long, { maxNewTokens: 8, kvCache: false })).toHaveLength(8);
 		expect([...lengths].sort((a, b) => a - b)).toEqual([16, 32]);
+		// cached: the prompt once in its bucket, then one token per step
+		lengths.clear();
+		expect(await generateStream(spec, m.params, m.config, long, { maxNewTokens: 8 })).toHaveLength(8);
+		expect([...lengths].sort((a, b) => a - b)).toEqual([1, 16]);
 	});
 
 	it('leaks no tensors', async () => {

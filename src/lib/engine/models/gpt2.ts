@@ -12,7 +12,8 @@
  *   classification:  logits = h[last real token] @ score^T
  */
 import * as tf from '@tensorflow/tfjs';
-import { activation, attention, embedding, layerNorm, mergeHeads, splitHeads } from '../ops';
+import { activation, embedding, layerNorm, mergeHeads, splitHeads } from '../ops';
+import { attendCached } from './kv-cache';
 import { decoderHead, decoderHeadRules, taskLoss } from './heads';
 import { bad, configReader, readHeadFields } from './hf-config';
 import { adaptedLinear, defaultPositions, Dropout, type ArchSpec, type Batch, type ForwardOptions, type HfConfigBase, type Params, type Task } from './spec';
@@ -102,12 +103,12 @@ function conv1d(p: Params, name: string, x: tf.Tensor, drop: Dropout): tf.Tensor
 	return adaptedLinear(p, name, x, drop, 'in_out');
 }
 
-function selfAttention(p: Params, pre: string, c: Gpt2Config, layer: number, x: tf.Tensor, mask: tf.Tensor2D | undefined, drop: Dropout): tf.Tensor {
+function selfAttention(p: Params, pre: string, c: Gpt2Config, layer: number, x: tf.Tensor, mask: tf.Tensor2D | undefined, drop: Dropout, opts: ForwardOptions): tf.Tensor {
 	const d = c.hiddenSize;
 	const [q, k, v] = tf.split(conv1d(p, pre + 'c_attn', x, drop), [d, d, d], -1); // 3 x (B, T, d)
 	let scale = c.scaleAttnWeights ? 1 / Math.sqrt(c.headDim) : 1;
 	if (c.scaleAttnByInverseLayerIdx) scale /= layer + 1;
-	const y = attention(splitHeads(q, c.nHead), splitHeads(k, c.nHead), splitHeads(v, c.nHead), {
+	const y = attendCached(opts.kv, layer, splitHeads(q, c.nHead), splitHeads(k, c.nHead), splitHeads(v, c.nHead), {
 		causal: true,
 		keyMask: mask,
 		scale,
@@ -132,7 +133,7 @@ function hidden(p: Params, c: Gpt2Config, batch: Batch, opts: ForwardOptions = {
 	let x = drop.apply(tok.add(posEmb).reshape([b, t, c.hiddenSize]), c.embdPdrop); // (B, T, d)
 	for (let i = 0; i < c.nLayer; i++) {
 		const pre = `transformer.h.${i}.`;
-		x = x.add(selfAttention(p, pre + 'attn.', c, i, ln(p, pre + 'ln_1', c, x), batch.attentionMask, drop));
+		x = x.add(selfAttention(p, pre + 'attn.', c, i, ln(p, pre + 'ln_1', c, x), batch.attentionMask, drop, opts));
 		x = x.add(mlp(p, pre + 'mlp.', c, ln(p, pre + 'ln_2', c, x), drop));
 	}
 	return ln(p, 'transformer.ln_f', c, x) as tf.Tensor3D;

@@ -14,7 +14,9 @@
  *   classification:  logits = h[last real token] @ score^T   (no bias)
  */
 import * as tf from '@tensorflow/tfjs';
-import { activation, applyRope, attention, embedding, layerNorm, mergeHeads, ropeCosSin, ropeTable } from '../ops';
+import { activation, applyRope, embedding, layerNorm, mergeHeads, ropeCosSin, ropeTable } from '../ops';
+import { attendCached } from './kv-cache';
+import { ropeTableAt } from '../ops/rope';
 import { decoderHead, decoderHeadRules, taskLoss } from './heads';
 import { bad, configReader, readHeadFields } from './hf-config';
 import { adaptedLinear, Dropout, type ArchSpec, type Batch, type ForwardOptions, type HfConfigBase, type Params, type Task } from './spec';
@@ -119,13 +121,13 @@ function partialRope(x: tf.Tensor4D, rope: Rope, c: GptNeoxConfig): tf.Tensor4D 
 	return tf.concat([applyRope(rot as tf.Tensor4D, rope.cos, rope.sin), pass], -1) as tf.Tensor4D;
 }
 
-function selfAttention(p: Params, pre: string, c: GptNeoxConfig, x: tf.Tensor, rope: Rope, mask: tf.Tensor2D | undefined, drop: Dropout): tf.Tensor {
+function selfAttention(p: Params, pre: string, c: GptNeoxConfig, layer: number, x: tf.Tensor, rope: Rope, mask: tf.Tensor2D | undefined, drop: Dropout, opts: ForwardOptions): tf.Tensor {
 	const [b, t] = x.shape;
 	const hs = c.headDim;
 	// the fused output is viewed per head: (B, T, nh, 3*hs) -> each head's slice is [q_h | k_h | v_h]
 	const qkv = adaptedLinear(p, pre + 'query_key_value', x, drop).reshape([b, t, c.nHead, 3 * hs]).transpose([0, 2, 1, 3]); // (B, nh, T, 3*hs)
 	const [q, k, v] = tf.split(qkv, 3, -1) as tf.Tensor4D[]; // 3 x (B, nh, T, hs)
-	const y = attention(partialRope(q, rope, c), partialRope(k, rope, c), v, {
+	const y = attendCached(opts.kv, layer, partialRope(q, rope, c), partialRope(k, rope, c), v, {
 		causal: true,
 		keyMask: mask,
 		dropout: drop.attention(c.attentionDropout)
@@ -142,13 +144,15 @@ function mlp(p: Params, pre: string, c: GptNeoxConfig, x: tf.Tensor, drop: Dropo
 function hidden(p: Params, c: GptNeoxConfig, batch: Batch, opts: ForwardOptions = {}): tf.Tensor3D {
 	const [b, t] = batch.inputIds.shape;
 	const drop = new Dropout(opts);
-	const rope = batch.positionIds
+	const rope = opts.kv?.mode === 'decode'
+		? ropeTableAt(opts.kv.positions.map((p) => [p]), c.rotaryDims, c.ropeTheta, c.ropePositionScale) // (B, 1, 1, rd) at each row's position
+		: batch.positionIds
 		? ropeCosSin(batch.positionIds, c.rotaryDims, c.ropeTheta, c.ropePositionScale) // (B, 1, T, rd)
 		: ropeTable(t, c.rotaryDims, c.ropeTheta, c.ropePositionScale); // (1, 1, T, rd)
 	let x = drop.apply(embedding(p['gpt_neox.embed_in.weight'] as tf.Tensor2D, batch.inputIds.reshape([b * t])).reshape([b, t, c.hiddenSize]), c.hiddenDropout); // (B, T, d)
 	for (let i = 0; i < c.nLayer; i++) {
 		const pre = `gpt_neox.layers.${i}.`;
-		const attn = drop.apply(selfAttention(p, pre + 'attention.', c, ln(p, pre + 'input_layernorm', c, x), rope, batch.attentionMask, drop), c.hiddenDropout);
+		const attn = drop.apply(selfAttention(p, pre + 'attention.', c, i, ln(p, pre + 'input_layernorm', c, x), rope, batch.attentionMask, drop, opts), c.hiddenDropout);
 		if (c.parallelResidual) {
 			// x = x + attn(ln1(x)) + mlp(ln2(x)), summed as transformers does: (mlp + attn) + x
 			const m = drop.apply(mlp(p, pre + 'mlp.', c, ln(p, pre + 'post_attention_layernorm', c, x), drop), c.hiddenDropout);

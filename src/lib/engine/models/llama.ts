@@ -16,7 +16,9 @@
  *   mlp:  down_proj(act(gate_proj x) * up_proj x)
  */
 import * as tf from '@tensorflow/tfjs';
-import { activation, applyRope, attention, embedding, mergeHeads, rmsNorm, ropeCosSin, ropeTable, splitHeads } from '../ops';
+import { activation, applyRope, embedding, mergeHeads, rmsNorm, ropeCosSin, ropeTable, splitHeads } from '../ops';
+import { attendCached } from './kv-cache';
+import { ropeTableAt } from '../ops/rope';
 import { decoderHead, decoderHeadRules, taskLoss } from './heads';
 import { bad, configReader, readHeadFields, type ConfigReader } from './hf-config';
 import { adaptedLinear, Dropout, type ArchSpec, type Batch, type ForwardOptions, type HfConfigBase, type Params, type Task } from './spec';
@@ -162,14 +164,14 @@ interface Rope {
 	sin: tf.Tensor4D;
 }
 
-function selfAttention(p: Params, pre: string, c: LlamaConfig, x: tf.Tensor, rope: Rope, mask: tf.Tensor2D | undefined, drop: Dropout): tf.Tensor {
+function selfAttention(p: Params, pre: string, c: LlamaConfig, layer: number, x: tf.Tensor, rope: Rope, mask: tf.Tensor2D | undefined, drop: Dropout, opts: ForwardOptions): tf.Tensor {
 	const [qx, kx, vx] = c.fusedProjections
 		? tf.split(proj(p, pre + 'qkv_proj', x, drop), [c.nHead * c.headDim, c.nKvHead * c.headDim, c.nKvHead * c.headDim], -1) // (B, T, q), 2 x (B, T, kv)
 		: [proj(p, pre + 'q_proj', x, drop), proj(p, pre + 'k_proj', x, drop), proj(p, pre + 'v_proj', x, drop)];
 	const q = applyRope(splitHeads(qx, c.nHead), rope.cos, rope.sin); // (B, nh, T, hs)
 	const k = applyRope(splitHeads(kx, c.nKvHead), rope.cos, rope.sin); // (B, nkv, T, hs)
 	const v = splitHeads(vx, c.nKvHead); // (B, nkv, T, hs)
-	const y = attention(q, k, v, { causal: true, keyMask: mask, window: c.slidingWindow, dropout: drop.attention(c.attentionDropout) }); // (B, nh, T, hs)
+	const y = attendCached(opts.kv, layer, q, k, v, { causal: true, keyMask: mask, window: c.slidingWindow, dropout: drop.attention(c.attentionDropout) }); // (B, nh, T, hs)
 	return proj(p, pre + 'o_proj', mergeHeads(y), drop); // (B, T, d)
 }
 
@@ -186,14 +188,16 @@ function mlp(p: Params, pre: string, c: LlamaConfig, x: tf.Tensor, drop: Dropout
 export function decoderHidden(p: Params, c: LlamaConfig, batch: Batch, opts: ForwardOptions = {}): tf.Tensor3D {
 	const [b, t] = batch.inputIds.shape;
 	const drop = new Dropout(opts);
-	const rope = batch.positionIds
+	const rope = opts.kv?.mode === 'decode'
+		? ropeTableAt(opts.kv.positions.map((p) => [p]), c.headDim, c.ropeTheta, c.ropePositionScale) // (B, 1, 1, hs) at each row's position
+		: batch.positionIds
 		? ropeCosSin(batch.positionIds, c.headDim, c.ropeTheta, c.ropePositionScale) // (B, 1, T, hs)
 		: ropeTable(t, c.headDim, c.ropeTheta, c.ropePositionScale); // (1, 1, T, hs)
 	let x = embedding(p['model.embed_tokens.weight'] as tf.Tensor2D, batch.inputIds.reshape([b * t])).reshape([b, t, c.hiddenSize]); // (B, T, d)
 	if (c.embedScale !== undefined && c.embedScale !== 1) x = x.mul(c.embedScale);
 	for (let i = 0; i < c.nLayer; i++) {
 		const pre = `model.layers.${i}.`;
-		x = x.add(selfAttention(p, pre + 'self_attn.', c, rms(p, pre + 'input_layernorm', c, x), rope, batch.attentionMask, drop));
+		x = x.add(selfAttention(p, pre + 'self_attn.', c, i, rms(p, pre + 'input_layernorm', c, x), rope, batch.attentionMask, drop, opts));
 		x = x.add(mlp(p, pre + 'mlp.', c, rms(p, pre + 'post_attention_layernorm', c, x), drop));
 	}
 	return rms(p, 'model.norm', c, x) as tf.Tensor3D;

@@ -9,6 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { linear, type WeightLayout } from '../ops';
+import type { KvStep } from './kv-cache';
 
 /** Parameters keyed by Hugging Face tensor names. A tied LM head has no entry of its own. */
 export type Params = Record<string, tf.Tensor>;
@@ -36,6 +37,12 @@ export interface ForwardOptions {
 	dropoutSeed?: number;
 	/** How to apply the LoRA adapters the params hold (train/lora.ts `withLora` sets it). */
 	lora?: LoraForward;
+	/**
+	 * Generation's key/value cache (kv-cache.ts): a prefill pass records each layer's keys and values,
+	 * a decode pass runs one new token per row over them. Decoders that have no cache leave `kv.out`
+	 * empty, and generate.ts then recomputes the prefix.
+	 */
+	kv?: KvStep;
 }
 
 /** peft's `lora.Linear` settings that a forward pass needs. */

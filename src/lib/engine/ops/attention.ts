@@ -111,6 +111,26 @@ export function splitHeads(x: tf.Tensor, nHeads: number): tf.Tensor4D {
 	return x.reshape([b, t, nHeads, c / nHeads]).transpose([0, 2, 1, 3]) as tf.Tensor4D;
 }
 
+/**
+ * One decode step over a key/value cache: q (B, nh, 1, hs) against the cached k, v (B, nkv, C, hs)
+ * with an additive `bias` (B or 1, 1, 1, C) that hides the slots each row has not filled (and any
+ * outside a sliding window). Grouped-query heads are never repeated: the `nh / nkv` query heads of
+ * a group are laid side by side as rows of one (B, nkv, groups, hs) query, which gives the same dot
+ * products as `attention` with `repeatKv` (query head h reads key/value head floor(h / groups)).
+ * A capture, when on, sees the weights and keys in `attention`'s shapes.
+ */
+export function cachedAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, bias: tf.Tensor, scale?: number): tf.Tensor4D {
+	const [b, nh, tq, hs] = q.shape;
+	if (tq !== 1) throw new Error(`cachedAttention decodes one token per row, got ${tq}.`);
+	const [, nkv, tk] = k.shape;
+	const groups = nh / nkv;
+	const s = scale ?? 1 / Math.sqrt(hs);
+	const qg = q.reshape([b, nkv, groups, hs]); // (B, nkv, groups, hs)
+	const w = tf.softmax(tf.matMul(qg, k, false, true).mul(s).add(bias), -1); // (B, nkv, groups, C)
+	if (capture) capture({ weights: w.reshape([b, nh, 1, tk]) as tf.Tensor4D, q, k: repeatKv(k, groups), scale: s, bias });
+	return tf.matMul(w, v).reshape([b, nh, 1, hs]) as tf.Tensor4D; // (B, nkv, groups, hs) -> (B, nh, 1, hs)
+}
+
 /** (B, nh, T, hs) -> (B, T, nh*hs) */
 export function mergeHeads(x: tf.Tensor4D): tf.Tensor3D {
 	const [b, nh, t, hs] = x.shape;

@@ -43,22 +43,42 @@ export function ropeCosSin(
  * GPU sin/cos lose accuracy on the large angles that late positions reach.
  */
 export function ropeTable(t: number, headDim: number, theta: number, positionScale = 1): { cos: tf.Tensor4D; sin: tf.Tensor4D } {
+	return ropeTableAt([Array.from({ length: t }, (_, p) => p)], headDim, theta, positionScale);
+}
+
+/**
+ * `ropeTable` at explicit positions, one list per row (all of one length T): (B, 1, T, hs). A
+ * decode step over a KV cache rotates each row's new token at its absolute position (an offset of
+ * the prompt's length and the tokens since), with the same angles the whole sequence would get.
+ */
+export function ropeTableAt(
+	positions: readonly (readonly number[])[],
+	headDim: number,
+	theta: number,
+	positionScale = 1
+): { cos: tf.Tensor4D; sin: tf.Tensor4D } {
 	const invFreq = ropeInvFreq(headDim, theta);
 	const half = headDim / 2;
-	const cos = new Float32Array(t * headDim);
-	const sin = new Float32Array(t * headDim);
-	for (let p = 0; p < t; p++) {
-		const pos = positionScale === 1 ? p : Math.fround(p / positionScale);
-		for (let i = 0; i < half; i++) {
-			const angle = Math.fround(pos * invFreq[i]); // a float32 product, as torch's matmul of inv_freq and positions
-			const c = Math.cos(angle);
-			const s = Math.sin(angle);
-			// emb = cat(freqs, freqs): both halves of the head use the same angles
-			cos[p * headDim + i] = cos[p * headDim + half + i] = c;
-			sin[p * headDim + i] = sin[p * headDim + half + i] = s;
-		}
-	}
-	return { cos: tf.tensor4d(cos, [1, 1, t, headDim]), sin: tf.tensor4d(sin, [1, 1, t, headDim]) };
+	const b = positions.length;
+	const t = positions[0]?.length ?? 0;
+	const cos = new Float32Array(b * t * headDim);
+	const sin = new Float32Array(b * t * headDim);
+	positions.forEach((row, r) => {
+		if (row.length !== t) throw new Error(`ropeTableAt: rows of ${t} and ${row.length} positions.`);
+		row.forEach((p, j) => {
+			const pos = positionScale === 1 ? p : Math.fround(p / positionScale);
+			const at = (r * t + j) * headDim;
+			for (let i = 0; i < half; i++) {
+				const angle = Math.fround(pos * invFreq[i]); // a float32 product, as torch's matmul of inv_freq and positions
+				const c = Math.cos(angle);
+				const s = Math.sin(angle);
+				// emb = cat(freqs, freqs): both halves of the head use the same angles
+				cos[at + i] = cos[at + half + i] = c;
+				sin[at + i] = sin[at + half + i] = s;
+			}
+		});
+	});
+	return { cos: tf.tensor4d(cos, [b, 1, t, headDim]), sin: tf.tensor4d(sin, [b, 1, t, headDim]) };
 }
 
 /** [x1, x2] -> [-x2, x1] on the last axis. */
