@@ -1,5 +1,5 @@
 /** What the data worker does: the data pipeline's entry points, with a pretrained model's files read from the model cache. */
-import { checkDataset, cleanDataset, previewLabels, relabelDataset, compareDatasetVersions, exportDatasetVersion, datasetSummary, importDataset, importExample, inspectFile, planImport, prepareHubTokens, prepareTokens, resplitDataset } from '../src/lib/data/pipeline';
+import { checkDataset, cleanDataset, previewLabels, relabelDataset, compareDatasetVersions, exportDatasetVersion, datasetSummary, importDataset, importExample, inspectFile, inspectSource, planImport, prepareHubTokens, prepareTokens, resplitDataset } from '../src/lib/data/pipeline';
 import type { Objective } from '../src/lib/shared/config';
 import type { PhaseCallback } from '../src/lib/data/pipeline';
 import type { ModelRef } from '../src/lib/shared/hub';
@@ -11,6 +11,8 @@ import { compareTokenizers, tokenExample, tokenStats, tokenViewSources, type Exa
 export const api = {
 	...watchApi,
 	inspectFile,
+	/** The chosen files read as a stream with progress (a top-level comlink proxy); kept for planImport and importDataset (src/lib/data/stream.ts). */
+	inspectSource,
 	planImport,
 	importDataset,
 	resplitDataset,

@@ -30,6 +30,7 @@ import { datasetHash, sha256Hex } from './hash';
 import { parseTable, type TableFormat, type TableProblem } from './parse';
 import { splitSizes, stratifiedSplit } from './split';
 import { readTable } from './parquet';
+import { dropSource, readSource, type FileSource, type ReadProgress } from './stream';
 import { splitRowsBy } from './split-by';
 import { compareVersions, exportVersion, type VersionDiff, type VersionFormat } from './versions';
 import { applyCleaning, checkRows, describeSteps, type CleanCheck, type CleanStep, type NormalizeOptions } from './clean';
@@ -80,7 +81,15 @@ function previewRow(values: Record<string, string>, columns: string[]): Record<s
 
 /** Parses the file in the worker and returns what the importer shows (the page never parses it). */
 export async function inspectFile(fileName: string, bytes: ArrayBuffer): Promise<FileInspection> {
-	const table = await readTable(fileName, bytes);
+	return inspectTable(fileName, await readTable(fileName, bytes));
+}
+
+/** The chosen files read as a stream (stream.ts), telling `onProgress` (a top-level comlink proxy); the table is kept for the import. */
+export async function inspectSource(fileName: string, source: FileSource, onProgress?: (p: ReadProgress) => void): Promise<FileInspection> {
+	return inspectTable(fileName, await readSource(source, { onProgress }));
+}
+
+function inspectTable(fileName: string, table: ReturnType<typeof parseTable>): FileInspection {
 	const guess = guessColumns(table);
 	return {
 		fileName,
@@ -103,7 +112,9 @@ export async function inspectFile(fileName: string, bytes: ArrayBuffer): Promise
 export interface ImportArgs {
 	projectId: string;
 	fileName: string;
-	bytes: ArrayBuffer;
+	/** The file's bytes, or (from the page) the chosen files, read as a stream and kept between calls. */
+	bytes?: ArrayBuffer;
+	source?: FileSource;
 	/** Defaults to 'classification'. */
 	kind?: DatasetKind;
 	/** The text (classification, text), the prompt or Alpaca instruction (pairs), or the messages (chat). */
@@ -255,7 +266,7 @@ export interface ImportPlan {
  * `skipBadRows` is set.
  */
 export async function planImport(args: ImportArgs): Promise<ImportPlan> {
-	const table = await readTable(args.fileName, args.bytes);
+	const table = await tableOf(args);
 	const none: DedupeCounts = { duplicates: 0, duplicateExamples: [], conflictTexts: 0, conflictRows: 0, conflictExamples: [] };
 	const base = { read: table.records.length, unreadable: table.problems.length };
 	try {
@@ -271,9 +282,9 @@ export async function planImport(args: ImportArgs): Promise<ImportPlan> {
  * Parses, validates, splits and stores a file as a new dataset version. Everything before the
  * one atomic save can throw, so a failed import leaves storage as it was.
  */
-export async function importDataset(args: ImportArgs): Promise<DatasetVersion> {
+export async function importDataset(args: ImportArgs, onProgress?: (p: ReadProgress) => void): Promise<DatasetVersion> {
 	const kind = args.kind ?? 'classification';
-	const table = await readTable(args.fileName, args.bytes);
+	const table = await tableOf(args, onProgress);
 	const { problems } = table;
 	if (problems.length > 0 && !args.skipBadRows) throw badRowsError(problems, table.records.length);
 
@@ -306,7 +317,16 @@ export async function importDataset(args: ImportArgs): Promise<DatasetVersion> {
 	};
 	const ml = kind === 'classification' ? args.multiLabel : undefined;
 	if (ml) version.multiLabel = { delimiter: ml.delimiter, mode: ml.mode, multiRows: table.records.filter((r) => parseLabelList(r.values[built.labelColumn] ?? '', ml.delimiter).length > 1).length };
-	return saveDatasetVersion(version, rows);
+	const saved = await saveDatasetVersion(version, rows);
+	// The kept table of the chosen files is done with: its memory goes back.
+	if (args.source) dropSource();
+	return saved;
+}
+
+function tableOf(args: ImportArgs, onProgress?: (p: ReadProgress) => void) {
+	if (args.source) return readSource(args.source, { onProgress });
+	if (!args.bytes) throw new UserError('empty-file', 'No file was chosen.');
+	return readTable(args.fileName, args.bytes);
 }
 
 function cleaning(args: ImportArgs, read: number, unreadable: number, built: Built): ImportCleaning {
