@@ -4,7 +4,7 @@
  */
 export { linear, type WeightLayout } from './linear';
 export { layerNorm, rmsNorm } from './norm';
-export { geluTanh, geluErf, silu, activation, activations } from './activations';
+export { geluTanh, geluErf, silu, siluGate, activation, activations } from './activations';
 export { attention, attentionBias, repeatKv, splitHeads, mergeHeads, type AttentionOptions } from './attention';
 export { embedding, ONE_HOT_LIMIT } from './embedding';
 export { addMany } from './sum';

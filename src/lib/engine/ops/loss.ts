@@ -3,6 +3,8 @@
  * positions that count, as torch.nn.functional.cross_entropy(ignore_index=-100) does.
  */
 import * as tf from '@tensorflow/tfjs';
+import { useFastPath } from '../fast-path';
+import { fusedCrossEntropy } from './fused/cross-entropy';
 
 export interface CrossEntropyOptions {
 	labelSmoothing?: number;
@@ -10,9 +12,11 @@ export interface CrossEntropyOptions {
 
 /**
  * logits: (N, C); labels: (N) int32 where a negative label means "ignore this position".
- * Returns the mean loss over counted positions (a scalar).
+ * Returns the mean loss over counted positions (a scalar). On the WebGPU fast path a fused kernel
+ * (fused/cross-entropy.ts) computes the same loss and gradient; this composite is its reference.
  */
 export function crossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D, opts: CrossEntropyOptions = {}): tf.Scalar {
+	if (useFastPath() && logits.dtype === 'float32') return fusedCrossEntropy(logits, labels.dtype === 'int32' ? labels : (labels.toInt() as tf.Tensor1D), opts.labelSmoothing ?? 0);
 	const c = logits.shape[1];
 	const valid = labels.greaterEqual(0).toFloat(); // (N)
 	const safe = labels.maximum(0).toInt();

@@ -1,0 +1,194 @@
+/**
+ * Each fused WebGPU kernel against its composite reference on random shapes, odd sizes included:
+ * the forward value and every gradient (for a random upstream gradient) on both paths, their
+ * largest relative difference (max |fused − composite| / max |composite|, per output), and the GPU
+ * dispatches each path takes forward and backward, counted by wrapping the compute pass's
+ * `dispatchWorkgroups` (tfjs encodes a kernel's dispatch when the op runs). Runs in the engine
+ * worker on WebGPU for the browser tests (workers/engine-api.ts `fusedKernelCheck`).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { fastPathEnabled, setFastPath } from '../../fast-path';
+import { crossEntropy } from '../loss';
+import { layerNorm, rmsNorm } from '../norm';
+import { geluErf, geluTanh, silu, siluGate } from '../activations';
+import { CROSS_ENTROPY_DISPATCHES } from './cross-entropy';
+import { LAYER_NORM_DISPATCHES, RMS_NORM_DISPATCHES } from './norm';
+import { ACTIVATION_DISPATCHES, SILU_GATE_DISPATCHES } from './activations';
+
+export interface DispatchCount {
+	forward: number;
+	backward: number;
+}
+
+export interface FusedCase {
+	kernel: string;
+	/** e.g. "rows 7 × width 63, smoothing 0.1". */
+	shape: string;
+	/** Relative error of the value, then of each gradient, by name. */
+	errors: Record<string, number>;
+	fused: DispatchCount;
+	composite: DispatchCount;
+	/** What the kernel's file says it takes. */
+	claimed: DispatchCount;
+}
+
+export interface FusedCheck {
+	cases: FusedCase[];
+	/** The largest relative error over all cases. */
+	maxError: number;
+	/** tf.memory().numTensors after the check minus before (0 when nothing leaks). */
+	tensorsLeaked: number;
+}
+
+let dispatches = 0;
+
+/** Count dispatches while `f` runs (the wrapper is removed afterwards). */
+function countDispatches<T>(f: () => T): { result: T; count: number } {
+	const proto = (globalThis as { GPUComputePassEncoder?: { prototype: { dispatchWorkgroups: (...a: unknown[]) => void } } }).GPUComputePassEncoder?.prototype;
+	if (!proto) throw new Error('This context has no WebGPU (GPUComputePassEncoder is missing); the fused kernels run only on WebGPU.');
+	const original = proto.dispatchWorkgroups;
+	proto.dispatchWorkgroups = function (this: unknown, ...args: unknown[]) {
+		dispatches++;
+		return original.apply(this, args);
+	};
+	const before = dispatches;
+	try {
+		const result = f();
+		return { result, count: dispatches - before };
+	} finally {
+		proto.dispatchWorkgroups = original;
+	}
+}
+
+interface Problem {
+	kernel: string;
+	shape: string;
+	claimed: DispatchCount;
+	/** Differentiable inputs, then the op on them. */
+	inputs: tf.Tensor[];
+	names: string[];
+	op: (...xs: tf.Tensor[]) => tf.Tensor;
+	/** Tensors the op closes over (labels), disposed with the inputs. */
+	extra: tf.Tensor[];
+}
+
+interface PathResult {
+	values: Float32Array[];
+	count: DispatchCount;
+}
+
+async function runPath(p: Problem, fast: boolean, dy: tf.Tensor): Promise<PathResult> {
+	setFastPath(fast);
+	const forward = countDispatches(() => tf.tidy(() => p.op(...p.inputs)));
+	const both = countDispatches(() => tf.tidy(() => {
+		const { value, grads } = tf.valueAndGrads((...xs: tf.Tensor[]) => p.op(...xs))(p.inputs, dy);
+		return [value, ...grads];
+	}));
+	const outs = both.result;
+	const values = await Promise.all(outs.map((t) => t.data() as Promise<Float32Array>));
+	tf.dispose([forward.result, ...outs]);
+	return { values, count: { forward: forward.count, backward: both.count - forward.count } };
+}
+
+function relError(a: Float32Array, b: Float32Array): number {
+	let diff = 0;
+	let scale = 0;
+	for (let i = 0; i < b.length; i++) {
+		diff = Math.max(diff, Math.abs(a[i] - b[i]));
+		scale = Math.max(scale, Math.abs(b[i]));
+	}
+	if (!Number.isFinite(diff)) return Infinity;
+	return scale === 0 ? diff : diff / scale;
+}
+
+function problems(seed: number): Problem[] {
+	let k = seed * 1000;
+	const normal = (shape: number[], std = 1, mean = 0) => tf.randomNormal(shape, mean, std, 'float32', k++);
+	const out: Problem[] = [];
+	for (const [n, c] of [[1, 17], [7, 513], [33, 17], [33, 513]]) {
+		for (const labelSmoothing of [0, 0.1]) {
+			const ids = Array.from({ length: n }, (_, i) => (i % 5 === 3 ? -100 : (i * 7919 + seed * 31) % c));
+			const labels = tf.tensor1d(ids, 'int32');
+			out.push({
+				kernel: 'crossEntropy',
+				shape: `rows ${n} × vocab ${c}, smoothing ${labelSmoothing}`,
+				claimed: CROSS_ENTROPY_DISPATCHES,
+				inputs: [normal([n, c], 3)],
+				names: ['loss', 'dlogits'],
+				op: (logits) => crossEntropy(logits as tf.Tensor2D, labels, { labelSmoothing }),
+				extra: [labels]
+			});
+		}
+	}
+	for (const [n, d] of [[1, 5], [7, 63], [33, 130], [7, 5], [1, 130]]) {
+		out.push({
+			kernel: 'layerNorm',
+			shape: `rows ${n} × width ${d}`,
+			claimed: LAYER_NORM_DISPATCHES,
+			inputs: [normal([n, d], 2, 0.5), normal([d], 0.2, 1), normal([d], 0.2)],
+			names: ['y', 'dx', 'dgamma', 'dbeta'],
+			op: (x, g, b) => layerNorm(x, g as tf.Tensor1D, b as tf.Tensor1D, 1e-5),
+			extra: []
+		});
+		out.push({
+			kernel: 'rmsNorm',
+			shape: `rows ${n} × width ${d}`,
+			claimed: RMS_NORM_DISPATCHES,
+			inputs: [normal([n, d], 2, 0.5), normal([d], 0.2, 1)],
+			names: ['y', 'dx', 'dgamma'],
+			op: (x, g) => rmsNorm(x, g as tf.Tensor1D, 1e-6),
+			extra: []
+		});
+	}
+	// A rank-3 input, as the models pass (B, T, d).
+	out.push({
+		kernel: 'layerNorm',
+		shape: 'batch 2 × rows 7 × width 63',
+		claimed: LAYER_NORM_DISPATCHES,
+		inputs: [normal([2, 7, 63], 2), normal([63], 0.2, 1), normal([63], 0.2)],
+		names: ['y', 'dx', 'dgamma', 'dbeta'],
+		op: (x, g, b) => layerNorm(x, g as tf.Tensor1D, b as tf.Tensor1D, 1e-5),
+		extra: []
+	});
+	const unary: [string, (x: tf.Tensor) => tf.Tensor][] = [['geluTanh', geluTanh], ['geluErf', geluErf], ['silu', silu]];
+	for (const shape of [[1, 5], [7, 63], [33, 130], [2, 7, 63]]) {
+		for (const [name, fn] of unary) {
+			out.push({ kernel: name, shape: shape.join(' × '), claimed: ACTIVATION_DISPATCHES, inputs: [normal(shape, 3)], names: ['y', 'dx'], op: (x) => fn(x), extra: [] });
+		}
+		out.push({ kernel: 'siluGate', shape: shape.join(' × '), claimed: SILU_GATE_DISPATCHES, inputs: [normal(shape, 3), normal(shape)], names: ['y', 'dgate', 'dup'], op: (g, u) => siluGate(g, u), extra: [] });
+	}
+	return out;
+}
+
+/** Every fused kernel against its composite; needs the WebGPU backend. */
+export async function fusedKernelCheck(seed = 1): Promise<FusedCheck> {
+	if (tf.getBackend() !== 'webgpu') throw new Error(`The fused kernels run only on WebGPU; this engine runs on ${tf.getBackend()}.`);
+	const wasEnabled = fastPathEnabled();
+	const before = tf.memory().numTensors;
+	const cases: FusedCase[] = [];
+	const all = problems(seed);
+	try {
+		for (const p of all) {
+			const dy = tf.tidy(() => {
+				const y = p.op(...p.inputs);
+				return tf.randomNormal(y.shape, 0, 1, 'float32', seed + cases.length);
+			});
+			try {
+				// Upload every input before counting, so only the kernels' dispatches are counted.
+				await Promise.all([...p.inputs, dy].map((t) => t.data()));
+				const composite = await runPath(p, false, dy);
+				const fused = await runPath(p, true, dy);
+				const errors: Record<string, number> = {};
+				p.names.forEach((name, i) => (errors[name] = relError(fused.values[i], composite.values[i])));
+				cases.push({ kernel: p.kernel, shape: p.shape, errors, fused: fused.count, composite: composite.count, claimed: p.claimed });
+			} finally {
+				dy.dispose();
+			}
+		}
+	} finally {
+		setFastPath(wasEnabled);
+		tf.dispose(all.flatMap((p) => [...p.inputs, ...p.extra]));
+	}
+	const maxError = Math.max(...cases.flatMap((c) => Object.values(c.errors)));
+	return { cases, maxError, tensorsLeaked: tf.memory().numTensors - before };
+}

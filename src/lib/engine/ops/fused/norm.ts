@@ -1,0 +1,131 @@
+/**
+ * LayerNorm and RMSNorm on WebGPU, fused: one workgroup per row computes the statistics and writes
+ * the normalised row in one dispatch; the backward computes the row statistics once, then dx row by
+ * row (dx = rstd · (g − mean(g) − x̂ · mean(g · x̂)) with g = dy · γ; RMSNorm drops the mean(g)
+ * term), then dγ and dβ as column sums over rows, one dispatch each (a tfjs program has one
+ * output, and slicing one buffer in two would cost two more). Reference: `layerNorm` and
+ * `rmsNorm` in ../norm.ts (biased variance, eps inside the square root, as torch does).
+ *
+ * Dispatches: forward 1; backward 4 for LayerNorm (row statistics, dx, dγ, dβ), 3 for RMSNorm.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { elementwiseProgram, rowProgram, runProgram } from './program';
+
+export const LAYER_NORM_DISPATCHES = { forward: 1, backward: 4 };
+export const RMS_NORM_DISPATCHES = { forward: 1, backward: 3 };
+
+/** WGSL computing `mean` (0 for RMSNorm) and `rstd` of this workgroup's row of x. */
+function statsSnippet(rms: boolean): string {
+	const mean = rms
+		? 'let mean = 0.0;'
+		: `var s = 0.0;
+		for (var c = tid; c < n; c += WG) { s += x[base + c]; }
+		let mean = wgSum(s, tid) / f32(D);`;
+	return `
+	let N = uniforms.xShape[0];
+	let D = uniforms.xShape[1];
+	let ok = row < N;
+	let n = select(0, D, ok);
+	let base = row * D;
+	${mean}
+	var q = 0.0;
+	for (var c = tid; c < n; c += WG) {
+		let d = x[base + c] - mean;
+		q += d * d;
+	}
+	let rstd = inverseSqrt(wgSum(q, tid) / f32(D) + uniforms.eps);`;
+}
+
+function forwardBody(rms: boolean): string {
+	const shift = rms ? '' : ' + beta[c]';
+	return `${statsSnippet(rms)}
+	for (var c = tid; c < n; c += WG) {
+		result[base + c] = (x[base + c] - mean) * rstd * gamma[c]${shift};
+	}`;
+}
+
+function statsBody(rms: boolean): string {
+	return `${statsSnippet(rms)}
+	if (ok && tid == 0) {
+		result[row * 2] = mean;
+		result[row * 2 + 1] = rstd;
+	}`;
+}
+
+function dxBody(rms: boolean): string {
+	return `
+	let N = uniforms.xShape[0];
+	let D = uniforms.xShape[1];
+	let ok = row < N;
+	let n = select(0, D, ok);
+	let base = row * D;
+	let r = min(row, N - 1);
+	let mean = stats[r * 2];
+	let rstd = stats[r * 2 + 1];
+	var a = 0.0;
+	var b = 0.0;
+	for (var c = tid; c < n; c += WG) {
+		let g = dy[base + c] * gamma[c];
+		a += g;
+		b += g * (x[base + c] - mean) * rstd;
+	}
+	${rms ? 'let meanG = 0.0;' : 'let meanG = wgSum(a, tid) / f32(D);'}
+	let meanGX = wgSum(b, tid) / f32(D);
+	for (var c = tid; c < n; c += WG) {
+		let g = dy[base + c] * gamma[c];
+		let xhat = (x[base + c] - mean) * rstd;
+		result[base + c] = rstd * (g - meanG - xhat * meanGX);
+	}`;
+}
+
+/** dγ = Σ_rows dy · x̂: one thread per column. */
+const dGammaBody = `
+	let N = uniforms.xShape[0];
+	let D = uniforms.xShape[1];
+	var acc = 0.0;
+	for (var i = 0; i < N; i++) { acc += dy[i * D + index] * (x[i * D + index] - stats[i * 2]) * stats[i * 2 + 1]; }
+	result[index] = acc;`;
+
+/** dβ = Σ_rows dy: one thread per column. */
+const dBetaBody = `
+	let N = uniforms.dyShape[0];
+	let D = uniforms.dyShape[1];
+	var acc = 0.0;
+	for (var i = 0; i < N; i++) { acc += dy[i * D + index]; }
+	result[index] = acc;`;
+
+function normOp(rms: boolean, x: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D | null, eps: number): tf.Tensor2D {
+	const [n, d] = x.shape;
+	const kind = rms ? 'Rms' : 'Layer';
+	const epsUniform = [{ type: 'float32' as const, data: [eps] }];
+	const inputs = rms ? [x, gamma] : [x, gamma, beta as tf.Tensor1D];
+	const op = tf.customGrad((...args: unknown[]) => {
+		const [xs, g] = args as tf.Tensor[];
+		const save = args[inputs.length] as tf.GradSaveFunc;
+		const names = rms ? ['x', 'gamma'] : ['x', 'gamma', 'beta'];
+		const y = runProgram(rowProgram(`whetstone${kind}Norm`, names, [n, d], n, d, forwardBody(rms), 'eps : f32,'), args.slice(0, inputs.length) as tf.Tensor[], epsUniform);
+		save([xs, g]);
+		return {
+			value: y,
+			gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+				const [sx, sg] = saved;
+				const stats = runProgram(rowProgram(`whetstone${kind}NormStats`, ['x'], [n, 2], n, d, statsBody(rms), 'eps : f32,'), [sx], epsUniform);
+				const dx = runProgram(rowProgram(`whetstone${kind}NormDx`, ['x', 'gamma', 'dy', 'stats'], [n, d], n, d, dxBody(rms)), [sx, sg, dy, stats]);
+				const dGamma = runProgram(elementwiseProgram('whetstoneNormDGamma', ['x', 'dy', 'stats'], [d], dGammaBody), [sx, dy, stats]);
+				if (rms) return [dx, dGamma];
+				return [dx, dGamma, runProgram(elementwiseProgram('whetstoneNormDBeta', ['dy'], [d], dBetaBody), [dy])];
+			}
+		};
+	});
+	return op(...inputs) as tf.Tensor2D;
+}
+
+/** x (N, D), γ and β (D); LayerNorm over the last axis. */
+export function fusedLayerNorm(x: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps: number): tf.Tensor2D {
+	return normOp(false, x, gamma, beta, eps);
+}
+
+/** x (N, D), γ (D); RMSNorm over the last axis. */
+export function fusedRmsNorm(x: tf.Tensor2D, gamma: tf.Tensor1D, eps: number): tf.Tensor2D {
+	return normOp(true, x, gamma, null, eps);
+}

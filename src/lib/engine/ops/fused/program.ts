@@ -1,0 +1,120 @@
+/**
+ * Running a hand-written WGSL program on the tfjs WebGPU backend (the fast path of issue 10): the
+ * program object follows tfjs-backend-webgpu's `WebGPUProgram` (softmax_webgpu.ts is the model),
+ * so the backend compiles and caches its pipeline, binds its buffers and encodes its dispatch in
+ * the same command stream as its own kernels, and the result is an ordinary tensor.
+ *
+ * Only a type is imported from tfjs-backend-webgpu: the package registers itself when loaded, and
+ * the engine loads it only when it starts WebGPU (backend.ts), never in Node's unit tests.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu';
+
+export type { WebGPUProgram };
+
+/** A program-defined uniform, appended after the shapes tfjs passes to every program. */
+export interface ProgramUniform {
+	type: 'float32' | 'int32' | 'uint32';
+	data: number[];
+}
+
+interface WebGPUBackendLike {
+	runWebGPUProgram(program: WebGPUProgram, inputs: tf.TensorInfo[], dtype: tf.DataType, uniforms?: ProgramUniform[]): tf.TensorInfo;
+}
+
+/** Run one program (one dispatch) on the active WebGPU backend; its output as a tracked tensor. */
+export function runProgram(program: WebGPUProgram, inputs: tf.Tensor[], uniforms?: ProgramUniform[], dtype: tf.DataType = 'float32'): tf.Tensor {
+	const backend = tf.backend() as unknown as WebGPUBackendLike;
+	const info = backend.runWebGPUProgram(program, inputs, dtype, uniforms);
+	return tf.engine().makeTensorFromTensorInfo(info);
+}
+
+/** tfjs's flat dispatch layout: every output axis folded into x. */
+function flatLayout(rank: number): { x: number[] } {
+	return { x: Array.from({ length: rank }, (_, i) => i) };
+}
+
+/** Threads per workgroup for a row-wise program: wide rows get more threads to share the row. */
+export function rowWorkgroupSize(width: number): number {
+	return width >= 4096 ? 256 : 64;
+}
+
+/**
+ * A program with one workgroup per row of a (rows, width) problem: `main(index)` gets the global
+ * invocation index, `row = index / WG` and `tid = i32(localId.x)`. The body is WGSL using the
+ * helpers of `reduceSnippet`. tfjs reshapes a dispatch past 65,535 workgroups into 2D; the global
+ * index stays right because the layout is flat.
+ */
+export function rowProgram(key: string, variableNames: string[], outputShape: number[], rows: number, width: number, body: string, uniforms?: string): WebGPUProgram {
+	const wg = rowWorkgroupSize(width);
+	return {
+		variableNames,
+		outputShape,
+		shaderKey: `${key}_${wg}`,
+		dispatchLayout: flatLayout(outputShape.length),
+		dispatch: [rows, 1, 1],
+		workgroupSize: [wg, 1, 1],
+		uniforms,
+		getUserCode: () => `
+			const WG = ${wg};
+			${reduceSnippet(wg)}
+			fn main(index : i32) {
+				let row = index / WG;
+				let tid = i32(localId.x);
+				${body}
+			}`
+	};
+}
+
+/**
+ * Workgroup sum and max over WG threads: every thread passes its partial value and gets the total.
+ * The barrier after the read keeps the next reduction from overwriting the buffer too early.
+ */
+function reduceSnippet(wg: number): string {
+	return `
+		var<workgroup> red : array<f32, ${wg}>;
+		fn wgSum(v : f32, tid : i32) -> f32 {
+			red[tid] = v;
+			workgroupBarrier();
+			for (var s = ${wg / 2}; s > 0; s = s >> 1) {
+				if (tid < s) { red[tid] = red[tid] + red[tid + s]; }
+				workgroupBarrier();
+			}
+			let total = red[0];
+			workgroupBarrier();
+			return total;
+		}
+		fn wgMax(v : f32, tid : i32) -> f32 {
+			red[tid] = v;
+			workgroupBarrier();
+			for (var s = ${wg / 2}; s > 0; s = s >> 1) {
+				if (tid < s) { red[tid] = max(red[tid], red[tid + s]); }
+				workgroupBarrier();
+			}
+			let total = red[0];
+			workgroupBarrier();
+			return total;
+		}`;
+}
+
+/** An elementwise program: one thread per output element, `main(index)` with a bounds check. */
+export function elementwiseProgram(key: string, variableNames: string[], outputShape: number[], body: string, uniforms?: string): WebGPUProgram {
+	const size = outputShape.reduce((a, b) => a * b, 1);
+	const wg = 64;
+	return {
+		variableNames,
+		outputShape,
+		shaderKey: key,
+		dispatchLayout: flatLayout(outputShape.length),
+		dispatch: [Math.ceil(size / wg), 1, 1],
+		workgroupSize: [wg, 1, 1],
+		size: true,
+		uniforms,
+		getUserCode: () => `
+			fn main(index : i32) {
+				if (index < uniforms.size) {
+					${body}
+				}
+			}`
+	};
+}
