@@ -19,6 +19,7 @@ import { loadModel, runParity, type ParityCheck, type ParityReference } from '..
 import type { ModelRef } from '../src/lib/shared/hub';
 import { DivergedError, initialLoopState, stepsPerEpoch, totalSteps as plannedSteps, trainLoop, type Control, type LoopState } from '../src/lib/engine/train/loop';
 import { memoryInfo } from '../src/lib/engine/tensors';
+import { fusedKernelCheck } from '../src/lib/engine/ops/fused/check';
 import { benchmarkTrainStep } from '../src/lib/engine/bench';
 import { benchmarkPretrained } from '../src/lib/engine/bench-hf';
 import { adapterZip, ggufZip, modelZip, onnxZip, recipeMemory, recipeZip, scratchZip, servingZip, type CardContext, type ExportedZip } from './export';
@@ -614,6 +615,17 @@ export const api = {
 		if (training) throw new Error('A run is training; check the backend when it has finished.');
 		await initBackend();
 		return { gradients: await checkBackendAgainstCpu(config, withDropout), steps: await checkStepsAgainstCpu(config) };
+	},
+
+	/**
+	 * The fused WebGPU kernels (issue 10) against their composites on this worker's backend, on
+	 * random odd shapes: max relative errors of each value and gradient, dispatches per op forward
+	 * and backward on both paths, tensors leaked (src/lib/engine/ops/fused/check.ts).
+	 */
+	async fusedKernelCheck(seed = 1) {
+		if (training) throw new Error('A run is training; check the kernels when it has finished.');
+		await initBackend();
+		return fusedKernelCheck(seed);
 	},
 
 	/** Time the training step of a model shape on this device (for the bench scripts and curious users). */

@@ -375,6 +375,12 @@ export class EngineClient {
 		return this.bridge.call((api) => api.benchmark(config, seqLen, steps), 600_000);
 	}
 
+	/** The fused WebGPU kernels against their composites, in the engine worker (e2e fused-kernels). */
+	async fusedKernelCheck(seed = 1) {
+		await this.init();
+		return this.bridge.call((api) => api.fusedKernelCheck(seed), 300_000);
+	}
+
 	async checkBackend(config: RunConfig, withDropout = false) {
 		await this.init();
 		return this.bridge.call((api) => api.checkBackend(config, withDropout), 300_000);
