@@ -10,6 +10,7 @@ import type { DataApi } from '../../../workers/data-api';
 import type { Objective, SplitConfig, TokenizerConfig } from '../shared/config';
 import type { ModelRef } from '../shared/hub';
 import type { ImportArgs, PreparedTokens } from '../data/pipeline';
+import type { FileSource, ReadProgress } from '../data/stream';
 import type { FoldSpec } from '../data/folds';
 import { proxy, type Remote } from 'comlink';
 import { UserError } from '../shared/errors';
@@ -25,6 +26,8 @@ export class DataClient {
 	phase = $state<PhaseProgress | null>(null);
 	/** How the last preparation of tokens went, in words (what was reused from the cache, or done and how long it took). */
 	prepared = $state<string | null>(null);
+	/** The files being read (bytes and rows so far); null when none are. */
+	reading = $state<ReadProgress | null>(null);
 	/** Why the worker stopped, until it is restarted (a cancelled preparation is not a crash). */
 	crashed = $state<string | null>(null);
 	private cancelling = false;
@@ -81,27 +84,54 @@ export class DataClient {
 	}
 
 	inspectFile(file: File) {
-		return this.run('Reading the file…', async () => {
-			const bytes = await file.arrayBuffer();
-			return this.call((api) => api.inspectFile(file.name, bytes), 120_000);
-		});
+		return this.inspectFiles(fileSource(file));
 	}
 
-	/** `kind` (default classification), `responseColumn` and `pairsFormat` as in the pipeline's `ImportArgs`. */
-	importDataset(args: Omit<ImportArgs, 'fileName' | 'bytes'> & { file: File }) {
-		return this.run('Importing…', async () => {
-			const bytes = await args.file.arrayBuffer();
-			const { file, ...rest } = args;
-			return this.call((api) => api.importDataset({ ...rest, fileName: file.name, bytes }), 300_000);
-		});
+	/**
+	 * The chosen files, read as a stream in the worker (the page never holds their bytes), with
+	 * `reading` telling the progress; `cancelReading` stops it. The worker keeps the table under
+	 * `source.key` for the counts and the import that follow.
+	 */
+	inspectFiles(source: FileSource) {
+		return this.streaming('Reading the file…', (onProgress) => this.call((api) => api.inspectSource(sourceName(source.files), plainSource(source), onProgress)));
+	}
+
+	/** `kind` (default classification), `responseColumn` and `pairsFormat` as in the pipeline's `ImportArgs`; a `file`, or the `source` inspected. */
+	importDataset(args: Omit<ImportArgs, 'fileName' | 'bytes' | 'source'> & ({ file: File } | { source: FileSource })) {
+		const { source, rest } = split(args);
+		return this.streaming('Importing…', (onProgress) => this.call((api) => api.importDataset({ ...rest, fileName: sourceName(source.files), source }, onProgress)));
 	}
 
 	/** What importing with these choices would store (counts, duplicates, refusal); quiet: no busy flag, as it follows every choice in the form. */
-	planImport(args: Omit<ImportArgs, 'fileName' | 'bytes'> & { file: File }) {
-		return this.call(async (api) => {
-			const { file, ...rest } = args;
-			return api.planImport({ ...rest, fileName: file.name, bytes: await file.arrayBuffer() });
-		}, 120_000);
+	planImport(args: Omit<ImportArgs, 'fileName' | 'bytes' | 'source'> & ({ file: File } | { source: FileSource })) {
+		const { source, rest } = split(args);
+		return this.call((api) => api.planImport({ ...rest, fileName: sourceName(source.files), source }));
+	}
+
+	/** Stop reading or importing files: the worker is ended (nothing half-made is stored: a version is saved whole or not at all) and a new one starts on the next call. */
+	cancelReading(): void {
+		if (!this.reading && !this.busy) return;
+		this.cancelling = true;
+		this.bridge.crash('cancelled');
+	}
+
+	/** A read of files with its progress in `reading` (the callback crosses as a top-level comlink proxy). */
+	private streaming<T>(what: string, call: (onProgress: (p: ReadProgress) => void) => Promise<T>): Promise<T> {
+		return this.run(what, async () => {
+			this.cancelling = false;
+			this.reading = null;
+			let open = true;
+			try {
+				return await call(proxy((p: ReadProgress) => void (open && (this.reading = p))));
+			} catch (e) {
+				if (this.cancelling) throw new UserError('cancelled', 'Reading the files was cancelled; nothing was stored.');
+				throw e;
+			} finally {
+				open = false;
+				this.cancelling = false;
+				this.reading = null;
+			}
+		});
 	}
 
 	/** A new version with the same rows split again. */
@@ -218,6 +248,27 @@ export class DataClient {
 }
 
 const plain = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
+
+/** One key per File object, so the worker's kept table serves every call about the same file. */
+const fileKeys = new WeakMap<File, string>();
+function fileSource(file: File): FileSource {
+	let key = fileKeys.get(file);
+	if (!key) fileKeys.set(file, (key = crypto.randomUUID()));
+	return { files: [file], key };
+}
+
+/** A copy that clones (a component's $state proxy does not), the Files themselves passed as they are. */
+const plainSource = (s: FileSource): FileSource => ({ files: [...s.files], key: s.key, ...(s.textMode ? { textMode: s.textMode } : {}) });
+
+/** The name an import of these files gets: the file's, or the first and how many more. */
+export function sourceName(files: File[]): string {
+	return files.length === 1 ? files[0].name : `${files[0]?.name ?? 'files'} + ${files.length - 1} more`;
+}
+
+function split<A extends { file: File } | { source: FileSource }>(args: A) {
+	const { file, source, ...rest } = args as A & { file?: File; source?: FileSource };
+	return { source: plainSource(source ?? fileSource(file!)), rest };
+}
 
 /** What the last preparation reused from the cache or did, and how long it took. */
 export function preparedText(r: PreparedTokens | undefined, seconds: number): string {
