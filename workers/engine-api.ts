@@ -5,6 +5,7 @@
  * `engine.worker.ts` only exposes this object; tests call it directly in Node.
  */
 import { initBackend, backendInfo, gpuErrorLog, deviceLost, destroyDeviceForTest, DeviceLostError, lostDeviceBehind, recoverBackend, gpuBytes, type BackendName } from '../src/lib/engine/backend';
+import { applyBackendMode, chooseBackend, type BackendPreference } from './backend-choice';
 import { ClassifierSession } from '../src/lib/engine/classifier';
 import { PretrainedSession } from '../src/lib/engine/pretrained';
 import { hubFileReader, loadHubModel } from './pretrained';
@@ -320,7 +321,7 @@ async function evaluateLm(
 }
 
 /** Train a run from its last checkpoint (or from scratch) until it completes, pauses or stops. */
-async function trainRun(runId: string, onEvent: (e: TrainEvent) => void): Promise<RunStatus> {
+async function trainRun(runId: string, onEvent: (e: TrainEvent) => void, preference?: BackendPreference): Promise<RunStatus> {
 	training = runId;
 	const started = performance.now();
 	let session: Session | null = null;
@@ -337,6 +338,17 @@ async function trainRun(runId: string, onEvent: (e: TrainEvent) => void): Promis
 		const train = rowsOf(p.tokens.splits, 'train');
 		const validation = rowsOf(p.tokens.splits, 'validation');
 		const latest = await latestCheckpoint(runId);
+		// Before any model of this run holds tensors: the checkpoint or the new model goes onto the chosen backend.
+		await chooseBackend(p, train, preference, {
+			phase,
+			stopped: () => control === 'stop',
+			release: () => {
+				warm?.session.dispose();
+				warm = null;
+				disposeBase();
+			},
+			startingTensors
+		});
 		phase({ phase: 'loading-model', done: 0, total: 0, unit: '', note: latest ? `from the checkpoint at step ${latest.step}` : cfg.pretrained ? cfg.pretrained.repo : 'a new model' });
 		let state: LoopState;
 		if (latest) {
@@ -684,10 +696,24 @@ export const api = {
 	},
 
 	/** Train a run from its last checkpoint (or from scratch) until it completes, pauses or stops. */
-	async train(runId: string, onEvent: (e: TrainEvent) => void): Promise<RunStatus> {
+	async train(runId: string, onEvent: (e: TrainEvent) => void, preference?: BackendPreference): Promise<RunStatus> {
 		if (training) throw new Error('A run is already training in this engine.');
 		control = 'run';
-		return trainLocked(runId, onEvent, () => trainRun(runId, onEvent));
+		return trainLocked(runId, onEvent, () => trainRun(runId, onEvent, preference));
+	},
+
+	/**
+	 * The Backend setting changed: a pinned backend is used from now on (Automatic goes back to
+	 * WebGPU where it runs; each run's start decides from there). While a run trains, the change
+	 * waits for the next run's start.
+	 */
+	async setBackendMode(mode: BackendPreference['mode']) {
+		if (training) return backendInfo();
+		return applyBackendMode(mode, () => {
+			warm?.session.dispose();
+			warm = null;
+			disposeBase();
+		});
 	},
 
 	pause() {

@@ -15,6 +15,9 @@ import type { GenerationBaselineArgs, PromptBaselineArgs } from '../../../worker
 import type { InsideTarget } from '../../../workers/inside-api';
 import type { WhyOptions } from '../../../workers/inside-why-api';
 import type { PhaseProgress } from '../shared/phases';
+import { rememberDecision, rememberedDecisions, storeBackendMode, storedBackendMode } from './backend-setting';
+import { preferenceOrder } from '../engine/backend-probe';
+import type { BackendMode } from '../shared/types';
 import type { BackendInfo, EvaluateOptions, EvaluationResult, MetricPoint, Prediction, Run, RunStatus, SplitName, TrainEvent } from '../shared/types';
 
 export type EngineStatus = 'idle' | 'starting' | 'ready' | 'crashed';
@@ -39,6 +42,8 @@ const HEARTBEAT_TIMEOUT_MS = 180_000;
 export class EngineClient {
 	status = $state<EngineStatus>('idle');
 	backend = $state<BackendInfo | null>(null);
+	/** The Backend setting (client/backend-setting.ts): Automatic, or a pinned backend. */
+	backendMode = $state<BackendMode>(storedBackendMode());
 	error = $state<string | null>(null);
 	live = $state<LiveTraining | null>(null);
 	/** Metric points that arrived during this session, per run (replaced, not mutated). */
@@ -84,7 +89,8 @@ export class EngineClient {
 	init(): Promise<void> {
 		if (!this.ready) {
 			this.status = 'starting';
-			this.ready = this.bridge.call((api) => api.init(), 180_000).then(
+			const prefer = preferenceOrder(this.backendMode);
+			this.ready = this.bridge.call((api) => api.init(prefer), 180_000).then(
 				({ backend }) => {
 					this.backend = backend;
 					this.status = 'ready';
@@ -132,7 +138,8 @@ export class EngineClient {
 		// Training waits for a checkpoint being scored (e.g. "Evaluate this", then "Resume from here").
 		await this.evaluation?.catch(() => {});
 		const onEvent = proxy((e: TrainEvent) => this.onEvent(e));
-		const call = this.bridge.call((api) => api.train(runId, onEvent));
+		const preference = { mode: this.backendMode, remembered: rememberedDecisions() };
+		const call = this.bridge.call((api) => api.train(runId, onEvent, preference));
 		this.training = call;
 		try {
 			return await call;
@@ -158,6 +165,15 @@ export class EngineClient {
 		this.stop();
 		await call?.catch(() => {});
 		return id;
+	}
+
+	/** Change the Backend setting: stored at once; a pinned backend is used now, or from the next run's start while one trains. */
+	async setBackendMode(mode: BackendMode): Promise<void> {
+		this.backendMode = mode;
+		storeBackendMode(mode);
+		await this.init();
+		const info = await this.bridge.call((api) => api.setBackendMode(mode), 180_000);
+		if (info && !this.live) this.backend = info;
 	}
 
 	pause(): void {
@@ -451,6 +467,7 @@ export class EngineClient {
 	private onEvent(e: TrainEvent): void {
 		if (e.type === 'started') {
 			this.backend = e.backend;
+			if (e.backend.choice) rememberDecision(e.backend.choice);
 			this.live = { runId: e.runId, step: e.step, totalSteps: e.totalSteps, etaSec: 0, stepsPerSec: 0, state: 'running' };
 			this.version++;
 			this.announce(e.runId);

@@ -5,12 +5,16 @@
  * the WebGPU backend is removed and registered again, which requests a new adapter and device
  * (WebGPU spec, "Device loss"; a lost device never comes back), else the engine moves to WebGL or
  * the CPU. Every tensor on a lost device is gone: the engine reloads from its last checkpoint.
+ * Which backend a run trains on (a probe on a software adapter, the user's setting) is decided in
+ * engine/backend-probe.ts; `switchBackend` moves the engine there at a run's start.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { BackendInfo } from '../shared/types';
+import type { BackendChoice, BackendInfo } from '../shared/types';
 import { UserError } from '../shared/errors';
 
-export type BackendName = 'webgpu' | 'webgl' | 'cpu';
+import type { BackendName } from './backend-probe';
+
+export type { BackendName };
 
 /** How the GPU device ended: GPUDeviceLostInfo's reason ('destroyed' or 'unknown') and message. */
 export interface DeviceLoss {
@@ -26,6 +30,19 @@ let current: GPUDevice | null = null;
 let lost: DeviceLoss | null = null;
 /** For tests: the next WebGPU restart fails, as on a machine whose GPU does not come back. */
 let refuseRestart = false;
+/** The WebGPU backend as it last started (its adapter), kept while the engine runs on another backend. */
+let webgpu: BackendInfo | null = null;
+/** The adapter as described without starting tfjs on it (the engine started on another backend). */
+let adapterOnly: BackendInfo | null | undefined;
+/** The device tfjs's WebGPU backend is bound to (it stays bound while the engine runs elsewhere). */
+let webgpuDevice: GPUDevice | null = null;
+/** Why WebGPU is not tried again on this page: its device was lost and no new one started. */
+let webgpuGone: string | null = null;
+/** Backends that failed to start on this page, with why: they are not tried again at every run's start. */
+const failed = new Map<BackendName, string>();
+/** Devices whose loss handlers are attached, and those that were lost (a lost device never comes back). */
+const watched = new WeakSet<GPUDevice>();
+const lostDevices = new WeakSet<GPUDevice>();
 
 export function backendInfo(): BackendInfo | null {
 	return info;
@@ -73,11 +90,28 @@ export class DeviceLostError extends UserError {
 function watch(device: GPUDevice): void {
 	current = device;
 	lost = null;
+	if (watched.has(device)) return;
+	watched.add(device);
 	device.lost.then((l) => {
+		lostDevices.add(device);
 		gpuErrors.push(`GPU device lost (${l.reason}): ${l.message}`);
 		if (device === current) lost = { reason: l.reason ?? 'unknown', message: l.message, at: Date.now() };
 	});
 	device.addEventListener('uncapturederror', (e) => gpuErrors.push(`GPU error: ${(e as GPUUncapturedErrorEvent).error.message}`));
+}
+
+function describeAdapter(adapter: GPUAdapter): BackendInfo {
+	const a = adapter.info ?? ({} as GPUAdapterInfo);
+	const fallback = Boolean((a as { isFallbackAdapter?: boolean }).isFallbackAdapter ?? (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter);
+	const name = [a.vendor, a.architecture, a.device, a.description].filter(Boolean).join(' ').trim();
+	return {
+		name: 'webgpu',
+		adapter: name || 'WebGPU adapter',
+		vendor: a.vendor,
+		architecture: a.architecture,
+		isFallbackAdapter: fallback || /swiftshader/i.test(name),
+		maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize
+	};
 }
 
 async function tryWebGpu(): Promise<BackendInfo> {
@@ -88,20 +122,14 @@ async function tryWebGpu(): Promise<BackendInfo> {
 	await import('@tensorflow/tfjs-backend-webgpu');
 	if (!(await tf.setBackend('webgpu'))) throw new Error('the WebGPU backend failed to start');
 	await tf.ready();
-	const a = adapter.info ?? ({} as GPUAdapterInfo);
-	const fallback = Boolean((a as { isFallbackAdapter?: boolean }).isFallbackAdapter ?? (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter);
 	const backend = tf.backend() as unknown as { device?: GPUDevice };
 	const device = backend.device;
 	if (device) watch(device);
-	const name = [a.vendor, a.architecture, a.device, a.description].filter(Boolean).join(' ').trim();
-	return {
-		name: 'webgpu',
-		adapter: name || 'WebGPU adapter',
-		vendor: a.vendor,
-		architecture: a.architecture,
-		isFallbackAdapter: fallback || /swiftshader/i.test(name),
-		maxStorageBufferBindingSize: device?.limits.maxStorageBufferBindingSize ?? adapter.limits.maxStorageBufferBindingSize
-	};
+	webgpuDevice = device ?? null;
+	const got = describeAdapter(adapter);
+	if (device) got.maxStorageBufferBindingSize = device.limits.maxStorageBufferBindingSize;
+	webgpu = { ...got };
+	return got;
 }
 
 async function trySimple(name: 'webgl' | 'cpu'): Promise<BackendInfo> {
@@ -109,7 +137,73 @@ async function trySimple(name: 'webgl' | 'cpu'): Promise<BackendInfo> {
 		throw new Error('WebGL needs a canvas, and none is available here');
 	if (!(await tf.setBackend(name))) throw new Error(`the ${name} backend failed to start`);
 	await tf.ready();
+	// Off WebGPU, a loss of its device is not this backend's: nothing to watch or wait for.
+	current = null;
+	lost = null;
 	return { name, adapter: name === 'cpu' ? 'JavaScript (CPU)' : 'WebGL' };
+}
+
+/**
+ * The WebGPU adapter (is it a software fallback?), whether or not the engine runs on it: as it
+ * started, else asked of the browser without starting tfjs on it. Null without WebGPU.
+ */
+export async function webgpuAdapter(): Promise<BackendInfo | null> {
+	if (webgpu) return webgpu;
+	if (adapterOnly !== undefined) return adapterOnly;
+	try {
+		const adapter = await (globalThis.navigator as Navigator | undefined)?.gpu?.requestAdapter({ powerPreference: 'high-performance' });
+		adapterOnly = adapter ? describeAdapter(adapter) : null;
+	} catch {
+		adapterOnly = null;
+	}
+	return adapterOnly;
+}
+
+/** Why WebGPU is not used again on this page (its device was lost for good), or null. */
+export function webgpuUnusable(): string | null {
+	return webgpuGone;
+}
+
+/**
+ * Move the engine to the first backend of `order` that starts (the active one stays as it is,
+ * with what it says about a recovery). Tensors stay on the backend they were made on: call it only
+ * when no live model holds tensors (a run's start, before its model is created or reloaded);
+ * `beforeSwitch` runs once, just before the engine leaves the active backend (to free its tensors).
+ */
+export async function switchBackend(order: readonly BackendName[], beforeSwitch?: () => void): Promise<BackendInfo> {
+	let leaving = beforeSwitch;
+	const reasons: string[] = [];
+	for (const name of order) {
+		const gone = name === 'webgpu' && webgpuGone ? webgpuGone : failed.get(name);
+		if (gone) {
+			reasons.push(`${name}: ${gone}`);
+			continue;
+		}
+		if (info?.name === name && tf.getBackend() === name) {
+			if (reasons.length) info = { ...info, fallbackReason: reasons.join('; ') };
+			return info;
+		}
+		leaving?.();
+		leaving = undefined;
+		try {
+			// tfjs keeps its WebGPU backend bound to the device it started with: a lost one needs a restart.
+			const got = name === 'webgpu' ? (webgpuDevice && lostDevices.has(webgpuDevice) ? await restartWebGpu() : await tryWebGpu()) : await trySimple(name);
+			if (reasons.length) got.fallbackReason = reasons.join('; ');
+			info = got;
+			return got;
+		} catch (e) {
+			failed.set(name, (e as Error).message);
+			reasons.push(`${name}: ${(e as Error).message}`);
+		}
+	}
+	throw new Error(`No compute backend could start (${reasons.join('; ')}).`);
+}
+
+/** Record how the active backend was chosen; it goes with the run's backend facts. */
+export function noteChoice(choice: BackendChoice): BackendInfo {
+	if (!info) throw new Error('No backend has started.');
+	info = { ...info, choice };
+	return info;
 }
 
 /** Pick the first backend that starts, in order of preference. */
@@ -123,6 +217,7 @@ export async function initBackend(prefer: BackendName[] = ['webgpu', 'webgl', 'c
 			info = got;
 			return got;
 		} catch (e) {
+			failed.set(name, (e as Error).message);
 			reasons.push(`${name}: ${(e as Error).message}`);
 		}
 	}
@@ -175,6 +270,7 @@ export async function recoverBackend(): Promise<BackendInfo> {
 			const got = await trySimple(name);
 			got.fallbackReason = reasons.join('; ');
 			got.recovered = `The GPU device was lost (${loss.reason}) and WebGPU did not start again (${reasons.join('; ')}); the engine now runs on ${label(name)}, which is slower. Reload the page to try the GPU again.`;
+			webgpuGone = 'the GPU device was lost and WebGPU did not start again: reload the page to try the GPU again.';
 			info = got;
 			current = null;
 			lost = null;
