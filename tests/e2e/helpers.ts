@@ -1,10 +1,14 @@
 import { expect, type Page } from '@playwright/test';
 
-/** Open the studio on a fresh profile and wait until the example project and the engine are up. */
-export async function openStudio(page: Page, path = '/') {
+/**
+ * Open the studio on a fresh profile and wait until the example project and the engine are up.
+ * The Backend setting is pinned to WebGPU (`?backend=webgpu`, remembered by the page), so no run
+ * starts with a backend probe on the software adapter; pass `backend: null` for Automatic.
+ */
+export async function openStudio(page: Page, path = '/', backend: 'webgpu' | 'webgl' | 'cpu' | null = 'webgpu') {
 	page.on('pageerror', (e) => console.log('[pageerror]', e.message));
 	page.on('console', (m) => m.type() === 'error' && console.log('[console]', m.text()));
-	await page.goto(path);
+	await page.goto(backend ? `${path}${path.includes('?') ? '&' : '?'}backend=${backend}` : path);
 	await expect(page.getByTestId('project-card').first()).toBeVisible({ timeout: 120_000 });
 	await expect(page.getByTestId('backend')).toHaveAttribute('data-backend', /.+/, { timeout: 180_000 });
 }
