@@ -23,6 +23,7 @@ import { memoryInfo } from '../src/lib/engine/tensors';
 import { fusedKernelCheck } from '../src/lib/engine/ops/fused/check';
 import { benchmarkTrainStep } from '../src/lib/engine/bench';
 import { benchmarkPretrained } from '../src/lib/engine/bench-hf';
+import { runStepBench, type StepBenchRequest } from '../src/lib/engine/bench-step';
 import { adapterZip, ggufZip, modelZip, onnxZip, recipeMemory, recipeZip, scratchZip, servingZip, type CardContext, type ExportedZip } from './export';
 import { demoSpec, demoZip } from './demo';
 import type { GgmlType } from '../src/lib/export/gguf';
@@ -656,6 +657,17 @@ export const api = {
 		const { config, tensors } = await loadHubModel(ref);
 		const cacheMs = performance.now() - t;
 		return { ...(await benchmarkPretrained(config, tensors, opts)), cacheMs };
+	},
+
+	/**
+	 * bench:step (issue 10): the fast path, the reference path and a stock tfjs GPT trained side by
+	 * side, with GPU dispatches per step by phase; a GPT-2-small-sized step; generation tokens/s.
+	 */
+	async benchStep(request: StepBenchRequest) {
+		if (training) throw new Error('A run is training; benchmark when it has finished.');
+		await initBackend();
+		disposeBase();
+		return runStepBench(request);
 	},
 
 	/**

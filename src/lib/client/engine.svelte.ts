@@ -11,6 +11,7 @@ import type { Objective, RunConfig } from '../shared/config';
 import type { ModelInspection, ModelRef } from '../shared/hub';
 import type { GenerateOptions } from '../engine/generate';
 import type { ParityReference } from '../engine/models/parity';
+import type { StepBenchRequest, StepBenchResult } from '../engine/bench-step';
 import type { GenerationBaselineArgs, PromptBaselineArgs } from '../../../workers/baselines';
 import type { InsideTarget } from '../../../workers/inside-api';
 import type { WhyOptions } from '../../../workers/inside-why-api';
@@ -389,6 +390,12 @@ export class EngineClient {
 	async benchmark(config: RunConfig, seqLen: number, steps = 5) {
 		await this.init();
 		return this.bridge.call((api) => api.benchmark(config, seqLen, steps), 600_000);
+	}
+
+	/** bench:step; a GPT-2-small-sized step on a software adapter can take many minutes. */
+	async benchStep(request: StepBenchRequest) {
+		await this.init();
+		return this.bridge.call<StepBenchResult>((api) => api.benchStep(request), 3_600_000);
 	}
 
 	/** The fused WebGPU kernels against their composites, in the engine worker (e2e fused-kernels). */

@@ -1,0 +1,80 @@
+/**
+ * Dispatches and time per training step (issue 10), in headless Chromium on WebGPU (SwiftShader
+ * where there is no GPU): the engine's fast path, its reference path and a stock tfjs GPT
+ * (bench/stock-gpt.ts) trained interleaved in one run at the same shape, with GPU dispatches per
+ * step split by phase, submits and copies per step, ms per step (min and median), tokens/s and the
+ * ratios to the stock GPT. Then a GPT-2-small-sized (124M) step, or the adapter's refusal, and
+ * greedy generation tokens/s with and without the KV cache. Prints figures; asserts nothing.
+ *
+ *   npm run bench:step -- --model scratch|gpt2|llama --layers 2 --width 128 --heads 4 --vocab 512
+ *     --seq 64 --batch 4 [--lora] [--json] [--steps 5] [--warmup 2] [--large lora|full|off] [--gen 24]
+ *
+ * The engine side is src/lib/engine/bench-step.ts, reached through `whetstone.engine.benchStep`.
+ */
+import { formatStepTable, parseStepArgs, type StepBenchRequest, type StepBenchResult } from '../src/lib/engine/bench-step';
+import { openStudio } from './browser';
+
+const args = (() => {
+	try {
+		return parseStepArgs(process.argv.slice(2));
+	} catch (e) {
+		console.error((e as Error).message);
+		process.exit(2);
+	}
+})();
+const { json, steps, warmup, large, gen, ...shape } = args;
+const log = (...xs: unknown[]) => {
+	if (!json) console.log(...xs);
+};
+const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
+
+const { page, close } = await openStudio('/train', 4395);
+const call = (req: StepBenchRequest) => page.evaluate((r) => (globalThis as any).whetstone.engine.benchStep(r), req) as Promise<StepBenchResult>;
+try {
+	const s = await call({ part: 'steps', shape, steps, warmup });
+	if (s.part !== 'steps') throw new Error('unexpected answer');
+	const r = s.report;
+	log(`backend: ${r.backend} · ${r.adapter}${r.isFallbackAdapter ? ' (software adapter)' : ''}`);
+	log(
+		`shape: ${shape.model}${shape.lora ? ' LoRA' : ''}, ${shape.layers} layer(s), width ${shape.width}, ${shape.heads} heads, vocabulary ${shape.vocab}, context ${shape.seq}, batch ${shape.batch}; ` +
+			`${warmup} warm-up step(s) each, then ${steps} interleaved rounds; no dropout; each step reads its loss back`
+	);
+	log('');
+	log(formatStepTable(r.engines));
+	log('');
+	for (const e of r.engines) log(`${e.label}: ${(e.params / 1e6).toFixed(2)} M parameters (${(e.trainableParams / 1e6).toFixed(3)} M trained), loss ${e.lossFirst.toFixed(3)} → ${e.lossLast.toFixed(3)}, ${e.writesPerStep} queue writes/step, ms per round: ${e.ms.map((m) => m.toFixed(0)).join(' ')}`);
+	log(`tensors leaked by the bench: ${r.tensorsLeaked}`);
+	if (json)
+		for (const e of r.engines)
+			console.log(JSON.stringify({ engine: e.engine, label: e.label, backend: r.backend, adapter: r.adapter, ...shape, dispatchesPerStep: e.dispatchesPerStep, split: e.split, submitsPerStep: e.submitsPerStep, copiesPerStep: e.copiesPerStep, writesPerStep: e.writesPerStep, msPerStep: e.msPerStep, ms: e.ms, tokensPerSec: e.tokensPerSec, ratioToStock: e.ratioToStock, params: e.params, trainableParams: e.trainableParams, lossFirst: e.lossFirst, lossLast: e.lossLast }));
+
+	if (large !== 'off') {
+		log('');
+		log(`GPT-2 small (124M, vocabulary 50257, 12 layers, width 768), ${large === 'lora' ? 'LoRA' : 'full fine-tuning'}, batch 1 × 64 tokens, fast path:`);
+		const l = await call({ part: 'large', method: large, batch: 1, seq: 64, steps: 2 });
+		if (l.part !== 'large') throw new Error('unexpected answer');
+		const g = l.report;
+		const limit = g.limitBytes ? `the adapter's maxStorageBufferBindingSize is ${mib(g.limitBytes)} (${g.limitBytes} bytes)` : 'the adapter reports no storage-buffer binding limit';
+		if (g.refused || !g.result) log(`  not run: ${g.refused}\n  (${limit})`);
+		else {
+			const e = g.result;
+			log(`  ${(g.params / 1e6).toFixed(1)} M parameters (${(g.trainableParams / 1e6).toFixed(2)} M trained); ${limit}`);
+			log(`  ${e.dispatchesPerStep} dispatches/step (fwd ${e.split.forward} / bwd ${e.split.backward} / clip ${e.split.clip} / opt ${e.split.optimizer} / other ${e.split.other}), ${e.submitsPerStep} submits, ${e.copiesPerStep} copies; ms/step min ${e.msPerStep.min.toFixed(0)} · median ${e.msPerStep.median.toFixed(0)}; ${e.tokensPerSec.toFixed(1)} tokens/s; loss ${e.lossFirst.toFixed(3)} → ${e.lossLast.toFixed(3)}`);
+		}
+		if (json) console.log(JSON.stringify({ engine: 'fast', model: 'gpt2-small', method: large, backend: g.backend, batch: g.batch, seq: g.seq, limitBytes: g.limitBytes, refused: g.refused, ...(g.result ? { dispatchesPerStep: g.result.dispatchesPerStep, split: g.result.split, submitsPerStep: g.result.submitsPerStep, copiesPerStep: g.result.copiesPerStep, msPerStep: g.result.msPerStep, tokensPerSec: g.result.tokensPerSec } : {}) }));
+	}
+
+	if (gen > 0) {
+		log('');
+		const q = await call({ part: 'generate', shape, newTokens: gen });
+		if (q.part !== 'generate') throw new Error('unexpected answer');
+		const g = q.report;
+		log(`generation, greedy, batch 1, ${g.promptTokens}-token prompt, ${gen} new tokens: ${g.model}`);
+		if (!g.kvCacheAvailable) log('  (generate.ts has no KV cache option yet: every token recomputes the prefix)');
+		for (const f of g.figures)
+			log(`  ${f.kvCache ? 'with the KV cache   ' : 'recomputing (no KV cache)'}: ${f.tokensPerSec.toFixed(1)} tokens/s, ${f.dispatchesPerToken.toFixed(0)} dispatches/token, ${f.submitsPerToken.toFixed(1)} submits/token`);
+		if (json) for (const f of g.figures) console.log(JSON.stringify({ engine: 'generate', model: g.model, backend: g.backend, ...f }));
+	}
+} finally {
+	await close();
+}

@@ -1,0 +1,559 @@
+/**
+ * bench:step (issue 10): what one training step costs on this device, for three engines trained
+ * side by side in one run: the engine's fast path (fused WebGPU kernels where they exist,
+ * fast-path.ts), its reference path (the composite tfjs ops), and a GPT written with stock tfjs
+ * ops and tf.train.adam (bench/stock-gpt.ts, the yardstick). Their steps are interleaved, round by
+ * round in rotating order, so a slow spell of the adapter falls on all three alike. Per engine:
+ * GPU dispatches per step by phase (forward / backward / clip / optimizer, dispatch-count.ts),
+ * submits, copies and writes per step, ms per step (min and median after warm-up), tokens per
+ * second, and the ratios to the stock GPT (the median of per-round ratios is the paired one).
+ *
+ * Also a GPT-2-small-sized step (124M parameters), refused with the adapter's limit when a tensor
+ * does not fit its storage-buffer binding, and greedy generation tokens per second with and
+ * without the KV cache (where generate.ts has one).
+ *
+ * Each step ends with the loss read back (as a logging step does), so the time is the GPU's too.
+ * The pure parts (arguments, statistics, the table) are exported for bench/step.ts and the tests.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { defaultRunConfig, type RunConfig } from '../shared/config';
+import { defaultLora } from '../shared/method';
+import { Prng } from '../shared/prng';
+import { backendInfo } from './backend';
+import { randomCheckpoint } from './bench-hf';
+import { ClassifierSession } from './classifier';
+import { GpuCounter, totalDispatches, STEP_PHASES, type GpuCounts } from './dispatch-count';
+import { fastPathEnabled, setFastPath } from './fast-path';
+import { DEFAULT_GENERATE_OPTIONS, generateStream, type GenerateOptions } from './generate';
+import { checkModelBufferLimits } from './models/limits';
+import { paramsFromCheckpoint } from './models/load';
+import { resolveConfig } from './models/registry';
+import { setStepPhase, type StepPhase } from './phase';
+import { configForObjective, PretrainedSession, type LmTokenRows } from './pretrained';
+
+// ---- the request and its arguments ----
+
+export type BenchModel = 'scratch' | 'gpt2' | 'llama';
+
+export interface StepShape {
+	model: BenchModel;
+	layers: number;
+	width: number;
+	heads: number;
+	vocab: number;
+	seq: number;
+	batch: number;
+	/** Train LoRA adapters only (gpt2, llama). */
+	lora: boolean;
+}
+
+export interface StepBenchArgs extends StepShape {
+	/** Measured rounds (one step of each engine per round), after `warmup` steps of each. */
+	steps: number;
+	warmup: number;
+	json: boolean;
+	/** The GPT-2-small-sized step: LoRA, full fine-tuning, or not at all. */
+	large: 'lora' | 'full' | 'off';
+	/** New tokens per generation (0: no generation figures). */
+	gen: number;
+}
+
+export const DEFAULT_STEP_ARGS: StepBenchArgs = {
+	model: 'scratch',
+	layers: 2,
+	width: 128,
+	heads: 4,
+	vocab: 512,
+	seq: 64,
+	batch: 4,
+	lora: false,
+	steps: 5,
+	warmup: 2,
+	json: false,
+	large: 'lora',
+	gen: 24
+};
+
+const MODELS: readonly BenchModel[] = ['scratch', 'gpt2', 'llama'];
+
+/** `--name value` and `--flag` arguments; throws on anything it does not know, saying what it takes. */
+export function parseStepArgs(argv: readonly string[]): StepBenchArgs {
+	const a: StepBenchArgs = { ...DEFAULT_STEP_ARGS };
+	const ints = ['layers', 'width', 'heads', 'vocab', 'seq', 'batch', 'steps', 'warmup', 'gen'] as const;
+	for (let i = 0; i < argv.length; i++) {
+		const flag = argv[i];
+		if (!flag.startsWith('--')) throw new Error(`Unexpected argument '${flag}'. Arguments are --name value or --flag.`);
+		const name = flag.slice(2);
+		if (name === 'lora' || name === 'json') {
+			a[name] = true;
+			continue;
+		}
+		if (name !== 'model' && name !== 'large' && !(ints as readonly string[]).includes(name))
+			throw new Error(`Unknown option --${name}. Options: --model, ${ints.map((k) => `--${k}`).join(', ')}, --large, --lora, --json.`);
+		const value = argv[++i];
+		if (value === undefined || value.startsWith('--')) throw new Error(`--${name} needs a value.`);
+		if (name === 'model') {
+			if (!MODELS.includes(value as BenchModel)) throw new Error(`--model must be one of ${MODELS.join(', ')} (got '${value}').`);
+			a.model = value as BenchModel;
+		} else if (name === 'large') {
+			if (!['lora', 'full', 'off'].includes(value)) throw new Error(`--large must be lora, full or off (got '${value}').`);
+			a.large = value as StepBenchArgs['large'];
+		} else {
+			const n = Number(value);
+			const min = name === 'gen' ? 0 : 1;
+			if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be a whole number ≥ ${min} (got '${value}').`);
+			a[name as (typeof ints)[number]] = n;
+		}
+	}
+	if (a.width % a.heads) throw new Error(`--width (${a.width}) must be a multiple of --heads (${a.heads}).`);
+	if (a.lora && a.model === 'scratch') throw new Error('--lora trains adapters of a Hugging Face architecture: use it with --model gpt2 or llama.');
+	if (a.seq < 2) throw new Error('--seq must be at least 2 (language modelling predicts the next token).');
+	return a;
+}
+
+// ---- statistics and the report ----
+
+export function median(xs: readonly number[]): number {
+	if (!xs.length) return NaN;
+	const s = [...xs].sort((a, b) => a - b);
+	const m = s.length >> 1;
+	return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+export function minimum(xs: readonly number[]): number {
+	return xs.length ? Math.min(...xs) : NaN;
+}
+
+export type EngineName = 'fast' | 'reference' | 'stock';
+
+export interface EngineResult {
+	engine: EngineName;
+	/** What ran, in words. */
+	label: string;
+	params: number;
+	trainableParams: number;
+	dispatchesPerStep: number;
+	/** Dispatches per step by the phase they were encoded in. */
+	split: Record<StepPhase, number>;
+	submitsPerStep: number;
+	copiesPerStep: number;
+	writesPerStep: number;
+	msPerStep: { min: number; median: number };
+	/** Each measured step's ms, in round order. */
+	ms: number[];
+	tokensPerSec: number;
+	/** Loss after the warm-up's first step and at the last measured step (it should fall). */
+	lossFirst: number;
+	lossLast: number;
+	/** This engine over the stock GPT: dispatches, median ms, and the median of the per-round ms ratios. */
+	ratioToStock?: { dispatches: number; medianMs: number; pairedMs: number };
+}
+
+/** Per-step figures of one engine from its measured steps' counts and times. */
+export function summarizeEngine(
+	base: Pick<EngineResult, 'engine' | 'label' | 'params' | 'trainableParams' | 'lossFirst' | 'lossLast'>,
+	counts: readonly GpuCounts[],
+	ms: readonly number[],
+	tokensPerStep: number
+): EngineResult {
+	const per = (f: (c: GpuCounts) => number) => median(counts.map(f));
+	const split = Object.fromEntries(STEP_PHASES.map((p) => [p, per((c) => c.dispatches[p])])) as Record<StepPhase, number>;
+	const med = median(ms);
+	return {
+		...base,
+		dispatchesPerStep: per(totalDispatches),
+		split,
+		submitsPerStep: per((c) => c.submits),
+		copiesPerStep: per((c) => c.copies),
+		writesPerStep: per((c) => c.writes),
+		msPerStep: { min: minimum(ms), median: med },
+		ms: [...ms],
+		tokensPerSec: (tokensPerStep * 1000) / med
+	};
+}
+
+/** Fill in each engine's ratios to the stock engine (paired by round). */
+export function withRatios(results: EngineResult[]): EngineResult[] {
+	const stock = results.find((r) => r.engine === 'stock');
+	if (!stock) return results;
+	return results.map((r) => ({
+		...r,
+		ratioToStock: {
+			dispatches: r.dispatchesPerStep / stock.dispatchesPerStep,
+			medianMs: r.msPerStep.median / stock.msPerStep.median,
+			pairedMs: median(r.ms.map((m, i) => m / stock.ms[i]).filter(Number.isFinite))
+		}
+	}));
+}
+
+const fmt = (x: number, digits = 0) => (Number.isFinite(x) ? x.toFixed(digits) : '–');
+const num = (x: number) => (Number.isInteger(x) ? String(x) : x.toFixed(1));
+
+/** The engines as a markdown table (the README's before/after table takes the same columns). */
+export function formatStepTable(results: readonly EngineResult[]): string {
+	const head = '| engine | dispatches / step | fwd / bwd / clip / opt (other) | submits | copies | ms / step min · median | tokens/s | × stock dispatches | × stock ms (median · paired) |';
+	const rule = '|---|---|---|---|---|---|---|---|---|';
+	const rows = results.map((r) => {
+		const s = r.split;
+		const ratio = r.ratioToStock;
+		return (
+			`| ${r.label} | ${num(r.dispatchesPerStep)} | ${num(s.forward)} / ${num(s.backward)} / ${num(s.clip)} / ${num(s.optimizer)} (${num(s.other)}) | ${num(r.submitsPerStep)} | ${num(r.copiesPerStep)} | ` +
+			`${fmt(r.msPerStep.min)} · ${fmt(r.msPerStep.median)} | ${fmt(r.tokensPerSec)} | ${ratio ? fmt(ratio.dispatches, 2) : '–'} | ${ratio ? `${fmt(ratio.medianMs, 2)} · ${fmt(ratio.pairedMs, 2)}` : '–'} |`
+		);
+	});
+	return [head, rule, ...rows].join('\n');
+}
+
+// ---- the models at the requested shape ----
+
+/** config.json of a Hugging Face architecture at the bench shape (no dropout, as the stock GPT). */
+export function hfConfigFor(shape: Pick<StepShape, 'model' | 'layers' | 'width' | 'heads' | 'vocab' | 'seq'>): Record<string, unknown> {
+	const positions = Math.max(shape.seq, 64);
+	if (shape.model === 'gpt2')
+		return { model_type: 'gpt2', vocab_size: shape.vocab, n_positions: positions, n_embd: shape.width, n_layer: shape.layers, n_head: shape.heads, resid_pdrop: 0, embd_pdrop: 0, attn_pdrop: 0 };
+	if (shape.model === 'llama')
+		return {
+			model_type: 'llama',
+			vocab_size: shape.vocab,
+			hidden_size: shape.width,
+			intermediate_size: 4 * shape.width,
+			num_hidden_layers: shape.layers,
+			num_attention_heads: shape.heads,
+			num_key_value_heads: shape.heads,
+			max_position_embeddings: positions,
+			rms_norm_eps: 1e-5,
+			rope_theta: 10000,
+			tie_word_embeddings: true,
+			attention_dropout: 0,
+			bos_token_id: 1,
+			eos_token_id: 2
+		};
+	throw new Error(`No Hugging Face config for model '${shape.model}'.`);
+}
+
+/** GPT-2 small's config.json (124M parameters). */
+export const GPT2_SMALL: Record<string, unknown> = { model_type: 'gpt2', vocab_size: 50257, n_positions: 1024, n_embd: 768, n_layer: 12, n_head: 12, resid_pdrop: 0, embd_pdrop: 0, attn_pdrop: 0 };
+
+const LR = 1e-3;
+
+interface Trainer {
+	engine: EngineName;
+	label: string;
+	params: number;
+	trainableParams: number;
+	/** One whole step, its loss read back. */
+	step(i: number): Promise<number>;
+	dispose(): void;
+}
+
+function scratchConfig(s: StepShape): RunConfig {
+	const cfg = defaultRunConfig(2);
+	cfg.model = { ...cfg.model, vocabSize: s.vocab, contextLength: s.seq, nLayer: s.layers, nHead: s.heads, dModel: s.width, dropout: 0 };
+	cfg.train = { ...cfg.train, batchSize: s.batch };
+	return cfg;
+}
+
+function pretrainedConfig(hfConfig: Record<string, unknown>, s: Pick<StepShape, 'seq' | 'batch'>, lora: boolean): RunConfig {
+	const cfg = defaultRunConfig(2);
+	const modelType = String(hfConfig.model_type);
+	cfg.train = { ...cfg.train, batchSize: s.batch, weightDecay: 0.01 };
+	cfg.pretrained = {
+		repo: 'bench',
+		revision: 'bench',
+		modelType,
+		hfConfig,
+		objective: 'causal-lm',
+		contextLength: s.seq,
+		numClasses: 2,
+		method: lora ? { ...defaultLora(modelType), dropout: 0 } : { kind: 'full' }
+	};
+	return cfg;
+}
+
+/** Random full-length rows of token ids (1 ≤ id < vocab) for a language-modelling batch. */
+function lmRows(rows: number, len: number, vocab: number, seed: number): LmTokenRows {
+	const rng = new Prng(seed);
+	return {
+		ids: Int32Array.from({ length: rows * len }, () => 1 + rng.int(vocab - 1)),
+		offsets: Int32Array.from({ length: rows + 1 }, (_, i) => i * len),
+		labels: new Int32Array(rows)
+	};
+}
+
+async function sessionTrainer(engine: 'fast' | 'reference', s: StepShape): Promise<Trainer> {
+	const fast = engine === 'fast';
+	const rows = [...Array(s.batch).keys()];
+	const what = s.model === 'scratch' ? 'from-scratch classifier' : `${s.model === 'gpt2' ? 'GPT-2' : 'Llama'} causal LM${s.lora ? ', LoRA' : ''}`;
+	const label = `Whetstone ${fast ? 'fast' : 'reference'} path (${what})`;
+	if (s.model === 'scratch') {
+		const session = ClassifierSession.create(scratchConfig(s), { padId: 0 });
+		const data = lmRows(s.batch, s.seq, s.vocab, 7);
+		data.labels = Int32Array.from(rows, (i) => i % 2);
+		const hb = session.batch(data, rows);
+		let params = 0;
+		for (const v of session.params.values()) params += v.size;
+		return {
+			engine,
+			label,
+			params,
+			trainableParams: params,
+			step: async (i) => {
+				setFastPath(fast);
+				session.trainStep(hb, LR, i);
+				return (await session.takeStats())?.loss ?? NaN;
+			},
+			dispose: () => session.dispose()
+		};
+	}
+	const hfConfig = hfConfigFor(s);
+	const { spec, config } = resolveConfig(configForObjective(hfConfig, 'causal-lm', []));
+	const session = await PretrainedSession.fromPretrained(pretrainedConfig(hfConfig, s, s.lora), randomCheckpoint(spec.paramShapes(config)), { padId: 0 }, []);
+	const hb = session.batch(lmRows(s.batch, s.seq, s.vocab, 7), rows);
+	return {
+		engine,
+		label,
+		params: session.totalParams,
+		trainableParams: session.trainableParams,
+		step: async (i) => {
+			setFastPath(fast);
+			session.trainStep(hb, LR, i);
+			return (await session.takeStats())?.loss ?? NaN;
+		},
+		dispose: () => session.dispose()
+	};
+}
+
+async function stockTrainer(s: StepShape): Promise<Trainer> {
+	// Only a benchmark loads the yardstick: a separate chunk of the worker's bundle.
+	const { StockGpt } = await import('../../../bench/stock-gpt');
+	const gpt = new StockGpt(s, { seed: 7, learningRate: LR }, setStepPhase);
+	const data = lmRows(s.batch, s.seq + 1, s.vocab, 7);
+	const all = tf.tensor2d(data.ids, [s.batch, s.seq + 1], 'int32');
+	const ids = all.slice([0, 0], [s.batch, s.seq]) as tf.Tensor2D; // (B, T)
+	const targets = all.slice([0, 1], [s.batch, s.seq]) as tf.Tensor2D; // (B, T): the next tokens
+	all.dispose();
+	return {
+		engine: 'stock',
+		label: 'stock tfjs GPT + tf.train.adam',
+		params: gpt.numParams,
+		trainableParams: gpt.numParams,
+		step: async () => {
+			setFastPath(false); // the stock GPT has no fused kernels; nothing of ours should run
+			const loss = gpt.step(ids, targets);
+			try {
+				return (await loss.data())[0];
+			} finally {
+				loss.dispose();
+			}
+		},
+		dispose: () => {
+			gpt.dispose();
+			tf.dispose([ids, targets]);
+		}
+	};
+}
+
+export interface StepBenchReport {
+	backend: string;
+	adapter: string;
+	isFallbackAdapter: boolean;
+	shape: StepShape;
+	steps: number;
+	warmup: number;
+	tokensPerStep: number;
+	engines: EngineResult[];
+	/** Tensors alive after the bench minus before (should be 0). */
+	tensorsLeaked: number;
+}
+
+function backendLine(): Pick<StepBenchReport, 'backend' | 'adapter' | 'isFallbackAdapter'> {
+	const info = backendInfo();
+	return { backend: tf.getBackend(), adapter: info?.adapter ?? tf.getBackend(), isFallbackAdapter: Boolean(info?.isFallbackAdapter) };
+}
+
+/**
+ * The three engines at one shape, interleaved: `warmup` steps each (compiling their pipelines),
+ * then `steps` rounds of one counted, timed step each, in an order that rotates every round.
+ */
+export async function benchmarkSteps(shape: StepShape, steps: number, warmup: number): Promise<StepBenchReport> {
+	const was = fastPathEnabled();
+	const before = tf.memory().numTensors;
+	const trainers: Trainer[] = [];
+	const counter = new GpuCounter();
+	try {
+		trainers.push(await sessionTrainer('fast', shape), await sessionTrainer('reference', shape), await stockTrainer(shape));
+		const first = new Map<Trainer, number>();
+		for (const t of trainers) for (let i = 0; i < warmup; i++) {
+			const loss = await t.step(i);
+			if (i === 0) first.set(t, loss);
+		}
+		const counts = new Map<Trainer, GpuCounts[]>(trainers.map((t) => [t, []]));
+		const ms = new Map<Trainer, number[]>(trainers.map((t) => [t, []]));
+		const last = new Map<Trainer, number>();
+		for (let round = 0; round < steps; round++) {
+			for (let k = 0; k < trainers.length; k++) {
+				const t = trainers[(round + k) % trainers.length];
+				const start = performance.now();
+				const { value, counts: c } = await counter.measure(() => t.step(warmup + round));
+				ms.get(t)!.push(performance.now() - start);
+				counts.get(t)!.push(c);
+				last.set(t, value);
+			}
+		}
+		const tokensPerStep = shape.batch * shape.seq;
+		const engines = withRatios(
+			trainers.map((t) =>
+				summarizeEngine(
+					{ engine: t.engine, label: t.label, params: t.params, trainableParams: t.trainableParams, lossFirst: first.get(t) ?? NaN, lossLast: last.get(t) ?? NaN },
+					counts.get(t)!,
+					ms.get(t)!,
+					tokensPerStep
+				)
+			)
+		);
+		trainers.splice(0).forEach((t) => t.dispose());
+		return { ...backendLine(), shape, steps, warmup, tokensPerStep, engines, tensorsLeaked: tf.memory().numTensors - before };
+	} finally {
+		counter.dispose();
+		trainers.forEach((t) => t.dispose());
+		setFastPath(was);
+		setStepPhase('other');
+	}
+}
+
+// ---- a GPT-2-small-sized step ----
+
+export interface LargeStepReport {
+	backend: string;
+	adapter: string;
+	params: number;
+	trainableParams: number;
+	method: 'lora' | 'full';
+	batch: number;
+	seq: number;
+	/** The adapter's maxStorageBufferBindingSize, where it reports one. */
+	limitBytes?: number;
+	/** Why it did not run (a tensor over the binding limit, or the error it failed with); absent when it ran. */
+	refused?: string;
+	result?: EngineResult;
+}
+
+/** One GPT-2-small-sized step on the fast path: 1 warm-up step and `steps` measured. */
+export async function benchmarkLargeStep(method: 'lora' | 'full', opts: { batch: number; seq: number; steps: number }): Promise<LargeStepReport> {
+	const { spec, config } = resolveConfig(configForObjective(GPT2_SMALL, 'causal-lm', []));
+	let params = 0;
+	for (const s of Object.values(spec.paramShapes(config))) params += s.reduce((a, b) => a + b, 1);
+	const limitBytes = backendInfo()?.maxStorageBufferBindingSize;
+	const { backend, adapter } = backendLine();
+	const out: LargeStepReport = { backend, adapter, params, trainableParams: params, method, batch: opts.batch, seq: opts.seq, limitBytes };
+	if (limitBytes) {
+		const report = checkModelBufferLimits(spec, config, { batchSize: opts.batch, seqLength: opts.seq }, limitBytes);
+		if (report.message) return { ...out, refused: report.message };
+	}
+	const was = fastPathEnabled();
+	let session: PretrainedSession | null = null;
+	const counter = new GpuCounter();
+	try {
+		setFastPath(true);
+		session = await PretrainedSession.fromPretrained(pretrainedConfig(GPT2_SMALL, opts, method === 'lora'), randomCheckpoint(spec.paramShapes(config)), { padId: 0 }, []);
+		const rows = [...Array(opts.batch).keys()];
+		const hb = session.batch(lmRows(opts.batch, opts.seq, config.vocabSize, 7), rows);
+		const s = session;
+		const step = async (i: number) => {
+			s.trainStep(hb, LR, i);
+			return (await s.takeStats())?.loss ?? NaN;
+		};
+		const lossFirst = await step(0);
+		const counts: GpuCounts[] = [];
+		const ms: number[] = [];
+		let lossLast = NaN;
+		for (let i = 0; i < opts.steps; i++) {
+			const start = performance.now();
+			const { value, counts: c } = await counter.measure(() => step(1 + i));
+			ms.push(performance.now() - start);
+			counts.push(c);
+			lossLast = value;
+		}
+		const label = `Whetstone fast path (GPT-2 small, ${method === 'lora' ? 'LoRA' : 'full fine-tuning'})`;
+		const result = summarizeEngine({ engine: 'fast', label, params: session.totalParams, trainableParams: session.trainableParams, lossFirst, lossLast }, counts, ms, opts.batch * opts.seq);
+		return { ...out, params: session.totalParams, trainableParams: session.trainableParams, result };
+	} catch (e) {
+		return { ...out, refused: `It failed: ${(e as Error).message}` };
+	} finally {
+		counter.dispose();
+		session?.dispose();
+		setFastPath(was);
+		setStepPhase('other');
+	}
+}
+
+// ---- generation ----
+
+export interface GenerationFigure {
+	kvCache: boolean;
+	tokens: number;
+	ms: number;
+	tokensPerSec: number;
+	dispatchesPerToken: number;
+	submitsPerToken: number;
+}
+
+export interface GenerationReport {
+	backend: string;
+	model: string;
+	promptTokens: number;
+	/** False when generate.ts has no KV cache option yet: only the recomputing figure is given. */
+	kvCacheAvailable: boolean;
+	figures: GenerationFigure[];
+}
+
+/** Whether generate.ts offers `kvCache` (an option another change adds; until then, prefixes are recomputed). */
+export function generateHasKvCache(): boolean {
+	return 'kvCache' in DEFAULT_GENERATE_OPTIONS;
+}
+
+/** Greedy generation, batch 1, from an 8-token prompt, at the bench shape (gpt2 for the scratch model, which does not generate). */
+export async function benchmarkGeneration(shape: Pick<StepShape, 'model' | 'layers' | 'width' | 'heads' | 'vocab' | 'seq'>, newTokens: number): Promise<GenerationReport> {
+	const model = shape.model === 'scratch' ? 'gpt2' : shape.model;
+	const hfConfig = hfConfigFor({ ...shape, model, seq: Math.max(shape.seq, 8 + newTokens) });
+	const { spec, config } = resolveConfig(configForObjective(hfConfig, 'causal-lm', []));
+	const { params } = paramsFromCheckpoint(spec, config, randomCheckpoint(spec.paramShapes(config)));
+	const prompt = Array.from({ length: 8 }, (_, i) => 1 + ((i * 37) % (shape.vocab - 1)));
+	const modes = generateHasKvCache() ? [true, false] : [false];
+	const counter = new GpuCounter();
+	const figures: GenerationFigure[] = [];
+	try {
+		for (const kvCache of modes) {
+			// `kvCache` is passed only where generate.ts has it; typed loosely so this compiles either way.
+			const options: Partial<GenerateOptions> & { kvCache?: boolean } = { maxNewTokens: newTokens, doSample: false, eosTokenIds: [], ...(generateHasKvCache() ? { kvCache } : {}) };
+			await generateStream(spec, params, config, prompt, options); // warm-up: compiles this mode's pipelines
+			const start = performance.now();
+			const { value: ids, counts } = await counter.measure(() => generateStream(spec, params, config, prompt, options));
+			const ms = performance.now() - start;
+			const n = Math.max(1, ids.length);
+			figures.push({ kvCache, tokens: ids.length, ms, tokensPerSec: (ids.length * 1000) / ms, dispatchesPerToken: totalDispatches(counts) / n, submitsPerToken: counts.submits / n });
+		}
+	} finally {
+		counter.dispose();
+		tf.dispose(Object.values(params));
+	}
+	return { backend: tf.getBackend(), model: `${model} ${shape.layers} layers × ${shape.width}, vocabulary ${shape.vocab} (random weights)`, promptTokens: prompt.length, kvCacheAvailable: generateHasKvCache(), figures };
+}
+
+// ---- the one entry point the worker exposes ----
+
+export type StepBenchRequest =
+	| { part: 'steps'; shape: StepShape; steps: number; warmup: number }
+	| { part: 'large'; method: 'lora' | 'full'; batch: number; seq: number; steps: number }
+	| { part: 'generate'; shape: StepShape; newTokens: number };
+
+export type StepBenchResult =
+	| { part: 'steps'; report: StepBenchReport }
+	| { part: 'large'; report: LargeStepReport }
+	| { part: 'generate'; report: GenerationReport };
+
+export async function runStepBench(req: StepBenchRequest): Promise<StepBenchResult> {
+	if (req.part === 'steps') return { part: 'steps', report: await benchmarkSteps(req.shape, req.steps, req.warmup) };
+	if (req.part === 'large') return { part: 'large', report: await benchmarkLargeStep(req.method, req) };
+	return { part: 'generate', report: await benchmarkGeneration(req.shape, req.newTokens) };
+}
