@@ -8,6 +8,7 @@
  *
  *   npm run bench:step -- --model scratch|gpt2|llama --layers 2 --width 128 --heads 4 --vocab 512
  *     --seq 64 --batch 4 [--lora] [--json] [--steps 5] [--warmup 2] [--large lora|full|off] [--gen 24]
+ *     [--parts steps,large,generate]
  *
  * The engine side is src/lib/engine/bench-step.ts, reached through `whetstone.engine.benchStep`.
  */
@@ -22,33 +23,35 @@ const args = (() => {
 		process.exit(2);
 	}
 })();
-const { json, steps, warmup, large, gen, ...shape } = args;
+const { json, steps, warmup, large, gen, parts, ...shape } = args;
 const log = (...xs: unknown[]) => {
 	if (!json) console.log(...xs);
 };
 const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
 
-const { page, close } = await openStudio('/train', 4395);
+const { page, close } = await openStudio('/train?backend=webgpu', 4395);
 const call = (req: StepBenchRequest) => page.evaluate((r) => (globalThis as any).whetstone.engine.benchStep(r), req) as Promise<StepBenchResult>;
 try {
-	const s = await call({ part: 'steps', shape, steps, warmup });
-	if (s.part !== 'steps') throw new Error('unexpected answer');
-	const r = s.report;
-	log(`backend: ${r.backend} · ${r.adapter}${r.isFallbackAdapter ? ' (software adapter)' : ''}`);
-	log(
-		`shape: ${shape.model}${shape.lora ? ' LoRA' : ''}, ${shape.layers} layer(s), width ${shape.width}, ${shape.heads} heads, vocabulary ${shape.vocab}, context ${shape.seq}, batch ${shape.batch}; ` +
-			`${warmup} warm-up step(s) each, then ${steps} interleaved rounds; no dropout; each step reads its loss back`
-	);
-	log('');
-	log(formatStepTable(r.engines));
-	log('');
-	for (const e of r.engines) log(`${e.label}: ${(e.params / 1e6).toFixed(2)} M parameters (${(e.trainableParams / 1e6).toFixed(3)} M trained), loss ${e.lossFirst.toFixed(3)} → ${e.lossLast.toFixed(3)}, ${e.writesPerStep} queue writes/step, ms per round: ${e.ms.map((m) => m.toFixed(0)).join(' ')}`);
-	log(`tensors leaked by the bench: ${r.tensorsLeaked}`);
-	if (json)
-		for (const e of r.engines)
-			console.log(JSON.stringify({ engine: e.engine, label: e.label, backend: r.backend, adapter: r.adapter, ...shape, dispatchesPerStep: e.dispatchesPerStep, split: e.split, submitsPerStep: e.submitsPerStep, copiesPerStep: e.copiesPerStep, writesPerStep: e.writesPerStep, msPerStep: e.msPerStep, ms: e.ms, tokensPerSec: e.tokensPerSec, ratioToStock: e.ratioToStock, params: e.params, trainableParams: e.trainableParams, lossFirst: e.lossFirst, lossLast: e.lossLast }));
+	if (parts.includes('steps')) {
+		const s = await call({ part: 'steps', shape, steps, warmup });
+		if (s.part !== 'steps') throw new Error('unexpected answer');
+		const r = s.report;
+		log(`backend: ${r.backend} · ${r.adapter}${r.isFallbackAdapter ? ' (software adapter)' : ''}`);
+		log(
+			`shape: ${shape.model}${shape.lora ? ' LoRA' : ''}, ${shape.layers} layer(s), width ${shape.width}, ${shape.heads} heads, vocabulary ${shape.vocab}, context ${shape.seq}, batch ${shape.batch}; ` +
+				`${warmup} warm-up step(s) each, then ${steps} interleaved rounds; no dropout; each step reads its loss back`
+		);
+		log('');
+		log(formatStepTable(r.engines));
+		log('');
+		for (const e of r.engines) log(`${e.label}: ${(e.params / 1e6).toFixed(2)} M parameters (${(e.trainableParams / 1e6).toFixed(3)} M trained), loss ${e.lossFirst.toFixed(3)} → ${e.lossLast.toFixed(3)}, ${e.writesPerStep} queue writes/step, ms per round: ${e.ms.map((m) => m.toFixed(0)).join(' ')}`);
+		log(`tensors leaked by the bench: ${r.tensorsLeaked}`);
+		if (json)
+			for (const e of r.engines)
+				console.log(JSON.stringify({ engine: e.engine, label: e.label, backend: r.backend, adapter: r.adapter, ...shape, dispatchesPerStep: e.dispatchesPerStep, split: e.split, submitsPerStep: e.submitsPerStep, copiesPerStep: e.copiesPerStep, writesPerStep: e.writesPerStep, msPerStep: e.msPerStep, ms: e.ms, tokensPerSec: e.tokensPerSec, ratioToStock: e.ratioToStock, params: e.params, trainableParams: e.trainableParams, lossFirst: e.lossFirst, lossLast: e.lossLast }));
+	}
 
-	if (large !== 'off') {
+	if (large !== 'off' && parts.includes('large')) {
 		log('');
 		log(`GPT-2 small (124M, vocabulary 50257, 12 layers, width 768), ${large === 'lora' ? 'LoRA' : 'full fine-tuning'}, batch 1 × 64 tokens, fast path:`);
 		const l = await call({ part: 'large', method: large, batch: 1, seq: 64, steps: 2 });
@@ -64,13 +67,12 @@ try {
 		if (json) console.log(JSON.stringify({ engine: 'fast', model: 'gpt2-small', method: large, backend: g.backend, batch: g.batch, seq: g.seq, limitBytes: g.limitBytes, refused: g.refused, ...(g.result ? { dispatchesPerStep: g.result.dispatchesPerStep, split: g.result.split, submitsPerStep: g.result.submitsPerStep, copiesPerStep: g.result.copiesPerStep, msPerStep: g.result.msPerStep, tokensPerSec: g.result.tokensPerSec } : {}) }));
 	}
 
-	if (gen > 0) {
+	if (gen > 0 && parts.includes('generate')) {
 		log('');
 		const q = await call({ part: 'generate', shape, newTokens: gen });
 		if (q.part !== 'generate') throw new Error('unexpected answer');
 		const g = q.report;
 		log(`generation, greedy, batch 1, ${g.promptTokens}-token prompt, ${gen} new tokens: ${g.model}`);
-		if (!g.kvCacheAvailable) log('  (generate.ts has no KV cache option yet: every token recomputes the prefix)');
 		for (const f of g.figures)
 			log(`  ${f.kvCache ? 'with the KV cache   ' : 'recomputing (no KV cache)'}: ${f.tokensPerSec.toFixed(1)} tokens/s, ${f.dispatchesPerToken.toFixed(0)} dispatches/token, ${f.submitsPerToken.toFixed(1)} submits/token`);
 		if (json) for (const f of g.figures) console.log(JSON.stringify({ engine: 'generate', model: g.model, backend: g.backend, ...f }));

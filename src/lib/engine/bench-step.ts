@@ -10,7 +10,7 @@
  *
  * Also a GPT-2-small-sized step (124M parameters), refused with the adapter's limit when a tensor
  * does not fit its storage-buffer binding, and greedy generation tokens per second with and
- * without the KV cache (where generate.ts has one).
+ * without the KV cache (generate.ts's `kvCache` option).
  *
  * Each step ends with the loss read back (as a logging step does), so the time is the GPU's too.
  * The pure parts (arguments, statistics, the table) are exported for bench/step.ts and the tests.
@@ -24,7 +24,7 @@ import { randomCheckpoint } from './bench-hf';
 import { ClassifierSession } from './classifier';
 import { GpuCounter, totalDispatches, STEP_PHASES, type GpuCounts } from './dispatch-count';
 import { fastPathEnabled, setFastPath } from './fast-path';
-import { DEFAULT_GENERATE_OPTIONS, generateStream, type GenerateOptions } from './generate';
+import { generateStream, type GenerateOptions } from './generate';
 import { checkModelBufferLimits } from './models/limits';
 import { paramsFromCheckpoint } from './models/load';
 import { resolveConfig } from './models/registry';
@@ -56,7 +56,12 @@ export interface StepBenchArgs extends StepShape {
 	large: 'lora' | 'full' | 'off';
 	/** New tokens per generation (0: no generation figures). */
 	gen: number;
+	/** Which parts run: the interleaved steps, the GPT-2-small-sized step, generation. */
+	parts: BenchPart[];
 }
+
+export type BenchPart = 'steps' | 'large' | 'generate';
+const PARTS: readonly BenchPart[] = ['steps', 'large', 'generate'];
 
 export const DEFAULT_STEP_ARGS: StepBenchArgs = {
 	model: 'scratch',
@@ -71,7 +76,8 @@ export const DEFAULT_STEP_ARGS: StepBenchArgs = {
 	warmup: 2,
 	json: false,
 	large: 'lora',
-	gen: 24
+	gen: 24,
+	parts: [...PARTS]
 };
 
 const MODELS: readonly BenchModel[] = ['scratch', 'gpt2', 'llama'];
@@ -88,13 +94,18 @@ export function parseStepArgs(argv: readonly string[]): StepBenchArgs {
 			a[name] = true;
 			continue;
 		}
-		if (name !== 'model' && name !== 'large' && !(ints as readonly string[]).includes(name))
-			throw new Error(`Unknown option --${name}. Options: --model, ${ints.map((k) => `--${k}`).join(', ')}, --large, --lora, --json.`);
+		if (name !== 'model' && name !== 'large' && name !== 'parts' && !(ints as readonly string[]).includes(name))
+			throw new Error(`Unknown option --${name}. Options: --model, ${ints.map((k) => `--${k}`).join(', ')}, --large, --parts, --lora, --json.`);
 		const value = argv[++i];
 		if (value === undefined || value.startsWith('--')) throw new Error(`--${name} needs a value.`);
 		if (name === 'model') {
 			if (!MODELS.includes(value as BenchModel)) throw new Error(`--model must be one of ${MODELS.join(', ')} (got '${value}').`);
 			a.model = value as BenchModel;
+		} else if (name === 'parts') {
+			const parts = value.split(',').filter(Boolean);
+			const bad = parts.find((p) => !PARTS.includes(p as BenchPart));
+			if (bad || !parts.length) throw new Error(`--parts is a comma-separated list of ${PARTS.join(', ')} (got '${value}').`);
+			a.parts = parts as BenchPart[];
 		} else if (name === 'large') {
 			if (!['lora', 'full', 'off'].includes(value)) throw new Error(`--large must be lora, full or off (got '${value}').`);
 			a.large = value as StepBenchArgs['large'];
@@ -502,14 +513,7 @@ export interface GenerationReport {
 	backend: string;
 	model: string;
 	promptTokens: number;
-	/** False when generate.ts has no KV cache option yet: only the recomputing figure is given. */
-	kvCacheAvailable: boolean;
 	figures: GenerationFigure[];
-}
-
-/** Whether generate.ts offers `kvCache` (an option another change adds; until then, prefixes are recomputed). */
-export function generateHasKvCache(): boolean {
-	return 'kvCache' in DEFAULT_GENERATE_OPTIONS;
 }
 
 /** Greedy generation, batch 1, from an 8-token prompt, at the bench shape (gpt2 for the scratch model, which does not generate). */
@@ -519,13 +523,11 @@ export async function benchmarkGeneration(shape: Pick<StepShape, 'model' | 'laye
 	const { spec, config } = resolveConfig(configForObjective(hfConfig, 'causal-lm', []));
 	const { params } = paramsFromCheckpoint(spec, config, randomCheckpoint(spec.paramShapes(config)));
 	const prompt = Array.from({ length: 8 }, (_, i) => 1 + ((i * 37) % (shape.vocab - 1)));
-	const modes = generateHasKvCache() ? [true, false] : [false];
 	const counter = new GpuCounter();
 	const figures: GenerationFigure[] = [];
 	try {
-		for (const kvCache of modes) {
-			// `kvCache` is passed only where generate.ts has it; typed loosely so this compiles either way.
-			const options: Partial<GenerateOptions> & { kvCache?: boolean } = { maxNewTokens: newTokens, doSample: false, eosTokenIds: [], ...(generateHasKvCache() ? { kvCache } : {}) };
+		for (const kvCache of [true, false]) {
+			const options: Partial<GenerateOptions> = { maxNewTokens: newTokens, doSample: false, eosTokenIds: [], kvCache };
 			await generateStream(spec, params, config, prompt, options); // warm-up: compiles this mode's pipelines
 			const start = performance.now();
 			const { value: ids, counts } = await counter.measure(() => generateStream(spec, params, config, prompt, options));
@@ -537,7 +539,7 @@ export async function benchmarkGeneration(shape: Pick<StepShape, 'model' | 'laye
 		counter.dispose();
 		tf.dispose(Object.values(params));
 	}
-	return { backend: tf.getBackend(), model: `${model} ${shape.layers} layers × ${shape.width}, vocabulary ${shape.vocab} (random weights)`, promptTokens: prompt.length, kvCacheAvailable: generateHasKvCache(), figures };
+	return { backend: tf.getBackend(), model: `${model} ${shape.layers} layers × ${shape.width}, vocabulary ${shape.vocab} (random weights)`, promptTokens: prompt.length, figures };
 }
 
 // ---- the one entry point the worker exposes ----

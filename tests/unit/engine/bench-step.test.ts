@@ -17,7 +17,8 @@ describe('parseStepArgs', () => {
 	});
 
 	it('reads values and flags', () => {
-		const a = parseStepArgs(['--model', 'gpt2', '--layers', '1', '--width', '64', '--heads', '2', '--vocab', '300', '--seq', '32', '--batch', '8', '--lora', '--json', '--steps', '3', '--large', 'off', '--gen', '0']);
+		const a = parseStepArgs(['--model', 'gpt2', '--layers', '1', '--width', '64', '--heads', '2', '--vocab', '300', '--seq', '32', '--batch', '8', '--lora', '--json', '--steps', '3', '--large', 'off', '--gen', '0', '--parts', 'steps,generate']);
+		expect(a.parts).toEqual(['steps', 'generate']);
 		expect(a).toMatchObject({ model: 'gpt2', layers: 1, width: 64, heads: 2, vocab: 300, seq: 32, batch: 8, lora: true, json: true, steps: 3, large: 'off', gen: 0 });
 	});
 
@@ -28,6 +29,7 @@ describe('parseStepArgs', () => {
 		expect(() => parseStepArgs(['--lora'])).toThrow(/--model gpt2 or llama/);
 		expect(() => parseStepArgs(['--steps'])).toThrow(/--steps needs a value/);
 		expect(() => parseStepArgs(['--fast'])).toThrow(/Unknown option --fast/);
+		expect(() => parseStepArgs(['--parts', 'steps,train'])).toThrow(/--parts is a comma-separated list of steps, large, generate/);
 		expect(() => parseStepArgs(['gpt2'])).toThrow(/Unexpected argument 'gpt2'/);
 	});
 });
