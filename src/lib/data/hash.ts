@@ -1,7 +1,10 @@
 /**
  * Content hashes for lineage (which exact dataset and tokenizer a run used). SHA-256 through
- * WebCrypto, which is global in browsers, workers and Node 20+.
+ * WebCrypto, which is global in browsers, workers and Node 20+; a dataset through @noble/hashes,
+ * which hashes in pieces (WebCrypto takes one buffer).
  */
+import { sha256 } from '@noble/hashes/sha2';
+import { bytesToHex } from '@noble/hashes/utils';
 import type { StoredRow } from '../shared/types';
 
 export async function sha256Hex(data: string | ArrayBuffer | Uint8Array): Promise<string> {
@@ -28,12 +31,32 @@ export async function sha256Hex(data: string | ArrayBuffer | Uint8Array): Promis
  * `response | null, [[role, content], …] | null`; other rows keep the four fields, so hashes of
  * classification datasets did not change when pairs were added.
  */
-export function datasetHash(labels: string[], rows: StoredRow[]): Promise<string> {
-	const layout = rows.map((r) => {
+export async function datasetHash(labels: string[], rows: StoredRow[]): Promise<string> {
+	// The bytes hashed are those of JSON.stringify({ labels, rows: layout }), fed a megabyte at a
+	// time: as one string, a dataset of more than ~500 MB would pass V8's string length limit.
+	const hash = sha256.create();
+	const encoder = new TextEncoder();
+	let parts: string[] = [];
+	let length = 0;
+	const flush = () => {
+		hash.update(encoder.encode(parts.join('')));
+		parts = [];
+		length = 0;
+	};
+	const put = (s: string) => {
+		parts.push(s);
+		length += s.length;
+		if (length >= 1 << 20) flush();
+	};
+	put(`{"labels":${JSON.stringify(labels)},"rows":[`);
+	for (let i = 0; i < rows.length; i++) {
+		const r = rows[i];
 		const fields: unknown[] = [r.text, r.label, r.split, r.meta ? Object.keys(r.meta).sort().map((k) => [k, r.meta![k]]) : null];
 		if (r.response !== undefined || r.messages !== undefined)
 			fields.push(r.response ?? null, r.messages ? r.messages.map((m) => [m.role, m.content]) : null);
-		return fields;
-	});
-	return sha256Hex(JSON.stringify({ labels, rows: layout }));
+		put((i ? ',' : '') + JSON.stringify(fields));
+	}
+	put(']}');
+	flush();
+	return bytesToHex(hash.digest());
 }
