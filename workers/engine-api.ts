@@ -20,6 +20,7 @@ import { loadModel, runParity, type ParityCheck, type ParityReference } from '..
 import type { ModelRef } from '../src/lib/shared/hub';
 import { DivergedError, initialLoopState, stepsPerEpoch, totalSteps as plannedSteps, trainLoop, type Control, type LoopState } from '../src/lib/engine/train/loop';
 import { memoryInfo } from '../src/lib/engine/tensors';
+import { fusedOptimizerCheck } from '../src/lib/engine/train/fused-check';
 import { fusedKernelCheck } from '../src/lib/engine/ops/fused/check';
 import { benchmarkTrainStep } from '../src/lib/engine/bench';
 import { benchmarkPretrained } from '../src/lib/engine/bench-hf';
@@ -639,6 +640,17 @@ export const api = {
 		if (training) throw new Error('A run is training; check the kernels when it has finished.');
 		await initBackend();
 		return fusedKernelCheck(seed);
+	},
+
+	/**
+	 * The fused WebGPU optimizer against the composites on this worker's backend (issue 10): max
+	 * relative errors per optimizer, dispatches as the variables grow, tensor counts, a short
+	 * training on both paths and resume exactness (src/lib/engine/train/fused-check.ts).
+	 */
+	async fusedOptimizerCheck() {
+		if (training) throw new Error('A run is training; check the optimizer when it has finished.');
+		await initBackend();
+		return fusedOptimizerCheck();
 	},
 
 	/** Time the training step of a model shape on this device (for the bench scripts and curious users). */

@@ -9,6 +9,7 @@
  * hand it the adapter weights only. Its state is named tensors, saved whole in a checkpoint.
  */
 import * as tf from '@tensorflow/tfjs';
+import { FusedUpdate } from './fused-optimizer';
 import type { HostState, Optimizer } from './optimizer';
 
 export interface AdamWConfig {
@@ -31,6 +32,8 @@ export class Adam implements Optimizer {
 	readonly m = new Map<string, tf.Variable>();
 	readonly v = new Map<string, tf.Variable>();
 	protected readonly decoupled: boolean = false;
+	/** The fast path's arenas; while they hold the moments, `m` and `v` are empty. */
+	private readonly fused: FusedUpdate;
 
 	constructor(
 		readonly params: Map<string, tf.Variable>,
@@ -41,10 +44,19 @@ export class Adam implements Optimizer {
 			this.m.set(name, tf.tidy(() => tf.variable(tf.zerosLike(p), false)));
 			this.v.set(name, tf.tidy(() => tf.variable(tf.zerosLike(p), false)));
 		}
+		this.fused = new FusedUpdate(params, (name, shape) => this.decay(name, shape), [this.m, this.v]);
+	}
+
+	fusedApply(grads: Record<string, tf.Tensor>, lr: number, maxNorm: number): tf.Scalar | null {
+		const { beta1, beta2, eps, weightDecay } = this.cfg;
+		const norm = this.fused.run(grads, { kind: 'adam', decoupled: this.decoupled, beta1, beta2, eps, weightDecay }, lr, maxNorm, this.step + 1);
+		if (norm) this.step++;
+		return norm;
 	}
 
 	/** One update; call inside the step's tf.tidy. */
 	apply(grads: Record<string, tf.Tensor>, lr: number): void {
+		this.fused.takeBack();
 		this.step++;
 		const { beta1: b1, beta2: b2, eps, weightDecay: wd } = this.cfg;
 		const bc1 = 1 - Math.pow(b1, this.step);
@@ -68,6 +80,7 @@ export class Adam implements Optimizer {
 
 	/** Moments as named tensors for a checkpoint: `optimizer.m.<param>` / `optimizer.v.<param>`. */
 	stateTensors(): [string, tf.Tensor][] {
+		this.fused.takeBack();
 		const out: [string, tf.Tensor][] = [];
 		for (const [name, t] of this.m) out.push([`optimizer.m.${name}`, t]);
 		for (const [name, t] of this.v) out.push([`optimizer.v.${name}`, t]);
@@ -75,6 +88,7 @@ export class Adam implements Optimizer {
 	}
 
 	loadState(tensors: HostState, step: number): void {
+		this.fused.takeBack();
 		for (const [kind, map] of [['m', this.m], ['v', this.v]] as const) {
 			for (const [name, variable] of map) {
 				const t = tensors.get(`optimizer.${kind}.${name}`);
@@ -86,6 +100,7 @@ export class Adam implements Optimizer {
 	}
 
 	dispose(): void {
+		this.fused.dispose();
 		for (const t of [...this.m.values(), ...this.v.values()]) t.dispose();
 	}
 }

@@ -1,7 +1,9 @@
 /**
  * Global-norm gradient clipping (Pascanu et al. 2013), as torch.nn.utils.clip_grad_norm_ does:
  * scale every gradient by min(1, maxNorm / (norm + 1e-6)). The norm stays on the GPU; nothing is
- * read back unless the caller logs it.
+ * read back unless the caller logs it. This is the reference and the path on WebGL and the CPU; on
+ * WebGPU the step clips inside the fused update instead (fused-optimizer.ts: one reduction for the
+ * norm over every gradient, the scale applied in the update kernel).
  */
 import * as tf from '@tensorflow/tfjs';
 import { addMany } from '../ops';

@@ -3,7 +3,9 @@
  * an optimizer. Each owns its state variables for an explicit variable list (a LoRA run hands it
  * the adapter weights only) and saves that state as named tensors (`optimizer.<slot>.<param>`) in
  * every checkpoint. Weight decay skips biases and norms, as the Hugging Face Trainer's parameter
- * groups do, whichever optimizer is chosen.
+ * groups do, whichever optimizer is chosen. On WebGPU the fast path (fused-optimizer.ts) clips and
+ * updates every parameter in two dispatches; the composite `apply` is the reference and the path on
+ * WebGL and the CPU.
  */
 import type * as tf from '@tensorflow/tfjs';
 import { normalizeTrainConfig, type TrainConfig } from '../../shared/config';
@@ -19,6 +21,12 @@ export interface Optimizer {
 	readonly params: Map<string, tf.Variable>;
 	/** One update from these gradients (keyed like `params`); call inside the step's tf.tidy. */
 	apply(grads: Record<string, tf.Tensor>, lr: number): void;
+	/**
+	 * Global-norm clipping (`maxNorm` > 0) and one update in a constant number of GPU dispatches
+	 * (fused-optimizer.ts), returning the gradients' norm before clipping; null where the fast path
+	 * does not apply, and the caller runs `clipByGlobalNorm` and `apply`. Inside the step's tf.tidy.
+	 */
+	fusedApply?(grads: Record<string, tf.Tensor>, lr: number, maxNorm: number): tf.Scalar | null;
 	/** State as named tensors for a checkpoint (empty for plain SGD). */
 	stateTensors(): [string, tf.Tensor][];
 	/** Restore what `stateTensors` saved; throws when a slot is missing. */

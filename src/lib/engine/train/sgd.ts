@@ -7,6 +7,7 @@
  * The momentum buffer is saved as `optimizer.m.<param>`; plain SGD (momentum 0) has no state.
  */
 import * as tf from '@tensorflow/tfjs';
+import { FusedUpdate } from './fused-optimizer';
 import type { DecayRule, HostState, Optimizer } from './optimizer';
 
 export interface SgdConfig {
@@ -18,6 +19,8 @@ export interface SgdConfig {
 export class Sgd implements Optimizer {
 	step = 0;
 	readonly buf = new Map<string, tf.Variable>();
+	/** The fast path's arenas; while they hold the momentum buffers, `buf` is empty. */
+	private readonly fused: FusedUpdate;
 
 	constructor(
 		readonly params: Map<string, tf.Variable>,
@@ -25,9 +28,18 @@ export class Sgd implements Optimizer {
 		readonly decay: DecayRule
 	) {
 		if (cfg.momentum > 0) for (const [name, p] of params) this.buf.set(name, tf.tidy(() => tf.variable(tf.zerosLike(p), false)));
+		this.fused = new FusedUpdate(params, decay, cfg.momentum > 0 ? [this.buf] : []);
+	}
+
+	fusedApply(grads: Record<string, tf.Tensor>, lr: number, maxNorm: number): tf.Scalar | null {
+		const { momentum, nesterov, weightDecay } = this.cfg;
+		const norm = this.fused.run(grads, { kind: 'sgd', momentum, nesterov, weightDecay }, lr, maxNorm, this.step + 1);
+		if (norm) this.step++;
+		return norm;
 	}
 
 	apply(grads: Record<string, tf.Tensor>, lr: number): void {
+		this.fused.takeBack();
 		this.step++;
 		const { momentum: mu, nesterov, weightDecay: wd } = this.cfg;
 		for (const [name, p] of this.params) {
@@ -45,10 +57,12 @@ export class Sgd implements Optimizer {
 	}
 
 	stateTensors(): [string, tf.Tensor][] {
+		this.fused.takeBack();
 		return [...this.buf].map(([name, t]) => [`optimizer.m.${name}`, t]);
 	}
 
 	loadState(tensors: HostState, step: number): void {
+		this.fused.takeBack();
 		for (const [name, variable] of this.buf) {
 			const t = tensors.get(`optimizer.m.${name}`);
 			if (!t) throw new Error(`Checkpoint has no momentum buffer for ${name}.`);
@@ -58,6 +72,7 @@ export class Sgd implements Optimizer {
 	}
 
 	dispose(): void {
+		this.fused.dispose();
 		for (const t of this.buf.values()) t.dispose();
 	}
 }

@@ -105,10 +105,16 @@ export class StepAccumulator {
 				const before = micro.record ? new Map(names.map((n) => [n, params.get(n)!.clone()])) : null;
 				const gradNorms = micro.record ? this.perGroup(names, (n) => named[n].square().sum()).sqrt() : null;
 				setStepPhase('clip');
-				const clipped = clipByGlobalNorm(named, this.gradClip);
-				setStepPhase('optimizer');
-				this.optimizer.apply(clipped.grads, lr);
-				norm = clipped.norm;
+				// On WebGPU, clipping and the update in two dispatches (fused-optimizer.ts marks 'optimizer' itself).
+				const fused = this.optimizer.fusedApply?.(named, lr, this.gradClip) ?? null;
+				if (fused) norm = fused;
+				else {
+					const clipped = clipByGlobalNorm(named, this.gradClip);
+					setStepPhase('optimizer');
+					this.optimizer.apply(clipped.grads, lr);
+					norm = clipped.norm;
+				}
+				setStepPhase('other');
 				if (before && gradNorms) {
 					const moved = this.perGroup(names, (n) => params.get(n)!.sub(before.get(n)!).square().sum()).sqrt();
 					const size = this.perGroup(names, (n) => before.get(n)!.square().sum()).sqrt();

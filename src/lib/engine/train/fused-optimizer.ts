@@ -1,0 +1,360 @@
+/**
+ * The optimizer's fast path on WebGPU (issue 10): global-norm clipping and the whole update for
+ * every trainable parameter in two compute dispatches, at any depth, where the composites
+ * (adamw.ts, sgd.ts, clip.ts) run a handful of small kernels per operation per variable.
+ *
+ * Flat arenas: one float32 buffer for the parameters and one per optimizer slot (Adam's m and v,
+ * SGD's momentum buffer), laid out by arena.ts, decayed parameters first. Each step:
+ *   - transfers (copyBufferToBuffer, not dispatches): every gradient into a gradient arena, and a
+ *     parameter into the parameter arena only when its variable holds data this arena did not
+ *     write (the first step, a resume, a step the composite path took);
+ *   - dispatch 1 ('clip'): 256 workgroups each sum a strided share of the squared gradients;
+ *   - dispatch 2 ('optimizer'): every workgroup adds those 256 partial sums (the global norm, on
+ *     the GPU: the scale factor never goes back to the CPU), scales its gradients, applies the
+ *     decay (decoupled or L2, where the parameter's DecayRule says so), updates the moments in
+ *     place and the parameters; workgroup 0 writes the norm into the scalar the step logs;
+ *   - transfers: each parameter's new values into a new tensor, which the variable is assigned.
+ * Assigning new tensors (never writing a variable's buffer in place) keeps every other tensor
+ * that shares a variable's data — the `record` path's clones of the weights before the update —
+ * unchanged.
+ *
+ * While the arenas hold the moments, the optimizer's moment variables are disposed (the memory is
+ * not held twice); `takeBack` puts them back as variables before anything reads or replaces them
+ * (a checkpoint's `stateTensors`, `loadState`, a composite step), so checkpoints name and shape
+ * them as before and the two paths' checkpoints are interchangeable.
+ *
+ * Everything is encoded into tfjs's own command encoder, in order with its kernels, from the
+ * buffers its tensors already own: the backend's internals used here are listed in
+ * `WebGPUBackendLike` (tfjs-backend-webgpu 4.x).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { useFastPath } from '../fast-path';
+import { setStepPhase } from '../phase';
+import { arenaLayout, NORM_WORKGROUPS, WORKGROUP_SIZE, workgroupCounts, type ArenaLayout } from './arena';
+
+type DataId = object;
+
+/** The parts of tfjs's WebGPU backend the fused update drives. */
+interface WebGPUBackendLike {
+	device: GPUDevice;
+	commandEncoder: GPUCommandEncoder | null;
+	tensorMap: { get(dataId: DataId): { resource: GPUBuffer | null } | undefined };
+	bufferManager: { acquireBuffer(size: number, usage: number): GPUBuffer; releaseBuffer(buffer: GPUBuffer): void };
+	/** Buffers released to the pool after the next submit (tfjs puts each kernel's uniforms there). */
+	uniformPendingDisposal: GPUBuffer[];
+	/** Data the unsubmitted commands use: disposing it waits for the submit. */
+	commandQueueOwnedIds: WeakSet<DataId>;
+	ensureCommandEncoderReady(): void;
+	endComputePassEncoder(): void;
+	uploadToGPU(dataId: DataId): void;
+	makeTensorInfo(shape: number[], dtype: 'float32'): tf.TensorInfo;
+	makeUniforms(uniforms: { type: 'float32' | 'uint32'; data: number[] }[]): GPUBufferBinding;
+}
+
+/** The update rule the kernel computes, with the optimizer's hyper-parameters. */
+export type FusedRule =
+	| { kind: 'adam'; decoupled: boolean; beta1: number; beta2: number; eps: number; weightDecay: number }
+	| { kind: 'sgd'; momentum: number; nesterov: boolean; weightDecay: number };
+
+const STORAGE = () => GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+
+const UNIFORMS = `struct Uniforms {
+	n: u32, decayEnd: u32, np: u32, pad: u32,
+	maxNorm: f32, lr: f32, wd: f32, decayFactor: f32,
+	b1: f32, omb1: f32, b2: f32, omb2: f32,
+	eps: f32, bc2Sqrt: f32, stepSize: f32, mu: f32,
+}`;
+
+/** Pass 1 of the global norm: each workgroup's sum of squares over a strided share of the arena. */
+const NORM_SHADER = `${UNIFORMS}
+@group(0) @binding(0) var<storage, read> grads: array<f32>;
+@group(0) @binding(1) var<storage, read_write> partials: array<f32>;
+@group(0) @binding(2) var<uniform> u: Uniforms;
+var<workgroup> acc: array<f32, ${WORKGROUP_SIZE}>;
+@compute @workgroup_size(${WORKGROUP_SIZE})
+fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+	var s = 0.0;
+	let stride = nwg.x * ${WORKGROUP_SIZE}u;
+	for (var i = wid.x * ${WORKGROUP_SIZE}u + lid; i < u.n; i = i + stride) {
+		let x = grads[i];
+		s = s + x * x;
+	}
+	acc[lid] = s;
+	workgroupBarrier();
+	for (var k = ${WORKGROUP_SIZE / 2}u; k > 0u; k = k >> 1u) {
+		if (lid < k) { acc[lid] = acc[lid] + acc[lid + k]; }
+		workgroupBarrier();
+	}
+	if (lid == 0u) { partials[wid.x] = acc[0]; }
+}`;
+
+/** The update: the norm from the partial sums, the clip scale, then each element's rule. */
+function updateShader(rule: FusedRule): string {
+	const slots = slotCount(rule);
+	const slotBindings = Array.from({ length: slots }, (_, k) => `@group(0) @binding(${2 + k}) var<storage, read_write> s${k}: array<f32>;`).join('\n');
+	let body: string;
+	if (rule.kind === 'adam') {
+		body = `${rule.decoupled ? '' : 'if (decays) { g = g + p0 * u.wd; }'}
+		let m1 = s0[i] * u.b1 + g * u.omb1;
+		let v1 = s1[i] * u.b2 + (g * g) * u.omb2;
+		s0[i] = m1;
+		s1[i] = v1;
+		var base = p0;
+		${rule.decoupled ? 'if (decays) { base = p0 * u.decayFactor; }' : ''}
+		let denom = sqrt(v1) / u.bc2Sqrt + u.eps;
+		params[i] = base - (m1 / denom) * u.stepSize;`;
+	} else {
+		body = `if (decays) { g = g + p0 * u.wd; }
+		${slots ? `let b1 = s0[i] * u.mu + g;\n\t\ts0[i] = b1;\n\t\t${rule.nesterov ? 'g = g + b1 * u.mu;' : 'g = b1;'}` : ''}
+		params[i] = p0 - g * u.lr;`;
+	}
+	return `${UNIFORMS}
+@group(0) @binding(0) var<storage, read_write> params: array<f32>;
+@group(0) @binding(1) var<storage, read> grads: array<f32>;
+${slotBindings}
+@group(0) @binding(${2 + slots}) var<storage, read> partials: array<f32>;
+@group(0) @binding(${3 + slots}) var<storage, read_write> normOut: array<f32>;
+@group(0) @binding(${4 + slots}) var<uniform> u: Uniforms;
+var<workgroup> acc: array<f32, ${WORKGROUP_SIZE}>;
+@compute @workgroup_size(${WORKGROUP_SIZE})
+fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+	var s = 0.0;
+	if (lid < u.np) { s = partials[lid]; }
+	acc[lid] = s;
+	workgroupBarrier();
+	for (var k = ${WORKGROUP_SIZE / 2}u; k > 0u; k = k >> 1u) {
+		if (lid < k) { acc[lid] = acc[lid] + acc[lid + k]; }
+		workgroupBarrier();
+	}
+	let norm = sqrt(acc[0]);
+	var scale = 1.0;
+	if (u.maxNorm > 0.0) { scale = min(1.0, u.maxNorm / (norm + 1e-6)); }
+	if (wid.x == 0u && lid == 0u) { normOut[0] = norm; }
+	let stride = nwg.x * ${WORKGROUP_SIZE}u;
+	for (var i = wid.x * ${WORKGROUP_SIZE}u + lid; i < u.n; i = i + stride) {
+		let decays = i < u.decayEnd;
+		let p0 = params[i];
+		var g = grads[i] * scale;
+		${body}
+	}
+}`;
+}
+
+/** Moment arenas the rule keeps: Adam's m and v, SGD's momentum buffer (none without momentum). */
+export function slotCount(rule: FusedRule): number {
+	return rule.kind === 'adam' ? 2 : rule.momentum > 0 ? 1 : 0;
+}
+
+function ruleKey(rule: FusedRule): string {
+	return rule.kind === 'adam' ? `adam-${rule.decoupled ? 'decoupled' : 'l2'}` : `sgd-${slotCount(rule)}-${rule.nesterov ? 'nesterov' : 'plain'}`;
+}
+
+/** Compiled pipelines per device (a lost device's go with it). */
+const pipelines = new WeakMap<GPUDevice, Map<string, GPUComputePipeline>>();
+
+function pipeline(device: GPUDevice, key: string, code: () => string): GPUComputePipeline {
+	let cache = pipelines.get(device);
+	if (!cache) pipelines.set(device, (cache = new Map()));
+	let p = cache.get(key);
+	if (!p) {
+		p = device.createComputePipeline({ layout: 'auto', compute: { module: device.createShaderModule({ code: code() }), entryPoint: 'main' } });
+		cache.set(key, p);
+	}
+	return p;
+}
+
+/** The uniform values of one step, in the order of `Uniforms`. */
+export function uniformValues(rule: FusedRule, layout: ArenaLayout, lr: number, maxNorm: number, step: number, normWorkgroups: number): { type: 'float32' | 'uint32'; data: number[] }[] {
+	const wd = rule.weightDecay;
+	const u = (x: number) => ({ type: 'uint32' as const, data: [x] });
+	const f = (x: number) => ({ type: 'float32' as const, data: [x] });
+	const clip = maxNorm > 0 ? maxNorm : 0;
+	const decayEnd = wd > 0 ? layout.decayEnd : 0;
+	if (rule.kind === 'adam') {
+		// As adamw.ts computes them, in float64 before they become float32.
+		const bc1 = 1 - Math.pow(rule.beta1, step);
+		const bc2Sqrt = Math.sqrt(1 - Math.pow(rule.beta2, step));
+		return [u(layout.total), u(decayEnd), u(normWorkgroups), u(0), f(clip), f(lr), f(wd), f(1 - lr * wd), f(rule.beta1), f(1 - rule.beta1), f(rule.beta2), f(1 - rule.beta2), f(rule.eps), f(bc2Sqrt), f(lr / bc1), f(0)];
+	}
+	return [u(layout.total), u(decayEnd), u(normWorkgroups), u(0), f(clip), f(lr), f(wd), f(1 - lr * wd), f(0), f(0), f(0), f(0), f(0), f(1), f(lr), f(rule.momentum)];
+}
+
+/** The arenas on the GPU, between steps. */
+interface Arenas {
+	backend: WebGPUBackendLike;
+	layout: ArenaLayout;
+	params: GPUBuffer;
+	slots: GPUBuffer[];
+	partials: GPUBuffer;
+	/** Per parameter, the data its variable held when this arena wrote it (still current if unchanged). */
+	written: Map<string, DataId>;
+}
+
+/**
+ * The fused update of one optimizer. The optimizer hands it its parameters, its decay rule and its
+ * slot maps (`optimizer.<slot>.<param>` variables, in checkpoint order).
+ */
+export class FusedUpdate {
+	private arenas: Arenas | null = null;
+
+	constructor(
+		private readonly params: Map<string, tf.Variable>,
+		private readonly decay: (name: string, shape: number[]) => boolean,
+		private readonly slots: Map<string, tf.Variable>[]
+	) {}
+
+	/** Whether the arenas hold the moments now (the slot maps are empty meanwhile). */
+	get active(): boolean {
+		return this.arenas !== null;
+	}
+
+	/**
+	 * Clip and update from `grads` (keyed like the parameters) in two dispatches and return the
+	 * gradients' global norm before clipping, or null where the fast path does not apply (not
+	 * WebGPU, switched off, a parameter without a float32 gradient of its shape, an arena larger
+	 * than one storage binding): the caller then runs the composites.
+	 */
+	run(grads: Record<string, tf.Tensor>, rule: FusedRule, lr: number, maxNorm: number, step: number): tf.Scalar | null {
+		if (!this.applies(grads)) return null;
+		const backend = tf.backend() as unknown as WebGPUBackendLike;
+		if (this.arenas && this.arenas.backend !== backend) this.takeBack();
+		const a = this.arenas ?? this.adopt(backend);
+		const { layout } = a;
+		const device = backend.device;
+		const owned = backend.commandQueueOwnedIds;
+		const bytes = layout.total * 4;
+
+		backend.ensureCommandEncoderReady();
+		backend.endComputePassEncoder();
+		const encoder = backend.commandEncoder!;
+		const bufferOf = (t: tf.TensorInfo) => {
+			backend.uploadToGPU(t.dataId);
+			owned.add(t.dataId);
+			return backend.tensorMap.get(t.dataId)!.resource!;
+		};
+		const gradArena = backend.bufferManager.acquireBuffer(bytes, STORAGE());
+		backend.uniformPendingDisposal.push(gradArena);
+		for (const seg of layout.segments) {
+			const v = this.params.get(seg.name)!;
+			if (a.written.get(seg.name) !== v.dataId) encoder.copyBufferToBuffer(bufferOf(v), 0, a.params, seg.offset * 4, seg.size * 4);
+			encoder.copyBufferToBuffer(bufferOf(grads[seg.name]), 0, gradArena, seg.offset * 4, seg.size * 4);
+		}
+
+		const norm = backend.makeTensorInfo([], 'float32');
+		const normBuffer = bufferOf(norm);
+		const counts = workgroupCounts(layout.total);
+		const uniforms = backend.makeUniforms(uniformValues(rule, layout, lr, maxNorm, step, counts.norm));
+		const normPipe = pipeline(device, 'norm', () => NORM_SHADER);
+		const updatePipe = pipeline(device, ruleKey(rule), () => updateShader(rule));
+		const group = (p: GPUComputePipeline, buffers: GPUBuffer[]) =>
+			device.createBindGroup({
+				layout: p.getBindGroupLayout(0),
+				entries: [...buffers.map((buffer, binding) => ({ binding, resource: { buffer } })), { binding: buffers.length, resource: uniforms }]
+			});
+
+		const pass = encoder.beginComputePass();
+		setStepPhase('clip');
+		pass.setPipeline(normPipe);
+		pass.setBindGroup(0, group(normPipe, [gradArena, a.partials]));
+		pass.dispatchWorkgroups(counts.norm);
+		setStepPhase('optimizer');
+		pass.setPipeline(updatePipe);
+		pass.setBindGroup(0, group(updatePipe, [a.params, gradArena, ...a.slots, a.partials, normBuffer]));
+		pass.dispatchWorkgroups(counts.update);
+		pass.end();
+
+		for (const seg of layout.segments) {
+			const v = this.params.get(seg.name)!;
+			const t = this.slice(backend, a.params, seg.offset, seg.size, seg.shape);
+			v.assign(t);
+			a.written.set(seg.name, v.dataId);
+		}
+		return tf.engine().makeTensorFromTensorInfo(norm, backend as unknown as tf.KernelBackend) as tf.Scalar;
+	}
+
+	/** Put the moments back into the optimizer's variables and let the arenas go. */
+	takeBack(): void {
+		const a = this.arenas;
+		if (!a) return;
+		this.arenas = null;
+		const byName = new Map(a.layout.segments.map((s) => [s.name, s]));
+		a.backend.ensureCommandEncoderReady();
+		a.backend.endComputePassEncoder();
+		this.slots.forEach((map, k) => {
+			for (const name of this.params.keys()) {
+				const seg = byName.get(name)!;
+				const t = this.slice(a.backend, a.slots[k], seg.offset, seg.size, seg.shape);
+				map.set(name, tf.variable(t, false));
+				t.dispose();
+			}
+		});
+		this.release(a);
+	}
+
+	/** Free the arenas without restoring the moments (the optimizer is being disposed). */
+	dispose(): void {
+		if (this.arenas) this.release(this.arenas);
+		this.arenas = null;
+	}
+
+	private applies(grads: Record<string, tf.Tensor>): boolean {
+		if (!useFastPath() || this.params.size === 0) return false;
+		const backend = tf.backend() as unknown as Partial<WebGPUBackendLike>;
+		if (!backend.device || typeof backend.makeUniforms !== 'function' || !backend.bufferManager) return false;
+		let total = 0;
+		for (const [name, p] of this.params) {
+			const g = grads[name];
+			if (!g || g.dtype !== 'float32' || p.dtype !== 'float32' || p.size === 0 || !tf.util.arraysEqual(g.shape, p.shape)) return false;
+			total += p.size;
+		}
+		const limits = backend.device.limits;
+		return total * 4 <= Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
+	}
+
+	/** Lay out the arenas and move the moments in; the moment variables are disposed meanwhile. */
+	private adopt(backend: WebGPUBackendLike): Arenas {
+		const layout = arenaLayout(
+			[...this.params].map(([name, p]) => [name, p.shape]),
+			this.decay
+		);
+		const bytes = layout.total * 4;
+		const a: Arenas = {
+			backend,
+			layout,
+			params: backend.bufferManager.acquireBuffer(bytes, STORAGE()),
+			slots: this.slots.map(() => backend.bufferManager.acquireBuffer(bytes, STORAGE())),
+			partials: backend.bufferManager.acquireBuffer(NORM_WORKGROUPS * 4, STORAGE()),
+			written: new Map()
+		};
+		backend.ensureCommandEncoderReady();
+		backend.endComputePassEncoder();
+		const encoder = backend.commandEncoder!;
+		this.slots.forEach((map, k) => {
+			for (const seg of layout.segments) {
+				const v = map.get(seg.name);
+				if (!v) throw new Error(`The optimizer has no state for ${seg.name}.`);
+				backend.uploadToGPU(v.dataId);
+				backend.commandQueueOwnedIds.add(v.dataId);
+				encoder.copyBufferToBuffer(backend.tensorMap.get(v.dataId)!.resource!, 0, a.slots[k], seg.offset * 4, seg.size * 4);
+			}
+			for (const v of map.values()) v.dispose();
+			map.clear();
+		});
+		this.arenas = a;
+		return a;
+	}
+
+	/** A new tensor holding `size` elements of `arena` from `offset` (a transfer, no dispatch). */
+	private slice(backend: WebGPUBackendLike, arena: GPUBuffer, offset: number, size: number, shape: number[]): tf.Tensor {
+		const info = backend.makeTensorInfo(shape, 'float32');
+		backend.uploadToGPU(info.dataId);
+		backend.commandQueueOwnedIds.add(info.dataId);
+		backend.commandEncoder!.copyBufferToBuffer(arena, offset * 4, backend.tensorMap.get(info.dataId)!.resource!, 0, size * 4);
+		return tf.engine().makeTensorFromTensorInfo(info, backend as unknown as tf.KernelBackend);
+	}
+
+	/** The arenas go back to tfjs's buffer pool once the commands that use them are submitted. */
+	private release(a: Arenas): void {
+		a.backend.uniformPendingDisposal.push(a.params, ...a.slots, a.partials);
+	}
+}
