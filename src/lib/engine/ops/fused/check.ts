@@ -68,8 +68,6 @@ interface Problem {
 	inputs: tf.Tensor[];
 	names: string[];
 	op: (...xs: tf.Tensor[]) => tf.Tensor;
-	/** Tensors the op closes over (labels), disposed with the inputs. */
-	extra: tf.Tensor[];
 }
 
 interface PathResult {
@@ -108,15 +106,14 @@ function problems(seed: number): Problem[] {
 	for (const [n, c] of [[1, 17], [7, 513], [33, 17], [33, 513]]) {
 		for (const labelSmoothing of [0, 0.1]) {
 			const ids = Array.from({ length: n }, (_, i) => (i % 5 === 3 ? -100 : (i * 7919 + seed * 31) % c));
-			const labels = tf.tensor1d(ids, 'int32');
 			out.push({
 				kernel: 'crossEntropy',
 				shape: `rows ${n} × vocab ${c}, smoothing ${labelSmoothing}`,
 				claimed: CROSS_ENTROPY_DISPATCHES,
 				inputs: [normal([n, c], 3)],
 				names: ['loss', 'dlogits'],
-				op: (logits) => crossEntropy(logits as tf.Tensor2D, labels, { labelSmoothing }),
-				extra: [labels]
+				// Labels made inside the differentiated function, as a training step makes them.
+				op: (logits) => crossEntropy(logits as tf.Tensor2D, tf.tensor1d(ids, 'int32'), { labelSmoothing })
 			});
 		}
 	}
@@ -127,8 +124,7 @@ function problems(seed: number): Problem[] {
 			claimed: LAYER_NORM_DISPATCHES,
 			inputs: [normal([n, d], 2, 0.5), normal([d], 0.2, 1), normal([d], 0.2)],
 			names: ['y', 'dx', 'dgamma', 'dbeta'],
-			op: (x, g, b) => layerNorm(x, g as tf.Tensor1D, b as tf.Tensor1D, 1e-5),
-			extra: []
+			op: (x, g, b) => layerNorm(x, g as tf.Tensor1D, b as tf.Tensor1D, 1e-5)
 		});
 		out.push({
 			kernel: 'rmsNorm',
@@ -136,8 +132,7 @@ function problems(seed: number): Problem[] {
 			claimed: RMS_NORM_DISPATCHES,
 			inputs: [normal([n, d], 2, 0.5), normal([d], 0.2, 1)],
 			names: ['y', 'dx', 'dgamma'],
-			op: (x, g) => rmsNorm(x, g as tf.Tensor1D, 1e-6),
-			extra: []
+			op: (x, g) => rmsNorm(x, g as tf.Tensor1D, 1e-6)
 		});
 	}
 	// A rank-3 input, as the models pass (B, T, d).
@@ -147,15 +142,14 @@ function problems(seed: number): Problem[] {
 		claimed: LAYER_NORM_DISPATCHES,
 		inputs: [normal([2, 7, 63], 2), normal([63], 0.2, 1), normal([63], 0.2)],
 		names: ['y', 'dx', 'dgamma', 'dbeta'],
-		op: (x, g, b) => layerNorm(x, g as tf.Tensor1D, b as tf.Tensor1D, 1e-5),
-		extra: []
+		op: (x, g, b) => layerNorm(x, g as tf.Tensor1D, b as tf.Tensor1D, 1e-5)
 	});
 	const unary: [string, (x: tf.Tensor) => tf.Tensor][] = [['geluTanh', geluTanh], ['geluErf', geluErf], ['silu', silu]];
 	for (const shape of [[1, 5], [7, 63], [33, 130], [2, 7, 63]]) {
 		for (const [name, fn] of unary) {
-			out.push({ kernel: name, shape: shape.join(' × '), claimed: ACTIVATION_DISPATCHES, inputs: [normal(shape, 3)], names: ['y', 'dx'], op: (x) => fn(x), extra: [] });
+			out.push({ kernel: name, shape: shape.join(' × '), claimed: ACTIVATION_DISPATCHES, inputs: [normal(shape, 3)], names: ['y', 'dx'], op: (x) => fn(x) });
 		}
-		out.push({ kernel: 'siluGate', shape: shape.join(' × '), claimed: SILU_GATE_DISPATCHES, inputs: [normal(shape, 3), normal(shape)], names: ['y', 'dgate', 'dup'], op: (g, u) => siluGate(g, u), extra: [] });
+		out.push({ kernel: 'siluGate', shape: shape.join(' × '), claimed: SILU_GATE_DISPATCHES, inputs: [normal(shape, 3), normal(shape)], names: ['y', 'dgate', 'dup'], op: (g, u) => siluGate(g, u) });
 	}
 	return out;
 }
@@ -187,7 +181,7 @@ export async function fusedKernelCheck(seed = 1): Promise<FusedCheck> {
 		}
 	} finally {
 		setFastPath(wasEnabled);
-		tf.dispose(all.flatMap((p) => [...p.inputs, ...p.extra]));
+		tf.dispose(all.flatMap((p) => p.inputs));
 	}
 	const maxError = Math.max(...cases.flatMap((c) => Object.values(c.errors)));
 	return { cases, maxError, tensorsLeaked: tf.memory().numTensors - before };

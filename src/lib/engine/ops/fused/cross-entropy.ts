@@ -89,12 +89,14 @@ export function fusedCrossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D, labe
 		const save = args[1] as tf.GradSaveFunc;
 		const rows = runProgram(rowProgram('whetstoneCrossEntropyRows', ['logits', 'labels'], [n, 2], n, c, rowsBody, 'smoothing : f32,'), [x, labels], smoothing);
 		const mean = runProgram(rowProgram('whetstoneCrossEntropyMean', ['rows', 'labels'], [1], 1, n, meanBody), [rows, labels]);
-		save([x, rows]);
+		// The labels are saved like the logits: a caller's labels made inside the differentiated
+		// function are disposed when its forward ends, before the backward runs.
+		save([x, rows, labels]);
 		return {
 			value: mean.reshape([]),
 			gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-				const [xs, rs] = saved;
-				return [runProgram(rowProgram('whetstoneCrossEntropyGrad', ['logits', 'rows', 'labels', 'dy'], [n, c], n, c, backwardBody, 'smoothing : f32,'), [xs, rs, labels, dy.reshape([1])], smoothing)];
+				const [xs, rs, ls] = saved;
+				return [runProgram(rowProgram('whetstoneCrossEntropyGrad', ['logits', 'rows', 'labels', 'dy'], [n, c], n, c, backwardBody, 'smoothing : f32,'), [xs, rs, ls, dy.reshape([1])], smoothing)];
 			}
 		};
 	});
