@@ -8,11 +8,14 @@
  *
  *   npm run bench:step -- --model scratch|gpt2|llama --layers 2 --width 128 --heads 4 --vocab 512
  *     --seq 64 --batch 4 [--lora] [--json] [--steps 5] [--warmup 2] [--large lora|full|off] [--gen 24]
- *     [--parts steps,large,generate]
+ *     [--parts steps,large,generate] [--matrix]
+ *
+ * --matrix runs the README's set in one browser session: scratch and gpt2 at 1 layer and at
+ * --layers, gpt2 LoRA at --layers, then one summary table.
  *
  * The engine side is src/lib/engine/bench-step.ts, reached through `whetstone.engine.benchStep`.
  */
-import { formatStepTable, parseStepArgs, type StepBenchRequest, type StepBenchResult } from '../src/lib/engine/bench-step';
+import { formatStepTable, formatSummaryTable, parseStepArgs, shapesFor, type EngineResult, type StepBenchRequest, type StepBenchResult, type StepShape } from '../src/lib/engine/bench-step';
 import { openStudio } from './browser';
 
 const args = (() => {
@@ -23,7 +26,10 @@ const args = (() => {
 		process.exit(2);
 	}
 })();
-const { json, steps, warmup, large, gen, parts, ...shape } = args;
+const { json, steps, warmup, large, gen, parts } = args;
+const shapes = shapesFor(args);
+/** Generation runs at the shape asked for (--matrix or not). */
+const genShape = shapesFor({ ...args, matrix: false })[0];
 const log = (...xs: unknown[]) => {
 	if (!json) console.log(...xs);
 };
@@ -32,11 +38,12 @@ const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
 const { page, close } = await openStudio('/train?backend=webgpu', 4395);
 const call = (req: StepBenchRequest) => page.evaluate((r) => (globalThis as any).whetstone.engine.benchStep(r), req) as Promise<StepBenchResult>;
 try {
-	if (parts.includes('steps')) {
+	const done: { shape: StepShape; engines: EngineResult[] }[] = [];
+	for (const shape of parts.includes('steps') ? shapes : []) {
 		const s = await call({ part: 'steps', shape, steps, warmup });
 		if (s.part !== 'steps') throw new Error('unexpected answer');
 		const r = s.report;
-		log(`backend: ${r.backend} · ${r.adapter}${r.isFallbackAdapter ? ' (software adapter)' : ''}`);
+		if (!done.length) log(`backend: ${r.backend} · ${r.adapter}${r.isFallbackAdapter ? ' (software adapter)' : ''}`);
 		log(
 			`shape: ${shape.model}${shape.lora ? ' LoRA' : ''}, ${shape.layers} layer(s), width ${shape.width}, ${shape.heads} heads, vocabulary ${shape.vocab}, context ${shape.seq}, batch ${shape.batch}; ` +
 				`${warmup} warm-up step(s) each, then ${steps} interleaved rounds; no dropout; each step reads its loss back`
@@ -49,6 +56,12 @@ try {
 		if (json)
 			for (const e of r.engines)
 				console.log(JSON.stringify({ engine: e.engine, label: e.label, backend: r.backend, adapter: r.adapter, ...shape, dispatchesPerStep: e.dispatchesPerStep, split: e.split, submitsPerStep: e.submitsPerStep, copiesPerStep: e.copiesPerStep, writesPerStep: e.writesPerStep, msPerStep: e.msPerStep, ms: e.ms, tokensPerSec: e.tokensPerSec, ratioToStock: e.ratioToStock, params: e.params, trainableParams: e.trainableParams, lossFirst: e.lossFirst, lossLast: e.lossLast }));
+		done.push({ shape, engines: r.engines });
+		log('');
+	}
+	if (done.length > 1) {
+		log('all shapes:');
+		log(formatSummaryTable(done));
 	}
 
 	if (large !== 'off' && parts.includes('large')) {
@@ -69,7 +82,7 @@ try {
 
 	if (gen > 0 && parts.includes('generate')) {
 		log('');
-		const q = await call({ part: 'generate', shape, newTokens: gen });
+		const q = await call({ part: 'generate', shape: genShape, newTokens: gen });
 		if (q.part !== 'generate') throw new Error('unexpected answer');
 		const g = q.report;
 		log(`generation, greedy, batch 1, ${g.promptTokens}-token prompt, ${gen} new tokens: ${g.model}`);

@@ -58,6 +58,8 @@ export interface StepBenchArgs extends StepShape {
 	gen: number;
 	/** Which parts run: the interleaved steps, the GPT-2-small-sized step, generation. */
 	parts: BenchPart[];
+	/** The README's set in one browser session: scratch and gpt2 at 1 layer and at `layers`, gpt2 LoRA at `layers`. */
+	matrix: boolean;
 }
 
 export type BenchPart = 'steps' | 'large' | 'generate';
@@ -77,7 +79,8 @@ export const DEFAULT_STEP_ARGS: StepBenchArgs = {
 	json: false,
 	large: 'lora',
 	gen: 24,
-	parts: [...PARTS]
+	parts: [...PARTS],
+	matrix: false
 };
 
 const MODELS: readonly BenchModel[] = ['scratch', 'gpt2', 'llama'];
@@ -90,12 +93,12 @@ export function parseStepArgs(argv: readonly string[]): StepBenchArgs {
 		const flag = argv[i];
 		if (!flag.startsWith('--')) throw new Error(`Unexpected argument '${flag}'. Arguments are --name value or --flag.`);
 		const name = flag.slice(2);
-		if (name === 'lora' || name === 'json') {
+		if (name === 'lora' || name === 'json' || name === 'matrix') {
 			a[name] = true;
 			continue;
 		}
 		if (name !== 'model' && name !== 'large' && name !== 'parts' && !(ints as readonly string[]).includes(name))
-			throw new Error(`Unknown option --${name}. Options: --model, ${ints.map((k) => `--${k}`).join(', ')}, --large, --parts, --lora, --json.`);
+			throw new Error(`Unknown option --${name}. Options: --model, ${ints.map((k) => `--${k}`).join(', ')}, --large, --parts, --lora, --json, --matrix.`);
 		const value = argv[++i];
 		if (value === undefined || value.startsWith('--')) throw new Error(`--${name} needs a value.`);
 		if (name === 'model') {
@@ -120,6 +123,18 @@ export function parseStepArgs(argv: readonly string[]): StepBenchArgs {
 	if (a.lora && a.model === 'scratch') throw new Error('--lora trains adapters of a Hugging Face architecture: use it with --model gpt2 or llama.');
 	if (a.seq < 2) throw new Error('--seq must be at least 2 (language modelling predicts the next token).');
 	return a;
+}
+
+/** The shapes one run benchmarks: the one asked for, or with `matrix` the README's set. */
+export function shapesFor(a: StepBenchArgs): StepShape[] {
+	const { model, layers, width, heads, vocab, seq, batch, lora } = a;
+	const base = { width, heads, vocab, seq, batch };
+	if (!a.matrix) return [{ ...base, model, layers, lora }];
+	const depths = [...new Set([1, layers])];
+	return [
+		...(['scratch', 'gpt2'] as const).flatMap((m) => depths.map((l) => ({ ...base, model: m, layers: l, lora: false }))),
+		{ ...base, model: 'gpt2', layers, lora: true }
+	];
 }
 
 // ---- statistics and the report ----
@@ -212,6 +227,24 @@ export function formatStepTable(results: readonly EngineResult[]): string {
 			`${fmt(r.msPerStep.min)} · ${fmt(r.msPerStep.median)} | ${fmt(r.tokensPerSec)} | ${ratio ? fmt(ratio.dispatches, 2) : '–'} | ${ratio ? `${fmt(ratio.medianMs, 2)} · ${fmt(ratio.pairedMs, 2)}` : '–'} |`
 		);
 	});
+	return [head, rule, ...rows].join('\n');
+}
+
+/** Several shapes' engines in one table, the README's "Training step speed" layout. */
+export function formatSummaryTable(runs: readonly { shape: StepShape; engines: readonly EngineResult[] }[]): string {
+	const head = '| model | layers | engine | dispatches / step | fwd / bwd / clip / opt | submits | ms / step (median) | × stock dispatches | × stock ms (paired) |';
+	const rule = '|---|---|---|---|---|---|---|---|---|';
+	const name: Record<EngineName, string> = { fast: 'Whetstone fast path', reference: 'Whetstone reference path', stock: 'stock tfjs GPT + Adam' };
+	const rows = runs.flatMap(({ shape, engines }) =>
+		engines.map((r) => {
+			const s = r.split;
+			const model = shape.model === 'scratch' ? 'from scratch' : `${shape.model}${shape.lora ? ' LoRA' : ''}`;
+			return (
+				`| ${model} | ${shape.layers} | ${name[r.engine]} | ${num(r.dispatchesPerStep)} | ${num(s.forward)} / ${num(s.backward)} / ${num(s.clip)} / ${num(s.optimizer)} | ${num(r.submitsPerStep)} | ` +
+				`${fmt(r.msPerStep.median)} | ${r.ratioToStock ? fmt(r.ratioToStock.dispatches, 2) : '–'} | ${r.ratioToStock ? fmt(r.ratioToStock.pairedMs, 2) : '–'} |`
+			);
+		})
+	);
 	return [head, rule, ...rows].join('\n');
 }
 

@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { DEFAULT_STEP_ARGS, benchmarkSteps, formatStepTable, median, minimum, parseStepArgs, summarizeEngine, withRatios, type EngineResult } from '../../../src/lib/engine/bench-step';
+import { DEFAULT_STEP_ARGS, benchmarkSteps, formatStepTable, formatSummaryTable, median, minimum, parseStepArgs, shapesFor, summarizeEngine, withRatios, type EngineResult } from '../../../src/lib/engine/bench-step';
 import { GpuCounter, emptyCounts, totalDispatches, wrapGpuMethods, type GpuCounts } from '../../../src/lib/engine/dispatch-count';
 import { setStepPhase, stepPhase } from '../../../src/lib/engine/phase';
 import { StockGpt } from '../../../bench/stock-gpt';
@@ -20,6 +20,12 @@ describe('parseStepArgs', () => {
 		const a = parseStepArgs(['--model', 'gpt2', '--layers', '1', '--width', '64', '--heads', '2', '--vocab', '300', '--seq', '32', '--batch', '8', '--lora', '--json', '--steps', '3', '--large', 'off', '--gen', '0', '--parts', 'steps,generate']);
 		expect(a.parts).toEqual(['steps', 'generate']);
 		expect(a).toMatchObject({ model: 'gpt2', layers: 1, width: 64, heads: 2, vocab: 300, seq: 32, batch: 8, lora: true, json: true, steps: 3, large: 'off', gen: 0 });
+	});
+
+	it('lists the README set with --matrix', () => {
+		const a = parseStepArgs(['--matrix']);
+		expect(shapesFor(a).map((s) => `${s.model}${s.lora ? '+lora' : ''}:${s.layers}`)).toEqual(['scratch:1', 'scratch:2', 'gpt2:1', 'gpt2:2', 'gpt2+lora:2']);
+		expect(shapesFor(parseStepArgs(['--model', 'llama', '--layers', '3']))).toEqual([{ model: 'llama', layers: 3, width: 128, heads: 4, vocab: 512, seq: 64, batch: 4, lora: false }]);
 	});
 
 	it('says what is wrong', () => {
@@ -63,6 +69,10 @@ describe('statistics and the table', () => {
 		expect(f.ratioToStock!.medianMs).toBeCloseTo(0.4);
 		expect(f.ratioToStock!.pairedMs).toBeCloseTo(0.5); // rounds 0.5, 0.3, 0.8
 		expect(s.ratioToStock).toEqual({ dispatches: 1, medianMs: 1, pairedMs: 1 });
+
+		const summary = formatSummaryTable([{ shape: { model: 'gpt2', layers: 2, width: 128, heads: 4, vocab: 512, seq: 64, batch: 4, lora: true }, engines: [f, s] }]).split('\n');
+		expect(summary[2]).toBe('| gpt2 LoRA | 2 | Whetstone fast path | 32 | 10 / 20 / 1 / 1 | 2 | 40 | 0.08 | 0.50 |');
+		expect(summary[3]).toContain('| stock tfjs GPT + Adam |');
 
 		const table = formatStepTable([f, s]).split('\n');
 		expect(table).toHaveLength(4);
