@@ -105,9 +105,10 @@ export function attention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, opts: 
 	return tf.matMul(w, vv) as tf.Tensor4D; // (B, nh, Tq, hs)
 }
 
-/** (B, T, nh*hs) -> (B, nh, T, hs) */
+/** (B, T, nh*hs) -> (B, nh, T, hs); for one token (a decode step) the same layout, so a reshape and no transpose kernel. */
 export function splitHeads(x: tf.Tensor, nHeads: number): tf.Tensor4D {
 	const [b, t, c] = x.shape;
+	if (t === 1) return x.reshape([b, nHeads, 1, c / nHeads]) as tf.Tensor4D;
 	return x.reshape([b, t, nHeads, c / nHeads]).transpose([0, 2, 1, 3]) as tf.Tensor4D;
 }
 
@@ -131,8 +132,9 @@ export function cachedAttention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, 
 	return tf.matMul(w, v).reshape([b, nh, 1, hs]) as tf.Tensor4D; // (B, nkv, groups, hs) -> (B, nh, 1, hs)
 }
 
-/** (B, nh, T, hs) -> (B, T, nh*hs) */
+/** (B, nh, T, hs) -> (B, T, nh*hs); for one token a reshape, as in `splitHeads`. */
 export function mergeHeads(x: tf.Tensor4D): tf.Tensor3D {
 	const [b, nh, t, hs] = x.shape;
+	if (t === 1) return x.reshape([b, 1, nh * hs]) as tf.Tensor3D;
 	return x.transpose([0, 2, 1, 3]).reshape([b, t, nh * hs]) as tf.Tensor3D;
 }
