@@ -1,8 +1,8 @@
 /**
  * The fused WebGPU kernels of the fast path (issue 10; src/lib/engine/ops/fused/) against their
  * composite references in the engine worker on WebGPU (SwiftShader): softmax cross-entropy (with
- * ignored rows and label smoothing), LayerNorm, RMSNorm, GELU (tanh and erf), SiLU and the SiLU gate,
- * on odd shapes (rows 1, 7, 33; widths 5, 63, 130; vocabularies 17 and 513). Every value and every
+ * ignored rows and label smoothing), LayerNorm, RMSNorm, GELU (tanh and erf), SiLU, the SiLU gate and
+ * the linear map with its bias (both weight layouts, and frozen), on odd shapes (rows 1, 7, 33; widths 5, 63, 130; vocabularies 17 and 513). Every value and every
  * gradient within 1e-5 relative, each op taking the dispatches its file claims (counted by wrapping
  * the compute pass's dispatchWorkgroups in the worker), and no tensor left behind by repeated checks.
  */
@@ -34,7 +34,10 @@ const EXPECTED: Record<string, Count> = {
 	geluTanh: { forward: 1, backward: 1 },
 	geluErf: { forward: 1, backward: 1 },
 	silu: { forward: 1, backward: 1 },
-	siluGate: { forward: 1, backward: 2 }
+	siluGate: { forward: 1, backward: 2 },
+	linear: { forward: 1, backward: 3 },
+	// A frozen weight and bias (LoRA's base layers): only dx is computed.
+	linearFrozen: { forward: 1, backward: 1 }
 };
 
 test('each fused WebGPU kernel matches its composite forward and backward, with the dispatches it claims and no leaked tensors', async ({ studioPage: page }) => {

@@ -11,9 +11,11 @@ import { fastPathEnabled, setFastPath } from '../../fast-path';
 import { crossEntropy } from '../loss';
 import { layerNorm, rmsNorm } from '../norm';
 import { geluErf, geluTanh, silu, siluGate } from '../activations';
+import { linear } from '../linear';
 import { CROSS_ENTROPY_DISPATCHES } from './cross-entropy';
 import { LAYER_NORM_DISPATCHES, RMS_NORM_DISPATCHES } from './norm';
 import { ACTIVATION_DISPATCHES, SILU_GATE_DISPATCHES } from './activations';
+import { FROZEN_LINEAR_DISPATCHES, LINEAR_DISPATCHES } from './linear';
 
 export interface DispatchCount {
 	forward: number;
@@ -143,6 +145,28 @@ function problems(seed: number): Problem[] {
 		inputs: [normal([2, 7, 63], 2), normal([63], 0.2, 1), normal([63], 0.2)],
 		names: ['y', 'dx', 'dgamma', 'dbeta'],
 		op: (x, g, b) => layerNorm(x, g as tf.Tensor1D, b as tf.Tensor1D, 1e-5)
+	});
+	for (const [n, inDim, outDim] of [[1, 5, 17], [7, 63, 17], [33, 130, 63], [2 * 7, 63, 130]]) {
+		for (const layout of ['out_in', 'in_out'] as const) {
+			const w = layout === 'out_in' ? [outDim, inDim] : [inDim, outDim];
+			out.push({
+				kernel: 'linear',
+				shape: `rows ${n} × in ${inDim} → out ${outDim}, ${layout}`,
+				claimed: LINEAR_DISPATCHES,
+				inputs: [normal([n, inDim]), normal(w, 0.3), normal([outDim], 0.3)],
+				names: ['y', 'dx', 'dw', 'db'],
+				op: (x, wt, b) => linear(x, wt as tf.Tensor2D, b as tf.Tensor1D, layout)
+			});
+		}
+	}
+	// A frozen weight and bias (made inside the op, so only x is differentiated): no dW, no db.
+	out.push({
+		kernel: 'linearFrozen',
+		shape: 'rows 7 × in 63 → out 17, out_in',
+		claimed: FROZEN_LINEAR_DISPATCHES,
+		inputs: [normal([7, 63])],
+		names: ['y', 'dx'],
+		op: (x) => linear(x, tf.randomNormal([17, 63], 0, 0.3, 'float32', 77) as tf.Tensor2D, tf.randomNormal([17], 0, 0.3, 'float32', 78) as tf.Tensor1D)
 	});
 	const unary: [string, (x: tf.Tensor) => tf.Tensor][] = [['geluTanh', geluTanh], ['geluErf', geluErf], ['silu', silu]];
 	for (const shape of [[1, 5], [7, 63], [33, 130], [2, 7, 63]]) {

@@ -10,6 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { elementwiseProgram, rowProgram, runProgram } from './program';
+import { columnSum } from './linear';
 
 export const LAYER_NORM_DISPATCHES = { forward: 1, backward: 4 };
 export const RMS_NORM_DISPATCHES = { forward: 1, backward: 3 };
@@ -86,14 +87,6 @@ const dGammaBody = `
 	for (var i = 0; i < N; i++) { acc += dy[i * D + index] * (x[i * D + index] - stats[i * 2]) * stats[i * 2 + 1]; }
 	result[index] = acc;`;
 
-/** dβ = Σ_rows dy: one thread per column. */
-const dBetaBody = `
-	let N = uniforms.dyShape[0];
-	let D = uniforms.dyShape[1];
-	var acc = 0.0;
-	for (var i = 0; i < N; i++) { acc += dy[i * D + index]; }
-	result[index] = acc;`;
-
 function normOp(rms: boolean, x: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D | null, eps: number): tf.Tensor2D {
 	const [n, d] = x.shape;
 	const kind = rms ? 'Rms' : 'Layer';
@@ -113,7 +106,7 @@ function normOp(rms: boolean, x: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tenso
 				const dx = runProgram(rowProgram(`whetstone${kind}NormDx`, ['x', 'gamma', 'dy', 'stats'], [n, d], n, d, dxBody(rms)), [sx, sg, dy, stats]);
 				const dGamma = runProgram(elementwiseProgram('whetstoneNormDGamma', ['x', 'dy', 'stats'], [d], dGammaBody), [sx, dy, stats]);
 				if (rms) return [dx, dGamma];
-				return [dx, dGamma, runProgram(elementwiseProgram('whetstoneNormDBeta', ['dy'], [d], dBetaBody), [dy])];
+				return [dx, dGamma, columnSum(dy)];
 			}
 		};
 	});
