@@ -8,8 +8,8 @@ import type { Page } from '@playwright/test';
 import { expect, test } from './fixtures';
 import { shot } from './helpers';
 
-const csvA = 'text,label\nMy card was charged twice,billing\nThe app crashes on start,tech\nWhere is my parcel,shipping\n';
-const csvB = 'label,text\nbilling,Refund has not arrived\ntech,Cannot log in since the update\nshipping,Box arrived damaged\nbilling,Invoice shows the wrong VAT\n';
+const csvA = 'text,label\nMy card was charged twice,billing\nThe app crashes on start,tech\nWhere is my parcel,shipping\nThe discount code is refused,billing\nNotifications never arrive,tech\n';
+const csvB = 'label,text\nbilling,Refund has not arrived\ntech,Cannot log in since the update\nshipping,Box arrived damaged\nbilling,Invoice shows the wrong VAT\nshipping,Tracking number does not work\ntech,Dark mode resets itself\n';
 
 /** Drops files on the importer's drop zone, as a drag from the desktop does. */
 async function drop(page: Page, files: { name: string; body: string }[]) {
@@ -59,13 +59,13 @@ test('streaming import: several files at once, pasted text, progress and Cancel 
 		{ name: 'b.csv', body: csvB }
 	]);
 	await expect(inspection).toContainText('a.csv + 1 more · CSV');
-	await expect(inspection).toContainText('7 readable rows · 3 columns');
-	await expect(page.getByTestId('import-source')).toContainText('2 files read as one table, 7 rows (a.csv: 3, b.csv: 4); each row\'s file is in the column "source_file"');
+	await expect(inspection).toContainText('11 readable rows · 3 columns');
+	await expect(page.getByTestId('import-source')).toContainText('2 files read as one table, 11 rows (a.csv: 5, b.csv: 6); each row\'s file is in the column "source_file"');
 	await expect(page.getByTestId('text-column')).toHaveValue('text');
 	await expect(page.getByTestId('label-column')).toHaveValue('label');
 	await shot(page, 'data-import-two-files');
 	await page.getByTestId('import-button').click();
-	await expect(page.getByTestId('import-done')).toContainText('Imported 7 examples in 3 classes');
+	await expect(page.getByTestId('import-done')).toContainText('Imported 11 examples in 3 classes');
 	await expect(versions).toHaveCount(1);
 	await expect(versions.first()).toContainText('a.csv + 1 more');
 	const rows = await storedRows(page, 'a.csv + 1 more');
@@ -76,13 +76,14 @@ test('streaming import: several files at once, pasted text, progress and Cancel 
 	// Pasted TSV text: the same path as a file.
 	await page.getByTestId('paste-open').click();
 	await expect(page.getByTestId('paste-read')).toBeDisabled();
-	await page.getByTestId('paste-text').fill('text\tlabel\nPlease cancel my order\tbilling\nPassword reset mail never came\ttech\nCourier left it at the wrong door\tshipping\nCharged in the wrong currency\tbilling\n');
+	const pasted = ['text\tlabel', ...Array.from({ length: 12 }, (_, i) => `Pasted ticket ${i} about ${['a refund', 'a crash', 'a parcel'][i % 3]}\t${['billing', 'tech', 'shipping'][i % 3]}`)];
+	await page.getByTestId('paste-text').fill(pasted.join('\n'));
 	await page.getByTestId('paste-read').click();
 	await expect(page.getByTestId('paste-text')).toHaveCount(0);
 	await expect(inspection).toContainText('pasted.tsv · CSV');
-	await expect(inspection).toContainText('4 readable rows · 2 columns');
+	await expect(inspection).toContainText('12 readable rows · 2 columns');
 	await page.getByTestId('import-button').click();
-	await expect(page.getByTestId('import-done')).toContainText('Imported 4 examples in 3 classes');
+	await expect(page.getByTestId('import-done')).toContainText('Imported 12 examples in 3 classes');
 	await expect(versions).toHaveCount(2);
 
 	// A 20 MB file: progress while it is read; Cancel stores nothing; then it imports whole.
