@@ -1,7 +1,8 @@
 /**
  * Streaming import on the Data screen, in a new project: two CSV files dropped at once become one
  * version with each row's file in `source_file` (files with other columns are refused, named);
- * text pasted from the clipboard becomes a version; a 20 MB file shows its progress, Cancel
+ * text pasted from the clipboard becomes a version; plain text files are one document each, or one
+ * example per line; a 20 MB file shows its progress, Cancel
  * stores nothing, and then it imports whole.
  */
 import type { Page } from '@playwright/test';
@@ -85,6 +86,19 @@ test('streaming import: several files at once, pasted text, progress and Cancel 
 	await page.getByTestId('import-button').click();
 	await expect(page.getByTestId('import-done')).toContainText('Imported 12 examples in 3 classes');
 	await expect(versions).toHaveCount(2);
+
+	// Several plain text files: one document per file by default, or one example per line.
+	await drop(page, [
+		{ name: 'first.txt', body: 'A first document.\nIt has two lines.\n' },
+		{ name: 'second.txt', body: 'A second one, of three lines.\n\nThe last line.\n' }
+	]);
+	await expect(page.getByTestId('text-mode-document')).toBeChecked();
+	await expect(page.getByTestId('import-source')).toContainText('2 files read as one table, 2 rows (first.txt: 1, second.txt: 1)');
+	await page.getByTestId('text-mode-lines').check();
+	await expect(page.getByTestId('import-source')).toContainText('2 files read as one table, 4 rows (first.txt: 2, second.txt: 2)');
+	await expect(page.getByTestId('text-mode-lines')).toBeChecked();
+	await page.getByTestId('import-cancel').click();
+	await expect(inspection).toHaveCount(0);
 
 	// A 20 MB file: progress while it is read; Cancel stores nothing; then it imports whole.
 	const labels = ['billing', 'tech', 'shipping', 'account'];
