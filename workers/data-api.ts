@@ -6,10 +6,13 @@ import type { ModelRef } from '../src/lib/shared/hub';
 import { hubFileReader } from './pretrained';
 import { foldDataset } from '../src/lib/data/folds';
 import { watchApi } from './watch';
+import { hubDatasetApi } from './hub-dataset-api';
 import { compareTokenizers, tokenExample, tokenStats, tokenViewSources, type ExampleSource, type TokenizerChoice } from '../src/lib/data/token-view';
 
 export const api = {
 	...watchApi,
+	/** Hub datasets: search, list configs and splits, preview, read rows with range requests (workers/hub-dataset-api.ts). */
+	...hubDatasetApi,
 	inspectFile,
 	/** The chosen files read as a stream with progress (a top-level comlink proxy); kept for planImport and importDataset (src/lib/data/stream.ts). */
 	inspectSource,

@@ -356,7 +356,7 @@ function loadDatasets(): Map<string, DatasetRepo> {
 	const parquet = new Map<string, Buffer>();
 	for (const config of readdirSync(dir))
 		for (const split of readdirSync(join(dir, config))) parquet.set(`${config}/${split}/0000.parquet`, readFileSync(join(dir, config, split, '0000.parquet')));
-	const card = (id: string) => new Map([['README.md', Buffer.from(`---\nlicense: mit\n---\n# ${id}\nSupport tickets for tests.\n`)]]);
+	const card = (id: string) => new Map<string, Buffer>([['README.md', Buffer.from(`---\nlicense: mit\n---\n# ${id}\nSupport tickets for tests.\n`)]]);
 	const out = new Map<string, DatasetRepo>();
 	for (const [id, shas] of Object.entries(HUB_DATASET_SHAS)) {
 		const revisions = new Map<string, { sha: string; files: Map<string, Buffer> }>();

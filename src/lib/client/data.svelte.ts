@@ -8,7 +8,8 @@ import { WorkerBridge } from './bridge';
 import { workerAlerts } from './worker-alerts.svelte';
 import type { DataApi } from '../../../workers/data-api';
 import type { Objective, SplitConfig, TokenizerConfig } from '../shared/config';
-import type { ModelRef } from '../shared/hub';
+import type { HubSettings, ModelRef } from '../shared/hub';
+import type { HubDatasetListing, HubReadProgress } from '../data/hub-dataset';
 import type { ImportArgs, PreparedTokens } from '../data/pipeline';
 import type { FileSource, ReadProgress } from '../data/stream';
 import type { FoldSpec } from '../data/folds';
@@ -132,6 +133,33 @@ export class DataClient {
 				this.reading = null;
 			}
 		});
+	}
+
+	/**
+	 * Hub datasets (workers/hub-dataset-api.ts): quiet calls, no busy flag (the Hub import shows its
+	 * own state); arguments are copied, as a component's $state proxies do not clone.
+	 */
+	searchHubDatasets(query: string, settings: HubSettings) {
+		return this.call((api) => api.searchHubDatasets(query, plain(settings)), 60_000);
+	}
+
+	listHubDataset(dataset: string, settings: HubSettings) {
+		return this.call((api) => api.listHubDataset(dataset, plain(settings)), 120_000);
+	}
+
+	previewHubSplit(listing: HubDatasetListing, config: string, split: string, settings: HubSettings) {
+		return this.call((api) => api.previewHubSplit(plain(listing), config, split, plain(settings)), 300_000);
+	}
+
+	/** The rows as a Parquet `File` for inspectFile / planImport / importDataset (with `hub: source`); no time limit, Cancel ends it. */
+	async readHubRows(listing: HubDatasetListing, config: string, split: string, settings: HubSettings, read: { columns?: string[]; limit?: number }, onProgress: (p: HubReadProgress) => void) {
+		const r = await this.call((api) => api.readHubRows(plain(listing), config, split, plain(settings), plain(read), proxy(onProgress)));
+		return { ...r, file: new File([r.bytes as BlobPart], r.fileName, { type: 'application/vnd.apache.parquet' }) };
+	}
+
+	/** Abort every Hub look-up and read under way (they answer 'cancelled'). */
+	cancelHub() {
+		return this.call((api) => api.cancelHub(), 30_000);
 	}
 
 	/** A new version with the same rows split again. */

@@ -46,7 +46,7 @@ async function rejection(p: Promise<unknown>): Promise<UserError> {
 }
 
 /** The fixture read whole and locally, ClassLabel ints as names: what a Hub read must equal. */
-async function localRows() {
+async function localRows(): Promise<Record<string, string>[]> {
 	const t = await parseParquet('train', new Uint8Array(readFileSync(TRAIN)));
 	return t.records.map((r) => ({ ...r.values, label: LABELS[Number(r.values.label)] }));
 }
