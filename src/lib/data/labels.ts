@@ -271,7 +271,8 @@ const MAX_LABELS = 100;
  */
 export function detectMultiLabel(values: readonly string[]): Omit<MultiLabelGuess, 'column'> | null {
 	const cells = values.slice(0, SAMPLE).map((v) => v.trim()).filter(Boolean);
-	if (cells.length < 2) return null;
+	// Most columns have no list and no delimiter at all: one cheap pass rules them out.
+	if (cells.length < 2 || !cells.some((c) => /[[;|,]/.test(c))) return null;
 	const lists = cells.map(listItems);
 	const candidates: Omit<MultiLabelGuess, 'column'>[] = [];
 	if (lists.filter((l) => l !== null).length >= 0.8 * cells.length) {
@@ -293,7 +294,8 @@ export function detectMultiLabel(values: readonly string[]): Omit<MultiLabelGues
 /** Every column of a table (but `exclude`, the text) that looks multi-label, most multi-label cells first. */
 export function detectMultiLabelColumns(table: { columns: string[]; records: { values: Record<string, string> }[] }, exclude: readonly string[] = []): MultiLabelGuess[] {
 	const out: MultiLabelGuess[] = [];
-	for (const column of table.columns) {
+	// A label is among the first columns of any real table; a file of 10,000 columns costs no more than 200.
+	for (const column of table.columns.slice(0, 200)) {
 		if (exclude.includes(column)) continue;
 		const g = detectMultiLabel(table.records.slice(0, SAMPLE).map((r) => (Object.hasOwn(r.values, column) ? r.values[column] : '')));
 		if (g) out.push({ column, ...g });
