@@ -31,6 +31,8 @@ const EXPECTED: Record<string, Count> = {
 	crossEntropy: { forward: 2, backward: 1 },
 	layerNorm: { forward: 1, backward: 4 },
 	rmsNorm: { forward: 1, backward: 3 },
+	// Frozen γ and β (LoRA): the row statistics and dx only.
+	layerNormFrozen: { forward: 1, backward: 2 },
 	geluTanh: { forward: 1, backward: 1 },
 	geluErf: { forward: 1, backward: 1 },
 	silu: { forward: 1, backward: 1 },

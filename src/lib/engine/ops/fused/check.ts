@@ -13,7 +13,7 @@ import { layerNorm, rmsNorm } from '../norm';
 import { geluErf, geluTanh, silu, siluGate } from '../activations';
 import { linear } from '../linear';
 import { CROSS_ENTROPY_DISPATCHES } from './cross-entropy';
-import { LAYER_NORM_DISPATCHES, RMS_NORM_DISPATCHES } from './norm';
+import { FROZEN_NORM_DISPATCHES, LAYER_NORM_DISPATCHES, RMS_NORM_DISPATCHES } from './norm';
 import { ACTIVATION_DISPATCHES, SILU_GATE_DISPATCHES } from './activations';
 import { FROZEN_LINEAR_DISPATCHES, LINEAR_DISPATCHES } from './linear';
 
@@ -159,6 +159,15 @@ function problems(seed: number): Problem[] {
 			});
 		}
 	}
+	// Frozen γ and β (LoRA): the statistics and dx only.
+	out.push({
+		kernel: 'layerNormFrozen',
+		shape: 'rows 7 × width 63',
+		claimed: FROZEN_NORM_DISPATCHES,
+		inputs: [normal([7, 63], 2)],
+		names: ['y', 'dx'],
+		op: (x) => layerNorm(x, tf.randomNormal([63], 1, 0.2, 'float32', 79) as tf.Tensor1D, tf.randomNormal([63], 0, 0.2, 'float32', 80) as tf.Tensor1D, 1e-5)
+	});
 	// A frozen weight and bias (made inside the op, so only x is differentiated): no dW, no db.
 	out.push({
 		kernel: 'linearFrozen',

@@ -6,14 +6,16 @@
  * output, and slicing one buffer in two would cost two more). Reference: `layerNorm` and
  * `rmsNorm` in ../norm.ts (biased variance, eps inside the square root, as torch does).
  *
- * Dispatches: forward 1; backward 4 for LayerNorm (row statistics, dx, dγ, dβ), 3 for RMSNorm.
+ * Dispatches: forward 1; backward 4 for LayerNorm (row statistics, dx, dγ, dβ), 3 for RMSNorm, 2
+ * (statistics, dx) when γ and β are frozen.
  */
 import * as tf from '@tensorflow/tfjs';
-import { elementwiseProgram, rowProgram, runProgram } from './program';
+import { elementwiseProgram, rowProgram, runProgram, runProgramInfo } from './program';
 import { columnSum } from './linear';
 
 export const LAYER_NORM_DISPATCHES = { forward: 1, backward: 4 };
 export const RMS_NORM_DISPATCHES = { forward: 1, backward: 3 };
+export const FROZEN_NORM_DISPATCHES = { forward: 1, backward: 2 };
 
 /** WGSL computing `mean` (0 for RMSNorm) and `rstd` of this workgroup's row of x. */
 function statsSnippet(rms: boolean): string {
@@ -87,30 +89,60 @@ const dGammaBody = `
 	for (var i = 0; i < N; i++) { acc += dy[i * D + index] * (x[i * D + index] - stats[i * 2]) * stats[i * 2 + 1]; }
 	result[index] = acc;`;
 
-function normOp(rms: boolean, x: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D | null, eps: number): tf.Tensor2D {
-	const [n, d] = x.shape;
-	const kind = rms ? 'Rms' : 'Layer';
-	const epsUniform = [{ type: 'float32' as const, data: [eps] }];
-	const inputs = rms ? [x, gamma] : [x, gamma, beta as tf.Tensor1D];
-	const op = tf.customGrad((...args: unknown[]) => {
-		const [xs, g] = args as tf.Tensor[];
-		const save = args[inputs.length] as tf.GradSaveFunc;
-		const names = rms ? ['x', 'gamma'] : ['x', 'gamma', 'beta'];
-		const y = runProgram(rowProgram(`whetstone${kind}Norm`, names, [n, d], n, d, forwardBody(rms), 'eps : f32,'), args.slice(0, inputs.length) as tf.Tensor[], epsUniform);
-		save([xs, g]);
-		return {
-			value: y,
-			gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-				const [sx, sg] = saved;
-				const stats = runProgram(rowProgram(`whetstone${kind}NormStats`, ['x'], [n, 2], n, d, statsBody(rms), 'eps : f32,'), [sx], epsUniform);
-				const dx = runProgram(rowProgram(`whetstone${kind}NormDx`, ['x', 'gamma', 'dy', 'stats'], [n, d], n, d, dxBody(rms)), [sx, sg, dy, stats]);
-				const dGamma = runProgram(elementwiseProgram('whetstoneNormDGamma', ['x', 'dy', 'stats'], [d], dGammaBody), [sx, dy, stats]);
-				if (rms) return [dx, dGamma];
-				return [dx, dGamma, columnSum(dy)];
+interface NormAttrs {
+	eps: number;
+	rms: boolean;
+}
+
+const KERNELS = { layer: 'WhetstoneLayerNorm', rms: 'WhetstoneRmsNorm' };
+let registered = false;
+
+/**
+ * A registered kernel and gradient for each norm rather than tf.customGrad: the backward computes
+ * the row statistics (which dx and dγ share) at once, then each gradient only if something needs
+ * it, so a frozen γ and β (LoRA) cost the statistics and dx alone.
+ */
+function register(): void {
+	if (registered) return;
+	registered = true;
+	for (const rms of [false, true]) {
+		const kind = rms ? 'Rms' : 'Layer';
+		const kernelName = rms ? KERNELS.rms : KERNELS.layer;
+		tf.registerKernel({
+			kernelName,
+			backendName: 'webgpu',
+			kernelFunc: ({ inputs, backend, attrs }) => {
+				const { eps } = attrs as unknown as NormAttrs;
+				const names = rms ? ['x', 'gamma'] : ['x', 'gamma', 'beta'];
+				const infos = names.map((k) => inputs[k] as tf.TensorInfo);
+				const [n, d] = infos[0].shape;
+				return runProgramInfo(backend, rowProgram(`whetstone${kind}Norm`, names, [n, d], n, d, forwardBody(rms), 'eps : f32,'), infos, [{ type: 'float32', data: [eps] }]);
 			}
-		};
-	});
-	return op(...inputs) as tf.Tensor2D;
+		});
+		tf.registerGradient({
+			kernelName,
+			inputsToSave: ['x', 'gamma'],
+			gradFunc: (dyIn, saved, attrs) => {
+				const { eps } = attrs as unknown as NormAttrs;
+				const [x, gamma] = saved;
+				const dy = dyIn as tf.Tensor;
+				const [n, d] = x.shape;
+				const stats = runProgram(rowProgram(`whetstone${kind}NormStats`, ['x'], [n, 2], n, d, statsBody(rms), 'eps : f32,'), [x], [{ type: 'float32', data: [eps] }]);
+				const grads: Record<string, () => tf.Tensor> = {
+					x: () => runProgram(rowProgram(`whetstone${kind}NormDx`, ['x', 'gamma', 'dy', 'stats'], [n, d], n, d, dxBody(rms)), [x, gamma, dy, stats]),
+					gamma: () => runProgram(elementwiseProgram('whetstoneNormDGamma', ['x', 'dy', 'stats'], [d], dGammaBody), [x, dy, stats])
+				};
+				if (!rms) grads.beta = () => columnSum(dy);
+				return grads;
+			}
+		});
+	}
+}
+
+function normOp(rms: boolean, x: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D | null, eps: number): tf.Tensor2D {
+	register();
+	const inputs = rms ? { x, gamma } : { x, gamma, beta: beta as tf.Tensor1D };
+	return tf.engine().runKernel(rms ? KERNELS.rms : KERNELS.layer, inputs as unknown as tf.NamedTensorMap, { eps, rms } as unknown as tf.NamedAttrMap) as tf.Tensor2D;
 }
 
 /** x (N, D), γ and β (D); LayerNorm over the last axis. */

@@ -24,9 +24,12 @@ interface WebGPUBackendLike {
 
 /** Run one program (one dispatch) on the active WebGPU backend; its output as a tracked tensor. */
 export function runProgram(program: WebGPUProgram, inputs: tf.Tensor[], uniforms?: ProgramUniform[], dtype: tf.DataType = 'float32'): tf.Tensor {
-	const backend = tf.backend() as unknown as WebGPUBackendLike;
-	const info = backend.runWebGPUProgram(program, inputs, dtype, uniforms);
-	return tf.engine().makeTensorFromTensorInfo(info);
+	return tf.engine().makeTensorFromTensorInfo(runProgramInfo(tf.backend(), program, inputs, uniforms, dtype));
+}
+
+/** The same inside a registered kernel's kernelFunc, which takes and returns TensorInfos. */
+export function runProgramInfo(backend: unknown, program: WebGPUProgram, inputs: tf.TensorInfo[], uniforms?: ProgramUniform[], dtype: tf.DataType = 'float32'): tf.TensorInfo {
+	return (backend as WebGPUBackendLike).runWebGPUProgram(program, inputs, dtype, uniforms);
 }
 
 /** tfjs's flat dispatch layout: every output axis folded into x. */
