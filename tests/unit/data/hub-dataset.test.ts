@@ -16,6 +16,7 @@ import { importDataset } from '../../../src/lib/data/pipeline';
 import { defaultSplitConfig } from '../../../src/lib/shared/config';
 import { UserError } from '../../../src/lib/shared/errors';
 import { getDatasetVersion, listDatasetVersions, useDatabase } from '../../../src/lib/storage';
+import { hubDatasetApi } from '../../../workers/hub-dataset-api';
 import { HUB_DATASET_ROWS, HUB_DATASET_SHAS, HUB_TEST_TOKEN, HUB_UNACCEPTED_TOKEN, startHubServer, type HubServer } from '../../support/hub-server';
 
 const LABELS = ['account', 'billing', 'bug', 'other'];
@@ -185,6 +186,20 @@ describe('errors', () => {
 		const before = new AbortController();
 		before.abort();
 		expect((await rejection(previewHubSplit(l, 'default', 'train', settings(), before.signal))).code).toBe('cancelled');
+	});
+});
+
+describe('the data worker', () => {
+	it('reads rows as a Parquet file for the file import, and cancelHub aborts a read under way', async () => {
+		const l = await hubDatasetApi.listHubDataset('whetstone-test/tickets', settings());
+		const r = await hubDatasetApi.readHubRows(l, 'default', 'test', settings(), { columns: ['text'], limit: 7 });
+		expect(r.fileName).toBe(`hf://datasets/whetstone-test/tickets@${l.sha.slice(0, 8)}/default/test`);
+		const t = await parseParquet(r.fileName, r.bytes);
+		expect(t.columns).toEqual(['text']);
+		expect(t.records.map((x) => x.values.text)).toHaveLength(7);
+		hub.options.slowBytesPerSec = 10_000;
+		const read = hubDatasetApi.readHubRows(l, 'default', 'train', settings(), { limit: 400 }, (p) => p.rows >= 100 && hubDatasetApi.cancelHub());
+		expect((await rejection(read)).code).toBe('cancelled');
 	});
 });
 
