@@ -209,8 +209,8 @@ const CASES: { name: string; train: Partial<TrainConfig>; accumulate?: boolean }
 /** A tiny classifier config whose step is quick on a software adapter. */
 function tinyClassifier(): RunConfig {
 	const cfg = defaultRunConfig(3);
-	Object.assign(cfg.model, { vocabSize: 64, nLayer: 2, nHead: 2, dModel: 16, contextLength: 16, dropout: 0 });
-	Object.assign(cfg.train, { batchSize: 4, gradClip: 1, optimizer: 'adamw', learningRate: 3e-3 });
+	Object.assign(cfg.model, { vocabSize: 64, nLayer: 1, nHead: 2, dModel: 16, contextLength: 8, dropout: 0 });
+	Object.assign(cfg.train, { batchSize: 2, gradClip: 1, optimizer: 'adamw', learningRate: 3e-3 });
 	return cfg;
 }
 
