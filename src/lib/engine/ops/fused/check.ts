@@ -105,7 +105,8 @@ function problems(seed: number): Problem[] {
 	let k = seed * 1000;
 	const normal = (shape: number[], std = 1, mean = 0) => tf.randomNormal(shape, mean, std, 'float32', k++);
 	const out: Problem[] = [];
-	for (const [n, c] of [[1, 17], [7, 513], [33, 17], [33, 513]]) {
+	// 5,000 classes: rows of 4,096 or more take the 256-thread workgroups.
+	for (const [n, c] of [[1, 17], [7, 513], [33, 17], [33, 513], [3, 5000]]) {
 		for (const labelSmoothing of [0, 0.1]) {
 			const ids = Array.from({ length: n }, (_, i) => (i % 5 === 3 ? -100 : (i * 7919 + seed * 31) % c));
 			out.push({
@@ -119,7 +120,7 @@ function problems(seed: number): Problem[] {
 			});
 		}
 	}
-	for (const [n, d] of [[1, 5], [7, 63], [33, 130], [7, 5], [1, 130]]) {
+	for (const [n, d] of [[1, 5], [7, 63], [33, 130], [7, 5], [1, 130], [3, 4100]]) {
 		out.push({
 			kernel: 'layerNorm',
 			shape: `rows ${n} × width ${d}`,
