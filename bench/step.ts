@@ -10,8 +10,8 @@
  *     --seq 64 --batch 4 [--lora] [--json] [--steps 5] [--warmup 2] [--large lora|full|off] [--gen 24]
  *     [--parts steps,large,generate] [--matrix]
  *
- * --matrix runs the README's set in one browser session: scratch and gpt2 at 1 layer and at
- * --layers, gpt2 LoRA at --layers, then one summary table.
+ * --matrix runs the README's set in one browser session (gpt2 and gpt2 LoRA at --layers, gpt2 at
+ * 1 layer, the from-scratch model at --layers and at 1), then one summary table.
  *
  * The engine side is src/lib/engine/bench-step.ts, reached through `whetstone.engine.benchStep`.
  */

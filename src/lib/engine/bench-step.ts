@@ -58,7 +58,7 @@ export interface StepBenchArgs extends StepShape {
 	gen: number;
 	/** Which parts run: the interleaved steps, the GPT-2-small-sized step, generation. */
 	parts: BenchPart[];
-	/** The README's set in one browser session: scratch and gpt2 at 1 layer and at `layers`, gpt2 LoRA at `layers`. */
+	/** The README's set in one browser session: gpt2 and gpt2 LoRA at `layers`, then gpt2 at 1 layer and scratch at `layers` and 1. */
 	matrix: boolean;
 }
 
@@ -130,10 +130,12 @@ export function shapesFor(a: StepBenchArgs): StepShape[] {
 	const { model, layers, width, heads, vocab, seq, batch, lora } = a;
 	const base = { width, heads, vocab, seq, batch };
 	if (!a.matrix) return [{ ...base, model, layers, lora }];
-	const depths = [...new Set([1, layers])];
+	// The Hugging Face architecture first, so a run cut short still has the figures most asked for.
+	const depths = [...new Set([layers, 1])];
 	return [
-		...(['scratch', 'gpt2'] as const).flatMap((m) => depths.map((l) => ({ ...base, model: m, layers: l, lora: false }))),
-		{ ...base, model: 'gpt2', layers, lora: true }
+		{ ...base, model: 'gpt2', layers, lora: false },
+		{ ...base, model: 'gpt2', layers, lora: true },
+		...(['gpt2', 'scratch'] as const).flatMap((m) => depths.map((l) => ({ ...base, model: m, layers: l, lora: false }))).filter((s) => !(s.model === 'gpt2' && s.layers === layers))
 	];
 }
 
