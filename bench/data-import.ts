@@ -29,7 +29,7 @@ const flag = (name: string) => process.argv.includes(`--${name}`);
 const gb = arg('gb') ? Number(arg('gb')) : 0;
 const rows = gb ? 0 : Number(arg('rows') ?? 1_000_000);
 /** Words per row: a lower bound and a spread. */
-const words = arg('words') ? Number(arg('words')) : gb ? 120 : 6;
+const minWords = arg('words') ? Number(arg('words')) : gb ? 120 : 6;
 const spread = arg('words') ? 1 : gb ? 60 : 14;
 const cleanRows = Number(arg('clean-rows') ?? 100_000);
 const port = Number(process.env.BENCH_PORT ?? 4391);
@@ -66,7 +66,7 @@ async function writeCsv(path: string, n: number, bytes: number): Promise<{ rows:
 	while (n ? i < n : written < bytes) {
 		const lines: string[] = [];
 		for (let k = 0; k < 1000 && (n ? i < n : true); k++, i++) {
-			const len = words + Math.floor(r() * spread);
+			const len = minWords + Math.floor(r() * spread);
 			const words: string[] = [`ticket ${i}:`];
 			for (let w = 0; w < len; w++) words.push(WORDS[Math.floor(WORDS.length * r() ** 3)]);
 			lines.push(`"${words.join(' ')}",${LABELS[Math.floor(r() * 4)]}\n`);
