@@ -1,0 +1,131 @@
+/**
+ * Labels on the Data screen, in a new project, with tests/fixtures/data/tickets-labels.csv (60
+ * tickets: `team` imbalanced 30/14/9/5/2, `tags` multi-label separated by ";", 32 rows with two):
+ * the multi-label column found and offered by the importer (first label, one row per label, the
+ * delimiter, or read as single labels) and imported one row per label; then the team import's class
+ * balance per split; rename, merge and drop rare previewed (a refused rename and a removed step on
+ * the way) and applied as a new version with its recipe; training oversampled, the validation and
+ * test bars unchanged.
+ */
+import { fileURLToPath } from 'node:url';
+import { expect, test } from './fixtures';
+import { shot } from './helpers';
+import type { Page } from '@playwright/test';
+
+const FILE = fileURLToPath(new URL('../fixtures/data/tickets-labels.csv', import.meta.url));
+
+/** The bars of one split's balance chart as "label count" strings. */
+async function bars(page: Page, split: string): Promise<string[]> {
+	const items = page.getByTestId(`balance-${split}`).locator('li');
+	return (await items.allInnerTexts()).map((t) => t.replace(/\s+/g, ' ').trim());
+}
+const total = (b: string[]) => b.reduce((n, t) => n + Number(t.split(' ').at(-1)), 0);
+
+test('data screen: labels — multi-label column, class balance, rename/merge/drop rare and training-only oversampling as versions', async ({ studioPage: page }) => {
+	await page.getByTestId('nav-projects').click();
+	await page.getByLabel('Project name').fill(`Labels ${Date.now()}`);
+	await page.getByRole('button', { name: 'Create' }).click();
+	await expect(page).toHaveURL(/\/data$/);
+
+	// The importer guesses `team` and points at `tags`, which holds several labels per row.
+	await page.getByTestId('file-input').setInputFiles(FILE);
+	await expect(page.getByTestId('label-column')).toHaveValue('team');
+	await expect(page.getByTestId('multilabel-hint')).toContainText('“tags” holds several labels per row (labels separated by “;”)');
+	await expect(page.getByTestId('multilabel')).toHaveCount(0);
+	await page.getByTestId('multilabel-use').click();
+	await expect(page.getByTestId('label-column')).toHaveValue('tags');
+	const box = page.getByTestId('multilabel');
+	await expect(box).toContainText('32 of the first 60 rows have more than one, 7 labels in all');
+	await expect(box).toContainText('cannot train a multi-label model');
+	await expect(page.getByTestId('multilabel-delimiter')).toHaveValue(';');
+	await expect(page.getByTestId('multilabel-first')).toBeChecked();
+	await expect(page.getByTestId('import-button')).toHaveText('Import 60 rows');
+	await page.getByTestId('multilabel-explode').check();
+	await expect(page.getByTestId('import-button')).toHaveText('Import 92 rows');
+	// Another delimiter reads each cell as one label: one row each again.
+	await page.getByTestId('multilabel-delimiter').selectOption('|');
+	await expect(page.getByTestId('import-button')).toHaveText('Import 60 rows');
+	await page.getByTestId('multilabel-delimiter').selectOption(';');
+	await expect(page.getByTestId('import-button')).toHaveText('Import 92 rows');
+	await page.getByTestId('multilabel-on').uncheck();
+	await expect(page.getByTestId('multilabel-delimiter')).toHaveCount(0);
+	await expect(page.getByTestId('import-button')).toHaveText('Import 60 rows');
+	await page.getByTestId('multilabel-on').check();
+	await page.getByTestId('multilabel-explode').check();
+	await expect(page.getByTestId('import-button')).toHaveText('Import 92 rows');
+	await shot(page, 'data-labels-multilabel');
+	await page.getByTestId('import-button').click();
+	await expect(page.getByTestId('labels-multilabel')).toContainText('32 rows had several labels, imported as one row per label');
+	await expect(page.getByTestId('balance-train').getByTestId('count-label')).toHaveText(['bug', 'delivery', 'invoice', 'login', 'privacy', 'refund', 'urgent']);
+
+	// The imbalanced team column, single-label.
+	await page.getByTestId('file-input').setInputFiles(FILE);
+	await expect(page.getByTestId('label-column')).toHaveValue('team');
+	await expect(page.getByTestId('import-button')).toHaveText('Import 60 rows');
+	await page.getByTestId('import-button').click();
+	await expect(page.getByTestId('labels-multilabel')).toHaveCount(0);
+	await expect(page.getByTestId('balance-train').getByTestId('count-label')).toHaveText(['account', 'billing', 'legal', 'shipping', 'tech']);
+	const sizes = (await page.locator('[data-testid="version-row"][data-active="true"] td.num').nth(1).innerText()).split('\n')[0].split('/').map((s) => Number(s.trim()));
+	expect([total(await bars(page, 'train')), total(await bars(page, 'validation')), total(await bars(page, 'test'))]).toEqual(sizes);
+	expect(sizes.reduce((a, b) => a + b, 0)).toBe(60);
+
+	// Steps: a rename onto an existing class is refused and left out; a resampling added and removed.
+	await page.getByTestId('label-steps').locator('summary').click();
+	await expect(page.getByTestId('labels-apply')).toBeDisabled();
+	await page.getByTestId('rename-from').selectOption('account');
+	await page.getByTestId('rename-to').fill('billing');
+	await page.getByTestId('rename-add').click();
+	await expect(page.getByTestId('label-steps').getByRole('alert')).toContainText('“billing” is already a class');
+	await expect(page.getByTestId('label-step')).toHaveCount(0);
+	await page.getByTestId('rename-from').selectOption('account');
+	await page.getByTestId('rename-to').fill('accounts');
+	await page.getByTestId('rename-add').click();
+	await expect(page.getByTestId('label-preview-summary')).toHaveText('5 rows relabelled · 0 removed · 0 added: 60 → 60 rows, 5 → 5 classes');
+	const merge = page.getByTestId('merge-from');
+	await merge.getByLabel('shipping').check();
+	await merge.getByLabel('tech').check();
+	await page.getByTestId('merge-to').fill('product');
+	await page.getByTestId('merge-add').click();
+	await expect(page.getByTestId('label-preview-summary')).toHaveText('28 rows relabelled · 0 removed · 0 added: 60 → 60 rows, 5 → 4 classes');
+	await page.getByTestId('resample-method').selectOption('undersample');
+	await page.getByTestId('resample-target').fill('3');
+	await page.getByTestId('resample-add').click();
+	await expect(page.getByTestId('label-step')).toHaveCount(3);
+	await expect(page.getByTestId('label-step').nth(2)).toContainText('training undersampled to 3');
+	await expect(page.getByTestId('label-preview-summary')).toContainText(/28 rows relabelled · [1-9]\d* removed/);
+	await page.getByTestId('label-step-remove').nth(2).click();
+	await expect(page.getByTestId('label-step')).toHaveCount(2);
+	await page.getByTestId('rare-min').fill('3');
+	await page.getByTestId('rare-add').click();
+	await expect(page.getByTestId('label-preview-summary')).toHaveText('28 rows relabelled · 2 removed · 0 added: 60 → 58 rows, 5 → 3 classes');
+	await expect(page.getByTestId('label-preview-dropped')).toHaveText('Dropped: legal (2)');
+	await expect(page.getByTestId('label-preview-after').locator('tbody tr')).toHaveCount(3);
+	await expect(page.getByTestId('label-preview-after')).toContainText('product');
+	await shot(page, 'data-labels-preview');
+	await page.getByTestId('labels-apply').click();
+	await expect(page.getByTestId('labels-done')).toContainText('58 rows in 3 classes');
+	const active = page.locator('[data-testid="version-row"][data-active="true"]');
+	await expect(active.getByTestId('version-name')).toContainText('labels: account renamed accounts, shipping + tech merged as product, classes under 3 rows dropped');
+	await expect(active).toContainText('cleaned from “tickets-labels.csv”');
+	await expect(page.getByTestId('version-row')).toHaveCount(3);
+	await expect(page.getByTestId('balance-train').getByTestId('count-label')).toHaveText(['accounts', 'billing', 'product']);
+	await expect(page.getByTestId('label-step')).toHaveCount(0);
+
+	// Oversampling: every training class as large as the largest; validation and test as they were.
+	const validation = await bars(page, 'validation');
+	const test_ = await bars(page, 'test');
+	const train = await bars(page, 'train');
+	const largest = Math.max(...train.map((t) => Number(t.split(' ').at(-1))));
+	await page.getByTestId('resample-method').selectOption('oversample');
+	await page.getByTestId('resample-target').fill('');
+	await page.getByTestId('resample-seed').fill('5');
+	await page.getByTestId('resample-add').click();
+	await expect(page.getByTestId('label-step')).toHaveText([/training oversampled to the largest class \(seed 5\)/]);
+	await expect(page.getByTestId('label-preview-summary')).toContainText(`0 rows relabelled · 0 removed · ${3 * largest - total(train)} added`);
+	await page.getByTestId('labels-apply').click();
+	await expect(page.getByTestId('labels-done')).toContainText(`${58 + 3 * largest - total(train)} rows in 3 classes`);
+	await expect.poll(() => bars(page, 'train')).toEqual(['accounts', 'billing', 'product'].map((l) => `${l} ${largest}`));
+	expect(await bars(page, 'validation')).toEqual(validation);
+	expect(await bars(page, 'test')).toEqual(test_);
+	await shot(page, 'data-labels-oversampled');
+});
