@@ -101,9 +101,14 @@ describe('DataClient and HubClient calls cross to their workers', () => {
 		await data.importDataset({ projectId: 'p', file, textColumn: 'text', labelColumn: 'label', split: { train: 0.8, validation: 0.1, test: 0.1, seed: 1 } as never, skipBadRows: true });
 		await data.prepareTokens('d', { kind: 'bpe', vocabSize: 256 } as never, 32);
 		await data.prepareHubTokens('d', { repo: 'r', revision: 'x' }, 'classification', 32);
-		for (const m of ['inspectFile', 'importDataset']) for (const a of await argsOf(received, m)) expect(hasFunction(a)).toBe(false);
-		// The tokenizing calls: plain data, then their progress callback as a top-level proxy.
-		for (const m of ['prepareTokens', 'prepareHubTokens']) {
+		// The reading, importing and tokenizing calls: plain data (the file crosses as a File, never
+		// read on the page), then their progress callback as a top-level proxy.
+		const [name, source] = await argsOf(received, 'inspectSource');
+		expect(name).toBe('tickets.csv');
+		const files = (source as { files: Blob[] }).files;
+		expect(files).toHaveLength(1);
+		expect(await files[0].text()).toBe('text,label\nhi,a\n');
+		for (const m of ['inspectSource', 'importDataset', 'prepareTokens', 'prepareHubTokens']) {
 			const args = await argsOf(received, m);
 			for (const a of args.slice(0, -1)) expect(hasFunction(a)).toBe(false);
 			await (args.at(-1) as (p: unknown) => Promise<void>)({ phase: 'tokenizing', done: 3, total: 9, unit: 'rows' });

@@ -89,7 +89,7 @@ describe('the data worker is watched', () => {
 		expect(data.crashed).toBeNull();
 		expect(workerAlerts.list).toEqual([]);
 		await data.inspectFile(file);
-		expect(received.filter((r) => r.method === 'inspectFile')).toHaveLength(1);
+		expect(received.filter((r) => r.method === 'inspectSource')).toHaveLength(1);
 	});
 
 	it('where Web Locks are missing, the heartbeat notices a worker that answers nothing', async () => {
