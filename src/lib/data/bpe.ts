@@ -10,6 +10,8 @@
  * incrementally from the words a merge touched, with a max-heap of lazily refreshed counts.
  */
 import type { TokenizerConfig } from '../shared/config';
+import { Prng } from '../shared/prng';
+import { Slicer } from './tokenize-slices';
 
 /** Special tokens, at ids 0..3, in this order. */
 export const SPECIAL_TOKENS = ['<pad>', '<cls>', '<eos>', '<unk>'] as const;
@@ -110,11 +112,36 @@ export type BpeProgress = (merges: number, maxMerges: number) => void;
 
 /** The BPE vocabulary and merges learned from `texts`; `trainBpe` wraps it as tokenizer.json. */
 export function learnBpe(texts: string[], cfg: TokenizerConfig, onProgress?: BpeProgress): BpeModel {
+	const steps = learnBpeSteps(texts, cfg, onProgress);
+	for (;;) {
+		const step = steps.next();
+		if (step.done) return step.value;
+	}
+}
+
+/** `learnBpe`, giving the worker's event loop a turn every few tens of milliseconds (see tokenize-rows.ts). */
+export async function learnBpeAsync(texts: string[], cfg: TokenizerConfig, onProgress?: BpeProgress): Promise<BpeModel> {
+	const steps = learnBpeSteps(texts, cfg, onProgress);
+	const slicer = new Slicer();
+	for (;;) {
+		const step = steps.next();
+		if (step.done) return step.value;
+		if (slicer.due()) await slicer.yield();
+	}
+}
+
+/**
+ * The training as a generator that pauses (yields) after every few texts counted and every
+ * merge, so `learnBpeAsync` can yield to the event loop and `learnBpe` can run it straight through.
+ */
+function* learnBpeSteps(texts: string[], cfg: TokenizerConfig, onProgress?: BpeProgress): Generator<void, BpeModel> {
 	// Count raw pieces first: far fewer distinct pieces than occurrences, so UTF-8 encoding and
 	// byte mapping run once per distinct piece.
 	const pieceCounts = new Map<string, number>();
-	for (const t of texts)
-		for (const p of preTokenize(t, cfg.lowercase)) pieceCounts.set(p, (pieceCounts.get(p) ?? 0) + 1);
+	for (let i = 0; i < texts.length; i++) {
+		for (const p of preTokenize(texts[i], cfg.lowercase)) pieceCounts.set(p, (pieceCounts.get(p) ?? 0) + 1);
+		if ((i & 255) === 255) yield;
+	}
 
 	// Internal symbol ids: 0..255 are the bytes, merged symbols follow.
 	const symbols = BYTE_TO_UNICODE.slice();
@@ -128,7 +155,8 @@ export function learnBpe(texts: string[], cfg: TokenizerConfig, onProgress?: Bpe
 
 	const pairCount = new Map<number, number>();
 	const pairWords = new Map<number, Set<number>>();
-	words.forEach((w, wi) => {
+	for (let wi = 0; wi < words.length; wi++) {
+		const w = words[wi];
 		for (let i = 0; i + 1 < w.length; i++) {
 			const p = w[i] * PAIR + w[i + 1];
 			pairCount.set(p, (pairCount.get(p) ?? 0) + freq[wi]);
@@ -136,7 +164,8 @@ export function learnBpe(texts: string[], cfg: TokenizerConfig, onProgress?: Bpe
 			if (!set) pairWords.set(p, (set = new Set()));
 			set.add(wi);
 		}
-	});
+		if ((wi & 1023) === 1023) yield;
+	}
 	const heap = new PairHeap(symbols);
 	for (const [p, c] of pairCount) heap.push(c, p);
 
@@ -145,6 +174,7 @@ export function learnBpe(texts: string[], cfg: TokenizerConfig, onProgress?: Bpe
 	const maxMerges = Math.max(0, target - symbols.length);
 	onProgress?.(0, maxMerges);
 	while (symbols.length < target && heap.size > 0) {
+		yield;
 		if (onProgress && merges.length % 16 === 0 && merges.length) onProgress(merges.length, maxMerges);
 		const { count, pair } = heap.pop();
 		const current = pairCount.get(pair) ?? 0;
@@ -222,7 +252,42 @@ export function bpeTokenizerConfig(modelMaxLength?: number): Record<string, unkn
 
 /** Trains a byte-level BPE on `texts`; returns the Hugging Face `tokenizer.json` text. */
 export function trainBpe(texts: string[], cfg: TokenizerConfig, onProgress?: BpeProgress): string {
-	const { vocab, merges } = learnBpe(texts, cfg, onProgress);
+	return tokenizerJson(learnBpe(texts, cfg, onProgress), cfg);
+}
+
+/** `trainBpe` in slices that let the worker answer its heartbeat (see `learnBpeAsync`). */
+export async function trainBpeAsync(texts: string[], cfg: TokenizerConfig, onProgress?: BpeProgress): Promise<string> {
+	return tokenizerJson(await learnBpeAsync(texts, cfg, onProgress), cfg);
+}
+
+/**
+ * The BPE learns from at most this many characters of the training split (about 16 MB of
+ * text): a vocabulary of up to 32k tokens is settled long before that, and training time grows
+ * with the text. Larger training splits are sampled (`sampleForBpe`).
+ */
+export const BPE_SAMPLE_CHARS = 16_000_000;
+
+/**
+ * The texts the BPE learns from: all of them when they hold at most `maxChars` characters, else
+ * a seeded random sample of whole texts until that many are reached (the same sample every time for the
+ * same texts in the same order, so training stays deterministic), kept in their order.
+ */
+export function sampleForBpe(texts: string[], maxChars = BPE_SAMPLE_CHARS): string[] {
+	let total = 0;
+	for (const t of texts) total += t.length;
+	if (total <= maxChars) return texts;
+	const order = new Prng(0x62706531).shuffle(Array.from(texts.keys()));
+	const picked: number[] = [];
+	let chars = 0;
+	for (const i of order) {
+		if (chars >= maxChars) break;
+		chars += texts[i].length;
+		picked.push(i);
+	}
+	return picked.sort((a, b) => a - b).map((i) => texts[i]);
+}
+
+function tokenizerJson({ vocab, merges }: BpeModel, cfg: TokenizerConfig): string {
 	const tokenizer = {
 		version: '1.0',
 		truncation: null,

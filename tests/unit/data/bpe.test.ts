@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BYTE_TO_UNICODE, learnBpe, preTokenize, SPECIAL_TOKENS, trainBpe } from '../../../src/lib/data/bpe';
+import { BYTE_TO_UNICODE, learnBpe, learnBpeAsync, preTokenize, sampleForBpe, SPECIAL_TOKENS, trainBpe } from '../../../src/lib/data/bpe';
 import { TextTokenizer } from '../../../src/lib/data/tokenizer';
 import type { TokenizerConfig } from '../../../src/lib/shared/config';
 import { Prng } from '../../../src/lib/shared/prng';
@@ -153,5 +153,35 @@ describe('TextTokenizer', () => {
 			const expected = preTokenize(s, false).flatMap(reference).map((t) => ids.get(t));
 			expect(tok.encode(s)).toEqual(expected);
 		}
+	});
+});
+
+describe('sampleForBpe', () => {
+	const texts = corpus(5, 20_000);
+
+	it('keeps every text when they fit the budget', () => {
+		const chars = texts.reduce((n, t) => n + t.length, 0);
+		expect(sampleForBpe(texts, chars)).toBe(texts);
+	});
+
+	it('samples whole texts, seeded, in their order, until the budget is reached', () => {
+		const budget = 20_000;
+		const a = sampleForBpe(texts, budget);
+		expect(a.length).toBeLessThan(texts.length);
+		const chars = a.reduce((n, t) => n + t.length, 0);
+		expect(chars).toBeGreaterThanOrEqual(budget);
+		expect(chars).toBeLessThan(budget + Math.max(...texts.map((t) => t.length)));
+		// A subsequence of the texts: every one found, in order.
+		let at = 0;
+		for (const t of a) at = texts.indexOf(t, at) + 1;
+		expect(at).toBeGreaterThan(0);
+		expect(a.every((t) => texts.includes(t))).toBe(true);
+		expect(sampleForBpe(texts, budget)).toEqual(a);
+		// A training split larger than the budget trains on the sample, the same tokenizer every time.
+		expect(trainBpe(sampleForBpe(texts, budget), cased)).toBe(trainBpe(sampleForBpe(texts.slice(), budget), cased));
+	});
+
+	it('learnBpeAsync learns what learnBpe learns', async () => {
+		expect(await learnBpeAsync(texts, cased)).toEqual(learnBpe(texts, cased));
 	});
 });
