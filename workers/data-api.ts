@@ -1,11 +1,12 @@
 /** What the data worker does: the data pipeline's entry points, with a pretrained model's files read from the model cache. */
 import { checkDataset, cleanDataset, previewLabels, relabelDataset, compareDatasetVersions, exportDatasetVersion, datasetSummary, importDataset, importExample, inspectFile, inspectSource, planImport, prepareHubTokens, prepareTokens, resplitDataset } from '../src/lib/data/pipeline';
-import type { Objective } from '../src/lib/shared/config';
+import type { Objective, TokenizerConfig } from '../src/lib/shared/config';
 import type { PhaseCallback } from '../src/lib/data/pipeline';
 import type { ModelRef } from '../src/lib/shared/hub';
 import { hubFileReader } from './pretrained';
 import { foldDataset } from '../src/lib/data/folds';
 import { watchApi } from './watch';
+import { encodeRowsInPool } from './tokenize-pool';
 import { hubDatasetApi } from './hub-dataset-api';
 import { compareTokenizers, tokenExample, tokenStats, tokenViewSources, type ExampleSource, type TokenizerChoice } from '../src/lib/data/token-view';
 
@@ -30,7 +31,8 @@ export const api = {
 	compareDatasetVersions,
 	importExample,
 	datasetSummary,
-	prepareTokens,
+	/** Train the BPE and tokenize a version; the rows are encoded on every core (workers/tokenize-pool.ts). */
+	prepareTokens: (versionId: string, cfg: TokenizerConfig, maxLength: number, onPhase?: PhaseCallback) => prepareTokens(versionId, cfg, maxLength, onPhase, encodeRowsInPool),
 	/** Fold `index` of a k-fold cross-validation as a dataset version (src/lib/data/folds.ts). */
 	foldDataset,
 	/**

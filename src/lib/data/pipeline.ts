@@ -35,7 +35,9 @@ import { splitRowsBy } from './split-by';
 import { compareVersions, exportVersion, type VersionDiff, type VersionFormat } from './versions';
 import { applyCleaning, checkRows, describeSteps, type CleanCheck, type CleanStep, type NormalizeOptions } from './clean';
 import { applyLabelSteps, describeLabelSteps, detectMultiLabelColumns, labelRefusal, multiLabelReader, parseLabelList, previewLabelSteps, type LabelPreview, type LabelStep, type MultiLabelGuess, type MultiLabelOptions } from './labels';
-import { trainBpe } from './bpe';
+import { BPE_SAMPLE_CHARS, sampleForBpe, trainBpeAsync } from './bpe';
+import { encodeRows, type RowEncoder } from './tokenize-rows';
+import { Slicer } from './tokenize-slices';
 import { TextTokenizer, loadHubTokenizer, type ReadModelFile } from './tokenizer';
 import { findTrainedTokenizer } from '../storage/tokenizers';
 import { PhaseReporter, type PhaseProgress } from '../shared/phases';
@@ -47,8 +49,12 @@ export interface FileInspection {
 	columns: string[];
 	/** Records that were read; rows may still be dropped at import (empty text, duplicates). */
 	rowCount: number;
-	/** The first 20 readable records, every column present in each, values cut at PREVIEW_CHARS. */
-	preview: Record<string, string>[];
+	/**
+	 * The first 20 readable records as rows of values in `columns`' order (a missing one as ''), values
+	 * cut at PREVIEW_CHARS. Arrays, not objects: the page receives this by structured clone, and 20
+	 * objects of 10,002 keys took it over 200 ms (a frozen page), the same values as arrays a tenth of it.
+	 */
+	preview: string[][];
 	/** How the bytes were read as text, and why when it was not plain UTF-8 (see `decodeText`). */
 	encoding: string;
 	encodingNote?: string;
@@ -68,15 +74,12 @@ export interface FileInspection {
 /** A preview cell longer than this is cut: a 5 MB field would cost the page seconds to lay out. */
 export const PREVIEW_CHARS = 20_000;
 
-/** A preview row with every column (a missing one as ''), so the page never reads an absent key. */
-function previewRow(values: Record<string, string>, columns: string[]): Record<string, string> {
-	const row: Record<string, string> = {};
-	for (const c of columns) {
+/** A preview row: every column's value in order (a missing one as ''; a column named `constructor` is data, never Object's). */
+function previewRow(values: Record<string, string>, columns: string[]): string[] {
+	return columns.map((c) => {
 		const v = Object.hasOwn(values, c) ? values[c] : '';
-		// defineProperty: '__proto__' is an ordinary column name, not the row's prototype.
-		Object.defineProperty(row, c, { value: v.length > PREVIEW_CHARS ? v.slice(0, PREVIEW_CHARS) + '…' : v, enumerable: true, writable: true, configurable: true });
-	}
-	return row;
+		return v.length > PREVIEW_CHARS ? v.slice(0, PREVIEW_CHARS) + '…' : v;
+	});
 }
 
 /** Parses the file in the worker and returns what the importer shows (the page never parses it). */
@@ -577,7 +580,8 @@ export async function prepareTokens(
 	versionId: string,
 	cfg: TokenizerConfig,
 	maxLength: number,
-	onPhase?: PhaseCallback
+	onPhase?: PhaseCallback,
+	encoder: RowEncoder = encodeRows
 ): Promise<PreparedTokens> {
 	if (!Number.isInteger(maxLength) || maxLength < 1)
 		throw new UserError('invalid-config', `The maximum length must be a positive whole number of tokens, got ${maxLength}.`);
@@ -590,11 +594,14 @@ export async function prepareTokens(
 		onPhase?.({ phase: 'preparing', done: 0, total: 0, unit: 'rows', note: `reading the ${version.rowCount} rows of the dataset` });
 		rows = await loadRows(versionId);
 		const trainTexts = rows.filter((r) => r.split === SPLIT_CODE.train).map((r) => r.text);
+		const sample = sampleForBpe(trainTexts);
+		const sampled = sample.length < trainTexts.length ? `a seeded sample of ${sample.length.toLocaleString('en-US')} of the ${trainTexts.length.toLocaleString('en-US')} training texts (${BPE_SAMPLE_CHARS / 1e6} M characters)` : undefined;
 		// Counting the words comes first (no count yet), then the merges, counted.
-		onPhase?.({ phase: 'training-tokenizer', done: 0, total: 0, unit: 'merges', note: `counting the words of ${trainTexts.length} texts` });
+		onPhase?.({ phase: 'training-tokenizer', done: 0, total: 0, unit: 'merges', note: `counting the words of ${sampled ?? `${sample.length} texts`}` });
 		const bpe: { reporter?: PhaseReporter } = {};
-		json = trainBpe(trainTexts, cfg, onPhase && ((done, total) => (bpe.reporter ??= new PhaseReporter(onPhase, { phase: 'training-tokenizer', total, unit: 'merges' })).tick(done)));
-		bpe.reporter?.finish();
+		const note = sampled && `learning from ${sampled}`;
+		json = await trainBpeAsync(sample, cfg, onPhase && ((done, total) => (bpe.reporter ??= new PhaseReporter(onPhase, { phase: 'training-tokenizer', total, unit: 'merges', ...(note ? { note } : {}) })).tick(done)));
+		bpe.reporter?.finish(note);
 	}
 	const tokenizerHash = trained?.hash ?? (await sha256Hex(json));
 	const key = tokenizedKey(versionId, tokenizerHash);
@@ -615,15 +622,10 @@ export async function prepareTokens(
 	const all = rows ?? (await loadRows(versionId));
 	rows = all;
 	const progress = onPhase && new PhaseReporter(onPhase, { phase: 'tokenizing', total: all.length, unit: 'rows' });
-	const encoded = all.map((r, i) => {
-		progress?.tick(i);
-		return tokenizer.encode(r.text).slice(0, maxLength);
-	});
-	progress?.tick(all.length);
-	const offsets = new Int32Array(rows.length + 1);
-	for (let i = 0; i < rows.length; i++) offsets[i + 1] = offsets[i] + encoded[i].length;
-	const ids = new Int32Array(offsets[rows.length]);
-	encoded.forEach((e, i) => ids.set(e, offsets[i]));
+	// In slices (and sub-workers, from the data worker) so the worker answers its heartbeat;
+	// the cache below is written once, whole.
+	const { ids, offsets } = await encoder(json, all.map((r) => r.text), maxLength, progress && ((done) => progress.tick(done)));
+	progress?.finish();
 
 	await putTokenized({
 		key,
@@ -699,7 +701,7 @@ export async function prepareHubTokens(
 	onPhase?.({ phase: 'preparing', done: 0, total: 0, unit: 'rows', note: `reading the ${version.rowCount} rows of the dataset` });
 	const rows = await loadRows(versionId);
 	const progress = onPhase && new PhaseReporter(onPhase, { phase: 'tokenizing', total: rows.length, unit: 'rows' });
-	const encoded = encodeInChunks(rows, progress, (part) =>
+	const encoded = await encodeInChunks(rows, progress, (part) =>
 		objective === 'classification'
 			? encodeClassification(tokenizer, part, maxLength)
 			: objective === 'causal-lm'
@@ -739,14 +741,17 @@ export async function prepareHubTokens(
 }
 
 /**
- * Rows encoded a chunk at a time so progress can be told; rows that encode independently
- * (classification, instruction pairs) give the same result as one call. Packed language-modelling
- * blocks cross rows, so they are encoded in one call (progress then jumps to the end).
+ * Rows encoded a chunk at a time so progress can be told and the worker's event loop gets a turn
+ * between chunks (its heartbeat); rows that encode independently (classification, instruction
+ * pairs) give the same result as one call. Packed language-modelling blocks cross rows, so they
+ * are encoded in one call (progress then jumps to the end).
  */
-function encodeInChunks(rows: StoredRow[], progress: PhaseReporter | undefined, encode: (rows: StoredRow[]) => EncodedRows, independent: boolean): EncodedRows {
-	const size = progress && independent ? 256 : rows.length || 1;
+async function encodeInChunks(rows: StoredRow[], progress: PhaseReporter | undefined, encode: (rows: StoredRow[]) => EncodedRows, independent: boolean): Promise<EncodedRows> {
+	const size = independent ? 256 : rows.length || 1;
+	const slicer = new Slicer();
 	let out: EncodedRows | undefined;
 	for (let from = 0; from < rows.length || !out; from += size) {
+		if (out && slicer.due()) await slicer.yield();
 		const part = encode(rows.slice(from, from + size));
 		if (!out) out = { ...part, ids: [...part.ids], labels: [...part.labels], splits: [...part.splits], ...(part.lossStart ? { lossStart: [...part.lossStart] } : {}) };
 		else {

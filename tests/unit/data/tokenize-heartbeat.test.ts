@@ -1,0 +1,67 @@
+// A large tokenization leaves the worker answering: BPE training and encoding run in slices that
+// yield to the event loop, so a heartbeat ping (src/lib/client/bridge.ts: 180 s without an answer
+// and the worker is killed) is answered while either is under way. Before, both ran in one
+// synchronous stretch: at a million rows, for minutes. Nothing half-made is stored.
+import 'fake-indexeddb/auto';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { importDataset, prepareTokens, type ImportArgs } from '../../../src/lib/data/pipeline';
+import { encodeRows, type RowEncoder } from '../../../src/lib/data/tokenize-rows';
+import { defaultSplitConfig, defaultTokenizerConfig } from '../../../src/lib/shared/config';
+import type { PhaseProgress } from '../../../src/lib/shared/phases';
+import { getTokenized, getTokenizer, tokenizedKey, useDatabase } from '../../../src/lib/storage';
+import { findTrainedTokenizer } from '../../../src/lib/storage/tokenizers';
+import { enc, ticketsCsv } from './fixtures';
+
+const ROWS = 20_000;
+const importTickets = (n: number) =>
+	importDataset({ projectId: 'p1', fileName: 't.csv', bytes: enc(ticketsCsv(n, 3)).buffer as ArrayBuffer, textColumn: 'text', labelColumn: 'team', split: { ...defaultSplitConfig }, skipBadRows: false } as ImportArgs);
+
+beforeEach(() => useDatabase('test-' + Math.random()));
+
+describe('tokenizing many rows keeps the worker answering', () => {
+	const cfg = { ...defaultTokenizerConfig, vocabSize: 400 };
+
+	it(`answers pings while the BPE trains and while ${ROWS.toLocaleString('en-US')} rows are tokenized`, async () => {
+		const v = await importTickets(ROWS);
+		// The log: phase events as they come, and each ping answered (a timer that runs only when
+		// the event loop gets a turn, as the worker's comlink `ping` does).
+		const log: string[] = [];
+		const ping = setInterval(() => log.push('ping'), 1);
+		let prep;
+		try {
+			prep = await prepareTokens(v.id, cfg, 32, (p: PhaseProgress | null) => void (p && log.push(`${p.phase} ${p.done}/${p.total}`)));
+		} finally {
+			clearInterval(ping);
+		}
+		const pingsDuring = (phase: string, counted: (entry: string) => boolean) => {
+			const first = log.findIndex((e) => e.startsWith(phase) && counted(e));
+			const last = log.findLastIndex((e) => e.startsWith(phase));
+			expect(first, `${phase} reported`).toBeGreaterThanOrEqual(0);
+			return log.slice(first, last).filter((e) => e === 'ping').length;
+		};
+		// Training: from the first merge counted to the last report.
+		expect(pingsDuring('training-tokenizer', (e) => !e.endsWith('/0'))).toBeGreaterThan(0);
+		// Tokenizing: from "0 / 20000 rows" to "20000 / 20000 rows".
+		expect(pingsDuring('tokenizing', () => true)).toBeGreaterThan(0);
+		expect(log.filter((e) => e.startsWith('tokenizing')).at(-1)).toBe(`tokenizing ${ROWS}/${ROWS}`);
+		const cache = (await getTokenized(prep.key))!;
+		expect(cache.offsets).toHaveLength(ROWS + 1);
+	}, 120_000);
+
+	it('stores no tokens when tokenizing stops part way (the worker ended, Cancel), and the next try tokenizes whole', async () => {
+		const v = await importTickets(2_000);
+		const failing: RowEncoder = async (json, texts, maxLength, onRows) => {
+			await encodeRows(json, texts.slice(0, 1000), maxLength, onRows);
+			throw new Error('the worker was ended');
+		};
+		await expect(prepareTokens(v.id, cfg, 32, undefined, failing)).rejects.toThrow('the worker was ended');
+		// The tokenizer is stored whole (it was trained before); the tokens are not stored at all.
+		const trained = (await findTrainedTokenizer(v.id, cfg))!;
+		expect(await getTokenizer(trained.hash)).toBeDefined();
+		expect(await getTokenized(tokenizedKey(v.id, trained.hash))).toBeUndefined();
+
+		const again = await prepareTokens(v.id, cfg, 32);
+		expect(again.reused).toEqual({ tokenizer: true, tokens: false });
+		expect((await getTokenized(again.key))!.offsets).toHaveLength(2_001);
+	}, 60_000);
+});
