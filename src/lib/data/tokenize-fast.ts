@@ -30,8 +30,8 @@ const BYTE_CHARS: string[] = (() => {
 
 /** Words above this many bytes are merged with the heap; shorter ones by scanning. */
 const SCAN_MAX = 48;
-/** The word cache is emptied when it holds this many words (unique ids in every row would fill it). */
-const CACHE_MAX = 200_000;
+/** Words in each of the cache's two generations (unique ids in every row would otherwise fill it). */
+const CACHE_MAX = 100_000;
 /** Words longer than this (in UTF-16 units) are not cached. */
 const CACHE_WORD_MAX = 128;
 /** Texts longer than this are pre-tokenized word by word, so a row can stop at its maximum length. */
@@ -96,7 +96,8 @@ export class FastBpe {
 	private readonly keyRight: Int32Array;
 	private readonly valRank: Int32Array;
 	private readonly valId: Int32Array;
-	private readonly cache = new Map<string, Int32Array>();
+	private cache = new Map<string, Int32Array>();
+	private older = new Map<string, Int32Array>();
 	/** Added tokens by content (split out of the text before normalization), and a pattern that finds them. */
 	private readonly added = new Map<string, number>();
 	private readonly addedPattern: RegExp | undefined;
@@ -257,9 +258,15 @@ export class FastBpe {
 	private encodeWord(word: string, out: IdList, limit: number): void {
 		let ids = this.cache.get(word);
 		if (ids === undefined) {
-			ids = this.merge(word);
+			ids = this.older.get(word) ?? this.merge(word);
 			if (word.length <= CACHE_WORD_MAX) {
-				if (this.cache.size >= CACHE_MAX) this.cache.clear();
+				// Two generations: when the cache is full it becomes the older one, and words still
+				// in use move back on their next lookup, so one-off words (ids, numbers) do not
+				// push the frequent ones out for good.
+				if (this.cache.size >= CACHE_MAX) {
+					this.older = this.cache;
+					this.cache = new Map();
+				}
 				this.cache.set(word, ids);
 			}
 		}
