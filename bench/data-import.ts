@@ -17,9 +17,9 @@
  * `--clean-rows` rows (default 100,000; 0 for all of them): its candidate pairs grow faster than
  * the rows, and on 2 CPU cores a million rows take far longer than the rest of the bench.
  */
-import { createWriteStream, existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
-import { once } from 'node:events';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { openStudio } from './browser';
+import { writeCsv as writeRows } from './data-gen';
 
 const arg = (name: string) => {
 	const i = process.argv.indexOf(`--${name}`);
@@ -32,53 +32,8 @@ const rows = gb ? 0 : Number(arg('rows') ?? 1_000_000);
 const minWords = arg('words') ? Number(arg('words')) : gb ? 120 : 6;
 const spread = arg('words') ? 1 : gb ? 60 : 14;
 const cleanRows = Number(arg('clean-rows') ?? 100_000);
+const writeCsv = (path: string, n: number, bytes: number) => writeRows(path, n, bytes, minWords, spread);
 const port = Number(process.env.BENCH_PORT ?? 4391);
-
-/** 6,000 made-up words from syllables, drawn with a Zipf-like skew, so texts overlap as real ones do (rarely whole). */
-const SYLLABLES = 'ka lo mi nu re sa ti vo be da fe gi ho ju ne pa qui ro su ta ul ve wa xi yo ze an el in or'.split(' ');
-const WORDS = Array.from({ length: 6000 }, (_, i) => {
-	let w = '';
-	for (let n = i + 7; w.length < 3 || n > 0; n = Math.floor(n / SYLLABLES.length)) w += SYLLABLES[n % SYLLABLES.length];
-	return w;
-});
-const LABELS = ['billing', 'tech', 'shipping', 'account'];
-
-/** A seeded xorshift, so every run imports the same rows. */
-function rng(seed: number) {
-	let s = seed >>> 0 || 1;
-	return () => {
-		s ^= s << 13;
-		s ^= s >>> 17;
-		s ^= s << 5;
-		return (s >>> 0) / 2 ** 32;
-	};
-}
-
-/** Writes the CSV (text,label): `n` rows, or until `bytes` are written. Returns rows and bytes. */
-async function writeCsv(path: string, n: number, bytes: number): Promise<{ rows: number; bytes: number }> {
-	const out = createWriteStream(path);
-	const r = rng(7);
-	let written = 0;
-	let i = 0;
-	const header = 'text,label\n';
-	out.write(header);
-	written += header.length;
-	while (n ? i < n : written < bytes) {
-		const lines: string[] = [];
-		for (let k = 0; k < 1000 && (n ? i < n : true); k++, i++) {
-			const len = minWords + Math.floor(r() * spread);
-			const words: string[] = [`ticket ${i}:`];
-			for (let w = 0; w < len; w++) words.push(WORDS[Math.floor(WORDS.length * r() ** 3)]);
-			lines.push(`"${words.join(' ')}",${LABELS[Math.floor(r() * 4)]}\n`);
-		}
-		const chunk = lines.join('');
-		written += chunk.length;
-		if (!out.write(chunk)) await once(out, 'drain');
-	}
-	out.end();
-	await once(out, 'finish');
-	return { rows: i, bytes: written };
-}
 
 /** Resident memory (kB) of Chromium's renderer processes, page and its workers included. */
 function rendererRssKb(): number {
