@@ -38,6 +38,7 @@ import { applyLabelSteps, describeLabelSteps, detectMultiLabelColumns, labelRefu
 import { BPE_SAMPLE_CHARS, sampleForBpe, trainBpeAsync } from './bpe';
 import { encodeRows, type RowEncoder } from './tokenize-rows';
 import { Slicer } from './tokenize-slices';
+import { IdList } from './tokenize-fast';
 import { TextTokenizer, loadHubTokenizer, type ReadModelFile } from './tokenizer';
 import { findTrainedTokenizer } from '../storage/tokenizers';
 import { PhaseReporter, type PhaseProgress } from '../shared/phases';
@@ -701,13 +702,12 @@ export async function prepareHubTokens(
 	onPhase?.({ phase: 'preparing', done: 0, total: 0, unit: 'rows', note: `reading the ${version.rowCount} rows of the dataset` });
 	const rows = await loadRows(versionId);
 	const progress = onPhase && new PhaseReporter(onPhase, { phase: 'tokenizing', total: rows.length, unit: 'rows' });
-	const encoded = await encodeInChunks(rows, progress, (part) =>
-		objective === 'classification'
-			? encodeClassification(tokenizer, part, maxLength)
-			: objective === 'causal-lm'
-				? packCausalLm(tokenizer, part, maxLength)
-				: encodeInstruction(tokenizer, config, part, maxLength)
-	, objective !== 'causal-lm');
+	const encoded =
+		objective === 'causal-lm'
+			? await packInChunks(rows, progress, (part) => packCausalLm(tokenizer, part, maxLength), maxLength)
+			: await encodeInChunks(rows, progress, (part) =>
+					objective === 'classification' ? encodeClassification(tokenizer, part, maxLength) : encodeInstruction(tokenizer, config, part, maxLength)
+				);
 	if (encoded.ids.length === 0)
 		throw new UserError('too-few-rows', `No ${objective === 'instruction' ? 'example' : 'row'} of "${version.name}" is left after tokenizing with ${maxLength} tokens. Raise the maximum length.`);
 
@@ -743,11 +743,10 @@ export async function prepareHubTokens(
 /**
  * Rows encoded a chunk at a time so progress can be told and the worker's event loop gets a turn
  * between chunks (its heartbeat); rows that encode independently (classification, instruction
- * pairs) give the same result as one call. Packed language-modelling blocks cross rows, so they
- * are encoded in one call (progress then jumps to the end).
+ * pairs) give the same result as one call.
  */
-async function encodeInChunks(rows: StoredRow[], progress: PhaseReporter | undefined, encode: (rows: StoredRow[]) => EncodedRows, independent: boolean): Promise<EncodedRows> {
-	const size = independent ? 256 : rows.length || 1;
+async function encodeInChunks(rows: StoredRow[], progress: PhaseReporter | undefined, encode: (rows: StoredRow[]) => EncodedRows): Promise<EncodedRows> {
+	const size = 256;
 	const slicer = new Slicer();
 	let out: EncodedRows | undefined;
 	for (let from = 0; from < rows.length || !out; from += size) {
@@ -764,5 +763,34 @@ async function encodeInChunks(rows: StoredRow[], progress: PhaseReporter | undef
 		}
 		progress?.tick(Math.min(rows.length, from + size));
 	}
+	return out;
+}
+
+/**
+ * Packed language-modelling blocks, a chunk of rows at a time (progress told, the event loop given
+ * a turn between chunks) with the result of one call: a chunk's blocks of one split are its part
+ * of that split's token stream, so the streams are joined chunk after chunk and cut into blocks of
+ * `maxLength` at the end, split after split in `SPLITS` order, as `packCausalLm` does.
+ */
+async function packInChunks(rows: StoredRow[], progress: PhaseReporter | undefined, pack: (rows: StoredRow[]) => EncodedRows, maxLength: number): Promise<EncodedRows> {
+	const streams = SPLITS.map(() => new IdList());
+	const slicer = new Slicer();
+	for (let from = 0; from < rows.length; from += 256) {
+		if (from > 0 && slicer.due()) await slicer.yield();
+		const part = pack(rows.slice(from, from + 256));
+		part.ids.forEach((block, i) => {
+			const stream = streams[part.splits[i]];
+			for (const id of block) stream.push(id);
+		});
+		progress?.tick(Math.min(rows.length, from + 256));
+	}
+	const out: EncodedRows = { ids: [], labels: [], splits: [], truncated: 0, dropped: 0 };
+	streams.forEach((stream, split) => {
+		for (let start = 0; start < stream.length; start += maxLength) {
+			out.ids.push(Array.from(stream.data.subarray(start, Math.min(stream.length, start + maxLength))));
+			out.labels.push(0);
+			out.splits.push(split);
+		}
+	});
 	return out;
 }

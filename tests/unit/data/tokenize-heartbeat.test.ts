@@ -4,13 +4,15 @@
 // synchronous stretch: at a million rows, for minutes. Nothing half-made is stored.
 import 'fake-indexeddb/auto';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { importDataset, prepareTokens, type ImportArgs } from '../../../src/lib/data/pipeline';
+import { importDataset, prepareHubTokens, prepareTokens, type ImportArgs } from '../../../src/lib/data/pipeline';
+import { packCausalLm } from '../../../src/lib/data/hub-tokens';
+import { loadHubTokenizer } from '../../../src/lib/data/tokenizer';
 import { encodeRows, type RowEncoder } from '../../../src/lib/data/tokenize-rows';
 import { defaultSplitConfig, defaultTokenizerConfig } from '../../../src/lib/shared/config';
 import type { PhaseProgress } from '../../../src/lib/shared/phases';
-import { getTokenized, getTokenizer, tokenizedKey, useDatabase } from '../../../src/lib/storage';
+import { getTokenized, getTokenizer, loadRows, tokenizedKey, useDatabase } from '../../../src/lib/storage';
 import { findTrainedTokenizer } from '../../../src/lib/storage/tokenizers';
-import { enc, ticketsCsv } from './fixtures';
+import { enc, hubFiles, ticketsCsv } from './fixtures';
 
 const ROWS = 20_000;
 const importTickets = (n: number) =>
@@ -63,5 +65,23 @@ describe('tokenizing many rows keeps the worker answering', () => {
 		const again = await prepareTokens(v.id, cfg, 32);
 		expect(again.reused).toEqual({ tokenizer: true, tokens: false });
 		expect((await getTokenized(again.key))!.offsets).toHaveLength(2_001);
+	}, 60_000);
+});
+
+describe("a pretrained model's language-modelling blocks", () => {
+	it('are packed a chunk of rows at a time, with progress, into the blocks one call packs', async () => {
+		const v = await importTickets(1_500);
+		const counts: number[] = [];
+		const prep = await prepareHubTokens(v.id, { repo: 'whetstone-test/tiny-gpt2', revision: 'abc' }, 'causal-lm', 24, hubFiles('gpt2'), (p) => void (p && p.phase === 'tokenizing' && counts.push(p.done)));
+		expect(counts[0]).toBe(0);
+		expect(counts.at(-1)).toBe(1_500);
+		const cache = (await getTokenized(prep.key))!;
+		const { tokenizer } = await loadHubTokenizer(hubFiles('gpt2'));
+		const whole = packCausalLm(tokenizer, await loadRows(v.id), 24);
+		expect(new Set(whole.splits).size).toBe(3);
+		expect(Array.from(cache.splits)).toEqual(whole.splits);
+		expect(cache.offsets).toHaveLength(whole.ids.length + 1);
+		expect(Array.from(cache.ids)).toEqual(whole.ids.flat());
+		expect(Array.from(cache.offsets.subarray(1, 4))).toEqual([24, 48, 72]);
 	}, 60_000);
 });
