@@ -9,11 +9,13 @@
  * or as `{"content": …}` AddedToken objects. `encode(text, {addSpecialTokens: true})` adds what
  * the model's post-processor adds (BERT: [CLS] … [SEP]; Llama: BOS), and truncation to
  * `maxLength` cuts the content first and then adds the special tokens, as transformers'
- * `truncation=True` does.
+ * `truncation=True` does. Our byte-level BPE is encoded by `FastBpe` (tokenize-fast.ts), which
+ * gives tokenizers.js' ids (tested) several times faster.
  */
 import { Tokenizer } from '@huggingface/tokenizers';
 import { UserError } from '../shared/errors';
 import { bpeTokenizerConfig } from './bpe';
+import { FastBpe } from './tokenize-fast';
 
 /** A special token as tokenizer_config.json writes it: a string or an AddedToken object. */
 export type TokenSpec = string | { content: string; [key: string]: unknown } | null | undefined;
@@ -89,6 +91,8 @@ export class TextTokenizer {
 	/** The tokenizer config in effect (special tokens as strings). */
 	readonly config: HubTokenizerConfig;
 	private tok: Tokenizer;
+	/** Our byte-level BPE's encoder: the same ids as `tok`, several times faster (tokenize-fast.ts). */
+	private fast: FastBpe | undefined;
 
 	/**
 	 * @param config tokenizer_config.json's values; merged over `base`.
@@ -98,6 +102,7 @@ export class TextTokenizer {
 		const spec = typeof json === 'string' ? JSON.parse(json) : json;
 		this.config = normalizeTokenizerConfig({ ...base, ...(config ?? {}) });
 		this.tok = new Tokenizer(spec, this.config);
+		this.fast = FastBpe.fromSpec(spec);
 		let maxId = -1;
 		for (const id of this.tok.get_vocab(true).values()) if (id > maxId) maxId = id;
 		this.vocabSize = maxId + 1;
@@ -167,7 +172,7 @@ export class TextTokenizer {
 
 	/** Token ids of `text`; by default without special tokens (see `EncodeOptions`). */
 	encode(text: string, { addSpecialTokens = false, maxLength }: EncodeOptions = {}): number[] {
-		let ids = text.length === 0 ? [] : this.tok.encode(text, { add_special_tokens: false }).ids;
+		let ids = text.length === 0 ? [] : this.fast ? this.fast.encode(text) : this.tok.encode(text, { add_special_tokens: false }).ids;
 		if (!addSpecialTokens) return maxLength === undefined ? ids : ids.slice(0, Math.max(0, maxLength));
 		if (maxLength !== undefined) {
 			const budget = maxLength - this.prefixIds.length - this.suffixIds.length;

@@ -1,10 +1,12 @@
-// The fast encoder (tokenize-fast.ts) against tokenizers.js (`TextTokenizer.encode`, the
-// reference): the same ids on fixtures and random text, cased and lowercased, short words
-// (scanned) and long ones (the heap), special tokens written in the text, truncation; the rows
-// encoder (tokenize-rows.ts) in slices and in shards joined; other tokenizers refused.
+// The fast encoder (tokenize-fast.ts) against tokenizers.js (`@huggingface/tokenizers`, which
+// `TextTokenizer.encode` ran before it; the reference): the same ids on fixtures and random text,
+// cased and lowercased, short words (scanned) and long ones (the heap), special tokens written in
+// the text, truncation; the rows encoder (tokenize-rows.ts) in slices and in shards joined; other
+// tokenizers refused.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { trainBpe } from '../../../src/lib/data/bpe';
+import { Tokenizer } from '@huggingface/tokenizers';
+import { bpeTokenizerConfig, trainBpe as train } from '../../../src/lib/data/bpe';
 import { TextTokenizer } from '../../../src/lib/data/tokenizer';
 import { FastBpe } from '../../../src/lib/data/tokenize-fast';
 import { concatEncoded, encodeRows } from '../../../src/lib/data/tokenize-rows';
@@ -50,6 +52,17 @@ function randomTexts(n: number, seed: number): string[] {
 	});
 }
 
+/** tokenizers.js itself, as TextTokenizer ran it: `encode(text)` without special tokens. */
+class Reference {
+	private tok: Tokenizer;
+	constructor(json: string) {
+		this.tok = new Tokenizer(JSON.parse(json), bpeTokenizerConfig());
+	}
+	encode(text: string): number[] {
+		return text.length === 0 ? [] : this.tok.encode(text, { add_special_tokens: false }).ids;
+	}
+}
+
 const cased: TokenizerConfig = { kind: 'bpe-bytelevel', vocabSize: 700, lowercase: false };
 const lower: TokenizerConfig = { ...cased, lowercase: true };
 
@@ -57,8 +70,8 @@ describe('FastBpe gives the ids tokenizers.js gives', () => {
 	const texts = corpus(600);
 	for (const [name, cfg] of [['cased', cased], ['lowercase', lower], ['cased, 300 tokens', { ...cased, vocabSize: 300 }]] as const) {
 		it(`on fixtures and random text (${name})`, () => {
-			const json = trainBpe(texts, cfg);
-			const reference = new TextTokenizer(json);
+			const json = train(texts, cfg);
+			const reference = new Reference(json);
 			const fast = FastBpe.fromSpec(JSON.parse(json))!;
 			expect(fast).toBeDefined();
 			const all = [...TRICKY, ...texts, ...randomTexts(1500, 11), ...randomTexts(300, 12).map((t) => t.repeat(8))];
@@ -68,21 +81,31 @@ describe('FastBpe gives the ids tokenizers.js gives', () => {
 		});
 	}
 
+	it('is what TextTokenizer encodes our BPE with', () => {
+		const json = train(texts, lower);
+		const tok = new TextTokenizer(json);
+		const reference = new Reference(json);
+		for (const t of [...TRICKY, ...randomTexts(300, 8)]) {
+			expect(tok.encode(t)).toEqual(reference.encode(t));
+			expect(tok.encode(t, { maxLength: 5 })).toEqual(reference.encode(t).slice(0, 5));
+		}
+	});
+
 	it('cuts a row at the maximum length, as slicing the whole encoding does', () => {
-		const json = trainBpe(texts, cased);
-		const reference = new TextTokenizer(json);
+		const json = train(texts, cased);
+		const reference = new Reference(json);
 		const fast = FastBpe.fromSpec(JSON.parse(json))!;
 		const long = [...TRICKY, ...randomTexts(200, 3)].join(' <pad> ').repeat(3);
 		for (const max of [0, 1, 2, 7, 64, 500, 5000]) expect(fast.encode(long, max)).toEqual(reference.encode(long).slice(0, max));
 	});
 
 	it('keeps the last rank of a merge listed twice, and refuses tokenizers it cannot reproduce', () => {
-		const spec = JSON.parse(trainBpe(texts, cased));
-		const reference = new TextTokenizer(JSON.stringify(spec));
+		const spec = JSON.parse(train(texts, cased));
+		const reference = new Reference(JSON.stringify(spec));
 		expect(FastBpe.fromSpec(spec)).toBeDefined();
 		// A merge repeated at the end ranks last in tokenizers.js' map, so the order of merges changes.
 		const twice = { ...spec, model: { ...spec.model, merges: [...spec.model.merges, spec.model.merges[0]] } };
-		const changed = new TextTokenizer(JSON.stringify(twice));
+		const changed = new Reference(JSON.stringify(twice));
 		const fast = FastBpe.fromSpec(twice)!;
 		const sample = [...TRICKY, ...texts.slice(0, 100)];
 		expect(sample.some((t) => changed.encode(t).join() !== reference.encode(t).join())).toBe(true);
@@ -101,8 +124,8 @@ describe('FastBpe gives the ids tokenizers.js gives', () => {
 
 describe('encodeRows', () => {
 	const texts = [...corpus(400, 9), ...TRICKY, ...randomTexts(400, 4)];
-	const json = trainBpe(texts.slice(0, 400), lower);
-	const reference = new TextTokenizer(json);
+	const json = train(texts.slice(0, 400), lower);
+	const reference = new Reference(json);
 
 	it('lays out every row, cut to the maximum length, and counts the rows done', async () => {
 		const counts: number[] = [];
@@ -123,7 +146,8 @@ describe('encodeRows', () => {
 	it('encodes with tokenizers.js when the tokenizer is not one FastBpe reproduces', async () => {
 		const spec = JSON.parse(json);
 		const other = JSON.stringify({ ...spec, normalizer: { type: 'Sequence', normalizers: [{ type: 'NFKC' }, { type: 'Lowercase' }] } });
-		const ref = new TextTokenizer(other);
+		const ref = new Reference(other);
+		expect(new TextTokenizer(other).encode('Ｆｕｌｌ ｗｉｄｔｈ ﬁ')).toEqual(ref.encode('Ｆｕｌｌ ｗｉｄｔｈ ﬁ'));
 		const { ids, offsets } = await encodeRows(other, ['Ｆｕｌｌ ｗｉｄｔｈ ﬁ', ...texts.slice(0, 50)], 1000);
 		expect(Array.from(ids.subarray(offsets[0], offsets[1]))).toEqual(ref.encode('Ｆｕｌｌ ｗｉｄｔｈ ﬁ'));
 		expect(Array.from(ids.subarray(offsets[0], offsets[1]))).not.toEqual(reference.encode('Ｆｕｌｌ ｗｉｄｔｈ ﬁ'));
