@@ -2,7 +2,9 @@
  * The fused WebGPU kernels of the fast path (issue 10; src/lib/engine/ops/fused/) against their
  * composite references in the engine worker on WebGPU (SwiftShader): softmax cross-entropy (with
  * ignored rows and label smoothing), LayerNorm, RMSNorm, GELU (tanh and erf), SiLU, the SiLU gate and
- * the linear map with its bias (both weight layouts, and frozen), on odd shapes (rows 1, 7, 33; widths 5, 63, 130; vocabularies 17 and 513). Every value and every
+ * the linear map with its bias (both weight layouts, and frozen), on odd shapes (rows 1, 7, 33; widths 5, 63, 130; vocabularies 17 and 513), and
+ * scaled dot-product attention in both head layouts (causal or not, padding masks, grouped-query
+ * heads, a sliding window; sequence lengths 6 to 65, head sizes 8 to 32). Every value and every
  * gradient within 1e-5 relative, each op taking the dispatches its file claims (counted by wrapping
  * the compute pass's dispatchWorkgroups in the worker), and no tensor left behind by repeated checks.
  */
@@ -24,6 +26,7 @@ interface FusedCheck {
 	cases: FusedCase[];
 	maxError: number;
 	tensorsLeaked: number;
+	gpuErrors: string[];
 }
 
 /** Dispatches per op on the fast path, forward and backward (a tfjs program has one output). */
@@ -39,7 +42,9 @@ const EXPECTED: Record<string, Count> = {
 	siluGate: { forward: 1, backward: 2 },
 	linear: { forward: 1, backward: 3 },
 	// A frozen weight and bias (LoRA's base layers): only dx is computed.
-	linearFrozen: { forward: 1, backward: 1 }
+	linearFrozen: { forward: 1, backward: 1 },
+	// One pass forward (keeping the logsumexp); dQ (with D = rowsum(dO ∘ O)), then dK and dV.
+	attention: { forward: 1, backward: 2 }
 };
 
 test('each fused WebGPU kernel matches its composite forward and backward, with the dispatches it claims and no leaked tensors', async ({ studioPage: page }) => {
@@ -48,6 +53,7 @@ test('each fused WebGPU kernel matches its composite forward and backward, with 
 	for (const seed of [1, 2]) {
 		const r: FusedCheck = await page.evaluate((s) => (globalThis as any).whetstone.engine.fusedKernelCheck(s), seed);
 		console.log(`seed ${seed}: max relative error ${r.maxError.toExponential(2)}, tensors leaked ${r.tensorsLeaked}`);
+		expect(r.gpuErrors).toEqual([]);
 		expect(new Set(r.cases.map((c) => c.kernel))).toEqual(new Set(Object.keys(EXPECTED)));
 		for (const c of r.cases) {
 			const what = `${c.kernel} ${c.shape}`;
@@ -59,5 +65,7 @@ test('each fused WebGPU kernel matches its composite forward and backward, with 
 		}
 		expect(r.cases.find((c) => c.kernel === 'crossEntropy')?.errors).toHaveProperty('dlogits');
 		expect(r.tensorsLeaked).toBe(0);
+		// An invalid pipeline (a device limit passed) dispatches nothing and would leave stale outputs.
+		expect(r.gpuErrors).toEqual([]);
 	}
 });

@@ -5,6 +5,8 @@
  * uses the dtype minimum, so masked positions get exactly zero weight after softmax.
  */
 import * as tf from '@tensorflow/tfjs';
+import { useFastPath } from '../fast-path';
+import { fusedAttention, type HeadLayout } from './fused/attention';
 
 export const NEG = -1e9;
 
@@ -89,9 +91,28 @@ export function repeatKv(x: tf.Tensor4D, groups: number): tf.Tensor4D {
 		.reshape([b, nkv * groups, t, hs]) as tf.Tensor4D; // (B, nh, T, hs)
 }
 
+/**
+ * The fused kernel runs (fused/attention.ts): the fast path, float32, no capture (which wants the
+ * weights) and no attention dropout (the kernel has no dropout; the composite keeps its seeded
+ * masks).
+ */
+function fused(opts: AttentionOptions, ...xs: tf.Tensor[]): boolean {
+	return useFastPath() && !capture && !(opts.dropout && opts.dropout.rate > 0) && xs.every((x) => x.dtype === 'float32');
+}
+
+function runFused(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, layout: HeadLayout, b: number, nh: number, nkv: number, tq: number, tk: number, hs: number, opts: AttentionOptions): tf.Tensor {
+	return fusedAttention(q, k, v, { batch: b, nHead: nh, nKvHead: nkv, tq, tk, headSize: hs, layout }, {
+		causal: opts.causal,
+		window: opts.window ?? null,
+		scale: opts.scale ?? 1 / Math.sqrt(hs),
+		keyMask: opts.keyMask
+	});
+}
+
 /** q: (B, nh, Tq, hs); k, v: (B, nkv, Tk, hs). Returns (B, nh, Tq, hs). */
 export function attention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, opts: AttentionOptions): tf.Tensor4D {
-	const [, nh, tq, hs] = q.shape;
+	const [b, nh, tq, hs] = q.shape;
+	if (fused(opts, q, k, v)) return runFused(q, k, v, 'heads-first', b, nh, k.shape[1], tq, k.shape[2], hs, opts) as tf.Tensor4D;
 	const groups = nh / k.shape[1];
 	const kk = repeatKv(k, groups);
 	const vv = repeatKv(v, groups);
@@ -103,6 +124,19 @@ export function attention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, opts: 
 	capture?.({ weights: w as tf.Tensor4D, q, k: kk, scale, bias });
 	if (opts.dropout && opts.dropout.rate > 0) w = tf.dropout(w, opts.dropout.rate, undefined, opts.dropout.seed);
 	return tf.matMul(w, vv) as tf.Tensor4D; // (B, nh, Tq, hs)
+}
+
+/**
+ * Attention over heads laid side by side, as the projections produce them: q (B, Tq, nh·hs), k and
+ * v (B, Tk, nkv·hs) -> (B, Tq, nh·hs). The same as mergeHeads(attention(splitHeads(q), …)); on the
+ * fast path one kernel reads and writes this layout through strides, so neither the split's nor
+ * the merge's transposes run, forward or backward.
+ */
+export function attendHeads(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, nHead: number, nKvHead: number, opts: AttentionOptions): tf.Tensor3D {
+	const [b, tq, c] = q.shape;
+	const hs = c / nHead;
+	if (fused(opts, q, k, v)) return runFused(q, k, v, 'side-by-side', b, nHead, nKvHead, tq, k.shape[1] as number, hs, opts) as tf.Tensor3D;
+	return mergeHeads(attention(splitHeads(q, nHead), splitHeads(k, nKvHead), splitHeads(v, nKvHead), opts));
 }
 
 /** (B, T, nh*hs) -> (B, nh, T, hs); for one token (a decode step) the same layout, so a reshape and no transpose kernel. */

@@ -8,14 +8,17 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { fastPathEnabled, setFastPath } from '../../fast-path';
+import { gpuErrorLog } from '../../backend';
 import { crossEntropy } from '../loss';
 import { layerNorm, rmsNorm } from '../norm';
 import { geluErf, geluTanh, silu, siluGate } from '../activations';
 import { linear } from '../linear';
+import { attendHeads, attention } from '../attention';
 import { CROSS_ENTROPY_DISPATCHES } from './cross-entropy';
 import { FROZEN_NORM_DISPATCHES, LAYER_NORM_DISPATCHES, RMS_NORM_DISPATCHES } from './norm';
 import { ACTIVATION_DISPATCHES, SILU_GATE_DISPATCHES } from './activations';
 import { FROZEN_LINEAR_DISPATCHES, LINEAR_DISPATCHES } from './linear';
+import { ATTENTION_DISPATCHES } from './attention';
 
 export interface DispatchCount {
 	forward: number;
@@ -40,6 +43,11 @@ export interface FusedCheck {
 	maxError: number;
 	/** tf.memory().numTensors after the check minus before (0 when nothing leaks). */
 	tensorsLeaked: number;
+	/**
+	 * Errors the GPU reported during the check (a pipeline over a device limit, say): an invalid
+	 * dispatch writes nothing, so its output would hold a pooled buffer's old contents.
+	 */
+	gpuErrors: string[];
 }
 
 let dispatches = 0;
@@ -185,6 +193,50 @@ function problems(seed: number): Problem[] {
 		}
 		out.push({ kernel: 'siluGate', shape: shape.join(' × '), claimed: SILU_GATE_DISPATCHES, inputs: [normal(shape, 3), normal(shape)], names: ['y', 'dgate', 'dup'], op: (g, u) => siluGate(g, u) });
 	}
+	out.push(...attentionProblems(normal));
+	return out;
+}
+
+/**
+ * Attention on both layouts: T not a multiple of the 64-row workgroup, head sizes 8, 16 and 32,
+ * causal and not, padding masks (int32 and float32; a left-padded row, and a row all padding),
+ * grouped-query heads (groups 2 and 3), a sliding window with and without padding, a custom scale.
+ */
+function attentionProblems(normal: (shape: number[], std?: number, mean?: number) => tf.Tensor): Problem[] {
+	const out: Problem[] = [];
+	const cases: { b: number; t: number; nh: number; nkv: number; hs: number; causal: boolean; mask?: 'int32' | 'float32'; window?: number; scale?: number; layout: 'heads-first' | 'side-by-side' }[] = [
+		{ b: 2, t: 13, nh: 2, nkv: 2, hs: 8, causal: true, layout: 'heads-first' },
+		{ b: 3, t: 9, nh: 2, nkv: 2, hs: 16, causal: false, mask: 'int32', layout: 'heads-first' },
+		{ b: 3, t: 7, nh: 4, nkv: 2, hs: 8, causal: true, mask: 'float32', layout: 'heads-first' },
+		{ b: 2, t: 11, nh: 2, nkv: 2, hs: 8, causal: true, window: 3, layout: 'heads-first' },
+		{ b: 1, t: 65, nh: 2, nkv: 1, hs: 32, causal: true, scale: 0.1, layout: 'side-by-side' },
+		{ b: 3, t: 9, nh: 4, nkv: 2, hs: 16, causal: true, mask: 'int32', layout: 'side-by-side' },
+		{ b: 3, t: 10, nh: 3, nkv: 1, hs: 8, causal: true, mask: 'int32', window: 2, layout: 'side-by-side' },
+		{ b: 2, t: 6, nh: 3, nkv: 3, hs: 16, causal: false, layout: 'side-by-side' }
+	];
+	for (const c of cases) {
+		// Row 0 real, row 1 right-padded, row 2 left-padded (a causal query there sees only padding).
+		const maskRows = [0, 1, 2].slice(0, c.b).map((r) => Array.from({ length: c.t }, (_, j) => (r === 1 ? +(j < c.t - 3) : r === 2 ? +(j >= 2) : 1)));
+		const opts = () => ({
+			causal: c.causal,
+			window: c.window ?? null,
+			scale: c.scale,
+			keyMask: c.mask ? tf.tensor2d(maskRows, [c.b, c.t], c.mask) : undefined
+		});
+		const heads = c.layout === 'heads-first';
+		const q = heads ? [c.b, c.nh, c.t, c.hs] : [c.b, c.t, c.nh * c.hs];
+		const kv = heads ? [c.b, c.nkv, c.t, c.hs] : [c.b, c.t, c.nkv * c.hs];
+		out.push({
+			kernel: 'attention',
+			shape: `${c.layout} B ${c.b} × T ${c.t} × heads ${c.nh}/${c.nkv} × hs ${c.hs}${c.causal ? ', causal' : ''}${c.mask ? `, ${c.mask} padding mask` : ''}${c.window != null ? `, window ${c.window}` : ''}${c.scale ? `, scale ${c.scale}` : ''}`,
+			claimed: ATTENTION_DISPATCHES,
+			inputs: [normal(q), normal(kv), normal(kv)],
+			names: ['y', 'dq', 'dk', 'dv'],
+			op: heads
+				? (qt, kt, vt) => attention(qt as tf.Tensor4D, kt as tf.Tensor4D, vt as tf.Tensor4D, opts())
+				: (qt, kt, vt) => attendHeads(qt, kt, vt, c.nh, c.nkv, opts())
+		});
+	}
 	return out;
 }
 
@@ -193,6 +245,7 @@ export async function fusedKernelCheck(seed = 1): Promise<FusedCheck> {
 	if (tf.getBackend() !== 'webgpu') throw new Error(`The fused kernels run only on WebGPU; this engine runs on ${tf.getBackend()}.`);
 	const wasEnabled = fastPathEnabled();
 	const before = tf.memory().numTensors;
+	const errorsBefore = gpuErrorLog().length;
 	const cases: FusedCase[] = [];
 	const all = problems(seed);
 	try {
@@ -218,5 +271,5 @@ export async function fusedKernelCheck(seed = 1): Promise<FusedCheck> {
 		tf.dispose(all.flatMap((p) => p.inputs));
 	}
 	const maxError = Math.max(...cases.flatMap((c) => Object.values(c.errors)));
-	return { cases, maxError, tensorsLeaked: tf.memory().numTensors - before };
+	return { cases, maxError, tensorsLeaked: tf.memory().numTensors - before, gpuErrors: gpuErrorLog().slice(errorsBefore) };
 }

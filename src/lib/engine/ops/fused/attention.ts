@@ -1,0 +1,334 @@
+/**
+ * Scaled dot-product attention on WebGPU in one pass (FlashAttention-2, Dao 2023, Algorithms 1 and
+ * 2, one query or key row per thread): the forward computes each query row's scores q·k·scale
+ * with the causal, sliding-window and key-padding masks, an online softmax (running max and sum)
+ * and the weighted sum of V in one dispatch, and keeps the row's max and sum (its logsumexp, kept
+ * as the pair: a row whose every key is masked has a max near −1e9, where m + log l rounds log l
+ * away); the backward recomputes the probabilities from them, so no (T, T) matrix is ever in memory: one dispatch for dQ (which
+ * also writes D = rowsum(dO ∘ O)), one for dK and dV. Grouped-query heads read their key/value
+ * head (h / groups) without repeating it. Reference: `attention` in ../attention.ts.
+ *
+ * q, k, v and the output are read and written through element strides of (batch, head, position)
+ * with the head's features contiguous, so one kernel serves the heads-first layout (B, nh, T, hs)
+ * and the side-by-side layout (B, T, nh·hs) the projections produce (no split or merge transposes).
+ *
+ * Masks are the composite's additive −1e9 (summed where the causal and the padding mask both
+ * apply), added to the scaled score, so even a row whose every key is masked (a padded query)
+ * gets the composite's weights. Keys that only the causal mask or the window hides are skipped
+ * when there is no padding mask: their weight is exactly zero.
+ *
+ * A tfjs program has one output; the row statistics, D and dV are second outputs, written into a
+ * tensor passed as an input whose binding the compiled shader declares `read_write`
+ * (`runWithWritable`). WebGPU's default limit is 8 storage buffers per shader, so the forward
+ * also copies the padding mask into its row-statistics buffer (`stats`) for the backward to read.
+ * Dispatches: forward 1, backward 2.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { WebGPUProgram } from './program';
+
+export const ATTENTION_DISPATCHES = { forward: 1, backward: 2 };
+
+/** Where q, k, v live: element strides of batch, head and position (features are contiguous). */
+export type HeadLayout = 'heads-first' | 'side-by-side';
+
+export interface FusedAttentionShape {
+	batch: number;
+	nHead: number;
+	nKvHead: number;
+	tq: number;
+	tk: number;
+	headSize: number;
+	layout: HeadLayout;
+}
+
+export interface FusedAttentionOptions {
+	causal: boolean;
+	/** Sliding window (with `causal`): query at position a sees keys a − window … a. */
+	window: number | null;
+	scale: number;
+	/** (B, Tk), 1 for real tokens and 0 for padding. */
+	keyMask?: tf.Tensor2D;
+}
+
+function strides(layout: HeadLayout, heads: number, t: number, hs: number): [number, number, number] {
+	return layout === 'heads-first' ? [heads * t * hs, t * hs, hs] : [t * heads * hs, hs, heads * hs];
+}
+
+const WG = 64;
+
+/** One thread per row: the global index is the row; rows past the end return at once. */
+function rowsProgram(key: string, hs: number, variableNames: string[], outputShape: number[], rows: number, body: string): WebGPUProgram {
+	return {
+		variableNames,
+		outputShape,
+		shaderKey: key,
+		dispatchLayout: { x: outputShape.map((_, i) => i) },
+		dispatch: [Math.ceil(rows / WG), 1, 1],
+		workgroupSize: [WG, 1, 1],
+		uniforms: 'nb : i32, nh : i32, groups : i32, tq : i32, tk : i32, qsB : i32, qsH : i32, qsT : i32, ksB : i32, ksH : i32, ksT : i32, win : i32, scale : f32,',
+		getUserCode: () => `
+			const HS = ${hs};
+			const NEG = -1e9;
+			${body}`
+	};
+}
+
+/** The padding mask of key j in batch row b: the input in the forward; after the row statistics in `stats` in the backward. */
+const MASK_IN = 'f32(keyMask[b * uniforms.tk + j])';
+const MASK_IN_STATS = 'stats[2 * uniforms.nb * uniforms.nh * uniforms.tq + b * uniforms.tk + j]';
+
+/**
+ * WGSL: the additive mask of query position `a` (row i) against key j, as `attentionBias` builds
+ * it, and the key range a row must visit (all keys when a padding mask could hide every visible one).
+ */
+function maskSnippet(causal: boolean, mask: boolean, maskValue: string): string {
+	return `
+			fn maskBias(b : i32, a : i32, j : i32) -> f32 {
+				var bias = 0.0;
+				${causal ? 'if (j > a || (uniforms.win >= 0 && j < a - uniforms.win)) { bias = NEG; }' : ''}
+				${mask ? `bias = bias + (1.0 - ${maskValue}) * NEG;` : ''}
+				return bias;
+			}
+			fn keyStart(a : i32) -> i32 {
+				${causal && !mask ? 'if (uniforms.win >= 0) { return max(0, a - uniforms.win); }' : ''}
+				return 0;
+			}
+			fn keyEnd(a : i32) -> i32 {
+				${causal && !mask ? 'return min(uniforms.tk, a + 1);' : 'return uniforms.tk;'}
+			}`;
+}
+
+/** Row `index` of the (B, nh, Tq) query rows: its batch, head, key/value head, position and offsets. */
+const queryRow = `
+				let tq = uniforms.tq;
+				let i = index % tq;
+				let bh = index / tq;
+				let h = bh % uniforms.nh;
+				let b = bh / uniforms.nh;
+				let kh = h / uniforms.groups;
+				let a = i + uniforms.tk - tq;
+				let qb = b * uniforms.qsB + h * uniforms.qsH + i * uniforms.qsT;
+				let kb0 = b * uniforms.ksB + kh * uniforms.ksH;`;
+
+function forwardBody(causal: boolean, mask: boolean): string {
+	return `${maskSnippet(causal, mask, MASK_IN)}
+			fn main(index : i32) {
+				let rows = uniforms.nb * uniforms.nh * uniforms.tq;
+				${mask ? 'for (var x = index; x < uniforms.nb * uniforms.tk; x += rows) { stats[2 * rows + x] = f32(keyMask[x]); }' : ''}
+				if (index >= rows) { return; }
+				${queryRow}
+				var qr : array<f32, HS>;
+				var acc : array<f32, HS>;
+				for (var d = 0; d < HS; d++) { qr[d] = q[qb + d]; }
+				var m = -3.402823e38;
+				var l = 0.0;
+				for (var j = keyStart(a); j < keyEnd(a); j++) {
+					let kb = kb0 + j * uniforms.ksT;
+					var dot = 0.0;
+					for (var d = 0; d < HS; d++) { dot += qr[d] * k[kb + d]; }
+					let s = dot * uniforms.scale + maskBias(b, a, j);
+					if (s > m) {
+						let c = exp(m - s);
+						l = l * c;
+						for (var d = 0; d < HS; d++) { acc[d] = acc[d] * c; }
+						m = s;
+					}
+					let p = exp(s - m);
+					l += p;
+					for (var d = 0; d < HS; d++) { acc[d] += p * v[kb + d]; }
+				}
+				for (var d = 0; d < HS; d++) { result[qb + d] = acc[d] / l; }
+				stats[index] = m;
+				stats[rows + index] = l;
+			}`;
+}
+
+/** dQ_i = scale · Σ_j P_ij (dO_i·v_j − D_i) k_j, with D_i = dO_i·O_i written to `dOut`. */
+function dqBody(causal: boolean, mask: boolean): string {
+	return `${maskSnippet(causal, mask, MASK_IN_STATS)}
+			fn main(index : i32) {
+				if (index >= uniforms.nb * uniforms.nh * uniforms.tq) { return; }
+				${queryRow}
+				var qr : array<f32, HS>;
+				var gr : array<f32, HS>;
+				var dq : array<f32, HS>;
+				var D = 0.0;
+				for (var d = 0; d < HS; d++) {
+					qr[d] = q[qb + d];
+					gr[d] = dy[qb + d];
+					D += gr[d] * o[qb + d];
+				}
+				dOut[index] = D;
+				let rows = uniforms.nb * uniforms.nh * tq;
+				let rowMax = stats[index];
+				let rowSum = stats[rows + index];
+				for (var j = keyStart(a); j < keyEnd(a); j++) {
+					let kb = kb0 + j * uniforms.ksT;
+					var dot = 0.0;
+					var dp = 0.0;
+					for (var d = 0; d < HS; d++) {
+						dot += qr[d] * k[kb + d];
+						dp += gr[d] * v[kb + d];
+					}
+					let p = exp(dot * uniforms.scale + maskBias(b, a, j) - rowMax) / rowSum;
+					let ds = p * (dp - D);
+					for (var d = 0; d < HS; d++) { dq[d] += ds * k[kb + d]; }
+				}
+				for (var d = 0; d < HS; d++) { result[qb + d] = dq[d] * uniforms.scale; }
+			}`;
+}
+
+/**
+ * Per key row j of key/value head kh, over the query heads of its group and the queries that see
+ * it: dV_j = Σ P_ij dO_i (to `dvOut`), dK_j = scale · Σ P_ij (dO_i·v_j − D_i) q_i.
+ */
+function dkvBody(causal: boolean, mask: boolean): string {
+	const range = causal && !mask
+		? `let i0 = max(0, j - off);
+				var i1 = tq;
+				if (uniforms.win >= 0) { i1 = min(tq, j + uniforms.win - off + 1); }`
+		: `let i0 = 0;
+				let i1 = tq;`;
+	return `${maskSnippet(causal, mask, MASK_IN_STATS)}
+			fn main(index : i32) {
+				let tk = uniforms.tk;
+				let tq = uniforms.tq;
+				let nkv = uniforms.nh / uniforms.groups;
+				if (index >= uniforms.nb * nkv * tk) { return; }
+				let j = index % tk;
+				let bk = index / tk;
+				let kh = bk % nkv;
+				let b = bk / nkv;
+				let off = tk - tq;
+				let rows = uniforms.nb * uniforms.nh * tq;
+				let kb = b * uniforms.ksB + kh * uniforms.ksH + j * uniforms.ksT;
+				var kr : array<f32, HS>;
+				var vr : array<f32, HS>;
+				var dk : array<f32, HS>;
+				var dv : array<f32, HS>;
+				for (var d = 0; d < HS; d++) {
+					kr[d] = k[kb + d];
+					vr[d] = v[kb + d];
+				}
+				${range}
+				for (var g = 0; g < uniforms.groups; g++) {
+					let h = kh * uniforms.groups + g;
+					for (var i = i0; i < i1; i++) {
+						let qb = b * uniforms.qsB + h * uniforms.qsH + i * uniforms.qsT;
+						let r = (b * uniforms.nh + h) * tq + i;
+						var dot = 0.0;
+						var dp = 0.0;
+						for (var d = 0; d < HS; d++) {
+							dot += q[qb + d] * kr[d];
+							dp += dy[qb + d] * vr[d];
+						}
+						let p = exp(dot * uniforms.scale + maskBias(b, i + off, j) - stats[r]) / stats[rows + r];
+						let ds = p * (dp - dRow[r]);
+						for (var d = 0; d < HS; d++) {
+							dv[d] += p * dy[qb + d];
+							dk[d] += ds * q[qb + d];
+						}
+					}
+				}
+				for (var d = 0; d < HS; d++) {
+					result[kb + d] = dk[d] * uniforms.scale;
+					dvOut[kb + d] = dv[d];
+				}
+			}`;
+}
+
+interface WebGPUBackendLike {
+	device: GPUDevice;
+	runWebGPUProgram(program: WebGPUProgram, inputs: tf.TensorInfo[], dtype: tf.DataType, uniforms?: { type: string; data: number[] }[]): tf.TensorInfo;
+	makeTensorInfo(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+}
+
+/**
+ * Run `program` with its last `writable.length` inputs as extra outputs: fresh tensors of the
+ * given shapes whose bindings the shader declares `read_write` (tfjs declares every input
+ * `read`; the pipeline's layout is derived from the shader, so the bind group tfjs makes fits).
+ * Returns the program's output, then the extra outputs.
+ */
+function runWithWritable(program: WebGPUProgram, inputs: tf.Tensor[], writable: { name: string; shape: number[] }[], uniforms: { type: string; data: number[] }[]): tf.Tensor[] {
+	const backend = tf.backend() as unknown as WebGPUBackendLike;
+	const extra = writable.map((w) => backend.makeTensorInfo(w.shape, 'float32'));
+	const device = backend.device;
+	const own = Object.prototype.hasOwnProperty.call(device, 'createShaderModule');
+	const original = device.createShaderModule;
+	device.createShaderModule = function (this: GPUDevice, desc: GPUShaderModuleDescriptor) {
+		let code = desc.code;
+		for (const w of writable) {
+			const read = `var<storage, read> ${w.name}:`;
+			if (!code.includes(read)) throw new Error(`Fused attention: the shader tfjs made has no '${read}' to make writable (tfjs-backend-webgpu changed its template).`);
+			code = code.replace(read, `var<storage, read_write> ${w.name}:`);
+		}
+		return original.call(this, { ...desc, code });
+	};
+	try {
+		const out = backend.runWebGPUProgram(program, [...inputs, ...extra], 'float32', uniforms);
+		return [out, ...extra].map((info) => tf.engine().makeTensorFromTensorInfo(info));
+	} finally {
+		if (own) device.createShaderModule = original;
+		else delete (device as { createShaderModule?: unknown }).createShaderModule;
+	}
+}
+
+/**
+ * q (heads-first: B, nh, Tq, hs; side by side: B, Tq, nh·hs), k and v (the same with nkv heads and
+ * Tk); the output in q's layout and shape. Float32 on the WebGPU backend.
+ */
+export function fusedAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, shape: FusedAttentionShape, opts: FusedAttentionOptions): tf.Tensor {
+	const { batch, nHead, nKvHead, tq, tk, headSize: hs, layout } = shape;
+	const causal = opts.causal;
+	const mask = opts.keyMask ?? null;
+	const window = causal && opts.window != null ? opts.window : -1;
+	const uniforms = [
+		{ type: 'int32', data: [batch] },
+		{ type: 'int32', data: [nHead] },
+		{ type: 'int32', data: [nHead / nKvHead] },
+		{ type: 'int32', data: [tq] },
+		{ type: 'int32', data: [tk] },
+		...strides(layout, nHead, tq, hs).map((s) => ({ type: 'int32', data: [s] })),
+		...strides(layout, nKvHead, tk, hs).map((s) => ({ type: 'int32', data: [s] })),
+		{ type: 'int32', data: [window] },
+		{ type: 'float32', data: [opts.scale] }
+	];
+	const hasMask = mask !== null;
+	const key = `whetstoneAttention_hs${hs}_${causal ? 'causal' : 'full'}_${mask ? 'mask' : 'nomask'}`;
+	const qRows = batch * nHead * tq;
+	const kRows = batch * nKvHead * tk;
+	const op = tf.customGrad((...args: unknown[]) => {
+		const [qs, ks, vs] = args as tf.Tensor[];
+		const save = args[3] as tf.GradSaveFunc;
+		// stats: each query row's running max m, then its sum l, then (with a padding mask) the mask as float32 for the backward.
+		const [o, stats] = runWithWritable(
+			rowsProgram(`${key}${mask ? mask.dtype : ''}_fwd`, hs, ['q', 'k', 'v', ...(mask ? ['keyMask'] : []), 'stats'], qs.shape, qRows, forwardBody(causal, hasMask)),
+			mask ? [qs, ks, vs, mask] : [qs, ks, vs],
+			[{ name: 'stats', shape: [2 * qRows + (mask ? batch * tk : 0)] }],
+			uniforms
+		);
+		save([qs, ks, vs, o, stats]);
+		return {
+			value: o,
+			gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+				const [sq, sk, sv, so, sstats] = saved;
+				const [dq, dRow] = runWithWritable(
+					rowsProgram(key + '_dq', hs, ['q', 'k', 'v', 'o', 'dy', 'stats', 'dOut'], sq.shape, qRows, dqBody(causal, hasMask)),
+					[sq, sk, sv, so, dy, sstats],
+					[{ name: 'dOut', shape: [qRows] }],
+					uniforms
+				);
+				const [dk, dv] = runWithWritable(
+					rowsProgram(key + '_dkv', hs, ['q', 'k', 'v', 'dy', 'stats', 'dRow', 'dvOut'], sk.shape, kRows, dkvBody(causal, hasMask)),
+					[sq, sk, sv, dy, sstats, dRow],
+					[{ name: 'dvOut', shape: sv.shape }],
+					uniforms
+				);
+				dRow.dispose();
+				return [dq, dk, dv];
+			}
+		};
+	});
+	// stats is kept by save() for the backward; a forward without a tape drops it with the scope.
+	return op(q, k, v);
+}
