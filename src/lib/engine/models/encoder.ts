@@ -8,7 +8,7 @@
  * (DistilBERT has no dropout after the attention's output projection: `attnOutDropout` 0.)
  */
 import * as tf from '@tensorflow/tfjs';
-import { activation, attention, embedding, layerNorm, mergeHeads, splitHeads } from '../ops';
+import { activation, attendHeads, embedding, layerNorm } from '../ops';
 import { adaptedLinear, type Batch, type Dropout, type Params } from './spec';
 
 /** Where an encoder layer's sublayers sit, relative to the layer's prefix. */
@@ -88,11 +88,11 @@ export function ln(p: Params, name: string, eps: number, x: tf.Tensor): tf.Tenso
 }
 
 function selfAttention(p: Params, pre: string, n: EncoderNames, c: EncoderShape, x: tf.Tensor, mask: tf.Tensor2D | undefined, drop: Dropout): tf.Tensor {
-	const q = splitHeads(adaptedLinear(p, pre + n.query, x, drop), c.nHead); // (B, nh, T, hs)
-	const k = splitHeads(adaptedLinear(p, pre + n.key, x, drop), c.nHead); // (B, nh, T, hs)
-	const v = splitHeads(adaptedLinear(p, pre + n.value, x, drop), c.nHead); // (B, nh, T, hs)
-	const y = attention(q, k, v, { causal: false, keyMask: mask, dropout: drop.attention(c.attentionDropout) }); // (B, nh, T, hs)
-	const out = drop.apply(adaptedLinear(p, pre + n.output, mergeHeads(y), drop), c.attnOutDropout); // (B, T, d)
+	const q = adaptedLinear(p, pre + n.query, x, drop); // (B, T, d)
+	const k = adaptedLinear(p, pre + n.key, x, drop); // (B, T, d)
+	const v = adaptedLinear(p, pre + n.value, x, drop); // (B, T, d)
+	const y = attendHeads(q, k, v, c.nHead, c.nHead, { causal: false, keyMask: mask, dropout: drop.attention(c.attentionDropout) }); // (B, T, d)
+	const out = drop.apply(adaptedLinear(p, pre + n.output, y, drop), c.attnOutDropout); // (B, T, d)
 	return ln(p, pre + n.attentionNorm, c.normEps, out.add(x)); // post-LN: the norm comes after the residual sum
 }
 

@@ -12,8 +12,8 @@
  *   classification:  logits = h[last real token] @ score^T
  */
 import * as tf from '@tensorflow/tfjs';
-import { activation, embedding, layerNorm, mergeHeads, splitHeads } from '../ops';
-import { attendCached } from './kv-cache';
+import { activation, embedding, layerNorm } from '../ops';
+import { attendCachedHeads } from './kv-cache';
 import { decoderHead, decoderHeadRules, taskLoss } from './heads';
 import { bad, configReader, readHeadFields } from './hf-config';
 import { adaptedLinear, defaultPositions, Dropout, type ArchSpec, type Batch, type ForwardOptions, type HfConfigBase, type Params, type Task } from './spec';
@@ -108,13 +108,13 @@ function selfAttention(p: Params, pre: string, c: Gpt2Config, layer: number, x: 
 	const [q, k, v] = tf.split(conv1d(p, pre + 'c_attn', x, drop), [d, d, d], -1); // 3 x (B, T, d)
 	let scale = c.scaleAttnWeights ? 1 / Math.sqrt(c.headDim) : 1;
 	if (c.scaleAttnByInverseLayerIdx) scale /= layer + 1;
-	const y = attendCached(opts.kv, layer, splitHeads(q, c.nHead), splitHeads(k, c.nHead), splitHeads(v, c.nHead), {
+	const y = attendCachedHeads(opts.kv, layer, q, k, v, c.nHead, c.nHead, {
 		causal: true,
 		keyMask: mask,
 		scale,
 		dropout: drop.attention(c.attnPdrop)
-	}); // (B, nh, T, hs)
-	return drop.apply(conv1d(p, pre + 'c_proj', mergeHeads(y), drop), c.residPdrop); // (B, T, d)
+	}); // (B, T, d)
+	return drop.apply(conv1d(p, pre + 'c_proj', y, drop), c.residPdrop); // (B, T, d)
 }
 
 function mlp(p: Params, pre: string, c: Gpt2Config, x: tf.Tensor, drop: Dropout): tf.Tensor {

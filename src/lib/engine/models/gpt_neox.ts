@@ -14,7 +14,7 @@
  *   classification:  logits = h[last real token] @ score^T   (no bias)
  */
 import * as tf from '@tensorflow/tfjs';
-import { activation, applyRope, embedding, layerNorm, mergeHeads, ropeCosSin, ropeTable } from '../ops';
+import { activation, applyRope, attendHeads, embedding, layerNorm, mergeHeads, ropeCosSin, ropeTable } from '../ops';
 import { attendCached } from './kv-cache';
 import { ropeTableAt } from '../ops/rope';
 import { decoderHead, decoderHeadRules, taskLoss } from './heads';
@@ -114,7 +114,7 @@ interface Rope {
 	sin: tf.Tensor4D;
 }
 
-/** Rotary on the first `rotaryDims` of each head, the rest passed through: (B, nh, T, hs). */
+/** Rotary on the first `rotaryDims` of each head, the rest passed through: (B, nh, T, hs), or (B, T, nh, hs) with the tables viewed as (B or 1, T, 1, rd). */
 function partialRope(x: tf.Tensor4D, rope: Rope, c: GptNeoxConfig): tf.Tensor4D {
 	if (c.rotaryDims === c.headDim) return applyRope(x, rope.cos, rope.sin);
 	const [rot, pass] = tf.split(x, [c.rotaryDims, c.headDim - c.rotaryDims], -1); // (B, nh, T, rd), (B, nh, T, hs - rd)
@@ -124,6 +124,20 @@ function partialRope(x: tf.Tensor4D, rope: Rope, c: GptNeoxConfig): tf.Tensor4D 
 function selfAttention(p: Params, pre: string, c: GptNeoxConfig, layer: number, x: tf.Tensor, rope: Rope, mask: tf.Tensor2D | undefined, drop: Dropout, opts: ForwardOptions): tf.Tensor {
 	const [b, t] = x.shape;
 	const hs = c.headDim;
+	if (!opts.kv) {
+		// Heads side by side: each head's [q_h | k_h | v_h] sliced from (B, T, nh, 3*hs) with no transpose, RoPE with the
+		// tables viewed as (B or 1, T, 1, rd), and attention reading (B, T, nh*hs) directly.
+		const side = { cos: rope.cos.reshape([rope.cos.shape[0], t, 1, c.rotaryDims]) as tf.Tensor4D, sin: rope.sin.reshape([rope.sin.shape[0], t, 1, c.rotaryDims]) as tf.Tensor4D };
+		const qkvSide = adaptedLinear(p, pre + 'query_key_value', x, drop).reshape([b, t, c.nHead, 3 * hs]); // (B, T, nh, 3*hs)
+		const [q, k, v] = tf.split(qkvSide, 3, -1) as tf.Tensor4D[]; // 3 x (B, T, nh, hs)
+		const flat = (h: tf.Tensor4D) => h.reshape([b, t, c.nHead * hs]); // (B, T, nh*hs)
+		const y = attendHeads(flat(partialRope(q, side, c)), flat(partialRope(k, side, c)), flat(v), c.nHead, c.nHead, {
+			causal: true,
+			keyMask: mask,
+			dropout: drop.attention(c.attentionDropout)
+		}); // (B, T, d)
+		return adaptedLinear(p, pre + 'dense', y, drop); // (B, T, d)
+	}
 	// the fused output is viewed per head: (B, T, nh, 3*hs) -> each head's slice is [q_h | k_h | v_h]
 	const qkv = adaptedLinear(p, pre + 'query_key_value', x, drop).reshape([b, t, c.nHead, 3 * hs]).transpose([0, 2, 1, 3]); // (B, nh, T, 3*hs)
 	const [q, k, v] = tf.split(qkv, 3, -1) as tf.Tensor4D[]; // 3 x (B, nh, T, hs)

@@ -11,7 +11,7 @@
  * before p - window. Padding in the cache is therefore never seen, whatever it holds.
  */
 import * as tf from '@tensorflow/tfjs';
-import { attention, cachedAttention, NEG, type AttentionOptions } from '../ops/attention';
+import { attendHeads, attention, cachedAttention, mergeHeads, NEG, splitHeads, type AttentionOptions } from '../ops/attention';
 
 /** One layer's cached keys and values, each (B, nkv, C, hs). */
 export interface KvLayer {
@@ -94,6 +94,16 @@ export class KvStep {
 		this.out[layer] = cache;
 		return cachedAttention(q, cache.k, cache.v, this.bias(opts.window), opts.scale);
 	}
+}
+
+/**
+ * `attendCached` for heads laid side by side: q (B, T, nh·hs), k and v (B, T, nkv·hs) -> (B, T, nh·hs).
+ * Without a cache, `attendHeads` (on the fast path, no split or merge transposes); a cache keeps
+ * its heads first, so it splits and merges.
+ */
+export function attendCachedHeads(kv: KvStep | undefined, layer: number, q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, nHead: number, nKvHead: number, opts: AttentionOptions): tf.Tensor3D {
+	if (!kv) return attendHeads(q, k, v, nHead, nKvHead, opts);
+	return mergeHeads(kv.attend(layer, splitHeads(q, nHead), splitHeads(k, nKvHead), splitHeads(v, nKvHead), opts));
 }
 
 /** Attention of block `layer`, through the cache when the pass has one. */

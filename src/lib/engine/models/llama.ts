@@ -16,7 +16,7 @@
  *   mlp:  down_proj(act(gate_proj x) * up_proj x)
  */
 import * as tf from '@tensorflow/tfjs';
-import { activation, applyRope, embedding, mergeHeads, rmsNorm, ropeCosSin, ropeTable, splitHeads } from '../ops';
+import { activation, applyRope, attendHeads, embedding, mergeHeads, rmsNorm, ropeCosSin, ropeTable, siluGate, splitHeads } from '../ops';
 import { attendCached } from './kv-cache';
 import { ropeTableAt } from '../ops/rope';
 import { decoderHead, decoderHeadRules, taskLoss } from './heads';
@@ -168,6 +168,18 @@ function selfAttention(p: Params, pre: string, c: LlamaConfig, layer: number, x:
 	const [qx, kx, vx] = c.fusedProjections
 		? tf.split(proj(p, pre + 'qkv_proj', x, drop), [c.nHead * c.headDim, c.nKvHead * c.headDim, c.nKvHead * c.headDim], -1) // (B, T, q), 2 x (B, T, kv)
 		: [proj(p, pre + 'q_proj', x, drop), proj(p, pre + 'k_proj', x, drop), proj(p, pre + 'v_proj', x, drop)];
+	if (!opts.kv) {
+		// Heads side by side, as the projections give them: RoPE on (B, T, nh, hs) with the tables
+		// viewed as (B or 1, T, 1, hs), then attention with no split or merge transposes.
+		const [b, t] = x.shape;
+		const hs = c.headDim;
+		const cos = rope.cos.reshape([rope.cos.shape[0], t, 1, hs]) as tf.Tensor4D; // (B or 1, T, 1, hs): the same memory
+		const sin = rope.sin.reshape([rope.sin.shape[0], t, 1, hs]) as tf.Tensor4D;
+		const q = applyRope(qx.reshape([b, t, c.nHead, hs]), cos, sin).reshape([b, t, c.nHead * hs]); // (B, T, nh*hs)
+		const k = applyRope(kx.reshape([b, t, c.nKvHead, hs]), cos, sin).reshape([b, t, c.nKvHead * hs]); // (B, T, nkv*hs)
+		const y = attendHeads(q, k, vx, c.nHead, c.nKvHead, { causal: true, keyMask: mask, window: c.slidingWindow, dropout: drop.attention(c.attentionDropout) }); // (B, T, nh*hs)
+		return proj(p, pre + 'o_proj', y, drop); // (B, T, d)
+	}
 	const q = applyRope(splitHeads(qx, c.nHead), rope.cos, rope.sin); // (B, nh, T, hs)
 	const k = applyRope(splitHeads(kx, c.nKvHead), rope.cos, rope.sin); // (B, nkv, T, hs)
 	const v = splitHeads(vx, c.nKvHead); // (B, nkv, T, hs)
@@ -175,13 +187,18 @@ function selfAttention(p: Params, pre: string, c: LlamaConfig, layer: number, x:
 	return proj(p, pre + 'o_proj', mergeHeads(y), drop); // (B, T, d)
 }
 
+/** act(gate) · up; SiLU through `siluGate` (one fused kernel on the fast path). */
+function gated(c: LlamaConfig, gate: tf.Tensor, up: tf.Tensor): tf.Tensor {
+	if (c.hiddenAct === 'silu' || c.hiddenAct === 'swish') return siluGate(gate, up);
+	return activation(c.hiddenAct)(gate).mul(up);
+}
+
 function mlp(p: Params, pre: string, c: LlamaConfig, x: tf.Tensor, drop: Dropout): tf.Tensor {
 	if (c.fusedProjections) {
 		const [g, up] = tf.split(proj(p, pre + 'gate_up_proj', x, drop), 2, -1); // 2 x (B, T, f)
-		return proj(p, pre + 'down_proj', up.mul(activation(c.hiddenAct)(g)), drop); // (B, T, d)
+		return proj(p, pre + 'down_proj', gated(c, g, up), drop); // (B, T, d)
 	}
-	const gate = activation(c.hiddenAct)(proj(p, pre + 'gate_proj', x, drop)); // (B, T, f)
-	return proj(p, pre + 'down_proj', gate.mul(proj(p, pre + 'up_proj', x, drop)), drop); // (B, T, d)
+	return proj(p, pre + 'down_proj', gated(c, proj(p, pre + 'gate_proj', x, drop), proj(p, pre + 'up_proj', x, drop)), drop); // (B, T, d)
 }
 
 /** `LlamaModel`'s output: the residual stream after the final RMSNorm, (B, T, d). */

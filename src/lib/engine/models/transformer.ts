@@ -12,7 +12,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from '../../shared/config';
 import { Prng } from '../../shared/prng';
-import { attention, embedding, geluTanh, layerNorm, linear, mergeHeads, splitHeads } from '../ops';
+import { attendHeads, embedding, geluTanh, layerNorm, linear } from '../ops';
 
 export type Params = Record<string, tf.Tensor>;
 
@@ -90,12 +90,12 @@ function causalSelfAttention(p: Params, pre: string, c: ModelConfig, x: tf.Tenso
 	const d = c.dModel;
 	const qkv = linear(x, p[pre + 'c_attn.weight'] as tf.Tensor2D, p[pre + 'c_attn.bias'] as tf.Tensor1D, 'in_out'); // (B, T, 3d)
 	const [q, k, v] = tf.split(qkv, [d, d, d], 2);
-	const y = attention(splitHeads(q, c.nHead), splitHeads(k, c.nHead), splitHeads(v, c.nHead), {
+	const y = attendHeads(q, k, v, c.nHead, c.nHead, {
 		causal: c.causal,
 		keyMask: mask,
 		dropout: o.training && c.dropout > 0 ? { rate: c.dropout, seed: ((o.seed ?? 0) + salt) >>> 0 } : undefined
-	}); // (B, nh, T, hs)
-	const out = linear(mergeHeads(y), p[pre + 'c_proj.weight'] as tf.Tensor2D, p[pre + 'c_proj.bias'] as tf.Tensor1D, 'in_out'); // (B, T, d)
+	}); // (B, T, d)
+	const out = linear(y, p[pre + 'c_proj.weight'] as tf.Tensor2D, p[pre + 'c_proj.bias'] as tf.Tensor1D, 'in_out'); // (B, T, d)
 	return dropout(out, c.dropout, o, salt + 1);
 }
 
