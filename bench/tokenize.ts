@@ -154,12 +154,20 @@ async function browser(path: string, rows: number, bytes: number, json: string, 
 		// The data worker's tokenizing sub-workers, seen from the browser's targets while a call runs.
 		const cdp = await page.context().browser()!.newBrowserCDPSession();
 		const subWorkers = new Set<string>();
+		// And the seconds spent in each phase the page shows (sampled every 100 ms).
+		let phases = new Map<string, number>();
 		const prepare = async (max: number) => {
 			let watching = true;
+			phases = new Map();
 			const watch = (async () => {
+				let last = performance.now();
 				while (watching) {
 					const { targetInfos } = (await cdp.send('Target.getTargets')) as { targetInfos: { targetId: string; type: string; url: string }[] };
 					for (const x of targetInfos) if (x.type === 'worker' && x.url.includes('tokenize.worker')) subWorkers.add(x.targetId);
+					const phase = await page.evaluate(() => ((window as unknown as W).whetstone.data.phase?.phase as string | undefined) ?? 'storing or between phases').catch(() => '?');
+					const now = performance.now();
+					phases.set(phase, (phases.get(phase) ?? 0) + (now - last) / 1000);
+					last = now;
 					await new Promise((r) => setTimeout(r, 100));
 				}
 			})();
@@ -170,16 +178,17 @@ async function browser(path: string, rows: number, bytes: number, json: string, 
 				await watch;
 			}
 		};
+		const split = () => '  [' + [...phases].map(([p, sec]) => `${p} ${sec.toFixed(1)} s`).join(', ') + ']';
 		t = performance.now();
 		const first = await prepare(maxLength);
-		console.log(`train BPE + tokenize (max ${maxLength}) ${fmt(version.rowCount, bytes, (performance.now() - t) / 1000)}  (${subWorkers.size} tokenizing sub-workers seen)`);
+		console.log(`train BPE + tokenize (max ${maxLength}) ${fmt(version.rowCount, bytes, (performance.now() - t) / 1000)}  (${subWorkers.size} tokenizing sub-workers seen)${split()}`);
 		t = performance.now();
 		const cached = await prepare(maxLength);
 		console.log(`again, from the cache       ${fmt(version.rowCount, bytes, (performance.now() - t) / 1000)}  reused ${JSON.stringify(cached.reused)}`);
 		// The cache key holds no length, so this replaces the cache (what a run with another context length does).
 		t = performance.now();
 		const again = await prepare(maxLength * 2);
-		console.log(`max ${String(maxLength * 2).padEnd(4)} (tokenizer reused)  ${fmt(version.rowCount, bytes, (performance.now() - t) / 1000)}  reused ${JSON.stringify(again.reused)}`);
+		console.log(`max ${String(maxLength * 2).padEnd(4)} (tokenizer reused)  ${fmt(version.rowCount, bytes, (performance.now() - t) / 1000)}  reused ${JSON.stringify(again.reused)}${split()}`);
 
 		// The stored ids of the first and the last rows (the first and last sub-workers' shards) against Node's.
 		// (tsx names the functions below with esbuild's `__name`, which the page lacks.)
