@@ -241,8 +241,9 @@ export class DataClient {
 	}
 
 	/**
-	 * Stop training the tokenizer or tokenizing: the worker is ended (its work is synchronous, so
-	 * it cannot be asked), nothing half-done was stored, and a new worker starts on the next call.
+	 * Stop training the tokenizer or tokenizing: the worker is ended, and with it its tokenizing
+	 * sub-workers (the quickest way to stop work spread over every core); the token cache is written
+	 * whole or not at all, so nothing half-done was stored, and a new worker starts on the next call.
 	 */
 	cancelPreparing(): void {
 		if (!this.phase && !this.busy) return;
