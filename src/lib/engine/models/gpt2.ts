@@ -12,7 +12,7 @@
  *   classification:  logits = h[last real token] @ score^T
  */
 import * as tf from '@tensorflow/tfjs';
-import { activation, embedding, layerNorm } from '../ops';
+import { activation, attendPacked, embedding, layerNorm } from '../ops';
 import { attendCachedHeads } from './kv-cache';
 import { decoderHead, decoderHeadRules, taskLoss } from './heads';
 import { bad, configReader, readHeadFields } from './hf-config';
@@ -105,15 +105,13 @@ function conv1d(p: Params, name: string, x: tf.Tensor, drop: Dropout): tf.Tensor
 
 function selfAttention(p: Params, pre: string, c: Gpt2Config, layer: number, x: tf.Tensor, mask: tf.Tensor2D | undefined, drop: Dropout, opts: ForwardOptions): tf.Tensor {
 	const d = c.hiddenSize;
-	const [q, k, v] = tf.split(conv1d(p, pre + 'c_attn', x, drop), [d, d, d], -1); // 3 x (B, T, d)
+	const qkv = conv1d(p, pre + 'c_attn', x, drop); // (B, T, 3d): [q | k | v]
 	let scale = c.scaleAttnWeights ? 1 / Math.sqrt(c.headDim) : 1;
 	if (c.scaleAttnByInverseLayerIdx) scale /= layer + 1;
-	const y = attendCachedHeads(opts.kv, layer, q, k, v, c.nHead, c.nHead, {
-		causal: true,
-		keyMask: mask,
-		scale,
-		dropout: drop.attention(c.attnPdrop)
-	}); // (B, T, d)
+	const attn = { causal: true, keyMask: mask, scale, dropout: drop.attention(c.attnPdrop) };
+	const y = opts.kv
+		? attendCachedHeads(opts.kv, layer, ...(tf.split(qkv, [d, d, d], -1) as [tf.Tensor, tf.Tensor, tf.Tensor]), c.nHead, c.nHead, attn) // 3 x (B, T, d) in
+		: attendPacked(qkv, c.nHead, c.nHead, attn); // (B, T, d)
 	return drop.apply(conv1d(p, pre + 'c_proj', y, drop), c.residPdrop); // (B, T, d)
 }
 

@@ -12,7 +12,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from '../../shared/config';
 import { Prng } from '../../shared/prng';
-import { attendHeads, embedding, geluTanh, layerNorm, linear } from '../ops';
+import { attendPacked, embedding, geluTanh, layerNorm, linear } from '../ops';
 
 export type Params = Record<string, tf.Tensor>;
 
@@ -87,10 +87,8 @@ function dropout(x: tf.Tensor, rate: number, o: ForwardOptions, salt: number): t
 }
 
 function causalSelfAttention(p: Params, pre: string, c: ModelConfig, x: tf.Tensor3D, mask: tf.Tensor2D, o: ForwardOptions, salt: number): tf.Tensor {
-	const d = c.dModel;
 	const qkv = linear(x, p[pre + 'c_attn.weight'] as tf.Tensor2D, p[pre + 'c_attn.bias'] as tf.Tensor1D, 'in_out'); // (B, T, 3d)
-	const [q, k, v] = tf.split(qkv, [d, d, d], 2);
-	const y = attendHeads(q, k, v, c.nHead, c.nHead, {
+	const y = attendPacked(qkv, c.nHead, c.nHead, {
 		causal: c.causal,
 		keyMask: mask,
 		dropout: o.training && c.dropout > 0 ? { rate: c.dropout, seed: ((o.seed ?? 0) + salt) >>> 0 } : undefined

@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { useFastPath } from '../fast-path';
-import { fusedAttention, type HeadLayout } from './fused/attention';
+import { fusedAttention, fusedAttentionPacked, type HeadLayout } from './fused/attention';
 
 export const NEG = -1e9;
 
@@ -137,6 +137,26 @@ export function attendHeads(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, nHead: num
 	const hs = c / nHead;
 	if (fused(opts, q, k, v)) return runFused(q, k, v, 'side-by-side', b, nHead, nKvHead, tq, k.shape[1] as number, hs, opts) as tf.Tensor3D;
 	return mergeHeads(attention(splitHeads(q, nHead), splitHeads(k, nKvHead), splitHeads(v, nKvHead), opts));
+}
+
+/**
+ * Self-attention from a fused q/k/v projection: qkv (B, T, (nh + 2·nkv)·hs), laid out [q | k | v]
+ * on the last axis (GPT-2's c_attn) -> (B, T, nh·hs). The split, then `attendHeads`; on the fast
+ * path one kernel reads q, k and v at their offsets, so no slices run forward and no concat backward.
+ */
+export function attendPacked(qkv: tf.Tensor, nHead: number, nKvHead: number, opts: AttentionOptions): tf.Tensor3D {
+	const [b, t, c] = qkv.shape;
+	const hs = c / (nHead + 2 * nKvHead);
+	if (fused(opts, qkv)) {
+		return fusedAttentionPacked(qkv, { batch: b, nHead, nKvHead, t, headSize: hs }, {
+			causal: opts.causal,
+			window: opts.window ?? null,
+			scale: opts.scale ?? 1 / Math.sqrt(hs),
+			keyMask: opts.keyMask
+		}) as tf.Tensor3D;
+	}
+	const [q, k, v] = tf.split(qkv, [nHead * hs, nKvHead * hs, nKvHead * hs], -1);
+	return attendHeads(q, k, v, nHead, nKvHead, opts);
 }
 
 /** (B, T, nh*hs) -> (B, nh, T, hs); for one token (a decode step) the same layout, so a reshape and no transpose kernel. */

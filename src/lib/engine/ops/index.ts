@@ -5,7 +5,7 @@
 export { linear, type WeightLayout } from './linear';
 export { layerNorm, rmsNorm } from './norm';
 export { geluTanh, geluErf, silu, siluGate, activation, activations } from './activations';
-export { attention, attendHeads, attentionBias, repeatKv, splitHeads, mergeHeads, type AttentionOptions } from './attention';
+export { attention, attendHeads, attendPacked, attentionBias, repeatKv, splitHeads, mergeHeads, type AttentionOptions } from './attention';
 export { embedding, ONE_HOT_LIMIT } from './embedding';
 export { addMany } from './sum';
 export { crossEntropy, labelLogProbs, type CrossEntropyOptions } from './loss';

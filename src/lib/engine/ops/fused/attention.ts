@@ -65,7 +65,7 @@ function rowsProgram(key: string, hs: number, variableNames: string[], outputSha
 		dispatchLayout: { x: outputShape.map((_, i) => i) },
 		dispatch: [Math.ceil(rows / WG), 1, 1],
 		workgroupSize: [WG, 1, 1],
-		uniforms: 'nb : i32, nh : i32, groups : i32, tq : i32, tk : i32, qsB : i32, qsH : i32, qsT : i32, ksB : i32, ksH : i32, ksT : i32, win : i32, scale : f32,',
+		uniforms: 'nb : i32, nh : i32, groups : i32, tq : i32, tk : i32, qsB : i32, qsH : i32, qsT : i32, ksB : i32, ksH : i32, ksT : i32, win : i32, scale : f32, qOff : i32, kOff : i32, vOff : i32, osB : i32, osH : i32, osT : i32,',
 		getUserCode: () => `
 			const HS = ${hs};
 			const NEG = -1e9;
@@ -107,7 +107,8 @@ const queryRow = `
 				let b = bh / uniforms.nh;
 				let kh = h / uniforms.groups;
 				let a = i + uniforms.tk - tq;
-				let qb = b * uniforms.qsB + h * uniforms.qsH + i * uniforms.qsT;
+				let qb = b * uniforms.qsB + h * uniforms.qsH + i * uniforms.qsT + uniforms.qOff;
+				let ob = b * uniforms.osB + h * uniforms.osH + i * uniforms.osT;
 				let kb0 = b * uniforms.ksB + kh * uniforms.ksH;`;
 
 function forwardBody(causal: boolean, mask: boolean): string {
@@ -125,7 +126,7 @@ function forwardBody(causal: boolean, mask: boolean): string {
 				for (var j = keyStart(a); j < keyEnd(a); j++) {
 					let kb = kb0 + j * uniforms.ksT;
 					var dot = 0.0;
-					for (var d = 0; d < HS; d++) { dot += qr[d] * k[kb + d]; }
+					for (var d = 0; d < HS; d++) { dot += qr[d] * k[kb + uniforms.kOff + d]; }
 					let s = dot * uniforms.scale + maskBias(b, a, j);
 					if (s > m) {
 						let c = exp(m - s);
@@ -135,9 +136,9 @@ function forwardBody(causal: boolean, mask: boolean): string {
 					}
 					let p = exp(s - m);
 					l += p;
-					for (var d = 0; d < HS; d++) { acc[d] += p * v[kb + d]; }
+					for (var d = 0; d < HS; d++) { acc[d] += p * v[kb + uniforms.vOff + d]; }
 				}
-				for (var d = 0; d < HS; d++) { result[qb + d] = acc[d] / l; }
+				for (var d = 0; d < HS; d++) { result[ob + d] = acc[d] / l; }
 				stats[index] = m;
 				stats[rows + index] = l;
 			}`;
@@ -155,8 +156,8 @@ function dqBody(causal: boolean, mask: boolean): string {
 				var D = 0.0;
 				for (var d = 0; d < HS; d++) {
 					qr[d] = q[qb + d];
-					gr[d] = dy[qb + d];
-					D += gr[d] * o[qb + d];
+					gr[d] = dy[ob + d];
+					D += gr[d] * o[ob + d];
 				}
 				dOut[index] = D;
 				let rows = uniforms.nb * uniforms.nh * tq;
@@ -167,12 +168,12 @@ function dqBody(causal: boolean, mask: boolean): string {
 					var dot = 0.0;
 					var dp = 0.0;
 					for (var d = 0; d < HS; d++) {
-						dot += qr[d] * k[kb + d];
-						dp += gr[d] * v[kb + d];
+						dot += qr[d] * k[kb + uniforms.kOff + d];
+						dp += gr[d] * v[kb + uniforms.vOff + d];
 					}
 					let p = exp(dot * uniforms.scale + maskBias(b, a, j) - rowMax) / rowSum;
 					let ds = p * (dp - D);
-					for (var d = 0; d < HS; d++) { dq[d] += ds * k[kb + d]; }
+					for (var d = 0; d < HS; d++) { dq[d] += ds * k[kb + uniforms.kOff + d]; }
 				}
 				for (var d = 0; d < HS; d++) { result[qb + d] = dq[d] * uniforms.scale; }
 			}`;
@@ -182,7 +183,7 @@ function dqBody(causal: boolean, mask: boolean): string {
  * Per key row j of key/value head kh, over the query heads of its group and the queries that see
  * it: dV_j = Σ P_ij dO_i (to `dvOut`), dK_j = scale · Σ P_ij (dO_i·v_j − D_i) q_i.
  */
-function dkvBody(causal: boolean, mask: boolean): string {
+function dkvBody(causal: boolean, mask: boolean, packed: boolean): string {
 	const range = causal && !mask
 		? `let i0 = max(0, j - off);
 				var i1 = tq;
@@ -207,39 +208,40 @@ function dkvBody(causal: boolean, mask: boolean): string {
 				var dk : array<f32, HS>;
 				var dv : array<f32, HS>;
 				for (var d = 0; d < HS; d++) {
-					kr[d] = k[kb + d];
-					vr[d] = v[kb + d];
+					kr[d] = k[kb + uniforms.kOff + d];
+					vr[d] = v[kb + uniforms.vOff + d];
 				}
 				${range}
 				for (var g = 0; g < uniforms.groups; g++) {
 					let h = kh * uniforms.groups + g;
 					for (var i = i0; i < i1; i++) {
-						let qb = b * uniforms.qsB + h * uniforms.qsH + i * uniforms.qsT;
+						let qb = b * uniforms.qsB + h * uniforms.qsH + i * uniforms.qsT + uniforms.qOff;
+						let ob = b * uniforms.osB + h * uniforms.osH + i * uniforms.osT;
 						let r = (b * uniforms.nh + h) * tq + i;
 						var dot = 0.0;
 						var dp = 0.0;
 						for (var d = 0; d < HS; d++) {
 							dot += q[qb + d] * kr[d];
-							dp += dy[qb + d] * vr[d];
+							dp += dy[ob + d] * vr[d];
 						}
 						let p = exp(dot * uniforms.scale + maskBias(b, i + off, j) - stats[r]) / stats[rows + r];
 						let ds = p * (dp - dRow[r]);
 						for (var d = 0; d < HS; d++) {
-							dv[d] += p * dy[qb + d];
+							dv[d] += p * dy[ob + d];
 							dk[d] += ds * q[qb + d];
 						}
 					}
 				}
 				for (var d = 0; d < HS; d++) {
-					result[kb + d] = dk[d] * uniforms.scale;
-					dvOut[kb + d] = dv[d];
+					result[kb + uniforms.kOff + d] = dk[d] * uniforms.scale;
+					${packed ? 'result[kb + uniforms.vOff + d] = dv[d];' : 'dvOut[kb + d] = dv[d];'}
 				}
 			}`;
 }
 
 interface WebGPUBackendLike {
 	device: GPUDevice;
-	runWebGPUProgram(program: WebGPUProgram, inputs: tf.TensorInfo[], dtype: tf.DataType, uniforms?: { type: string; data: number[] }[]): tf.TensorInfo;
+	runWebGPUProgram(program: WebGPUProgram, inputs: tf.TensorInfo[], dtype: tf.DataType, uniforms?: { type: string; data: number[] }[], output?: tf.TensorInfo): tf.TensorInfo;
 	makeTensorInfo(shape: number[], dtype: tf.DataType): tf.TensorInfo;
 }
 
@@ -247,9 +249,9 @@ interface WebGPUBackendLike {
  * Run `program` with its last `writable.length` inputs as extra outputs: fresh tensors of the
  * given shapes whose bindings the shader declares `read_write` (tfjs declares every input
  * `read`; the pipeline's layout is derived from the shader, so the bind group tfjs makes fits).
- * Returns the program's output, then the extra outputs.
+ * Returns the program's output (`into` when given: written in place), then the extra outputs.
  */
-function runWithWritable(program: WebGPUProgram, inputs: tf.Tensor[], writable: { name: string; shape: number[] }[], uniforms: { type: string; data: number[] }[]): tf.Tensor[] {
+function runWithWritable(program: WebGPUProgram, inputs: tf.Tensor[], writable: { name: string; shape: number[] }[], uniforms: { type: string; data: number[] }[], into?: tf.Tensor): tf.Tensor[] {
 	const backend = tf.backend() as unknown as WebGPUBackendLike;
 	const extra = writable.map((w) => backend.makeTensorInfo(w.shape, 'float32'));
 	const device = backend.device;
@@ -265,12 +267,91 @@ function runWithWritable(program: WebGPUProgram, inputs: tf.Tensor[], writable: 
 		return original.call(this, { ...desc, code });
 	};
 	try {
-		const out = backend.runWebGPUProgram(program, [...inputs, ...extra], 'float32', uniforms);
-		return [out, ...extra].map((info) => tf.engine().makeTensorFromTensorInfo(info));
+		const out = backend.runWebGPUProgram(program, [...inputs, ...extra], 'float32', uniforms, into);
+		const extras = extra.map((info) => tf.engine().makeTensorFromTensorInfo(info));
+		return [into ?? tf.engine().makeTensorFromTensorInfo(out), ...extras];
 	} finally {
 		if (own) device.createShaderModule = original;
 		else delete (device as { createShaderModule?: unknown }).createShaderModule;
 	}
+}
+
+/** Where one attention call reads and writes: element strides and offsets (features are contiguous). */
+interface Geometry {
+	batch: number;
+	nHead: number;
+	nKvHead: number;
+	tq: number;
+	tk: number;
+	hs: number;
+	/** Strides of (batch, head, position) of q; of k and v; of the output (and dO). */
+	qs: [number, number, number];
+	ks: [number, number, number];
+	os: [number, number, number];
+	qOff: number;
+	kOff: number;
+	vOff: number;
+	outShape: number[];
+}
+
+function uniformsOf(g: Geometry, window: number, scale: number): { type: string; data: number[] }[] {
+	const int = (x: number) => ({ type: 'int32', data: [x] });
+	return [
+		...[g.batch, g.nHead, g.nHead / g.nKvHead, g.tq, g.tk, ...g.qs, ...g.ks, window].map(int),
+		{ type: 'float32', data: [scale] },
+		...[g.qOff, g.kOff, g.vOff, ...g.os].map(int)
+	];
+}
+
+/**
+ * The three programs of one attention call. `packed`: q, k and v are one tensor (the fused q/k/v
+ * projection, read at their offsets), whose gradient is one tensor: the dQ dispatch writes its q
+ * part and the dK/dV dispatch its k and v parts in place.
+ */
+function attentionOp(g: Geometry, opts: FusedAttentionOptions, packed: boolean): (...xs: tf.Tensor[]) => tf.Tensor {
+	const { batch, tk, hs } = g;
+	const causal = opts.causal;
+	const mask = opts.keyMask ?? null;
+	const hasMask = mask !== null;
+	const uniforms = uniformsOf(g, causal && opts.window != null ? opts.window : -1, opts.scale);
+	const key = `whetstoneAttention_hs${hs}_${causal ? 'causal' : 'full'}_${mask ? 'mask' : 'nomask'}${packed ? '_packed' : ''}`;
+	const qRows = batch * g.nHead * g.tq;
+	const kRows = batch * g.nKvHead * tk;
+	return tf.customGrad((...args: unknown[]) => {
+		const xs = args.slice(0, packed ? 1 : 3) as tf.Tensor[];
+		const save = args[xs.length] as tf.GradSaveFunc;
+		const [qs, ks, vs] = packed ? [xs[0], xs[0], xs[0]] : xs;
+		// stats: each query row's running max m, then its sum l, then (with a padding mask) the mask as float32 for the backward.
+		const [o, stats] = runWithWritable(
+			rowsProgram(`${key}${mask ? mask.dtype : ''}_fwd`, hs, ['q', 'k', 'v', ...(mask ? ['keyMask'] : []), 'stats'], g.outShape, qRows, forwardBody(causal, hasMask)),
+			mask ? [qs, ks, vs, mask] : [qs, ks, vs],
+			[{ name: 'stats', shape: [2 * qRows + (mask ? batch * tk : 0)] }],
+			uniforms
+		);
+		save([...xs, o, stats]);
+		return {
+			value: o,
+			gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+				const [sq, sk, sv] = packed ? [saved[0], saved[0], saved[0]] : saved;
+				const [so, sstats] = saved.slice(xs.length);
+				const [dq, dRow] = runWithWritable(
+					rowsProgram(key + '_dq', hs, ['q', 'k', 'v', 'o', 'dy', 'stats', 'dOut'], sq.shape, qRows, dqBody(causal, hasMask)),
+					[sq, sk, sv, so, dy, sstats],
+					[{ name: 'dOut', shape: [qRows] }],
+					uniforms
+				);
+				const dkv = rowsProgram(key + '_dkv', hs, ['q', 'k', 'v', 'dy', 'stats', 'dRow', ...(packed ? [] : ['dvOut'])], sk.shape, kRows, dkvBody(causal, hasMask, packed));
+				if (packed) {
+					runWithWritable(dkv, [sq, sk, sv, dy, sstats, dRow], [], uniforms, dq);
+					dRow.dispose();
+					return [dq];
+				}
+				const [dk, dv] = runWithWritable(dkv, [sq, sk, sv, dy, sstats, dRow], [{ name: 'dvOut', shape: sv.shape }], uniforms);
+				dRow.dispose();
+				return [dq, dk, dv];
+			}
+		};
+	});
 }
 
 /**
@@ -279,56 +360,21 @@ function runWithWritable(program: WebGPUProgram, inputs: tf.Tensor[], writable: 
  */
 export function fusedAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, shape: FusedAttentionShape, opts: FusedAttentionOptions): tf.Tensor {
 	const { batch, nHead, nKvHead, tq, tk, headSize: hs, layout } = shape;
-	const causal = opts.causal;
-	const mask = opts.keyMask ?? null;
-	const window = causal && opts.window != null ? opts.window : -1;
-	const uniforms = [
-		{ type: 'int32', data: [batch] },
-		{ type: 'int32', data: [nHead] },
-		{ type: 'int32', data: [nHead / nKvHead] },
-		{ type: 'int32', data: [tq] },
-		{ type: 'int32', data: [tk] },
-		...strides(layout, nHead, tq, hs).map((s) => ({ type: 'int32', data: [s] })),
-		...strides(layout, nKvHead, tk, hs).map((s) => ({ type: 'int32', data: [s] })),
-		{ type: 'int32', data: [window] },
-		{ type: 'float32', data: [opts.scale] }
-	];
-	const hasMask = mask !== null;
-	const key = `whetstoneAttention_hs${hs}_${causal ? 'causal' : 'full'}_${mask ? 'mask' : 'nomask'}`;
-	const qRows = batch * nHead * tq;
-	const kRows = batch * nKvHead * tk;
-	const op = tf.customGrad((...args: unknown[]) => {
-		const [qs, ks, vs] = args as tf.Tensor[];
-		const save = args[3] as tf.GradSaveFunc;
-		// stats: each query row's running max m, then its sum l, then (with a padding mask) the mask as float32 for the backward.
-		const [o, stats] = runWithWritable(
-			rowsProgram(`${key}${mask ? mask.dtype : ''}_fwd`, hs, ['q', 'k', 'v', ...(mask ? ['keyMask'] : []), 'stats'], qs.shape, qRows, forwardBody(causal, hasMask)),
-			mask ? [qs, ks, vs, mask] : [qs, ks, vs],
-			[{ name: 'stats', shape: [2 * qRows + (mask ? batch * tk : 0)] }],
-			uniforms
-		);
-		save([qs, ks, vs, o, stats]);
-		return {
-			value: o,
-			gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-				const [sq, sk, sv, so, sstats] = saved;
-				const [dq, dRow] = runWithWritable(
-					rowsProgram(key + '_dq', hs, ['q', 'k', 'v', 'o', 'dy', 'stats', 'dOut'], sq.shape, qRows, dqBody(causal, hasMask)),
-					[sq, sk, sv, so, dy, sstats],
-					[{ name: 'dOut', shape: [qRows] }],
-					uniforms
-				);
-				const [dk, dv] = runWithWritable(
-					rowsProgram(key + '_dkv', hs, ['q', 'k', 'v', 'dy', 'stats', 'dRow', 'dvOut'], sk.shape, kRows, dkvBody(causal, hasMask)),
-					[sq, sk, sv, dy, sstats, dRow],
-					[{ name: 'dvOut', shape: sv.shape }],
-					uniforms
-				);
-				dRow.dispose();
-				return [dq, dk, dv];
-			}
-		};
-	});
+	const qs = strides(layout, nHead, tq, hs);
+	const g: Geometry = { batch, nHead, nKvHead, tq, tk, hs, qs, ks: strides(layout, nKvHead, tk, hs), os: qs, qOff: 0, kOff: 0, vOff: 0, outShape: q.shape };
 	// stats is kept by save() for the backward; a forward without a tape drops it with the scope.
-	return op(q, k, v);
+	return attentionOp(g, opts, false)(q, k, v);
+}
+
+/**
+ * Self-attention straight from a fused q/k/v projection: qkv (B, T, (nh + 2·nkv)·hs), laid out
+ * [q heads | k heads | v heads] on the last axis (GPT-2's c_attn, Phi-3's qkv_proj); the output
+ * (B, T, nh·hs). No slices forward and no concat backward: its gradient is one (B, T, ·) tensor.
+ */
+export function fusedAttentionPacked(qkv: tf.Tensor, shape: { batch: number; nHead: number; nKvHead: number; t: number; headSize: number }, opts: FusedAttentionOptions): tf.Tensor {
+	const { batch, nHead, nKvHead, t, headSize: hs } = shape;
+	const width = (nHead + 2 * nKvHead) * hs;
+	const s: [number, number, number] = [t * width, hs, width];
+	const g: Geometry = { batch, nHead, nKvHead, tq: t, tk: t, hs, qs: s, ks: s, os: strides('side-by-side', nHead, t, hs), qOff: 0, kOff: nHead * hs, vOff: (nHead + nKvHead) * hs, outShape: [batch, t, nHead * hs] };
+	return attentionOp(g, opts, true)(qkv);
 }

@@ -13,7 +13,7 @@ import { crossEntropy } from '../loss';
 import { layerNorm, rmsNorm } from '../norm';
 import { geluErf, geluTanh, silu, siluGate } from '../activations';
 import { linear } from '../linear';
-import { attendHeads, attention } from '../attention';
+import { attendHeads, attendPacked, attention } from '../attention';
 import { CROSS_ENTROPY_DISPATCHES } from './cross-entropy';
 import { FROZEN_NORM_DISPATCHES, LAYER_NORM_DISPATCHES, RMS_NORM_DISPATCHES } from './norm';
 import { ACTIVATION_DISPATCHES, SILU_GATE_DISPATCHES } from './activations';
@@ -198,13 +198,13 @@ function problems(seed: number): Problem[] {
 }
 
 /**
- * Attention on both layouts: T not a multiple of the 64-row workgroup, head sizes 8, 16 and 32,
+ * Attention on the three layouts (heads first, side by side, q/k/v packed in one projection): T not a multiple of the 64-row workgroup, head sizes 8, 16 and 32,
  * causal and not, padding masks (int32 and float32; a left-padded row, and a row all padding),
  * grouped-query heads (groups 2 and 3), a sliding window with and without padding, a custom scale.
  */
 function attentionProblems(normal: (shape: number[], std?: number, mean?: number) => tf.Tensor): Problem[] {
 	const out: Problem[] = [];
-	const cases: { b: number; t: number; nh: number; nkv: number; hs: number; causal: boolean; mask?: 'int32' | 'float32'; window?: number; scale?: number; layout: 'heads-first' | 'side-by-side' }[] = [
+	const cases: { b: number; t: number; nh: number; nkv: number; hs: number; causal: boolean; mask?: 'int32' | 'float32'; window?: number; scale?: number; layout: 'heads-first' | 'side-by-side' | 'packed' }[] = [
 		{ b: 2, t: 13, nh: 2, nkv: 2, hs: 8, causal: true, layout: 'heads-first' },
 		{ b: 3, t: 9, nh: 2, nkv: 2, hs: 16, causal: false, mask: 'int32', layout: 'heads-first' },
 		{ b: 3, t: 7, nh: 4, nkv: 2, hs: 8, causal: true, mask: 'float32', layout: 'heads-first' },
@@ -212,7 +212,9 @@ function attentionProblems(normal: (shape: number[], std?: number, mean?: number
 		{ b: 1, t: 65, nh: 2, nkv: 1, hs: 32, causal: true, scale: 0.1, layout: 'side-by-side' },
 		{ b: 3, t: 9, nh: 4, nkv: 2, hs: 16, causal: true, mask: 'int32', layout: 'side-by-side' },
 		{ b: 3, t: 10, nh: 3, nkv: 1, hs: 8, causal: true, mask: 'int32', window: 2, layout: 'side-by-side' },
-		{ b: 2, t: 6, nh: 3, nkv: 3, hs: 16, causal: false, layout: 'side-by-side' }
+		{ b: 2, t: 6, nh: 3, nkv: 3, hs: 16, causal: false, layout: 'side-by-side' },
+		{ b: 3, t: 9, nh: 4, nkv: 2, hs: 8, causal: true, mask: 'int32', layout: 'packed' },
+		{ b: 2, t: 7, nh: 3, nkv: 3, hs: 16, causal: false, scale: 0.3, layout: 'packed' }
 	];
 	for (const c of cases) {
 		// Row 0 real, row 1 right-padded, row 2 left-padded (a causal query there sees only padding).
@@ -224,11 +226,23 @@ function attentionProblems(normal: (shape: number[], std?: number, mean?: number
 			keyMask: c.mask ? tf.tensor2d(maskRows, [c.b, c.t], c.mask) : undefined
 		});
 		const heads = c.layout === 'heads-first';
+		const shape = `${c.layout} B ${c.b} × T ${c.t} × heads ${c.nh}/${c.nkv} × hs ${c.hs}${c.causal ? ', causal' : ''}${c.mask ? `, ${c.mask} padding mask` : ''}${c.window != null ? `, window ${c.window}` : ''}${c.scale ? `, scale ${c.scale}` : ''}`;
+		if (c.layout === 'packed') {
+			out.push({
+				kernel: 'attention',
+				shape,
+				claimed: ATTENTION_DISPATCHES,
+				inputs: [normal([c.b, c.t, (c.nh + 2 * c.nkv) * c.hs])],
+				names: ['y', 'dqkv'],
+				op: (qkv) => attendPacked(qkv, c.nh, c.nkv, opts())
+			});
+			continue;
+		}
 		const q = heads ? [c.b, c.nh, c.t, c.hs] : [c.b, c.t, c.nh * c.hs];
 		const kv = heads ? [c.b, c.nkv, c.t, c.hs] : [c.b, c.t, c.nkv * c.hs];
 		out.push({
 			kernel: 'attention',
-			shape: `${c.layout} B ${c.b} × T ${c.t} × heads ${c.nh}/${c.nkv} × hs ${c.hs}${c.causal ? ', causal' : ''}${c.mask ? `, ${c.mask} padding mask` : ''}${c.window != null ? `, window ${c.window}` : ''}${c.scale ? `, scale ${c.scale}` : ''}`,
+			shape,
 			claimed: ATTENTION_DISPATCHES,
 			inputs: [normal(q), normal(kv), normal(kv)],
 			names: ['y', 'dq', 'dk', 'dv'],
