@@ -3,8 +3,9 @@
  * composite references in the engine worker on WebGPU (SwiftShader): softmax cross-entropy (with
  * ignored rows and label smoothing), LayerNorm, RMSNorm, GELU (tanh and erf), SiLU, the SiLU gate and
  * the linear map with its bias (both weight layouts, and frozen), on odd shapes (rows 1, 7, 33; widths 5, 63, 130; vocabularies 17 and 513), and
- * scaled dot-product attention in both head layouts (causal or not, padding masks, grouped-query
- * heads, a sliding window; sequence lengths 6 to 65, head sizes 8 to 32). Every value and every
+ * scaled dot-product attention with heads first, side by side and packed in one q/k/v projection
+ * (causal or not, padding masks, grouped-query heads, a sliding window; sequence lengths 6 to 65,
+ * head sizes 8 to 32). No GPU error may be reported during the check. Every value and every
  * gradient within 1e-5 relative, each op taking the dispatches its file claims (counted by wrapping
  * the compute pass's dispatchWorkgroups in the worker), and no tensor left behind by repeated checks.
  */
