@@ -167,14 +167,18 @@ export class DataClient {
 		return this.run('Re-splitting…', () => this.call((api) => api.resplitDataset(versionId, { ...split }), 120_000));
 	}
 
-	/** What each cleaning step would change in a stored version; quiet (no busy flag). */
+	/**
+	 * What each cleaning step would change in a stored version; quiet (no busy flag). No time limit:
+	 * a million rows take minutes, and the check works in slices that answer the heartbeat, so a
+	 * worker that stops answering is still found dead (src/lib/data/sliced.ts).
+	 */
 	checkDataset(versionId: string, threshold: number, normalize: NormalizeOptions, length: { min: number; max: number }) {
-		return this.call((api) => api.checkDataset(versionId, threshold, { ...normalize }, { ...length }), 300_000);
+		return this.call((api) => api.checkDataset(versionId, threshold, { ...normalize }, { ...length }));
 	}
 
-	/** A new version with the cleaning steps applied. */
+	/** A new version with the cleaning steps applied; no time limit, for the same reason as the check. */
 	cleanDataset(versionId: string, steps: CleanStep[]) {
-		return this.run('Cleaning…', () => this.call((api) => api.cleanDataset(versionId, JSON.parse(JSON.stringify(steps)) as CleanStep[]), 300_000));
+		return this.run('Cleaning…', () => this.call((api) => api.cleanDataset(versionId, JSON.parse(JSON.stringify(steps)) as CleanStep[])));
 	}
 
 	/** What label steps would change (counts per split and class, before and after); quiet (no busy flag). */

@@ -12,8 +12,9 @@
  */
 import type { ChatMessage, StoredRow } from '../shared/types';
 import { findLeakage } from './leakage';
-import { findNearDuplicates } from './minhash';
-import { findPii, redactPii, scanPii, PII_NOT_FOUND } from './pii';
+import { nearDuplicateWork } from './minhash';
+import { findPii, redactPii, scanPiiWork, PII_NOT_FOUND } from './pii';
+import { runInSlices, runToEnd, type Work } from './sliced';
 
 /** Text normalisation: Unicode form, whitespace and control characters, HTML tags and entities, case. */
 export interface NormalizeOptions {
@@ -91,33 +92,63 @@ function rowTexts(r: StoredRow): string[] {
 
 const short = (s: string) => (s.length > 160 ? s.slice(0, 159) + '…' : s);
 
+/** Clusters and leakage pairs the check lists (with their texts) for display; their counts stay exact. */
+export const CHECK_LISTED = 50;
+
 export function checkRows(rows: readonly StoredRow[], threshold = 0.8, normalize: NormalizeOptions = DEFAULT_NORMALIZE, length = { min: 0, max: Infinity }): CleanCheck {
+	return runToEnd(checkWork(rows, threshold, normalize, length));
+}
+
+/** `checkRows` in slices that give the event loop back (the data worker's heartbeat): the same result. */
+export function checkRowsInSlices(rows: readonly StoredRow[], threshold = 0.8, normalize: NormalizeOptions = DEFAULT_NORMALIZE, length = { min: 0, max: Infinity }): Promise<CleanCheck> {
+	return runInSlices(checkWork(rows, threshold, normalize, length));
+}
+
+/**
+ * The check as work that yields every few rows (sliced.ts). What it keeps grows with the findings,
+ * not with the rows: counts, the first examples, and the near-duplicate pairs (minhash.ts keeps a
+ * row's band keys in one typed array); no per-row copy of a text is made or held.
+ */
+function* checkWork(rows: readonly StoredRow[], threshold: number, normalize: NormalizeOptions, length: { min: number; max: number }): Work<CleanCheck> {
 	const texts = rows.map((r) => r.text);
 	const norm: CleanCheck['normalize'] = { options: normalize, changed: 0, examples: [] };
-	for (const r of rows) {
+	const outside: CleanCheck['length'] = { min: length.min, max: length.max, removed: 0, examples: [] };
+	for (let i = 0; i < rows.length; i++) {
+		if (i % 64 === 63) yield;
+		const r = rows[i];
+		if (r.text.length < length.min || r.text.length > length.max) {
+			outside.removed++;
+			if (outside.examples.length < 5) outside.examples.push(short(r.text));
+		}
 		const after = normalizeText(r.text, normalize);
 		if (after === r.text && (r.response === undefined || normalizeText(r.response, normalize) === r.response)) continue;
 		norm.changed++;
 		if (norm.examples.length < 5) norm.examples.push({ before: short(r.text), after: short(after) });
 	}
-	const outside = rows.filter((r) => r.text.length < length.min || r.text.length > length.max);
-	const near = findNearDuplicates(texts, { threshold });
-	const pii = scanPii(rows.map((r) => rowTexts(r).join('\n')));
+	const near = yield* nearDuplicateWork(texts, { threshold });
+	const pii = yield* scanPiiWork(rows.length, (i) => rowTexts(rows[i]).join('\n'));
 	const leak = findLeakage(
 		texts,
 		rows.map((r) => r.split),
 		{ threshold },
 		near
 	);
-	const piiRows = new Set(Object.values(pii.rows).flat()).size;
+	const piiFlags = new Uint8Array(rows.length);
+	let piiRows = 0;
+	for (const list of Object.values(pii.rows))
+		for (const i of list)
+			if (!piiFlags[i]) {
+				piiFlags[i] = 1;
+				piiRows++;
+			}
 	let moves = 0;
 	for (const c of leak.clusters) for (const i of c) if (rows[i].split !== 0) moves++;
 	return {
 		rows: rows.length,
 		threshold,
 		normalize: norm,
-		length: { min: length.min, max: length.max, removed: outside.length, examples: outside.slice(0, 5).map((r) => short(r.text)) },
-		clusters: near.clusters.slice(0, 50).map((c) => ({ rows: c, texts: c.map((i) => short(rows[i].text)), splits: c.map((i) => rows[i].split) })),
+		length: outside,
+		clusters: near.clusters.slice(0, CHECK_LISTED).map((c) => ({ rows: c, texts: c.map((i) => short(rows[i].text)), splits: c.map((i) => rows[i].split) })),
 		clusterCount: near.clusters.length,
 		nearRemovable: near.clusters.reduce((n, c) => n + c.length - 1, 0),
 		pii: Object.keys(pii.counts).map((k) => ({ kind: k, count: pii.counts[k], rows: pii.rows[k].length, examples: pii.examples[k].map((e) => e.text) })),
@@ -126,7 +157,7 @@ export function checkRows(rows: readonly StoredRow[], threshold = 0.8, normalize
 		leakage: {
 			validation: leak.rows.validation,
 			test: leak.rows.test,
-			pairs: leak.pairs.slice(0, 50).map((p) => ({ heldOut: short(texts[p.heldOut]), train: short(texts[p.train]), split: p.split, kind: p.kind })),
+			pairs: leak.pairs.slice(0, CHECK_LISTED).map((p) => ({ heldOut: short(texts[p.heldOut]), train: short(texts[p.train]), split: p.split, kind: p.kind })),
 			moves
 		}
 	};
@@ -148,18 +179,37 @@ function redactRow(r: StoredRow): StoredRow {
 }
 
 export function applyCleaning(input: readonly StoredRow[], steps: readonly CleanStep[]): CleanResult {
+	return runToEnd(cleaningWork(input, steps));
+}
+
+/** `applyCleaning` in slices that give the event loop back (the data worker's heartbeat): the same result. */
+export function applyCleaningInSlices(input: readonly StoredRow[], steps: readonly CleanStep[]): Promise<CleanResult> {
+	return runInSlices(cleaningWork(input, steps));
+}
+
+/** The rows `keep` accepts, in order. */
+function keepRows(rows: StoredRow[], keep: (i: number) => boolean): StoredRow[] {
+	const out: StoredRow[] = [];
+	for (let i = 0; i < rows.length; i++) if (keep(i)) out.push(rows[i]);
+	return out;
+}
+
+/** The steps as work that yields every few rows (sliced.ts); a row is copied only when a step changes it. */
+function* cleaningWork(input: readonly StoredRow[], steps: readonly CleanStep[]): Work<CleanResult> {
 	let rows = [...input];
 	const result: CleanResult = { rows, normalized: 0, removed: 0, redactedRows: 0, moved: 0 };
 	for (const step of steps) {
 		if (step.kind === 'normalize') {
-			rows = rows.map((r) => {
+			for (let i = 0; i < rows.length; i++) {
+				if (i % 64 === 63) yield;
+				const r = rows[i];
 				const out: StoredRow = { ...r, text: normalizeText(r.text, step.options) };
 				if (r.response !== undefined) out.response = normalizeText(r.response, step.options);
 				if (r.messages) out.messages = r.messages.map((m) => ({ ...m, content: normalizeText(m.content, step.options) }));
-				if (JSON.stringify(out) === JSON.stringify(r)) return r;
+				if (JSON.stringify(out) === JSON.stringify(r)) continue;
 				result.normalized++;
-				return out;
-			});
+				rows[i] = out;
+			}
 			// a text normalised to nothing is not an example any more
 			const before = rows.length;
 			rows = rows.filter((r) => r.text.trim() !== '');
@@ -169,28 +219,36 @@ export function applyCleaning(input: readonly StoredRow[], steps: readonly Clean
 			rows = rows.filter((r) => r.text.length >= step.min && r.text.length <= step.max);
 			result.removed += before - rows.length;
 		} else if (step.kind === 'near-duplicates') {
-			const { clusters } = findNearDuplicates(
+			const { clusters } = yield* nearDuplicateWork(
 				rows.map((r) => r.text),
 				{ threshold: step.threshold }
 			);
-			const drop = new Set(clusters.flatMap((c) => c.slice(1)));
-			result.removed += drop.size;
-			rows = rows.filter((_, i) => !drop.has(i));
+			const drop = new Uint8Array(rows.length);
+			for (const c of clusters) for (let k = 1; k < c.length; k++) drop[c[k]] = 1;
+			const kept = keepRows(rows, (i) => !drop[i]);
+			result.removed += rows.length - kept.length;
+			rows = kept;
 		} else if (step.kind === 'redact-pii') {
-			rows = rows.map((r) => {
-				if (!rowTexts(r).some((t) => findPii(t).length)) return r;
+			for (let i = 0; i < rows.length; i++) {
+				if (i % 32 === 31) yield;
+				if (!rowTexts(rows[i]).some((t) => findPii(t).length)) continue;
 				result.redactedRows++;
-				return redactRow(r);
-			});
+				rows[i] = redactRow(rows[i]);
+			}
 		} else {
+			const texts = rows.map((r) => r.text);
 			const leak = findLeakage(
-				rows.map((r) => r.text),
+				texts,
 				rows.map((r) => r.split),
-				{ threshold: step.threshold }
+				{ threshold: step.threshold },
+				yield* nearDuplicateWork(texts, { threshold: step.threshold })
 			);
-			const move = new Set(leak.clusters.flat().filter((i) => rows[i].split !== 0));
-			result.moved += move.size;
-			rows = rows.map((r, i) => (move.has(i) ? { ...r, split: 0 } : r));
+			for (const c of leak.clusters)
+				for (const i of c)
+					if (rows[i].split !== 0) {
+						result.moved++;
+						rows[i] = { ...rows[i], split: 0 };
+					}
 		}
 	}
 	result.rows = rows;

@@ -16,6 +16,8 @@
  * probability at the threshold is still at least 0.99, since step 4 removes false positives.
  * Pure functions, no DOM: runs in the data worker and in Node.
  */
+import { UserError } from '../shared/errors';
+import { runInSlices, runToEnd, type Work } from './sliced';
 
 export interface NearDupOptions {
 	/** Jaccard similarity at or above which two texts are near-duplicates (0-1). Default 0.8. */
@@ -28,6 +30,8 @@ export interface NearDupOptions {
 	numPerm?: number;
 	/** Seed of the hash functions. */
 	seed?: number;
+	/** Most pairs listed before the search stops with a UserError (default MAX_NEAR_PAIRS). */
+	maxPairs?: number;
 }
 
 export interface NearDupPair {
@@ -73,21 +77,55 @@ function fmix32(h: number): number {
 	return h >>> 0;
 }
 
-/** The text's shingles as a sorted array of distinct 32-bit hashes. */
+/** FNV-1a over the code units [from, to) of `s`, then fmix32: `hashString(s.slice(from, to))` without the slice. */
+function hashRange(s: string, from: number, to: number): number {
+	let h = 0x811c9dc5;
+	for (let i = from; i < to; i++) {
+		h ^= s.charCodeAt(i);
+		h = Math.imul(h, 0x01000193);
+	}
+	return fmix32(h);
+}
+
+/** Sorts the hashes and keeps each once, in place; returns the distinct ones as their own array. */
+function distinctSorted(hashes: Uint32Array): Uint32Array {
+	hashes.sort();
+	let k = 0;
+	for (let i = 0; i < hashes.length; i++) if (i === 0 || hashes[i] !== hashes[k - 1]) hashes[k++] = hashes[i];
+	return k === hashes.length ? hashes : hashes.slice(0, k);
+}
+
+/**
+ * The text's shingles as a sorted array of distinct 32-bit hashes. Each n-gram is hashed where it
+ * lies in the normalised text (no substring made), and the hashes are sorted and deduplicated in a
+ * typed array: a million texts make no per-shingle strings or sets.
+ */
 export function shingleSet(text: string, shingle: 'char' | 'word' = 'char', size?: number): Uint32Array {
 	const norm = normaliseForShingles(text);
-	const hashes = new Set<number>();
 	if (shingle === 'word') {
 		const n = size ?? 3;
-		const words = norm.split(' ').filter(Boolean);
-		if (words.length <= n) hashes.add(hashString(words.join(' ')));
-		else for (let i = 0; i + n <= words.length; i++) hashes.add(hashString(words.slice(i, i + n).join(' ')));
-	} else {
-		const n = size ?? 5;
-		if (norm.length <= n) hashes.add(hashString(norm));
-		else for (let i = 0; i + n <= norm.length; i++) hashes.add(hashString(norm.slice(i, i + n)));
+		// the normalised text is single-spaced and trimmed: words lie between single spaces
+		const starts: number[] = [];
+		const ends: number[] = [];
+		if (norm.length) {
+			let from = 0;
+			for (let i = 0; i <= norm.length; i++)
+				if (i === norm.length || norm.charCodeAt(i) === 32) {
+					starts.push(from);
+					ends.push(i);
+					from = i + 1;
+				}
+		}
+		if (starts.length <= n) return Uint32Array.of(hashString(norm));
+		const hashes = new Uint32Array(starts.length - n + 1);
+		for (let i = 0; i < hashes.length; i++) hashes[i] = hashRange(norm, starts[i], ends[i + n - 1]);
+		return distinctSorted(hashes);
 	}
-	return Uint32Array.from(hashes).sort();
+	const n = size ?? 5;
+	if (norm.length <= n) return Uint32Array.of(hashString(norm));
+	const hashes = new Uint32Array(norm.length - n + 1);
+	for (let i = 0; i < hashes.length; i++) hashes[i] = hashRange(norm, i, i + n);
+	return distinctSorted(hashes);
 }
 
 /** Exact Jaccard similarity of two sorted sets of distinct hashes. */
@@ -120,17 +158,49 @@ function permSeeds(numPerm: number, seed: number): Uint32Array {
 
 /** The MinHash signature of a shingle set: for each hash function, its minimum over the set. */
 export function signature(set: Uint32Array, seeds: Uint32Array): Uint32Array {
-	const sig = new Uint32Array(seeds.length).fill(0xffffffff);
+	const flipped = new Int32Array(seeds.length);
+	signatureInto(set, seeds, flipped);
+	const sig = new Uint32Array(seeds.length);
+	for (let k = 0; k < sig.length; k++) sig[k] = (flipped[k] ^ 0x80000000) >>> 0;
+	return sig;
+}
+
+/**
+ * `signature` written into `out` with each value's top bit flipped and read as a signed integer:
+ * the order of unsigned values is then the order of signed ones, so the minimum is found on
+ * small integers (V8 keeps values above 2^31 as doubles, several times slower here).
+ */
+function signatureInto(set: Uint32Array, seeds: Uint32Array, out: Int32Array): void {
+	const items = new Int32Array(set.buffer, set.byteOffset, set.length);
 	for (let k = 0; k < seeds.length; k++) {
-		const sk = seeds[k];
-		let min = 0xffffffff;
-		for (let i = 0; i < set.length; i++) {
-			const h = fmix32((set[i] ^ sk) >>> 0);
+		const sk = seeds[k] | 0;
+		let min = 0x7fffffff;
+		for (let i = 0; i < items.length; i++) {
+			// fmix32(item ^ seed), as in fmix32 above, kept signed
+			let h = items[i] ^ sk;
+			h ^= h >>> 16;
+			h = Math.imul(h, 0x85ebca6b);
+			h ^= h >>> 13;
+			h = Math.imul(h, 0xc2b2ae35);
+			h ^= h >>> 16;
+			h ^= 0x80000000;
 			if (h < min) min = h;
 		}
-		sig[k] = min;
+		out[k] = min;
 	}
-	return sig;
+}
+
+/** murmur3's 32-bit body and finaliser over one band (`rows` values from `at`) of a signature: the band's bucket key. */
+function bandKey(sig: Int32Array, at: number, rows: number, band: number): number {
+	let h = Math.imul(band + 1, 0x9e3779b9);
+	for (let j = 0; j < rows; j++) {
+		let k = Math.imul(sig[at + j], 0xcc9e2d51);
+		k = (k << 15) | (k >>> 17);
+		h ^= Math.imul(k, 0x1b873593);
+		h = (h << 13) | (h >>> 19);
+		h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+	}
+	return fmix32(h ^ rows) | 0;
 }
 
 /** Probability that a pair at Jaccard `s` shares a band of `r` rows among `b` bands. */
@@ -151,7 +221,8 @@ export function bandsFor(threshold: number, numPerm: number): { bands: number; r
 class UnionFind {
 	private parent: Int32Array;
 	constructor(n: number) {
-		this.parent = Int32Array.from({ length: n }, (_, i) => i);
+		this.parent = new Int32Array(n);
+		for (let i = 0; i < n; i++) this.parent[i] = i;
 	}
 	find(x: number): number {
 		while (this.parent[x] !== x) {
@@ -168,6 +239,13 @@ class UnionFind {
 }
 
 /**
+ * Most pairs a check lists. Each costs memory (and time for its exact Jaccard); past this many, the
+ * texts are mostly copies of a few (thousands of one text make millions of pairs), and the check
+ * stops with a message rather than running the worker out of memory.
+ */
+export const MAX_NEAR_PAIRS = 4_000_000;
+
+/**
  * Near-duplicate pairs and clusters among `texts`. `onProgress(done, total)` is called as the
  * signatures are computed; `cancelled()` is polled and stops the work by throwing.
  */
@@ -177,62 +255,138 @@ export function findNearDuplicates(
 	onProgress?: (done: number, total: number) => void,
 	cancelled?: () => boolean
 ): NearDupResult {
+	return runToEnd(nearDuplicateWork(texts, opts, onProgress, cancelled));
+}
+
+/** `findNearDuplicates` in slices that give the event loop back (a worker's heartbeat): the same result. */
+export function findNearDuplicatesInSlices(
+	texts: readonly string[],
+	opts: NearDupOptions = {},
+	onProgress?: (done: number, total: number) => void,
+	cancelled?: () => boolean
+): Promise<NearDupResult> {
+	return runInSlices(nearDuplicateWork(texts, opts, onProgress, cancelled));
+}
+
+/**
+ * The work of `findNearDuplicates`, yielding between small pieces (sliced.ts). Memory grows with
+ * the rows, not their shingles: a row keeps only its band keys (one 32-bit hash of each band of
+ * its signature, `bands` × 4 bytes, in one typed array), not its shingle set or signature; the
+ * buckets of one band at a time are an open-addressed table of typed arrays with chained rows.
+ * A band key is a hash, so two different bands can share one (about n²/2³³ times a band): that
+ * only adds a candidate, which the exact check then rejects; a pair is never lost by it. Shingle
+ * sets are made again for the rows in a bucket when their pairs are checked.
+ */
+export function* nearDuplicateWork(
+	texts: readonly string[],
+	opts: NearDupOptions = {},
+	onProgress?: (done: number, total: number) => void,
+	cancelled?: () => boolean
+): Work<NearDupResult> {
 	const threshold = opts.threshold ?? 0.8;
 	if (!(threshold > 0 && threshold <= 1)) throw new RangeError(`The near-duplicate threshold must be in (0, 1], not ${threshold}.`);
 	const numPerm = opts.numPerm ?? 128;
 	const shingle = opts.shingle ?? 'char';
 	const { bands, rows } = bandsFor(threshold, numPerm);
 	const seeds = permSeeds(numPerm, opts.seed ?? 1);
-	const sets: Uint32Array[] = new Array(texts.length);
-	const buckets: Map<string, number[]>[] = Array.from({ length: bands }, () => new Map());
-	for (let i = 0; i < texts.length; i++) {
+	const n = texts.length;
+	const maxPairs = opts.maxPairs ?? MAX_NEAR_PAIRS;
+	const stop = () => {
+		if (cancelled?.()) throw new DOMException('Finding near-duplicates was cancelled.', 'AbortError');
+	};
+	// 1. band keys, band-major: keys[band * n + i]
+	const keys = new Int32Array(bands * n);
+	const sig = new Int32Array(numPerm);
+	for (let i = 0; i < n; i++) {
 		if (i % 1000 === 0) {
-			if (cancelled?.()) throw new DOMException('Finding near-duplicates was cancelled.', 'AbortError');
-			onProgress?.(i, texts.length);
+			stop();
+			onProgress?.(i, n);
 		}
-		sets[i] = shingleSet(texts[i], shingle, opts.size);
-		const sig = signature(sets[i], seeds);
-		for (let band = 0; band < bands; band++) {
-			const key = sig.subarray(band * rows, band * rows + rows).join(',');
-			const bucket = buckets[band].get(key);
-			if (bucket) bucket.push(i);
-			else buckets[band].set(key, [i]);
-		}
+		if (i % 64 === 63) yield;
+		signatureInto(shingleSet(texts[i], shingle, opts.size), seeds, sig);
+		for (let band = 0; band < bands; band++) keys[band * n + i] = bandKey(sig, band * rows, rows, band);
 	}
-	onProgress?.(texts.length, texts.length);
-	// candidate pairs from every bucket, each pair once
+	onProgress?.(n, n);
+	// 2. per band, rows with the same key chained in a table; every pair in a chain is a candidate, checked once
+	let capacity = 16;
+	while (capacity < 2 * n) capacity *= 2;
+	const mask = capacity - 1;
+	const slotKey = new Int32Array(capacity);
+	const head = new Int32Array(capacity);
+	const tail = new Int32Array(capacity);
+	const next = new Int32Array(n);
 	const seen = new Set<number>();
 	const pairs: NearDupPair[] = [];
-	const uf = new UnionFind(texts.length);
+	const uf = new UnionFind(n);
 	let candidates = 0;
-	const n = texts.length;
-	for (const band of buckets)
-		for (const members of band.values()) {
-			if (members.length < 2) continue;
+	let sets = new Map<number, Uint32Array>();
+	const setOf = (i: number) => {
+		let s = sets.get(i);
+		if (!s) {
+			if (sets.size >= 50_000) sets = new Map();
+			s = shingleSet(texts[i], shingle, opts.size);
+			sets.set(i, s);
+		}
+		return s;
+	};
+	const members: number[] = [];
+	for (let band = 0; band < bands; band++) {
+		stop();
+		head.fill(-1);
+		const offset = band * n;
+		for (let i = 0; i < n; i++) {
+			if (i % 8192 === 8191) yield;
+			const key = keys[offset + i];
+			let slot = key & mask;
+			while (head[slot] !== -1 && slotKey[slot] !== key) slot = (slot + 1) & mask;
+			next[i] = -1;
+			if (head[slot] === -1) {
+				slotKey[slot] = key;
+				head[slot] = i;
+			} else next[tail[slot]] = i;
+			tail[slot] = i;
+		}
+		for (let slot = 0; slot < capacity; slot++) {
+			if (slot % 16384 === 16383) yield;
+			const first = head[slot];
+			if (first === -1 || next[first] === -1) continue;
+			members.length = 0;
+			for (let i = first; i !== -1; i = next[i]) members.push(i);
+			// rows were chained in order, so a < b
 			for (let x = 0; x < members.length; x++)
 				for (let y = x + 1; y < members.length; y++) {
 					const a = members[x];
 					const b = members[y];
-					const key = a * n + b;
-					if (seen.has(key)) continue;
-					seen.add(key);
+					const pair = a * n + b;
+					if (seen.has(pair)) continue;
+					seen.add(pair);
 					candidates++;
-					const j = jaccard(sets[a], sets[b]);
+					if (candidates % 256 === 0) yield;
+					const j = jaccard(setOf(a), setOf(b));
 					if (j >= threshold) {
+						if (pairs.length >= maxPairs)
+							throw new UserError(
+								'invalid-config',
+								`More than ${maxPairs.toLocaleString('en-US')} near-duplicate pairs among ${n.toLocaleString('en-US')} rows: many texts are copies of a few. Import the file again with exact duplicates dropped (the default), or check a smaller version; nothing was changed.`
+							);
 						pairs.push({ a, b, jaccard: j });
 						uf.union(a, b);
 					}
 				}
 		}
+	}
 	pairs.sort((p, q) => p.a - q.a || p.b - q.b);
-	const groups = new Map<number, Set<number>>();
+	const groups = new Map<number, number[]>();
+	const inGroup = new Uint8Array(n);
 	for (const p of pairs)
 		for (const i of [p.a, p.b]) {
+			if (inGroup[i]) continue;
+			inGroup[i] = 1;
 			const root = uf.find(i);
-			const g = groups.get(root) ?? new Set<number>();
-			g.add(i);
-			groups.set(root, g);
+			const g = groups.get(root);
+			if (g) g.push(i);
+			else groups.set(root, [i]);
 		}
-	const clusters = [...groups.values()].map((g) => [...g].sort((x, y) => x - y)).sort((g, h) => h.length - g.length || g[0] - h[0]);
+	const clusters = [...groups.values()].map((g) => g.sort((x, y) => x - y)).sort((g, h) => h.length - g.length || g[0] - h[0]);
 	return { pairs, clusters, bands, rows, candidates };
 }

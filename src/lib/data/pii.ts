@@ -18,6 +18,7 @@
  */
 
 import { UserError } from '../shared/errors';
+import { runToEnd, type Work } from './sliced';
 
 export type PiiKind = 'EMAIL' | 'PHONE' | 'CARD' | 'IBAN' | 'IP' | 'URL_CREDENTIALS';
 
@@ -157,16 +158,25 @@ export interface PiiReport {
 
 /** Scans every text; row numbers are the indices into `texts`. */
 export function scanPii(texts: readonly string[], custom: readonly PiiPattern[] = [], examples = 5): PiiReport {
+	return runToEnd(scanPiiWork(texts.length, (i) => texts[i], custom, examples));
+}
+
+/**
+ * `scanPii` as work that yields every few rows (sliced.ts), over `count` texts given one at a
+ * time by `textAt`: a row's texts joined are made when it is scanned and not kept.
+ */
+export function* scanPiiWork(count: number, textAt: (row: number) => string, custom: readonly PiiPattern[] = [], examples = 5): Work<PiiReport> {
 	const report: PiiReport = { rows: {}, counts: {}, examples: {} };
-	texts.forEach((t, row) => {
+	for (let row = 0; row < count; row++) {
+		if (row % 32 === 31) yield;
 		const seen = new Set<string>();
-		for (const m of findPii(t, custom)) {
+		for (const m of findPii(textAt(row), custom)) {
 			report.counts[m.kind] = (report.counts[m.kind] ?? 0) + 1;
 			if (!seen.has(m.kind)) (report.rows[m.kind] ??= []).push(row);
 			seen.add(m.kind);
 			const ex = (report.examples[m.kind] ??= []);
 			if (ex.length < examples) ex.push({ row, text: m.text });
 		}
-	});
+	}
 	return report;
 }
