@@ -278,7 +278,7 @@ export function dedupe(candidates: DedupeCandidate[], opts: DedupeOptions = {}):
  * text or label dropped, exact (text, label) duplicates dropped unless kept (`opts`), other
  * columns kept as `meta`.
  */
-export function buildRows(table: ParsedTable, textColumn: string, labelColumn: string, opts: DedupeOptions & { labelsOf?: LabelsOf } = {}): BuiltRows {
+export function buildRows(table: ParsedTable, textColumn: string, labelColumn: string, opts: DedupeOptions & { labelsOf?: LabelsOf; /** Multi-label: one row per cell keeping every label (`ParsedRow.labels`). */ keepSets?: boolean } = {}): BuiltRows {
 	validateColumns(table, textColumn, labelColumn, opts.labelsOf);
 	const metaColumns = table.columns.filter((c) => c !== textColumn && c !== labelColumn);
 
@@ -295,8 +295,9 @@ export function buildRows(table: ParsedTable, textColumn: string, labelColumn: s
 			dropped.push({ line: r.line, reason: !text ? `empty text ("${textColumn}")` : `empty label ("${labelColumn}")` });
 			continue;
 		}
-		for (const label of labels) {
+		for (const label of opts.keepSets ? labels.slice(0, 1) : labels) {
 			const row: ParsedRow = { text, label, line: r.line };
+			if (opts.keepSets) row.labels = labels;
 			if (metaColumns.length) {
 				row.meta = Object.create(null) as Record<string, string>; // column names are data, not Object's properties
 				for (const c of metaColumns) row.meta[c] = r.values[c] ?? '';
@@ -304,9 +305,11 @@ export function buildRows(table: ParsedTable, textColumn: string, labelColumn: s
 			usable.push(row);
 		}
 	}
+	// A label set is the same set in any order: "a;b" repeats "b;a", and conflicts with "a".
+	const labelKey = (r: ParsedRow) => (r.labels ? JSON.stringify([...r.labels].sort()) : r.label);
 	// JSON of the pair cannot collide the way a separator-joined string could.
 	const d = dedupe(
-		usable.map((r) => ({ line: r.line, key: JSON.stringify([r.text, r.label]), group: r.text, label: r.label })),
+		usable.map((r) => ({ line: r.line, key: JSON.stringify([r.text, labelKey(r)]), group: r.text, label: labelKey(r) })),
 		opts
 	);
 	const rows = usable.filter((_, i) => d.keep[i]);
@@ -314,7 +317,7 @@ export function buildRows(table: ParsedTable, textColumn: string, labelColumn: s
 	dropped.sort((a, b) => a.line - b.line);
 
 	const counts = new Map<string, number>();
-	for (const r of rows) counts.set(r.label, (counts.get(r.label) ?? 0) + 1);
+	for (const r of rows) for (const l of r.labels ?? [r.label]) counts.set(l, (counts.get(l) ?? 0) + 1);
 	const labels = [...counts.keys()].sort(naturalCompare);
 
 	if (rows.length < MIN_ROWS)

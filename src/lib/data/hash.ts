@@ -52,8 +52,10 @@ export async function datasetHash(labels: string[], rows: StoredRow[]): Promise<
 	for (let i = 0; i < rows.length; i++) {
 		const r = rows[i];
 		const fields: unknown[] = [r.text, r.label, r.split, r.meta ? Object.keys(r.meta).sort().map((k) => [k, r.meta![k]]) : null];
-		if (r.response !== undefined || r.messages !== undefined)
+		if (r.response !== undefined || r.messages !== undefined || r.labels)
 			fields.push(r.response ?? null, r.messages ? r.messages.map((m) => [m.role, m.content]) : null);
+		// A label set is part of the content; single-label rows hash as they always have.
+		if (r.labels) fields.push(r.labels);
 		put((i ? ',' : '') + JSON.stringify(fields));
 	}
 	put(']}');

@@ -17,8 +17,10 @@
  *
  * Multi-label columns (a JSON or Python list, a Parquet list read as JSON, or labels separated by
  * `;`, `|` or `,`): `parseLabelList` reads one cell, `detectMultiLabel` suggests the delimiter.
- * The studio trains single-label classifiers (a softmax over the classes), so such a column is
- * imported as its first label per row, or as one row per label (see `MultiLabelMode`).
+ * Such a column is imported as its first label per row, as one row per label (both for a
+ * single-label classifier, a softmax over the classes), or with each row's whole label set for a
+ * multi-label classifier (a sigmoid per label; see `MultiLabelMode`). The label steps above are
+ * for single-label data and refuse a multi-label version (`labelStepsRefusal`).
  */
 import { SPLITS, SPLIT_CODE, type StoredRow } from '../shared/types';
 import { UserError } from '../shared/errors';
@@ -54,7 +56,7 @@ const quote = (s: string) => `“${s}”`;
 /** Rows per split and class: counts[split][label]. */
 export function splitCounts(labels: readonly string[], rows: readonly StoredRow[]): number[][] {
 	const counts = SPLITS.map(() => labels.map(() => 0));
-	for (const r of rows) counts[r.split][r.label]++;
+	for (const r of rows) for (const i of r.labels ?? [r.label]) counts[r.split][i]++;
 	return counts;
 }
 
@@ -203,18 +205,46 @@ export function describeLabelSteps(steps: readonly LabelStep[]): string {
 // ---------------------------------------------------------------------------------------------
 // Multi-label columns.
 
+/** Whether a version keeps each row's label set (trained as a multi-label classifier). */
+export function isMultiLabel(version: { multiLabel?: { mode: string } }): boolean {
+	return version.multiLabel?.mode === 'all';
+}
+
+/** A stored row's label names: its set in a multi-label version, else its one label. */
+export function rowLabelNames(labels: readonly string[], row: Pick<StoredRow, 'label' | 'labels'>): string[] {
+	return (row.labels ?? [row.label]).map((i) => labels[i] ?? '');
+}
+
+/** Rows per label, a row counting once for each label it has (its one label when single-label). */
+export function labelSetCounts(labels: readonly string[], rows: readonly Pick<StoredRow, 'label' | 'labels'>[]): number[] {
+	const counts = labels.map(() => 0);
+	for (const r of rows) for (const i of r.labels ?? [r.label]) counts[i]++;
+	return counts;
+}
+
+/**
+ * Why label steps do not apply to a version, or undefined when they do: rename, merge, drop-rare
+ * and resampling are defined on one class per row, and a multi-label version has a set per row.
+ */
+export function labelStepsRefusal(version: { name: string; multiLabel?: { mode: string } }): string | undefined {
+	if (isMultiLabel(version))
+		return `"${version.name}" keeps several labels per row (multi-label); the label steps (rename, merge, drop rare classes, resample) are for single-label data. Import the file again with "train on the first label" to use them.`;
+	return undefined;
+}
+
 /** How the labels of one cell are written: a JSON (or Python) list, or separated by a character. */
 export type LabelDelimiter = 'json' | ';' | '|' | ',';
 export const LABEL_DELIMITERS: LabelDelimiter[] = ['json', ';', '|', ','];
 
 /**
- * What an import makes of a row with several labels, as a single-label classifier can learn it:
+ * What an import makes of a row with several labels:
  * 'first' keeps the first label listed (one row per example; the metrics mean what they say);
  * 'explode' makes one row per label (every label is learned, but a text then has several correct
- * answers and the accuracy counts all but one of them as misses). All copies of a text stay in one
- * split either way.
+ * answers and the accuracy counts all but one of them as misses); 'all' keeps one row per example
+ * with its label set, for a multi-label classifier (a sigmoid and binary cross-entropy per label).
+ * All copies of a text stay in one split either way; 'all' stratifies by the first label.
  */
-export type MultiLabelMode = 'first' | 'explode';
+export type MultiLabelMode = 'first' | 'explode' | 'all';
 export interface MultiLabelOptions {
 	delimiter: LabelDelimiter;
 	mode: MultiLabelMode;

@@ -34,7 +34,7 @@ import { dropSource, readSource, type FileSource, type ReadProgress } from './st
 import { splitRowsBy } from './split-by';
 import { compareVersions, exportVersion, type VersionDiff, type VersionFormat } from './versions';
 import { applyCleaningInSlices, checkRowsInSlices, describeSteps, type CleanCheck, type CleanStep, type NormalizeOptions } from './clean';
-import { applyLabelSteps, describeLabelSteps, detectMultiLabelColumns, labelRefusal, multiLabelReader, parseLabelList, previewLabelSteps, type LabelPreview, type LabelStep, type MultiLabelGuess, type MultiLabelOptions } from './labels';
+import { applyLabelSteps, describeLabelSteps, detectMultiLabelColumns, labelRefusal, labelSetCounts, labelStepsRefusal, rowLabelNames, multiLabelReader, parseLabelList, previewLabelSteps, type LabelPreview, type LabelStep, type MultiLabelGuess, type MultiLabelOptions } from './labels';
 import { BPE_SAMPLE_CHARS, sampleForBpe, trainBpeAsync } from './bpe';
 import { encodeRows, type RowEncoder } from './tokenize-rows';
 import { Slicer } from './tokenize-slices';
@@ -199,12 +199,15 @@ export function splitByText(rows: { text: string; label: number }[], cfg: SplitC
 function buildClassification(table: ReturnType<typeof parseTable>, args: ImportArgs): Built {
 	const labelColumn = args.labelColumn ?? '';
 	const labelsOf = args.multiLabel && multiLabelReader(args.multiLabel);
-	const built = buildRows(table, args.textColumn, labelColumn, { duplicates: args.duplicates, conflicts: args.conflicts, ...(labelsOf ? { labelsOf } : {}) });
+	const keepSets = args.multiLabel?.mode === 'all';
+	const built = buildRows(table, args.textColumn, labelColumn, { duplicates: args.duplicates, conflicts: args.conflicts, ...(labelsOf ? { labelsOf } : {}), ...(keepSets ? { keepSets } : {}) });
 	const labelIndex = new Map(built.labels.map((l, i) => [l, i]));
+	// A multi-label row's `label` is its first label as written: the split stratifies by it.
 	const labelIds = built.rows.map((r) => labelIndex.get(r.label)!);
 	const codes = splitByText(built.rows.map((r, i) => ({ text: r.text, label: labelIds[i] })), args.split);
 	const rows: StoredRow[] = built.rows.map((r, i) => {
 		const row: StoredRow = { text: r.text, label: labelIds[i], split: codes[i] };
+		if (r.labels) row.labels = r.labels.map((l) => labelIndex.get(l)!).sort((a, b) => a - b);
 		if (r.meta) row.meta = r.meta;
 		return row;
 	});
@@ -400,8 +403,7 @@ export async function cleanDataset(versionId: string, steps: CleanStep[]): Promi
 	if (!result.normalized && !result.removed && !result.redactedRows && !result.moved)
 		throw new UserError('invalid-config', `Nothing to change in "${source.name}": ${describeSteps(steps)} would leave every row as it is.`);
 	const { rows } = result;
-	const counts = source.labels.map(() => 0);
-	for (const r of rows) counts[r.label]++;
+	const counts = labelSetCounts(source.labels, rows);
 	if (source.kind !== 'text' && source.kind !== 'pairs' && counts.filter((c) => c > 0).length < 2)
 		throw new UserError('single-class', 'Cleaning would leave fewer than two classes; choose fewer steps or a lower near-duplicate threshold.');
 	const codes = rows.map((r) => r.split);
@@ -463,6 +465,8 @@ async function requireClassification(versionId: string): Promise<DatasetVersion>
 	const v = await requireVersion(versionId);
 	if ((v.kind ?? 'classification') !== 'classification')
 		throw new UserError('invalid-config', `"${v.name}" has no labels (it is a ${v.kind === 'text' ? 'text' : 'prompt/response'} dataset); label steps apply to classification datasets.`);
+	const multi = labelStepsRefusal(v);
+	if (multi) throw new UserError('invalid-config', multi);
 	return v;
 }
 
@@ -531,14 +535,14 @@ export async function datasetSummary(versionId: string): Promise<DatasetSummary>
 	const version = await requireVersion(versionId);
 	const rows = await loadRows(versionId);
 	const splitCounts = SPLITS.map(() => version.labels.map(() => 0));
-	for (const r of rows) splitCounts[r.split][r.label]++;
+	for (const r of rows) for (const l of r.labels ?? [r.label]) splitCounts[r.split][l]++;
 	const indices = new Prng(hashSeed(versionId))
 		.shuffle(rows.map((_, i) => i))
 		.slice(0, 20)
 		.sort((a, b) => a - b);
 	const sample = indices.map((i) => {
 		const r = rows[i];
-		const s: DatasetSummary['sample'][number] = { text: r.text, label: version.labels[r.label], split: SPLITS[r.split] };
+		const s: DatasetSummary['sample'][number] = { text: r.text, label: rowLabelNames(version.labels, r).join(', '), split: SPLITS[r.split] };
 		if (r.response !== undefined) s.response = r.response;
 		if (r.messages) s.turns = r.messages.length;
 		return s;

@@ -11,6 +11,7 @@
 import Papa from 'papaparse';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { SPLITS, type DatasetVersion, type StoredRow } from '../shared/types';
+import { rowLabelNames } from './labels';
 
 export type VersionFormat = 'jsonl' | 'csv' | 'parquet';
 
@@ -33,7 +34,8 @@ function records(version: DatasetVersion, rows: readonly StoredRow[]): { columns
 		if (hasMessages) o.messages = JSON.stringify(r.messages ?? []);
 		else o.text = r.text;
 		if (!hasMessages && hasResponse) o.response = r.response ?? '';
-		if (kind === 'classification') o.label = version.labels[r.label] ?? '';
+		// A label set as a JSON list, which the importer reads back as a multi-label column.
+		if (kind === 'classification') o.label = r.labels ? JSON.stringify(rowLabelNames(version.labels, r)) : (version.labels[r.label] ?? '');
 		o.split = SPLITS[r.split];
 		for (const c of columns) if (!(c in o)) o[c] = r.meta?.[c] ?? '';
 		return o;
@@ -83,7 +85,7 @@ const short = (s: string) => (s.length > 140 ? s.slice(0, 139) + '…' : s);
 
 /** What changed from version `a` to version `b`, row content as the key (repeated rows counted as many times as they occur). */
 export function compareVersions(a: DatasetVersion, aRows: readonly StoredRow[], b: DatasetVersion, bRows: readonly StoredRow[]): VersionDiff {
-	const describe = (v: DatasetVersion, r: StoredRow) => `${(v.kind ?? 'classification') === 'classification' ? `${v.labels[r.label]} · ` : ''}${SPLITS[r.split]}`;
+	const describe = (v: DatasetVersion, r: StoredRow) => `${(v.kind ?? 'classification') === 'classification' ? `${rowLabelNames(v.labels, r).join(', ')} · ` : ''}${SPLITS[r.split]}`;
 	const inA = new Map<string, StoredRow[]>();
 	for (const r of aRows) inA.set(content(r), [...(inA.get(content(r)) ?? []), r]);
 	const diff: VersionDiff = {

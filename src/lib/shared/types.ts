@@ -28,6 +28,8 @@ export interface Project {
 export interface ParsedRow {
 	text: string;
 	label: string;
+	/** A multi-label row kept whole: every label, in the order written (`label` is the first). */
+	labels?: string[];
 	/** 1-based physical line in the source file where the row starts (a quoted CSV field may span lines). */
 	line: number;
 	/** Other columns, kept for slicing metrics later. */
@@ -49,6 +51,12 @@ export interface StoredRow {
 	text: string;
 	label: number;
 	split: number;
+	/**
+	 * Multi-label versions (`DatasetVersion.multiLabel.mode` 'all'): the row's whole label set, as
+	 * sorted indexes into `DatasetVersion.labels`; `label` is then the first label written in the
+	 * file (what the split stratifies by). Absent in single-label rows and in versions stored before.
+	 */
+	labels?: number[];
 	meta?: Record<string, string>;
 	response?: string;
 	messages?: ChatMessage[];
@@ -86,8 +94,13 @@ export interface DatasetVersion {
 	/** A cleaned version: the version it was made from, and the steps applied in order (data/clean.ts). */
 	cleanedOf?: string;
 	recipe?: { kind: 'normalize' | 'length' | 'near-duplicates' | 'redact-pii' | 'fix-leakage' | 'rename-label' | 'merge-labels' | 'drop-rare' | 'resample'; [setting: string]: unknown }[];
-	/** Labels read from a multi-label column (data/labels.ts): how its cells were split, and what became of rows with several labels. */
-	multiLabel?: { delimiter: 'json' | ';' | '|' | ','; mode: 'first' | 'explode'; multiRows: number };
+	/**
+	 * Labels read from a multi-label column (data/labels.ts): how its cells were split, and what
+	 * became of rows with several labels: the first label, one row per label, or ('all') every row
+	 * keeping its label set (`StoredRow.labels`) for a multi-label classifier. `labelCounts` then
+	 * counts rows per label (a row counts once for each of its labels).
+	 */
+	multiLabel?: { delimiter: 'json' | ';' | '|' | ','; mode: 'first' | 'explode' | 'all'; multiRows: number };
 }
 
 /** Where a Hub dataset's rows came from (data/hub-dataset.ts): enough to read the same rows again. */
@@ -387,6 +400,28 @@ export interface EvaluationResult {
 	slices?: SliceColumn[];
 	/** Instruction runs and generation baselines: greedy outputs on the first test rows, scored against the references. */
 	generation?: GenerationEvaluation;
+	/**
+	 * Multi-label runs (engine/eval/multilabel.ts, sklearn's definitions): `accuracy` is then the
+	 * subset accuracy, `macroF1` the macro F1 and `perClass` per label; no confusion matrix.
+	 */
+	multiLabel?: MultiLabelEvaluation;
+}
+
+/** A multi-label classifier's scores at one probability threshold. */
+export interface MultiLabelEvaluation {
+	threshold: number;
+	micro: PrfSummary;
+	macro: PrfSummary;
+	weighted: PrfSummary;
+	/** Share of label slots decided wrong (sklearn `hamming_loss`). */
+	hammingLoss: number;
+	/** Share of rows whose whole label set is right (sklearn `accuracy_score` on indicator matrices). */
+	subsetAccuracy: number;
+	/** Mean labels per row, true and predicted. */
+	meanTrue: number;
+	meanPredicted: number;
+	/** Scored rows with their true and predicted label ids, for browsing (the first 500). */
+	examples: { row: number; truth: number[]; predicted: number[] }[];
 }
 
 /** What the engine reports while training, through a comlink proxy callback. */
@@ -402,6 +437,8 @@ export interface Prediction {
 	label: string;
 	probabilities: { label: string; p: number }[];
 	tokens: number;
+	/** Multi-label runs: the labels at or above the threshold (sigmoid probabilities, each on its own). */
+	multiLabel?: { threshold: number; labels: string[] };
 }
 
 // ---- The full evaluation (engine/eval/evaluation.ts), baselines and comparisons ----
