@@ -11,15 +11,18 @@
  *   npm run bench:data-import -- --rows 200000
  *   npm run bench:data-import -- --gb 1       # a ~1 GB CSV of long rows (~1 KB each, ~1M rows); read and import
  *   add --words N for the words per row (default 6–19, or 120–180 with --gb).
- *   add --skip-clean / --skip-tokens to leave a step out.
+ *   add --skip-clean / --skip-apply / --skip-tokens to leave a step out (--skip-apply: check, but make no cleaned version).
  *
- * The check (near-duplicates by MinHash/LSH, PII, leakage) runs on a version of the first
- * `--clean-rows` rows (default 100,000; 0 for all of them): its candidate pairs grow faster than
- * the rows, and on 2 CPU cores a million rows take far longer than the rest of the bench.
+ * The check (near-duplicates by MinHash/LSH, PII, leakage) and the cleaning it previews
+ * (normalise, drop near-duplicates, redact PII, fix leakage: a new version) run on `--clean-rows`
+ * rows (default 100,000; 0 for as many as the import) of a second generated file with near-copies,
+ * personal data and stray spaces planted (writeCleanCsv): on 2 CPU cores a million rows take
+ * minutes, longer than the rest of the bench.
  */
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { createWriteStream, existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { once } from 'node:events';
 import { openStudio } from './browser';
-import { writeCsv as writeRows } from './data-gen';
+import { rng, writeCsv as writeRows } from './data-gen';
 
 const arg = (name: string) => {
 	const i = process.argv.indexOf(`--${name}`);
@@ -50,6 +53,43 @@ function rendererRssKb(): number {
 		}
 	}
 	return total;
+}
+
+/**
+ * The rows the check and the cleaning run on: like the generated dataset, plus what they look for.
+ * 5% are near-copies of a recent row (one word changed), 1% carry an e-mail address, 0.5% a phone
+ * number, 1% stray spaces for the normalisation. Seeded: every run checks the same rows.
+ */
+async function writeCleanCsv(path: string, n: number): Promise<void> {
+	const r = rng(11);
+	const syllables = 'ka lo mi nu re sa ti vo be da fe gi ho ju ne pa ro su ta ve'.split(' ');
+	const word = () => syllables[Math.floor(r() * 20)] + syllables[Math.floor(r() * 20)] + (r() < 0.5 ? syllables[Math.floor(r() * 20)] : '');
+	const labels = ['billing', 'tech', 'shipping', 'account'];
+	const recent: string[] = [];
+	let originals = 0;
+	const out = createWriteStream(path);
+	out.write('text,label\n');
+	for (let i = 0; i < n; ) {
+		const lines: string[] = [];
+		for (let k = 0; k < 1000 && i < n; k++, i++) {
+			let text: string;
+			if (recent.length > 10 && r() < 0.05) {
+				const words = recent[Math.floor(r() * recent.length)].split(' ');
+				words[2 + Math.floor(r() * (words.length - 2))] = word();
+				text = words.join(' ');
+			} else {
+				text = `ticket ${i}: ` + Array.from({ length: 12 + Math.floor(r() * 10) }, word).join(' ');
+				if (r() < 0.01) text += ` mail me at user${i}@example.com`;
+				if (r() < 0.005) text += ` or call +44 20 7946 ${String(i % 10000).padStart(4, '0')}`;
+				if (r() < 0.01) text += '   ';
+				recent[originals++ % 1000] = text.trim();
+			}
+			lines.push(`"${text}",${labels[Math.floor(r() * 4)]}\n`);
+		}
+		if (!out.write(lines.join(''))) await once(out, 'drain');
+	}
+	out.end();
+	await once(out, 'finish');
 }
 
 const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
@@ -160,25 +200,38 @@ async function main() {
 			})
 		);
 		if (!flag('skip-clean') && !gb) {
-			let checked = version;
-			if (cleanRows > 0 && cleanRows < version.rowCount) {
-				const part = `/tmp/whetstone-bench-${cleanRows}.csv`;
-				if (!existsSync(part)) await writeCsv(part, cleanRows, 0);
-				await page.setInputFiles('#bench-file', part);
-				checked = await page.evaluate(async () => {
-					const w = window as unknown as W;
-					const file = (document.getElementById('bench-file') as HTMLInputElement).files![0];
-					const projectId = localStorage.getItem('whetstone.currentProject');
-					const v = await w.whetstone.data.importDataset({ projectId, file, textColumn: 'text', labelColumn: 'label', split: { seed: 1, validation: 0.1, test: 0.1 }, skipBadRows: true, name: 'bench check' });
-					return { id: v.id as string, rowCount: v.rowCount as number };
-				});
-			}
-			await phase('clean', () => checked.rowCount, () =>
-				page.evaluate(
-					(id) => (window as unknown as W).whetstone.data.checkDataset(id, 0.8, { unicode: 'NFC', whitespace: true, stripHtml: false, lowercase: false }, { min: 0, max: Infinity }),
-					checked.id
-				)
+			// The check runs on rows with something to find: near-copies, personal data, stray spaces.
+			const part = `/tmp/whetstone-bench-clean-${cleanRows || made.rows}.csv`;
+			if (!existsSync(part) || flag('regenerate')) await writeCleanCsv(part, cleanRows || made.rows);
+			await page.setInputFiles('#bench-file', part);
+			const checked = await page.evaluate(async () => {
+				const w = window as unknown as W;
+				const file = (document.getElementById('bench-file') as HTMLInputElement).files![0];
+				const projectId = localStorage.getItem('whetstone.currentProject');
+				const v = await w.whetstone.data.importDataset({ projectId, file, textColumn: 'text', labelColumn: 'label', split: { seed: 1, validation: 0.1, test: 0.1 }, skipBadRows: true, name: 'bench check' });
+				return { id: v.id as string, rowCount: v.rowCount as number };
+			});
+			const check = await phase('check', () => checked.rowCount, () =>
+				page.evaluate(async (id) => {
+					const c = await (window as unknown as W).whetstone.data.checkDataset(id, 0.8, { unicode: 'NFC', whitespace: true, stripHtml: false, lowercase: false }, { min: 0, max: Infinity });
+					return { clusters: c.clusterCount as number, removable: c.nearRemovable as number, piiRows: c.piiRows as number, leaked: (c.leakage.validation + c.leakage.test) as number, normalized: c.normalize.changed as number };
+				}, checked.id)
 			);
+			console.log(`check found: ${check.clusters} near-duplicate clusters (${check.removable} rows removable), ${check.piiRows} rows with PII, ${check.leaked} held-out rows leaked, ${check.normalized} rows the normalisation changes`);
+			if (!flag('skip-apply')) {
+				const cleaned = await phase('clean', () => checked.rowCount, () =>
+					page.evaluate(async (id) => {
+						const v = await (window as unknown as W).whetstone.data.cleanDataset(id, [
+							{ kind: 'normalize', options: { unicode: 'NFC', whitespace: true, stripHtml: false, lowercase: false } },
+							{ kind: 'near-duplicates', threshold: 0.8 },
+							{ kind: 'redact-pii' },
+							{ kind: 'fix-leakage', threshold: 0.8 }
+						]);
+						return { rowCount: v.rowCount as number };
+					}, checked.id)
+				);
+				console.log(`cleaned version: ${cleaned.rowCount.toLocaleString('en-US')} rows`);
+			}
 		}
 		if (!flag('skip-tokens') && !gb)
 			await phase('tokenize', () => version.rowCount, () =>
