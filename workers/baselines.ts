@@ -6,6 +6,7 @@
  * prompt/response datasets, the generation baseline: the unmodified model answers the same first
  * test prompts an instruction run answers, scored with BLEU, ROUGE and exact match.
  */
+import { isMultiLabel } from '../src/lib/data/labels';
 import { buildEvaluation } from '../src/lib/engine/eval/evaluation';
 import { perplexity } from '../src/lib/engine/eval/lm-score';
 import { checkTemplate, drawShots, fewShotPrefix, scoreWithPrompts, type PromptTemplate } from '../src/lib/engine/eval/prompt-baseline';
@@ -50,6 +51,8 @@ export async function runPromptBaseline(
 	const version = await getDatasetVersion(args.datasetVersionId);
 	if (!version) throw new UserError('not-found', 'The dataset version is no longer stored.');
 	if ((version.kind ?? 'classification') !== 'classification') throw new UserError('invalid-config', 'A prompt baseline scores labels; this dataset has none.');
+	if (isMultiLabel(version))
+		throw new UserError('invalid-config', `A prompt baseline scores one label word per example; "${version.name}" keeps several labels per row (multi-label), which it cannot score. Compare multi-label runs by their F1 instead.`);
 	checkTemplate(args, version.labels);
 	const split = args.split ?? 'test';
 	const rows = await loadRows(version.id);

@@ -6,7 +6,9 @@
  */
 import { initBackend, backendInfo, gpuErrorLog, deviceLost, destroyDeviceForTest, DeviceLostError, lostDeviceBehind, recoverBackend, gpuBytes, type BackendName } from '../src/lib/engine/backend';
 import { applyBackendMode, chooseBackend, type BackendPreference } from './backend-choice';
-import { ClassifierSession } from '../src/lib/engine/classifier';
+import { ClassifierSession, MULTILABEL_THRESHOLD } from '../src/lib/engine/classifier';
+import { multilabelReport } from '../src/lib/engine/eval/multilabel';
+import { isMultiLabel } from '../src/lib/data/labels';
 import { PretrainedSession } from '../src/lib/engine/pretrained';
 import { hubFileReader, loadHubModel } from './pretrained';
 import { insideApi } from './inside-api';
@@ -44,7 +46,7 @@ function stripTopFolder(files: Record<string, Uint8Array>): FolderFiles {
 }
 import { assertWithinBufferLimits, checkModelBufferLimits } from '../src/lib/engine/models/limits';
 import { checkBackendAgainstCpu, checkStepsAgainstCpu } from '../src/lib/engine/selfcheck';
-import type { TokenRows } from '../src/lib/engine/batching';
+import { labelSetsOf, type TokenRows } from '../src/lib/engine/batching';
 import { classificationReport } from '../src/lib/engine/eval/report';
 import { buildEvaluation } from '../src/lib/engine/eval/evaluation';
 import { loadRows } from '../src/lib/storage';
@@ -54,7 +56,7 @@ import { UserError } from '../src/lib/shared/errors';
 import { PhaseReporter, type PhaseProgress } from '../src/lib/shared/phases';
 import { RUN_LOCK_PREFIX, TRAINING_LOCK, runsTrainingAnywhere } from '../src/lib/shared/tabs';
 import { sweepOrphanRecords } from '../src/lib/storage/orphans';
-import { normalizeTrainConfig, validateRunConfig, type RunConfig } from '../src/lib/shared/config';
+import { isMultiLabelRun, normalizeTrainConfig, validateRunConfig, type RunConfig } from '../src/lib/shared/config';
 import { SPLIT_CODE, type EvaluationResult, type Prediction, type Run, type RunStatus, type SplitName, type TrainEvent } from '../src/lib/shared/types';
 import {
 	appendMetrics, deleteMetricsAfter, getDatasetVersion, getRun, getTokenized, getTokenizer, latestCheckpoint,
@@ -141,7 +143,11 @@ async function prepare(runId: string): Promise<Prepared> {
 	const ctx = await runContext(runId);
 	const cache = await getTokenized(ctx.run.tokenizedKey ?? tokenizedKey(ctx.run.datasetVersionId, ctx.run.tokenizerHash!));
 	if (!cache) throw new UserError('not-found', 'The tokenized data for this run is missing. Start a new run to tokenize the dataset again.');
-	return { ...ctx, tokens: cache };
+	if (!isMultiLabelRun(ctx.run.config)) return { ...ctx, tokens: cache };
+	// Multi-label: the label sets come from the stored rows (classification tokens keep the rows' order, one each).
+	const rows = await loadRows(ctx.run.datasetVersionId);
+	if (rows.length !== cache.labels.length) throw new Error(`The tokens hold ${cache.labels.length} rows but the dataset version has ${rows.length}; start a new run to tokenize it again.`);
+	return { ...ctx, tokens: { ...cache, labelSets: labelSetsOf(rows.map((r) => r.labels ?? [r.label]), ctx.labels.length) } };
 }
 
 
@@ -390,8 +396,10 @@ async function trainRun(runId: string, onEvent: (e: TrainEvent) => void, prefere
 		let goodId = latest && !latest.suspect ? latest.id : undefined;
 		const objective = cfg.pretrained?.objective ?? 'classification';
 		const classes = objective === 'classification' ? p.labels.length : p.tokenizer.vocabSize;
+		// A sigmoid per label starts near ln 2 per label slot, whatever the number of labels.
+		const chanceLoss = isMultiLabelRun(cfg) ? Math.log(2) : classes > 1 ? Math.log(classes) : undefined;
 
-		const outcome = await trainLoop(session, { tokens: p.tokens, train, validation, chanceLoss: classes > 1 ? Math.log(classes) : undefined }, cfg, state, {
+		const outcome = await trainLoop(session, { tokens: p.tokens, train, validation, chanceLoss }, cfg, state, {
 			control: () => control,
 			onPhase: phase,
 			onMetrics: async (point, total, etaSec) => {
@@ -703,6 +711,13 @@ export const api = {
 	async createRun(args: { projectId: string; datasetVersionId: string; datasetHash: string; tokenizerHash: string; tokenizedKey?: string; config: RunConfig; name: string; experiment?: Run['experiment'] }): Promise<Run> {
 		const errs = validateRunConfig(args.config);
 		if (errs.length) throw new UserError('invalid-config', errs.join(' '));
+		// The head follows the data: a version that keeps label sets trains a sigmoid per label.
+		const version = await getDatasetVersion(args.datasetVersionId);
+		if (version && isMultiLabel(version)) {
+			args = { ...args, config: structuredClone(args.config) };
+			args.config.model.multiLabel = true;
+			if (args.config.pretrained?.objective === 'classification') args.config.pretrained.multiLabel = true;
+		}
 		const now = Date.now();
 		const run: Run = {
 			id: newId('run_'),
@@ -783,7 +798,23 @@ export const api = {
 		scoring?.end();
 		const head = { split, checkpointId: w.checkpointId, step: w.step, createdAt: Date.now() };
 		let result: EvaluationResult;
-		if (out.probs.length) {
+		if (out.sets) {
+			// Multi-label: sklearn's multi-label metrics at the threshold; no confusion matrix or calibration plots.
+			const report = multilabelReport(out.sets.truth, out.sets.predicted, p.labels, rows, out.sets.threshold);
+			result = {
+				...head,
+				loss: out.loss,
+				count: rows.length,
+				accuracy: report.multiLabel.subsetAccuracy,
+				macroF1: report.multiLabel.macro.f1,
+				perClass: report.perClass,
+				confusion: [],
+				labels: p.labels,
+				multiLabel: report.multiLabel,
+				datasetVersionId: p.run.datasetVersionId,
+				datasetHash: p.run.datasetHash
+			};
+		} else if (out.probs.length) {
 			const stored = await loadRows(p.run.datasetVersionId);
 			const input = {
 				labels: p.labels,
@@ -819,7 +850,10 @@ export const api = {
 		const tokens: TokenRows = { ids: Int32Array.from(ids), offsets: Int32Array.from([0, ids.length]), labels: Int32Array.from([0]) };
 		const probs = await w.session.probs(w.session.batch(tokens, [0]));
 		const probabilities = labels.map((label, i) => ({ label, p: probs[i] })).sort((a, b) => b.p - a.p);
-		return { label: probabilities[0].label, probabilities, tokens: Math.min(ids.length, context) };
+		const prediction: Prediction = { label: probabilities[0].label, probabilities, tokens: Math.min(ids.length, context) };
+		// Multi-label: each probability is its own sigmoid; the prediction is every label at or above the threshold.
+		if (w.session.multiLabel) prediction.multiLabel = { threshold: MULTILABEL_THRESHOLD, labels: probabilities.filter((x) => x.p >= MULTILABEL_THRESHOLD).map((x) => x.label) };
+		return prediction;
 	},
 
 	/**
@@ -906,6 +940,9 @@ export const api = {
 
 	/** The transformers.js export as a static demo page (workers/demo.ts): index.html, app.js, transformers.js, ORT's wasm, the model. */
 	async exportDemo(runId: string, checkpointId?: string): Promise<ExportedZip> {
+		const run = await getRun(runId);
+		if (run && isMultiLabelRun(run.config))
+			throw new UserError('invalid-config', 'The demo page shows one softmax over the classes; a multi-label run needs a sigmoid per label, which it does not draw yet. Export the model folder (its config.json says problem_type "multi_label_classification") or ONNX instead.');
 		const onnx = await api.exportOnnx(runId, checkpointId);
 		const ctx = await runContext(runId);
 		return demoZip(onnx, demoSpec(ctx.run.name, { pretrained: ctx.run.config.pretrained, scratch: ctx.run.config.model }, ctx.tokenizer, ctx.labels));

@@ -9,6 +9,21 @@ export interface TokenRows {
 	ids: Int32Array;
 	offsets: Int32Array;
 	labels: Int32Array;
+	/** Multi-label rows: each row's label set as a 0/1 indicator, row-major (n, width). */
+	labelSets?: LabelSets;
+}
+
+/** Label sets as an (n, width) 0/1 indicator matrix, row-major. */
+export interface LabelSets {
+	width: number;
+	data: Uint8Array;
+}
+
+/** The (n, width) indicator of label sets given as lists of label ids. */
+export function labelSetsOf(sets: readonly (readonly number[])[], width: number): LabelSets {
+	const data = new Uint8Array(sets.length * width);
+	sets.forEach((s, i) => s.forEach((l) => (data[i * width + l] = 1)));
+	return { width, data };
 }
 
 /** 16, 32, 64, … up to and including the context length. */
@@ -27,6 +42,8 @@ export interface HostBatch {
 	ids: Int32Array; // (B * T)
 	mask: Float32Array; // (B * T)
 	labels: Int32Array; // (B), -1 for dummy rows
+	/** Multi-label: (B * L) 0/1 targets, all 0 for dummy rows. */
+	multiHot?: Float32Array;
 	rows: number; // B
 	length: number; // T
 	real: number; // rows that are real examples
@@ -52,6 +69,8 @@ export function makeBatch(data: TokenRows, rowIdx: number[], batchSize: number, 
 	const mask = new Float32Array(batchSize * t);
 	const labels = new Int32Array(batchSize).fill(-1);
 	const rng = drop && drop.rate > 0 ? new Prng(drop.seed) : null;
+	const sets = data.labelSets;
+	const multiHot = sets ? new Float32Array(batchSize * sets.width) : undefined;
 	rowIdx.forEach((r, b) => {
 		const start = data.offsets[r];
 		const n = Math.min(t - extra, data.offsets[r + 1] - start);
@@ -63,8 +82,9 @@ export function makeBatch(data: TokenRows, rowIdx: number[], batchSize: number, 
 			for (let j = extra; j < n + extra && kept > 1; j++) if (rng.next() < drop!.rate) (mask[b * t + j] = 0), kept--;
 		}
 		labels[b] = data.labels[r];
+		if (sets) for (let j = 0; j < sets.width; j++) multiHot![b * sets.width + j] = sets.data[r * sets.width + j];
 	});
 	// Dummy rows still need one unmasked position so attention never sees an all-masked row.
 	for (let b = rowIdx.length; b < batchSize; b++) mask[b * t] = 1;
-	return { ids, mask, labels, rows: batchSize, length: t, real: rowIdx.length };
+	return { ids, mask, labels, ...(multiHot ? { multiHot } : {}), rows: batchSize, length: t, real: rowIdx.length };
 }

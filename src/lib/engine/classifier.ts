@@ -8,8 +8,9 @@ import type { RunConfig } from '../shared/config';
 import { forward, initParams, type Params } from './models/transformer';
 import { createOptimizer, hasOptimizerState, type Optimizer } from './train/optimizer';
 import { StepAccumulator, WHOLE_STEP, type MicroStep, type WindowStats } from './train/step';
-import { crossEntropy } from './ops';
-import { makeBatch, type HostBatch, type TokenDropout, type TokenRows } from './batching';
+import { crossEntropy, sigmoidCrossEntropy } from './ops';
+import { makeBatch, type HostBatch, type LabelSets, type TokenDropout, type TokenRows } from './batching';
+import { isMultiLabelRun } from '../shared/config';
 import { readTensors, toVariables, type HostTensor } from './tensors';
 
 export interface SpecialIds {
@@ -23,9 +24,57 @@ export interface EvalOutput {
 	loss: number;
 	accuracy: number;
 	preds: Int32Array;
-	/** Row-major (n, C) probabilities. */
+	/** Row-major (n, C) probabilities: a softmax over classes, or (multi-label) a sigmoid per label. */
 	probs: Float32Array;
 	labels: Int32Array;
+	/** Multi-label: the true and the predicted label sets (probability ≥ `threshold`), (n, C) 0/1 row-major. */
+	sets?: { truth: Uint8Array; predicted: Uint8Array; threshold: number };
+}
+
+/** Multi-label decisions: a label is predicted when its sigmoid probability is at least this (logit ≥ 0). */
+export const MULTILABEL_THRESHOLD = 0.5;
+
+/** The rows' label sets, in `rows` order. */
+export function gatherSets(sets: LabelSets, rows: readonly number[]): Uint8Array {
+	const w = sets.width;
+	const out = new Uint8Array(rows.length * w);
+	rows.forEach((r, i) => out.set(sets.data.subarray(r * w, (r + 1) * w), i * w));
+	return out;
+}
+
+/**
+ * Multi-label results from row-major (n, L) sigmoid probabilities: the labels at or above the
+ * threshold predicted, the loss the mean binary cross-entropy over the n·L entries (as
+ * BCEWithLogitsLoss), the accuracy the share of rows whose whole set is right (sklearn's
+ * accuracy_score on indicator matrices: subset accuracy). `preds` is each row's most probable label.
+ */
+export function summarizeSigmoid(probs: Float32Array, labels: Int32Array, truth: Uint8Array, threshold = MULTILABEL_THRESHOLD): EvalOutput {
+	const n = labels.length;
+	const l = n ? probs.length / n : 0;
+	const predicted = new Uint8Array(n * l);
+	const preds = new Int32Array(n);
+	let bce = 0;
+	let exact = 0;
+	for (let i = 0; i < n; i++) {
+		let same = true;
+		for (let j = 0; j < l; j++) {
+			const p = probs[i * l + j];
+			const y = truth[i * l + j];
+			predicted[i * l + j] = p >= threshold ? 1 : 0;
+			if (predicted[i * l + j] !== y) same = false;
+			bce -= Math.log(Math.max(y ? p : 1 - p, 1e-12));
+			if (p > probs[i * l + preds[i]]) preds[i] = j;
+		}
+		if (same) exact++;
+	}
+	return { loss: bce / Math.max(1, n * l), accuracy: exact / Math.max(1, n), preds, probs, labels, sets: { truth, predicted, threshold } };
+}
+
+/** Rows (of the real ones, `real` 1) whose every label is decided right at logit 0 (probability 0.5): summed on the GPU. */
+export function setsExactlyRight(logits: tf.Tensor2D, targets: tf.Tensor2D, real: tf.Tensor1D): tf.Tensor {
+	const predicted = logits.greaterEqual(0).toFloat(); // (B, L)
+	const wrong = predicted.sub(targets).abs().sum(-1); // (B)
+	return wrong.equal(0).toFloat().mul(real).sum();
 }
 
 /** Predictions (argmax, first index on ties), mean negative log-likelihood and accuracy of row-major (n, C) probabilities. */
@@ -101,6 +150,12 @@ export class ClassifierSession {
 		this.steps.run(
 			() => {
 				const logits = forward(this.p, model, this.inputs(hb), { training: true, seed }) as tf.Tensor2D; // (B, C)
+				if (hb.multiHot) {
+					// Multi-label: a sigmoid per label, binary cross-entropy over the real rows only.
+					const targets = tf.tensor2d(hb.multiHot, [hb.rows, model.numClasses]);
+					const real = tf.tensor1d(hb.labels, 'int32').greaterEqual(0).toFloat() as tf.Tensor1D;
+					return { loss: sigmoidCrossEntropy(logits, targets, real), correct: setsExactlyRight(logits, targets, real) };
+				}
 				const labels = tf.tensor1d(hb.labels, 'int32');
 				const correct = logits.argMax(-1).toInt().equal(labels).toFloat().sum();
 				return { loss: crossEntropy(logits, labels, { labelSmoothing }), correct };
@@ -116,9 +171,13 @@ export class ClassifierSession {
 		return this.steps.take();
 	}
 
-	/** Class probabilities for a fixed-shape batch; only the real rows are returned. */
+	/** Class probabilities (a sigmoid per label when multi-label) for a fixed-shape batch; only the real rows are returned. */
 	async probs(hb: HostBatch): Promise<Float32Array> {
-		const out = tf.tidy(() => tf.softmax(forward(this.p, this.config.model, this.inputs(hb)) as tf.Tensor2D, -1));
+		const multi = this.multiLabel;
+		const out = tf.tidy(() => {
+			const logits = forward(this.p, this.config.model, this.inputs(hb)) as tf.Tensor2D;
+			return multi ? tf.sigmoid(logits) : tf.softmax(logits, -1);
+		});
 		const data = (await out.data()) as Float32Array;
 		out.dispose();
 		return data.slice(0, hb.real * this.config.model.numClasses);
@@ -133,7 +192,13 @@ export class ClassifierSession {
 			probs.set(await this.probs(this.batch(data, chunk)), i * c);
 			onProgress?.(Math.min(rows.length, i + bs));
 		}
-		return summarizeProbs(probs, Int32Array.from(rows, (r) => data.labels[r]), c);
+		const labels = Int32Array.from(rows, (r) => data.labels[r]);
+		return this.multiLabel && data.labelSets ? summarizeSigmoid(probs, labels, gatherSets(data.labelSets, rows)) : summarizeProbs(probs, labels, c);
+	}
+
+	/** A multi-label classifier: sigmoid probabilities per label (`probs`), label sets in `evaluate`. */
+	get multiLabel(): boolean {
+		return isMultiLabelRun(this.config);
 	}
 
 	/** Parameters and optimizer moments, read back for a checkpoint. */

@@ -17,7 +17,7 @@
  * forward reads and the optimizer never sees.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { Objective, PretrainedConfig, RunConfig } from '../shared/config';
+import { isMultiLabelRun, type Objective, type PretrainedConfig, type RunConfig } from '../shared/config';
 import type { LmExamples } from '../shared/types';
 import { withDropout } from '../shared/dropout';
 import { UserError } from '../shared/errors';
@@ -29,10 +29,10 @@ import type { ArchSpec, Batch, HfConfigBase, Params } from './models/spec';
 import { readTensors, toTensors, toVariables, type HostTensor } from './tensors';
 import { FULL, planMethod, type FineTuneMethod } from '../shared/method';
 import { adapterNames, initAdapters, loraSetup, mergeAdapters, withLora, type LoraSetup } from './train/lora';
-import { crossEntropy } from './ops';
+import { crossEntropy, sigmoidCrossEntropy } from './ops';
 import { createOptimizer, type Optimizer } from './train/optimizer';
 import { StepAccumulator, WHOLE_STEP, type MicroStep } from './train/step';
-import { summarizeProbs, type EvalOutput, type WindowStats } from './classifier';
+import { gatherSets, setsExactlyRight, summarizeProbs, summarizeSigmoid, type EvalOutput, type WindowStats } from './classifier';
 
 /** Rows of a tokenized cache, plus where each row's loss starts (instruction tuning). */
 export interface LmTokenRows extends TokenRows {
@@ -64,7 +64,7 @@ const ENCODER_NAMES: Record<string, string> = { bert: 'BERT', distilbert: 'Disti
  * config.json as the head class for `objective` would save it: `architectures`, and for
  * classification `num_labels`, `id2label`/`label2id` and `problem_type`.
  */
-export function configForObjective(json: Record<string, unknown>, objective: Objective, labels: string[], dropout?: PretrainedConfig['dropout']): Record<string, unknown> {
+export function configForObjective(json: Record<string, unknown>, objective: Objective, labels: string[], dropout?: PretrainedConfig['dropout'], multiLabel = false): Record<string, unknown> {
 	json = withDropout(json, dropout);
 	const type = String(json.model_type);
 	const prefix = CLASS_PREFIX[type];
@@ -72,7 +72,7 @@ export function configForObjective(json: Record<string, unknown>, objective: Obj
 	if (objective === 'classification') {
 		const id2label = Object.fromEntries(labels.map((l, i) => [String(i), l]));
 		const label2id = Object.fromEntries(labels.map((l, i) => [l, i]));
-		return { ...json, architectures: [`${prefix}ForSequenceClassification`], num_labels: labels.length, id2label, label2id, problem_type: 'single_label_classification' };
+		return { ...json, architectures: [`${prefix}ForSequenceClassification`], num_labels: labels.length, id2label, label2id, problem_type: multiLabel ? 'multi_label_classification' : 'single_label_classification' };
 	}
 	if (ENCODER_NAMES[type])
 		throw new UserError('invalid-config', `${ENCODER_NAMES[type]} is an encoder: it classifies text but does not generate it. For language modelling or instruction tuning pick a causal model (GPT-2, SmolLM2, Qwen2.5, Pythia).`);
@@ -137,7 +137,7 @@ export class PretrainedSession {
 		const p = config.pretrained;
 		if (!p) throw new Error('PretrainedSession needs a run config with `pretrained` set.');
 		this.objective = p.objective;
-		const { spec, config: hf } = resolveConfig(configForObjective(p.hfConfig, p.objective, labels, p.dropout));
+		const { spec, config: hf } = resolveConfig(configForObjective(p.hfConfig, p.objective, labels, p.dropout, p.multiLabel));
 		this.method = p.method ?? FULL;
 		this.lora = this.method.kind === 'lora' ? loraSetup(spec, hf, this.method) : null;
 		// A LoRA run's forward applies the adapters its params hold (peft's PeftModel around the model).
@@ -160,7 +160,7 @@ export class PretrainedSession {
 	 */
 	static async fromPretrained(config: RunConfig, tensors: Map<string, SafetensorsTensor>, special: SpecialIds, labels: string[]): Promise<PretrainedSession> {
 		const p = config.pretrained!;
-		const { spec, config: hf } = resolveConfig(configForObjective(p.hfConfig, p.objective, labels, p.dropout));
+		const { spec, config: hf } = resolveConfig(configForObjective(p.hfConfig, p.objective, labels, p.dropout, p.multiLabel));
 		// Host arrays straight from the checkpoint: the session uploads each weight once, as a variable.
 		const { weights, missing } = hostParamsFromCheckpoint(spec, hf, tensors);
 		if (missing.length) {
@@ -192,7 +192,7 @@ export class PretrainedSession {
 		if (config.pretrained?.method?.kind === 'lora') {
 			if (!base) throw new Error("A LoRA checkpoint holds only the adapter: pass the base model's tensors as `base`.");
 			const p = config.pretrained;
-			const { spec, config: hf } = resolveConfig(configForObjective(p.hfConfig, p.objective, labels, p.dropout));
+			const { spec, config: hf } = resolveConfig(configForObjective(p.hfConfig, p.objective, labels, p.dropout, p.multiLabel));
 			Object.assign(weights, hostParamsFromCheckpoint(spec, hf, base).weights);
 		}
 		for (const [name, t] of tensors) if (!name.startsWith('optimizer.')) weights[name] = t;
@@ -256,6 +256,13 @@ export class PretrainedSession {
 	 * cross_entropy with label_smoothing; evaluation always reports the plain one).
 	 */
 	private lossAndCorrect(logits: tf.Tensor, hb: HostBatch, labelSmoothing = 0): { loss: tf.Scalar; correct: tf.Tensor } {
+		if (this.classifies && hb.multiHot) {
+			// Multi-label: a sigmoid per label, binary cross-entropy over the real rows only.
+			const c = logits.shape[1]!;
+			const targets = tf.tensor2d(hb.multiHot, [hb.rows, c]);
+			const real = tf.tensor1d(hb.labels, 'int32').greaterEqual(0).toFloat() as tf.Tensor1D;
+			return { loss: sigmoidCrossEntropy(logits as tf.Tensor2D, targets, real), correct: setsExactlyRight(logits as tf.Tensor2D, targets, real) };
+		}
 		if (this.classifies) {
 			const labels = tf.tensor1d(hb.labels, 'int32');
 			const smooth = labelSmoothing > 0 && logits.shape[1]! > 1 && (this.hf.problemType ?? 'single_label_classification') === 'single_label_classification';
@@ -316,7 +323,11 @@ export class PretrainedSession {
 
 	/** Class probabilities of the real rows of a classification batch, row-major (n, C). */
 	async probs(hb: HostBatch): Promise<Float32Array> {
-		const out = tf.tidy(() => tf.softmax(this.spec.forward(this.p, this.hf, this.inputs(hb)) as tf.Tensor2D, -1));
+		const multi = this.multiLabel;
+		const out = tf.tidy(() => {
+			const logits = this.spec.forward(this.p, this.hf, this.inputs(hb)) as tf.Tensor2D;
+			return multi ? tf.sigmoid(logits) : tf.softmax(logits, -1);
+		});
 		const data = (await out.data()) as Float32Array;
 		out.dispose();
 		return data.slice(0, hb.real * out.shape[1]!);
@@ -324,6 +335,11 @@ export class PretrainedSession {
 
 	get numClasses(): number {
 		return this.config.pretrained!.numClasses;
+	}
+
+	/** A multi-label classifier: sigmoid probabilities per label (`probs`), label sets in `evaluate`. */
+	get multiLabel(): boolean {
+		return isMultiLabelRun(this.config);
 	}
 
 	/**
@@ -345,7 +361,8 @@ export class PretrainedSession {
 				probs.set(await this.probs(this.batch(data, rows.slice(i, i + bs))), i * c);
 				onProgress?.(Math.min(rows.length, i + bs));
 			}
-			const out = summarizeProbs(probs, Int32Array.from(rows, (r) => data.labels[r]), c);
+			const labels = Int32Array.from(rows, (r) => data.labels[r]);
+			const out = this.multiLabel && data.labelSets ? summarizeSigmoid(probs, labels, gatherSets(data.labelSets, rows)) : summarizeProbs(probs, labels, c);
 			return { ...out, score: out.accuracy };
 		}
 		let lossSum = 0;

@@ -26,6 +26,12 @@ export interface ModelConfig {
 	head: 'classification' | 'lm';
 	/** Number of classes for a classification head. */
 	numClasses: number;
+	/**
+	 * A multi-label head: a sigmoid per class and binary cross-entropy per class (Hugging Face's
+	 * `problem_type: "multi_label_classification"`) instead of one softmax. Set when the run's
+	 * dataset version keeps label sets; absent in earlier runs (single-label).
+	 */
+	multiLabel?: boolean;
 }
 
 export const modelPresets = {
@@ -316,6 +322,8 @@ export interface PretrainedConfig {
 	contextLength: number;
 	/** Classification: the new head's classes. */
 	numClasses: number;
+	/** Classification: a sigmoid per class (multi-label) instead of a softmax; see `ModelConfig.multiLabel`. */
+	multiLabel?: boolean;
 	/**
 	 * Which weights train (default full): all of them, a LoRA adapter (targetModules: 'q_proj,v_proj'
 	 * or 'all-linear'), or all but the first `layers` blocks (or only the head). See shared/method.ts.
@@ -338,6 +346,11 @@ export interface RunConfig {
 	tokenizer: TokenizerConfig;
 	train: TrainConfig;
 	pretrained?: PretrainedConfig;
+}
+
+/** Whether a run trains a multi-label classifier (a sigmoid per label) rather than a softmax over classes. */
+export function isMultiLabelRun(c: RunConfig): boolean {
+	return c.pretrained ? c.pretrained.objective === 'classification' && !!c.pretrained.multiLabel : !!c.model.multiLabel;
 }
 
 export function defaultRunConfig(numClasses: number): RunConfig {

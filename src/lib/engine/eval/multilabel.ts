@@ -6,6 +6,7 @@
  */
 import { npAverage, npMean, npSum } from './numeric';
 import { prfAverage, prfPerLabel, ratioOrZero, type Prf, type PrfAverage, type PrfCounts, type PrfPerLabel } from './prf';
+import type { ClassReport, MultiLabelEvaluation } from '../../shared/types';
 
 export type Indicator = ReadonlyArray<ArrayLike<number>>;
 export type MultilabelAverage = PrfAverage | 'samples';
@@ -90,4 +91,49 @@ export function jaccardScore(yTrue: Indicator, yPred: Indicator, average: Multil
 	// Unlike precision/recall, sklearn's jaccard falls back to an unweighted mean when no label occurs.
 	if (average === 'weighted' && support.some((s) => s > 0)) return npAverage(scores, support);
 	return npMean(scores);
+}
+
+/** Flat row-major (n, L) 0/1 data as indicator rows (views, not copies). */
+export function indicatorRows(flat: Uint8Array, labels: number): Uint8Array[] {
+	const n = labels ? flat.length / labels : 0;
+	return Array.from({ length: n }, (_, i) => flat.subarray(i * labels, (i + 1) * labels));
+}
+
+const EXAMPLES = 500;
+
+/**
+ * What the Evaluate screen shows for a multi-label run: micro and macro P/R/F1, Hamming loss,
+ * subset accuracy, per-label P/R/F1 with support, from the true and predicted (n, L) indicators.
+ * `rows` are the scored rows' indexes in the version (for the example list).
+ */
+export function multilabelReport(
+	truth: Uint8Array,
+	predicted: Uint8Array,
+	labels: readonly string[],
+	rows: readonly number[],
+	threshold: number
+): { perClass: ClassReport[]; multiLabel: MultiLabelEvaluation } {
+	const l = labels.length;
+	const yTrue = indicatorRows(truth, l);
+	const yPred = indicatorRows(predicted, l);
+	const per = multilabelPrf(yTrue, yPred);
+	const micro = multilabelPrfAverage(yTrue, yPred, 'micro');
+	const macro = multilabelPrfAverage(yTrue, yPred, 'macro');
+	const weighted = multilabelPrfAverage(yTrue, yPred, 'weighted');
+	const ids = (row: Uint8Array) => Array.from(row.keys()).filter((j) => row[j] === 1);
+	const n = Math.max(1, yTrue.length);
+	return {
+		perClass: labels.map((label, j) => ({ label, precision: per.precision[j], recall: per.recall[j], f1: per.f1[j], support: per.support[j] })),
+		multiLabel: {
+			threshold,
+			micro: { precision: micro.precision, recall: micro.recall, f1: micro.f1 },
+			macro: { precision: macro.precision, recall: macro.recall, f1: macro.f1 },
+			weighted: { precision: weighted.precision, recall: weighted.recall, f1: weighted.f1 },
+			hammingLoss: yTrue.length ? hammingLoss(yTrue, yPred) : 0,
+			subsetAccuracy: yTrue.length ? subsetAccuracy(yTrue, yPred) : 0,
+			meanTrue: npSum(Array.from(truth)) / n,
+			meanPredicted: npSum(Array.from(predicted)) / n,
+			examples: yTrue.slice(0, EXAMPLES).map((t, i) => ({ row: rows[i], truth: ids(t), predicted: ids(yPred[i]) }))
+		}
+	};
 }

@@ -54,6 +54,8 @@ export function scratchHfConfig(m: ModelConfig, opts: ScratchExportOptions = {})
 		json.num_labels = m.numClasses;
 		json.id2label = Object.fromEntries(labels.map((l, i) => [String(i), l]));
 		json.label2id = Object.fromEntries(labels.map((l, i) => [l, i]));
+		// transformers then applies BCEWithLogitsLoss, the loss this head trained with.
+		if (m.multiLabel) json.problem_type = 'multi_label_classification';
 	}
 	return json;
 }

@@ -34,3 +34,19 @@ export function labelLogProbs(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Tens
 	const logp = tf.logSoftmax(logits, -1);
 	return logp.mul(tf.oneHot(labels.toInt(), logits.shape[1]).toFloat()).sum(-1) as tf.Tensor1D;
 }
+
+/**
+ * Binary cross-entropy on logits, one sigmoid per label: the multi-label loss, as
+ * torch.nn.BCEWithLogitsLoss (reduction 'mean') that Hugging Face uses for
+ * `problem_type: "multi_label_classification"`. logits and targets: (N, L), targets 0 or 1;
+ * rowMask: (N), 1 for a real row and 0 for a batch's padding rows. The mean is over the real rows'
+ * N·L entries. Written as softplus(x) − x·y, which equals −y·log σ(x) − (1−y)·log(1−σ(x)) and
+ * whose gradient tfjs derives as σ(x) − y exactly (softplus is computed stably for large |x|).
+ */
+export function sigmoidCrossEntropy(logits: tf.Tensor2D, targets: tf.Tensor2D, rowMask?: tf.Tensor1D): tf.Scalar {
+	const [n, l] = logits.shape;
+	const mask = (rowMask ?? tf.ones([n])).reshape([n, 1]); // (N, 1)
+	const perEntry = tf.softplus(logits).sub(logits.mul(targets)); // (N, L)
+	const count = mask.sum().mul(l).maximum(1);
+	return perEntry.mul(mask).sum().div(count) as tf.Scalar;
+}

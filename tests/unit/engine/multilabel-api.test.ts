@@ -1,0 +1,92 @@
+/**
+ * Multi-label through the engine worker's API (tfjs CPU, fake-indexeddb): a version that keeps
+ * label sets makes createRun set the multi-label head; the run trains, scores its test split with
+ * the multi-label metrics (the same numbers multilabel.ts gives on the stored sets), predicts the
+ * labels above 0.5, exports config.json with problem_type multi_label_classification, and the
+ * demo export says why it is not offered. A single-label run on the same file is unchanged.
+ */
+import 'fake-indexeddb/auto';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs';
+import { api } from '../../../workers/engine-api';
+import { importDataset, prepareTokens } from '../../../src/lib/data/pipeline';
+import { defaultRunConfig } from '../../../src/lib/shared/config';
+import { getRun, loadRows, useDatabase } from '../../../src/lib/storage';
+import { hammingLoss, multilabelPrfAverage, subsetAccuracy } from '../../../src/lib/engine/eval/multilabel';
+import { unzipFolder } from '../../../src/lib/engine/io/import';
+import { SPLIT_CODE } from '../../../src/lib/shared/types';
+
+beforeAll(async () => {
+	await tf.setBackend('cpu');
+});
+beforeEach(() => useDatabase('ml-api-' + Math.random()));
+
+const TAGS = ['billing', 'urgent', 'tech', 'billing;urgent', 'tech;urgent', 'billing;tech'];
+const WORDS: Record<string, string> = { billing: 'refund invoice', urgent: 'asap now', tech: 'crash error' };
+
+function csv(): string {
+	const lines = ['text,tags'];
+	for (let i = 0; i < 90; i++) {
+		const tags = TAGS[i % TAGS.length];
+		lines.push(`ticket ${i} ${tags.split(';').map((t) => WORDS[t]).join(' and ')},${tags}`);
+	}
+	return lines.join('\n');
+}
+
+async function createRun(mode: 'all' | 'first') {
+	const bytes = new TextEncoder().encode(csv()).buffer as ArrayBuffer;
+	const version = await importDataset({ projectId: 'p1', fileName: 'tags.csv', bytes, textColumn: 'text', labelColumn: 'tags', multiLabel: { delimiter: ';', mode }, split: { seed: 1, validation: 0.15, test: 0.2 }, skipBadRows: false });
+	const config = defaultRunConfig(version.labels.length);
+	config.model = { ...config.model, nLayer: 1, nHead: 2, dModel: 16, contextLength: 16, dropout: 0 };
+	config.tokenizer.vocabSize = 300;
+	config.train = { ...config.train, batchSize: 8, epochs: 2, logEvery: 2, evalEvery: 4, checkpointEvery: 100, warmupSteps: 0, learningRate: 1e-2 };
+	const prep = await prepareTokens(version.id, config.tokenizer, config.model.contextLength);
+	config.model.vocabSize = prep.vocabSize;
+	const run = await api.createRun({ projectId: 'p1', datasetVersionId: version.id, datasetHash: version.contentHash, tokenizerHash: prep.tokenizerHash, config, name: 'r' });
+	return { run, version };
+}
+
+describe('multi-label runs through the engine API', () => {
+	it('train, score with the multi-label metrics, predict above 0.5 and export problem_type', async () => {
+		const { run, version } = await createRun('all');
+		expect(run.config.model.multiLabel).toBe(true);
+		expect(await api.train(run.id, () => {})).toBe('completed');
+		const done = (await getRun(run.id))!;
+		const ev = done.evaluation!;
+		expect(ev.multiLabel).toBeDefined();
+		expect(ev.labels).toEqual(['billing', 'tech', 'urgent']);
+		expect(ev.perClass.map((c) => c.label)).toEqual(ev.labels);
+		expect(ev.confusion).toEqual([]);
+		// the stored numbers are multilabel.ts's on the test rows' true sets and the stored decisions
+		const rows = (await loadRows(version.id)).filter((r) => r.split === SPLIT_CODE.test);
+		expect(ev.count).toBe(rows.length);
+		const truth = rows.map((r) => ev.labels.map((_, j) => (r.labels!.includes(j) ? 1 : 0)));
+		expect(ev.multiLabel!.examples.map((e) => e.truth)).toEqual(rows.map((r) => r.labels));
+		const pred = ev.multiLabel!.examples.map((e) => ev.labels.map((_, j) => (e.predicted.includes(j) ? 1 : 0)));
+		expect(ev.multiLabel!.hammingLoss).toBeCloseTo(hammingLoss(truth, pred), 10);
+		expect(ev.accuracy).toBeCloseTo(subsetAccuracy(truth, pred), 10);
+		expect(ev.multiLabel!.micro.f1).toBeCloseTo(multilabelPrfAverage(truth, pred, 'micro').f1, 10);
+		expect(ev.macroF1).toBeCloseTo(multilabelPrfAverage(truth, pred, 'macro').f1, 10);
+		expect(ev.perClass.map((c) => c.support)).toEqual(ev.labels.map((_, j) => truth.filter((t) => t[j]).length));
+		// a sigmoid per label: the predicted labels are exactly those at or above 0.5
+		const p = await api.predict(run.id, 'refund invoice and asap now');
+		expect(p.multiLabel!.threshold).toBe(0.5);
+		expect(p.multiLabel!.labels).toEqual(p.probabilities.filter((x) => x.p >= 0.5).map((x) => x.label));
+		const zip = await api.exportModel(run.id);
+		const files = unzipFolder(new Uint8Array(await zip.blob.arrayBuffer()));
+		const config = JSON.parse(new TextDecoder().decode(files['config.json']));
+		expect(config.problem_type).toBe('multi_label_classification');
+		expect(config.id2label).toEqual({ 0: 'billing', 1: 'tech', 2: 'urgent' });
+		await expect(api.exportDemo(run.id)).rejects.toThrow(/multi-label run needs a sigmoid per label/);
+	}, 120_000);
+
+	it('a single-label run on the same file keeps the softmax head and its metrics', async () => {
+		const { run } = await createRun('first');
+		expect(run.config.model.multiLabel).toBeUndefined();
+		expect(await api.train(run.id, () => {})).toBe('completed');
+		const ev = (await getRun(run.id))!.evaluation!;
+		expect(ev.multiLabel).toBeUndefined();
+		expect(ev.confusion.length).toBe(ev.labels.length);
+		expect((await api.predict(run.id, 'crash error')).multiLabel).toBeUndefined();
+	}, 120_000);
+});
