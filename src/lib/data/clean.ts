@@ -12,7 +12,7 @@
  */
 import type { ChatMessage, StoredRow } from '../shared/types';
 import { findLeakage } from './leakage';
-import { nearDuplicateWork } from './minhash';
+import { nearDuplicateWork, type KnownBandKeys, type NearDupResult } from './minhash';
 import { findPii, redactPii, scanPiiWork, PII_NOT_FOUND } from './pii';
 import { runInSlices, runToEnd, type Work } from './sliced';
 
@@ -187,17 +187,42 @@ export function applyCleaningInSlices(input: readonly StoredRow[], steps: readon
 	return runInSlices(cleaningWork(input, steps));
 }
 
-/** The rows `keep` accepts, in order. */
-function keepRows(rows: StoredRow[], keep: (i: number) => boolean): StoredRow[] {
-	const out: StoredRow[] = [];
-	for (let i = 0; i < rows.length; i++) if (keep(i)) out.push(rows[i]);
-	return out;
-}
-
-/** The steps as work that yields every few rows (sliced.ts); a row is copied only when a step changes it. */
+/**
+ * The steps as work that yields every few rows (sliced.ts); a row is copied only when a step
+ * changes it. A second near-duplicate search (the leakage fix after near-duplicates were dropped)
+ * reuses the band keys of the first for every row whose text is the same (minhash.ts
+ * KnownBandKeys): `origin` follows each row's place in that search through the filters between.
+ */
 function* cleaningWork(input: readonly StoredRow[], steps: readonly CleanStep[]): Work<CleanResult> {
 	let rows = [...input];
 	const result: CleanResult = { rows, normalized: 0, removed: 0, redactedRows: 0, moved: 0 };
+	let known: KnownBandKeys | undefined;
+	let origin: Int32Array | undefined;
+	const filterRows = (keep: (r: StoredRow, i: number) => boolean) => {
+		const kept: StoredRow[] = [];
+		const places: number[] = [];
+		for (let i = 0; i < rows.length; i++)
+			if (keep(rows[i], i)) {
+				kept.push(rows[i]);
+				if (origin) places.push(origin[i]);
+			}
+		result.removed += rows.length - kept.length;
+		rows = kept;
+		if (origin) origin = Int32Array.from(places);
+	};
+	function* search(threshold: number): Work<NearDupResult> {
+		known = { keys: known?.keys, texts: known?.texts, rows: known?.rows ?? 0, options: known?.options ?? '', from: origin ?? new Int32Array(0) };
+		const near = yield* nearDuplicateWork(
+			rows.map((r) => r.text),
+			{ threshold },
+			undefined,
+			undefined,
+			known
+		);
+		origin = new Int32Array(rows.length);
+		for (let i = 0; i < origin.length; i++) origin[i] = i;
+		return near;
+	}
 	for (const step of steps) {
 		if (step.kind === 'normalize') {
 			for (let i = 0; i < rows.length; i++) {
@@ -211,23 +236,14 @@ function* cleaningWork(input: readonly StoredRow[], steps: readonly CleanStep[])
 				rows[i] = out;
 			}
 			// a text normalised to nothing is not an example any more
-			const before = rows.length;
-			rows = rows.filter((r) => r.text.trim() !== '');
-			result.removed += before - rows.length;
+			filterRows((r) => r.text.trim() !== '');
 		} else if (step.kind === 'length') {
-			const before = rows.length;
-			rows = rows.filter((r) => r.text.length >= step.min && r.text.length <= step.max);
-			result.removed += before - rows.length;
+			filterRows((r) => r.text.length >= step.min && r.text.length <= step.max);
 		} else if (step.kind === 'near-duplicates') {
-			const { clusters } = yield* nearDuplicateWork(
-				rows.map((r) => r.text),
-				{ threshold: step.threshold }
-			);
+			const { clusters } = yield* search(step.threshold);
 			const drop = new Uint8Array(rows.length);
 			for (const c of clusters) for (let k = 1; k < c.length; k++) drop[c[k]] = 1;
-			const kept = keepRows(rows, (i) => !drop[i]);
-			result.removed += rows.length - kept.length;
-			rows = kept;
+			filterRows((_, i) => !drop[i]);
 		} else if (step.kind === 'redact-pii') {
 			for (let i = 0; i < rows.length; i++) {
 				if (i % 32 === 31) yield;
@@ -236,12 +252,12 @@ function* cleaningWork(input: readonly StoredRow[], steps: readonly CleanStep[])
 				rows[i] = redactRow(rows[i]);
 			}
 		} else {
-			const texts = rows.map((r) => r.text);
+			const near = yield* search(step.threshold);
 			const leak = findLeakage(
-				texts,
+				rows.map((r) => r.text),
 				rows.map((r) => r.split),
 				{ threshold: step.threshold },
-				yield* nearDuplicateWork(texts, { threshold: step.threshold })
+				near
 			);
 			for (const c of leak.clusters)
 				for (const i of c)

@@ -239,6 +239,26 @@ class UnionFind {
 }
 
 /**
+ * Band keys kept from one search for the next over mostly the same texts (cleaning: the leakage
+ * fix after near-duplicates were dropped and a few rows redacted). After a search, `keys` holds its
+ * band keys (band-major, of its `rows` texts, `texts`) under `options`; before the next, `from[i]`
+ * names the text of that search that row i was (-1: none). A row's keys are copied only when its
+ * text is still that text and the options are the same; otherwise they are made again.
+ */
+export interface KnownBandKeys {
+	keys?: Int32Array;
+	texts?: readonly string[];
+	rows: number;
+	options: string;
+	from: ArrayLike<number>;
+}
+
+/** The options that decide a text's band keys, as one string to compare. */
+function keyOptions(opts: NearDupOptions): string {
+	return JSON.stringify([opts.threshold ?? 0.8, opts.numPerm ?? 128, opts.shingle ?? 'char', opts.size ?? null, opts.seed ?? 1]);
+}
+
+/**
  * Most pairs a check lists. Each costs memory (and time for its exact Jaccard); past this many, the
  * texts are mostly copies of a few (thousands of one text make millions of pairs), and the check
  * stops with a message rather than running the worker out of memory.
@@ -281,7 +301,8 @@ export function* nearDuplicateWork(
 	texts: readonly string[],
 	opts: NearDupOptions = {},
 	onProgress?: (done: number, total: number) => void,
-	cancelled?: () => boolean
+	cancelled?: () => boolean,
+	known?: KnownBandKeys
 ): Work<NearDupResult> {
 	const threshold = opts.threshold ?? 0.8;
 	if (!(threshold > 0 && threshold <= 1)) throw new RangeError(`The near-duplicate threshold must be in (0, 1], not ${threshold}.`);
@@ -294,7 +315,9 @@ export function* nearDuplicateWork(
 	const stop = () => {
 		if (cancelled?.()) throw new DOMException('Finding near-duplicates was cancelled.', 'AbortError');
 	};
-	// 1. band keys, band-major: keys[band * n + i]
+	// 1. band keys, band-major: keys[band * n + i]; a row whose keys are known is copied, not hashed again
+	const signed = keyOptions(opts);
+	const reuse = known?.keys && known.texts && known.options === signed && known.from.length === n ? known : undefined;
 	const keys = new Int32Array(bands * n);
 	const sig = new Int32Array(numPerm);
 	for (let i = 0; i < n; i++) {
@@ -303,10 +326,21 @@ export function* nearDuplicateWork(
 			onProgress?.(i, n);
 		}
 		if (i % 64 === 63) yield;
+		const from = reuse ? reuse.from[i] : -1;
+		if (from >= 0 && reuse!.texts![from] === texts[i]) {
+			for (let band = 0; band < bands; band++) keys[band * n + i] = reuse!.keys![band * reuse!.rows + from];
+			continue;
+		}
 		signatureInto(shingleSet(texts[i], shingle, opts.size), seeds, sig);
 		for (let band = 0; band < bands; band++) keys[band * n + i] = bandKey(sig, band * rows, rows, band);
 	}
 	onProgress?.(n, n);
+	if (known) {
+		known.keys = keys;
+		known.rows = n;
+		known.texts = texts;
+		known.options = signed;
+	}
 	// 2. per band, rows with the same key chained in a table; every pair in a chain is a candidate, checked once
 	let capacity = 16;
 	while (capacity < 2 * n) capacity *= 2;

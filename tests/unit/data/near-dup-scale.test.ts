@@ -9,7 +9,8 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { applyCleaning, applyCleaningInSlices, checkRows, checkRowsInSlices, type CleanStep } from '../../../src/lib/data/clean';
-import { findNearDuplicates, findNearDuplicatesInSlices, hashString, normaliseForShingles, shingleSet } from '../../../src/lib/data/minhash';
+import { findNearDuplicates, findNearDuplicatesInSlices, hashString, nearDuplicateWork, normaliseForShingles, shingleSet, type KnownBandKeys } from '../../../src/lib/data/minhash';
+import { runToEnd } from '../../../src/lib/data/sliced';
 import { UserError } from '../../../src/lib/shared/errors';
 import { Prng } from '../../../src/lib/shared/prng';
 
@@ -109,6 +110,26 @@ describe('near-duplicates at scale give the same pairs and clusters as before', 
 		expect(turns).toBeGreaterThan(0);
 	});
 
+	it('a search that reuses the band keys of an earlier one finds what a fresh search finds', () => {
+		const known: KnownBandKeys = { rows: 0, options: '', from: [] };
+		const first = runToEnd(nearDuplicateWork(texts, { threshold: 0.8 }, undefined, undefined, known));
+		expect(known.keys).toHaveLength(first.bands * texts.length);
+		// every third text dropped, some changed, the rest where they were
+		const from: number[] = [];
+		const later: string[] = [];
+		texts.forEach((t, i) => {
+			if (i % 3 === 0) return;
+			from.push(i);
+			later.push(i % 7 === 0 ? t.split(' ').reverse().join(' ') : t);
+		});
+		known.from = from;
+		const again = runToEnd(nearDuplicateWork(later, { threshold: 0.8 }, undefined, undefined, known));
+		expect(again).toEqual(findNearDuplicates(later, { threshold: 0.8 }));
+		// other options: nothing reused, still the same answer
+		known.from = from;
+		expect(runToEnd(nearDuplicateWork(later, { threshold: 0.6 }, undefined, undefined, known))).toEqual(findNearDuplicates(later, { threshold: 0.6 }));
+	});
+
 	it('stops with a message, not out of memory, when copies of a few texts make too many pairs', () => {
 		const copies = Array.from({ length: 60 }, (_, i) => 'the same complaint about a late parcel, again' + (i % 2 ? '' : ' '));
 		expect(findNearDuplicates(copies, { threshold: 0.8 }).pairs).toHaveLength((60 * 59) / 2);
@@ -163,5 +184,22 @@ describe('the check and the cleaning give the same figures as before, in slices 
 		expect([0, 1, 2].map((s) => fix.rows.filter((r) => r.split === s).length)).toEqual([2001, 112, 128]);
 		// the input is never changed in place
 		expect(rows.filter((r) => r.split !== 0)).toHaveLength(448);
+	});
+
+	it('the leakage fix after near-duplicates and redaction sees the pairs the redaction made', () => {
+		const tail = 'about order 1234, the parcel has not arrived';
+		const pair = [
+			{ text: `please write to anna.k@example.org ${tail}`, label: 0, split: 0 },
+			{ text: `please write to b.smith@mail.example.com ${tail}`, label: 0, split: 2 }
+		];
+		const mixed = [...rows, ...pair];
+		const steps: CleanStep[] = [{ kind: 'near-duplicates', threshold: 0.8 }, { kind: 'redact-pii' }, { kind: 'fix-leakage', threshold: 0.8 }];
+		const all = applyCleaning(mixed, steps);
+		const upToRedaction = applyCleaning(mixed, steps.slice(0, 2));
+		const fresh = applyCleaning(upToRedaction.rows, [steps[2]]);
+		expect(all.rows).toEqual(fresh.rows);
+		expect(all.moved).toBe(fresh.moved);
+		// the two texts are near-duplicates only once redacted: the test copy moves to training
+		expect(all.rows.at(-1)).toEqual({ text: `please write to [EMAIL] ${tail}`, label: 0, split: 0 });
 	});
 });
