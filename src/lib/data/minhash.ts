@@ -353,6 +353,7 @@ export function* nearDuplicateWork(
 	const pairs: NearDupPair[] = [];
 	const uf = new UnionFind(n);
 	let candidates = 0;
+	let visited = 0;
 	let sets = new Map<number, Uint32Array>();
 	const setOf = (i: number) => {
 		let s = sets.get(i);
@@ -391,11 +392,12 @@ export function* nearDuplicateWork(
 				for (let y = x + 1; y < members.length; y++) {
 					const a = members[x];
 					const b = members[y];
+					// every pair visited counts toward a slice, seen before or not: a bucket of thousands of copies is visited in every band
+					if (++visited % 256 === 0) yield;
 					const pair = a * n + b;
 					if (seen.has(pair)) continue;
 					seen.add(pair);
 					candidates++;
-					if (candidates % 256 === 0) yield;
 					const j = jaccard(setOf(a), setOf(b));
 					if (j >= threshold) {
 						if (pairs.length >= maxPairs)
