@@ -11,6 +11,7 @@
  * Steps run in the order given; the version records them as its recipe.
  */
 import type { ChatMessage, StoredRow } from '../shared/types';
+import { UserError } from '../shared/errors';
 import { findLeakage } from './leakage';
 import { nearDuplicateWork, type KnownBandKeys, type NearDupResult } from './minhash';
 import { findPii, redactPii, scanPiiWork, PII_NOT_FOUND } from './pii';
@@ -101,7 +102,25 @@ export function checkRows(rows: readonly StoredRow[], threshold = 0.8, normalize
 
 /** `checkRows` in slices that give the event loop back (the data worker's heartbeat): the same result. */
 export function checkRowsInSlices(rows: readonly StoredRow[], threshold = 0.8, normalize: NormalizeOptions = DEFAULT_NORMALIZE, length = { min: 0, max: Infinity }): Promise<CleanCheck> {
-	return runInSlices(checkWork(rows, threshold, normalize, length));
+	return namedMemoryError(runInSlices(checkWork(rows, threshold, normalize, length)), rows.length, 'Checking');
+}
+
+/**
+ * A typed array or a list too large for the memory left fails with a RangeError that names
+ * neither the cause nor a way out; it becomes a UserError that does. (Running out of JS heap ends
+ * the worker instead, which the page reports, bridge.ts.) Nothing is stored before the end.
+ */
+async function namedMemoryError<T>(work: Promise<T>, rows: number, what: string): Promise<T> {
+	try {
+		return await work;
+	} catch (e) {
+		if (e instanceof RangeError && /allocation failed|invalid (typed )?array length|out of memory/i.test(e.message))
+			throw new UserError(
+				'quota-exceeded',
+				`${what} ${rows.toLocaleString('en-US')} rows needs more memory than this tab has left (${e.message}). Close other tabs and try again, or clean a smaller version (a length filter, or a split); nothing was changed.`
+			);
+		throw e;
+	}
 }
 
 /**
@@ -184,7 +203,7 @@ export function applyCleaning(input: readonly StoredRow[], steps: readonly Clean
 
 /** `applyCleaning` in slices that give the event loop back (the data worker's heartbeat): the same result. */
 export function applyCleaningInSlices(input: readonly StoredRow[], steps: readonly CleanStep[]): Promise<CleanResult> {
-	return runInSlices(cleaningWork(input, steps));
+	return namedMemoryError(runInSlices(cleaningWork(input, steps)), input.length, 'Cleaning');
 }
 
 /**

@@ -202,4 +202,21 @@ describe('the check and the cleaning give the same figures as before, in slices 
 		// the two texts are near-duplicates only once redacted: the test copy moves to training
 		expect(all.rows.at(-1)).toEqual({ text: `please write to [EMAIL] ${tail}`, label: 0, split: 0 });
 	});
+
+	it('a memory allocation that fails becomes a message saying what to do; other errors pass as they are', async () => {
+		const failing = (error: Error) => [
+			{ label: 0, split: 0, text: 'one' },
+			Object.defineProperty({ label: 0, split: 0 }, 'text', {
+				get: () => {
+					throw error;
+				}
+			}) as { text: string; label: number; split: number }
+		];
+		await expect(checkRowsInSlices(failing(new RangeError('Array buffer allocation failed')))).rejects.toMatchObject({
+			code: 'quota-exceeded',
+			message: expect.stringMatching(/^Checking 2 rows needs more memory than this tab has left \(Array buffer allocation failed\)\. Close other tabs.*nothing was changed\.$/)
+		});
+		await expect(applyCleaningInSlices(failing(new RangeError('Invalid typed array length: 99999999999')), [{ kind: 'near-duplicates', threshold: 0.8 }])).rejects.toMatchObject({ code: 'quota-exceeded', message: expect.stringMatching(/^Cleaning 2 rows/) });
+		await expect(checkRowsInSlices(failing(new TypeError('not a memory problem')))).rejects.toThrow(TypeError);
+	});
 });
