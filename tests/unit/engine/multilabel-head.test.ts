@@ -2,7 +2,8 @@
  * The multi-label head (tfjs CPU): binary cross-entropy on logits against hand-computed values
  * and its gradient against central finite differences, padding rows ignored; the from-scratch
  * classifier and a pretrained encoder (tiny BERT) learn label sets with a sigmoid per label and
- * evaluate them at 0.5; the decisions match a direct reading of the probabilities; no tensor leaks.
+ * evaluate them at 0.5; the decisions match a direct reading of the probabilities, and Inside's
+ * occlusion reads the same sigmoid probabilities; no tensor leaks.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
@@ -13,6 +14,7 @@ import { labelSetsOf, makeBatch, type TokenRows } from '../../../src/lib/engine/
 import { defaultRunConfig, isMultiLabelRun, type RunConfig } from '../../../src/lib/shared/config';
 import { Prng } from '../../../src/lib/shared/prng';
 import { fixtureJson, fixtureTensors } from '../models/fixtures';
+import { classifierModel, occlusion } from '../../../src/lib/engine/inside/attribution';
 
 beforeAll(async () => {
 	await tf.setBackend('cpu');
@@ -139,6 +141,11 @@ describe('multi-label sessions', () => {
 		expect(probs[9]).toBeGreaterThan(0.5);
 		expect(probs[10]).toBeGreaterThan(0.5);
 		expect(probs[11]).toBeLessThan(0.5);
+		// Inside (Why this label, occlusion) reads the same sigmoid probabilities
+		const m = classifierModel(s);
+		expect(m.multiLabel).toBe(true);
+		const occ = await occlusion(m, Array.from(data.ids.subarray(data.offsets[3], data.offsets[4])), 0, []);
+		occ.probs.forEach((p, j) => expect(p).toBeCloseTo(probs[9 + j], 4));
 		s.dispose();
 		expect(tf.memory().numTensors).toBe(before);
 	});

@@ -48,6 +48,13 @@ export interface ClassifierModel {
 	padId: number;
 	/** The model's context: sequences are padded to its length buckets. Absent: no padding. */
 	contextLength?: number;
+	/** A multi-label head: probabilities are a sigmoid per label, not a softmax over classes. */
+	multiLabel?: boolean;
+}
+
+/** Probabilities from (B, C) logits as the head defines them. */
+export function headProbs(model: Pick<ClassifierModel, 'multiLabel'>, logits: tf.Tensor): tf.Tensor {
+	return model.multiLabel ? tf.sigmoid(logits) : tf.softmax(logits, -1);
 }
 
 /** The padded length of a `t`-token sequence: its length bucket (never shorter than t). */
@@ -200,7 +207,7 @@ export interface OcclusionResult {
  */
 export async function occlusion(model: ClassifierModel, ids: number[], target: number, positions: number[]): Promise<OcclusionResult> {
 	const without = ids.length > 1 ? positions.map((j) => ids.filter((_, i) => i !== j)) : [];
-	const out = tf.tidy(() => tf.softmax(forwardIds(model, [ids, ...without], ids.length), -1).reshape([-1])); // (C + P·C)
+	const out = tf.tidy(() => headProbs(model, forwardIds(model, [ids, ...without], ids.length)).reshape([-1])); // (C + P·C)
 	const v = Array.from(await out.data());
 	out.dispose();
 	const c = v.length / (1 + without.length);
@@ -245,7 +252,8 @@ export function classifierModel(session: ClassifierSession | PretrainedSession):
 			forward: (p, b) => scratchForward(p, cfg, b),
 			embeddingName: 'transformer.wte.weight',
 			padId: session.special.padId,
-			contextLength: cfg.contextLength
+			contextLength: cfg.contextLength,
+			multiLabel: session.multiLabel
 		};
 	}
 	if (session.objective !== 'classification') throw new UserError('invalid-config', 'This run trains a language model; token attributions explain a classifier.');
@@ -256,6 +264,7 @@ export function classifierModel(session: ClassifierSession | PretrainedSession):
 		embeddingName: wordEmbeddingName(params),
 		positionsFor: session.hf.modelType === 'roberta' ? robertaPositionsFor(session.hf.padTokenId ?? session.special.padId) : undefined,
 		padId: session.special.padId,
-		contextLength: session.config.pretrained!.contextLength
+		contextLength: session.config.pretrained!.contextLength,
+		multiLabel: session.multiLabel
 	};
 }

@@ -14,7 +14,7 @@ import type { ClassifierSession } from '../classifier';
 import type { PretrainedSession } from '../pretrained';
 import type { Params } from '../models/spec';
 import { pca } from './pca';
-import { classifierModel, type ClassifierModel } from './attribution';
+import { classifierModel, headProbs, type ClassifierModel } from './attribution';
 
 /** The last linear layer of a classifier's head: the weight (C, d) and its bias when it has one. */
 export function lastHeadLayer(params: Params, numClasses: number, candidates: string[]): { weight: string; bias?: string } {
@@ -56,7 +56,7 @@ export async function pooledBatch(model: PooledModel, hb: HostBatch): Promise<{ 
 		let y = model.forward(params, { inputIds, attentionMask }) as tf.Tensor2D; // (B, d + C)
 		if (!model.head.bias) y = y.add(tf.concat([tf.zeros([d]), b])); // a head without a bias adds nothing
 		const pooled = y.slice([0, 0], [hb.real, d]);
-		const probs = tf.softmax(y.slice([0, d], [hb.real, c]), -1);
+		const probs = headProbs(model, y.slice([0, d], [hb.real, c]));
 		return tf.concat([pooled.reshape([-1]), probs.reshape([-1])]);
 	});
 	const v = (await out.data()) as Float32Array;
