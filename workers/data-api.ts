@@ -7,6 +7,8 @@ import { hubFileReader } from './pretrained';
 import { foldDataset } from '../src/lib/data/folds';
 import { watchApi } from './watch';
 import { encodeRowsInPool } from './tokenize-pool';
+import { bandKeysInPool } from './minhash-pool';
+import type { CleanStep, NormalizeOptions } from '../src/lib/data/clean';
 import { hubDatasetApi } from './hub-dataset-api';
 import { compareTokenizers, tokenExample, tokenStats, tokenViewSources, type ExampleSource, type TokenizerChoice } from '../src/lib/data/token-view';
 
@@ -20,9 +22,9 @@ export const api = {
 	planImport,
 	importDataset,
 	resplitDataset,
-	/** What near-duplicate removal, PII redaction and the leakage fix would change (src/lib/data/clean.ts). */
-	checkDataset,
-	cleanDataset,
+	/** What near-duplicate removal, PII redaction and the leakage fix would change (src/lib/data/clean.ts); near-duplicate signatures hashed on every core (workers/minhash-pool.ts). */
+	checkDataset: (versionId: string, threshold?: number, normalize?: NormalizeOptions, length?: { min: number; max: number }) => checkDataset(versionId, threshold, normalize, length, bandKeysInPool),
+	cleanDataset: (versionId: string, steps: CleanStep[]) => cleanDataset(versionId, steps, bandKeysInPool),
 	/** Label steps (rename, merge, drop rare, resample the training split) previewed, then applied as a new version (src/lib/data/labels.ts). */
 	previewLabels,
 	relabelDataset,

@@ -13,7 +13,7 @@
 import type { ChatMessage, StoredRow } from '../shared/types';
 import { UserError } from '../shared/errors';
 import { findLeakage } from './leakage';
-import { nearDuplicateWork, type KnownBandKeys, type NearDupResult } from './minhash';
+import { keyOptions, nearDuplicateWork, type KnownBandKeys, type NearDupOptions, type NearDupResult } from './minhash';
 import { findPii, redactPii, scanPiiWork, PII_NOT_FOUND } from './pii';
 import { runInSlices, runToEnd, type Work } from './sliced';
 
@@ -101,8 +101,25 @@ export function checkRows(rows: readonly StoredRow[], threshold = 0.8, normalize
 }
 
 /** `checkRows` in slices that give the event loop back (the data worker's heartbeat): the same result. */
-export function checkRowsInSlices(rows: readonly StoredRow[], threshold = 0.8, normalize: NormalizeOptions = DEFAULT_NORMALIZE, length = { min: 0, max: Infinity }): Promise<CleanCheck> {
-	return namedMemoryError(runInSlices(checkWork(rows, threshold, normalize, length)), rows.length, 'Checking');
+/**
+ * The band keys of texts made elsewhere (sub-workers on every core, workers/minhash-pool.ts), or
+ * undefined to make them in this thread. The check and the cleaning give the same result either way.
+ */
+export type BandKeyer = (texts: readonly string[], opts: NearDupOptions) => Promise<Int32Array | undefined>;
+
+/** The keys `keysFor` makes for these texts as KnownBandKeys for a search at `threshold`. */
+async function knownKeys(texts: readonly string[], threshold: number | undefined, keysFor?: BandKeyer): Promise<KnownBandKeys | undefined> {
+	if (!keysFor || threshold === undefined) return undefined;
+	const keys = await keysFor(texts, { threshold });
+	if (!keys) return undefined;
+	const from = new Int32Array(texts.length);
+	for (let i = 0; i < from.length; i++) from[i] = i;
+	return { keys, texts, rows: texts.length, options: keyOptions({ threshold }), from };
+}
+
+export function checkRowsInSlices(rows: readonly StoredRow[], threshold = 0.8, normalize: NormalizeOptions = DEFAULT_NORMALIZE, length = { min: 0, max: Infinity }, keysFor?: BandKeyer): Promise<CleanCheck> {
+	const work = async () => runInSlices(checkWork(rows, threshold, normalize, length, await knownKeys(rows.map((r) => r.text), threshold, keysFor)));
+	return namedMemoryError(work(), rows.length, 'Checking');
 }
 
 /**
@@ -128,7 +145,7 @@ async function namedMemoryError<T>(work: Promise<T>, rows: number, what: string)
  * not with the rows: counts, the first examples, and the near-duplicate pairs (minhash.ts keeps a
  * row's band keys in one typed array); no per-row copy of a text is made or held.
  */
-function* checkWork(rows: readonly StoredRow[], threshold: number, normalize: NormalizeOptions, length: { min: number; max: number }): Work<CleanCheck> {
+function* checkWork(rows: readonly StoredRow[], threshold: number, normalize: NormalizeOptions, length: { min: number; max: number }, known?: KnownBandKeys): Work<CleanCheck> {
 	const texts = rows.map((r) => r.text);
 	const norm: CleanCheck['normalize'] = { options: normalize, changed: 0, examples: [] };
 	const outside: CleanCheck['length'] = { min: length.min, max: length.max, removed: 0, examples: [] };
@@ -144,7 +161,7 @@ function* checkWork(rows: readonly StoredRow[], threshold: number, normalize: No
 		norm.changed++;
 		if (norm.examples.length < 5) norm.examples.push({ before: short(r.text), after: short(after) });
 	}
-	const near = yield* nearDuplicateWork(texts, { threshold });
+	const near = yield* nearDuplicateWork(texts, { threshold }, undefined, undefined, known);
 	const pii = yield* scanPiiWork(rows.length, (i) => rowTexts(rows[i]).join('\n'));
 	const leak = findLeakage(
 		texts,
@@ -202,8 +219,11 @@ export function applyCleaning(input: readonly StoredRow[], steps: readonly Clean
 }
 
 /** `applyCleaning` in slices that give the event loop back (the data worker's heartbeat): the same result. */
-export function applyCleaningInSlices(input: readonly StoredRow[], steps: readonly CleanStep[]): Promise<CleanResult> {
-	return namedMemoryError(runInSlices(cleaningWork(input, steps)), input.length, 'Cleaning');
+export function applyCleaningInSlices(input: readonly StoredRow[], steps: readonly CleanStep[], keysFor?: BandKeyer): Promise<CleanResult> {
+	// keys for the first search's threshold, made for the rows as they come; rows a step changes before it are hashed again there
+	const first = steps.find((s) => s.kind === 'near-duplicates' || s.kind === 'fix-leakage') as { threshold: number } | undefined;
+	const work = async () => runInSlices(cleaningWork(input, steps, await knownKeys(input.map((r) => r.text), first?.threshold, keysFor)));
+	return namedMemoryError(work(), input.length, 'Cleaning');
 }
 
 /**
@@ -212,11 +232,11 @@ export function applyCleaningInSlices(input: readonly StoredRow[], steps: readon
  * reuses the band keys of the first for every row whose text is the same (minhash.ts
  * KnownBandKeys): `origin` follows each row's place in that search through the filters between.
  */
-function* cleaningWork(input: readonly StoredRow[], steps: readonly CleanStep[]): Work<CleanResult> {
+function* cleaningWork(input: readonly StoredRow[], steps: readonly CleanStep[], given?: KnownBandKeys): Work<CleanResult> {
 	let rows = [...input];
 	const result: CleanResult = { rows, normalized: 0, removed: 0, redactedRows: 0, moved: 0 };
-	let known: KnownBandKeys | undefined;
-	let origin: Int32Array | undefined;
+	let known: KnownBandKeys | undefined = given;
+	let origin: Int32Array | undefined = given && Int32Array.from(given.from);
 	const filterRows = (keep: (r: StoredRow, i: number) => boolean) => {
 		const kept: StoredRow[] = [];
 		const places: number[] = [];

@@ -253,8 +253,46 @@ export interface KnownBandKeys {
 	from: ArrayLike<number>;
 }
 
-/** The options that decide a text's band keys, as one string to compare. */
-function keyOptions(opts: NearDupOptions): string {
+/** One text's band keys, written at `keys[band * stride + at]`. */
+function rowKeys(text: string, shingle: 'char' | 'word', size: number | undefined, seeds: Uint32Array, sig: Int32Array, keys: Int32Array, at: number, stride: number, bands: number, rows: number): void {
+	signatureInto(shingleSet(text, shingle, size), seeds, sig);
+	for (let band = 0; band < bands; band++) keys[band * stride + at] = bandKey(sig, band * rows, rows, band);
+}
+
+/**
+ * The band keys of `texts` (band-major) as `nearDuplicateWork` makes them, for a search given
+ * them as known (KnownBandKeys): sub-workers make them for shards of the rows on every core
+ * (workers/minhash-pool.ts). `onRows(done)` hears progress every 1,000 rows.
+ */
+export function bandKeys(texts: readonly string[], opts: NearDupOptions = {}, onRows?: (done: number) => void): Int32Array {
+	const numPerm = opts.numPerm ?? 128;
+	const { bands, rows } = bandsFor(opts.threshold ?? 0.8, numPerm);
+	const seeds = permSeeds(numPerm, opts.seed ?? 1);
+	const n = texts.length;
+	const keys = new Int32Array(bands * n);
+	const sig = new Int32Array(numPerm);
+	for (let i = 0; i < n; i++) {
+		if (i % 1000 === 999) onRows?.(i + 1);
+		rowKeys(texts[i], opts.shingle ?? 'char', opts.size, seeds, sig, keys, i, n, bands, rows);
+	}
+	return keys;
+}
+
+/** Band keys of shards (each band-major, in order) joined as those of all their rows. */
+export function joinBandKeys(parts: readonly { keys: Int32Array; rows: number }[], opts: NearDupOptions = {}): Int32Array {
+	const { bands } = bandsFor(opts.threshold ?? 0.8, opts.numPerm ?? 128);
+	const n = parts.reduce((a, p) => a + p.rows, 0);
+	const keys = new Int32Array(bands * n);
+	let at = 0;
+	for (const p of parts) {
+		for (let band = 0; band < bands; band++) keys.set(p.keys.subarray(band * p.rows, (band + 1) * p.rows), band * n + at);
+		at += p.rows;
+	}
+	return keys;
+}
+
+/** The options that decide a text's band keys, as one string to compare (KnownBandKeys.options). */
+export function keyOptions(opts: NearDupOptions): string {
 	return JSON.stringify([opts.threshold ?? 0.8, opts.numPerm ?? 128, opts.shingle ?? 'char', opts.size ?? null, opts.seed ?? 1]);
 }
 
@@ -331,8 +369,7 @@ export function* nearDuplicateWork(
 			for (let band = 0; band < bands; band++) keys[band * n + i] = reuse!.keys![band * reuse!.rows + from];
 			continue;
 		}
-		signatureInto(shingleSet(texts[i], shingle, opts.size), seeds, sig);
-		for (let band = 0; band < bands; band++) keys[band * n + i] = bandKey(sig, band * rows, rows, band);
+		rowKeys(texts[i], shingle, opts.size, seeds, sig, keys, i, n, bands, rows);
 	}
 	onProgress?.(n, n);
 	if (known) {

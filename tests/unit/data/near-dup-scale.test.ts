@@ -8,8 +8,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { applyCleaning, applyCleaningInSlices, checkRows, checkRowsInSlices, type CleanStep } from '../../../src/lib/data/clean';
-import { findNearDuplicates, findNearDuplicatesInSlices, hashString, nearDuplicateWork, normaliseForShingles, shingleSet, type KnownBandKeys } from '../../../src/lib/data/minhash';
+import { applyCleaning, applyCleaningInSlices, checkRows, checkRowsInSlices, type BandKeyer, type CleanStep } from '../../../src/lib/data/clean';
+import { bandKeys, findNearDuplicates, findNearDuplicatesInSlices, hashString, joinBandKeys, nearDuplicateWork, normaliseForShingles, shingleSet, type KnownBandKeys } from '../../../src/lib/data/minhash';
 import { runToEnd } from '../../../src/lib/data/sliced';
 import { UserError } from '../../../src/lib/shared/errors';
 import { Prng } from '../../../src/lib/shared/prng';
@@ -184,6 +184,26 @@ describe('the check and the cleaning give the same figures as before, in slices 
 		expect([0, 1, 2].map((s) => fix.rows.filter((r) => r.split === s).length)).toEqual([2001, 112, 128]);
 		// the input is never changed in place
 		expect(rows.filter((r) => r.split !== 0)).toHaveLength(448);
+	});
+
+	it('band keys made in shards (as sub-workers make them) give the same check and cleaning', async () => {
+		const sharded: BandKeyer = async (t, opts) =>
+			joinBandKeys(
+				[0, 700, 1500].map((from, k, at) => {
+					const part = t.slice(from, at[k + 1] ?? t.length);
+					return { keys: bandKeys(part, opts), rows: part.length };
+				}),
+				opts
+			);
+		const steps: CleanStep[] = [{ kind: 'normalize', options: { ...normalize } }, { kind: 'near-duplicates', threshold: 0.8 }, { kind: 'redact-pii' }, { kind: 'fix-leakage', threshold: 0.8 }];
+		expect(await checkRowsInSlices(rows, 0.8, normalize, { min: 20, max: 200 }, sharded)).toEqual(checkRows(rows, 0.8, normalize, { min: 20, max: 200 }));
+		expect(await applyCleaningInSlices(rows, steps, sharded)).toEqual(applyCleaning(rows, steps));
+		expect(await applyCleaningInSlices(rows, [{ kind: 'fix-leakage', threshold: 0.8 }], sharded)).toEqual(applyCleaning(rows, [{ kind: 'fix-leakage', threshold: 0.8 }]));
+		// the keys given are the ones used: keys that share no bucket find nothing
+		const apart: BandKeyer = async (t, opts) => bandKeys(t, opts).map((_, i) => i);
+		expect((await checkRowsInSlices(rows, 0.8, normalize, { min: 20, max: 200 }, apart)).clusterCount).toBe(0);
+		// no keys made elsewhere (no sub-workers): made here, the same answer
+		expect(await checkRowsInSlices(rows, 0.8, normalize, { min: 20, max: 200 }, async () => undefined)).toEqual(checkRows(rows, 0.8, normalize, { min: 20, max: 200 }));
 	});
 
 	it('the leakage fix after near-duplicates and redaction sees the pairs the redaction made', () => {
