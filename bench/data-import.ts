@@ -4,7 +4,8 @@
  * passes the path; the page never reads it), then read as a stream in the data worker
  * (`whetstone.data.inspectFiles`), imported, checked as the Check & clean panel does, and
  * tokenized with the project's BPE. Prints rows/s for each step and the peak memory: the page's
- * JS heap and the data worker's (CDP `Runtime.getHeapUsage`, sampled every 200 ms), and the
+ * JS heap and the data worker's with its sub-workers' (near-duplicate keys, tokenizing) added
+ * (CDP `Runtime.getHeapUsage`, sampled every 200 ms), and the
  * renderer process's resident memory (page and workers together, from /proc).
  *
  *   npm run bench:data-import                 # 1,000,000 rows
@@ -115,6 +116,10 @@ async function main() {
 		const workerSessions = new Map<string, string>();
 		let msgId = 1;
 		const pending = new Map<number, (v: { usedSize: number }) => void>();
+		// sub-workers (near-duplicate keys, tokenizing) end with their call: their sessions go with them
+		browserCdp.on('Target.detachedFromTarget', (e: { sessionId: string }) => {
+			for (const [target, session] of workerSessions) if (session === e.sessionId) workerSessions.delete(target);
+		});
 		browserCdp.on('Target.receivedMessageFromTarget', (e: { message: string }) => {
 			const m = JSON.parse(e.message) as { id?: number; result?: { usedSize: number } };
 			if (m.id && pending.has(m.id)) pending.get(m.id)!(m.result ?? { usedSize: 0 });
@@ -122,7 +127,7 @@ async function main() {
 		const attachWorkers = async () => {
 			const { targetInfos } = (await browserCdp.send('Target.getTargets')) as { targetInfos: { targetId: string; type: string; url: string }[] };
 			for (const t of targetInfos)
-				if (t.type === 'worker' && t.url.includes('data.worker') && !workerSessions.has(t.targetId)) {
+				if (t.type === 'worker' && /(data|minhash|tokenize)\.worker/.test(t.url) && !workerSessions.has(t.targetId)) {
 					const { sessionId } = (await browserCdp.send('Target.attachToTarget', { targetId: t.targetId, flatten: false })) as { sessionId: string };
 					workerSessions.set(t.targetId, sessionId);
 				}
