@@ -186,16 +186,18 @@ async function main() {
 		};
 
 		type W = { whetstone: { data: any } };
-		const read = await phase('read', () => made.rows, () =>
-			page.evaluate(async () => {
+		// the rows the reader counted (a --gb file kept from an earlier run was not counted here)
+		const read = await phase('read', () => made.rows, async () => {
+			const info = await page.evaluate(async () => {
 				const w = window as unknown as W;
 				const file = (document.getElementById('bench-file') as HTMLInputElement).files![0];
 				(window as any).benchSource = { files: [file], key: 'bench' };
 				const info = await w.whetstone.data.inspectFiles((window as any).benchSource);
 				return { rows: info.rowCount as number, bytes: info.bytes as number, encoding: info.encoding as string };
-			})
-		);
-		made.rows = read.rows;
+			});
+			made.rows = info.rows;
+			return info;
+		});
 		const version = await phase('import', () => made.rows, () =>
 			page.evaluate(async () => {
 				const w = window as unknown as W;
