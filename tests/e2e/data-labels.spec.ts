@@ -5,11 +5,13 @@
  * delimiter, or read as single labels) and imported one row per label; then the team import's class
  * balance per split; rename, merge and drop rare previewed (a refused rename and a removed step on
  * the way) and applied as a new version with its recipe; training oversampled, the validation and
- * test bars unchanged.
+ * test bars unchanged. Last, `tags` imported keeping all labels: the label steps say they are for
+ * single-label data, a nano multi-label classifier trains three steps, Evaluate shows micro/macro
+ * F1, Hamming loss, subset accuracy and per-label scores, and Predict lists the labels above 0.5.
  */
 import { fileURLToPath } from 'node:url';
 import { expect, test } from './fixtures';
-import { shot } from './helpers';
+import { setNumber, shot } from './helpers';
 import type { Page } from '@playwright/test';
 
 const FILE = fileURLToPath(new URL('../fixtures/data/tickets-labels.csv', import.meta.url));
@@ -36,7 +38,7 @@ test('data screen: labels — multi-label column, class balance, rename/merge/dr
 	await expect(page.getByTestId('label-column')).toHaveValue('tags');
 	const box = page.getByTestId('multilabel');
 	await expect(box).toContainText('32 of the first 60 rows have more than one, 7 labels in all');
-	await expect(box).toContainText('cannot train a multi-label model');
+	await expect(box).toContainText('keep all labels: train a multi-label classifier');
 	await expect(page.getByTestId('multilabel-delimiter')).toHaveValue(';');
 	await expect(page.getByTestId('multilabel-first')).toBeChecked();
 	await expect(page.getByTestId('import-button')).toHaveText('Import 60 rows');
@@ -128,4 +130,43 @@ test('data screen: labels — multi-label column, class balance, rename/merge/dr
 	expect(await bars(page, 'validation')).toEqual(validation);
 	expect(await bars(page, 'test')).toEqual(test_);
 	await shot(page, 'data-labels-oversampled');
+
+	// Keep all labels: each row with its label set, trained as a multi-label classifier.
+	await page.getByTestId('file-input').setInputFiles(FILE);
+	await page.getByTestId('multilabel-use').click();
+	await page.getByTestId('multilabel-all').check();
+	await expect(page.getByTestId('import-button')).toHaveText('Import 60 rows');
+	await page.getByTestId('import-button').click();
+	await expect(page.getByTestId('labels-multilabel')).toContainText('32 rows had several labels, imported as each row with all its labels');
+	await expect(page.getByTestId('label-steps-multilabel')).toContainText('the label steps (rename, merge, drop rare classes, resample) are for single-label data');
+	await expect(page.getByTestId('label-steps')).toHaveCount(0);
+	await expect(page.getByTestId('balance-train').getByTestId('count-label')).toHaveText(['bug', 'delivery', 'invoice', 'login', 'privacy', 'refund', 'urgent']);
+	// 60 rows, 92 labels: each row counts once per label in the bars
+	await expect.poll(async () => total(await bars(page, 'train')) + total(await bars(page, 'validation')) + total(await bars(page, 'test'))).toBe(92);
+
+	await page.getByTestId('nav-train').click();
+	await expect(page.getByTestId('train-multilabel')).toContainText('a sigmoid per label trained with binary cross-entropy');
+	await page.getByTestId('model-preset').selectOption('nano');
+	await setNumber(page, 'epochs', 1);
+	await setNumber(page, 'batch-size', 8);
+	await setNumber(page, 'max-steps', 3);
+	await page.getByTestId('start').click();
+	const run = page.getByTestId('run-row').first();
+	await expect(run).toHaveAttribute('data-status', 'completed', { timeout: 240_000 });
+
+	await page.getByTestId('nav-evaluate').click();
+	const scores = page.getByTestId('multilabel-results');
+	for (const metric of ['micro F1', 'macro F1', 'Hamming loss', 'subset accuracy']) await expect(scores).toContainText(metric);
+	await expect(page.getByTestId('multilabel-threshold')).toContainText('a label is predicted when its probability is at least 0.5');
+	await expect(page.getByTestId('multilabel-per-label').locator('tbody tr')).toHaveCount(7);
+	const examples = page.getByTestId('multilabel-example');
+	await expect(examples.first()).toBeVisible();
+	await page.getByTestId('multilabel-only-wrong').check();
+	await expect.poll(async () => (await examples.count()) === (await page.locator('[data-testid="multilabel-example"].wrong').count())).toBe(true);
+	await page.getByTestId('predict-text').fill('The parcel never arrived and I want a refund');
+	await page.getByTestId('predict').click();
+	await expect(page.getByTestId('predicted-multilabel-note')).toContainText('the labels at or above 0.5 are predicted');
+	await expect(page.getByTestId('predicted-labels')).toBeVisible();
+	await expect(page.getByTestId('predicted-label')).toHaveCount(0);
+	await shot(page, 'data-labels-multilabel-evaluate');
 });
