@@ -1,7 +1,9 @@
 /**
  * The fused WebGPU kernels of the fast path (issue 10; src/lib/engine/ops/fused/) against their
  * composite references in the engine worker on WebGPU (SwiftShader): softmax cross-entropy (with
- * ignored rows and label smoothing), LayerNorm, RMSNorm, GELU (tanh and erf), SiLU, the SiLU gate and
+ * ignored rows and label smoothing; and the causal-LM loss reading the next position's label),
+ * LayerNorm and RMSNorm (also as a residual block's norm, and with x not differentiated), the
+ * embedding gather with ids outside the table, GELU (tanh and erf), SiLU, the SiLU gate and
  * the linear map with its bias (both weight layouts, and frozen), on odd shapes (rows 1, 7, 33; widths 5, 63, 130; vocabularies 17 and 513), and
  * scaled dot-product attention with heads first, side by side and packed in one q/k/v projection
  * (causal or not, padding masks, grouped-query heads, a sliding window; sequence lengths 6 to 65,
@@ -33,15 +35,26 @@ interface FusedCheck {
 /** Dispatches per op on the fast path, forward and backward (a tfjs program has one output). */
 const EXPECTED: Record<string, Count> = {
 	crossEntropy: { forward: 2, backward: 1 },
-	layerNorm: { forward: 1, backward: 4 },
-	rmsNorm: { forward: 1, backward: 3 },
-	// Frozen γ and β (LoRA): the row statistics and dx only.
-	layerNormFrozen: { forward: 1, backward: 2 },
+	// A gather forward, a scatter (per table element) backward, where the composite multiplies a one-hot matrix.
+	embedding: { forward: 1, backward: 1 },
+	// The same kernels reading the next position's label: no slice forward, no pad backward.
+	causalLmLoss: { forward: 2, backward: 1 },
+	// dx (recomputing the row statistics, kept for dγ), then dγ with dβ.
+	layerNorm: { forward: 1, backward: 2 },
+	rmsNorm: { forward: 1, backward: 2 },
+	// Frozen γ and β (LoRA): dx only.
+	layerNormFrozen: { forward: 1, backward: 1 },
+	// x + 2·… (a residual block): the norm's 1 / 2 (its dx adds the stream's gradient) and the case's ×2 and add.
+	layerNormResidual: { forward: 3, backward: 3 },
+	rmsNormResidual: { forward: 3, backward: 3 },
+	// x not differentiated: the row statistics, then dγ with dβ.
+	layerNormParamsOnly: { forward: 1, backward: 2 },
 	geluTanh: { forward: 1, backward: 1 },
 	geluErf: { forward: 1, backward: 1 },
 	silu: { forward: 1, backward: 1 },
 	siluGate: { forward: 1, backward: 2 },
-	linear: { forward: 1, backward: 3 },
+	// dx, then dW with the bias gradient in one kernel.
+	linear: { forward: 1, backward: 2 },
 	// A frozen weight and bias (LoRA's base layers): only dx is computed.
 	linearFrozen: { forward: 1, backward: 1 },
 	// One pass forward (keeping the logsumexp); dQ (with D = rowsum(dO ∘ O)), then dK and dV.

@@ -13,6 +13,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { activation, attendPacked, embedding, layerNorm } from '../ops';
+import { layerNormResidual } from '../ops/norm';
 import { attendCachedHeads } from './kv-cache';
 import { decoderHead, decoderHeadRules, taskLoss } from './heads';
 import { bad, configReader, readHeadFields } from './hf-config';
@@ -98,6 +99,11 @@ function ln(p: Params, name: string, c: Gpt2Config, x: tf.Tensor): tf.Tensor {
 	return layerNorm(x, B(p, name + '.weight'), B(p, name + '.bias'), c.normEps);
 }
 
+/** [x, ln(x)] for a residual block: on the fast path the stream's gradient joins in the norm's backward kernel. */
+function lnResidual(p: Params, name: string, c: Gpt2Config, x: tf.Tensor): [tf.Tensor, tf.Tensor] {
+	return layerNormResidual(x, B(p, name + '.weight'), B(p, name + '.bias'), c.normEps);
+}
+
 /** Conv1D: a linear layer with its weight stored [in, out], plus its LoRA adapter if it has one. */
 function conv1d(p: Params, name: string, x: tf.Tensor, drop: Dropout): tf.Tensor {
 	return adaptedLinear(p, name, x, drop, 'in_out');
@@ -131,8 +137,10 @@ function hidden(p: Params, c: Gpt2Config, batch: Batch, opts: ForwardOptions = {
 	let x = drop.apply(tok.add(posEmb).reshape([b, t, c.hiddenSize]), c.embdPdrop); // (B, T, d)
 	for (let i = 0; i < c.nLayer; i++) {
 		const pre = `transformer.h.${i}.`;
-		x = x.add(selfAttention(p, pre + 'attn.', c, i, ln(p, pre + 'ln_1', c, x), batch.attentionMask, drop, opts));
-		x = x.add(mlp(p, pre + 'mlp.', c, ln(p, pre + 'ln_2', c, x), drop));
+		const [r1, h1] = lnResidual(p, pre + 'ln_1', c, x); // x and ln_1(x), (B, T, d)
+		x = r1.add(selfAttention(p, pre + 'attn.', c, i, h1, batch.attentionMask, drop, opts));
+		const [r2, h2] = lnResidual(p, pre + 'ln_2', c, x);
+		x = r2.add(mlp(p, pre + 'mlp.', c, h2, drop));
 	}
 	return ln(p, 'transformer.ln_f', c, x) as tf.Tensor3D;
 }

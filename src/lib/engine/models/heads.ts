@@ -7,17 +7,22 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { crossEntropy, linear } from '../ops';
+import { useFastPath } from '../fast-path';
+import { fusedCrossEntropy } from '../ops/fused/cross-entropy';
 import type { ArchSpec, HfConfigBase, Params, ProblemType } from './spec';
 
 export type { ProblemType } from './spec';
 
 /**
  * Mean next-token cross-entropy: logits at position t predict labels at t + 1, and labels of -100
- * (padding, prompt tokens) are not counted. logits: (B, T, V); labels: (B, T) int32.
+ * (padding, prompt tokens) are not counted. logits: (B, T, V); labels: (B, T) int32. On the WebGPU
+ * fast path the fused cross-entropy reads the next position's label itself (no slices, and no
+ * pad in the backward); the slices below are its reference.
  */
 export function causalLmLoss(logits: tf.Tensor, labels: tf.Tensor): tf.Scalar {
 	return tf.tidy(() => {
 		const [b, t, v] = logits.shape;
+		if (useFastPath() && logits.dtype === 'float32') return fusedCrossEntropy(logits.reshape([b * t, v]) as tf.Tensor2D, labels.reshape([b * t]).toInt() as tf.Tensor1D, 0, t);
 		const shifted = logits.slice([0, 0, 0], [b, t - 1, v]).reshape([b * (t - 1), v]) as tf.Tensor2D; // (B*(T-1), V)
 		const target = labels.slice([0, 1], [b, t - 1]).reshape([b * (t - 1)]).toInt() as tf.Tensor1D; // (B*(T-1))
 		return crossEntropy(shifted, target);

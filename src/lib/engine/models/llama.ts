@@ -17,6 +17,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { activation, applyRope, attendHeads, embedding, mergeHeads, rmsNorm, ropeCosSin, ropeTable, siluGate, splitHeads } from '../ops';
+import { rmsNormResidual } from '../ops/norm';
 import { attendCached } from './kv-cache';
 import { ropeTableAt } from '../ops/rope';
 import { decoderHead, decoderHeadRules, taskLoss } from './heads';
@@ -159,6 +160,12 @@ function rms(p: Params, name: string, c: LlamaConfig, x: tf.Tensor): tf.Tensor {
 	return rmsNorm(x, c.normUnitOffset ? w.add(1) : w, c.normEps);
 }
 
+/** [x, rms(x)] for a residual block: on the fast path the stream's gradient joins in the norm's backward kernel. */
+function rmsResidual(p: Params, name: string, c: LlamaConfig, x: tf.Tensor): [tf.Tensor, tf.Tensor] {
+	const w = p[name + '.weight'] as tf.Tensor1D;
+	return rmsNormResidual(x, c.normUnitOffset ? w.add(1) : w, c.normEps);
+}
+
 interface Rope {
 	cos: tf.Tensor4D;
 	sin: tf.Tensor4D;
@@ -214,8 +221,10 @@ export function decoderHidden(p: Params, c: LlamaConfig, batch: Batch, opts: For
 	if (c.embedScale !== undefined && c.embedScale !== 1) x = x.mul(c.embedScale);
 	for (let i = 0; i < c.nLayer; i++) {
 		const pre = `model.layers.${i}.`;
-		x = x.add(selfAttention(p, pre + 'self_attn.', c, i, rms(p, pre + 'input_layernorm', c, x), rope, batch.attentionMask, drop, opts));
-		x = x.add(mlp(p, pre + 'mlp.', c, rms(p, pre + 'post_attention_layernorm', c, x), drop));
+		const [r1, h1] = rmsResidual(p, pre + 'input_layernorm', c, x); // x and its norm, (B, T, d)
+		x = r1.add(selfAttention(p, pre + 'self_attn.', c, i, h1, rope, batch.attentionMask, drop, opts));
+		const [r2, h2] = rmsResidual(p, pre + 'post_attention_layernorm', c, x);
+		x = r2.add(mlp(p, pre + 'mlp.', c, h2, drop));
 	}
 	return rms(p, 'model.norm', c, x) as tf.Tensor3D;
 }

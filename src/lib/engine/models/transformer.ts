@@ -13,6 +13,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from '../../shared/config';
 import { Prng } from '../../shared/prng';
 import { attendPacked, embedding, geluTanh, layerNorm, linear } from '../ops';
+import { layerNormResidual } from '../ops/norm';
 
 export type Params = Record<string, tf.Tensor>;
 
@@ -112,10 +113,11 @@ export function hiddenStates(p: Params, c: ModelConfig, batch: Batch, o: Forward
 	x = dropout(x, c.dropout, o, 1);
 	for (let i = 0; i < c.nLayer; i++) {
 		const pre = `transformer.h.${i}.`;
-		const ln1 = layerNorm(x, p[pre + 'ln_1.weight'] as tf.Tensor1D, p[pre + 'ln_1.bias'] as tf.Tensor1D);
-		x = x.add(causalSelfAttention(p, pre + 'attn.', c, ln1 as tf.Tensor3D, batch.attentionMask, o, 10 + 4 * i));
-		const ln2 = layerNorm(x, p[pre + 'ln_2.weight'] as tf.Tensor1D, p[pre + 'ln_2.bias'] as tf.Tensor1D);
-		x = x.add(mlp(p, pre + 'mlp.', c, ln2, o, 12 + 4 * i));
+		// [x, ln(x)]: on the fast path the residual stream's gradient joins in the norm's backward kernel.
+		const [r1, ln1] = layerNormResidual(x, p[pre + 'ln_1.weight'] as tf.Tensor1D, p[pre + 'ln_1.bias'] as tf.Tensor1D);
+		x = r1.add(causalSelfAttention(p, pre + 'attn.', c, ln1 as tf.Tensor3D, batch.attentionMask, o, 10 + 4 * i));
+		const [r2, ln2] = layerNormResidual(x, p[pre + 'ln_2.weight'] as tf.Tensor1D, p[pre + 'ln_2.bias'] as tf.Tensor1D);
+		x = r2.add(mlp(p, pre + 'mlp.', c, ln2, o, 12 + 4 * i));
 	}
 	return layerNorm(x, p['transformer.ln_f.weight'] as tf.Tensor1D, p['transformer.ln_f.bias'] as tf.Tensor1D) as tf.Tensor3D;
 }

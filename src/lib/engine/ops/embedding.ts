@@ -3,9 +3,13 @@
  * UnsortedSegmentSum, which is very slow on the CPU backend (O(V * N * d) with masks) and slow on
  * software WebGPU; when the one-hot matrix is small, a one-hot matmul gives the same values
  * exactly (each output is 1 * row + sums of exact zeros) and its gradient is a plain matmul.
- * Large vocabularies (GPT-2's 50k) keep `gather`, where the one-hot matrix would not fit.
+ * Large vocabularies (GPT-2's 50k) keep `gather`, where the one-hot matrix would not fit. On the
+ * WebGPU fast path the small-vocabulary case is one gather kernel with a one-kernel backward
+ * (fused/embedding.ts), the same sums as the one-hot matmul's.
  */
 import * as tf from '@tensorflow/tfjs';
+import { useFastPath } from '../fast-path';
+import { fusedEmbedding } from './fused/embedding';
 
 /** Largest one-hot matrix (ids × vocabulary) used for the matmul path: 8M floats, 32 MB. */
 export const ONE_HOT_LIMIT = 8 * 1024 * 1024;
@@ -14,6 +18,7 @@ export const ONE_HOT_LIMIT = 8 * 1024 * 1024;
 export function embedding(table: tf.Tensor2D, ids: tf.Tensor): tf.Tensor {
 	const [v, d] = table.shape;
 	const flat = ids.reshape([-1]).toInt(); // (N)
+	if (flat.size * v <= ONE_HOT_LIMIT && useFastPath() && table.dtype === 'float32') return fusedEmbedding(table, flat as tf.Tensor1D).reshape([...ids.shape, d]);
 	const rows = flat.size * v <= ONE_HOT_LIMIT ? tf.matMul(tf.oneHot(flat, v, 1, 0, 'float32'), table) : tf.gather(table, flat); // (N, d)
 	return rows.reshape([...ids.shape, d]);
 }

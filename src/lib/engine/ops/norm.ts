@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { useFastPath } from '../fast-path';
-import { fusedLayerNorm, fusedRmsNorm } from './fused/norm';
+import { fusedLayerNorm, fusedNormResidual, fusedRmsNorm } from './fused/norm';
 
 /** The fused kernels (fused/norm.ts) take float32 rows; the composite below is their reference. */
 function fused(x: tf.Tensor, gamma: tf.Tensor1D): boolean {
@@ -29,4 +29,27 @@ export function rmsNorm(x: tf.Tensor, gamma: tf.Tensor1D, eps = 1e-6): tf.Tensor
 	if (fused(x, gamma)) return fusedRmsNorm(rows(x), gamma, eps).reshape(x.shape);
 	const ms = x.square().mean(x.rank - 1, true);
 	return x.mul(ms.add(eps).rsqrt()).mul(gamma);
+}
+
+/**
+ * A pre-norm block's input and its norm, `[x, layerNorm(x)]`, for `x + sublayer(norm(x))` written
+ * as `const [res, h] = layerNormResidual(x, …); res.add(sublayer(h))`. The composite returns x
+ * itself; on the fast path x comes back through the norm's kernel (the same buffer), so the
+ * residual stream's gradient is added in the norm's dx kernel rather than by a separate add.
+ */
+export function layerNormResidual(x: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps = 1e-5): [tf.Tensor, tf.Tensor] {
+	if (fused(x, gamma) && beta.dtype === 'float32') {
+		const [r, y] = fusedNormResidual(false, rows(x), gamma, beta, eps);
+		return [r.reshape(x.shape), y.reshape(x.shape)];
+	}
+	return [x, layerNorm(x, gamma, beta, eps)];
+}
+
+/** `[x, rmsNorm(x)]`, as `layerNormResidual`. */
+export function rmsNormResidual(x: tf.Tensor, gamma: tf.Tensor1D, eps = 1e-6): [tf.Tensor, tf.Tensor] {
+	if (fused(x, gamma)) {
+		const [r, y] = fusedNormResidual(true, rows(x), gamma, null, eps);
+		return [r.reshape(x.shape), y.reshape(x.shape)];
+	}
+	return [x, rmsNorm(x, gamma, eps)];
 }

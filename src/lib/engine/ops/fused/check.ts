@@ -10,12 +10,15 @@ import * as tf from '@tensorflow/tfjs';
 import { fastPathEnabled, setFastPath } from '../../fast-path';
 import { gpuErrorLog } from '../../backend';
 import { crossEntropy } from '../loss';
-import { layerNorm, rmsNorm } from '../norm';
+import { layerNorm, layerNormResidual, rmsNorm, rmsNormResidual } from '../norm';
 import { geluErf, geluTanh, silu, siluGate } from '../activations';
 import { linear } from '../linear';
 import { attendHeads, attendPacked, attention } from '../attention';
+import { causalLmLoss } from '../../models/heads';
+import { embedding } from '../embedding';
+import { EMBEDDING_DISPATCHES } from './embedding';
 import { CROSS_ENTROPY_DISPATCHES } from './cross-entropy';
-import { FROZEN_NORM_DISPATCHES, LAYER_NORM_DISPATCHES, RMS_NORM_DISPATCHES } from './norm';
+import { FROZEN_NORM_DISPATCHES, LAYER_NORM_DISPATCHES, NORM_PARAMS_ONLY_DISPATCHES, RMS_NORM_DISPATCHES } from './norm';
 import { ACTIVATION_DISPATCHES, SILU_GATE_DISPATCHES } from './activations';
 import { FROZEN_LINEAR_DISPATCHES, LINEAR_DISPATCHES } from './linear';
 import { ATTENTION_DISPATCHES } from './attention';
@@ -128,6 +131,30 @@ function problems(seed: number): Problem[] {
 			});
 		}
 	}
+	// Embedding rows for ids with repeats, and ids outside the table (a zero row, no gradient).
+	for (const [v, d, n] of [[17, 5, 7], [65, 63, 33], [513, 130, 2 * 9]]) {
+		const ids = Array.from({ length: n }, (_, i) => (i === 3 ? -1 : i === 5 ? v : (i * 7919 + seed * 31) % Math.min(v, 11)));
+		out.push({
+			kernel: 'embedding',
+			shape: `vocab ${v} × width ${d}, ${n} ids`,
+			claimed: EMBEDDING_DISPATCHES,
+			inputs: [normal([v, d])],
+			names: ['rows', 'dtable'],
+			op: (table) => embedding(table as tf.Tensor2D, tf.tensor1d(ids, 'int32'))
+		});
+	}
+	// The causal-LM loss: logits at t scored against the label at t + 1 (-100 ignored), no slices on the fast path.
+	for (const [b, t, c] of [[1, 2, 17], [3, 7, 513], [2, 33, 17]]) {
+		const ids = Array.from({ length: b * t }, (_, i) => (i % 4 === 2 ? -100 : (i * 7919 + seed * 31) % c));
+		out.push({
+			kernel: 'causalLmLoss',
+			shape: `batch ${b} × positions ${t} × vocab ${c}`,
+			claimed: CROSS_ENTROPY_DISPATCHES,
+			inputs: [normal([b, t, c], 3)],
+			names: ['loss', 'dlogits'],
+			op: (logits) => causalLmLoss(logits, tf.tensor2d(ids, [b, t], 'int32'))
+		});
+	}
 	for (const [n, d] of [[1, 5], [7, 63], [33, 130], [7, 5], [1, 130], [3, 4100]]) {
 		out.push({
 			kernel: 'layerNorm',
@@ -176,6 +203,41 @@ function problems(seed: number): Problem[] {
 		inputs: [normal([7, 63], 2)],
 		names: ['y', 'dx'],
 		op: (x) => layerNorm(x, tf.randomNormal([63], 1, 0.2, 'float32', 79) as tf.Tensor1D, tf.randomNormal([63], 0, 0.2, 'float32', 80) as tf.Tensor1D, 1e-5)
+	});
+	// A pre-norm block's x + f(norm(x)): x comes back through the norm, and the residual gradient
+	// is added in its dx kernel. The norm's 1 / 2 dispatches, plus the case's ×2 and add (2 / 1).
+	for (const [n, d] of [[7, 63], [33, 130]]) {
+		out.push({
+			kernel: 'layerNormResidual',
+			shape: `rows ${n} × width ${d}`,
+			claimed: { forward: LAYER_NORM_DISPATCHES.forward + 2, backward: LAYER_NORM_DISPATCHES.backward + 1 },
+			inputs: [normal([n, d], 2, 0.5), normal([d], 0.2, 1), normal([d], 0.2)],
+			names: ['y', 'dx', 'dgamma', 'dbeta'],
+			op: (x, g, b) => {
+				const [r, y] = layerNormResidual(x, g as tf.Tensor1D, b as tf.Tensor1D, 1e-5);
+				return r.mul(2).add(y);
+			}
+		});
+		out.push({
+			kernel: 'rmsNormResidual',
+			shape: `rows ${n} × width ${d}`,
+			claimed: { forward: RMS_NORM_DISPATCHES.forward + 2, backward: RMS_NORM_DISPATCHES.backward + 1 },
+			inputs: [normal([n, d], 2, 0.5), normal([d], 0.2, 1)],
+			names: ['y', 'dx', 'dgamma'],
+			op: (x, g) => {
+				const [r, y] = rmsNormResidual(x, g as tf.Tensor1D, 1e-6);
+				return r.mul(2).add(y);
+			}
+		});
+	}
+	// γ and β differentiated, x not (made inside the op): the statistics, then dγ with dβ.
+	out.push({
+		kernel: 'layerNormParamsOnly',
+		shape: 'rows 33 × width 130',
+		claimed: NORM_PARAMS_ONLY_DISPATCHES,
+		inputs: [normal([130], 0.2, 1), normal([130], 0.2)],
+		names: ['y', 'dgamma', 'dbeta'],
+		op: (g, b) => layerNorm(tf.randomNormal([33, 130], 0.5, 2, 'float32', 81), g as tf.Tensor1D, b as tf.Tensor1D, 1e-5)
 	});
 	// A frozen weight and bias (made inside the op, so only x is differentiated): no dW, no db.
 	out.push({

@@ -6,12 +6,25 @@
  * the CPU), whose semantics this follows exactly: a negative label ignores its row, label
  * smoothing mixes the uniform distribution in, the mean is over counted rows (at least one).
  *
+ * With `shift` = T (the causal-LM loss of `heads.ts`), logits (B·T, C) are scored against the
+ * next position's label: row b·T + t reads label b·T + t + 1, and each sequence's last row is
+ * ignored, so neither the logits nor the labels are sliced (no slice forward, no pad backward).
+ *
  * Dispatches: forward 2 (per-row loss and log-sum-exp; the mean), backward 1.
  */
 import * as tf from '@tensorflow/tfjs';
 import { rowProgram, runProgram } from './program';
 
 export const CROSS_ENTROPY_DISPATCHES = { forward: 2, backward: 1 };
+
+/** Row r's label: its own, or with a shift of T the next position's (-1, ignored, past a sequence's end). */
+const labelAt = `
+	fn labelAt(r : i32) -> i32 {
+		let t = uniforms.shift;
+		if (t <= 0) { return labels[r]; }
+		if (r % t == t - 1) { return -1; }
+		return labels[r + 1];
+	}`;
 
 /** Per row: [loss × counted, log-sum-exp] as an (N, 2) tensor. */
 const rowsBody = `
@@ -34,7 +47,7 @@ const rowsBody = `
 	sx = wgSum(sx, tid);
 	if (ok && tid == 0) {
 		let lse = m + log(s);
-		let label = labels[row];
+		let label = labelAt(row);
 		let tgt = max(label, 0);
 		var nll = 0.0;
 		if (tgt < C) { nll = lse - logits[base + tgt]; }
@@ -46,12 +59,12 @@ const rowsBody = `
 
 /** The mean over counted rows, one workgroup. */
 const meanBody = `
-	let N = uniforms.labelsShape;
+	let N = uniforms.rowsShape[0];
 	var s = 0.0;
 	var count = 0.0;
 	for (var i = tid; i < N; i += WG) {
 		s += rows[i * 2];
-		count += select(0.0, 1.0, labels[i] >= 0);
+		count += select(0.0, 1.0, labelAt(i) >= 0);
 	}
 	s = wgSum(s, tid);
 	count = wgSum(count, tid);
@@ -62,12 +75,12 @@ const backwardBody = `
 	let N = uniforms.logitsShape[0];
 	let C = uniforms.logitsShape[1];
 	var count = 0.0;
-	for (var i = tid; i < N; i += WG) { count += select(0.0, 1.0, labels[i] >= 0); }
+	for (var i = tid; i < N; i += WG) { count += select(0.0, 1.0, labelAt(i) >= 0); }
 	count = wgSum(count, tid);
 	let ok = row < N;
 	let n = select(0, C, ok);
 	let r = min(row, N - 1);
-	let label = labels[r];
+	let label = labelAt(r);
 	let scale = select(0.0, dy[0] / max(count, 1.0), label >= 0);
 	let lse = rows[r * 2 + 1];
 	let eps = uniforms.smoothing;
@@ -80,15 +93,26 @@ const backwardBody = `
 		result[base + c] = scale * (p - t);
 	}`;
 
-/** logits (N, C) float32, labels (N) int32; the mean loss as a scalar, differentiable in logits. */
-export function fusedCrossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D, labelSmoothing: number): tf.Scalar {
+/** A row program with `labelAt` and the smoothing and shift uniforms. */
+function program(key: string, names: string[], shape: number[], rows: number, width: number, body: string) {
+	const p = rowProgram(key, names, shape, rows, width, body, 'smoothing : f32, shift : i32,');
+	const user = p.getUserCode;
+	p.getUserCode = () => labelAt + user();
+	return p;
+}
+
+/**
+ * logits (N, C) float32, labels (N) int32; the mean loss as a scalar, differentiable in logits.
+ * `shift` T > 0: each row is scored against the next row's label, the last of every T ignored.
+ */
+export function fusedCrossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D, labelSmoothing: number, shift = 0): tf.Scalar {
 	const [n, c] = logits.shape;
-	const smoothing = [{ type: 'float32' as const, data: [labelSmoothing] }];
+	const smoothing = [{ type: 'float32' as const, data: [labelSmoothing] }, { type: 'int32' as const, data: [shift] }];
 	const op = tf.customGrad((...args: unknown[]) => {
 		const x = args[0] as tf.Tensor2D;
 		const save = args[1] as tf.GradSaveFunc;
-		const rows = runProgram(rowProgram('whetstoneCrossEntropyRows', ['logits', 'labels'], [n, 2], n, c, rowsBody, 'smoothing : f32,'), [x, labels], smoothing);
-		const mean = runProgram(rowProgram('whetstoneCrossEntropyMean', ['rows', 'labels'], [1], 1, n, meanBody), [rows, labels]);
+		const rows = runProgram(program('whetstoneCrossEntropyRows', ['logits', 'labels'], [n, 2], n, c, rowsBody), [x, labels], smoothing);
+		const mean = runProgram(program('whetstoneCrossEntropyMean', ['rows', 'labels'], [1], 1, n, meanBody), [rows, labels], smoothing);
 		// The labels are saved like the logits: a caller's labels made inside the differentiated
 		// function are disposed when its forward ends, before the backward runs.
 		save([x, rows, labels]);
@@ -96,7 +120,7 @@ export function fusedCrossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D, labe
 			value: mean.reshape([]),
 			gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
 				const [xs, rs, ls] = saved;
-				return [runProgram(rowProgram('whetstoneCrossEntropyGrad', ['logits', 'rows', 'labels', 'dy'], [n, c], n, c, backwardBody, 'smoothing : f32,'), [xs, rs, ls, dy.reshape([1])], smoothing)];
+				return [runProgram(program('whetstoneCrossEntropyGrad', ['logits', 'rows', 'labels', 'dy'], [n, c], n, c, backwardBody), [xs, rs, ls, dy.reshape([1])], smoothing)];
 			}
 		};
 	});

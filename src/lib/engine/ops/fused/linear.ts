@@ -1,21 +1,23 @@
 /**
  * The affine map with its bias on WebGPU: the forward is tfjs-webgpu's own matmul with the bias
- * added in its epilogue (one dispatch instead of a matmul and an add), and the backward takes the
- * bias gradient as one column-sum kernel over dy, where the composite's `sum` over the rows makes
- * tfjs transpose dy first (two dispatches, and the `Sum` reductions that showed up as a fifth of a
- * step's GPU time in issue 10). dx and dW are the same matmuls tfjs's MatMul gradient runs.
+ * added in its epilogue (one dispatch instead of a matmul and an add). The backward takes dx as
+ * the matmul tfjs's MatMul gradient runs, and dW and the bias gradient in one kernel: each thread
+ * accumulates a 4 × 4 block of dW = Σ_rows xᵀ·dy over the rows, and the threads on the block
+ * row (or column) that the bias runs along also sum dy's columns there, written as the kernel's
+ * second output; the composite's `sum` over rows makes tfjs transpose dy first (two dispatches,
+ * and the `Sum` reductions that showed up as a fifth of a step's GPU time in issue 10).
  * Reference: `linear` in ../linear.ts.
  *
  * A registered kernel with a registered gradient rather than tf.customGrad: each input's gradient
- * is computed only if something needs it, so a frozen base weight (LoRA) costs no dW matmul.
+ * is computed only if something needs it, so a frozen base weight (LoRA) costs no dW kernel.
  *
- * Dispatches: forward 1; backward 3 (dx, dW, db) when all three are needed. tfjs runs a matmul
- * with a long inner dimension as split-K, which adds a zero fill, on either path.
+ * Dispatches: forward 1; backward 2 (dx; dW with db) when all three are needed. tfjs runs a
+ * matmul with a long inner dimension as split-K, which adds a zero fill, on either path.
  */
 import * as tf from '@tensorflow/tfjs';
-import { elementwiseProgram, runProgram } from './program';
+import { elementwiseProgram, emptyTensor, runIntoWritable, runProgram, type WebGPUProgram } from './program';
 
-export const LINEAR_DISPATCHES = { forward: 1, backward: 3 };
+export const LINEAR_DISPATCHES = { forward: 1, backward: 2 };
 /** Only dx is needed when the weight and bias are frozen (a LoRA base layer). */
 export const FROZEN_LINEAR_DISPATCHES = { forward: 1, backward: 1 };
 
@@ -32,6 +34,58 @@ const columnSumBody = `
 /** The column sums of dy (N, D), as (D): a bias gradient in one dispatch. */
 export function columnSum(dy: tf.Tensor): tf.Tensor1D {
 	return runProgram(elementwiseProgram('whetstoneColumnSum', ['dy'], [dy.shape[1] as number], columnSumBody), [dy]) as tf.Tensor1D;
+}
+
+/**
+ * dW (R, C) = Σ_n lhs[n, r] · rhs[n, c] for lhs (N, R) and rhs (N, C), 4 × 4 outputs per thread,
+ * and the bias gradient (the column sums of whichever of the two is dy, `biasOn`) into `dBias`.
+ */
+function weightGradProgram(r: number, c: number, biasOn: 'lhs' | 'rhs'): WebGPUProgram {
+	const threads = Math.ceil(r / 4) * Math.ceil(c / 4);
+	const [lane, origin] = biasOn === 'lhs' ? ['i', 'r0'] : ['j', 'c0'];
+	const wg = 64;
+	return {
+		variableNames: ['lhs', 'rhs', 'dBias'],
+		outputShape: [r, c],
+		shaderKey: `whetstoneLinearDW_${biasOn}`,
+		dispatchLayout: { x: [0, 1] },
+		dispatch: [Math.ceil(threads / wg), 1, 1],
+		workgroupSize: [wg, 1, 1],
+		getUserCode: () => `
+			fn main(index : i32) {
+				let N = uniforms.lhsShape[0];
+				let R = uniforms.lhsShape[1];
+				let C = uniforms.rhsShape[1];
+				let CB = (C + 3) / 4;
+				if (index >= ((R + 3) / 4) * CB) { return; }
+				let r0 = (index / CB) * 4;
+				let c0 = (index % CB) * 4;
+				var acc : array<array<f32, 4>, 4>;
+				var bsum : array<f32, 4>;
+				var av : array<f32, 4>;
+				var bv : array<f32, 4>;
+				for (var n = 0; n < N; n++) {
+					for (var i = 0; i < 4; i++) {
+						av[i] = select(0.0, lhs[n * R + min(r0 + i, R - 1)], r0 + i < R);
+						bv[i] = select(0.0, rhs[n * C + min(c0 + i, C - 1)], c0 + i < C);
+					}
+					for (var i = 0; i < 4; i++) {
+						for (var j = 0; j < 4; j++) { acc[i][j] = acc[i][j] + av[i] * bv[j]; }
+						bsum[i] = bsum[i] + ${biasOn === 'lhs' ? 'av' : 'bv'}[i];
+					}
+				}
+				for (var i = 0; i < 4; i++) {
+					for (var j = 0; j < 4; j++) {
+						if (r0 + i < R && c0 + j < C) { result[(r0 + i) * C + c0 + j] = acc[i][j]; }
+					}
+				}
+				if (${biasOn === 'lhs' ? 'c0' : 'r0'} == 0) {
+					for (var ${lane} = 0; ${lane} < 4; ${lane}++) {
+						if (${origin} + ${lane} < ${biasOn === 'lhs' ? 'R' : 'C'}) { dBias[${origin} + ${lane}] = bsum[${lane}]; }
+					}
+				}
+			}`
+	};
 }
 
 interface LinearAttrs {
@@ -61,11 +115,21 @@ function register(): void {
 			const [x, w] = saved;
 			const d = dy as tf.Tensor2D;
 			const { transposeB } = attrs as unknown as LinearAttrs;
-			// As tfjs's BatchMatMul gradient, so dx and dW equal the composite's bit for bit.
+			// Made when the backward reaches this op, so it outlives the dW thunk's scope for db's.
+			const db = emptyTensor([d.shape[1]]);
+			let haveDb = false;
 			return {
+				// As tfjs's BatchMatMul gradient, so dx equals the composite's bit for bit.
 				x: () => (transposeB ? tf.matMul(d, w as tf.Tensor2D) : tf.matMul(d, w as tf.Tensor2D, false, true)),
-				w: () => (transposeB ? tf.matMul(d, x as tf.Tensor2D, true, false) : tf.matMul(x as tf.Tensor2D, d, true, false)),
-				b: () => columnSum(d)
+				// transposeB: w is (out, in), dW = dyᵀ·x with the bias along its rows; else (in, out), dW = xᵀ·dy.
+				w: () => {
+					const [a, b] = transposeB ? [d, x] : [x, d];
+					const out = runIntoWritable(weightGradProgram(a.shape[1] as number, b.shape[1] as number, transposeB ? 'lhs' : 'rhs'), [a, b], [{ name: 'dBias', tensor: db }]);
+					haveDb = true;
+					return out;
+				},
+				// A frozen weight with a trained bias gets the column sum alone.
+				b: () => (haveDb ? db.clone() : columnSum(d))
 			};
 		}
 	});

@@ -1,21 +1,23 @@
 /**
  * LayerNorm and RMSNorm on WebGPU, fused: one workgroup per row computes the statistics and writes
- * the normalised row in one dispatch; the backward computes the row statistics once, then dx row by
- * row (dx = rstd · (g − mean(g) − x̂ · mean(g · x̂)) with g = dy · γ; RMSNorm drops the mean(g)
- * term), then dγ and dβ as column sums over rows, one dispatch each (a tfjs program has one
- * output, and slicing one buffer in two would cost two more). Reference: `layerNorm` and
- * `rmsNorm` in ../norm.ts (biased variance, eps inside the square root, as torch does).
+ * the normalised row in one dispatch. The backward computes dx row by row (dx = rstd · (g −
+ * mean(g) − x̂ · mean(g · x̂)) with g = dy · γ; RMSNorm drops the mean(g) term), recomputing the
+ * row's statistics in the same workgroup and leaving them in a second output; then dγ and dβ as
+ * column sums over rows in one more dispatch (dβ written as that kernel's second output).
+ * Reference: `layerNorm` and `rmsNorm` in ../norm.ts (biased variance, eps inside the square
+ * root, as torch does).
  *
- * Dispatches: forward 1; backward 4 for LayerNorm (row statistics, dx, dγ, dβ), 3 for RMSNorm, 2
- * (statistics, dx) when γ and β are frozen.
+ * Dispatches: forward 1; backward 2 (dx with the statistics, then dγ and dβ), 1 (dx) when γ and
+ * β are frozen.
  */
 import * as tf from '@tensorflow/tfjs';
-import { elementwiseProgram, rowProgram, runProgram, runProgramInfo } from './program';
-import { columnSum } from './linear';
+import { elementwiseProgram, emptyTensor, rowProgram, runIntoWritable, runProgram, runProgramInfo } from './program';
 
-export const LAYER_NORM_DISPATCHES = { forward: 1, backward: 4 };
-export const RMS_NORM_DISPATCHES = { forward: 1, backward: 3 };
-export const FROZEN_NORM_DISPATCHES = { forward: 1, backward: 2 };
+export const LAYER_NORM_DISPATCHES = { forward: 1, backward: 2 };
+export const RMS_NORM_DISPATCHES = { forward: 1, backward: 2 };
+export const FROZEN_NORM_DISPATCHES = { forward: 1, backward: 1 };
+/** γ (and β) differentiated but not x: the statistics, then dγ with dβ. */
+export const NORM_PARAMS_ONLY_DISPATCHES = { forward: 1, backward: 2 };
 
 /** WGSL computing `mean` (0 for RMSNorm) and `rstd` of this workgroup's row of x. */
 function statsSnippet(rms: boolean): string {
@@ -55,16 +57,16 @@ function statsBody(rms: boolean): string {
 	}`;
 }
 
-function dxBody(rms: boolean): string {
-	return `
-	let N = uniforms.xShape[0];
-	let D = uniforms.xShape[1];
-	let ok = row < N;
-	let n = select(0, D, ok);
-	let base = row * D;
-	let r = min(row, N - 1);
-	let mean = stats[r * 2];
-	let rstd = stats[r * 2 + 1];
+/**
+ * dx for this workgroup's row; the row's statistics, computed again here, go to `stats` for dγ.
+ * `residual`: the gradient that reached x's other use (the residual stream) is added in.
+ */
+function dxBody(rms: boolean, residual: boolean): string {
+	return `${statsSnippet(rms)}
+	if (ok && tid == 0) {
+		stats[row * 2] = mean;
+		stats[row * 2 + 1] = rstd;
+	}
 	var a = 0.0;
 	var b = 0.0;
 	for (var c = tid; c < n; c += WG) {
@@ -77,62 +79,109 @@ function dxBody(rms: boolean): string {
 	for (var c = tid; c < n; c += WG) {
 		let g = dy[base + c] * gamma[c];
 		let xhat = (x[base + c] - mean) * rstd;
-		result[base + c] = rstd * (g - meanG - xhat * meanGX);
+		let v = rstd * (g - meanG - xhat * meanGX);
+		result[base + c] = ${residual ? 'v + dRes[base + c]' : 'v'};
 	}`;
 }
 
-/** dγ = Σ_rows dy · x̂: one thread per column. */
-const dGammaBody = `
+/** dγ = Σ_rows dy · x̂ and (LayerNorm) dβ = Σ_rows dy into `dBeta`: one thread per column. */
+function dGammaBody(rms: boolean): string {
+	return `
 	let N = uniforms.xShape[0];
 	let D = uniforms.xShape[1];
 	var acc = 0.0;
-	for (var i = 0; i < N; i++) { acc += dy[i * D + index] * (x[i * D + index] - stats[i * 2]) * stats[i * 2 + 1]; }
-	result[index] = acc;`;
+	var accB = 0.0;
+	for (var i = 0; i < N; i++) {
+		let g = dy[i * D + index];
+		acc += g * (x[i * D + index] - stats[i * 2]) * stats[i * 2 + 1];
+		accB += g;
+	}
+	result[index] = acc;
+	${rms ? '' : 'dBeta[index] = accB;'}`;
+}
 
 interface NormAttrs {
 	eps: number;
 	rms: boolean;
 }
 
-const KERNELS = { layer: 'WhetstoneLayerNorm', rms: 'WhetstoneRmsNorm' };
+const KERNELS = { layer: 'WhetstoneLayerNorm', rms: 'WhetstoneRmsNorm', layerResidual: 'WhetstoneLayerNormResidual', rmsResidual: 'WhetstoneRmsNormResidual' };
+
+function kernelName(rms: boolean, residual: boolean): string {
+	return rms ? (residual ? KERNELS.rmsResidual : KERNELS.rms) : residual ? KERNELS.layerResidual : KERNELS.layer;
+}
 let registered = false;
 
 /**
- * A registered kernel and gradient for each norm rather than tf.customGrad: the backward computes
- * the row statistics (which dx and dγ share) at once, then each gradient only if something needs
- * it, so a frozen γ and β (LoRA) cost the statistics and dx alone.
+ * A registered kernel and gradient for each norm rather than tf.customGrad: each gradient is
+ * computed only if something needs it, so a frozen γ and β (LoRA) cost dx alone. The row
+ * statistics and dβ are second outputs, written into tensors made when the backward reaches this
+ * op (they live as long as the backward pass): dx's dispatch fills the statistics, dγ's fills dβ.
+ * tfjs asks for the gradients in input order (x, γ, β); each thunk still works alone, computing
+ * what an earlier one would have left.
+ *
+ * The residual kernels have two outputs, x itself (the same buffer, no dispatch) and the norm: a
+ * pre-norm block adds its sublayer to the first, so x has one use on the tape and the gradient of
+ * the residual stream is added inside the dx kernel, not by tfjs accumulating x's two gradients
+ * (one dispatch fewer per norm).
  */
 function register(): void {
 	if (registered) return;
 	registered = true;
-	for (const rms of [false, true]) {
+	for (const [rms, residual] of [[false, false], [false, true], [true, false], [true, true]]) {
 		const kind = rms ? 'Rms' : 'Layer';
-		const kernelName = rms ? KERNELS.rms : KERNELS.layer;
 		tf.registerKernel({
-			kernelName,
+			kernelName: kernelName(rms, residual),
 			backendName: 'webgpu',
 			kernelFunc: ({ inputs, backend, attrs }) => {
 				const { eps } = attrs as unknown as NormAttrs;
 				const names = rms ? ['x', 'gamma'] : ['x', 'gamma', 'beta'];
 				const infos = names.map((k) => inputs[k] as tf.TensorInfo);
 				const [n, d] = infos[0].shape;
-				return runProgramInfo(backend, rowProgram(`whetstone${kind}Norm`, names, [n, d], n, d, forwardBody(rms), 'eps : f32,'), infos, [{ type: 'float32', data: [eps] }]);
+				const y = runProgramInfo(backend, rowProgram(`whetstone${kind}Norm`, names, [n, d], n, d, forwardBody(rms), 'eps : f32,'), infos, [{ type: 'float32', data: [eps] }]);
+				if (!residual) return y;
+				// x passed through as tfjs's Identity kernel does: one more reference to its buffer.
+				const x = infos[0];
+				(backend as unknown as { incRef(id: unknown): void }).incRef(x.dataId);
+				return [{ dataId: x.dataId, shape: x.shape, dtype: x.dtype }, y];
 			}
 		});
 		tf.registerGradient({
-			kernelName,
+			kernelName: kernelName(rms, residual),
 			inputsToSave: ['x', 'gamma'],
 			gradFunc: (dyIn, saved, attrs) => {
 				const { eps } = attrs as unknown as NormAttrs;
 				const [x, gamma] = saved;
-				const dy = dyIn as tf.Tensor;
+				// The residual kernels get [d(x passed through), d(norm)].
+				const [dRes, dy] = residual ? (dyIn as tf.Tensor[]) : [null, dyIn as tf.Tensor];
 				const [n, d] = x.shape;
-				const stats = runProgram(rowProgram(`whetstone${kind}NormStats`, ['x'], [n, 2], n, d, statsBody(rms), 'eps : f32,'), [x], [{ type: 'float32', data: [eps] }]);
-				const grads: Record<string, () => tf.Tensor> = {
-					x: () => runProgram(rowProgram(`whetstone${kind}NormDx`, ['x', 'gamma', 'dy', 'stats'], [n, d], n, d, dxBody(rms)), [x, gamma, dy, stats]),
-					gamma: () => runProgram(elementwiseProgram('whetstoneNormDGamma', ['x', 'dy', 'stats'], [d], dGammaBody), [x, dy, stats])
+				const epsU = [{ type: 'float32' as const, data: [eps] }];
+				const stats = emptyTensor([n, 2]);
+				const dBeta = rms ? null : emptyTensor([d]);
+				let haveStats = false;
+				let haveDBeta = false;
+				const dx = () => {
+					const names = ['x', 'gamma', 'dy', ...(dRes ? ['dRes'] : []), 'stats'];
+					const program = rowProgram(`whetstone${kind}NormDx${dRes ? 'Residual' : ''}`, names, [n, d], n, d, dxBody(rms, dRes !== null), 'eps : f32,');
+					const out = runIntoWritable(program, dRes ? [x, gamma, dy, dRes] : [x, gamma, dy], [{ name: 'stats', tensor: stats }], epsU);
+					haveStats = true;
+					return out;
 				};
-				if (!rms) grads.beta = () => columnSum(dy);
+				const dGamma = () => {
+					if (!haveStats) runIntoWritable(rowProgram(`whetstone${kind}NormStats`, ['x'], [n, 2], n, d, statsBody(rms), 'eps : f32,'), [x], [], epsU, stats);
+					haveStats = true;
+					const program = elementwiseProgram(`whetstone${kind}NormDGamma`, ['x', 'dy', 'stats', ...(rms ? [] : ['dBeta'])], [d], dGammaBody(rms));
+					const out = runIntoWritable(program, [x, dy, stats], dBeta ? [{ name: 'dBeta', tensor: dBeta }] : []);
+					haveDBeta = true;
+					return out;
+				};
+				const grads: Record<string, () => tf.Tensor> = { x: dx, gamma: dGamma };
+				if (dBeta)
+					grads.beta = () => {
+						if (!haveDBeta) dGamma().dispose();
+						// A new tensor on the same buffer: dBeta itself goes when the backward pass ends.
+						return dBeta.clone();
+					};
 				return grads;
 			}
 		});
@@ -142,7 +191,14 @@ function register(): void {
 function normOp(rms: boolean, x: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D | null, eps: number): tf.Tensor2D {
 	register();
 	const inputs = rms ? { x, gamma } : { x, gamma, beta: beta as tf.Tensor1D };
-	return tf.engine().runKernel(rms ? KERNELS.rms : KERNELS.layer, inputs as unknown as tf.NamedTensorMap, { eps, rms } as unknown as tf.NamedAttrMap) as tf.Tensor2D;
+	return tf.engine().runKernel(kernelName(rms, false), inputs as unknown as tf.NamedTensorMap, { eps, rms } as unknown as tf.NamedAttrMap) as tf.Tensor2D;
+}
+
+/** [x, norm(x)]: x passed through for the residual add, so its gradient is added in the norm's dx kernel. */
+export function fusedNormResidual(rms: boolean, x: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D | null, eps: number): [tf.Tensor2D, tf.Tensor2D] {
+	register();
+	const inputs = rms ? { x, gamma } : { x, gamma, beta: beta as tf.Tensor1D };
+	return tf.engine().runKernel(kernelName(rms, true), inputs as unknown as tf.NamedTensorMap, { eps, rms } as unknown as tf.NamedAttrMap) as unknown as [tf.Tensor2D, tf.Tensor2D];
 }
 
 /** x (N, D), γ and β (D); LayerNorm over the last axis. */

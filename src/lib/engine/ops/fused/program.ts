@@ -121,3 +121,50 @@ export function elementwiseProgram(key: string, variableNames: string[], outputS
 			}`
 	};
 }
+
+interface WritableBackend {
+	device: GPUDevice;
+	runWebGPUProgram(program: WebGPUProgram, inputs: tf.TensorInfo[], dtype: tf.DataType, uniforms?: ProgramUniform[], output?: tf.TensorInfo): tf.TensorInfo;
+	makeTensorInfo(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+}
+
+/**
+ * A float32 tensor with a buffer but no contents: a second output for `runIntoWritable` to fill.
+ * Nothing is uploaded or dispatched for it; made outside a gradient's thunks, it lives as long as
+ * the backward pass, so one thunk can write it and another read it.
+ */
+export function emptyTensor(shape: number[]): tf.Tensor {
+	const backend = tf.backend() as unknown as WritableBackend;
+	return tf.engine().makeTensorFromTensorInfo(backend.makeTensorInfo(shape, 'float32'));
+}
+
+/**
+ * Run `program` with `writable` (existing tensors, bound after `inputs` under the given names) as
+ * extra outputs: the shader tfjs makes declares every input `var<storage, read>`, and the binding
+ * of each writable name is rewritten to `read_write` when the pipeline is compiled (its layout is
+ * derived from the shader, so the bind group tfjs makes fits). The same device hook as the
+ * attention kernel's `runWithWritable`, for tensors that must outlive the call's scope. The
+ * program's own output is returned (`into` when given, written in place). One dispatch.
+ */
+export function runIntoWritable(program: WebGPUProgram, inputs: tf.Tensor[], writable: { name: string; tensor: tf.Tensor }[], uniforms?: ProgramUniform[], into?: tf.Tensor): tf.Tensor {
+	const backend = tf.backend() as unknown as WritableBackend;
+	const device = backend.device;
+	const own = Object.prototype.hasOwnProperty.call(device, 'createShaderModule');
+	const original = device.createShaderModule;
+	device.createShaderModule = function (this: GPUDevice, desc: GPUShaderModuleDescriptor) {
+		let code = desc.code;
+		for (const w of writable) {
+			const read = `var<storage, read> ${w.name}:`;
+			if (!code.includes(read)) throw new Error(`Fused kernel: the shader tfjs made has no '${read}' to make writable (tfjs-backend-webgpu changed its template).`);
+			code = code.replace(read, `var<storage, read_write> ${w.name}:`);
+		}
+		return original.call(this, { ...desc, code });
+	};
+	try {
+		const out = backend.runWebGPUProgram(program, [...inputs, ...writable.map((w) => w.tensor)], 'float32', uniforms, into);
+		return into ?? tf.engine().makeTensorFromTensorInfo(out);
+	} finally {
+		if (own) device.createShaderModule = original;
+		else delete (device as { createShaderModule?: unknown }).createShaderModule;
+	}
+}
