@@ -14,7 +14,10 @@ export default defineConfig({
 	testDir: 'tests/e2e',
 	timeout: 10 * 60_000,
 	expect: { timeout: 30_000 },
-	workers: 1,
+	// Two browsers at once: SwiftShader runs a browser's WebGPU work mostly on one core (its GPU
+	// process), so a second worker uses the other core of a 2-core machine. Each worker has its own
+	// browser, profile and shared example run (fixtures.ts). E2E_WORKERS=1 runs them one at a time.
+	workers: Number(process.env.E2E_WORKERS || 2),
 	retries: 0,
 	reporter: [['list']],
 	outputDir: 'test-results',

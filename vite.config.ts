@@ -1,4 +1,5 @@
 import { sveltekit } from '@sveltejs/kit/vite';
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
@@ -10,6 +11,9 @@ export default defineConfig({
 		environment: 'node',
 		testTimeout: 60_000,
 		hookTimeout: 60_000,
-		pool: 'forks'
+		pool: 'forks',
+		// Vitest's default leaves a core idle (cores − 1: one fork on a 2-core machine); the tests are
+		// single-threaded tfjs on the CPU, so one fork per core nearly halves the unit tier's time.
+		maxWorkers: Math.max(2, availableParallelism())
 	}
 });
