@@ -24,7 +24,7 @@
  * Dispatches: forward 1, backward 2.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { WebGPUProgram } from './program';
+import { withWritableBindings, type WebGPUProgram } from './program';
 
 export const ATTENTION_DISPATCHES = { forward: 1, backward: 2 };
 
@@ -254,26 +254,15 @@ interface WebGPUBackendLike {
 function runWithWritable(program: WebGPUProgram, inputs: tf.Tensor[], writable: { name: string; shape: number[] }[], uniforms: { type: string; data: number[] }[], into?: tf.Tensor): tf.Tensor[] {
 	const backend = tf.backend() as unknown as WebGPUBackendLike;
 	const extra = writable.map((w) => backend.makeTensorInfo(w.shape, 'float32'));
-	const device = backend.device;
-	const own = Object.prototype.hasOwnProperty.call(device, 'createShaderModule');
-	const original = device.createShaderModule;
-	device.createShaderModule = function (this: GPUDevice, desc: GPUShaderModuleDescriptor) {
-		let code = desc.code;
-		for (const w of writable) {
-			const read = `var<storage, read> ${w.name}:`;
-			if (!code.includes(read)) throw new Error(`Fused attention: the shader tfjs made has no '${read}' to make writable (tfjs-backend-webgpu changed its template).`);
-			code = code.replace(read, `var<storage, read_write> ${w.name}:`);
+	return withWritableBindings(
+		writable.map((w) => w.name),
+		'Fused attention',
+		() => {
+			const out = backend.runWebGPUProgram(program, [...inputs, ...extra], 'float32', uniforms, into);
+			const extras = extra.map((info) => tf.engine().makeTensorFromTensorInfo(info));
+			return [into ?? tf.engine().makeTensorFromTensorInfo(out), ...extras];
 		}
-		return original.call(this, { ...desc, code });
-	};
-	try {
-		const out = backend.runWebGPUProgram(program, [...inputs, ...extra], 'float32', uniforms, into);
-		const extras = extra.map((info) => tf.engine().makeTensorFromTensorInfo(info));
-		return [into ?? tf.engine().makeTensorFromTensorInfo(out), ...extras];
-	} finally {
-		if (own) device.createShaderModule = original;
-		else delete (device as { createShaderModule?: unknown }).createShaderModule;
-	}
+	);
 }
 
 /** Where one attention call reads and writes: element strides and offsets (features are contiguous). */

@@ -139,32 +139,46 @@ export function emptyTensor(shape: number[]): tf.Tensor {
 }
 
 /**
- * Run `program` with `writable` (existing tensors, bound after `inputs` under the given names) as
- * extra outputs: the shader tfjs makes declares every input `var<storage, read>`, and the binding
- * of each writable name is rewritten to `read_write` when the pipeline is compiled (its layout is
- * derived from the shader, so the bind group tfjs makes fits). The same device hook as the
- * attention kernel's `runWithWritable`, for tensors that must outlive the call's scope. The
- * program's own output is returned (`into` when given, written in place). One dispatch.
+ * Call `run` (which compiles and dispatches one tfjs program) with the device's
+ * `createShaderModule` rewriting each named binding from `var<storage, read>` to
+ * `var<storage, read_write>`: the shader tfjs makes declares every input read-only, and the
+ * pipeline's layout is derived from the shader, so the bind group tfjs makes still fits. Throws,
+ * naming `kernel`, if the shader has no such binding (tfjs-backend-webgpu changed its template).
  */
-export function runIntoWritable(program: WebGPUProgram, inputs: tf.Tensor[], writable: { name: string; tensor: tf.Tensor }[], uniforms?: ProgramUniform[], into?: tf.Tensor): tf.Tensor {
-	const backend = tf.backend() as unknown as WritableBackend;
-	const device = backend.device;
+export function withWritableBindings<T>(names: string[], kernel: string, run: () => T): T {
+	const device = (tf.backend() as unknown as WritableBackend).device;
 	const own = Object.prototype.hasOwnProperty.call(device, 'createShaderModule');
 	const original = device.createShaderModule;
 	device.createShaderModule = function (this: GPUDevice, desc: GPUShaderModuleDescriptor) {
 		let code = desc.code;
-		for (const w of writable) {
-			const read = `var<storage, read> ${w.name}:`;
-			if (!code.includes(read)) throw new Error(`Fused kernel: the shader tfjs made has no '${read}' to make writable (tfjs-backend-webgpu changed its template).`);
-			code = code.replace(read, `var<storage, read_write> ${w.name}:`);
+		for (const name of names) {
+			const read = `var<storage, read> ${name}:`;
+			if (!code.includes(read)) throw new Error(`${kernel}: the shader tfjs made has no '${read}' to make writable (tfjs-backend-webgpu changed its template).`);
+			code = code.replace(read, `var<storage, read_write> ${name}:`);
 		}
 		return original.call(this, { ...desc, code });
 	};
 	try {
-		const out = backend.runWebGPUProgram(program, [...inputs, ...writable.map((w) => w.tensor)], 'float32', uniforms, into);
-		return into ?? tf.engine().makeTensorFromTensorInfo(out);
+		return run();
 	} finally {
 		if (own) device.createShaderModule = original;
 		else delete (device as { createShaderModule?: unknown }).createShaderModule;
 	}
+}
+
+/**
+ * Run `program` with `writable` (existing tensors, bound after `inputs` under the given names) as
+ * extra outputs, through `withWritableBindings`, for tensors that must outlive the call's scope.
+ * The program's own output is returned (`into` when given, written in place). One dispatch.
+ */
+export function runIntoWritable(program: WebGPUProgram, inputs: tf.Tensor[], writable: { name: string; tensor: tf.Tensor }[], uniforms?: ProgramUniform[], into?: tf.Tensor): tf.Tensor {
+	const backend = tf.backend() as unknown as WritableBackend;
+	return withWritableBindings(
+		writable.map((w) => w.name),
+		'Fused kernel',
+		() => {
+			const out = backend.runWebGPUProgram(program, [...inputs, ...writable.map((w) => w.tensor)], 'float32', uniforms, into);
+			return into ?? tf.engine().makeTensorFromTensorInfo(out);
+		}
+	);
 }
