@@ -1,7 +1,7 @@
 /**
- * Shared e2e fixtures: one browser context per Playwright worker (two workers, each with its own
- * browser: one context for each worker's share of the suite while no test fails), holding the
- * example project with a tiny trained from-scratch run.
+ * Shared e2e fixtures: one browser context per Playwright worker (one worker by default, so one for
+ * the whole suite while no test fails), holding the example project with a tiny trained
+ * from-scratch run.
  * Specs that only need "a completed classification run" take `studioPage` and call
  * `ensureTrainedExample`, so the run is trained once for all of them instead of once per spec.
  * Specs that test a fresh profile (reloads, crashes, importer errors) keep Playwright's own `page`.
