@@ -127,7 +127,8 @@ describe('multi-label sessions', () => {
 		const first = await s.evaluate(data, all);
 		// a sigmoid per label starts near ln 2 per label slot
 		expect(Math.abs(first.loss - Math.log(2))).toBeLessThan(0.15);
-		for (let i = 0; i < 60; i++) s.trainStep(s.batch(data, all.slice((i % 2) * 8, (i % 2) * 8 + 8)), 1e-2, i);
+		// 30 steps reach every label set (accuracy 1, loss under half); the bounds below are the claim.
+		for (let i = 0; i < 30; i++) s.trainStep(s.batch(data, all.slice((i % 2) * 8, (i % 2) * 8 + 8)), 1e-2, i);
 		const stats = await s.takeStats();
 		expect(stats!.loss).toBeLessThan(first.loss);
 		const last = await s.evaluate(data, all);
