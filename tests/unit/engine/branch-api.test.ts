@@ -13,8 +13,9 @@ import { checkpointHooks, getMetrics, getRun, listCheckpoints, loadCheckpoint, o
 import type { TrainEvent } from '../../../src/lib/shared/types';
 
 
+/** 8 steps of 16 rows over 2 epochs: checkpoints at steps 3, 6 and 8, and a branch from step 3 crosses the epoch's end. */
 async function setup() {
-	return (await createTicketRun({ epochs: 2, logEvery: 1, evalEvery: 4, checkpointEvery: 3, warmupSteps: 2 })).run;
+	return (await createTicketRun({ batchSize: 16, epochs: 2, logEvery: 1, evalEvery: 4, checkpointEvery: 3, warmupSteps: 2 })).run;
 }
 
 const bytesOf = (a: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
