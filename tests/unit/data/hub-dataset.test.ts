@@ -177,7 +177,8 @@ describe('errors', () => {
 
 	it('Cancel mid-read stops with a cancelled error', async () => {
 		const l = await listHubDataset('whetstone-test/tickets', settings());
-		hub.options.slowBytesPerSec = 20_000;
+		// Paced in 5 kB slices: the 100th row comes at about a third of the file, long before its end.
+		hub.options.slowBytesPerSec = 100_000;
 		const ctl = new AbortController();
 		const read = readHubRows(l, 'default', 'train', settings(), { limit: 400, signal: ctl.signal, onProgress: (p) => p.rows >= 100 && ctl.abort() });
 		const e = await rejection(read);
@@ -197,7 +198,7 @@ describe('the data worker', () => {
 		const t = await parseParquet(r.fileName, r.bytes);
 		expect(t.columns).toEqual(['text']);
 		expect(t.records.map((x) => x.values.text)).toHaveLength(7);
-		hub.options.slowBytesPerSec = 10_000;
+		hub.options.slowBytesPerSec = 100_000;
 		const read = hubDatasetApi.readHubRows(l, 'default', 'train', settings(), { limit: 400 }, (p) => p.rows >= 100 && hubDatasetApi.cancelHub());
 		expect((await rejection(read)).code).toBe('cancelled');
 	});
