@@ -115,12 +115,14 @@ describe('batched generation over the cache', () => {
 				{ maxNewTokens: 8, eosTokenIds: [] as number[] },
 				{ maxNewTokens: 8, doSample: true, temperature: 0.9, topK: 30, topP: 0.95, seed: 4, eosTokenIds: [] as number[] }
 			]) {
+				// Alone over its own cache, which the tests above hold to the recompute path (about 8× the
+				// time on the CPU): batching is what this test checks.
 				const alone: number[][] = [];
-				for (const p of prompts) alone.push(await generateStream(m.spec, m.params, m.config, p, { ...opts, kvCache: false }));
+				for (const p of prompts) alone.push(await generateStream(m.spec, m.params, m.config, p, opts));
 				// an EOS some rows emit early, so their rows free up for the next prompts
 				const eos = [alone[1][2]];
 				const aloneEos: number[][] = [];
-				for (const p of prompts) aloneEos.push(await generateStream(m.spec, m.params, m.config, p, { ...opts, eosTokenIds: eos, kvCache: false }));
+				for (const p of prompts) aloneEos.push(await generateStream(m.spec, m.params, m.config, p, { ...opts, eosTokenIds: eos }));
 				expect(await generateBatch(m.spec, m.params, m.config, prompts, opts, {}, 4)).toEqual(alone);
 				expect(await generateBatch(m.spec, m.params, m.config, prompts, { ...opts, eosTokenIds: eos }, {}, 3)).toEqual(aloneEos);
 			}
@@ -133,8 +135,8 @@ describe('the context limit with the cache', () => {
 			const m = load(arch);
 			const config = { ...m.config, maxPositions: 20 };
 			const small = { ...m, config };
-			const opts = { maxNewTokens: 12, eosTokenIds: [] };
-			// reaches the limit: 14 + 12 > 20, the window starts sliding at step 7
+			const opts = { maxNewTokens: 9, eosTokenIds: [] };
+			// reaches the limit: 14 + 9 > 20, the window starts sliding at step 7 (three steps slide)
 			const reach = await run(small, promptOf(14), opts);
 			const reachRef = await run(small, promptOf(14), { ...opts, kvCache: false });
 			expect(reach.ids).toEqual(reachRef.ids);
@@ -144,10 +146,10 @@ describe('the context limit with the cache', () => {
 			const overRef = await run(small, promptOf(26), { ...opts, kvCache: false });
 			expect(over.ids).toEqual(overRef.ids);
 			expect(maxDiff(over.logits, overRef.logits)).toBeLessThan(1e-5);
-			// batched, rows on both sides of the limit
+			// batched, rows on both sides of the limit, each equal to itself alone (over its cache, held to the recompute path just above)
 			const prompts = [promptOf(3), promptOf(14, 1), promptOf(26, 2), promptOf(19, 3)];
 			const alone: number[][] = [];
-			for (const p of prompts) alone.push(await generateStream(m.spec, m.params, config, p, { ...opts, kvCache: false }));
+			for (const p of prompts) alone.push(await generateStream(m.spec, m.params, config, p, opts));
 			expect(await generateBatch(m.spec, m.params, config, prompts, opts, {}, 4)).toEqual(alone);
 		});
 
