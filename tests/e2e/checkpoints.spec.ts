@@ -45,7 +45,7 @@ test('a worker killed mid-checkpoint resumes from the previous one; evaluate thi
 	await page.getByTestId('nav-train').click();
 	await page.getByTestId('model-preset').selectOption('nano');
 	await setNumber(page, 'epochs', 1);
-	await setNumber(page, 'batch-size', 32);
+	await setNumber(page, 'batch-size', 8);
 	await setNumber(page, 'max-steps', 12);
 	await page.locator('summary', { hasText: 'Model shape' }).click();
 	await setNumber(page, 'log-every', 2);

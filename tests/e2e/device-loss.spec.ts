@@ -56,7 +56,7 @@ test('a lost GPU device pauses at the last checkpoint; resume on a new device, t
 	await page.getByTestId('nav-train').click();
 	await page.getByTestId('model-preset').selectOption('nano');
 	await setNumber(page, 'epochs', 1);
-	await setNumber(page, 'batch-size', 32);
+	await setNumber(page, 'batch-size', 8);
 	await setNumber(page, 'max-steps', 8);
 	await page.locator('summary', { hasText: 'Model shape' }).click();
 	await setNumber(page, 'log-every', 1);

@@ -60,7 +60,7 @@ test('export panel: a from-scratch run downloads as a GPT-2 folder that opens ag
 	const r = JSON.parse(readFileSync((await d.path())!, 'utf8'));
 	expect(r.format).toBe('whetstone-reproducibility');
 	expect(r.run).toMatchObject({ name: runName, status: 'completed', step: 8 });
-	expect(r.config.train).toMatchObject({ maxSteps: 8, batchSize: 32 });
+	expect(r.config.train).toMatchObject({ maxSteps: 8, batchSize: 8 });
 	expect(r.config.model.nLayer).toBe(1);
 	expect(r.dataset.contentHash).toMatch(/^[0-9a-f]{64}$/);
 	expect(r.seed).toBe(r.config.train.seed);

@@ -33,7 +33,7 @@ let trained: string | null = null;
 
 /**
  * Make sure the example project is open and has a completed tiny from-scratch run (the newest
- * run row); trains it (nano, 8 steps, log every 2, eval every 4, checkpoint every 4) the first time.
+ * run row); trains it (nano, batch 8, 8 steps, log every 2, eval every 4, checkpoint every 4) the first time.
  * Specs that train more runs in the example project leave this one in place (never delete it).
  * Leaves the page on the Train screen and returns the run's name: other specs add runs to the
  * example project too, so find it by name, not by its place in the list.
@@ -48,7 +48,7 @@ export async function ensureTrainedExample(page: Page): Promise<string> {
 	await page.getByTestId('source-scratch').check();
 	await page.getByTestId('model-preset').selectOption('nano');
 	await setNumber(page, 'epochs', 1);
-	await setNumber(page, 'batch-size', 32);
+	await setNumber(page, 'batch-size', 8);
 	await setNumber(page, 'max-steps', 8);
 	await page.locator('summary', { hasText: 'Model shape' }).click();
 	await setNumber(page, 'log-every', 2);

@@ -94,8 +94,8 @@ test('storage screen: empty, a cached model, full quota on import and on a check
 	await page.getByTestId('nav-train').click();
 	await page.getByTestId('model-preset').selectOption('nano');
 	await setNumber(page, 'epochs', 1);
-	await setNumber(page, 'batch-size', 32);
-	await setNumber(page, 'max-steps', 18); // one epoch of the example's 589 training rows
+	await setNumber(page, 'batch-size', 8);
+	await setNumber(page, 'max-steps', 8);
 	await page.locator('summary', { hasText: 'Model shape' }).click();
 	await setNumber(page, 'log-every', 2);
 	await setNumber(page, 'eval-every', 2);
@@ -166,7 +166,7 @@ test('storage screen: empty, a cached model, full quota on import and on a check
 	await page.getByTestId('nav-train').click();
 	await page.getByTestId('resume').click();
 	await expect(row).toHaveAttribute('data-status', 'completed', { timeout: 180_000 });
-	expect(Math.max(...(await steps()))).toBe(18);
+	expect(Math.max(...(await steps()))).toBe(8);
 
 	// With a run, its checkpoints and a model: every deletion, confirmed, and the numbers measured again.
 	await page.getByTestId('nav-storage').click();
@@ -241,7 +241,7 @@ test('storage screen: empty, a cached model, full quota on import and on a check
 	await page.getByTestId('nav-train').click();
 	await page.getByTestId('model-preset').selectOption('nano');
 	await setNumber(page, 'epochs', 30);
-	await setNumber(page, 'batch-size', 32);
+	await setNumber(page, 'batch-size', 8);
 	await setNumber(page, 'max-steps', 400);
 	await page.locator('summary', { hasText: 'Model shape' }).click();
 	await setNumber(page, 'log-every', 2);

@@ -20,7 +20,8 @@ test('example project: train, pause, reload, resume, evaluate, predict on WebGPU
 	await page.getByTestId('nav-train').click();
 	await page.getByTestId('model-preset').selectOption('nano');
 	await setNumber(page, 'epochs', 1);
-	await setNumber(page, 'batch-size', 32);
+	await setNumber(page, 'batch-size', 8);
+	await setNumber(page, 'max-steps', 16);
 	await page.locator('summary', { hasText: 'Model shape' }).click();
 	await setNumber(page, 'log-every', 2);
 	await setNumber(page, 'eval-every', 6);

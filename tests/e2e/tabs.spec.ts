@@ -65,7 +65,7 @@ test('two tabs: a run trained in one is "training in another tab" in the other; 
 	await b.getByTestId('source-scratch').check();
 	await b.getByTestId('model-preset').selectOption('nano');
 	await setNumber(b, 'epochs', 1);
-	await setNumber(b, 'batch-size', 32);
+	await setNumber(b, 'batch-size', 8);
 	await setNumber(b, 'max-steps', 2);
 	await b.locator('summary', { hasText: 'Model shape' }).click();
 	await setNumber(b, 'log-every', 1);
