@@ -35,12 +35,15 @@ async function download(repo: string): Promise<{ ref: ModelRef; config: Record<s
 	return { ref: { repo: insp.repo, revision: insp.revision }, config: insp.config };
 }
 
-async function importFile(file: string, kind: 'text' | 'pairs' | 'classification', columns: { text: string; label?: string }) {
+/** `everyNth` keeps the first line (a CSV's header) and every nth after it, one record a line: fewer rows where their number is not what a test checks. */
+async function importFile(file: string, kind: 'text' | 'pairs' | 'classification', columns: { text: string; label?: string }, everyNth = 1) {
 	const b = readFileSync(new URL(`../../fixtures/data/${file}`, import.meta.url));
+	const [header, ...lines] = b.toString('utf8').trimEnd().split('\n');
+	const bytes = new TextEncoder().encode([header, ...lines.filter((_, i) => i % everyNth === 0)].join('\n'));
 	return importDataset({
 		projectId: 'p1',
 		fileName: file,
-		bytes: b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer,
+		bytes: bytes.buffer as ArrayBuffer,
 		kind,
 		textColumn: columns.text,
 		labelColumn: columns.label,
@@ -49,10 +52,14 @@ async function importFile(file: string, kind: 'text' | 'pairs' | 'classification
 	});
 }
 
-async function createRun(repo: string, versionId: string, contentHash: string, objective: Objective, numClasses = 1) {
+/**
+ * A run of a few steps (tfjs on the CPU takes about a second a step): by default one checkpoint
+ * and one validation before the end, so a test can pause at the checkpoint and resume.
+ */
+async function createRun(repo: string, versionId: string, contentHash: string, objective: Objective, numClasses = 1, steps = 4) {
 	const { ref, config: hfConfig } = await download(repo);
 	const config = defaultRunConfig(numClasses);
-	config.train = { ...config.train, batchSize: 4, epochs: 1, maxSteps: 6, learningRate: 3e-3, weightDecay: 0.01, warmupSteps: 0, logEvery: 2, evalEvery: 3, checkpointEvery: 3 };
+	config.train = { ...config.train, batchSize: 4, epochs: 1, maxSteps: steps, learningRate: 3e-3, weightDecay: 0.01, warmupSteps: 0, logEvery: 2, evalEvery: 2, checkpointEvery: 2 };
 	config.pretrained = { ...ref, modelType: String(hfConfig.model_type), hfConfig, objective, contextLength: 48, numClasses };
 	const prep = await prepareHubTokens(versionId, ref, objective, 48, hubFileReader(ref));
 	return api.createRun({ projectId: 'p1', datasetVersionId: versionId, datasetHash: contentHash, tokenizerHash: prep.tokenizerHash, tokenizedKey: prep.key, config, name: objective });
@@ -65,7 +72,7 @@ describe('pretrained runs through the engine API', () => {
 		expect(await api.train(run.id, (e) => e.type === 'checkpoint' && api.pause())).toBe('paused');
 		expect(await api.train(run.id, () => {})).toBe('completed');
 		const done = (await getRun(run.id))!;
-		expect(done.step).toBe(6);
+		expect(done.step).toBe(4);
 		expect(done.evaluation?.lm?.perplexity).toBeGreaterThan(1);
 		expect(done.evaluation?.lm?.perplexity).toBeCloseTo(Math.exp(done.evaluation!.loss), 6);
 		// Per-sequence sums (for paired comparisons on Compare) add up to the totals.
@@ -94,8 +101,9 @@ describe('pretrained runs through the engine API', () => {
 	});
 
 	it('instruction tuning on chat pairs: loss only on responses, generation formatted with the chat template', async () => {
-		const version = await importFile('chat-sample.jsonl', 'pairs', { text: 'messages' });
-		const run = await createRun('whetstone-test/tiny-llama', version.id, version.contentHash, 'instruction');
+		// Half the chats: the test split's answers are generated 48 tokens each, past this model's 64 positions.
+		const version = await importFile('chat-sample.jsonl', 'pairs', { text: 'messages' }, 2);
+		const run = await createRun('whetstone-test/tiny-llama', version.id, version.contentHash, 'instruction', 1, 2);
 		expect(await api.train(run.id, () => {})).toBe('completed');
 		const done = (await getRun(run.id))!;
 		expect(done.evaluation?.lm?.tokenAccuracy).toBeGreaterThanOrEqual(0);
@@ -128,7 +136,7 @@ describe('pretrained runs through the engine API', () => {
 
 	it('the forgetting check compares the base and the fine-tuned perplexity on general text', async () => {
 		const version = await importFile('domain-text.jsonl', 'text', { text: 'text' });
-		const run = await createRun('whetstone-test/tiny-gpt2', version.id, version.contentHash, 'causal-lm');
+		const run = await createRun('whetstone-test/tiny-gpt2', version.id, version.contentHash, 'causal-lm', 1, 2);
 		await api.train(run.id, () => {});
 		const r = await api.forgettingCheck(run.id, 'The weather was mild for the season.\n\nMost people walked to work and back.');
 		expect(r.base).toBeGreaterThan(1);
@@ -138,8 +146,10 @@ describe('pretrained runs through the engine API', () => {
 	});
 
 	it('classification with a new head on a pretrained encoder', async () => {
-		const version = await importFile('../../../static/examples/support-tickets.csv', 'classification', { text: 'text', label: 'team' });
-		const run = await createRun('whetstone-test/tiny-bert', version.id, version.contentHash, 'classification', version.labels.length);
+		// A fifth of the example's rows (all five teams): evaluation reads every validation and test row.
+		const version = await importFile('../../../static/examples/support-tickets.csv', 'classification', { text: 'text', label: 'team' }, 5);
+		expect(version.labels).toHaveLength(5);
+		const run = await createRun('whetstone-test/tiny-bert', version.id, version.contentHash, 'classification', version.labels.length, 2);
 		expect(await api.train(run.id, () => {})).toBe('completed');
 		const done = (await getRun(run.id))!;
 		expect(done.evaluation?.confusion.flat().reduce((a, b) => a + b, 0)).toBe(done.evaluation?.count);
