@@ -85,9 +85,10 @@ describe.each(CASES)('integrated gradients on the %s', (_name, make, ids) => {
 		const logits = await logitsOf(m, ids);
 		const target = logits.indexOf(Math.max(...logits));
 		const before = tf.memory().numTensors;
+		// The studio's default count (WhyLabel.svelte: 32 steps); the trapezoid's 31 intervals are 32 points.
 		const settings = [
-			{ baseline: 'zero', rule: 'trapezoid', steps: 63 },
-			{ baseline: 'pad', rule: 'riemann', steps: 64 }
+			{ baseline: 'zero', rule: 'trapezoid', steps: 31 },
+			{ baseline: 'pad', rule: 'riemann', steps: 32 }
 		] as const;
 		for (const { baseline, rule, steps } of settings) {
 			const r = await integratedGradients(m, ids, target, { steps, rule, baseline, chunk: 24 });
@@ -105,7 +106,7 @@ describe.each(CASES)('integrated gradients on the %s', (_name, make, ids) => {
 		const s = await make();
 		const m = classifierModel(s);
 		const coarse = await integratedGradients(m, ids, 0, { steps: 2, rule: 'riemann', baseline: 'zero' });
-		const fine = await integratedGradients(m, ids, 0, { steps: 127, rule: 'trapezoid', baseline: 'zero' });
+		const fine = await integratedGradients(m, ids, 0, { steps: 31, rule: 'trapezoid', baseline: 'zero' });
 		expect(fine.relativeError).toBeLessThanOrEqual(coarse.relativeError + 1e-6);
 		expect(fine.relativeError).toBeLessThan(0.01);
 		s.dispose();
@@ -158,7 +159,7 @@ describe('classifierModel', () => {
 describe('through the engine API on a trained run', () => {
 	it('explains a text, projects the test split before and after, and stored the per-layer internals', async () => {
 		useDatabase('inside-why-' + Math.random());
-		const { run } = await createTicketRun({ epochs: 2, logEvery: 2, evalEvery: 4, checkpointEvery: 4, warmupSteps: 1 });
+		const { run } = await createTicketRun({ epochs: 1, logEvery: 2, evalEvery: 4, checkpointEvery: 4, warmupSteps: 1 });
 		expect(await api.train(run.id, () => {})).toBe('completed');
 		const metrics = (await getMetrics(run.id)) as PointWithLayers[];
 		const logged = metrics.filter((p) => p.trainLoss !== undefined);
