@@ -55,6 +55,8 @@ describe('ClassifierSession', () => {
 	});
 
 	it('leaks no tensors across a step, an evaluation and a prediction', async () => {
+		// Counted from here, not from zero: with module isolation off another file may hold tensors in this fork.
+		const start = tf.memory().numTensors;
 		const s = ClassifierSession.create(config({ dropout: 0.1 }), { padId: 0 });
 		const data = rows(8);
 		const all = [...Array(8).keys()];
@@ -67,6 +69,6 @@ describe('ClassifierSession', () => {
 		await s.probs(s.batch(data, [0]));
 		expect(tf.memory().numTensors).toBe(before);
 		s.dispose();
-		expect(tf.memory().numTensors).toBe(0);
+		expect(tf.memory().numTensors).toBe(start);
 	});
 });
