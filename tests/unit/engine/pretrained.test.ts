@@ -71,7 +71,8 @@ describe('PretrainedSession', () => {
 			const data = rows();
 			const all = [...Array(12).keys()];
 			const first = await s.evaluate(data, all);
-			for (let i = 0; i < 30; i++) s.trainStep(s.batch(data, all.slice((i % 3) * 4, (i % 3) * 4 + 4)), 3e-3, i);
+			// 18 steps, 6 passes over the 3 batches: BERT's loss is 0.26 of the first here (0.51 at 12), the decoders' lower
+			for (let i = 0; i < 18; i++) s.trainStep(s.batch(data, all.slice((i % 3) * 4, (i % 3) * 4 + 4)), 3e-3, i);
 			await s.takeStats();
 			const last = await s.evaluate(data, all);
 			expect(last.loss).toBeLessThan(first.loss * 0.5);
@@ -98,9 +99,10 @@ describe('PretrainedSession', () => {
 		const alone = (await s.evaluate(data, [5])).perRow!;
 		expect([alone.tokens[0], alone.correct[0]]).toEqual([per.tokens[5], per.correct[5]]);
 		expect(alone.nll[0]).toBeCloseTo(per.nll[5], 3);
-		for (let i = 0; i < 20; i++) s.trainStep(s.batch(data, all.slice((i % 3) * 4, (i % 3) * 4 + 4)), 1e-2, i);
+		// 8 steps lower the loss by 1.97 here (2.72 at 20)
+		for (let i = 0; i < 8; i++) s.trainStep(s.batch(data, all.slice((i % 3) * 4, (i % 3) * 4 + 4)), 1e-2, i);
 		const stats = await s.takeStats();
-		expect(stats!.steps).toBe(20);
+		expect(stats!.steps).toBe(8);
 		const last = await s.evaluate(data, all);
 		expect(last.loss).toBeLessThan(first.loss - 0.5);
 		s.dispose();
