@@ -45,9 +45,9 @@ describe('ClassifierSession', () => {
 		const s = ClassifierSession.create(config(), { padId: 0 });
 		const data = rows(8);
 		const all = [...Array(8).keys()];
-		for (let i = 0; i < 60; i++) s.trainStep(s.batch(data, all), 1e-2, i);
+		for (let i = 0; i < 30; i++) s.trainStep(s.batch(data, all), 1e-2, i);
 		const stats = await s.takeStats();
-		expect(stats!.steps).toBe(60);
+		expect(stats!.steps).toBe(30);
 		const ev = await s.evaluate(data, all);
 		expect(ev.accuracy).toBe(1);
 		expect(ev.loss).toBeLessThan(0.05);
