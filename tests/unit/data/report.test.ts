@@ -5,9 +5,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { dataReport } from '../../../src/lib/data/report';
 
+const execFileAsync = promisify(execFile);
 const file = 'tests/fixtures/data/tickets-messy.csv';
 const bytes = readFileSync(file);
 const rows = (refs: { row: number }[]) => refs.map((r) => r.row);
@@ -51,10 +53,13 @@ describe('data report', async () => {
 		expect(r.split.sizes.train + r.split.sizes.validation + r.split.sizes.test).toBe(26);
 	});
 
-	it('npm run data:report prints the same numbers (and JSON with --json)', () => {
-		const json = JSON.parse(execFileSync('npx', ['tsx', 'scripts/data-report.ts', file, '--json'], { encoding: 'utf8' }));
+	it('npm run data:report prints the same numbers (and JSON with --json)', async () => {
+		// The script as `tsx scripts/data-report.ts` runs it: Node with tsx's loader, without npx
+		// resolving the binary first; both invocations at once.
+		const report = (...args: string[]) => execFileAsync(process.execPath, ['--import', 'tsx', 'scripts/data-report.ts', file, ...args], { encoding: 'utf8' }).then((o) => o.stdout);
+		const [out, text] = await Promise.all([report('--json'), report('--near', '0.8')]);
+		const json = JSON.parse(out);
 		expect(json).toEqual(JSON.parse(JSON.stringify(r)));
-		const text = execFileSync('npx', ['tsx', 'scripts/data-report.ts', file, '--near', '0.8'], { encoding: 'utf8' });
 		expect(text).toContain('exact-duplicate groups: 1\n  rows 1, 7');
 		expect(text).toContain('near-duplicate clusters (Jaccard ≥ 0.8): 3');
 		expect(text).toContain('IBAN: rows 15');
