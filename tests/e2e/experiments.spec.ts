@@ -67,7 +67,7 @@ test('a 4-trial study: form, pause, reload, resume, table, charts, exports, prom
 	await page.getByTestId('log-train-learningRate').uncheck();
 	await page.getByTestId('log-train-learningRate').check();
 	await page.getByTestId('tune-train-batchSize').check();
-	await page.getByTestId('choices-train-batchSize').fill('16, 32');
+	await page.getByTestId('choices-train-batchSize').fill('4, 8');
 	await page.getByTestId('tune-model-dropout').check();
 	await page.getByTestId('tune-model-dropout').uncheck();
 	await shot(page, 'experiments-form');
