@@ -14,7 +14,8 @@ import type { TrainEvent } from '../../../src/lib/shared/types';
 
 
 async function setup() {
-	return (await createTicketRun({ epochs: 2, logEvery: 2, evalEvery: 4, checkpointEvery: 3, warmupSteps: 2 })).run;
+	// Batches of 16: 8 steps over the 2 epochs, checkpoints at 3, 6 and 8.
+	return (await createTicketRun({ batchSize: 16, epochs: 2, logEvery: 2, evalEvery: 4, checkpointEvery: 3, warmupSteps: 2 })).run;
 }
 
 beforeAll(async () => {
