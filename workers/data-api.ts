@@ -23,8 +23,9 @@ export const api = {
 	importDataset,
 	resplitDataset,
 	/** What near-duplicate removal, PII redaction and the leakage fix would change (src/lib/data/clean.ts); near-duplicate signatures hashed on every core (workers/minhash-pool.ts). */
-	checkDataset: (versionId: string, threshold?: number, normalize?: NormalizeOptions, length?: { min: number; max: number }) => checkDataset(versionId, threshold, normalize, length, bandKeysInPool),
-	cleanDataset: (versionId: string, steps: CleanStep[]) => cleanDataset(versionId, steps, bandKeysInPool),
+	/** Check & clean, their stages reported to `onPhase` (a top-level comlink proxy); Cancel ends the worker (nothing half-made is stored). */
+	checkDataset: (versionId: string, threshold?: number, normalize?: NormalizeOptions, length?: { min: number; max: number }, onPhase?: PhaseCallback) => checkDataset(versionId, threshold, normalize, length, bandKeysInPool, onPhase),
+	cleanDataset: (versionId: string, steps: CleanStep[], onPhase?: PhaseCallback) => cleanDataset(versionId, steps, bandKeysInPool, onPhase),
 	/** Label steps (rename, merge, drop rare, resample the training split) previewed, then applied as a new version (src/lib/data/labels.ts). */
 	previewLabels,
 	relabelDataset,

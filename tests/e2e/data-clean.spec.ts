@@ -161,3 +161,67 @@ test('data screen: re-split by a group column (no customer in two splits)', asyn
 	expect(spans.every((n) => n === 1)).toBe(true);
 	await shot(page, 'data-split-by-group');
 });
+
+/**
+ * `n` tickets of seeded random words in three classes, every 50th a near-copy of the one before
+ * (one word changed): enough rows that a check takes seconds, not a blink.
+ */
+function manyTickets(n: number): string {
+	let seed = 7;
+	const next = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
+	const words = Array.from({ length: 3000 }, (_, i) => `w${i.toString(36)}`);
+	const lines = ['text,label'];
+	let previous: string[] = [];
+	for (let i = 0; i < n; i++) {
+		const text = i % 50 === 49 ? previous.map((w, k) => (k === 3 ? 'changed' : w)) : Array.from({ length: 12 + Math.floor(next() * 20) }, () => words[Math.floor(next() * words.length)]);
+		previous = text;
+		lines.push(`Ticket ${text.join(' ')},${['billing', 'shipping', 'technical'][i % 3]}`);
+	}
+	return lines.join('\n');
+}
+
+test('data screen: a long check and a long cleaning show their stages with a count and Cancel; cancelled, nothing changes', async ({ studioPage: page }) => {
+	await page.getByTestId('nav-projects').click();
+	await page.getByLabel('Project name').fill(`Long check ${Date.now()}`);
+	await page.getByRole('button', { name: 'Create' }).click();
+	await expect(page).toHaveURL(/\/data$/);
+	await page.getByTestId('file-input').setInputFiles({ name: 'many-tickets.csv', mimeType: 'text/csv', buffer: Buffer.from(manyTickets(40_000)) });
+	await expect(page.getByTestId('import-button')).toHaveText('Import 40,000 rows', { timeout: 60_000 });
+	await page.getByTestId('import-button').click();
+	await expect(page.getByTestId('dataset-overview')).toBeVisible({ timeout: 120_000 });
+	const versions = page.getByTestId('version-row');
+	await expect(versions).toHaveCount(1);
+	const panel = page.getByTestId('clean');
+	await panel.locator('summary').click();
+
+	// The check, cancelled while it works: said by name, no results, the version as it was.
+	const stage = panel.getByTestId('phase');
+	await page.getByTestId('clean-check').click();
+	await expect(stage.getByTestId('phase-name')).toHaveText(/Hashing rows for near-duplicates|Measuring lengths and Unicode|Comparing near-duplicate candidates|Looking for personal data/);
+	await shot(page, 'data-clean-checking');
+	await stage.getByTestId('phase-cancel').click();
+	await expect(panel.getByRole('alert')).toContainText('The check was cancelled; nothing was changed.');
+	await expect(stage).toHaveCount(0);
+	await expect(page.getByTestId('clean-results')).toHaveCount(0);
+	await expect(page.getByTestId('clean-check')).toBeEnabled();
+
+	// Checked again (a new data worker): it runs to the end.
+	await page.getByTestId('clean-check').click();
+	await expect(page.getByTestId('clean-results')).toBeVisible({ timeout: 120_000 });
+	await expect(page.getByTestId('clean-pii-count')).toHaveText('none found');
+
+	await expect(page.getByTestId('clean-near-count')).toHaveText(/^[\d,]+ clusters; keeping the first row of each removes [\d,]+ rows$/);
+	await expect(page.getByTestId('clean-near')).toBeChecked();
+
+	// The cleaning (lowercase, then near-duplicates dropped), cancelled: no new version.
+	await page.getByTestId('clean-lowercase').check();
+	await page.getByTestId('clean-check').click();
+	await expect(page.getByTestId('clean-normalize-count')).toHaveText('changes 40000 rows', { timeout: 120_000 });
+	await expect(page.getByTestId('clean-normalize')).toBeChecked();
+	await page.getByTestId('clean-apply').click();
+	await expect(stage.getByTestId('phase-name')).toBeVisible();
+	await stage.getByTestId('phase-cancel').click();
+	await expect(panel.getByRole('alert')).toContainText('Cleaning was cancelled; no new version was stored');
+	await expect(versions).toHaveCount(1);
+	await expect(page.getByTestId('clean-done')).toHaveCount(0);
+});

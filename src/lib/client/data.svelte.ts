@@ -173,12 +173,14 @@ export class DataClient {
 	 * worker that stops answering is still found dead (src/lib/data/sliced.ts).
 	 */
 	checkDataset(versionId: string, threshold: number, normalize: NormalizeOptions, length: { min: number; max: number }) {
-		return this.call((api) => api.checkDataset(versionId, threshold, { ...normalize }, { ...length }));
+		return this.phased('Checking…', 'The check was cancelled; nothing was changed.', (onPhase) => this.call((api) => api.checkDataset(versionId, threshold, { ...normalize }, { ...length }, onPhase)));
 	}
 
 	/** A new version with the cleaning steps applied; no time limit, for the same reason as the check. */
 	cleanDataset(versionId: string, steps: CleanStep[]) {
-		return this.run('Cleaning…', () => this.call((api) => api.cleanDataset(versionId, JSON.parse(JSON.stringify(steps)) as CleanStep[])));
+		return this.phased('Cleaning…', 'Cleaning was cancelled; no new version was stored and the version you cleaned is as it was.', (onPhase) =>
+			this.call((api) => api.cleanDataset(versionId, JSON.parse(JSON.stringify(steps)) as CleanStep[], onPhase))
+		);
 	}
 
 	/** What label steps would change (counts per split and class, before and after); quiet (no busy flag). */
@@ -249,27 +251,38 @@ export class DataClient {
 	 * sub-workers (the quickest way to stop work spread over every core); the token cache is written
 	 * whole or not at all, so nothing half-done was stored, and a new worker starts on the next call.
 	 */
+	/** Stop the phased work under way (preparing tokens, a check, a cleaning): the worker is ended, so nothing half-made is stored. */
 	cancelPreparing(): void {
 		if (!this.phase && !this.busy) return;
 		this.cancelling = true;
 		this.bridge.crash('cancelled');
 	}
 
-	/** A preparation with its phases shown (the callback crosses as a top-level comlink proxy) and said afterwards. */
+	/** A preparation with its phases shown and said afterwards. */
 	private preparing(what: string, call: (onPhase: (p: PhaseProgress | null) => void) => Promise<PreparedTokens>): Promise<PreparedTokens> {
+		this.prepared = null;
+		const started = performance.now();
+		return this.phased(what, 'Preparing the tokens was cancelled; nothing was stored. Start the run again when you are ready.', async (onPhase) => {
+			const r = await call(onPhase);
+			this.prepared = preparedText(r, (performance.now() - started) / 1000);
+			return r;
+		});
+	}
+
+	/**
+	 * Work with its phases in `phase` (the callback crosses as a top-level comlink proxy);
+	 * `cancelPreparing` ends it, and then it fails with `cancelled` as its message.
+	 */
+	private phased<T>(what: string, cancelled: string, call: (onPhase: (p: PhaseProgress | null) => void) => Promise<T>): Promise<T> {
 		return this.run(what, async () => {
 			this.cancelling = false;
 			this.phase = null;
-			this.prepared = null;
-			const started = performance.now();
 			// The callback has a channel of its own: a message that arrives after the answer is stale.
 			let open = true;
 			try {
-				const r = await call(proxy((p: PhaseProgress | null) => void (open && (this.phase = p))));
-				this.prepared = preparedText(r, (performance.now() - started) / 1000);
-				return r;
+				return await call(proxy((p: PhaseProgress | null) => void (open && (this.phase = p))));
 			} catch (e) {
-				if (this.cancelling) throw new UserError('cancelled', 'Preparing the tokens was cancelled; nothing was stored. Start the run again when you are ready.');
+				if (this.cancelling) throw new UserError('cancelled', cancelled);
 				throw e;
 			} finally {
 				open = false;

@@ -13,3 +13,4 @@ export { default as RocChart } from './RocChart.svelte';
 export { default as ReliabilityDiagram } from './ReliabilityDiagram.svelte';
 export { SERIES_COLORS, seriesColor } from './palette';
 export { default as AnswerText } from './AnswerText.svelte';
+export { default as PhaseStatus } from './PhaseStatus.svelte';

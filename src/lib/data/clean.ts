@@ -16,6 +16,29 @@ import { findLeakage } from './leakage';
 import { keyOptions, nearDuplicateWork, type KnownBandKeys, type NearDupOptions, type NearDupResult } from './minhash';
 import { findPii, redactPii, scanPiiWork, PII_NOT_FOUND } from './pii';
 import { runInSlices, runToEnd, type Work } from './sliced';
+import { PhaseReporter, type PhaseName, type PhaseProgress } from '../shared/phases';
+
+/** Hears the stages of a check or a cleaning (phases.ts) with their counts; null when the work is over. */
+export type OnPhase = (p: PhaseProgress | null) => void;
+
+/**
+ * The stages of one check or cleaning, reported one after another (each `stage` replaces the one
+ * before) at most every 250 ms; without a listener it costs a no-op call per row.
+ */
+class Stages {
+	constructor(private readonly emit?: OnPhase) {}
+
+	/** Starts a stage; the function returned counts it (`done` of `total`). */
+	stage(phase: PhaseName, total: number, unit: string, note?: string): (done: number) => void {
+		if (!this.emit) return () => {};
+		const reporter = new PhaseReporter(this.emit, { phase, total, unit, ...(note ? { note } : {}) });
+		return (done) => reporter.tick(done);
+	}
+
+	end(): void {
+		this.emit?.(null);
+	}
+}
 
 /** Text normalisation: Unicode form, whitespace and control characters, HTML tags and entities, case. */
 export interface NormalizeOptions {
@@ -117,8 +140,26 @@ async function knownKeys(texts: readonly string[], threshold: number | undefined
 	return { keys, texts, rows: texts.length, options: keyOptions({ threshold }), from };
 }
 
-export function checkRowsInSlices(rows: readonly StoredRow[], threshold = 0.8, normalize: NormalizeOptions = DEFAULT_NORMALIZE, length = { min: 0, max: Infinity }, keysFor?: BandKeyer): Promise<CleanCheck> {
-	const work = async () => runInSlices(checkWork(rows, threshold, normalize, length, await knownKeys(rows.map((r) => r.text), threshold, keysFor)));
+/** The sub-workers' hashing (keysFor), reported as one stage without a count: the shards answer all at once. */
+async function knownKeysReported(stages: Stages, texts: readonly string[], threshold: number | undefined, keysFor?: BandKeyer): Promise<KnownBandKeys | undefined> {
+	if (keysFor && threshold !== undefined) stages.stage('hashing', 0, 'rows', `${texts.length.toLocaleString('en-US')} rows, on every core`);
+	return knownKeys(texts, threshold, keysFor);
+}
+
+/**
+ * The check in slices that give the event loop back (the data worker's heartbeat), its stages
+ * reported to `onPhase` (hashing, measuring, comparing candidates, looking for personal data).
+ */
+export function checkRowsInSlices(rows: readonly StoredRow[], threshold = 0.8, normalize: NormalizeOptions = DEFAULT_NORMALIZE, length = { min: 0, max: Infinity }, keysFor?: BandKeyer, onPhase?: OnPhase): Promise<CleanCheck> {
+	const stages = new Stages(onPhase);
+	const work = async () => {
+		try {
+			const known = await knownKeysReported(stages, rows.map((r) => r.text), threshold, keysFor);
+			return await runInSlices(checkWork(rows, threshold, normalize, length, known, stages));
+		} finally {
+			stages.end();
+		}
+	};
 	return namedMemoryError(work(), rows.length, 'Checking');
 }
 
@@ -141,15 +182,34 @@ async function namedMemoryError<T>(work: Promise<T>, rows: number, what: string)
 }
 
 /**
+ * The near-duplicate search with its stages: hashing the rows in this thread (only when the
+ * sub-workers did not, `known` without keys) and comparing the candidates band by band.
+ */
+function* searchReported(stages: Stages, texts: readonly string[], threshold: number, known?: KnownBandKeys): Work<NearDupResult> {
+	const hashing = known?.keys && known.from.length === texts.length ? undefined : stages.stage('hashing', texts.length, 'rows');
+	let comparing: ((done: number) => void) | undefined;
+	return yield* nearDuplicateWork(
+		texts,
+		{ threshold },
+		hashing && ((done) => hashing(done)),
+		undefined,
+		known,
+		(band, bands) => (comparing ??= stages.stage('comparing', bands, 'bands'))(band)
+	);
+}
+
+/**
  * The check as work that yields every few rows (sliced.ts). What it keeps grows with the findings,
  * not with the rows: counts, the first examples, and the near-duplicate pairs (minhash.ts keeps a
  * row's band keys in one typed array); no per-row copy of a text is made or held.
  */
-function* checkWork(rows: readonly StoredRow[], threshold: number, normalize: NormalizeOptions, length: { min: number; max: number }, known?: KnownBandKeys): Work<CleanCheck> {
+function* checkWork(rows: readonly StoredRow[], threshold: number, normalize: NormalizeOptions, length: { min: number; max: number }, known?: KnownBandKeys, stages = new Stages()): Work<CleanCheck> {
 	const texts = rows.map((r) => r.text);
 	const norm: CleanCheck['normalize'] = { options: normalize, changed: 0, examples: [] };
 	const outside: CleanCheck['length'] = { min: length.min, max: length.max, removed: 0, examples: [] };
+	const measured = stages.stage('measuring', rows.length, 'rows');
 	for (let i = 0; i < rows.length; i++) {
+		measured(i);
 		if (i % 64 === 63) yield;
 		const r = rows[i];
 		if (r.text.length < length.min || r.text.length > length.max) {
@@ -161,8 +221,12 @@ function* checkWork(rows: readonly StoredRow[], threshold: number, normalize: No
 		norm.changed++;
 		if (norm.examples.length < 5) norm.examples.push({ before: short(r.text), after: short(after) });
 	}
-	const near = yield* nearDuplicateWork(texts, { threshold }, undefined, undefined, known);
-	const pii = yield* scanPiiWork(rows.length, (i) => rowTexts(rows[i]).join('\n'));
+	const near = yield* searchReported(stages, texts, threshold, known);
+	const scanned = stages.stage('scanning', rows.length, 'rows');
+	const pii = yield* scanPiiWork(rows.length, (i) => {
+		scanned(i);
+		return rowTexts(rows[i]).join('\n');
+	});
 	const leak = findLeakage(
 		texts,
 		rows.map((r) => r.split),
@@ -219,10 +283,18 @@ export function applyCleaning(input: readonly StoredRow[], steps: readonly Clean
 }
 
 /** `applyCleaning` in slices that give the event loop back (the data worker's heartbeat): the same result. */
-export function applyCleaningInSlices(input: readonly StoredRow[], steps: readonly CleanStep[], keysFor?: BandKeyer): Promise<CleanResult> {
+export function applyCleaningInSlices(input: readonly StoredRow[], steps: readonly CleanStep[], keysFor?: BandKeyer, onPhase?: OnPhase): Promise<CleanResult> {
 	// keys for the first search's threshold, made for the rows as they come; rows a step changes before it are hashed again there
 	const first = steps.find((s) => s.kind === 'near-duplicates' || s.kind === 'fix-leakage') as { threshold: number } | undefined;
-	const work = async () => runInSlices(cleaningWork(input, steps, await knownKeys(input.map((r) => r.text), first?.threshold, keysFor)));
+	const stages = new Stages(onPhase);
+	const work = async () => {
+		try {
+			const known = await knownKeysReported(stages, input.map((r) => r.text), first?.threshold, keysFor);
+			return await runInSlices(cleaningWork(input, steps, known, stages));
+		} finally {
+			stages.end();
+		}
+	};
 	return namedMemoryError(work(), input.length, 'Cleaning');
 }
 
@@ -232,7 +304,7 @@ export function applyCleaningInSlices(input: readonly StoredRow[], steps: readon
  * reuses the band keys of the first for every row whose text is the same (minhash.ts
  * KnownBandKeys): `origin` follows each row's place in that search through the filters between.
  */
-function* cleaningWork(input: readonly StoredRow[], steps: readonly CleanStep[], given?: KnownBandKeys): Work<CleanResult> {
+function* cleaningWork(input: readonly StoredRow[], steps: readonly CleanStep[], given?: KnownBandKeys, stages = new Stages()): Work<CleanResult> {
 	let rows = [...input];
 	const result: CleanResult = { rows, normalized: 0, removed: 0, redactedRows: 0, moved: 0 };
 	let known: KnownBandKeys | undefined = given;
@@ -251,11 +323,10 @@ function* cleaningWork(input: readonly StoredRow[], steps: readonly CleanStep[],
 	};
 	function* search(threshold: number): Work<NearDupResult> {
 		known = { keys: known?.keys, texts: known?.texts, rows: known?.rows ?? 0, options: known?.options ?? '', from: origin ?? new Int32Array(0) };
-		const near = yield* nearDuplicateWork(
+		const near = yield* searchReported(
+			stages,
 			rows.map((r) => r.text),
-			{ threshold },
-			undefined,
-			undefined,
+			threshold,
 			known
 		);
 		origin = new Int32Array(rows.length);
@@ -264,7 +335,9 @@ function* cleaningWork(input: readonly StoredRow[], steps: readonly CleanStep[],
 	}
 	for (const step of steps) {
 		if (step.kind === 'normalize') {
+			const normalized = stages.stage('cleaning', rows.length, 'rows', 'normalizing');
 			for (let i = 0; i < rows.length; i++) {
+				normalized(i);
 				if (i % 64 === 63) yield;
 				const r = rows[i];
 				const out: StoredRow = { ...r, text: normalizeText(r.text, step.options) };
@@ -284,7 +357,9 @@ function* cleaningWork(input: readonly StoredRow[], steps: readonly CleanStep[],
 			for (const c of clusters) for (let k = 1; k < c.length; k++) drop[c[k]] = 1;
 			filterRows((_, i) => !drop[i]);
 		} else if (step.kind === 'redact-pii') {
+			const redacted = stages.stage('cleaning', rows.length, 'rows', 'redacting personal data');
 			for (let i = 0; i < rows.length; i++) {
+				redacted(i);
 				if (i % 32 === 31) yield;
 				if (!rowTexts(rows[i]).some((t) => findPii(t).length)) continue;
 				result.redactedRows++;

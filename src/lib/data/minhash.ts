@@ -340,7 +340,8 @@ export function* nearDuplicateWork(
 	opts: NearDupOptions = {},
 	onProgress?: (done: number, total: number) => void,
 	cancelled?: () => boolean,
-	known?: KnownBandKeys
+	known?: KnownBandKeys,
+	onBand?: (band: number, bands: number) => void
 ): Work<NearDupResult> {
 	const threshold = opts.threshold ?? 0.8;
 	if (!(threshold > 0 && threshold <= 1)) throw new RangeError(`The near-duplicate threshold must be in (0, 1], not ${threshold}.`);
@@ -404,6 +405,7 @@ export function* nearDuplicateWork(
 	const members: number[] = [];
 	for (let band = 0; band < bands; band++) {
 		stop();
+		onBand?.(band, bands);
 		head.fill(-1);
 		const offset = band * n;
 		for (let i = 0; i < n; i++) {
@@ -448,6 +450,7 @@ export function* nearDuplicateWork(
 				}
 		}
 	}
+	onBand?.(bands, bands);
 	pairs.sort((p, q) => p.a - q.a || p.b - q.b);
 	const groups = new Map<number, number[]>();
 	const inGroup = new Uint8Array(n);

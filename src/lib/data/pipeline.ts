@@ -33,7 +33,7 @@ import { readTable } from './parquet';
 import { dropSource, readSource, type FileSource, type ReadProgress } from './stream';
 import { splitRowsBy } from './split-by';
 import { compareVersions, exportVersion, type VersionDiff, type VersionFormat } from './versions';
-import { applyCleaningInSlices, checkRowsInSlices, describeSteps, type BandKeyer, type CleanCheck, type CleanStep, type NormalizeOptions } from './clean';
+import { applyCleaningInSlices, checkRowsInSlices, describeSteps, type BandKeyer, type CleanCheck, type CleanStep, type NormalizeOptions, type OnPhase } from './clean';
 import { applyLabelSteps, describeLabelSteps, detectMultiLabelColumns, labelRefusal, labelSetCounts, labelStepsRefusal, rowLabelNames, multiLabelReader, parseLabelList, previewLabelSteps, type LabelPreview, type LabelStep, type MultiLabelGuess, type MultiLabelOptions } from './labels';
 import { BPE_SAMPLE_CHARS, sampleForBpe, trainBpeAsync } from './bpe';
 import { encodeRows, type RowEncoder } from './tokenize-rows';
@@ -387,19 +387,19 @@ export async function resplitDataset(versionId: string, split: SplitConfig): Pro
 }
 
 /** What each cleaning step would change in a stored version (data/clean.ts), before it applies. `keysFor`: near-duplicate band keys made on every core (workers/minhash-pool.ts). */
-export async function checkDataset(versionId: string, threshold = 0.8, normalize?: NormalizeOptions, length?: { min: number; max: number }, keysFor?: BandKeyer): Promise<CleanCheck> {
+export async function checkDataset(versionId: string, threshold = 0.8, normalize?: NormalizeOptions, length?: { min: number; max: number }, keysFor?: BandKeyer, onPhase?: OnPhase): Promise<CleanCheck> {
 	await requireVersion(versionId);
-	return checkRowsInSlices(await loadRows(versionId), threshold, normalize, length, keysFor);
+	return checkRowsInSlices(await loadRows(versionId), threshold, normalize, length, keysFor, onPhase);
 }
 
 /**
  * Applies cleaning steps to a stored version's rows as a new immutable version (`cleanedOf` names
  * the source, `recipe` the steps); the source stays as it was. Refused when nothing would change.
  */
-export async function cleanDataset(versionId: string, steps: CleanStep[], keysFor?: BandKeyer): Promise<DatasetVersion> {
+export async function cleanDataset(versionId: string, steps: CleanStep[], keysFor?: BandKeyer, onPhase?: OnPhase): Promise<DatasetVersion> {
 	const source = await requireVersion(versionId);
 	if (!steps.length) throw new UserError('invalid-config', 'Choose at least one cleaning step.');
-	const result = await applyCleaningInSlices(await loadRows(versionId), steps, keysFor);
+	const result = await applyCleaningInSlices(await loadRows(versionId), steps, keysFor, onPhase);
 	if (!result.normalized && !result.removed && !result.redactedRows && !result.moved)
 		throw new UserError('invalid-config', `Nothing to change in "${source.name}": ${describeSteps(steps)} would leave every row as it is.`);
 	const { rows } = result;

@@ -1,7 +1,8 @@
 /**
  * Phases: the stretches of work around the training steps that take more than a moment (training
  * the tokenizer, tokenizing, loading the model, compiling the first steps, scoring the test split,
- * generating the test answers, writing a checkpoint). Each is reported by name with a count and an
+ * generating the test answers, writing a checkpoint), and the stages of checking and cleaning a
+ * dataset version. Each is reported by name with a count and an
  * estimate of the time left, so the Train screen never sits on a step counter that does not move.
  * Shared by both sides: the workers send `PhaseProgress`, the page shows it. No tfjs, no DOM.
  */
@@ -17,7 +18,12 @@ export type PhaseName =
 	| 'validating'
 	| 'checkpoint'
 	| 'scoring'
-	| 'generating';
+	| 'generating'
+	| 'measuring'
+	| 'hashing'
+	| 'comparing'
+	| 'scanning'
+	| 'cleaning';
 
 export interface PhaseProgress {
 	phase: PhaseName;
@@ -50,7 +56,13 @@ export const PHASE_LABELS: Record<PhaseName, string> = {
 	validating: 'Scoring the validation split',
 	checkpoint: 'Writing a checkpoint',
 	scoring: 'Scoring the test split',
-	generating: 'Generating test answers'
+	generating: 'Generating test answers',
+	// Check & clean on the Data screen (data/clean.ts)
+	measuring: 'Measuring lengths and Unicode',
+	hashing: 'Hashing rows for near-duplicates',
+	comparing: 'Comparing near-duplicate candidates',
+	scanning: 'Looking for personal data',
+	cleaning: 'Applying the cleaning steps'
 };
 
 /** "about 40 s left", "about 3 min left"; empty when there is no estimate yet. */
