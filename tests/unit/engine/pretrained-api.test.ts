@@ -53,13 +53,13 @@ async function importFile(file: string, kind: 'text' | 'pairs' | 'classification
 }
 
 /**
- * A run of a few steps (tfjs on the CPU takes about a second a step): by default one checkpoint
- * and one validation before the end, so a test can pause at the checkpoint and resume.
+ * A run of a few steps (tfjs on the CPU takes about a second a step): by default a checkpoint
+ * before the end, so a test can pause there and resume; validation at the end only.
  */
 async function createRun(repo: string, versionId: string, contentHash: string, objective: Objective, numClasses = 1, steps = 4) {
 	const { ref, config: hfConfig } = await download(repo);
 	const config = defaultRunConfig(numClasses);
-	config.train = { ...config.train, batchSize: 4, epochs: 1, maxSteps: steps, learningRate: 3e-3, weightDecay: 0.01, warmupSteps: 0, logEvery: 2, evalEvery: 2, checkpointEvery: 2 };
+	config.train = { ...config.train, batchSize: 4, epochs: 1, maxSteps: steps, learningRate: 3e-3, weightDecay: 0.01, warmupSteps: 0, logEvery: 2, evalEvery: steps, checkpointEvery: 2 };
 	config.pretrained = { ...ref, modelType: String(hfConfig.model_type), hfConfig, objective, contextLength: 48, numClasses };
 	const prep = await prepareHubTokens(versionId, ref, objective, 48, hubFileReader(ref));
 	return api.createRun({ projectId: 'p1', datasetVersionId: versionId, datasetHash: contentHash, tokenizerHash: prep.tokenizerHash, tokenizedKey: prep.key, config, name: objective });
@@ -67,7 +67,8 @@ async function createRun(repo: string, versionId: string, contentHash: string, o
 
 describe('pretrained runs through the engine API', () => {
 	it('language modelling: trains from the cached model, resumes, scores perplexity, generates, exports a tied model', async () => {
-		const version = await importFile('domain-text.jsonl', 'text', { text: 'text' });
+		// Half the lines: every evaluation reads all of its split's sequences.
+		const version = await importFile('domain-text.jsonl', 'text', { text: 'text' }, 2);
 		const run = await createRun('whetstone-test/tiny-gpt2', version.id, version.contentHash, 'causal-lm');
 		expect(await api.train(run.id, (e) => e.type === 'checkpoint' && api.pause())).toBe('paused');
 		expect(await api.train(run.id, () => {})).toBe('completed');
@@ -135,7 +136,8 @@ describe('pretrained runs through the engine API', () => {
 	});
 
 	it('the forgetting check compares the base and the fine-tuned perplexity on general text', async () => {
-		const version = await importFile('domain-text.jsonl', 'text', { text: 'text' });
+		// Half the lines: every evaluation reads all of its split's sequences.
+		const version = await importFile('domain-text.jsonl', 'text', { text: 'text' }, 2);
 		const run = await createRun('whetstone-test/tiny-gpt2', version.id, version.contentHash, 'causal-lm', 1, 2);
 		await api.train(run.id, () => {});
 		const r = await api.forgettingCheck(run.id, 'The weather was mild for the season.\n\nMost people walked to work and back.');
