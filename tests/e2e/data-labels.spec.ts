@@ -159,6 +159,32 @@ test('data screen: labels — multi-label column, class balance, rename/merge/dr
 	for (const metric of ['micro F1', 'macro F1', 'Hamming loss', 'subset accuracy']) await expect(scores).toContainText(metric);
 	await expect(page.getByTestId('multilabel-threshold')).toContainText('a label is predicted when its probability is at least 0.5');
 	await expect(page.getByTestId('multilabel-per-label').locator('tbody tr')).toHaveCount(7);
+	// Another threshold, read from the stored scores: every figure follows it; the run keeps 0.5.
+	const value = page.getByTestId('multilabel-threshold-value');
+	await expect(value).toHaveText('0.50');
+	await expect(page.getByTestId('multilabel-reset-threshold')).toBeDisabled();
+	const sweep = page.getByTestId('multilabel-sweep-row');
+	await expect(sweep).toHaveCount(19);
+	await expect(page.getByTestId('multilabel-threshold-advice')).toContainText('A threshold chosen on the test split flatters the run');
+	const microAt = async (t: string) => (await page.locator(`[data-testid="multilabel-sweep-row"][data-threshold="${t}"] td`).nth(3).innerText()).trim();
+	await page.getByTestId('multilabel-threshold-input').fill('0.05');
+	await expect(value).toHaveText('0.05');
+	await expect(page.locator('[data-testid="multilabel-sweep-row"][data-threshold="0.05"]')).toHaveClass(/current/);
+	await expect(page.getByTestId('multilabel-threshold')).toContainText('at least 0.05 (chosen here; the run decides at 0.5)');
+	await expect(scores).toContainText(await microAt('0.05'));
+	await expect(page.getByTestId('multilabel-reset-threshold')).toBeEnabled();
+	const best = (await page.locator('[data-testid="multilabel-sweep-row"].best').getAttribute('data-threshold'))!;
+	if (best !== '0.05') {
+		await page.getByTestId('multilabel-best-threshold').click();
+		await expect(value).toHaveText(Number(best).toFixed(2));
+	}
+	await expect(page.getByTestId('multilabel-best-threshold')).toBeDisabled();
+	await expect(scores).toContainText(await microAt(best));
+	await shot(page, 'data-labels-multilabel-threshold');
+	await page.getByTestId('multilabel-reset-threshold').click();
+	await expect(value).toHaveText('0.50');
+	await expect(page.getByTestId('multilabel-threshold')).toContainText('a label is predicted when its probability is at least 0.5.');
+
 	const examples = page.getByTestId('multilabel-example');
 	await expect(examples.first()).toBeVisible();
 	await page.getByTestId('multilabel-only-wrong').check();

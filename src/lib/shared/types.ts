@@ -422,6 +422,12 @@ export interface MultiLabelEvaluation {
 	meanPredicted: number;
 	/** Scored rows with their true and predicted label ids, for browsing (the first 500). */
 	examples: { row: number; truth: number[]; predicted: number[] }[];
+	/**
+	 * Every scored row's true set and sigmoid probabilities, row-major (n, L), so the Evaluate
+	 * screen can show the scores at another threshold without scoring again. Absent in evaluations
+	 * stored before it was kept.
+	 */
+	scores?: { truth: Uint8Array; probs: Float32Array };
 }
 
 /** What the engine reports while training, through a comlink proxy callback. */

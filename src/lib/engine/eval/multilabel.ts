@@ -6,7 +6,7 @@
  */
 import { npAverage, npMean, npSum } from './numeric';
 import { prfAverage, prfPerLabel, ratioOrZero, type Prf, type PrfAverage, type PrfCounts, type PrfPerLabel } from './prf';
-import type { ClassReport, MultiLabelEvaluation } from '../../shared/types';
+import type { ClassReport, MultiLabelEvaluation, PrfSummary } from '../../shared/types';
 
 export type Indicator = ReadonlyArray<ArrayLike<number>>;
 export type MultilabelAverage = PrfAverage | 'samples';
@@ -136,4 +136,49 @@ export function multilabelReport(
 			examples: yTrue.slice(0, EXAMPLES).map((t, i) => ({ row: rows[i], truth: ids(t), predicted: ids(yPred[i]) }))
 		}
 	};
+}
+
+/** (n, L) 0/1 decisions from row-major probabilities: a label is predicted at or above `threshold`. */
+export function decide(probs: ArrayLike<number>, threshold: number): Uint8Array {
+	const out = new Uint8Array(probs.length);
+	for (let i = 0; i < probs.length; i++) out[i] = probs[i] >= threshold ? 1 : 0;
+	return out;
+}
+
+export interface ThresholdPoint {
+	threshold: number;
+	micro: PrfSummary;
+	macroF1: number;
+	subsetAccuracy: number;
+}
+
+/** The thresholds the sweep tries: 0.05 to 0.95 in steps of 0.05. */
+export const THRESHOLD_GRID: readonly number[] = Array.from({ length: 19 }, (_, i) => Math.round((i + 1) * 5) / 100);
+
+/**
+ * Micro P/R/F1, macro F1 and subset accuracy at each threshold of `grid`, from stored scores: how
+ * one threshold for every label trades precision for recall. Chosen on the validation split, the
+ * best threshold is an honest setting; chosen on the test split it flatters the run.
+ */
+export function thresholdSweep(truth: Uint8Array, probs: ArrayLike<number>, labels: number, grid: readonly number[] = THRESHOLD_GRID): ThresholdPoint[] {
+	// no scored row, nothing to weigh (a mean over no labels or rows would be NaN)
+	if (!truth.length || !labels) return [];
+	const yTrue = indicatorRows(truth, labels);
+	return grid.map((threshold) => {
+		const yPred = indicatorRows(decide(probs, threshold), labels);
+		const micro = multilabelPrfAverage(yTrue, yPred, 'micro');
+		return {
+			threshold,
+			micro: { precision: micro.precision, recall: micro.recall, f1: micro.f1 },
+			macroF1: multilabelPrfAverage(yTrue, yPred, 'macro').f1,
+			subsetAccuracy: subsetAccuracy(yTrue, yPred)
+		};
+	});
+}
+
+/** The sweep's point with the highest micro F1 (the lowest threshold among equals). */
+export function bestThreshold(points: readonly ThresholdPoint[]): ThresholdPoint | undefined {
+	let best: ThresholdPoint | undefined;
+	for (const p of points) if (!best || p.micro.f1 > best.micro.f1) best = p;
+	return best;
 }
