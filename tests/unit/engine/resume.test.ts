@@ -155,7 +155,8 @@ describe('exact resume through the engine API and IndexedDB', () => {
 		const config = defaultRunConfig(version.labels.length);
 		config.model = { ...config.model, nLayer: 1, nHead: 2, dModel: 16, contextLength: 16, dropout: 0.1 };
 		config.tokenizer.vocabSize = 300;
-		config.train = { ...config.train, batchSize: 4, gradAccumSteps: 2, epochs: 2, logEvery: 2, evalEvery: 4, checkpointEvery: 3, warmupSteps: 2, tokenDropout: 0.1 };
+		// Micro-batches of 8, two a step: 4 steps an epoch, 8 in all; the resume from step 3 crosses an epoch's end.
+		config.train = { ...config.train, batchSize: 8, gradAccumSteps: 2, epochs: 2, logEvery: 2, evalEvery: 4, checkpointEvery: 3, warmupSteps: 2, tokenDropout: 0.1 };
 		const prep = await prepareTokens(version.id, config.tokenizer, config.model.contextLength);
 		config.model.vocabSize = prep.vocabSize;
 		const create = (name: string) => api.createRun({ projectId: 'p1', datasetVersionId: version.id, datasetHash: version.contentHash, tokenizerHash: prep.tokenizerHash, config, name });
