@@ -4,7 +4,7 @@
  * and run engine/inside/attribution.ts and engine/inside/embeddings.ts on it. Thin wiring: the
  * numbers come from src/lib/engine/inside; only plain arrays cross back to the page.
  */
-import { ClassifierSession } from '../src/lib/engine/classifier';
+import { ClassifierSession, MULTILABEL_THRESHOLD } from '../src/lib/engine/classifier';
 import { PretrainedSession } from '../src/lib/engine/pretrained';
 import type { TokenRows } from '../src/lib/engine/batching';
 import type { SafetensorsTensor } from '../src/lib/engine/io';
@@ -89,8 +89,8 @@ export interface WhyResult {
 
 export interface EmbeddingsResult {
 	labels: string[];
-	/** The examples drawn: their text (cut to 200 characters) and true label. */
-	examples: { text: string; label: number }[];
+	/** The examples drawn: their text (cut to 200 characters) and true label (a multi-label run's: the first of its set, and the set). */
+	examples: { text: string; label: number; labels?: number[] }[];
 	/** Test examples in the split (more than `examples` when capped). */
 	total: number;
 	before: Projection;
@@ -207,7 +207,9 @@ export function insideWhyApi(deps: InsideWhyDeps) {
 			if (all.length < 2) throw new UserError('not-found', 'The test split needs at least two examples to draw.');
 			const rows = all.slice(0, EMBEDDING_MAX_POINTS);
 			const stored = await loadRows(p.run.datasetVersionId);
-			const examples = rows.map((r) => ({ text: (stored[r]?.text ?? '').slice(0, 200), label: p.tokens.labels[r] }));
+			const sets = p.tokens.labelSets;
+			const setOf = (r: number) => (sets ? Array.from({ length: sets.width }, (_, k) => k).filter((k) => sets.data[r * sets.width + k] === 1) : undefined);
+			const examples = rows.map((r) => ({ text: (stored[r]?.text ?? '').slice(0, 200), label: p.tokens.labels[r], ...(sets ? { labels: setOf(r) } : {}) }));
 			const spec = { padId: p.tokenizer.padId ?? 0, clsId: p.tokenizer.clsId };
 
 			const projectSession = async (s: ClassifierSession | PretrainedSession): Promise<Projection> => {
@@ -228,7 +230,7 @@ export function insideWhyApi(deps: InsideWhyDeps) {
 					for (const x of parts) (o.set(x, at), (at += x.length));
 					return o;
 				};
-				return project(cat(vecs), cat(probs), rows.length, d, m.numClasses);
+				return project(cat(vecs), cat(probs), rows.length, d, m.numClasses, m.multiLabel ? MULTILABEL_THRESHOLD : undefined);
 			};
 
 			const w = await deps.warmSession(p, checkpointId);

@@ -195,4 +195,21 @@ test('data screen: labels — multi-label column, class balance, rename/merge/dr
 	await expect(page.getByTestId('predicted-labels')).toBeVisible();
 	await expect(page.getByTestId('predicted-label')).toHaveCount(0);
 	await shot(page, 'data-labels-multilabel-evaluate');
+
+	// Inside, Embeddings: coloured by whether each example has a chosen label, or whether that label was decided right.
+	await page.getByTestId('eval-tab-inside').click();
+	await expect(page.getByTestId('inside-info')).toHaveAttribute('data-task', 'classification', { timeout: 60_000 });
+	await page.getByTestId('embeddings-project').click();
+	const panels = page.getByTestId('embeddings-panel');
+	await expect(panels).toHaveCount(2, { timeout: 60_000 });
+	await expect(panels.first()).toContainText('whole set right');
+	const legend = page.getByTestId('embeddings-legend');
+	await expect(page.getByTestId('embeddings-color').locator('option').first()).toHaveText('has the label');
+	await page.getByTestId('embeddings-label').selectOption({ label: 'refund' });
+	await expect(legend).toContainText('has “refund”');
+	await page.getByTestId('embeddings-color').selectOption('correct');
+	await expect(legend).toContainText('“refund” decided right');
+	await panels.nth(1).getByTestId('embedding-point').first().hover();
+	await expect(page.getByTestId('embedding-hover')).toContainText(/· predicted .* \(after\): “/);
+	await shot(page, 'data-labels-multilabel-embeddings');
 });

@@ -73,10 +73,15 @@ export interface Projection {
 	preds: number[];
 	/** The representation's width (before projection). */
 	dim: number;
+	/** Multi-label models: each example's predicted label set (sigmoid probability ≥ the threshold). */
+	sets?: number[][];
 }
 
-/** Project pooled vectors (n × d) to 2-D and attach the predictions from (n × C) probabilities. */
-export function project(vectors: Float32Array, probs: Float32Array, n: number, d: number, c: number): Projection {
+/**
+ * Project pooled vectors (n × d) to 2-D and attach the predictions from (n × C) probabilities;
+ * with `multiLabelThreshold` (sigmoid probabilities), each example's predicted set too.
+ */
+export function project(vectors: Float32Array, probs: Float32Array, n: number, d: number, c: number, multiLabelThreshold?: number): Projection {
 	const r = pca(vectors, n, d, 2);
 	const points = Array.from(r.projection);
 	// With one component (d = 1) draw the second coordinate as 0.
@@ -86,5 +91,8 @@ export function project(vectors: Float32Array, probs: Float32Array, n: number, d
 		for (let k = 1; k < c; k++) if (probs[i * c + k] > probs[i * c + best]) best = k;
 		return best;
 	});
-	return { points: two, explained: [r.explained[0] ?? 0, r.explained[1] ?? 0], preds, dim: d };
+	const out: Projection = { points: two, explained: [r.explained[0] ?? 0, r.explained[1] ?? 0], preds, dim: d };
+	if (multiLabelThreshold !== undefined)
+		out.sets = Array.from({ length: n }, (_, i) => Array.from({ length: c }, (_, k) => k).filter((k) => probs[i * c + k] >= multiLabelThreshold));
+	return out;
 }
