@@ -12,7 +12,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from '../../shared/config';
 import { Prng } from '../../shared/prng';
-import { attendPacked, embedding, geluTanh, layerNorm, linear } from '../ops';
+import { attendPacked, embedding, geluTanh, layerNorm, linear, meanPool } from '../ops';
 import { layerNormResidual } from '../ops/norm';
 
 export type Params = Record<string, tf.Tensor>;
@@ -130,8 +130,7 @@ export function forward(p: Params, c: ModelConfig, batch: Batch, o: ForwardOptio
 	if (c.pooling === 'cls') {
 		pooled = h.slice([0, 0, 0], [-1, 1, -1]).reshape([h.shape[0], c.dModel]) as tf.Tensor2D; // (B, d)
 	} else {
-		const m = batch.attentionMask.expandDims(2); // (B, T, 1)
-		pooled = h.mul(m).sum(1).div(m.sum(1).maximum(1)) as tf.Tensor2D; // (B, d)
+		pooled = meanPool(h, batch.attentionMask); // (B, d)
 	}
 	pooled = dropout(pooled, c.dropout, o, 3) as tf.Tensor2D;
 	return linear(pooled, p['classifier.weight'] as tf.Tensor2D, p['classifier.bias'] as tf.Tensor1D); // (B, C)

@@ -8,5 +8,6 @@ export { geluTanh, geluErf, silu, siluGate, activation, activations } from './ac
 export { attention, attendHeads, attendPacked, attentionBias, repeatKv, splitHeads, mergeHeads, type AttentionOptions } from './attention';
 export { embedding, ONE_HOT_LIMIT } from './embedding';
 export { addMany } from './sum';
+export { meanPool } from './pool';
 export { crossEntropy, labelLogProbs, sigmoidCrossEntropy, type CrossEntropyOptions } from './loss';
 export { applyRope, ropeCosSin, ropeInvFreq, ropeTable, rotateHalf } from './rope';

@@ -17,6 +17,8 @@ import { attendHeads, attendPacked, attention } from '../attention';
 import { causalLmLoss } from '../../models/heads';
 import { embedding } from '../embedding';
 import { EMBEDDING_DISPATCHES } from './embedding';
+import { meanPool } from '../pool';
+import { MEAN_POOL_DISPATCHES } from './pool';
 import { CROSS_ENTROPY_DISPATCHES } from './cross-entropy';
 import { FROZEN_NORM_DISPATCHES, LAYER_NORM_DISPATCHES, NORM_PARAMS_ONLY_DISPATCHES, RMS_NORM_DISPATCHES } from './norm';
 import { ACTIVATION_DISPATCHES, SILU_GATE_DISPATCHES } from './activations';
@@ -141,6 +143,18 @@ function problems(seed: number): Problem[] {
 			inputs: [normal([v, d])],
 			names: ['rows', 'dtable'],
 			op: (table) => embedding(table as tf.Tensor2D, tf.tensor1d(ids, 'int32'))
+		});
+	}
+	// Masked mean pooling (the from-scratch classifier's head): padded tails, and a row with no position left.
+	for (const [b, t, d] of [[1, 1, 5], [3, 7, 63], [4, 33, 130]]) {
+		const mask = Array.from({ length: b * t }, (_, i) => (Math.floor(i / t) === 2 ? 0 : i % t < t - (Math.floor(i / t) + seed) % t ? 1 : 0));
+		out.push({
+			kernel: 'meanPool',
+			shape: `batch ${b} × positions ${t} × width ${d}`,
+			claimed: MEAN_POOL_DISPATCHES,
+			inputs: [normal([b, t, d])],
+			names: ['pooled', 'dh'],
+			op: (h) => meanPool(h as tf.Tensor3D, tf.tensor2d(mask, [b, t], 'float32'))
 		});
 	}
 	// The causal-LM loss: logits at t scored against the label at t + 1 (-100 ignored), no slices on the fast path.
