@@ -810,7 +810,7 @@ export const api = {
 				perClass: report.perClass,
 				confusion: [],
 				labels: p.labels,
-				multiLabel: { ...report.multiLabel, scores: { truth: out.sets.truth, probs: Float32Array.from(out.probs) } },
+				multiLabel: { ...report.multiLabel, scores: { truth: out.sets.truth, probs: out.probs } },
 				datasetVersionId: p.run.datasetVersionId,
 				datasetHash: p.run.datasetHash
 			};

@@ -4,7 +4,8 @@
  * and run engine/inside/attribution.ts and engine/inside/embeddings.ts on it. Thin wiring: the
  * numbers come from src/lib/engine/inside; only plain arrays cross back to the page.
  */
-import { ClassifierSession, MULTILABEL_THRESHOLD } from '../src/lib/engine/classifier';
+import { ClassifierSession } from '../src/lib/engine/classifier';
+import { labelIds, MULTILABEL_THRESHOLD } from '../src/lib/engine/eval/multilabel';
 import { PretrainedSession } from '../src/lib/engine/pretrained';
 import type { TokenRows } from '../src/lib/engine/batching';
 import type { SafetensorsTensor } from '../src/lib/engine/io';
@@ -208,8 +209,11 @@ export function insideWhyApi(deps: InsideWhyDeps) {
 			const rows = all.slice(0, EMBEDDING_MAX_POINTS);
 			const stored = await loadRows(p.run.datasetVersionId);
 			const sets = p.tokens.labelSets;
-			const setOf = (r: number) => (sets ? Array.from({ length: sets.width }, (_, k) => k).filter((k) => sets.data[r * sets.width + k] === 1) : undefined);
-			const examples = rows.map((r) => ({ text: (stored[r]?.text ?? '').slice(0, 200), label: p.tokens.labels[r], ...(sets ? { labels: setOf(r) } : {}) }));
+			const examples = rows.map((r) => ({
+				text: (stored[r]?.text ?? '').slice(0, 200),
+				label: p.tokens.labels[r],
+				...(sets ? { labels: labelIds(sets.data.subarray(r * sets.width, (r + 1) * sets.width)) } : {})
+			}));
 			const spec = { padId: p.tokenizer.padId ?? 0, clsId: p.tokenizer.clsId };
 
 			const projectSession = async (s: ClassifierSession | PretrainedSession): Promise<Projection> => {

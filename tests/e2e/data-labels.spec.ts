@@ -167,23 +167,26 @@ test('data screen: labels — multi-label column, class balance, rename/merge/dr
 	await expect(sweep).toHaveCount(19);
 	await expect(page.getByTestId('multilabel-threshold-advice')).toContainText('A threshold chosen on the test split flatters the run');
 	const microAt = async (t: string) => (await page.locator(`[data-testid="multilabel-sweep-row"][data-threshold="${t}"] td`).nth(3).innerText()).trim();
-	await page.getByTestId('multilabel-threshold-input').fill('0.05');
-	await expect(value).toHaveText('0.05');
-	await expect(page.locator('[data-testid="multilabel-sweep-row"][data-threshold="0.05"]')).toHaveClass(/current/);
-	await expect(page.getByTestId('multilabel-threshold')).toContainText('at least 0.05 (chosen here; the run decides at 0.5)');
-	await expect(scores).toContainText(await microAt('0.05'));
-	await expect(page.getByTestId('multilabel-reset-threshold')).toBeEnabled();
+	// The slider to a threshold that is not the best one, so "best" has somewhere to go.
 	const best = (await page.locator('[data-testid="multilabel-sweep-row"].best').getAttribute('data-threshold'))!;
-	if (best !== '0.05') {
-		await page.getByTestId('multilabel-best-threshold').click();
-		await expect(value).toHaveText(Number(best).toFixed(2));
-	}
-	await expect(page.getByTestId('multilabel-best-threshold')).toBeDisabled();
-	await expect(scores).toContainText(await microAt(best));
-	await shot(page, 'data-labels-multilabel-threshold');
+	const other = best === '0.95' ? '0.05' : '0.95';
+	await page.getByTestId('multilabel-threshold-input').fill(other);
+	await expect(value).toHaveText(other);
+	await expect(page.locator(`[data-testid="multilabel-sweep-row"][data-threshold="${other}"]`)).toHaveClass(/current/);
+	await expect(page.getByTestId('multilabel-threshold')).toContainText(`at least ${other} (chosen here; the run decides at 0.5)`);
+	await expect(scores).toContainText(await microAt(other));
+	// Back to the run's threshold, then from the other one to the best.
 	await page.getByTestId('multilabel-reset-threshold').click();
 	await expect(value).toHaveText('0.50');
 	await expect(page.getByTestId('multilabel-threshold')).toContainText('a label is predicted when its probability is at least 0.5.');
+	await expect(page.getByTestId('multilabel-reset-threshold')).toBeDisabled();
+	await page.getByTestId('multilabel-threshold-input').fill(other);
+	await expect(value).toHaveText(other);
+	await page.getByTestId('multilabel-best-threshold').click();
+	await expect(value).toHaveText(Number(best).toFixed(2));
+	await expect(page.getByTestId('multilabel-best-threshold')).toBeDisabled();
+	await expect(scores).toContainText(await microAt(best));
+	await shot(page, 'data-labels-multilabel-threshold');
 
 	const examples = page.getByTestId('multilabel-example');
 	await expect(examples.first()).toBeVisible();

@@ -168,7 +168,7 @@ export class DataClient {
 	}
 
 	/**
-	 * What each cleaning step would change in a stored version; quiet (no busy flag). No time limit:
+	 * What each cleaning step would change in a stored version, its stages in `phase`. No time limit:
 	 * a million rows take minutes, and the check works in slices that answer the heartbeat, so a
 	 * worker that stops answering is still found dead (src/lib/data/sliced.ts).
 	 */
@@ -247,11 +247,11 @@ export class DataClient {
 	}
 
 	/**
-	 * Stop training the tokenizer or tokenizing: the worker is ended, and with it its tokenizing
-	 * sub-workers (the quickest way to stop work spread over every core); the token cache is written
-	 * whole or not at all, so nothing half-done was stored, and a new worker starts on the next call.
+	 * Stop the phased work under way (training the tokenizer, tokenizing, a check, a cleaning): the
+	 * worker is ended, and with it its sub-workers (the quickest way to stop work spread over every
+	 * core); the token cache and a cleaned version are written whole or not at all, so nothing
+	 * half-done was stored, and a new worker starts on the next call.
 	 */
-	/** Stop the phased work under way (preparing tokens, a check, a cleaning): the worker is ended, so nothing half-made is stored. */
 	cancelPreparing(): void {
 		if (!this.phase && !this.busy) return;
 		this.cancelling = true;

@@ -23,7 +23,7 @@ export type OnPhase = (p: PhaseProgress | null) => void;
 
 /**
  * The stages of one check or cleaning, reported one after another (each `stage` replaces the one
- * before) at most every 250 ms; without a listener it costs a no-op call per row.
+ * before) at most every 250 ms; the work counts at its yield points, every few dozen rows.
  */
 class Stages {
 	constructor(private readonly emit?: OnPhase) {}
@@ -191,7 +191,7 @@ function* searchReported(stages: Stages, texts: readonly string[], threshold: nu
 	return yield* nearDuplicateWork(
 		texts,
 		{ threshold },
-		hashing && ((done) => hashing(done)),
+		hashing,
 		undefined,
 		known,
 		(band, bands) => (comparing ??= stages.stage('comparing', bands, 'bands'))(band)
@@ -209,8 +209,10 @@ function* checkWork(rows: readonly StoredRow[], threshold: number, normalize: No
 	const outside: CleanCheck['length'] = { min: length.min, max: length.max, removed: 0, examples: [] };
 	const measured = stages.stage('measuring', rows.length, 'rows');
 	for (let i = 0; i < rows.length; i++) {
-		measured(i);
-		if (i % 64 === 63) yield;
+		if (i % 64 === 63) {
+			measured(i);
+			yield;
+		}
 		const r = rows[i];
 		if (r.text.length < length.min || r.text.length > length.max) {
 			outside.removed++;
@@ -224,7 +226,7 @@ function* checkWork(rows: readonly StoredRow[], threshold: number, normalize: No
 	const near = yield* searchReported(stages, texts, threshold, known);
 	const scanned = stages.stage('scanning', rows.length, 'rows');
 	const pii = yield* scanPiiWork(rows.length, (i) => {
-		scanned(i);
+		if (i % 64 === 0) scanned(i);
 		return rowTexts(rows[i]).join('\n');
 	});
 	const leak = findLeakage(
@@ -337,8 +339,10 @@ function* cleaningWork(input: readonly StoredRow[], steps: readonly CleanStep[],
 		if (step.kind === 'normalize') {
 			const normalized = stages.stage('cleaning', rows.length, 'rows', 'normalizing');
 			for (let i = 0; i < rows.length; i++) {
-				normalized(i);
-				if (i % 64 === 63) yield;
+				if (i % 64 === 63) {
+					normalized(i);
+					yield;
+				}
 				const r = rows[i];
 				const out: StoredRow = { ...r, text: normalizeText(r.text, step.options) };
 				if (r.response !== undefined) out.response = normalizeText(r.response, step.options);
@@ -359,8 +363,10 @@ function* cleaningWork(input: readonly StoredRow[], steps: readonly CleanStep[],
 		} else if (step.kind === 'redact-pii') {
 			const redacted = stages.stage('cleaning', rows.length, 'rows', 'redacting personal data');
 			for (let i = 0; i < rows.length; i++) {
-				redacted(i);
-				if (i % 32 === 31) yield;
+				if (i % 32 === 31) {
+					redacted(i);
+					yield;
+				}
 				if (!rowTexts(rows[i]).some((t) => findPii(t).length)) continue;
 				result.redactedRows++;
 				rows[i] = redactRow(rows[i]);

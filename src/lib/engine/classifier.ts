@@ -12,6 +12,7 @@ import { crossEntropy, sigmoidCrossEntropy } from './ops';
 import { makeBatch, type HostBatch, type LabelSets, type TokenDropout, type TokenRows } from './batching';
 import { isMultiLabelRun } from '../shared/config';
 import { readTensors, toVariables, type HostTensor } from './tensors';
+import { decide, MULTILABEL_THRESHOLD } from './eval/multilabel';
 
 export interface SpecialIds {
 	padId: number;
@@ -31,8 +32,7 @@ export interface EvalOutput {
 	sets?: { truth: Uint8Array; predicted: Uint8Array; threshold: number };
 }
 
-/** Multi-label decisions: a label is predicted when its sigmoid probability is at least this (logit ≥ 0). */
-export const MULTILABEL_THRESHOLD = 0.5;
+export { MULTILABEL_THRESHOLD };
 
 /** The rows' label sets, in `rows` order. */
 export function gatherSets(sets: LabelSets, rows: readonly number[]): Uint8Array {
@@ -51,7 +51,7 @@ export function gatherSets(sets: LabelSets, rows: readonly number[]): Uint8Array
 export function summarizeSigmoid(probs: Float32Array, labels: Int32Array, truth: Uint8Array, threshold = MULTILABEL_THRESHOLD): EvalOutput {
 	const n = labels.length;
 	const l = n ? probs.length / n : 0;
-	const predicted = new Uint8Array(n * l);
+	const predicted = decide(probs, threshold);
 	const preds = new Int32Array(n);
 	let bce = 0;
 	let exact = 0;
@@ -60,7 +60,6 @@ export function summarizeSigmoid(probs: Float32Array, labels: Int32Array, truth:
 		for (let j = 0; j < l; j++) {
 			const p = probs[i * l + j];
 			const y = truth[i * l + j];
-			predicted[i * l + j] = p >= threshold ? 1 : 0;
 			if (predicted[i * l + j] !== y) same = false;
 			bce -= Math.log(Math.max(y ? p : 1 - p, 1e-12));
 			if (p > probs[i * l + preds[i]]) preds[i] = j;

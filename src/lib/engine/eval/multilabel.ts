@@ -9,6 +9,16 @@ import { prfAverage, prfPerLabel, ratioOrZero, type Prf, type PrfAverage, type P
 import type { ClassReport, MultiLabelEvaluation, PrfSummary } from '../../shared/types';
 
 export type Indicator = ReadonlyArray<ArrayLike<number>>;
+
+/** Multi-label decisions: a label is predicted when its sigmoid probability is at least this (logit ≥ 0). */
+export const MULTILABEL_THRESHOLD = 0.5;
+
+/** The label ids of one indicator row (its 1s), ascending. */
+export function labelIds(row: ArrayLike<number>): number[] {
+	const ids: number[] = [];
+	for (let j = 0; j < row.length; j++) if (row[j] === 1) ids.push(j);
+	return ids;
+}
 export type MultilabelAverage = PrfAverage | 'samples';
 
 function check(yTrue: Indicator, yPred: Indicator): number {
@@ -120,7 +130,6 @@ export function multilabelReport(
 	const micro = multilabelPrfAverage(yTrue, yPred, 'micro');
 	const macro = multilabelPrfAverage(yTrue, yPred, 'macro');
 	const weighted = multilabelPrfAverage(yTrue, yPred, 'weighted');
-	const ids = (row: Uint8Array) => Array.from(row.keys()).filter((j) => row[j] === 1);
 	const n = Math.max(1, yTrue.length);
 	return {
 		perClass: labels.map((label, j) => ({ label, precision: per.precision[j], recall: per.recall[j], f1: per.f1[j], support: per.support[j] })),
@@ -133,7 +142,7 @@ export function multilabelReport(
 			subsetAccuracy: yTrue.length ? subsetAccuracy(yTrue, yPred) : 0,
 			meanTrue: npSum(Array.from(truth)) / n,
 			meanPredicted: npSum(Array.from(predicted)) / n,
-			examples: yTrue.slice(0, EXAMPLES).map((t, i) => ({ row: rows[i], truth: ids(t), predicted: ids(yPred[i]) }))
+			examples: yTrue.slice(0, EXAMPLES).map((t, i) => ({ row: rows[i], truth: labelIds(t), predicted: labelIds(yPred[i]) }))
 		}
 	};
 }

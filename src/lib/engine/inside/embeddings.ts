@@ -14,6 +14,7 @@ import type { ClassifierSession } from '../classifier';
 import type { PretrainedSession } from '../pretrained';
 import type { Params } from '../models/spec';
 import { pca } from './pca';
+import { decide, labelIds } from '../eval/multilabel';
 import { classifierModel, headProbs, type ClassifierModel } from './attribution';
 
 /** The last linear layer of a classifier's head: the weight (C, d) and its bias when it has one. */
@@ -93,6 +94,6 @@ export function project(vectors: Float32Array, probs: Float32Array, n: number, d
 	});
 	const out: Projection = { points: two, explained: [r.explained[0] ?? 0, r.explained[1] ?? 0], preds, dim: d };
 	if (multiLabelThreshold !== undefined)
-		out.sets = Array.from({ length: n }, (_, i) => Array.from({ length: c }, (_, k) => k).filter((k) => probs[i * c + k] >= multiLabelThreshold));
+		out.sets = Array.from({ length: n }, (_, i) => labelIds(decide(probs.subarray(i * c, (i + 1) * c), multiLabelThreshold)));
 	return out;
 }
