@@ -45,9 +45,14 @@ async function openDemo(newPage: () => Promise<Page>, files: Record<string, Uint
 		return route.abort();
 	});
 	await demo.goto(`${origin}/`);
+	// `server.close` alone waits for every open connection to end; a connection Chromium keeps
+	// (pooled per context, not per page) held a run for the whole 10-minute test timeout after the
+	// test's last check. Closing them all ends it at once.
 	const close = async () => {
 		await demo.close();
-		await new Promise((ok) => server.close(ok));
+		const closed = new Promise((ok) => server.close(ok));
+		server.closeAllConnections();
+		await closed;
 	};
 	return { demo, elsewhere, errors, close };
 }
