@@ -24,6 +24,7 @@ import { DivergedError, initialLoopState, stepsPerEpoch, totalSteps as plannedSt
 import { memoryInfo } from '../src/lib/engine/tensors';
 import { fusedOptimizerCheck } from '../src/lib/engine/train/fused-check';
 import { fusedKernelCheck } from '../src/lib/engine/ops/fused/check';
+import type { Reductions } from '../src/lib/engine/ops/fused/reductions';
 import { benchmarkTrainStep } from '../src/lib/engine/bench';
 import { benchmarkPretrained } from '../src/lib/engine/bench-hf';
 import { runStepBench, type StepBenchRequest } from '../src/lib/engine/bench-step';
@@ -644,10 +645,10 @@ export const api = {
 	 * random odd shapes: max relative errors of each value and gradient, dispatches per op forward
 	 * and backward on both paths, tensors leaked (src/lib/engine/ops/fused/check.ts).
 	 */
-	async fusedKernelCheck(seed = 1) {
+	async fusedKernelCheck(seed = 1, reduce?: Reductions) {
 		if (training) throw new Error('A run is training; check the kernels when it has finished.');
 		await initBackend();
-		return fusedKernelCheck(seed);
+		return fusedKernelCheck(seed, reduce);
 	},
 
 	/**
@@ -655,10 +656,10 @@ export const api = {
 	 * relative errors per optimizer, dispatches as the variables grow, tensor counts, a short
 	 * training on both paths and resume exactness (src/lib/engine/train/fused-check.ts).
 	 */
-	async fusedOptimizerCheck() {
+	async fusedOptimizerCheck(reduce?: Reductions) {
 		if (training) throw new Error('A run is training; check the optimizer when it has finished.');
 		await initBackend();
-		return fusedOptimizerCheck();
+		return fusedOptimizerCheck(reduce);
 	},
 
 	/** Time the training step of a model shape on this device (for the bench scripts and curious users). */

@@ -10,6 +10,7 @@
  * head sizes 8 to 32). No GPU error may be reported during the check. Every value and every
  * gradient within 1e-5 relative, each op taking the dispatches its file claims (counted by wrapping
  * the compute pass's dispatchWorkgroups in the worker), and no tensor left behind by repeated checks.
+ * Rows are reduced both ways: a thread per row (software adapters) and a workgroup per row (GPUs).
  */
 import { expect, test } from './fixtures';
 
@@ -66,9 +67,14 @@ const EXPECTED: Record<string, Count> = {
 test('each fused WebGPU kernel matches its composite forward and backward, with the dispatches it claims and no leaked tensors', async ({ studioPage: page }) => {
 	test.setTimeout(90_000);
 	await expect(page.getByTestId('backend')).toHaveAttribute('data-backend', 'webgpu');
-	for (const seed of [1, 2]) {
-		const r: FusedCheck = await page.evaluate((s) => (globalThis as any).whetstone.engine.fusedKernelCheck(s), seed);
-		console.log(`seed ${seed}: max relative error ${r.maxError.toExponential(2)}, tensors leaked ${r.tensorsLeaked}`);
+	// Both ways of reducing a row (src/lib/engine/ops/fused/reductions.ts): a thread per row, as on
+	// this software adapter, and a workgroup per row with barriers, as on a real GPU.
+	for (const [seed, reduce] of [
+		[1, 'thread'],
+		[2, 'workgroup']
+	] as const) {
+		const r: FusedCheck = await page.evaluate(([s, m]) => (globalThis as any).whetstone.engine.fusedKernelCheck(s, m), [seed, reduce] as const);
+		console.log(`seed ${seed}, ${reduce} reductions: max relative error ${r.maxError.toExponential(2)}, tensors leaked ${r.tensorsLeaked}`);
 		expect(r.gpuErrors).toEqual([]);
 		expect(new Set(r.cases.map((c) => c.kernel))).toEqual(new Set(Object.keys(EXPECTED)));
 		for (const c of r.cases) {

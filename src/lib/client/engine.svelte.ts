@@ -399,9 +399,9 @@ export class EngineClient {
 	}
 
 	/** The fused WebGPU kernels against their composites, in the engine worker (e2e fused-kernels). */
-	async fusedKernelCheck(seed = 1) {
+	async fusedKernelCheck(seed = 1, reduce?: 'workgroup' | 'thread') {
 		await this.init();
-		return this.bridge.call((api) => api.fusedKernelCheck(seed), 300_000);
+		return this.bridge.call((api) => api.fusedKernelCheck(seed, reduce), 300_000);
 	}
 
 	async checkBackend(config: RunConfig, withDropout = false) {

@@ -13,6 +13,7 @@ import type { BackendChoice, BackendInfo } from '../shared/types';
 import { UserError } from '../shared/errors';
 
 import type { BackendName } from './backend-probe';
+import { reductionsFor, setReductions } from './ops/fused/reductions';
 
 export type { BackendName };
 
@@ -128,6 +129,7 @@ async function tryWebGpu(): Promise<BackendInfo> {
 	webgpuDevice = device ?? null;
 	const got = describeAdapter(adapter);
 	if (device) got.maxStorageBufferBindingSize = device.limits.maxStorageBufferBindingSize;
+	setReductions(reductionsFor(Boolean(got.isFallbackAdapter)));
 	webgpu = { ...got };
 	return got;
 }

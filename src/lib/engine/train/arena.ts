@@ -43,6 +43,11 @@ export function arenaLayout(params: Iterable<[string, number[]]>, decays: (name:
 
 /** Workgroups of the norm's first pass: each sums a strided share of the squared gradients. */
 export const NORM_WORKGROUPS = 256;
+/**
+ * Partial sums of the norm pass with 'thread' reductions (software adapters, ops/fused/reductions.ts):
+ * one workgroup of this many threads, no barrier; every update thread then adds them all.
+ */
+export const THREAD_PARTIALS = 16;
 /** Threads per workgroup in both fused kernels. */
 export const WORKGROUP_SIZE = 256;
 /** Largest 1-D dispatch WebGPU allows by default; the update kernel loops over what is beyond it. */

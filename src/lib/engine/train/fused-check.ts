@@ -16,6 +16,7 @@ import { fastPathEnabled, setFastPath } from '../fast-path';
 import { stepPhase, type StepPhase } from '../phase';
 import { createOptimizer, type Optimizer } from './optimizer';
 import { StepAccumulator, type MicroStep } from './step';
+import { reductions, setReductions, type Reductions } from '../ops/fused/reductions';
 
 export interface FusedCaseResult {
 	name: string;
@@ -239,10 +240,13 @@ async function trainClassifier(cfg: RunConfig, fast: boolean, steps: number, fro
 	return { session, losses };
 }
 
-export async function fusedOptimizerCheck(): Promise<FusedCheckReport> {
+/** `reduce`: the norm's reductions to check (reductions.ts); the adapter's own by default. */
+export async function fusedOptimizerCheck(reduce: Reductions = reductions()): Promise<FusedCheckReport> {
 	const counter = new GpuCounter();
 	const ms: Record<string, number> = {};
 	let t0 = performance.now();
+	const adapters = reductions();
+	setReductions(reduce);
 	try {
 		const init = randomHost(SHAPES, new Prng(3));
 		const cases: FusedCaseResult[] = [];
@@ -349,6 +353,7 @@ export async function fusedOptimizerCheck(): Promise<FusedCheckReport> {
 
 		return { backend: tf.getBackend(), cases, dispatches, memory, training, resume, ms };
 	} finally {
+		setReductions(adapters);
 		counter.dispose();
 	}
 }

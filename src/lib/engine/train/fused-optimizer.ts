@@ -8,8 +8,9 @@
  *   - transfers (copyBufferToBuffer, not dispatches): every gradient into a gradient arena, and a
  *     parameter into the parameter arena only when its variable holds data this arena did not
  *     write (the first step, a resume, a step the composite path took);
- *   - dispatch 1 ('clip'): 256 workgroups each sum a strided share of the squared gradients;
- *   - dispatch 2 ('optimizer'): every workgroup adds those 256 partial sums (the global norm, on
+ *   - dispatch 1 ('clip'): 256 workgroups each sum a strided share of the squared gradients
+ *     (on a software adapter, 16 threads of one workgroup, with no barrier: reductions.ts);
+ *   - dispatch 2 ('optimizer'): every workgroup adds those partial sums (the global norm, on
  *     the GPU: the scale factor never goes back to the CPU), scales its gradients, applies the
  *     decay (decoupled or L2, where the parameter's DecayRule says so), updates the moments in
  *     place and the parameters; workgroup 0 writes the norm into the scalar the step logs;
@@ -30,7 +31,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { useFastPath } from '../fast-path';
 import { setStepPhase } from '../phase';
-import { arenaLayout, NORM_WORKGROUPS, WORKGROUP_SIZE, workgroupCounts, type ArenaLayout } from './arena';
+import { arenaLayout, NORM_WORKGROUPS, THREAD_PARTIALS, WORKGROUP_SIZE, workgroupCounts, type ArenaLayout } from './arena';
+import { reductions, type Reductions } from '../ops/fused/reductions';
 
 type DataId = object;
 
@@ -88,8 +90,26 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
 	if (lid == 0u) { partials[wid.x] = acc[0]; }
 }`;
 
+/**
+ * Pass 1 without barriers (software adapters, reductions.ts): one workgroup of THREAD_PARTIALS
+ * threads, each summing a strided share of the arena into its own partial.
+ */
+const NORM_SHADER_THREAD = `${UNIFORMS}
+@group(0) @binding(0) var<storage, read> grads: array<f32>;
+@group(0) @binding(1) var<storage, read_write> partials: array<f32>;
+@group(0) @binding(2) var<uniform> u: Uniforms;
+@compute @workgroup_size(${THREAD_PARTIALS})
+fn main(@builtin(local_invocation_index) lid: u32) {
+	var s = 0.0;
+	for (var i = lid; i < u.n; i = i + ${THREAD_PARTIALS}u) {
+		let x = grads[i];
+		s = s + x * x;
+	}
+	partials[lid] = s;
+}`;
+
 /** The update: the norm from the partial sums, the clip scale, then each element's rule. */
-function updateShader(rule: FusedRule): string {
+function updateShader(rule: FusedRule, reduce: Reductions): string {
 	const slots = slotCount(rule);
 	const slotBindings = Array.from({ length: slots }, (_, k) => `@group(0) @binding(${2 + k}) var<storage, read_write> s${k}: array<f32>;`).join('\n');
 	let body: string;
@@ -115,18 +135,11 @@ ${slotBindings}
 @group(0) @binding(${2 + slots}) var<storage, read> partials: array<f32>;
 @group(0) @binding(${3 + slots}) var<storage, read_write> normOut: array<f32>;
 @group(0) @binding(${4 + slots}) var<uniform> u: Uniforms;
-var<workgroup> acc: array<f32, ${WORKGROUP_SIZE}>;
+${reduce === 'workgroup' ? `var<workgroup> acc: array<f32, ${WORKGROUP_SIZE}>;` : ''}
 @compute @workgroup_size(${WORKGROUP_SIZE})
 fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-	var s = 0.0;
-	if (lid < u.np) { s = partials[lid]; }
-	acc[lid] = s;
-	workgroupBarrier();
-	for (var k = ${WORKGROUP_SIZE / 2}u; k > 0u; k = k >> 1u) {
-		if (lid < k) { acc[lid] = acc[lid] + acc[lid + k]; }
-		workgroupBarrier();
-	}
-	let norm = sqrt(acc[0]);
+	${reduce === 'workgroup' ? WORKGROUP_TOTAL : THREAD_TOTAL}
+	let norm = sqrt(total);
 	var scale = 1.0;
 	if (u.maxNorm > 0.0) { scale = min(1.0, u.maxNorm / (norm + 1e-6)); }
 	if (wid.x == 0u && lid == 0u) { normOut[0] = norm; }
@@ -139,6 +152,21 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
 	}
 }`;
 }
+
+/** The sum of the partials, shared through workgroup memory. */
+const WORKGROUP_TOTAL = `var s = 0.0;
+	if (lid < u.np) { s = partials[lid]; }
+	acc[lid] = s;
+	workgroupBarrier();
+	for (var k = ${WORKGROUP_SIZE / 2}u; k > 0u; k = k >> 1u) {
+		if (lid < k) { acc[lid] = acc[lid] + acc[lid + k]; }
+		workgroupBarrier();
+	}
+	let total = acc[0];`;
+
+/** The sum of the partials, each thread reading all of them (THREAD_PARTIALS: a few). */
+const THREAD_TOTAL = `var total = 0.0;
+	for (var k = 0u; k < u.np; k = k + 1u) { total = total + partials[k]; }`;
 
 /** Moment arenas the rule keeps: Adam's m and v, SGD's momentum buffer (none without momentum). */
 export function slotCount(rule: FusedRule): number {
@@ -242,10 +270,12 @@ export class FusedUpdate {
 
 		const norm = backend.makeTensorInfo([], 'float32');
 		const normBuffer = bufferOf(norm);
+		const reduce = reductions();
 		const counts = workgroupCounts(layout.total);
-		const uniforms = backend.makeUniforms(uniformValues(rule, layout, lr, maxNorm, step, counts.norm));
-		const normPipe = pipeline(device, 'norm', () => NORM_SHADER);
-		const updatePipe = pipeline(device, ruleKey(rule), () => updateShader(rule));
+		const partials = reduce === 'workgroup' ? counts.norm : THREAD_PARTIALS;
+		const uniforms = backend.makeUniforms(uniformValues(rule, layout, lr, maxNorm, step, partials));
+		const normPipe = reduce === 'workgroup' ? pipeline(device, 'norm', () => NORM_SHADER) : pipeline(device, 'norm-thread', () => NORM_SHADER_THREAD);
+		const updatePipe = pipeline(device, `${ruleKey(rule)}-${reduce}`, () => updateShader(rule, reduce));
 		const group = (p: GPUComputePipeline, buffers: GPUBuffer[]) =>
 			device.createBindGroup({
 				layout: p.getBindGroupLayout(0),
@@ -256,7 +286,7 @@ export class FusedUpdate {
 		setStepPhase('clip');
 		pass.setPipeline(normPipe);
 		pass.setBindGroup(0, group(normPipe, [gradArena, a.partials]));
-		pass.dispatchWorkgroups(counts.norm);
+		pass.dispatchWorkgroups(reduce === 'workgroup' ? counts.norm : 1);
 		setStepPhase('optimizer');
 		pass.setPipeline(updatePipe);
 		pass.setBindGroup(0, group(updatePipe, [a.params, gradArena, ...a.slots, a.partials, normBuffer]));

@@ -24,6 +24,7 @@ import { FROZEN_NORM_DISPATCHES, LAYER_NORM_DISPATCHES, NORM_PARAMS_ONLY_DISPATC
 import { ACTIVATION_DISPATCHES, SILU_GATE_DISPATCHES } from './activations';
 import { FROZEN_LINEAR_DISPATCHES, LINEAR_DISPATCHES } from './linear';
 import { ATTENTION_DISPATCHES } from './attention';
+import { reductions, setReductions, type Reductions } from './reductions';
 
 export interface DispatchCount {
 	forward: number;
@@ -330,10 +331,15 @@ function attentionProblems(normal: (shape: number[], std?: number, mean?: number
 	return out;
 }
 
-/** Every fused kernel against its composite; needs the WebGPU backend. */
-export async function fusedKernelCheck(seed = 1): Promise<FusedCheck> {
+/**
+ * Every fused kernel against its composite; needs the WebGPU backend. `reduce`: the row kernels'
+ * reductions to check (reductions.ts); the adapter's own by default.
+ */
+export async function fusedKernelCheck(seed = 1, reduce: Reductions = reductions()): Promise<FusedCheck> {
 	if (tf.getBackend() !== 'webgpu') throw new Error(`The fused kernels run only on WebGPU; this engine runs on ${tf.getBackend()}.`);
 	const wasEnabled = fastPathEnabled();
+	const adapters = reductions();
+	setReductions(reduce);
 	const before = tf.memory().numTensors;
 	const errorsBefore = gpuErrorLog().length;
 	const cases: FusedCase[] = [];
@@ -358,6 +364,7 @@ export async function fusedKernelCheck(seed = 1): Promise<FusedCheck> {
 		}
 	} finally {
 		setFastPath(wasEnabled);
+		setReductions(adapters);
 		tf.dispose(all.flatMap((p) => p.inputs));
 	}
 	const maxError = Math.max(...cases.flatMap((c) => Object.values(c.errors)));

@@ -9,6 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu';
+import { reductions } from './reductions';
 
 export type { WebGPUProgram };
 
@@ -43,12 +44,37 @@ export function rowWorkgroupSize(width: number): number {
 }
 
 /**
- * A program with one workgroup per row of a (rows, width) problem: `main(index)` gets the global
- * invocation index, `row = index / WG` and `tid = i32(localId.x)`. The body is WGSL using the
- * helpers of `reduceSnippet`. tfjs reshapes a dispatch past 65,535 workgroups into 2D; the global
- * index stays right because the layout is flat.
+ * A program with one row per workgroup (or per thread: see reductions.ts) of a (rows, width)
+ * problem: `main(index)` gets the global invocation index, `row` and `tid`. The body is WGSL that
+ * walks its share of the row with `for (var c = tid; c < n; c += WG)` and combines shares with
+ * `wgSum` and `wgMax`, and bounds-checks `row` against its shapes. tfjs reshapes a dispatch past
+ * 65,535 workgroups into 2D; the global index stays right because the layout is flat.
+ *
+ * With 'thread' reductions the same body runs with WG = 1 and tid = 0: one thread walks the whole
+ * row, `wgSum` and `wgMax` return what they are given, and no barrier is compiled in.
  */
 export function rowProgram(key: string, variableNames: string[], outputShape: number[], rows: number, width: number, body: string, uniforms?: string): WebGPUProgram {
+	if (reductions() === 'thread') {
+		const threads = 64;
+		return {
+			variableNames,
+			outputShape,
+			shaderKey: `${key}_thread`,
+			dispatchLayout: flatLayout(outputShape.length),
+			dispatch: [Math.ceil(rows / threads), 1, 1],
+			workgroupSize: [threads, 1, 1],
+			uniforms,
+			getUserCode: () => `
+			const WG = 1;
+			fn wgSum(v : f32, tid : i32) -> f32 { return v; }
+			fn wgMax(v : f32, tid : i32) -> f32 { return v; }
+			fn main(index : i32) {
+				let row = index;
+				let tid = 0;
+				${body}
+			}`
+		};
+	}
 	const wg = rowWorkgroupSize(width);
 	return {
 		variableNames,
