@@ -3,7 +3,8 @@
  * composite references in the engine worker on WebGPU (SwiftShader): softmax cross-entropy (with
  * ignored rows and label smoothing; and the causal-LM loss reading the next position's label),
  * LayerNorm and RMSNorm (also as a residual block's norm, and with x not differentiated), the
- * embedding gather with ids outside the table, masked mean pooling (a row with no position left), GELU (tanh and erf), SiLU, the SiLU gate and
+ * embedding gather with ids outside the table, learned positions added (a table longer than the
+ * sequence), masked mean pooling (a row with no position left), GELU (tanh and erf), SiLU, the SiLU gate and
  * the linear map with its bias (both weight layouts, and frozen), on odd shapes (rows 1, 7, 33; widths 5, 63, 130; vocabularies 17 and 513), and
  * scaled dot-product attention with heads first, side by side and packed in one q/k/v projection
  * (causal or not, padding masks, grouped-query heads, a sliding window; sequence lengths 6 to 65,
@@ -40,6 +41,8 @@ const EXPECTED: Record<string, Count> = {
 	embedding: { forward: 1, backward: 1 },
 	// One kernel forward where the composite takes five (multiply, two sums, maximum, divide), one backward.
 	meanPool: { forward: 1, backward: 1 },
+	// One kernel forward (no slice), one backward where the composite transposes, sums and pads.
+	addPositions: { forward: 1, backward: 1 },
 	// The same kernels reading the next position's label: no slice forward, no pad backward.
 	causalLmLoss: { forward: 2, backward: 1 },
 	// dx (recomputing the row statistics, kept for dγ), then dγ with dβ.

@@ -14,6 +14,7 @@ import type { ModelConfig } from '../../shared/config';
 import { Prng } from '../../shared/prng';
 import { attendPacked, embedding, geluTanh, layerNorm, linear, meanPool } from '../ops';
 import { layerNormResidual } from '../ops/norm';
+import { addPositions } from '../ops/positions';
 
 export type Params = Record<string, tf.Tensor>;
 
@@ -109,7 +110,7 @@ export function hiddenStates(p: Params, c: ModelConfig, batch: Batch, o: Forward
 	const [b, t] = batch.inputIds.shape;
 	if (t > c.contextLength) throw new Error(`Sequence of ${t} tokens is longer than the context length ${c.contextLength}.`);
 	let x = embedding(p['transformer.wte.weight'] as tf.Tensor2D, batch.inputIds); // (B, T, d)
-	x = x.add(p['transformer.wpe.weight'].slice([0, 0], [t, c.dModel])); // (B, T, d) + (T, d)
+	x = addPositions(x as tf.Tensor3D, p['transformer.wpe.weight'] as tf.Tensor2D); // (B, T, d) + (T, d)
 	x = dropout(x, c.dropout, o, 1);
 	for (let i = 0; i < c.nLayer; i++) {
 		const pre = `transformer.h.${i}.`;

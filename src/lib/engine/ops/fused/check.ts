@@ -18,6 +18,8 @@ import { causalLmLoss } from '../../models/heads';
 import { embedding } from '../embedding';
 import { EMBEDDING_DISPATCHES } from './embedding';
 import { meanPool } from '../pool';
+import { addPositions } from '../positions';
+import { ADD_POSITIONS_DISPATCHES } from './positions';
 import { MEAN_POOL_DISPATCHES } from './pool';
 import { CROSS_ENTROPY_DISPATCHES } from './cross-entropy';
 import { FROZEN_NORM_DISPATCHES, LAYER_NORM_DISPATCHES, NORM_PARAMS_ONLY_DISPATCHES, RMS_NORM_DISPATCHES } from './norm';
@@ -156,6 +158,17 @@ function problems(seed: number): Problem[] {
 			inputs: [normal([b, t, d])],
 			names: ['pooled', 'dh'],
 			op: (h) => meanPool(h as tf.Tensor3D, tf.tensor2d(mask, [b, t], 'float32'))
+		});
+	}
+	// Learned positions added to token embeddings: a table longer than the sequence, and as long.
+	for (const [b, t, d, pos] of [[1, 1, 5, 4], [3, 7, 63, 9], [4, 33, 130, 33]]) {
+		out.push({
+			kernel: 'addPositions',
+			shape: `batch ${b} × positions ${t} × width ${d}, table of ${pos}`,
+			claimed: ADD_POSITIONS_DISPATCHES,
+			inputs: [normal([b, t, d]), normal([pos, d])],
+			names: ['sum', 'dx', 'dwpe'],
+			op: (x, wpe) => addPositions(x as tf.Tensor3D, wpe as tf.Tensor2D)
 		});
 	}
 	// The causal-LM loss: logits at t scored against the label at t + 1 (-100 ignored), no slices on the fast path.

@@ -10,7 +10,8 @@
  * Dispatches: forward 1, backward 1.
  */
 import * as tf from '@tensorflow/tfjs';
-import { elementwiseProgram, runProgram } from './program';
+import { elementwiseProgram, runProgram, type WebGPUProgram } from './program';
+import { reductions } from './reductions';
 
 export const EMBEDDING_DISPATCHES = { forward: 1, backward: 1 };
 
@@ -32,6 +33,36 @@ const scatterBody = `
 	}
 	result[index] = acc;`;
 
+/**
+ * The scatter with 'thread' reductions (software adapters, reductions.ts): one thread per table
+ * row reads the ids once and adds the rows of its id, in position order (the same sums), V · N
+ * comparisons instead of V · N · d. Thread counts matter there: each costs tens of nanoseconds.
+ */
+function rowScatterProgram(v: number, d: number): WebGPUProgram {
+	return {
+		variableNames: ['ids', 'dy'],
+		outputShape: [v, d],
+		shaderKey: 'whetstoneEmbeddingScatterRows',
+		dispatchLayout: { x: [0, 1] },
+		dispatch: [Math.ceil(v / 64), 1, 1],
+		workgroupSize: [64, 1, 1],
+		getUserCode: () => `
+			fn main(index : i32) {
+				let N = uniforms.idsShape;
+				let V = uniforms.outShape[0];
+				let D = uniforms.dyShape[1];
+				if (index >= V) { return; }
+				let base = index * D;
+				for (var j = 0; j < D; j++) { result[base + j] = 0.0; }
+				for (var n = 0; n < N; n++) {
+					if (ids[n] == index) {
+						for (var j = 0; j < D; j++) { result[base + j] = result[base + j] + dy[n * D + j]; }
+					}
+				}
+			}`
+	};
+}
+
 /** table (V, d) float32, ids (N) int32: (N, d), differentiable in the table. */
 export function fusedEmbedding(table: tf.Tensor2D, ids: tf.Tensor1D): tf.Tensor2D {
 	const [v, d] = table.shape;
@@ -44,7 +75,9 @@ export function fusedEmbedding(table: tf.Tensor2D, ids: tf.Tensor1D): tf.Tensor2
 		const y = runProgram(elementwiseProgram('whetstoneEmbeddingGather', ['table', 'ids'], [n, d], gatherBody), [t, ids]);
 		return {
 			value: y,
-			gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [runProgram(elementwiseProgram('whetstoneEmbeddingScatter', ['ids', 'dy'], [v, d], scatterBody), [saved[0], dy])]
+			gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [
+				runProgram(reductions() === 'thread' ? rowScatterProgram(v, d) : elementwiseProgram('whetstoneEmbeddingScatter', ['ids', 'dy'], [v, d], scatterBody), [saved[0], dy])
+			]
 		};
 	});
 	return op(table) as tf.Tensor2D;

@@ -13,9 +13,13 @@
  *
  * Dispatches: forward 1; backward 2 (dx; dW with db) when all three are needed. tfjs runs a
  * matmul with a long inner dimension as split-K, which adds a zero fill, on either path.
+ *
+ * With 'thread' reductions (software adapters, reductions.ts) the forward and dx are this file's
+ * own matmul, which has no barrier: same dispatches, no split-K.
  */
 import * as tf from '@tensorflow/tfjs';
-import { elementwiseProgram, emptyTensor, runIntoWritable, runProgram, type WebGPUProgram } from './program';
+import { elementwiseProgram, emptyTensor, runIntoWritable, runProgram, runProgramInfo, type WebGPUProgram } from './program';
+import { reductions } from './reductions';
 
 export const LINEAR_DISPATCHES = { forward: 1, backward: 2 };
 /** Only dx is needed when the weight and bias are frozen (a LoRA base layer). */
@@ -88,6 +92,53 @@ function weightGradProgram(r: number, c: number, biasOn: 'lhs' | 'rhs'): WebGPUP
 	};
 }
 
+/**
+ * a (M, K) · b as (M, N), b being (N, K) with `transposeB` or (K, N) without, plus `bias` (N) when
+ * given: 4 × 4 outputs per thread and no workgroup memory. The matmul with 'thread' reductions
+ * (software adapters: reductions.ts), where tfjs's tiled matmuls wait at a barrier per tile.
+ */
+function threadMatMulProgram(m: number, n: number, transposeB: boolean, bias: boolean): WebGPUProgram {
+	const threads = Math.ceil(m / 4) * Math.ceil(n / 4);
+	const wg = 64;
+	const bAt = transposeB ? 'b[c * K + k]' : 'b[k * N + c]';
+	return {
+		variableNames: bias ? ['a', 'b', 'bias'] : ['a', 'b'],
+		outputShape: [m, n],
+		shaderKey: `whetstoneThreadMatMul_${transposeB}_${bias}`,
+		dispatchLayout: { x: [0, 1] },
+		dispatch: [Math.ceil(threads / wg), 1, 1],
+		workgroupSize: [wg, 1, 1],
+		getUserCode: () => `
+			fn bAt(k : i32, c : i32, K : i32, N : i32) -> f32 { return ${bAt}; }
+			fn main(index : i32) {
+				let M = uniforms.aShape[0];
+				let K = uniforms.aShape[1];
+				let N = uniforms.bShape[${transposeB ? 0 : 1}];
+				let NB = (N + 3) / 4;
+				if (index >= ((M + 3) / 4) * NB) { return; }
+				let r0 = (index / NB) * 4;
+				let c0 = (index % NB) * 4;
+				var acc : array<array<f32, 4>, 4>;
+				var av : array<f32, 4>;
+				var bv : array<f32, 4>;
+				for (var k = 0; k < K; k++) {
+					for (var i = 0; i < 4; i++) {
+						av[i] = select(0.0, a[min(r0 + i, M - 1) * K + k], r0 + i < M);
+						bv[i] = select(0.0, bAt(k, min(c0 + i, N - 1), K, N), c0 + i < N);
+					}
+					for (var i = 0; i < 4; i++) {
+						for (var j = 0; j < 4; j++) { acc[i][j] = acc[i][j] + av[i] * bv[j]; }
+					}
+				}
+				for (var i = 0; i < 4; i++) {
+					for (var j = 0; j < 4; j++) {
+						if (r0 + i < M && c0 + j < N) { result[(r0 + i) * N + c0 + j] = acc[i][j]${bias ? ' + bias[c0 + j]' : ''}; }
+					}
+				}
+			}`
+	};
+}
+
 interface LinearAttrs {
 	transposeB: boolean;
 }
@@ -103,6 +154,10 @@ function register(): void {
 		backendName: 'webgpu',
 		kernelFunc: ({ inputs, backend, attrs }) => {
 			const { transposeB } = attrs as unknown as LinearAttrs;
+			if (reductions() === 'thread') {
+				const { x, w, b } = inputs as { x: tf.TensorInfo; w: tf.TensorInfo; b: tf.TensorInfo };
+				return runProgramInfo(backend, threadMatMulProgram(x.shape[0], w.shape[transposeB ? 0 : 1], transposeB, true), [x, w, b]);
+			}
 			const matMul = tf.getKernel('_FusedMatMul', 'webgpu');
 			if (!matMul) throw new Error('The WebGPU backend has no fused matmul kernel.');
 			return matMul.kernelFunc({ inputs: { a: inputs.x, b: inputs.w, bias: inputs.b }, backend, attrs: { transposeA: false, transposeB, activation: 'linear' } }) as tf.TensorInfo;
@@ -119,8 +174,12 @@ function register(): void {
 			const db = emptyTensor([d.shape[1]]);
 			let haveDb = false;
 			return {
-				// As tfjs's BatchMatMul gradient, so dx equals the composite's bit for bit.
-				x: () => (transposeB ? tf.matMul(d, w as tf.Tensor2D) : tf.matMul(d, w as tf.Tensor2D, false, true)),
+				// As tfjs's BatchMatMul gradient, so dx equals the composite's bit for bit; with
+				// 'thread' reductions, the same product without barriers.
+				x: () => {
+					if (reductions() === 'thread') return runProgram(threadMatMulProgram(d.shape[0], w.shape[transposeB ? 1 : 0] as number, !transposeB, false), [d, w]);
+					return transposeB ? tf.matMul(d, w as tf.Tensor2D) : tf.matMul(d, w as tf.Tensor2D, false, true);
+				},
 				// transposeB: w is (out, in), dW = dyᵀ·x with the bias along its rows; else (in, out), dW = xᵀ·dy.
 				w: () => {
 					const [a, b] = transposeB ? [d, x] : [x, d];
