@@ -11,3 +11,7 @@ export { addMany } from './sum';
 export { meanPool } from './pool';
 export { crossEntropy, labelLogProbs, sigmoidCrossEntropy, type CrossEntropyOptions } from './loss';
 export { applyRope, ropeCosSin, ropeInvFreq, ropeTable, rotateHalf } from './rope';
+
+import { installCpuBroadcast } from './cpu-broadcast';
+// The CPU backend's broadcasting ops without per-element index arithmetic, same values (cpu-broadcast.ts).
+installCpuBroadcast();
