@@ -7,7 +7,7 @@
 import { initBackend, backendInfo, gpuErrorLog, deviceLost, destroyDeviceForTest, DeviceLostError, lostDeviceBehind, recoverBackend, gpuBytes, type BackendName } from '../src/lib/engine/backend';
 import { applyBackendMode, chooseBackend, type BackendPreference } from './backend-choice';
 import { ClassifierSession, MULTILABEL_THRESHOLD } from '../src/lib/engine/classifier';
-import { multilabelReport } from '../src/lib/engine/eval/multilabel';
+import { decide, evaluationAt, multilabelReport } from '../src/lib/engine/eval/multilabel';
 import { isMultiLabel } from '../src/lib/data/labels';
 import { PretrainedSession } from '../src/lib/engine/pretrained';
 import { hubFileReader, loadHubModel } from './pretrained';
@@ -800,8 +800,10 @@ export const api = {
 		const head = { split, checkpointId: w.checkpointId, step: w.step, createdAt: Date.now() };
 		let result: EvaluationResult;
 		if (out.sets) {
-			// Multi-label: sklearn's multi-label metrics at the threshold; no confusion matrix or calibration plots.
-			const report = multilabelReport(out.sets.truth, out.sets.predicted, p.labels, rows, out.sets.threshold);
+			// Multi-label: sklearn's multi-label metrics at the run's threshold; no confusion matrix or calibration plots.
+			const threshold = p.run.multiLabelThreshold ?? MULTILABEL_THRESHOLD;
+			const predicted = threshold === out.sets.threshold ? out.sets.predicted : decide(out.probs, threshold);
+			const report = multilabelReport(out.sets.truth, predicted, p.labels, rows, threshold);
 			result = {
 				...head,
 				loss: out.loss,
@@ -853,7 +855,10 @@ export const api = {
 		const probabilities = labels.map((label, i) => ({ label, p: probs[i] })).sort((a, b) => b.p - a.p);
 		const prediction: Prediction = { label: probabilities[0].label, probabilities, tokens: Math.min(ids.length, context) };
 		// Multi-label: each probability is its own sigmoid; the prediction is every label at or above the threshold.
-		if (w.session.multiLabel) prediction.multiLabel = { threshold: MULTILABEL_THRESHOLD, labels: probabilities.filter((x) => x.p >= MULTILABEL_THRESHOLD).map((x) => x.label) };
+		if (w.session.multiLabel) {
+			const threshold = run?.multiLabelThreshold ?? MULTILABEL_THRESHOLD;
+			prediction.multiLabel = { threshold, labels: probabilities.filter((x) => x.p >= threshold).map((x) => x.label) };
+		}
 		return prediction;
 	},
 
@@ -1132,6 +1137,19 @@ export const api = {
 		if (!run) throw new UserError('not-found', `Run ${runId} no longer exists. It may have been deleted in another tab.`);
 		const train: TrainWithKeep = { ...run.config.train, keepCheckpoints: keep };
 		return updateRun(runId, { config: { ...run.config, train } });
+	},
+
+	/**
+	 * The probability at which a multi-label run predicts a label from now on (Predict and later
+	 * evaluations). Its stored evaluation is read again at it from the scores it kept: no scoring.
+	 */
+	async setMultiLabelThreshold(runId: string, threshold: number): Promise<Run> {
+		if (!(threshold > 0 && threshold < 1)) throw new UserError('invalid-config', `A threshold is a probability above 0 and below 1 (got ${threshold}).`);
+		const run = await getRun(runId);
+		if (!run) throw new UserError('not-found', `Run ${runId} no longer exists. It may have been deleted in another tab.`);
+		if (!isMultiLabelRun(run.config)) throw new UserError('invalid-config', `“${run.name}” is not a multi-label run: it predicts the one class with the highest probability, so it has no threshold.`);
+		const evaluation = run.evaluation && evaluationAt(run.evaluation, threshold);
+		return updateRun(runId, { multiLabelThreshold: threshold, ...(evaluation ? { evaluation } : {}) });
 	},
 
 	/**

@@ -234,7 +234,7 @@ export function insideWhyApi(deps: InsideWhyDeps) {
 					for (const x of parts) (o.set(x, at), (at += x.length));
 					return o;
 				};
-				return project(cat(vecs), cat(probs), rows.length, d, m.numClasses, m.multiLabel ? MULTILABEL_THRESHOLD : undefined);
+				return project(cat(vecs), cat(probs), rows.length, d, m.numClasses, m.multiLabel ? (p.run.multiLabelThreshold ?? MULTILABEL_THRESHOLD) : undefined);
 			};
 
 			const w = await deps.warmSession(p, checkpointId);

@@ -199,6 +199,23 @@ test('data screen: labels — multi-label column, class balance, rename/merge/dr
 	await expect(page.getByTestId('predicted-label')).toHaveCount(0);
 	await shot(page, 'data-labels-multilabel-evaluate');
 
+	// A threshold made the run's own: saved, the stored evaluation read again at it (no scoring),
+	// and Predict decides at it.
+	await page.getByTestId('multilabel-threshold-input').fill(other);
+	const save = page.getByTestId('multilabel-save-threshold');
+	await expect(save).toHaveText(`Decide at ${other} for this run`);
+	const microOther = await microAt(other);
+	await save.click();
+	await expect(page.getByTestId('multilabel-threshold-saved')).toContainText(`this run now predicts every label with probability at least ${Number(other)}`);
+	await expect(page.getByTestId('multilabel-threshold')).toContainText(`a label is predicted when its probability is at least ${Number(other)}.`);
+	await expect(save).toBeDisabled();
+	await expect(page.getByTestId('multilabel-reset-threshold')).toHaveText(`Back to ${Number(other)}`);
+	await expect(page.getByTestId('multilabel-reset-threshold')).toBeDisabled();
+	await expect(scores).toContainText(microOther);
+	await page.getByTestId('predict').click();
+	await expect(page.getByTestId('predicted-multilabel-note')).toContainText(`the labels at or above ${Number(other)} are predicted`);
+	await shot(page, 'data-labels-multilabel-threshold-saved');
+
 	// Inside, Embeddings: coloured by whether each example has a chosen label, or whether that label was decided right.
 	await page.getByTestId('eval-tab-inside').click();
 	await expect(page.getByTestId('inside-info')).toHaveAttribute('data-task', 'classification', { timeout: 60_000 });

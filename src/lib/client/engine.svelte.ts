@@ -429,6 +429,14 @@ export class EngineClient {
 		return run;
 	}
 
+	/** The probability at which a multi-label run predicts a label from now on; its stored evaluation is re-read at it. */
+	async setMultiLabelThreshold(runId: string, threshold: number): Promise<Run> {
+		await this.init();
+		const run = await this.bridge.call((api) => api.setMultiLabelThreshold(runId, threshold), 30_000);
+		this.version++;
+		return run;
+	}
+
 	/** The `pretrained` config of a new run that starts from this checkpoint instead of the Hub weights. */
 	async checkpointAsBase(runId: string, checkpointId: string, objective?: Objective) {
 		await this.init();

@@ -7,6 +7,8 @@
  * vLLM's OpenAI-compatible server docs). Written, documented and compiled by the tests; not run here.
  */
 import type { Run } from '../shared/types';
+import { isMultiLabelRun } from '../shared/config';
+import { MULTILABEL_THRESHOLD } from '../engine/eval/multilabel';
 
 export const SERVING_VERSIONS = { fastapi: '0.115', uvicorn: '0.30', transformers: '4.46', prometheusClient: '0.20', vllm: '0.6' } as const;
 
@@ -29,13 +31,16 @@ export function loraName(run: Run): string {
 
 export function appPy(input: ServingInput): string {
 	const k = kind(input.run);
-	const settings = JSON.stringify({ run: input.run.name, task: k.classify ? 'classification' : 'generation', labels: k.classify ? input.labels : [], max_length: k.context, chat: k.chat }, null, 4).replace(/'/g, '\\u0027');
+	// A multi-label run: a sigmoid per label, every label at or above the run's threshold (Evaluate's "Decide at").
+	const multi = k.classify && isMultiLabelRun(input.run.config);
+	const threshold = input.run.multiLabelThreshold ?? MULTILABEL_THRESHOLD;
+	const settings = JSON.stringify({ run: input.run.name, task: k.classify ? 'classification' : 'generation', labels: k.classify ? input.labels : [], max_length: k.context, chat: k.chat, multi_label: multi, threshold: multi ? threshold : null }, null, 4).replace(/'/g, '\\u0027');
 	return `"""Serves Whetstone run ${JSON.stringify(input.run.name).replace(/"""/g, '')} over HTTP.
 
     MODEL_DIR=./model uvicorn app:app --host 0.0.0.0 --port 8000
 
 MODEL_DIR is the unzipped model export (config.json, model.safetensors, tokenizer files).
-${k.classify ? 'POST /predict {"text": "..."} -> {"label": ..., "scores": {...}}' : 'POST /generate {"prompt": "...", "max_new_tokens": 64} -> {"text": ...}'}
+${k.classify ? (multi ? `POST /predict {"text": "..."} -> {"labels": [...], "threshold": ${threshold}, "scores": {...}} (multi-label: a sigmoid per label, every label at or above the threshold)` : 'POST /predict {"text": "..."} -> {"label": ..., "scores": {...}}') : 'POST /generate {"prompt": "...", "max_new_tokens": 64} -> {"text": ...}'}
 GET /metrics: Prometheus text format (requests, latency histogram, ${k.classify ? 'predicted labels' : 'generated tokens'}).
 """
 import json
@@ -93,8 +98,18 @@ def predict(body: PredictIn):
         raise HTTPException(400, "This model generates text; use POST /generate.")
     with torch.no_grad():
         enc = tokenizer(body.text, truncation=True, max_length=SETTINGS["max_length"], return_tensors="pt")
-        probs = torch.softmax(model(**enc).logits[0], dim=-1).tolist()
+        logits = model(**enc).logits[0]
     names = labels()
+    if SETTINGS["multi_label"]:
+        # A sigmoid per label; every label at or above the run's threshold is predicted.
+        probs = torch.sigmoid(logits).tolist()
+        chosen = [name for name, p in zip(names, probs) if p >= SETTINGS["threshold"]]
+        for name in chosen:
+            PREDICTED.labels(name).inc()
+        REQUESTS.labels("/predict", "200").inc()
+        LATENCY.labels("/predict").observe(time.perf_counter() - start)
+        return {"labels": chosen, "threshold": SETTINGS["threshold"], "scores": dict(zip(names, probs))}
+    probs = torch.softmax(logits, dim=-1).tolist()
     best = max(range(len(probs)), key=probs.__getitem__)
     PREDICTED.labels(names[best]).inc()
     REQUESTS.labels("/predict", "200").inc()

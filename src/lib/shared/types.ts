@@ -248,6 +248,11 @@ export interface Run {
 	note?: string;
 	/** Test-split results, once evaluated. */
 	evaluation?: EvaluationResult;
+	/**
+	 * Multi-label runs: the probability at or above which a label is predicted (Predict and every
+	 * evaluation from then on), chosen on the Evaluate screen; 0.5 (MULTILABEL_THRESHOLD) when unset.
+	 */
+	multiLabelThreshold?: number;
 	/** Lineage of a branch ("resume from here"): the run and checkpoint it continues from. */
 	parent?: CheckpointRef;
 	/** Lineage of an experiment's run: the study and its trial number and parameters, or the cross-validation and its fold or seed. */

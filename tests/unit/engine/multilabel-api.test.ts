@@ -2,7 +2,8 @@
  * Multi-label through the engine worker's API (tfjs CPU, fake-indexeddb): a version that keeps
  * label sets makes createRun set the multi-label head; the run trains, scores its test split with
  * the multi-label metrics (the same numbers multilabel.ts gives on the stored sets), predicts the
- * labels above 0.5, exports config.json with problem_type multi_label_classification, and the
+ * labels above 0.5 (or the threshold saved for the run, which the stored evaluation is re-read at
+ * and later evaluations decide at), exports config.json with problem_type multi_label_classification, and the
  * demo export says why it is not offered. A single-label run on the same file is unchanged.
  */
 import 'fake-indexeddb/auto';
@@ -12,7 +13,7 @@ import { api } from '../../../workers/engine-api';
 import { importDataset, prepareTokens } from '../../../src/lib/data/pipeline';
 import { defaultRunConfig } from '../../../src/lib/shared/config';
 import { getRun, loadRows, useDatabase } from '../../../src/lib/storage';
-import { hammingLoss, multilabelPrfAverage, subsetAccuracy } from '../../../src/lib/engine/eval/multilabel';
+import { decide, hammingLoss, multilabelPrfAverage, multilabelReport, subsetAccuracy } from '../../../src/lib/engine/eval/multilabel';
 import { unzipFolder } from '../../../src/lib/engine/io/import';
 import { SPLIT_CODE } from '../../../src/lib/shared/types';
 
@@ -73,6 +74,27 @@ describe('multi-label runs through the engine API', () => {
 		const p = await api.predict(run.id, 'refund invoice and asap now');
 		expect(p.multiLabel!.threshold).toBe(0.5);
 		expect(p.multiLabel!.labels).toEqual(p.probabilities.filter((x) => x.p >= 0.5).map((x) => x.label));
+		// The run's own threshold, chosen on the Evaluate screen: saved, the stored evaluation re-read
+		// at it from its scores (as multilabel.ts gives at it), and Predict and a new evaluation decide at it.
+		const t = 0.3;
+		const saved = await api.setMultiLabelThreshold(run.id, t);
+		expect(saved.multiLabelThreshold).toBe(t);
+		const scores = ev.multiLabel!.scores!;
+		const at = multilabelReport(scores.truth, decide(scores.probs, t), ev.labels, ev.multiLabel!.examples.map((e) => e.row), t);
+		expect(saved.evaluation!.multiLabel!.threshold).toBe(t);
+		expect(saved.evaluation!.multiLabel!.micro).toEqual(at.multiLabel.micro);
+		expect(saved.evaluation!.accuracy).toBe(at.multiLabel.subsetAccuracy);
+		expect(saved.evaluation!.perClass).toEqual(at.perClass);
+		expect(Array.from(saved.evaluation!.multiLabel!.scores!.probs)).toEqual(Array.from(scores.probs));
+		const p2 = await api.predict(run.id, 'refund invoice and asap now');
+		expect(p2.multiLabel!.threshold).toBe(t);
+		expect(p2.multiLabel!.labels).toEqual(p2.probabilities.filter((x) => x.p >= t).map((x) => x.label));
+		const again = await api.evaluate(run.id);
+		expect(again.multiLabel!.threshold).toBe(t);
+		const s2 = again.multiLabel!.scores!;
+		expect(again.multiLabel!.micro).toEqual(multilabelReport(s2.truth, decide(s2.probs, t), ev.labels, again.multiLabel!.examples.map((e) => e.row), t).multiLabel.micro);
+		await expect(api.setMultiLabelThreshold(run.id, 1)).rejects.toThrow(/above 0 and below 1/);
+		expect((await getRun(run.id))!.multiLabelThreshold).toBe(t);
 		const zip = await api.exportModel(run.id);
 		const files = unzipFolder(new Uint8Array(await zip.blob.arrayBuffer()));
 		const config = JSON.parse(new TextDecoder().decode(files['config.json']));
@@ -89,5 +111,6 @@ describe('multi-label runs through the engine API', () => {
 		expect(ev.multiLabel).toBeUndefined();
 		expect(ev.confusion.length).toBe(ev.labels.length);
 		expect((await api.predict(run.id, 'crash error')).multiLabel).toBeUndefined();
+		await expect(api.setMultiLabelThreshold(run.id, 0.3)).rejects.toThrow(/not a multi-label run/);
 	}, 120_000);
 });

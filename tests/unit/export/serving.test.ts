@@ -49,6 +49,24 @@ describe('serving recipe', () => {
 		else console.warn('python3 is not on this machine: app.py was not compiled (py_compile skipped)');
 	});
 
+	it("a multi-label classifier: /predict answers every label with a sigmoid at or above the run's threshold", () => {
+		const c = loraClassifierConfig('gpt2');
+		c.pretrained = { ...c.pretrained!, multiLabel: true };
+		const saved = servingFiles({ run: fakeRun(c, { multiLabelThreshold: 0.3 }), labels: ['billing', 'urgent', 'tech'] })['app.py'];
+		expect(saved).toContain('"multi_label": true');
+		expect(saved).toContain('"threshold": 0.3');
+		expect(saved).toContain('probs = torch.sigmoid(logits).tolist()');
+		expect(saved).toContain('if p >= SETTINGS["threshold"]');
+		expect(saved).toContain('-> {"labels": [...], "threshold": 0.3');
+		if (python) expect(compiles(saved)).toBe('ok');
+		// never chosen: 0.5, as the studio's Predict
+		expect(servingFiles({ run: fakeRun(c), labels: ['billing', 'urgent', 'tech'] })['app.py']).toContain('"threshold": 0.5');
+		// a single-label classifier: no threshold, the softmax's top class
+		const single = servingFiles({ run: fakeRun(loraClassifierConfig('gpt2')), labels: ['billing', 'shipping'] })['app.py'];
+		expect(single).toContain('"multi_label": false');
+		expect(single).toContain('"threshold": null');
+	});
+
 	it('a LoRA causal LM: /generate and the vllm serve command with the adapter as a LoRA module', () => {
 		const run = loraLm();
 		const files = servingFiles({ run, labels: [] });

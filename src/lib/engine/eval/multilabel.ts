@@ -191,3 +191,15 @@ export function bestThreshold(points: readonly ThresholdPoint[]): ThresholdPoint
 	for (const p of points) if (!best || p.micro.f1 > best.micro.f1) best = p;
 	return best;
 }
+
+/**
+ * A stored multi-label evaluation read again at another threshold from the scores it kept (no
+ * scoring): every figure as the engine would have stored it had it decided at `threshold`. Null
+ * for an evaluation stored before the scores were kept.
+ */
+export function evaluationAt<E extends { labels: string[]; accuracy: number; macroF1: number; perClass: ClassReport[]; multiLabel?: MultiLabelEvaluation }>(ev: E, threshold: number): E | null {
+	const ml = ev.multiLabel;
+	if (!ml?.scores) return null;
+	const report = multilabelReport(ml.scores.truth, decide(ml.scores.probs, threshold), ev.labels, ml.examples.map((e) => e.row), threshold);
+	return { ...ev, accuracy: report.multiLabel.subsetAccuracy, macroF1: report.multiLabel.macro.f1, perClass: report.perClass, multiLabel: { ...report.multiLabel, scores: ml.scores } };
+}

@@ -76,6 +76,8 @@ export interface Projection {
 	dim: number;
 	/** Multi-label models: each example's predicted label set (sigmoid probability ≥ the threshold). */
 	sets?: number[][];
+	/** The threshold the sets were decided at (the run's). */
+	threshold?: number;
 }
 
 /**
@@ -93,7 +95,9 @@ export function project(vectors: Float32Array, probs: Float32Array, n: number, d
 		return best;
 	});
 	const out: Projection = { points: two, explained: [r.explained[0] ?? 0, r.explained[1] ?? 0], preds, dim: d };
-	if (multiLabelThreshold !== undefined)
+	if (multiLabelThreshold !== undefined) {
 		out.sets = Array.from({ length: n }, (_, i) => labelIds(decide(probs.subarray(i * c, (i + 1) * c), multiLabelThreshold)));
+		out.threshold = multiLabelThreshold;
+	}
 	return out;
 }
