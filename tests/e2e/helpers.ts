@@ -21,5 +21,8 @@ export async function setNumber(page: Page, testId: string, value: number) {
 }
 
 export async function shot(page: Page, name: string) {
+	// With two pages open (tabs, faults), a full-page screenshot of the one behind waited up to two
+	// minutes for a frame, the machine idle meanwhile; in front, it takes a second.
+	await page.bringToFront();
 	await page.screenshot({ path: `screenshots/${name}.png`, fullPage: true });
 }
