@@ -7,7 +7,7 @@
 import { initBackend, backendInfo, gpuErrorLog, deviceLost, destroyDeviceForTest, DeviceLostError, lostDeviceBehind, recoverBackend, gpuBytes, type BackendName } from '../src/lib/engine/backend';
 import { applyBackendMode, chooseBackend, type BackendPreference } from './backend-choice';
 import { ClassifierSession, MULTILABEL_THRESHOLD } from '../src/lib/engine/classifier';
-import { decide, evaluationAt, multilabelReport } from '../src/lib/engine/eval/multilabel';
+import { evaluationAt, multilabelReport } from '../src/lib/engine/eval/multilabel';
 import { isMultiLabel } from '../src/lib/data/labels';
 import { PretrainedSession } from '../src/lib/engine/pretrained';
 import { hubFileReader, loadHubModel } from './pretrained';
@@ -790,20 +790,21 @@ export const api = {
 		const cancelled = () => new UserError('cancelled', 'Evaluation was cancelled; the stored results are as they were.');
 		ask();
 		const scoring = phaseReporter({ phase: 'scoring', total: rows.length, unit: 'rows', cancellable: true });
-		const out = await w.session.evaluate(p.tokens, rows, (done) => {
+		// A multi-label run decides at its own threshold (saved on the Evaluate screen).
+		const threshold = p.run.multiLabelThreshold ?? MULTILABEL_THRESHOLD;
+		const progress = (done: number) => {
 			if (stop) throw cancelled();
 			ask();
 			onProgress?.(done, rows.length);
 			scoring?.tick(done);
-		});
+		};
+		const out = await w.session.evaluate(p.tokens, rows, progress, undefined, threshold);
 		scoring?.end();
 		const head = { split, checkpointId: w.checkpointId, step: w.step, createdAt: Date.now() };
 		let result: EvaluationResult;
 		if (out.sets) {
 			// Multi-label: sklearn's multi-label metrics at the run's threshold; no confusion matrix or calibration plots.
-			const threshold = p.run.multiLabelThreshold ?? MULTILABEL_THRESHOLD;
-			const predicted = threshold === out.sets.threshold ? out.sets.predicted : decide(out.probs, threshold);
-			const report = multilabelReport(out.sets.truth, predicted, p.labels, rows, threshold);
+			const report = multilabelReport(out.sets.truth, out.sets.predicted, p.labels, rows, out.sets.threshold);
 			result = {
 				...head,
 				loss: out.loss,

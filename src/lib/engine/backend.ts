@@ -14,7 +14,6 @@ import { UserError } from '../shared/errors';
 
 import type { BackendName } from './backend-probe';
 import { reductionsFor, setReductions } from './ops/fused/reductions';
-import { installCpuBroadcast } from './ops/cpu-broadcast';
 
 export type { BackendName };
 
@@ -138,7 +137,6 @@ async function tryWebGpu(): Promise<BackendInfo> {
 async function trySimple(name: 'webgl' | 'cpu'): Promise<BackendInfo> {
 	if (name === 'webgl' && typeof OffscreenCanvas === 'undefined' && typeof document === 'undefined')
 		throw new Error('WebGL needs a canvas, and none is available here');
-	if (name === 'cpu') installCpuBroadcast();
 	if (!(await tf.setBackend(name))) throw new Error(`the ${name} backend failed to start`);
 	await tf.ready();
 	// Off WebGPU, a loss of its device is not this backend's: nothing to watch or wait for.

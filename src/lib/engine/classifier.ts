@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { RunConfig } from '../shared/config';
+import { UserError } from '../shared/errors';
 import { forward, initParams, type Params } from './models/transformer';
 import { createOptimizer, hasOptimizerState, type Optimizer } from './train/optimizer';
 import { StepAccumulator, WHOLE_STEP, type MicroStep, type WindowStats } from './train/step';
@@ -182,17 +183,22 @@ export class ClassifierSession {
 		return data.slice(0, hb.real * this.config.model.numClasses);
 	}
 
-	async evaluate(data: TokenRows, rows: number[], onProgress?: (done: number) => void): Promise<EvalOutput> {
+	/**
+	 * `shouldStop` is asked between batches, as PretrainedSession's; `threshold`: a multi-label run's
+	 * decision threshold (the run's own, MULTILABEL_THRESHOLD by default).
+	 */
+	async evaluate(data: TokenRows, rows: number[], onProgress?: (done: number) => void, shouldStop?: () => boolean, threshold = MULTILABEL_THRESHOLD): Promise<EvalOutput> {
 		const c = this.config.model.numClasses;
 		const bs = this.config.train.batchSize;
 		const probs = new Float32Array(rows.length * c);
 		for (let i = 0; i < rows.length; i += bs) {
+			if (shouldStop?.()) throw new UserError('cancelled', 'Evaluation was cancelled.');
 			const chunk = rows.slice(i, i + bs);
 			probs.set(await this.probs(this.batch(data, chunk)), i * c);
 			onProgress?.(Math.min(rows.length, i + bs));
 		}
 		const labels = Int32Array.from(rows, (r) => data.labels[r]);
-		return this.multiLabel && data.labelSets ? summarizeSigmoid(probs, labels, gatherSets(data.labelSets, rows)) : summarizeProbs(probs, labels, c);
+		return this.multiLabel && data.labelSets ? summarizeSigmoid(probs, labels, gatherSets(data.labelSets, rows), threshold) : summarizeProbs(probs, labels, c);
 	}
 
 	/** A multi-label classifier: sigmoid probabilities per label (`probs`), label sets in `evaluate`. */

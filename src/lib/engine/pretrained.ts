@@ -32,7 +32,7 @@ import { adapterNames, initAdapters, loraSetup, mergeAdapters, withLora, type Lo
 import { crossEntropy, sigmoidCrossEntropy } from './ops';
 import { createOptimizer, type Optimizer } from './train/optimizer';
 import { StepAccumulator, WHOLE_STEP, type MicroStep } from './train/step';
-import { gatherSets, setsExactlyRight, summarizeProbs, summarizeSigmoid, type EvalOutput, type WindowStats } from './classifier';
+import { gatherSets, MULTILABEL_THRESHOLD, setsExactlyRight, summarizeProbs, summarizeSigmoid, type EvalOutput, type WindowStats } from './classifier';
 
 /** Rows of a tokenized cache, plus where each row's loss starts (instruction tuning). */
 export interface LmTokenRows extends TokenRows {
@@ -350,7 +350,8 @@ export class PretrainedSession {
 		data: LmTokenRows,
 		rows: number[],
 		onProgress?: (done: number) => void,
-		shouldStop?: () => boolean
+		shouldStop?: () => boolean,
+		threshold = MULTILABEL_THRESHOLD
 	): Promise<EvalOutput & { score: number; perRow?: LmExamples }> {
 		const bs = this.config.train.batchSize;
 		if (this.classifies) {
@@ -362,7 +363,7 @@ export class PretrainedSession {
 				onProgress?.(Math.min(rows.length, i + bs));
 			}
 			const labels = Int32Array.from(rows, (r) => data.labels[r]);
-			const out = this.multiLabel && data.labelSets ? summarizeSigmoid(probs, labels, gatherSets(data.labelSets, rows)) : summarizeProbs(probs, labels, c);
+			const out = this.multiLabel && data.labelSets ? summarizeSigmoid(probs, labels, gatherSets(data.labelSets, rows), threshold) : summarizeProbs(probs, labels, c);
 			return { ...out, score: out.accuracy };
 		}
 		let lossSum = 0;

@@ -13,5 +13,6 @@ export { crossEntropy, labelLogProbs, sigmoidCrossEntropy, type CrossEntropyOpti
 export { applyRope, ropeCosSin, ropeInvFreq, ropeTable, rotateHalf } from './rope';
 
 import { installCpuBroadcast } from './cpu-broadcast';
-// The CPU backend's broadcasting ops without per-element index arithmetic, same values (cpu-broadcast.ts).
+// The CPU backend's broadcasting ops without per-element index arithmetic, same values (cpu-broadcast.ts);
+// every model imports this module, so it is in place before any of them runs.
 installCpuBroadcast();
