@@ -5,7 +5,8 @@
  * LayerNorm and RMSNorm (also as a residual block's norm, and with x not differentiated), the
  * embedding gather with ids outside the table, learned positions added (a table longer than the
  * sequence), masked mean pooling (a row with no position left), GELU (tanh and erf), SiLU, the SiLU gate and
- * the linear map with its bias (both weight layouts, and frozen), on odd shapes (rows 1, 7, 33; widths 5, 63, 130; vocabularies 17 and 513), and
+ * the linear map with its bias (both weight layouts, and frozen; scalar and vec4 matmuls), on odd shapes (rows 1, 7, 33; widths 5, 63, 130;
+ * and multiples of 4 with odd vec4 counts: 8, 12, 20, 36, 64, 128; vocabularies 17 and 513), and
  * scaled dot-product attention with heads first, side by side and packed in one q/k/v projection
  * (causal or not, padding masks, grouped-query heads, a sliding window; sequence lengths 6 to 65,
  * head sizes 8 to 32). No GPU error may be reported during the check. Every value and every

@@ -210,7 +210,9 @@ function problems(seed: number): Problem[] {
 		names: ['y', 'dx', 'dgamma', 'dbeta'],
 		op: (x, g, b) => layerNorm(x, g as tf.Tensor1D, b as tf.Tensor1D, 1e-5)
 	});
-	for (const [n, inDim, outDim] of [[1, 5, 17], [7, 63, 17], [33, 130, 63], [2 * 7, 63, 130]]) {
+	// Odd widths take the scalar matmul; multiples of 4 the vec4 one on a software adapter: rows
+	// that do not fill a block (33, 7), an odd count of vec4 columns (20, 36) and a single row.
+	for (const [n, inDim, outDim] of [[1, 5, 17], [7, 63, 17], [33, 130, 63], [2 * 7, 63, 130], [33, 128, 64], [7, 36, 20], [1, 8, 12]]) {
 		for (const layout of ['out_in', 'in_out'] as const) {
 			const w = layout === 'out_in' ? [outDim, inDim] : [inDim, outDim];
 			out.push({
