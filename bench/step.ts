@@ -8,7 +8,10 @@
  *
  *   npm run bench:step -- --model scratch|gpt2|llama --layers 2 --width 128 --heads 4 --vocab 512
  *     --seq 64 --batch 4 [--lora] [--json] [--steps 5] [--warmup 2] [--large lora|full|off] [--gen 24]
- *     [--parts steps,large,generate] [--matrix]
+ *     [--parts steps,large,generate,profile] [--matrix]
+ *
+ * --parts profile (not run unless asked) times one step of the fast path and of the stock GPT
+ * dispatch by dispatch with GPU timestamps and prints where the time goes, by kernel.
  *
  * --matrix runs the README's set in one browser session (gpt2 and gpt2 LoRA at --layers, gpt2 at
  * 1 layer, the from-scratch model at --layers and at 1), then one summary table.
@@ -78,6 +81,19 @@ try {
 			log(`  ${e.dispatchesPerStep} dispatches/step (fwd ${e.split.forward} / bwd ${e.split.backward} / clip ${e.split.clip} / opt ${e.split.optimizer} / other ${e.split.other}), ${e.submitsPerStep} submits, ${e.copiesPerStep} copies; ms/step min ${e.msPerStep.min.toFixed(0)} · median ${e.msPerStep.median.toFixed(0)}; ${e.tokensPerSec.toFixed(1)} tokens/s; loss ${e.lossFirst.toFixed(3)} → ${e.lossLast.toFixed(3)}`);
 		}
 		if (json) console.log(JSON.stringify({ engine: 'fast', model: 'gpt2-small', method: large, backend: g.backend, batch: g.batch, seq: g.seq, limitBytes: g.limitBytes, refused: g.refused, ...(g.result ? { dispatchesPerStep: g.result.dispatchesPerStep, split: g.result.split, submitsPerStep: g.result.submitsPerStep, copiesPerStep: g.result.copiesPerStep, msPerStep: g.result.msPerStep, tokensPerSec: g.result.tokensPerSec } : {}) }));
+	}
+
+	for (const shape of parts.includes('profile') ? shapes : []) {
+		const q = await call({ part: 'profile', shape, warmup });
+		if (q.part !== 'profile') throw new Error('unexpected answer');
+		const r = q.report;
+		log('');
+		log(`GPU time by kernel, one step after ${warmup} warm-up: ${shape.model}${shape.lora ? ' LoRA' : ''}, ${shape.layers} layer(s), width ${shape.width}, context ${shape.seq}, batch ${shape.batch}${r.timestamps ? '' : ' (this device has no timestamp-query: every time reads 0)'}`);
+		for (const e of r.engines) {
+			log(`  ${e.label}: ${e.gpuMs.toFixed(1)} ms of GPU time in ${e.dispatches} dispatches`);
+			for (const k of e.kernels.slice(0, 14)) log(`    ${k.kernel.padEnd(34)} ${String(k.calls).padStart(4)} × · ${k.ms.toFixed(1).padStart(7)} ms · ${((100 * k.ms) / (e.gpuMs || 1)).toFixed(0).padStart(3)}%`);
+		}
+		if (json) for (const e of r.engines) console.log(JSON.stringify({ engine: e.engine, profile: true, ...shape, timestamps: r.timestamps, gpuMs: e.gpuMs, dispatches: e.dispatches, kernels: e.kernels }));
 	}
 
 	if (gen > 0 && parts.includes('generate')) {

@@ -62,8 +62,10 @@ export interface StepBenchArgs extends StepShape {
 	matrix: boolean;
 }
 
-export type BenchPart = 'steps' | 'large' | 'generate';
-const PARTS: readonly BenchPart[] = ['steps', 'large', 'generate'];
+export type BenchPart = 'steps' | 'large' | 'generate' | 'profile';
+const PARTS: readonly BenchPart[] = ['steps', 'large', 'generate', 'profile'];
+/** What runs when --parts is not given: the profile is asked for by name. */
+const DEFAULT_PARTS: readonly BenchPart[] = ['steps', 'large', 'generate'];
 
 export const DEFAULT_STEP_ARGS: StepBenchArgs = {
 	model: 'scratch',
@@ -79,7 +81,7 @@ export const DEFAULT_STEP_ARGS: StepBenchArgs = {
 	json: false,
 	large: 'lora',
 	gen: 24,
-	parts: [...PARTS],
+	parts: [...DEFAULT_PARTS],
 	matrix: false
 };
 
@@ -577,20 +579,119 @@ export async function benchmarkGeneration(shape: Pick<StepShape, 'model' | 'laye
 	return { backend: tf.getBackend(), model: `${model} ${shape.layers} layers × ${shape.width}, vocabulary ${shape.vocab} (random weights)`, promptTokens: prompt.length, figures };
 }
 
+// ---- where a step's GPU time goes ----
+
+/** One kernel's share of a profiled step: how many dispatches it made and their GPU time. */
+export interface KernelTime {
+	kernel: string;
+	calls: number;
+	ms: number;
+}
+
+export interface ProfileReport {
+	backend: string;
+	adapter: string;
+	isFallbackAdapter: boolean;
+	shape: StepShape;
+	/** False when the device has no `timestamp-query`: every time is then 0. */
+	timestamps: boolean;
+	engines: { engine: EngineName; label: string; gpuMs: number; dispatches: number; kernels: KernelTime[] }[];
+}
+
+interface TimedBackend {
+	supportTimestampQuery: boolean;
+	activeTimers: { name: string; query: Promise<number> }[] | null;
+	programTimersStack: unknown[] | null;
+	runWebGPUProgram: (program: { shaderKey?: string; constructor: { name: string } }, ...rest: unknown[]) => unknown;
+}
+
+/**
+ * The kernel a dispatch belongs to: a tfjs program by its class, ours (object literals) by the
+ * shader key up to its first shape-dependent part.
+ */
+export function kernelName(program: { shaderKey?: string; constructor: { name: string } }): string {
+	const cls = program.constructor.name;
+	// A class name the bundler kept; else (ours, or a minified tfjs class) the shader key's head.
+	if (cls !== 'Object' && cls.length > 3) return cls;
+	const key = program.shaderKey ?? cls;
+	return cls === 'Object' ? key.split(/[_:]\d/)[0] : key.split(/[_\[]/)[0];
+}
+
+/** Dispatch times summed by kernel, largest first. */
+export function byKernel(dispatches: readonly { kernel: string; ms: number }[]): KernelTime[] {
+	const m = new Map<string, KernelTime>();
+	for (const d of dispatches) {
+		const k = m.get(d.kernel) ?? { kernel: d.kernel, calls: 0, ms: 0 };
+		k.calls++;
+		k.ms += d.ms;
+		m.set(d.kernel, k);
+	}
+	return [...m.values()].sort((a, b) => b.ms - a.ms);
+}
+
+/**
+ * One step of the fast path and of the stock GPT, after `warmup` steps each, with every dispatch
+ * timed by the GPU (tfjs's timer: each program in its own pass with timestamp writes): where the
+ * time goes, by kernel. Timing ends every pass, so the step's wall time here means nothing.
+ */
+export async function profileStep(shape: StepShape, warmup: number): Promise<ProfileReport> {
+	const was = fastPathEnabled();
+	const backend = tf.backend() as unknown as TimedBackend;
+	if (typeof backend.runWebGPUProgram !== 'function') throw new Error('The profile times WebGPU dispatches: run it on the WebGPU backend.');
+	const trainers: Trainer[] = [];
+	const run = backend.runWebGPUProgram;
+	try {
+		trainers.push(await sessionTrainer('fast', shape), await stockTrainer(shape));
+		for (const t of trainers) for (let i = 0; i < warmup; i++) await t.step(i);
+		const engines: ProfileReport['engines'] = [];
+		for (const t of trainers) {
+			const timers: { name: string; query: Promise<number> }[] = [];
+			const names: string[] = [];
+			backend.runWebGPUProgram = function (this: TimedBackend, program, ...rest) {
+				const n = timers.length;
+				const out = run.call(this, program, ...rest);
+				if (timers.length > n) names.push(kernelName(program));
+				return out;
+			};
+			backend.programTimersStack = timers;
+			backend.activeTimers = timers;
+			try {
+				await t.step(warmup);
+			} finally {
+				backend.activeTimers = null;
+				backend.programTimersStack = null;
+				backend.runWebGPUProgram = run;
+			}
+			const ms = await Promise.all(timers.map((x) => x.query));
+			const kernels = byKernel(ms.map((m, i) => ({ kernel: names[i] ?? timers[i].name, ms: m })));
+			engines.push({ engine: t.engine, label: t.label, gpuMs: ms.reduce((a, b) => a + b, 0), dispatches: ms.length, kernels });
+		}
+		return { ...backendLine(), shape, timestamps: backend.supportTimestampQuery, engines };
+	} finally {
+		backend.runWebGPUProgram = run;
+		trainers.forEach((t) => t.dispose());
+		setFastPath(was);
+		setStepPhase('other');
+	}
+}
+
 // ---- the one entry point the worker exposes ----
 
 export type StepBenchRequest =
 	| { part: 'steps'; shape: StepShape; steps: number; warmup: number }
 	| { part: 'large'; method: 'lora' | 'full'; batch: number; seq: number; steps: number }
-	| { part: 'generate'; shape: StepShape; newTokens: number };
+	| { part: 'generate'; shape: StepShape; newTokens: number }
+	| { part: 'profile'; shape: StepShape; warmup: number };
 
 export type StepBenchResult =
 	| { part: 'steps'; report: StepBenchReport }
 	| { part: 'large'; report: LargeStepReport }
-	| { part: 'generate'; report: GenerationReport };
+	| { part: 'generate'; report: GenerationReport }
+	| { part: 'profile'; report: ProfileReport };
 
 export async function runStepBench(req: StepBenchRequest): Promise<StepBenchResult> {
 	if (req.part === 'steps') return { part: 'steps', report: await benchmarkSteps(req.shape, req.steps, req.warmup) };
+	if (req.part === 'profile') return { part: 'profile', report: await profileStep(req.shape, req.warmup) };
 	if (req.part === 'large') return { part: 'large', report: await benchmarkLargeStep(req.method, req) };
 	return { part: 'generate', report: await benchmarkGeneration(req.shape, req.newTokens) };
 }

@@ -5,10 +5,33 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { DEFAULT_STEP_ARGS, benchmarkSteps, formatStepTable, formatSummaryTable, median, minimum, parseStepArgs, shapesFor, summarizeEngine, withRatios, type EngineResult } from '../../../src/lib/engine/bench-step';
+import { DEFAULT_STEP_ARGS, benchmarkSteps, byKernel, formatStepTable, kernelName, formatSummaryTable, median, minimum, parseStepArgs, shapesFor, summarizeEngine, withRatios, type EngineResult } from '../../../src/lib/engine/bench-step';
 import { GpuCounter, emptyCounts, totalDispatches, wrapGpuMethods, type GpuCounts } from '../../../src/lib/engine/dispatch-count';
 import { setStepPhase, stepPhase } from '../../../src/lib/engine/phase';
 import { StockGpt } from '../../../bench/stock-gpt';
+
+describe('the profile by kernel', () => {
+	it('names a dispatch by its class, or by its shader key when the class is ours or minified', () => {
+		class MatMulPackedProgram {
+			shaderKey = 'matMulPacked_4_4_true';
+		}
+		expect(kernelName(new MatMulPackedProgram())).toBe('MatMulPackedProgram');
+		expect(kernelName({ shaderKey: 'whetstoneVec4MatMul_false_true_64,1,12,2float32', constructor: Object })).toBe('whetstoneVec4MatMul_false_true');
+		expect(kernelName({ shaderKey: 'whetstoneLayerNorm_thread', constructor: Object })).toBe('whetstoneLayerNorm_thread');
+		class Si {
+			shaderKey = 'matMulPackedVec4_8_8[1,2]';
+		}
+		expect(kernelName(new Si())).toBe('matMulPackedVec4');
+	});
+
+	it('sums calls and time by kernel, largest first', () => {
+		expect(byKernel([{ kernel: 'a', ms: 1 }, { kernel: 'b', ms: 5 }, { kernel: 'a', ms: 2.5 }])).toEqual([
+			{ kernel: 'b', calls: 1, ms: 5 },
+			{ kernel: 'a', calls: 2, ms: 3.5 }
+		]);
+		expect(byKernel([])).toEqual([]);
+	});
+});
 
 describe('parseStepArgs', () => {
 	it('takes the defaults of the issue shape', () => {
@@ -19,6 +42,8 @@ describe('parseStepArgs', () => {
 	it('reads values and flags', () => {
 		const a = parseStepArgs(['--model', 'gpt2', '--layers', '1', '--width', '64', '--heads', '2', '--vocab', '300', '--seq', '32', '--batch', '8', '--lora', '--json', '--steps', '3', '--large', 'off', '--gen', '0', '--parts', 'steps,generate']);
 		expect(a.parts).toEqual(['steps', 'generate']);
+		expect(parseStepArgs([]).parts).toEqual(['steps', 'large', 'generate']);
+		expect(parseStepArgs(['--parts', 'profile']).parts).toEqual(['profile']);
 		expect(a).toMatchObject({ model: 'gpt2', layers: 1, width: 64, heads: 2, vocab: 300, seq: 32, batch: 8, lora: true, json: true, steps: 3, large: 'off', gen: 0 });
 	});
 
@@ -35,7 +60,7 @@ describe('parseStepArgs', () => {
 		expect(() => parseStepArgs(['--lora'])).toThrow(/--model gpt2 or llama/);
 		expect(() => parseStepArgs(['--steps'])).toThrow(/--steps needs a value/);
 		expect(() => parseStepArgs(['--fast'])).toThrow(/Unknown option --fast/);
-		expect(() => parseStepArgs(['--parts', 'steps,train'])).toThrow(/--parts is a comma-separated list of steps, large, generate/);
+		expect(() => parseStepArgs(['--parts', 'steps,train'])).toThrow(/--parts is a comma-separated list of steps, large, generate, profile/);
 		expect(() => parseStepArgs(['gpt2'])).toThrow(/Unexpected argument 'gpt2'/);
 	});
 });
