@@ -13,8 +13,9 @@ export function linear(x: tf.Tensor, w: tf.Tensor2D, b?: tf.Tensor1D, layout: We
 	const inDim = x.shape[x.shape.length - 1];
 	const outDim = layout === 'out_in' ? w.shape[0] : w.shape[1];
 	const x2 = x.reshape([-1, inDim]); // (N, in)
-	// On the WebGPU fast path the bias rides in the matmul's epilogue and its gradient is one column sum (fused/linear.ts).
-	if (b && useFastPath() && x.dtype === 'float32' && w.dtype === 'float32' && b.dtype === 'float32') return fusedLinear(x2 as tf.Tensor2D, w, b, layout === 'out_in').reshape([...x.shape.slice(0, -1), outDim]);
+	// On the WebGPU fast path the bias rides in the matmul's epilogue and its gradient is summed in
+	// the dW kernel; with or without a bias, the products are the adapter's own (fused/linear.ts).
+	if (useFastPath() && x.dtype === 'float32' && w.dtype === 'float32' && (!b || b.dtype === 'float32')) return fusedLinear(x2 as tf.Tensor2D, w, b, layout === 'out_in').reshape([...x.shape.slice(0, -1), outDim]);
 	let y = tf.matMul(x2, w, false, layout === 'out_in'); // (N, out)
 	if (b) y = y.add(b);
 	return y.reshape([...x.shape.slice(0, -1), outDim]);

@@ -223,6 +223,14 @@ function problems(seed: number): Problem[] {
 				names: ['y', 'dx', 'dw', 'db'],
 				op: (x, wt, b) => linear(x, wt as tf.Tensor2D, b as tf.Tensor1D, layout)
 			});
+			out.push({
+				kernel: 'linearNoBias',
+				shape: `rows ${n} × in ${inDim} → out ${outDim}, ${layout}`,
+				claimed: LINEAR_DISPATCHES,
+				inputs: [normal([n, inDim]), normal(w, 0.3)],
+				names: ['y', 'dx', 'dw'],
+				op: (x, wt) => linear(x, wt as tf.Tensor2D, undefined, layout)
+			});
 		}
 	}
 	// Frozen γ and β (LoRA): the statistics and dx only.
@@ -278,6 +286,16 @@ function problems(seed: number): Problem[] {
 		names: ['y', 'dx'],
 		op: (x) => linear(x, tf.randomNormal([17, 63], 0, 0.3, 'float32', 77) as tf.Tensor2D, tf.randomNormal([17], 0, 0.3, 'float32', 78) as tf.Tensor1D)
 	});
+	for (const [n, inDim, outDim] of [[7, 63, 17], [33, 128, 64]]) {
+		out.push({
+			kernel: 'linearFrozenNoBias',
+			shape: `rows ${n} × in ${inDim} → out ${outDim}, out_in`,
+			claimed: FROZEN_LINEAR_DISPATCHES,
+			inputs: [normal([n, inDim])],
+			names: ['y', 'dx'],
+			op: (x) => linear(x, tf.randomNormal([outDim, inDim], 0, 0.3, 'float32', 77) as tf.Tensor2D)
+		});
+	}
 	const unary: [string, (x: tf.Tensor) => tf.Tensor][] = [['geluTanh', geluTanh], ['geluErf', geluErf], ['silu', silu]];
 	for (const shape of [[1, 5], [7, 63], [33, 130], [2, 7, 63]]) {
 		for (const [name, fn] of unary) {

@@ -26,6 +26,7 @@ export const LINEAR_DISPATCHES = { forward: 1, backward: 2 };
 export const FROZEN_LINEAR_DISPATCHES = { forward: 1, backward: 1 };
 
 const KERNEL = 'WhetstoneLinearBias';
+const KERNEL_NO_BIAS = 'WhetstoneLinear';
 
 /** Σ over rows of a (N, D) tensor: one thread per column. */
 const columnSumBody = `
@@ -44,12 +45,12 @@ export function columnSum(dy: tf.Tensor): tf.Tensor1D {
  * dW (R, C) = Σ_n lhs[n, r] · rhs[n, c] for lhs (N, R) and rhs (N, C), 4 × 4 outputs per thread,
  * and the bias gradient (the column sums of whichever of the two is dy, `biasOn`) into `dBias`.
  */
-function weightGradProgram(r: number, c: number, biasOn: 'lhs' | 'rhs'): WebGPUProgram {
+function weightGradProgram(r: number, c: number, biasOn: 'lhs' | 'rhs' | 'none'): WebGPUProgram {
 	const threads = Math.ceil(r / 4) * Math.ceil(c / 4);
 	const [lane, origin] = biasOn === 'lhs' ? ['i', 'r0'] : ['j', 'c0'];
 	const wg = 64;
 	return {
-		variableNames: ['lhs', 'rhs', 'dBias'],
+		variableNames: biasOn === 'none' ? ['lhs', 'rhs'] : ['lhs', 'rhs', 'dBias'],
 		outputShape: [r, c],
 		shaderKey: `whetstoneLinearDW_${biasOn}`,
 		dispatchLayout: { x: [0, 1] },
@@ -75,7 +76,7 @@ function weightGradProgram(r: number, c: number, biasOn: 'lhs' | 'rhs'): WebGPUP
 					}
 					for (var i = 0; i < 4; i++) {
 						for (var j = 0; j < 4; j++) { acc[i][j] = acc[i][j] + av[i] * bv[j]; }
-						bsum[i] = bsum[i] + ${biasOn === 'lhs' ? 'av' : 'bv'}[i];
+						${biasOn === 'none' ? '' : `bsum[i] = bsum[i] + ${biasOn === 'lhs' ? 'av' : 'bv'}[i];`}
 					}
 				}
 				for (var i = 0; i < 4; i++) {
@@ -83,11 +84,11 @@ function weightGradProgram(r: number, c: number, biasOn: 'lhs' | 'rhs'): WebGPUP
 						if (r0 + i < R && c0 + j < C) { result[(r0 + i) * C + c0 + j] = acc[i][j]; }
 					}
 				}
-				if (${biasOn === 'lhs' ? 'c0' : 'r0'} == 0) {
+				${biasOn === 'none' ? '' : `if (${biasOn === 'lhs' ? 'c0' : 'r0'} == 0) {
 					for (var ${lane} = 0; ${lane} < 4; ${lane}++) {
 						if (${origin} + ${lane} < ${biasOn === 'lhs' ? 'R' : 'C'}) { dBias[${origin} + ${lane}] = bsum[${lane}]; }
 					}
-				}
+				}`}
 			}`
 	};
 }
@@ -217,7 +218,7 @@ function vec4MatMulProgram(m: number, n: number, transposeB: boolean, bias: bool
  * weightGradProgram read as vec4 (R and C multiples of 4): each thread an 8 × 8 block of dW, two
  * vec4s of lhs and two of rhs per row n, and the bias gradient's vec4 sums alongside.
  */
-function vec4WeightGradProgram(r: number, c: number, biasOn: 'lhs' | 'rhs'): WebGPUProgram {
+function vec4WeightGradProgram(r: number, c: number, biasOn: 'lhs' | 'rhs' | 'none'): WebGPUProgram {
 	const wg = 64;
 	const threads = Math.ceil(r / 8) * Math.ceil(c / 8);
 	const lines: string[] = [];
@@ -234,14 +235,14 @@ function vec4WeightGradProgram(r: number, c: number, biasOn: 'lhs' | 'rhs'): Web
 				store += `if (rb + ${i} < R4 && cb + ${j} < C4) { result[((rb + ${i}) * 4 + ${e}) * C4 + cb + ${j}] = ${acc}; }\n`;
 			}
 	const [side, lane, owner, count] = biasOn === 'lhs' ? ['l', 'rb', 'cb', 'R4'] : ['q', 'cb', 'rb', 'C4'];
-	for (let j = 0; j < 2; j++) {
+	for (let j = 0; j < (biasOn === 'none' ? 0 : 2); j++) {
 		decl += `var bs${j} = vec4<f32>(0.0);\n`;
 		lines.push(`bs${j} = bs${j} + ${side}${j};`);
 		store += `if (${owner} == 0 && ${lane} + ${j} < ${count}) { for (var e = 0; e < 4; e++) { dBias[(${lane} + ${j}) * 4 + e] = bs${j}[e]; } }\n`;
 	}
 	return {
-		variableNames: ['lhs', 'rhs', 'dBias'],
-		variableComponents: [4, 4, 1],
+		variableNames: biasOn === 'none' ? ['lhs', 'rhs'] : ['lhs', 'rhs', 'dBias'],
+		variableComponents: biasOn === 'none' ? [4, 4] : [4, 4, 1],
 		outputComponent: 4,
 		outputShape: [r, c],
 		shaderKey: `whetstoneVec4LinearDW_${biasOn}`,
@@ -272,7 +273,7 @@ function threadProduct(m: number, k: number, n: number, transposeB: boolean, bia
 }
 
 /** dW with its bias gradient: vec4 where R and C fit, else the scalar kernel. */
-function weightGrad(r: number, c: number, biasOn: 'lhs' | 'rhs'): WebGPUProgram {
+function weightGrad(r: number, c: number, biasOn: 'lhs' | 'rhs' | 'none'): WebGPUProgram {
 	return vec4MatMulFits(r, c) ? vec4WeightGradProgram(r, c, biasOn) : weightGradProgram(r, c, biasOn);
 }
 
@@ -282,23 +283,29 @@ interface LinearAttrs {
 
 let registered = false;
 
-/** Register the kernel for the webgpu backend and its gradient, once. */
+/** x·w (+ b) on the active adapter: the thread matmul with 'thread' reductions, else tfjs's fused matmul. */
+function forward(backend: {}, x: tf.TensorInfo, w: tf.TensorInfo, b: tf.TensorInfo | undefined, transposeB: boolean): tf.TensorInfo {
+	if (reductions() === 'thread') return runProgramInfo(backend, threadProduct(x.shape[0], x.shape[1], w.shape[transposeB ? 0 : 1], transposeB, Boolean(b)), b ? [x, w, b] : [x, w]);
+	const matMul = tf.getKernel('_FusedMatMul', 'webgpu');
+	if (!matMul) throw new Error('The WebGPU backend has no fused matmul kernel.');
+	const inputs = b ? { a: x, b: w, bias: b } : { a: x, b: w };
+	return matMul.kernelFunc({ inputs, backend: backend as tf.KernelBackend, attrs: { transposeA: false, transposeB, activation: 'linear' } }) as tf.TensorInfo;
+}
+
+/** dx = dy·wᵀ (or dy·w): as tfjs's BatchMatMul gradient, so it equals the composite's bit for bit; with 'thread' reductions, the same product without barriers. */
+function inputGrad(d: tf.Tensor2D, w: tf.Tensor, transposeB: boolean): tf.Tensor {
+	if (reductions() === 'thread') return runProgram(threadProduct(d.shape[0], d.shape[1], w.shape[transposeB ? 1 : 0] as number, !transposeB, false), [d, w]);
+	return transposeB ? tf.matMul(d, w as tf.Tensor2D) : tf.matMul(d, w as tf.Tensor2D, false, true);
+}
+
+/** Register the kernels (with and without a bias) for the webgpu backend and their gradients, once. */
 function register(): void {
 	if (registered) return;
 	registered = true;
 	tf.registerKernel({
 		kernelName: KERNEL,
 		backendName: 'webgpu',
-		kernelFunc: ({ inputs, backend, attrs }) => {
-			const { transposeB } = attrs as unknown as LinearAttrs;
-			if (reductions() === 'thread') {
-				const { x, w, b } = inputs as { x: tf.TensorInfo; w: tf.TensorInfo; b: tf.TensorInfo };
-				return runProgramInfo(backend, threadProduct(x.shape[0], x.shape[1], w.shape[transposeB ? 0 : 1], transposeB, true), [x, w, b]);
-			}
-			const matMul = tf.getKernel('_FusedMatMul', 'webgpu');
-			if (!matMul) throw new Error('The WebGPU backend has no fused matmul kernel.');
-			return matMul.kernelFunc({ inputs: { a: inputs.x, b: inputs.w, bias: inputs.b }, backend, attrs: { transposeA: false, transposeB, activation: 'linear' } }) as tf.TensorInfo;
-		}
+		kernelFunc: ({ inputs, backend, attrs }) => forward(backend, inputs.x!, inputs.w!, inputs.b, (attrs as unknown as LinearAttrs).transposeB)
 	});
 	tf.registerGradient({
 		kernelName: KERNEL,
@@ -311,12 +318,7 @@ function register(): void {
 			const db = emptyTensor([d.shape[1]]);
 			let haveDb = false;
 			return {
-				// As tfjs's BatchMatMul gradient, so dx equals the composite's bit for bit; with
-				// 'thread' reductions, the same product without barriers.
-				x: () => {
-					if (reductions() === 'thread') return runProgram(threadProduct(d.shape[0], d.shape[1], w.shape[transposeB ? 1 : 0] as number, !transposeB, false), [d, w]);
-					return transposeB ? tf.matMul(d, w as tf.Tensor2D) : tf.matMul(d, w as tf.Tensor2D, false, true);
-				},
+				x: () => inputGrad(d, w, transposeB),
 				// transposeB: w is (out, in), dW = dyᵀ·x with the bias along its rows; else (in, out), dW = xᵀ·dy.
 				w: () => {
 					const [a, b] = transposeB ? [d, x] : [x, d];
@@ -329,10 +331,36 @@ function register(): void {
 			};
 		}
 	});
+	tf.registerKernel({
+		kernelName: KERNEL_NO_BIAS,
+		backendName: 'webgpu',
+		kernelFunc: ({ inputs, backend, attrs }) => forward(backend, inputs.x!, inputs.w!, undefined, (attrs as unknown as LinearAttrs).transposeB)
+	});
+	tf.registerGradient({
+		kernelName: KERNEL_NO_BIAS,
+		inputsToSave: ['x', 'w'],
+		gradFunc: (dy, saved, attrs) => {
+			const [x, w] = saved;
+			const d = dy as tf.Tensor2D;
+			const { transposeB } = attrs as unknown as LinearAttrs;
+			return {
+				x: () => inputGrad(d, w, transposeB),
+				w: () => {
+					const [a, b] = transposeB ? [d, x] : [x, d];
+					return runProgram(weightGrad(a.shape[1] as number, b.shape[1] as number, 'none'), [a, b]);
+				}
+			};
+		}
+	});
 }
 
-/** x (N, in), w (out, in) with transposeB or (in, out) without, b (out): x·w + b as (N, out). */
-export function fusedLinear(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D, transposeB: boolean): tf.Tensor2D {
+/**
+ * x (N, in), w (out, in) with transposeB or (in, out) without, b (out) when given: x·w (+ b) as
+ * (N, out). Without a bias (Llama's projections, a tied LM head, LoRA's A and B) the same
+ * products, and no bias gradient.
+ */
+export function fusedLinear(x: tf.Tensor2D, w: tf.Tensor2D, b: tf.Tensor1D | undefined, transposeB: boolean): tf.Tensor2D {
 	register();
+	if (!b) return tf.engine().runKernel(KERNEL_NO_BIAS, { x, w } as unknown as tf.NamedTensorMap, { transposeB } as unknown as tf.NamedAttrMap) as tf.Tensor2D;
 	return tf.engine().runKernel(KERNEL, { x, w, b } as unknown as tf.NamedTensorMap, { transposeB } as unknown as tf.NamedAttrMap) as tf.Tensor2D;
 }
