@@ -91,7 +91,7 @@ try {
 		log(`GPU time by kernel, one step after ${warmup} warm-up: ${shape.model}${shape.lora ? ' LoRA' : ''}, ${shape.layers} layer(s), width ${shape.width}, context ${shape.seq}, batch ${shape.batch}${r.timestamps ? '' : ' (this device has no timestamp-query: every time reads 0)'}`);
 		for (const e of r.engines) {
 			log(`  ${e.label}: ${e.gpuMs.toFixed(1)} ms of GPU time in ${e.dispatches} dispatches`);
-			for (const k of e.kernels.slice(0, 14)) log(`    ${k.kernel.padEnd(34)} ${String(k.calls).padStart(4)} × · ${k.ms.toFixed(1).padStart(7)} ms · ${((100 * k.ms) / (e.gpuMs || 1)).toFixed(0).padStart(3)}%`);
+			for (const k of e.kernels.slice(0, e.engine === "stock" ? 8 : 40)) log(`    ${k.kernel.padEnd(34)} ${String(k.calls).padStart(4)} × · ${k.ms.toFixed(1).padStart(7)} ms · ${((100 * k.ms) / (e.gpuMs || 1)).toFixed(0).padStart(3)}%`);
 		}
 		if (json) for (const e of r.engines) console.log(JSON.stringify({ engine: e.engine, profile: true, ...shape, timestamps: r.timestamps, gpuMs: e.gpuMs, dispatches: e.dispatches, kernels: e.kernels }));
 	}

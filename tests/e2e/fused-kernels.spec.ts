@@ -3,7 +3,7 @@
  * composite references in the engine worker on WebGPU (SwiftShader): softmax cross-entropy (with
  * ignored rows and label smoothing; and the causal-LM loss reading the next position's label),
  * LayerNorm and RMSNorm (also as a residual block's norm, and with x not differentiated), the
- * embedding gather with ids outside the table, learned positions added (a table longer than the
+ * embedding gather with ids outside the table, rotary positions (both head layouts, partial, one position), learned positions added (a table longer than the
  * sequence), masked mean pooling (a row with no position left), GELU (tanh and erf), SiLU, the SiLU gate and
  * the linear map with and without its bias (both weight layouts, and frozen; scalar and vec4 matmuls), on odd shapes (rows 1, 7, 33; widths 5, 63, 130;
  * and multiples of 4 with odd vec4 counts: 8, 12, 20, 36, 64, 128; vocabularies 17 and 513), and
@@ -62,6 +62,8 @@ const EXPECTED: Record<string, Count> = {
 	siluGate: { forward: 1, backward: 2 },
 	// dx, then dW with the bias gradient in one kernel.
 	linear: { forward: 1, backward: 2 },
+	// Rotary positions: one elementwise kernel each way.
+	rope: { forward: 1, backward: 1 },
 	// No bias (Llama's projections, a tied LM head, LoRA's A and B): dx, then dW.
 	linearNoBias: { forward: 1, backward: 2 },
 	// A frozen weight and bias (LoRA's base layers): only dx is computed.

@@ -116,9 +116,8 @@ interface Rope {
 
 /** Rotary on the first `rotaryDims` of each head, the rest passed through: (B, nh, T, hs), or (B, T, nh, hs) with the tables viewed as (B or 1, T, 1, rd). */
 function partialRope(x: tf.Tensor4D, rope: Rope, c: GptNeoxConfig): tf.Tensor4D {
-	if (c.rotaryDims === c.headDim) return applyRope(x, rope.cos, rope.sin);
-	const [rot, pass] = tf.split(x, [c.rotaryDims, c.headDim - c.rotaryDims], -1); // (B, nh, T, rd), (B, nh, T, hs - rd)
-	return tf.concat([applyRope(rot as tf.Tensor4D, rope.cos, rope.sin), pass], -1) as tf.Tensor4D;
+	if (rope.cos.shape[3] !== c.rotaryDims) throw new Error(`gpt_neox: a rotary table of width ${rope.cos.shape[3]} for ${c.rotaryDims} rotary dimensions.`);
+	return applyRope(x, rope.cos, rope.sin); // the first rd dimensions of each head rotate, the rest pass through
 }
 
 function selfAttention(p: Params, pre: string, c: GptNeoxConfig, layer: number, x: tf.Tensor, rope: Rope, mask: tf.Tensor2D | undefined, drop: Dropout, opts: ForwardOptions): tf.Tensor {

@@ -6,6 +6,8 @@
  * transformers to the last bit or two.
  */
 import * as tf from '@tensorflow/tfjs';
+import { useFastPath } from '../fast-path';
+import { fusedRope } from './fused/rope';
 
 /** inv_freq[i] = 1 / theta^(2i / dim), rounded to float32 at each step as torch does. */
 export function ropeInvFreq(headDim: number, theta: number): Float32Array {
@@ -87,7 +89,16 @@ export function rotateHalf(x: tf.Tensor4D): tf.Tensor4D {
 	return tf.concat([x2.neg(), x1], -1) as tf.Tensor4D;
 }
 
-/** x: (B, nh, T, hs); cos, sin: (B or 1, 1, T, hs). */
+/**
+ * x: (B, nh, T, hs) with cos, sin: (B or 1, 1, T, rd), or (B, T, nh, hs) with (B or 1, T, 1, rd).
+ * The first rd of each head's dimensions rotate (rd = hs unless partial, as GPT-NeoX's
+ * `rotary_pct`), the rest pass through. On the WebGPU fast path one kernel each way (fused/rope.ts).
+ */
 export function applyRope(x: tf.Tensor4D, cos: tf.Tensor4D, sin: tf.Tensor4D): tf.Tensor4D {
-	return x.mul(cos).add(rotateHalf(x).mul(sin)) as tf.Tensor4D;
+	const rd = cos.shape[3];
+	const hs = x.shape[3];
+	if (useFastPath() && x.dtype === 'float32' && cos.dtype === 'float32' && sin.dtype === 'float32' && rd % 2 === 0 && rd <= hs) return fusedRope(x, cos, sin);
+	if (rd === hs) return x.mul(cos).add(rotateHalf(x).mul(sin)) as tf.Tensor4D;
+	const [rot, pass] = tf.split(x, [rd, hs - rd], -1) as [tf.Tensor4D, tf.Tensor4D];
+	return tf.concat([rot.mul(cos).add(rotateHalf(rot).mul(sin)), pass], -1) as tf.Tensor4D;
 }

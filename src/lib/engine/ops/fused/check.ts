@@ -13,6 +13,7 @@ import { crossEntropy } from '../loss';
 import { layerNorm, layerNormResidual, rmsNorm, rmsNormResidual } from '../norm';
 import { geluErf, geluTanh, silu, siluGate } from '../activations';
 import { linear } from '../linear';
+import { applyRope } from '../rope';
 import { attendHeads, attendPacked, attention } from '../attention';
 import { causalLmLoss } from '../../models/heads';
 import { embedding } from '../embedding';
@@ -25,6 +26,7 @@ import { CROSS_ENTROPY_DISPATCHES } from './cross-entropy';
 import { FROZEN_NORM_DISPATCHES, LAYER_NORM_DISPATCHES, NORM_PARAMS_ONLY_DISPATCHES, RMS_NORM_DISPATCHES } from './norm';
 import { ACTIVATION_DISPATCHES, SILU_GATE_DISPATCHES } from './activations';
 import { FROZEN_LINEAR_DISPATCHES, LINEAR_DISPATCHES } from './linear';
+import { ROPE_DISPATCHES } from './rope';
 import { ATTENTION_DISPATCHES } from './attention';
 import { reductions, setReductions, type Reductions } from './reductions';
 
@@ -158,6 +160,28 @@ function problems(seed: number): Problem[] {
 			inputs: [normal([b, t, d])],
 			names: ['pooled', 'dh'],
 			op: (h) => meanPool(h as tf.Tensor3D, tf.tensor2d(mask, [b, t], 'float32'))
+		});
+	}
+	// Rotary positions: heads side by side (B, T, H, hs) with one table for the batch, heads first
+	// (B, H, T, hs) with a table per row, a partial rotation (GPT-NeoX), and one position (a decode step).
+	for (const [shape, table, label] of [
+		[[2, 7, 3, 8], [1, 7, 1, 8], 'heads side by side'],
+		[[2, 3, 5, 16], [2, 1, 5, 16], 'heads first, a table per row'],
+		[[3, 9, 2, 10], [1, 9, 1, 4], 'partial: 4 of 10 dimensions'],
+		[[2, 4, 1, 12], [2, 1, 1, 12], 'one position']
+	] as const) {
+		// Angles from a formula, uploaded (no dispatch of their own inside the op).
+		const size = table.reduce((a: number, b: number) => a * b, 1);
+		const angles = Array.from({ length: size }, (_, j) => ((j * 7919 + seed * 31) % 97) / 10);
+		const cosines = Float32Array.from(angles, Math.cos);
+		const sines = Float32Array.from(angles, Math.sin);
+		out.push({
+			kernel: 'rope',
+			shape: `${shape.join(' × ')}, table ${table.join(' × ')}, ${label}`,
+			claimed: ROPE_DISPATCHES,
+			inputs: [normal([...shape])],
+			names: ['y', 'dx'],
+			op: (x) => applyRope(x as tf.Tensor4D, tf.tensor4d(cosines, [...table]), tf.tensor4d(sines, [...table]))
 		});
 	}
 	// Learned positions added to token embeddings: a table longer than the sequence, and as long.
