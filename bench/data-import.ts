@@ -5,7 +5,8 @@
  * (`whetstone.data.inspectFiles`), imported, checked as the Check & clean panel does, and
  * tokenized with the project's BPE. Prints rows/s for each step and the peak memory: the page's
  * JS heap and the data worker's with its sub-workers' (near-duplicate keys, tokenizing) added
- * (CDP `Runtime.getHeapUsage`, sampled every 200 ms), and the
+ * (CDP `Runtime.getHeapUsage`, sampled every 200 ms; after each step also after a full collection,
+ * which is what the step leaves held, garbage excluded), and the
  * renderer process's resident memory (page and workers together, from /proc).
  *
  *   npm run bench:data-import                 # 1,000,000 rows
@@ -146,6 +147,21 @@ async function main() {
 			}
 			return sum;
 		};
+		/** The data worker's (and sub-workers') heap after a full collection: what a step leaves held, garbage excluded. */
+		const heldHeap = async (): Promise<number> => {
+			await attachWorkers();
+			for (const sessionId of workerSessions.values()) {
+				const id = msgId++;
+				const done = new Promise<unknown>((ok) => {
+					pending.set(id, ok as (v: { usedSize: number }) => void);
+					setTimeout(() => ok(null), 30_000);
+				});
+				await browserCdp.send('Target.sendMessageToTarget', { sessionId, message: JSON.stringify({ id, method: 'HeapProfiler.collectGarbage' }) }).catch(() => {});
+				await done;
+				pending.delete(id);
+			}
+			return workerHeap();
+		};
 		const peak = { page: 0, worker: 0, rss: 0 };
 		let sampling = true;
 		const sampler = (async () => {
@@ -175,9 +191,10 @@ async function main() {
 			const t = performance.now();
 			const r = await fn();
 			const s = (performance.now() - t) / 1000;
+			const held = await heldHeap();
 			console.log(
 				`${what.padEnd(10)} ${n().toLocaleString('en-US').padStart(11)} rows in ${s.toFixed(1).padStart(6)} s = ${Math.round(n() / s).toLocaleString('en-US').padStart(9)} rows/s;` +
-					` peak page heap ${mib(peak.page)}, data worker heap ${mib(peak.worker)}, renderer RSS ${mib(peak.rss)}`
+					` peak page heap ${mib(peak.page)}, data worker heap ${mib(peak.worker)} (held after a collection: ${mib(held)}), renderer RSS ${mib(peak.rss)}`
 			);
 			peak.page = Math.max(peak.page, before.page);
 			peak.worker = Math.max(peak.worker, before.worker);

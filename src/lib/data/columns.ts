@@ -210,10 +210,14 @@ export interface DedupeCounts {
 	conflictExamples: ConflictExample[];
 }
 
-/** A usable row before de-duplication: `key` is the whole example, `group` its text. */
+/**
+ * A usable row before de-duplication: `key` is the whole example as its parts (text and label,
+ * prompt and response…), compared part by part, `group` its text. The parts are the row's own
+ * strings, never joined: a joined key would copy every text (a 1 GB import held its file twice).
+ */
 export interface DedupeCandidate {
 	line: number;
-	key: string;
+	key: readonly string[];
 	group: string;
 	/** Classification only: conflicts are texts with several labels. */
 	label?: string;
@@ -230,11 +234,22 @@ const short = (s: string) => (s.length > 120 ? s.slice(0, 119) + '…' : s);
 export function dedupe(candidates: DedupeCandidate[], opts: DedupeOptions = {}): { keep: boolean[]; dropped: { line: number; reason: string }[]; counts: DedupeCounts } {
 	const dropDuplicates = (opts.duplicates ?? 'drop') === 'drop';
 	const dropConflicts = opts.conflicts === 'drop';
-	const firstSeen = new Map<string, number>();
-	const duplicateOf = candidates.map((c) => {
-		const first = firstSeen.get(c.key);
-		if (first === undefined) firstSeen.set(c.key, c.line);
-		return first;
+	// First candidates by their key's first part (a reference to the row's text: nothing is
+	// copied), then the rest of the key compared part by part.
+	const firstOf = new Map<string, number | number[]>();
+	const sameKey = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+	const duplicateOf = candidates.map((c, i) => {
+		const head = c.key[0] ?? '';
+		const at = firstOf.get(head);
+		if (at === undefined) {
+			firstOf.set(head, i);
+			return undefined;
+		}
+		const earlier = typeof at === 'number' ? [at] : at;
+		for (const j of earlier) if (sameKey(candidates[j].key, c.key)) return candidates[j].line;
+		if (typeof at === 'number') firstOf.set(head, [at, i]);
+		else at.push(i);
+		return undefined;
 	});
 
 	// Labels per text, over the first copies only: label -> lines.
@@ -307,9 +322,11 @@ export function buildRows(table: ParsedTable, textColumn: string, labelColumn: s
 	}
 	// A label set is the same set in any order: "a;b" repeats "b;a", and conflicts with "a".
 	const labelKey = (r: ParsedRow) => (r.labels ? JSON.stringify([...r.labels].sort()) : r.label);
-	// JSON of the pair cannot collide the way a separator-joined string could.
 	const d = dedupe(
-		usable.map((r) => ({ line: r.line, key: JSON.stringify([r.text, labelKey(r)]), group: r.text, label: labelKey(r) })),
+		usable.map((r) => {
+			const label = labelKey(r);
+			return { line: r.line, key: [r.text, label], group: r.text, label };
+		}),
 		opts
 	);
 	const rows = usable.filter((_, i) => d.keep[i]);

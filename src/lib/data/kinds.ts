@@ -181,7 +181,7 @@ export interface BuiltKindRows {
 }
 
 /** Drops or keeps the repeated rows of `rows` (see `dedupe`), recording why each dropped one went. */
-function dedupeRows(built: BuiltKindRows, key: (r: KindRow) => string, opts: DedupeOptions): BuiltKindRows {
+function dedupeRows(built: BuiltKindRows, key: (r: KindRow) => readonly string[], opts: DedupeOptions): BuiltKindRows {
 	const d = dedupe(built.rows.map((r) => ({ line: r.line, key: key(r), group: r.text })), opts);
 	built.rows = built.rows.filter((_, i) => d.keep[i]);
 	built.dropped = [...built.dropped, ...d.dropped].sort((a, b) => a.line - b.line);
@@ -258,7 +258,7 @@ export function buildTextRows(table: ParsedTable, textColumn: string, opts: Dedu
 		const meta = metaOf(r.values, metaColumns);
 		built.rows.push(meta ? { text, line: r.line, meta } : { text, line: r.line });
 	}
-	return dedupeRows(built, (r) => r.text, opts);
+	return dedupeRows(built, (r) => [r.text], opts);
 }
 
 export interface PairsSpec {
@@ -314,7 +314,7 @@ function buildColumnPairs(table: ParsedTable, spec: PairsSpec, opts: DedupeOptio
 		if (meta) row.meta = meta;
 		built.rows.push(row);
 	}
-	return dedupeRows(built, (r) => JSON.stringify([r.text, r.response]), opts);
+	return dedupeRows(built, (r) => [r.text, r.response ?? ''], opts);
 }
 
 function buildChatRows(table: ParsedTable, column: string, opts: DedupeOptions): BuiltKindRows {
@@ -354,5 +354,5 @@ function buildChatRows(table: ParsedTable, column: string, opts: DedupeOptions):
 			built.problems.slice(0, 5).map((p) => p.line)
 		);
 	}
-	return dedupeRows(built, (r) => JSON.stringify(r.messages!.map((m) => [m.role, m.content])), opts);
+	return dedupeRows(built, (r) => [r.text, ...r.messages!.flatMap((m) => [m.role, m.content])], opts);
 }

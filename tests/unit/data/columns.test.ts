@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildRows, guessColumns } from '../../../src/lib/data/columns';
+import { buildRows, dedupe, guessColumns } from '../../../src/lib/data/columns';
 import { parseTable } from '../../../src/lib/data/parse';
 import { UserError } from '../../../src/lib/shared/errors';
 import { enc, ticketsCsv } from './fixtures';
@@ -31,6 +31,30 @@ describe('guessColumns', () => {
 	it('does not offer a numeric id column as text', () => {
 		const csv = ['id,msg,label'].concat(Array.from({ length: 20 }, (_, i) => `${100000 + i},hi ${i},${i % 2}`)).join('\n');
 		expect(guessColumns(table(csv)).text).toBe('msg');
+	});
+});
+
+describe('dedupe', () => {
+	it('compares keys part by part: parts that would join to the same string are different rows', () => {
+		const d = dedupe([
+			{ line: 2, key: ['a|b', 'c'], group: 'a|b' },
+			{ line: 3, key: ['a', 'b|c'], group: 'a' },
+			{ line: 4, key: ['a', 'b|c'], group: 'a' },
+			{ line: 5, key: ['["a","b"]'], group: '["a","b"]' },
+			{ line: 6, key: ['a', 'b'], group: 'a' }
+		]);
+		expect(d.keep).toEqual([true, true, false, true, true]);
+		expect(d.dropped).toEqual([{ line: 4, reason: 'duplicate of line 3' }]);
+	});
+
+	it('finds the first copy among several keys with the same head, and conflicts by text', () => {
+		const rows = ['x', 'y', 'z', 'y', 'x', 'w'].map((label, i) => ({ line: i + 2, key: ['same text', label], group: 'same text', label }));
+		const d = dedupe(rows, { conflicts: 'keep' });
+		expect(d.dropped).toEqual([
+			{ line: 5, reason: 'duplicate of line 3' },
+			{ line: 6, reason: 'duplicate of line 2' }
+		]);
+		expect(d.counts).toMatchObject({ duplicates: 2, conflictTexts: 1, conflictRows: 4 });
 	});
 });
 
