@@ -29,7 +29,7 @@ function demoRuntime(): Promise<DemoRuntime> {
 }
 
 /** How the page feeds the model: as the studio tokenizes (onnxZip's reference rows do the same). */
-export function demoSpec(title: string, model: { pretrained?: PretrainedConfig; scratch: ModelConfig }, tokenizer: TextTokenizer, labels: string[]): DemoSpec {
+export function demoSpec(title: string, model: { pretrained?: PretrainedConfig; scratch: ModelConfig }, tokenizer: TextTokenizer, labels: string[], multiLabel?: { threshold: number }): DemoSpec {
 	const p = model.pretrained;
 	const m = model.scratch;
 	const classify = p ? p.objective === 'classification' : m.head === 'classification';
@@ -41,6 +41,7 @@ export function demoSpec(title: string, model: { pretrained?: PretrainedConfig; 
 		clsId: !p && m.pooling === 'cls' && classify ? tokenizer.clsId : undefined,
 		maxLength: p?.contextLength ?? m.contextLength,
 		labels: classify ? labels : [],
+		...(classify && multiLabel ? { multiLabel } : {}),
 		maxNewTokens: classify ? undefined : 40
 	};
 }

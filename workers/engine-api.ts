@@ -947,12 +947,11 @@ export const api = {
 
 	/** The transformers.js export as a static demo page (workers/demo.ts): index.html, app.js, transformers.js, ORT's wasm, the model. */
 	async exportDemo(runId: string, checkpointId?: string): Promise<ExportedZip> {
-		const run = await getRun(runId);
-		if (run && isMultiLabelRun(run.config))
-			throw new UserError('invalid-config', 'The demo page shows one softmax over the classes; a multi-label run needs a sigmoid per label, which it does not draw yet. Export the model folder (its config.json says problem_type "multi_label_classification") or ONNX instead.');
 		const onnx = await api.exportOnnx(runId, checkpointId);
 		const ctx = await runContext(runId);
-		return demoZip(onnx, demoSpec(ctx.run.name, { pretrained: ctx.run.config.pretrained, scratch: ctx.run.config.model }, ctx.tokenizer, ctx.labels));
+		// A multi-label run's page: a sigmoid per label, chosen at the run's saved threshold (as Predict decides).
+		const multi = isMultiLabelRun(ctx.run.config) ? { threshold: ctx.run.multiLabelThreshold ?? MULTILABEL_THRESHOLD } : undefined;
+		return demoZip(onnx, demoSpec(ctx.run.name, { pretrained: ctx.run.config.pretrained, scratch: ctx.run.config.model }, ctx.tokenizer, ctx.labels, multi));
 	},
 
 	/** A causal LM run as GGUF (F32, F16 or Q8_0; a LoRA adapter merged in) with an Ollama Modelfile, zipped. */

@@ -7,11 +7,15 @@
  * the way) and applied as a new version with its recipe; training oversampled, the validation and
  * test bars unchanged. Last, `tags` imported keeping all labels: the label steps say they are for
  * single-label data, a nano multi-label classifier trains three steps, Evaluate shows micro/macro
- * F1, Hamming loss, subset accuracy and per-label scores, and Predict lists the labels above 0.5.
+ * F1, Hamming loss, subset accuracy and per-label scores, and Predict lists the labels above 0.5;
+ * a threshold saved for the run, then "Share as a demo": the demo page, served from the unzipped
+ * folder, chooses the same labels at that threshold with a sigmoid per label.
  */
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { strFromU8, unzipSync } from 'fflate';
 import { expect, test } from './fixtures';
-import { setNumber, shot } from './helpers';
+import { openDemo, setNumber, shot } from './helpers';
 import type { Page } from '@playwright/test';
 
 const FILE = fileURLToPath(new URL('../fixtures/data/tickets-labels.csv', import.meta.url));
@@ -215,6 +219,55 @@ test('data screen: labels — multi-label column, class balance, rename/merge/dr
 	await page.getByTestId('predict').click();
 	await expect(page.getByTestId('predicted-multilabel-note')).toContainText(`the labels at or above ${Number(other)} are predicted`);
 	await shot(page, 'data-labels-multilabel-threshold-saved');
+	const studioLabels = ((await page.getByTestId('predicted-labels').locator('strong').textContent()) ?? '').trim();
+
+	// Share as a demo: the page draws a sigmoid per label and chooses at the run's saved threshold, as Predict does.
+	const exportPanel = page.getByTestId('export');
+	await expect(exportPanel.getByTestId('export-demo-what')).toContainText(`each label's probability, and the labels at or above ${Number(other)}`);
+	const [download] = await Promise.all([page.waitForEvent('download'), exportPanel.getByTestId('export-demo').click()]);
+	await expect(exportPanel.getByTestId('export-demo-note')).toContainText('Downloaded (');
+	const files = unzipSync(new Uint8Array(readFileSync((await download.path())!)));
+	const demoSpec = JSON.parse(strFromU8(files['demo.json']));
+	expect(demoSpec).toMatchObject({ task: 'classify', multiLabel: { threshold: Number(other) } });
+	expect(strFromU8(files['README.md'])).toContain(`at or above ${Number(other)} (the run's threshold)`);
+	const { demo, elsewhere, errors, close } = await openDemo(() => page.context().newPage(), files);
+	try {
+		await expect(demo.locator('#status')).toHaveText('Ready.', { timeout: 30_000 });
+		await expect(demo.locator('p.muted').first()).toContainText('A multi-label text classifier');
+		await demo.locator('#text').fill('The parcel never arrived and I want a refund');
+		await demo.locator('#run').click();
+		await expect(demo.locator('#result .cls')).toHaveCount(demoSpec.labels.length);
+		await expect(demo.locator('#status')).toHaveText('Ready.');
+		// Each label on its own: chosen exactly when its probability reaches the threshold (the
+		// probabilities need not sum to 1), and the chosen ones are the Playground's.
+		const rows = await demo.locator('#result .cls').evaluateAll((els) => els.map((e) => ({ label: (e as HTMLElement).dataset.label!, chosen: (e as HTMLElement).dataset.chosen === 'true', p: parseFloat(e.querySelector('.p')!.textContent!) })));
+		for (const r of rows) if (Math.abs(r.p - 100 * Number(other)) > 0.1) expect(r.chosen, `${r.label} at ${r.p}%`).toBe(r.p >= 100 * Number(other));
+		const chosen = rows.filter((r) => r.chosen).map((r) => r.label);
+		await expect(demo.locator('#chosen')).toHaveText(chosen.length ? `Labels at or above ${Number(other)}: ${chosen.join(', ')}` : new RegExp(`^No label reaches ${Number(other)}`));
+		// (ONNX Runtime in wasm and the studio on WebGPU round differently: a label within 0.1% of the threshold may fall either way.)
+		if (!rows.some((r) => Math.abs(r.p - 100 * Number(other)) <= 0.1))
+			expect(chosen.length ? [...chosen].sort().join(', ') : 'no label').toBe(studioLabels === 'no label' ? 'no label' : studioLabels.split(', ').sort().join(', '));
+		await shot(demo, 'data-labels-multilabel-demo-page');
+		expect(elsewhere).toEqual([]);
+		expect(errors).toEqual([]);
+	} finally {
+		await close();
+	}
+	// The README's way to decide elsewhere: demo.json's threshold, here 0.01, which every label reaches.
+	files['demo.json'] = new TextEncoder().encode(JSON.stringify({ ...demoSpec, multiLabel: { threshold: 0.01 } }));
+	const low = await openDemo(() => page.context().newPage(), files);
+	try {
+		await expect(low.demo.locator('#status')).toHaveText('Ready.', { timeout: 30_000 });
+		await low.demo.locator('#text').fill('The parcel never arrived and I want a refund');
+		await low.demo.locator('#run').click();
+		await expect(low.demo.locator('#result .cls.chosen')).toHaveCount(demoSpec.labels.length);
+		await expect(low.demo.locator('#chosen')).toHaveText(/^Labels at or above 0\.01: /);
+		expect((await low.demo.locator('#chosen').textContent())!.replace(/^.*: /, '').split(', ').sort()).toEqual([...demoSpec.labels].sort());
+		await shot(low.demo, 'data-labels-multilabel-demo-page-low');
+		expect(low.errors).toEqual([]);
+	} finally {
+		await low.close();
+	}
 
 	// Inside, Embeddings: coloured by whether each example has a chosen label, or whether that label was decided right.
 	await page.getByTestId('eval-tab-inside').click();

@@ -6,56 +6,18 @@
  * Then the causal LM page, over the tiny GPT-2 fixture exported here: its greedy continuation of
  * the reference prompt is transformers' tokens.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Download, Page } from '@playwright/test';
+import type { Download } from '@playwright/test';
 import { strFromU8, unzipSync } from 'fflate';
 import { parseSafetensors } from '../../src/lib/engine/io';
 import { resolveConfig } from '../../src/lib/engine/models/registry';
 import { exportOnnx } from '../../src/lib/export/onnx';
 import { demoFiles, ORT_WASM_FILE, TJS_FILE } from '../../src/lib/export/demo';
 import { ensureTrainedExample, expect, test } from './fixtures';
-import { shot } from './helpers';
+import { openDemo, shot } from './helpers';
 
-const TYPES: Record<string, string> = { js: 'text/javascript', wasm: 'application/wasm', json: 'application/json', html: 'text/html', md: 'text/markdown' };
 const TEXT = 'I was charged twice for my subscription this month, please refund me';
-
-/**
- * The folder served by a plain static server (node:http mapping paths to the files) and opened in
- * a new page that fails any request off that server.
- */
-async function openDemo(newPage: () => Promise<Page>, files: Record<string, Uint8Array | string>) {
-	const server: Server = createServer((req, res) => {
-		const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname).slice(1) || 'index.html';
-		const body = files[path];
-		if (body === undefined) return res.writeHead(404).end('not found');
-		res.writeHead(200, { 'content-type': TYPES[path.split('.').pop()!] ?? 'application/octet-stream' }).end(typeof body === 'string' ? body : Buffer.from(body));
-	});
-	await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-	const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-	const demo = await newPage();
-	const elsewhere: string[] = [];
-	const errors: string[] = [];
-	demo.on('pageerror', (e) => errors.push(e.message));
-	await demo.route('**/*', (route) => {
-		if (new URL(route.request().url()).origin === origin) return route.continue();
-		elsewhere.push(route.request().url());
-		return route.abort();
-	});
-	await demo.goto(`${origin}/`);
-	// `server.close` alone waits for every open connection to end; a connection Chromium keeps
-	// (pooled per context, not per page) held a run for the whole 10-minute test timeout after the
-	// test's last check. Closing them all ends it at once.
-	const close = async () => {
-		await demo.close();
-		const closed = new Promise((ok) => server.close(ok));
-		server.closeAllConnections();
-		await closed;
-	};
-	return { demo, elsewhere, errors, close };
-}
 
 test('export panel: Share as a demo downloads a folder whose page runs the model and shows the Playground\'s class', async ({ studioPage: page }) => {
 	const runName = await ensureTrainedExample(page);

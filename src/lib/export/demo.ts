@@ -37,6 +37,11 @@ export interface DemoSpec {
 	/** The model's context: longer inputs are cut to it, as the studio cuts them. */
 	maxLength: number;
 	labels: string[];
+	/**
+	 * A multi-label classifier: a sigmoid per label instead of one softmax, and every label at or
+	 * above `threshold` (the run's saved one, as Evaluate and Predict decide) is chosen.
+	 */
+	multiLabel?: { threshold: number };
 	/** Generated tokens per prompt (a causal LM). */
 	maxNewTokens?: number;
 }
@@ -94,6 +99,8 @@ button { margin-top: 0.6rem; padding: 0.45rem 1rem; font: inherit; cursor: point
 #status.error { color: #b3261e; }
 .cls { display: grid; grid-template-columns: 10rem 1fr 4rem; gap: 0.5rem; align-items: center; margin: 0.3rem 0; }
 .cls.top { font-weight: 700; }
+.cls.chosen .label::before { content: '✓ '; color: #1d7a3a; }
+#chosen { margin: 0.6rem 0 0.2rem; font-weight: 600; }
 .bar { background: #e6e9ef; height: 0.8rem; border-radius: 0.4rem; overflow: hidden; }
 .bar span { display: block; height: 100%; background: #3b6fd8; }
 pre { white-space: pre-wrap; font-size: 1rem; background: #f4f5f8; padding: 0.8rem; border-radius: 0.4rem; min-height: 2rem; }
@@ -101,7 +108,7 @@ pre { white-space: pre-wrap; font-size: 1rem; background: #f4f5f8; padding: 0.8r
 </head>
 <body>
 <h1>${title}</h1>
-<p class="muted">${spec.task === 'classify' ? 'A text classifier' : 'A language model'} running in this browser with transformers.js; nothing you type leaves this page.</p>
+<p class="muted">${spec.task === 'classify' ? (spec.multiLabel ? 'A multi-label text classifier' : 'A text classifier') : 'A language model'} running in this browser with transformers.js; nothing you type leaves this page.</p>
 <p id="status">Loading the model… (if this never changes, the page was opened from a file: serve the folder over http, see README.md)</p>
 ${form}
 <script type="module" src="./app.js"></script>
@@ -144,7 +151,9 @@ Nothing is fetched from elsewhere: the page loads only the files in this folder.
 
 ${
 	spec.task === 'classify'
-		? 'The page shows the probability of every class (the softmax of the logits) for the text typed, feeding the model the token ids the studio feeds it.'
+		? spec.multiLabel
+			? `The page shows each label's probability (a sigmoid of its logit: the labels are independent, as the studio trained them) for the text typed, feeding the model the token ids the studio feeds it, and marks every label at or above ${spec.multiLabel.threshold} (the run's threshold) as chosen. To decide elsewhere, change \`multiLabel.threshold\` in \`demo.json\`.`
+			: 'The page shows the probability of every class (the softmax of the logits) for the text typed, feeding the model the token ids the studio feeds it.'
 		: `The page continues a prompt with greedy decoding (the most likely token each step), ${spec.maxNewTokens ?? 40} new tokens unless changed.`
 }
 `;
@@ -189,13 +198,28 @@ async function classifier(spec) {
 		if (!ids.length) throw new Error('The text gives no tokens; type some words.');
 		const row = (xs) => new Tensor('int64', BigInt64Array.from(xs.map(BigInt)), [1, xs.length]);
 		const { logits } = await model({ input_ids: row(ids), attention_mask: row(ids.map(() => 1)) });
-		const probs = softmax(Array.from(logits.data, Number));
+		const xs = Array.from(logits.data, Number);
+		// Multi-label: each label on its own (a sigmoid), chosen at or above the run's threshold.
+		const multi = spec.multiLabel;
+		const probs = multi ? xs.map((x) => 1 / (1 + Math.exp(-x))) : softmax(xs);
 		const rows = spec.labels.map((label, i) => ({ label, p: probs[i] })).sort((a, b) => b.p - a.p);
+		const chosen = multi ? rows.filter((r) => r.p >= multi.threshold).map((r) => r.label) : [];
+		const summary = [];
+		if (multi) {
+			const line = document.createElement('p');
+			line.id = 'chosen';
+			line.textContent = chosen.length
+				? 'Labels at or above ' + multi.threshold + ': ' + chosen.join(', ')
+				: 'No label reaches ' + multi.threshold + ' (the highest is ' + rows[0].label + ', ' + (100 * rows[0].p).toFixed(1) + '%).';
+			summary.push(line);
+		}
 		result.replaceChildren(
+			...summary,
 			...rows.map(({ label, p }, i) => {
 				const div = document.createElement('div');
-				div.className = i === 0 ? 'cls top' : 'cls';
+				div.className = (i === 0 ? 'cls top' : 'cls') + (multi && p >= multi.threshold ? ' chosen' : '');
 				div.dataset.label = label;
+				if (multi) div.dataset.chosen = String(p >= multi.threshold);
 				if (i === 0) div.id = 'top';
 				const name = document.createElement('span');
 				name.className = 'label';

@@ -60,6 +60,18 @@ describe('demoFiles', () => {
 		expect(readme).toContain('greedy decoding');
 	});
 
+	it('a multi-label classifier: a sigmoid per label, chosen at the run\'s threshold, said on the page and in the README', () => {
+		const out = demoFiles(onnx(), runtime, { ...classify, multiLabel: { threshold: 0.35 } });
+		expect(JSON.parse(out['demo.json'] as string).multiLabel).toEqual({ threshold: 0.35 });
+		expect(out['index.html']).toContain('A multi-label text classifier');
+		expect(out['README.md']).toContain("marks every label at or above 0.35 (the run's threshold) as chosen");
+		expect(out['app.js']).toContain('1 / (1 + Math.exp(-x))');
+		expect(out['app.js']).toContain('p >= multi.threshold');
+		// a single-label classifier keeps its softmax
+		expect(demoFiles(onnx(), runtime, classify)['README.md']).toContain('the softmax of the logits');
+		expect(demoFiles(onnx(), runtime, classify)['index.html']).not.toContain('multi-label');
+	});
+
 	it('refuses an export without a tokenizer.json, and a classifier without labels, saying what to do', () => {
 		const noTok: Record<string, Uint8Array> = onnx();
 		delete noTok['tokenizer.json'];
@@ -83,5 +95,9 @@ describe('demoSpec: the page tokenizes as the studio does', () => {
 		expect(demoSpec('t', { pretrained: pretrained('classification', 'bert'), scratch: defaultModelConfig }, tok, ['x'])).toMatchObject({ loader: 'AutoModelForSequenceClassification', addSpecialTokens: true, clsId: undefined, maxLength: 96 });
 		expect(demoSpec('t', { pretrained: pretrained('classification', 'qwen2'), scratch: defaultModelConfig }, tok, ['x']).loader).toBe('AutoModel');
 		expect(demoSpec('t', { pretrained: pretrained('causal-lm', 'gpt2'), scratch: defaultModelConfig }, tok, ['x'])).toMatchObject({ task: 'generate', loader: undefined, labels: [], maxNewTokens: 40 });
+		// a multi-label run's threshold reaches a classifier's page, never a causal LM's
+		expect(demoSpec('t', { scratch: { ...defaultModelConfig, head: 'classification' } }, tok, ['a', 'b'], { threshold: 0.4 }).multiLabel).toEqual({ threshold: 0.4 });
+		expect(demoSpec('t', { scratch: { ...defaultModelConfig, head: 'classification' } }, tok, ['a', 'b']).multiLabel).toBeUndefined();
+		expect(demoSpec('t', { pretrained: pretrained('causal-lm', 'gpt2'), scratch: defaultModelConfig }, tok, [], { threshold: 0.4 }).multiLabel).toBeUndefined();
 	});
 });
