@@ -8,6 +8,7 @@
  */
 import { isMultiLabel } from '../src/lib/data/labels';
 import { buildEvaluation } from '../src/lib/engine/eval/evaluation';
+import { decide, multilabelReport } from '../src/lib/engine/eval/multilabel';
 import { perplexity } from '../src/lib/engine/eval/lm-score';
 import { checkTemplate, drawShots, fewShotPrefix, scoreWithPrompts, type PromptTemplate } from '../src/lib/engine/eval/prompt-baseline';
 import type { ArchSpec, HfConfigBase, Params } from '../src/lib/engine/models/spec';
@@ -51,8 +52,7 @@ export async function runPromptBaseline(
 	const version = await getDatasetVersion(args.datasetVersionId);
 	if (!version) throw new UserError('not-found', 'The dataset version is no longer stored.');
 	if ((version.kind ?? 'classification') !== 'classification') throw new UserError('invalid-config', 'A prompt baseline scores labels; this dataset has none.');
-	if (isMultiLabel(version))
-		throw new UserError('invalid-config', `A prompt baseline scores one label word per example; "${version.name}" keeps several labels per row (multi-label), which it cannot score. Compare multi-label runs by their F1 instead.`);
+	const multi = isMultiLabel(version);
 	checkTemplate(args, version.labels);
 	const split = args.split ?? 'test';
 	const rows = await loadRows(version.id);
@@ -66,18 +66,20 @@ export async function runPromptBaseline(
 		onProgress: (done) => onProgress?.(done, scored.length),
 		shouldStop
 	});
-	const metrics = buildEvaluation(
-		{
-			labels: version.labels,
-			rows: scored.map((r) => r.index),
-			yTrue: scored.map((r) => r.label),
-			probs,
-			meta: scored.map((r) => r.meta),
-			datasetVersionId: version.id,
-			datasetHash: version.contentHash
-		},
-		{ seed: 0 }
-	);
+	const metrics = multi
+		? multiLabelMetrics(version, scored, probs)
+		: buildEvaluation(
+				{
+					labels: version.labels,
+					rows: scored.map((r) => r.index),
+					yTrue: scored.map((r) => r.label),
+					probs,
+					meta: scored.map((r) => r.meta),
+					datasetVersionId: version.id,
+					datasetHash: version.contentHash
+				},
+				{ seed: 0 }
+			);
 	const kind = shots.length ? 'few-shot' : 'zero-shot';
 	return storeBaseline({
 		projectId: args.projectId,
@@ -89,14 +91,52 @@ export async function runPromptBaseline(
 		trainMs: performance.now() - started,
 		baseline: {
 			kind,
-			description: `${args.model.repo}, prompt "${args.template.replaceAll('\n', '⏎')}", ${shots.length} example${shots.length === 1 ? '' : 's'}`,
+			description: `${args.model.repo}, prompt "${args.template.replaceAll('\n', '⏎')}", ${shots.length} example${shots.length === 1 ? '' : 's'}${multi ? `; multi-label: a label is chosen when its share of one softmax over the label words is at least 1/${version.labels.length}` : ''}`,
 			model: args.model,
 			prompt: args.template,
 			shots: shots.length,
 			labelWords: args.labelWords
 		},
-		evaluation: (now) => ({ ...metrics, split, checkpointId: '', step: 0, createdAt: now })
+		evaluation: (now) => ({ ...metrics, split, checkpointId: '', step: 0, createdAt: now }),
+		multiLabel: multi
 	});
+}
+
+/**
+ * A multi-label dataset's prompt baseline, scored as a multi-label run is: the label words'
+ * probabilities (one softmax over them after the prompt) are each label's score. A prompt ranks the
+ * labels against each other, so the scores add up to 1 and a fixed 0.5 would rarely choose two: a
+ * label is chosen when its share is at least an even split's (1 / the number of labels), a rule
+ * that needs no tuning on the scored rows. The scores are stored, so the figures can be read again.
+ */
+function multiLabelMetrics(version: DatasetVersion, scored: { index: number; label: number; labels?: number[] }[], probs: Float32Array): Omit<EvaluationResult, 'split' | 'checkpointId' | 'step' | 'createdAt'> {
+	const l = version.labels.length;
+	const truth = new Uint8Array(scored.length * l);
+	scored.forEach((r, i) => {
+		for (const j of r.labels ?? [r.label]) truth[i * l + j] = 1;
+	});
+	// One softmax over the labels: a label is chosen when its share is at least an even split's.
+	const threshold = 1 / l;
+	const predicted = decide(probs, threshold);
+	// Binary cross-entropy of the scores against the label sets, per label, as a multi-label run's loss.
+	let bce = 0;
+	for (let i = 0; i < truth.length; i++) {
+		const p = Math.min(1 - 1e-7, Math.max(1e-7, probs[i]));
+		bce -= truth[i] ? Math.log(p) : Math.log(1 - p);
+	}
+	const report = multilabelReport(truth, predicted, version.labels, scored.map((r) => r.index), threshold);
+	return {
+		loss: truth.length ? bce / truth.length : 0,
+		count: scored.length,
+		accuracy: report.multiLabel.subsetAccuracy,
+		macroF1: report.multiLabel.macro.f1,
+		perClass: report.perClass,
+		confusion: [],
+		labels: version.labels,
+		multiLabel: { ...report.multiLabel, scores: { truth, probs } },
+		datasetVersionId: version.id,
+		datasetHash: version.contentHash
+	};
 }
 
 /**
@@ -113,10 +153,16 @@ async function storeBaseline(b: {
 	trainMs: number;
 	baseline: BaselineInfo;
 	evaluation: (now: number) => EvaluationResult;
+	/** A multi-label dataset's baseline: the run says so, as a multi-label run's config does. */
+	multiLabel?: boolean;
 }): Promise<Run> {
 	const numClasses = b.objective === 'classification' ? b.version.labels.length : 1;
 	const config = defaultRunConfig(numClasses);
 	config.pretrained = { ...b.model, modelType: b.base.config.modelType, hfConfig: b.base.hfConfig, objective: b.objective, contextLength: b.base.config.maxPositions, numClasses };
+	if (b.multiLabel) {
+		config.model.multiLabel = true;
+		config.pretrained.multiLabel = true;
+	}
 	const now = Date.now();
 	const run: Run = {
 		id: newId('run_'),

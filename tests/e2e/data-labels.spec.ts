@@ -9,7 +9,9 @@
  * single-label data, a nano multi-label classifier trains three steps, Evaluate shows micro/macro
  * F1, Hamming loss, subset accuracy and per-label scores, and Predict lists the labels above 0.5;
  * a threshold saved for the run, then "Share as a demo": the demo page, served from the unzipped
- * folder, chooses the same labels at that threshold with a sigmoid per label.
+ * folder, chooses the same labels at that threshold with a sigmoid per label. Last, a zero-shot
+ * prompt baseline on the multi-label dataset (the tiny GPT-2 from the local Hub), listed on Compare
+ * with its subset accuracy.
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -285,4 +287,30 @@ test('data screen: labels — multi-label column, class balance, rename/merge/dr
 	await panels.nth(1).getByTestId('embedding-point').first().hover();
 	await expect(page.getByTestId('embedding-hover')).toContainText(/· predicted .* \(after\): “/);
 	await shot(page, 'data-labels-multilabel-embeddings');
+
+	// A prompt-only baseline on the multi-label dataset: the tiny GPT-2 from the local Hub scores
+	// each label word, and the run it stores is a multi-label one that Compare lists.
+	await page.getByTestId('nav-train').click();
+	await page.getByTestId('source-pretrained').check();
+	await page.getByTestId('hub-repo').fill('whetstone-test/tiny-gpt2');
+	await page.getByTestId('hub-inspect').click();
+	const hubDownload = page.getByTestId('hub-download');
+	const ready = page.getByTestId('hub-ready');
+	await expect(hubDownload.or(ready)).toBeVisible({ timeout: 60_000 });
+	if (await hubDownload.isVisible()) await hubDownload.click();
+	await expect(ready).toBeVisible({ timeout: 120_000 });
+	await page.getByTestId('source-scratch').check();
+	await page.getByTestId('nav-compare').click();
+	await expect(page.getByTestId('baseline-multilabel')).toContainText("each label word's probability");
+	await expect(page.getByTestId('baseline-multilabel')).toContainText('(1/7 here)');
+	await expect(page.getByTestId('baseline-model')).toContainText('tiny-gpt2');
+	await expect(page.getByTestId('baseline-word')).toHaveCount(7);
+	const systems = page.getByTestId('compare-systems');
+	await expect(systems.getByText('zero-shot')).toHaveCount(0);
+	await page.getByTestId('run-baseline').click();
+	await expect(systems.getByText('zero-shot')).toHaveCount(1, { timeout: 300_000 });
+	await shot(page, 'data-labels-multilabel-baseline');
+	// Scored as a multi-label run: subset accuracy on the test rows, chosen at an even split's share.
+	await expect(systems.locator('li', { hasText: 'zero-shot' })).toContainText(/\d+(\.\d+)?% on \d+ test rows/);
+	await expect(systems.locator('li', { hasText: 'zero-shot' })).toContainText('at least 1/7');
 });

@@ -15,7 +15,8 @@ import { importDataset, prepareHubTokens } from '../../../src/lib/data/pipeline'
 import { downloadModel, inspectModel } from '../../../src/lib/engine/io/hub';
 import { parseSafetensors } from '../../../src/lib/engine/io';
 import { getRun, listCheckpoints, modelCache, useDatabase } from '../../../src/lib/storage';
-import { defaultRunConfig, type Objective } from '../../../src/lib/shared/config';
+import { defaultRunConfig, isMultiLabelRun, type Objective } from '../../../src/lib/shared/config';
+import { evaluationAt } from '../../../src/lib/engine/eval/multilabel';
 import type { ModelRef } from '../../../src/lib/shared/hub';
 import { startHubServer, type HubServer } from '../../support/hub-server';
 
@@ -133,6 +134,40 @@ describe('pretrained runs through the engine API', () => {
 		expect(last).toBe(version.split.sizes.test);
 		expect(stored.evaluation!.examples!.probs.length).toBe(version.split.sizes.test * version.labels.length);
 		await expect(api.runBaseline({ projectId: 'p1', datasetVersionId: version.id, model: ref, template: 'no label slot {text}', labelWords: words, shots: 0, seed: 1 })).rejects.toThrow(/\{label\}/);
+	});
+
+	it('a multi-label dataset\'s baseline: each label word\'s probability scored against the label sets, stored as a multi-label run', async () => {
+		const tags = ['refund', 'parcel', 'refund;parcel'];
+		const lines = ['text,tags', ...Array.from({ length: 40 }, (_, i) => `ticket ${i} about my ${['refund', 'parcel', 'refund and parcel'][i % 3]},${tags[i % 3]}`)];
+		const version = await importDataset({
+			projectId: 'p1',
+			fileName: 'tags.csv',
+			bytes: new TextEncoder().encode(lines.join('\n')).buffer as ArrayBuffer,
+			textColumn: 'text',
+			labelColumn: 'tags',
+			multiLabel: { delimiter: ';', mode: 'all' },
+			split: { seed: 1, validation: 0.15, test: 0.25 },
+			skipBadRows: false
+		});
+		const { ref } = await download('whetstone-test/tiny-gpt2');
+		const run = await api.runBaseline({ projectId: 'p1', datasetVersionId: version.id, model: ref, template: 'Ticket: {text}\nAbout: {label}', labelWords: version.labels, shots: 0, seed: 1 });
+		const stored = (await getRun(run.id))!;
+		expect(isMultiLabelRun(stored.config)).toBe(true);
+		expect(stored.baseline!.description).toContain('multi-label: a label is chosen when its share of one softmax over the label words is at least 1/2');
+		const ev = stored.evaluation!;
+		const n = version.split.sizes.test;
+		expect(ev.count).toBe(n);
+		expect(ev.multiLabel!.threshold).toBe(1 / version.labels.length); // an even split's share
+		// The stored scores: one softmax over the label words per row, and the true label sets.
+		const { truth, probs } = ev.multiLabel!.scores!;
+		expect(probs.length).toBe(n * version.labels.length);
+		for (let i = 0; i < n; i++) expect(probs[2 * i] + probs[2 * i + 1]).toBeCloseTo(1, 5);
+		expect([...truth].filter((x) => x).length).toBeGreaterThan(n); // some rows hold both labels
+		expect(ev.accuracy).toBe(ev.multiLabel!.subsetAccuracy);
+		expect(ev.loss).toBeGreaterThan(0);
+		// And read again at another threshold, as Evaluate does.
+		const at = evaluationAt(ev, 0.3)!;
+		expect(at.multiLabel!.threshold).toBe(0.3);
 	});
 
 	it('the forgetting check compares the base and the fine-tuned perplexity on general text', async () => {
