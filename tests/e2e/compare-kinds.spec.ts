@@ -11,7 +11,7 @@
 import { readFileSync } from 'node:fs';
 import type { Download, Page } from '@playwright/test';
 import { expect, test } from './fixtures';
-import { setNumber, shot } from './helpers';
+import { downloadHubModel, setNumber, shot } from './helpers';
 
 const REPO = 'whetstone-test/tiny-gpt2';
 
@@ -40,14 +40,7 @@ async function importFile(page: Page, name: string, body: string, kind: 'text' |
 /** The tiny GPT-2 as the model to fine-tune (downloaded the first time). */
 async function pickTinyGpt2(page: Page) {
 	await page.getByTestId('nav-train').click();
-	await page.getByTestId('source-pretrained').check();
-	await page.getByTestId('hub-repo').fill(REPO);
-	await page.getByTestId('hub-inspect').click();
-	const download = page.getByTestId('hub-download');
-	const ready = page.getByTestId('hub-ready');
-	await expect(download.or(ready)).toBeVisible({ timeout: 60_000 });
-	if (await download.isVisible()) await download.click();
-	await expect(ready).toBeVisible({ timeout: 120_000 });
+	await downloadHubModel(page, REPO);
 }
 
 /** Tiny settings for a pretrained run, then Start; waits until the newest run completes. */

@@ -11,7 +11,7 @@
 import { readFileSync } from 'node:fs';
 import type { Download, Page } from '@playwright/test';
 import { ensureTrainedExample, expect, test } from './fixtures';
-import { setNumber, shot } from './helpers';
+import { downloadHubModel, setNumber, shot } from './helpers';
 
 async function downloaded(page: Page, testId: string): Promise<string> {
 	const [d] = (await Promise.all([page.waitForEvent('download'), page.getByTestId(testId).click()])) as [Download, unknown];
@@ -23,14 +23,7 @@ test('example: fine-tuned run vs zero-shot baseline, comparison and decision rep
 	const runName = (await page.locator('[data-testid="run-row"][data-status="completed"][data-step="8"]').last().getAttribute('data-name'))!;
 
 	// Put a causal LM in the browser's cache for the baseline.
-	await page.getByTestId('source-pretrained').check();
-	await page.getByTestId('hub-repo').fill('whetstone-test/tiny-gpt2');
-	await page.getByTestId('hub-inspect').click();
-	const download = page.getByTestId('hub-download');
-	const ready = page.getByTestId('hub-ready');
-	await expect(download.or(ready)).toBeVisible({ timeout: 60_000 });
-	if (await download.isVisible()) await download.click();
-	await expect(ready).toBeVisible({ timeout: 120_000 });
+	await downloadHubModel(page, 'whetstone-test/tiny-gpt2');
 	await page.getByTestId('source-scratch').check();
 
 	await page.getByTestId('nav-compare').click();

@@ -17,7 +17,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { strFromU8, unzipSync } from 'fflate';
 import { expect, test } from './fixtures';
-import { openDemo, setNumber, shot } from './helpers';
+import { downloadHubModel, openDemo, setNumber, shot } from './helpers';
 import type { Page } from '@playwright/test';
 
 const FILE = fileURLToPath(new URL('../fixtures/data/tickets-labels.csv', import.meta.url));
@@ -291,14 +291,7 @@ test('data screen: labels — multi-label column, class balance, rename/merge/dr
 	// A prompt-only baseline on the multi-label dataset: the tiny GPT-2 from the local Hub scores
 	// each label word, and the run it stores is a multi-label one that Compare lists.
 	await page.getByTestId('nav-train').click();
-	await page.getByTestId('source-pretrained').check();
-	await page.getByTestId('hub-repo').fill('whetstone-test/tiny-gpt2');
-	await page.getByTestId('hub-inspect').click();
-	const hubDownload = page.getByTestId('hub-download');
-	const ready = page.getByTestId('hub-ready');
-	await expect(hubDownload.or(ready)).toBeVisible({ timeout: 60_000 });
-	if (await hubDownload.isVisible()) await hubDownload.click();
-	await expect(ready).toBeVisible({ timeout: 120_000 });
+	await downloadHubModel(page, 'whetstone-test/tiny-gpt2');
 	await page.getByTestId('source-scratch').check();
 	await page.getByTestId('nav-compare').click();
 	await expect(page.getByTestId('baseline-multilabel')).toContainText("each label word's probability");

@@ -7,7 +7,7 @@
  */
 import type { Page } from '@playwright/test';
 import { expect, test } from './fixtures';
-import { shot } from './helpers';
+import { downloadHubModel, shot } from './helpers';
 
 const GPT2 = 'whetstone-test/tiny-gpt2';
 
@@ -97,14 +97,7 @@ test('data screen: token view with the project BPE and the tiny GPT-2 side by si
 	// The tiny GPT-2's tokenizer from the model cache (downloaded once if no spec did yet).
 	if (!(await optionValue(page, 'token-tokenizer', new RegExp(GPT2)))) {
 		await page.getByTestId('nav-train').click();
-		await page.getByTestId('source-pretrained').check();
-		await page.getByTestId('hub-repo').fill(GPT2);
-		await page.getByTestId('hub-inspect').click();
-		const download = page.getByTestId('hub-download');
-		const ready = page.getByTestId('hub-ready');
-		await expect(download.or(ready)).toBeVisible({ timeout: 20_000 });
-		if (await download.isVisible()) await download.click();
-		await expect(ready).toBeVisible({ timeout: 30_000 });
+		await downloadHubModel(page, GPT2, { inspect: 20_000, download: 30_000 });
 		await page.getByTestId('source-scratch').check();
 		await openExampleData(page);
 		await page.getByTestId('token-tokenizer').selectOption((await optionValue(page, 'token-tokenizer', /Project BPE/))!);

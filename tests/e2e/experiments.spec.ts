@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import type { Page } from '@playwright/test';
 import { ensureTrainedExample, expect, test } from './fixtures';
-import { setNumber, shot } from './helpers';
+import { downloadHubModel, setNumber, shot } from './helpers';
 
 const trialRows = (page: Page) => page.getByTestId('trial-row');
 
@@ -246,14 +246,7 @@ test('a 2-trial LoRA-rank study on the tiny BERT: each trial trains the rank it 
 	await ensureTrainedExample(page);
 
 	// The study starts from a LoRA fine-tune of the tiny BERT (1 step).
-	await page.getByTestId('source-pretrained').check();
-	await page.getByTestId('hub-repo').fill('whetstone-test/tiny-bert');
-	await page.getByTestId('hub-inspect').click();
-	const download = page.getByTestId('hub-download');
-	const ready = page.getByTestId('hub-ready');
-	await expect(download.or(ready)).toBeVisible({ timeout: 60_000 });
-	if (await download.isVisible()) await download.click();
-	await expect(ready).toBeVisible({ timeout: 120_000 });
+	await downloadHubModel(page, 'whetstone-test/tiny-bert');
 	await page.getByTestId('objective').selectOption('classification');
 	await page.getByTestId('method-lora').check();
 	await setNumber(page, 'lora-rank', 8);

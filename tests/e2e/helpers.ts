@@ -65,3 +65,19 @@ export async function openDemo(newPage: () => Promise<Page>, files: Record<strin
 	};
 	return { demo, elsewhere, errors, close };
 }
+
+/**
+ * On the Train screen: the pretrained source, then `repo` looked up on the (fake) Hub and
+ * downloaded, unless this browser's model cache has it already (another spec in the worker may
+ * have fetched it); waits until it is ready.
+ */
+export async function downloadHubModel(page: Page, repo: string, timeouts = { inspect: 60_000, download: 120_000 }): Promise<void> {
+	await page.getByTestId('source-pretrained').check();
+	await page.getByTestId('hub-repo').fill(repo);
+	await page.getByTestId('hub-inspect').click();
+	const download = page.getByTestId('hub-download');
+	const ready = page.getByTestId('hub-ready');
+	await expect(download.or(ready)).toBeVisible({ timeout: timeouts.inspect });
+	if (await download.isVisible()) await download.click();
+	await expect(ready).toBeVisible({ timeout: timeouts.download });
+}

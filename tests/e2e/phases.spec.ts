@@ -9,7 +9,7 @@
  */
 import type { Page } from '@playwright/test';
 import { ensureTrainedExample, expect, test } from './fixtures';
-import { setNumber, shot } from './helpers';
+import { downloadHubModel, setNumber, shot } from './helpers';
 
 interface SeenPhase {
 	phase: string;
@@ -117,14 +117,7 @@ test('an instruction run generates its test answers as a phase with a count and 
 	await expect(page.getByTestId('import-done')).toBeVisible({ timeout: 60_000 });
 
 	await page.getByTestId('nav-train').click();
-	await page.getByTestId('source-pretrained').check();
-	await page.getByTestId('hub-repo').fill('whetstone-test/tiny-gpt2');
-	await page.getByTestId('hub-inspect').click();
-	const download = page.getByTestId('hub-download');
-	const ready = page.getByTestId('hub-ready');
-	await expect(download.or(ready)).toBeVisible({ timeout: 60_000 });
-	if (await download.isVisible()) await download.click();
-	await expect(ready).toBeVisible({ timeout: 120_000 });
+	await downloadHubModel(page, 'whetstone-test/tiny-gpt2');
 	await expect(page.getByTestId('objective')).toHaveValue('instruction');
 	await setNumber(page, 'hf-context', 32);
 	await setNumber(page, 'batch-size', 8);

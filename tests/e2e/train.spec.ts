@@ -11,7 +11,7 @@
  */
 import type { Page } from '@playwright/test';
 import { ensureTrainedExample, expect, test } from './fixtures';
-import { setNumber, shot } from './helpers';
+import { downloadHubModel, setNumber, shot } from './helpers';
 
 const rows = (page: Page) => page.getByTestId('run-row');
 const names = (page: Page) => rows(page).evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-name') ?? ''));
@@ -31,14 +31,7 @@ async function ensureBaseline(page: Page): Promise<string> {
 	const existing = systems.locator('li').filter({ hasText: /-shot/ });
 	if ((await existing.count()) === 0) {
 		await page.getByTestId('nav-train').click();
-		await page.getByTestId('source-pretrained').check();
-		await page.getByTestId('hub-repo').fill('whetstone-test/tiny-gpt2');
-		await page.getByTestId('hub-inspect').click();
-		const download = page.getByTestId('hub-download');
-		const ready = page.getByTestId('hub-ready');
-		await expect(download.or(ready)).toBeVisible({ timeout: 60_000 });
-		if (await download.isVisible()) await download.click();
-		await expect(ready).toBeVisible({ timeout: 120_000 });
+		await downloadHubModel(page, 'whetstone-test/tiny-gpt2');
 		await page.getByTestId('source-scratch').check();
 		await page.getByTestId('nav-compare').click();
 		// Pick the tiny GPT-2: other specs in this worker may have cached an encoder (tiny BERT), which a prompt baseline refuses.
