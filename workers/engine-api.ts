@@ -6,8 +6,8 @@
  */
 import { initBackend, backendInfo, gpuErrorLog, deviceLost, destroyDeviceForTest, DeviceLostError, lostDeviceBehind, recoverBackend, gpuBytes, type BackendName } from '../src/lib/engine/backend';
 import { applyBackendMode, chooseBackend, type BackendPreference } from './backend-choice';
-import { ClassifierSession, MULTILABEL_THRESHOLD } from '../src/lib/engine/classifier';
-import { evaluationAt, multilabelReport } from '../src/lib/engine/eval/multilabel';
+import { ClassifierSession } from '../src/lib/engine/classifier';
+import { evaluationAt, multilabelReport, runThreshold } from '../src/lib/engine/eval/multilabel';
 import { isMultiLabel } from '../src/lib/data/labels';
 import { PretrainedSession } from '../src/lib/engine/pretrained';
 import { hubFileReader, loadHubModel } from './pretrained';
@@ -791,7 +791,7 @@ export const api = {
 		ask();
 		const scoring = phaseReporter({ phase: 'scoring', total: rows.length, unit: 'rows', cancellable: true });
 		// A multi-label run decides at its own threshold (saved on the Evaluate screen).
-		const threshold = p.run.multiLabelThreshold ?? MULTILABEL_THRESHOLD;
+		const threshold = runThreshold(p.run);
 		const progress = (done: number) => {
 			if (stop) throw cancelled();
 			ask();
@@ -857,7 +857,7 @@ export const api = {
 		const prediction: Prediction = { label: probabilities[0].label, probabilities, tokens: Math.min(ids.length, context) };
 		// Multi-label: each probability is its own sigmoid; the prediction is every label at or above the threshold.
 		if (w.session.multiLabel) {
-			const threshold = run?.multiLabelThreshold ?? MULTILABEL_THRESHOLD;
+			const threshold = runThreshold(run);
 			prediction.multiLabel = { threshold, labels: probabilities.filter((x) => x.p >= threshold).map((x) => x.label) };
 		}
 		return prediction;
@@ -950,7 +950,7 @@ export const api = {
 		const onnx = await api.exportOnnx(runId, checkpointId);
 		const ctx = await runContext(runId);
 		// A multi-label run's page: a sigmoid per label, chosen at the run's saved threshold (as Predict decides).
-		const multi = isMultiLabelRun(ctx.run.config) ? { threshold: ctx.run.multiLabelThreshold ?? MULTILABEL_THRESHOLD } : undefined;
+		const multi = isMultiLabelRun(ctx.run.config) ? { threshold: runThreshold(ctx.run) } : undefined;
 		return demoZip(onnx, demoSpec(ctx.run.name, { pretrained: ctx.run.config.pretrained, scratch: ctx.run.config.model }, ctx.tokenizer, ctx.labels, multi));
 	},
 

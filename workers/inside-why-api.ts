@@ -5,7 +5,7 @@
  * numbers come from src/lib/engine/inside; only plain arrays cross back to the page.
  */
 import { ClassifierSession } from '../src/lib/engine/classifier';
-import { labelIds, MULTILABEL_THRESHOLD } from '../src/lib/engine/eval/multilabel';
+import { labelIds, runThreshold } from '../src/lib/engine/eval/multilabel';
 import { PretrainedSession } from '../src/lib/engine/pretrained';
 import type { TokenRows } from '../src/lib/engine/batching';
 import type { SafetensorsTensor } from '../src/lib/engine/io';
@@ -234,7 +234,7 @@ export function insideWhyApi(deps: InsideWhyDeps) {
 					for (const x of parts) (o.set(x, at), (at += x.length));
 					return o;
 				};
-				return project(cat(vecs), cat(probs), rows.length, d, m.numClasses, m.multiLabel ? (p.run.multiLabelThreshold ?? MULTILABEL_THRESHOLD) : undefined);
+				return project(cat(vecs), cat(probs), rows.length, d, m.numClasses, m.multiLabel ? runThreshold(p.run) : undefined);
 			};
 
 			const w = await deps.warmSession(p, checkpointId);

@@ -8,7 +8,7 @@
  */
 import type { Run } from '../shared/types';
 import { isMultiLabelRun } from '../shared/config';
-import { MULTILABEL_THRESHOLD } from '../engine/eval/multilabel';
+import { runThreshold } from '../engine/eval/multilabel';
 
 export const SERVING_VERSIONS = { fastapi: '0.115', uvicorn: '0.30', transformers: '4.46', prometheusClient: '0.20', vllm: '0.6' } as const;
 
@@ -33,7 +33,7 @@ export function appPy(input: ServingInput): string {
 	const k = kind(input.run);
 	// A multi-label run: a sigmoid per label, every label at or above the run's threshold (Evaluate's "Decide at").
 	const multi = k.classify && isMultiLabelRun(input.run.config);
-	const threshold = input.run.multiLabelThreshold ?? MULTILABEL_THRESHOLD;
+	const threshold = runThreshold(input.run);
 	const settings = JSON.stringify({ run: input.run.name, task: k.classify ? 'classification' : 'generation', labels: k.classify ? input.labels : [], max_length: k.context, chat: k.chat, multi_label: multi, threshold: multi ? threshold : null }, null, 4).replace(/'/g, '\\u0027');
 	return `"""Serves Whetstone run ${JSON.stringify(input.run.name).replace(/"""/g, '')} over HTTP.
 

@@ -11,7 +11,7 @@ import * as tf from '@tensorflow/tfjs';
 import { unzipSync, strFromU8 } from 'fflate';
 import { api } from '../../../workers/engine-api';
 import { hubFileReader } from '../../../workers/pretrained';
-import { importDataset, prepareHubTokens } from '../../../src/lib/data/pipeline';
+import { importDataset, prepareHubTokens, type ImportArgs } from '../../../src/lib/data/pipeline';
 import { downloadModel, inspectModel } from '../../../src/lib/engine/io/hub';
 import { parseSafetensors } from '../../../src/lib/engine/io';
 import { getRun, listCheckpoints, modelCache, useDatabase } from '../../../src/lib/storage';
@@ -49,6 +49,19 @@ async function importFile(file: string, kind: 'text' | 'pairs' | 'classification
 		textColumn: columns.text,
 		labelColumn: columns.label,
 		split: { seed: 1, validation: 0.15, test: 0.15 },
+		skipBadRows: false
+	});
+}
+
+/** A classification CSV written here (a `text` column and the given label column), split 60/15/25. */
+function importLines(fileName: string, lines: string[], args: Pick<ImportArgs, 'labelColumn' | 'multiLabel'>) {
+	return importDataset({
+		projectId: 'p1',
+		fileName,
+		bytes: new TextEncoder().encode(lines.join('\n')).buffer as ArrayBuffer,
+		textColumn: 'text',
+		...args,
+		split: { seed: 1, validation: 0.15, test: 0.25 },
 		skipBadRows: false
 	});
 }
@@ -115,15 +128,7 @@ describe('pretrained runs through the engine API', () => {
 
 	it('a zero-shot baseline scores label words with the unmodified model and is stored as a run on the test rows', async () => {
 		const lines = ['text,team', ...Array.from({ length: 40 }, (_, i) => `ticket ${i} about my ${i % 2 ? 'refund' : 'parcel'},${i % 2 ? 'billing' : 'shipping_desk'}`)];
-		const version = await importDataset({
-			projectId: 'p1',
-			fileName: 'small.csv',
-			bytes: new TextEncoder().encode(lines.join('\n')).buffer as ArrayBuffer,
-			textColumn: 'text',
-			labelColumn: 'team',
-			split: { seed: 1, validation: 0.15, test: 0.25 },
-			skipBadRows: false
-		});
+		const version = await importLines('small.csv', lines, { labelColumn: 'team' });
 		const { ref } = await download('whetstone-test/tiny-gpt2');
 		const words = version.labels.map((l) => l.replace('_', ' '));
 		let last = 0;
@@ -139,16 +144,7 @@ describe('pretrained runs through the engine API', () => {
 	it('a multi-label dataset\'s baseline: each label word\'s probability scored against the label sets, stored as a multi-label run', async () => {
 		const tags = ['refund', 'parcel', 'refund;parcel'];
 		const lines = ['text,tags', ...Array.from({ length: 40 }, (_, i) => `ticket ${i} about my ${['refund', 'parcel', 'refund and parcel'][i % 3]},${tags[i % 3]}`)];
-		const version = await importDataset({
-			projectId: 'p1',
-			fileName: 'tags.csv',
-			bytes: new TextEncoder().encode(lines.join('\n')).buffer as ArrayBuffer,
-			textColumn: 'text',
-			labelColumn: 'tags',
-			multiLabel: { delimiter: ';', mode: 'all' },
-			split: { seed: 1, validation: 0.15, test: 0.25 },
-			skipBadRows: false
-		});
+		const version = await importLines('tags.csv', lines, { labelColumn: 'tags', multiLabel: { delimiter: ';', mode: 'all' } });
 		const { ref } = await download('whetstone-test/tiny-gpt2');
 		const run = await api.runBaseline({ projectId: 'p1', datasetVersionId: version.id, model: ref, template: 'Ticket: {text}\nAbout: {label}', labelWords: version.labels, shots: 0, seed: 1 });
 		const stored = (await getRun(run.id))!;

@@ -240,7 +240,7 @@ export interface PairedComparison {
 /** Why two evaluations cannot be compared example by example, or null when they can. */
 export function pairingProblem(a: EvaluationResult, b: EvaluationResult): string | null {
 	if (a.multiLabel || b.multiLabel)
-		return 'Multi-label results are compared by their figures (subset accuracy, macro F1, micro F1 on Evaluate); a paired test over label sets is not run.';
+		return 'Multi-label results are compared by their figures (subset accuracy and macro F1); a paired test over label sets is not run.';
 	if (!a.examples || !b.examples) return 'One of them was evaluated before per-example results were kept: evaluate it again.';
 	if (a.datasetVersionId && b.datasetVersionId && a.datasetVersionId !== b.datasetVersionId)
 		return 'They were scored on different dataset versions, so their test rows differ.';

@@ -13,6 +13,11 @@ export type Indicator = ReadonlyArray<ArrayLike<number>>;
 /** Multi-label decisions: a label is predicted when its sigmoid probability is at least this (logit ≥ 0). */
 export const MULTILABEL_THRESHOLD = 0.5;
 
+/** The threshold a multi-label run decides at: the one saved for it on Evaluate, else MULTILABEL_THRESHOLD. */
+export function runThreshold(run: { multiLabelThreshold?: number } | null | undefined): number {
+	return run?.multiLabelThreshold ?? MULTILABEL_THRESHOLD;
+}
+
 /** The label ids of one indicator row (its 1s), ascending. */
 export function labelIds(row: ArrayLike<number>): number[] {
 	const ids: number[] = [];
