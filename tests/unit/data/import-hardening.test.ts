@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseTable } from '../../../src/lib/data/parse';
 import { inspectFile, PREVIEW_CHARS } from '../../../src/lib/data/pipeline';
+import { rowCell, unpackRow } from '../../../src/lib/data/preview-rows';
 import { buildRows } from '../../../src/lib/data/columns';
 import { buildTextRows } from '../../../src/lib/data/kinds';
 import { UserError } from '../../../src/lib/shared/errors';
@@ -67,21 +68,24 @@ describe('defect 4: keys are data', () => {
 		const bytes = enc('{"text":"a","__proto__":"p"}\n{"text":"b","constructor":"c"}\n');
 		const info = await inspectFile('k.jsonl', bytes.buffer as ArrayBuffer);
 		expect(info.columns).toEqual(['text', '__proto__', 'constructor']);
-		expect(info.preview).toEqual([
+		expect(info.preview.map(unpackRow)).toEqual([
 			['a', 'p', ''],
 			['b', '', 'c']
 		]);
-		expect(structuredClone(info.preview)).toEqual(info.preview);
+		expect(structuredClone(info.preview).map(unpackRow)).toEqual(info.preview.map(unpackRow));
 	});
 
-	it('previews a file of 10,002 columns as rows of values, cut at PREVIEW_CHARS', async () => {
+	it('previews a file of 10,002 columns as packed rows of values, cut at PREVIEW_CHARS', async () => {
 		const header = ['text', 'label', ...Array.from({ length: 10_000 }, (_, i) => `c${i}`)];
 		const rows = Array.from({ length: 25 }, (_, r) => [r === 0 ? 'x'.repeat(PREVIEW_CHARS + 5) : `row ${r}`, 'a', ...header.slice(2).map((_, i) => String((i + r) % 10))].join(','));
 		const info = await inspectFile('wide.csv', enc([header.join(','), ...rows].join('\n')).buffer as ArrayBuffer);
 		expect(info.preview).toHaveLength(20);
-		for (const row of info.preview) expect(row).toHaveLength(10_002);
-		expect(info.preview[0][0]).toBe('x'.repeat(PREVIEW_CHARS) + '…');
-		expect(info.preview[3][header.indexOf('c9999')]).toBe(String((9999 + 3) % 10));
+		for (const row of info.preview) expect(row.ends).toHaveLength(10_002);
+		expect(rowCell(info.preview[0], 0)).toBe('x'.repeat(PREVIEW_CHARS) + '…');
+		expect(rowCell(info.preview[3], header.indexOf('c9999'))).toBe(String((9999 + 3) % 10));
+		expect(rowCell(info.preview[3], 0)).toBe('row 3');
+		expect(rowCell(info.preview[3], 10_002)).toBe('');
+		expect(unpackRow(info.preview[5])).toEqual(rows[5].split(','));
 	});
 
 	it('names the problem with JSON array items that are not objects, each with its place', () => {
