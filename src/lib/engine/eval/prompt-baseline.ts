@@ -8,6 +8,16 @@
  * Template: `{text}` is the example, `{label}` where the label word goes, e.g.
  * "Ticket: {text}\nTeam: {label}". The prompt is everything before `{label}`; a space written
  * before `{label}` belongs to the label word (" billing"), as BPE tokenizers expect.
+ *
+ * Multi-label datasets: a few-shot example shows its whole label set in the label slot, the words
+ * joined by ", " ("Tags: billing, refund"), while a scored row is asked for one word there, and
+ * each label's score is its word's share of one softmax over the label words (a label is chosen
+ * at ≥ 1/K, workers/baselines.ts). The two agree because each example's labels are written in a
+ * seeded random order: the word right after the prompt is then any one of the example's labels,
+ * equally often, so the next word the examples teach is "one of this text's labels". A model that
+ * follows them spreads its probability evenly over a text's m labels (1/m each, at least 1/K as
+ * m ≤ K) and leaves little for the rest, so the 1/K rule reads back the set. Written in a fixed
+ * order, the first word would be the set's first label only, and the others would score low.
  */
 import type { Prng } from '../../shared/prng';
 import { UserError } from '../../shared/errors';
@@ -42,26 +52,42 @@ export function splitTemplate(t: PromptTemplate, text: string): { prompt: string
 	return { prompt, continuations: t.labelWords.map((w) => space + w.trim()) };
 }
 
-/** k training examples shown in front of every prompt, rendered with their label words. */
-export function fewShotPrefix(t: PromptTemplate, examples: { text: string; label: number }[]): string {
+/** A training example shown in the prompt: its label, or (multi-label) its whole label set in the order shown. */
+export interface Shot {
+	text: string;
+	label: number;
+	labels?: number[];
+}
+
+/**
+ * k training examples shown in front of every prompt, rendered with their label words: one word,
+ * or a multi-label example's every word in its `labels` order, joined by ", ".
+ */
+export function fewShotPrefix(t: PromptTemplate, examples: Shot[]): string {
 	return examples
 		.map((e) => {
 			const { prompt, continuations } = splitTemplate(t, e.text);
-			return prompt + continuations[e.label];
+			const ids = e.labels?.length ? e.labels : [e.label];
+			// The first word keeps the space the template puts before {label}: " billing, refund".
+			return prompt + ids.map((j, i) => (i ? t.labelWords[j].trim() : continuations[j])).join(', ');
 		})
 		.join('\n\n');
 }
 
-/** k examples from the training rows, seeded, spread over the labels as evenly as the data allows. */
-export function drawShots(train: { text: string; label: number }[], k: number, prng: Prng): { text: string; label: number }[] {
+/**
+ * k examples from the training rows, seeded, spread over the (first) labels as evenly as the data
+ * allows. A multi-label example's set comes back in a seeded random order (see the header: what
+ * the first word after the prompt teaches).
+ */
+export function drawShots<T extends Shot>(train: T[], k: number, prng: Prng): T[] {
 	if (k <= 0) return [];
-	const byLabel = new Map<number, { text: string; label: number }[]>();
+	const byLabel = new Map<number, T[]>();
 	for (const r of prng.shuffle(train)) byLabel.set(r.label, [...(byLabel.get(r.label) ?? []), r]);
-	const out: { text: string; label: number }[] = [];
+	const out: T[] = [];
 	const queues = [...byLabel.values()];
 	for (let round = 0; out.length < k && queues.some((q) => q.length); round++)
 		for (const q of queues) if (out.length < k && q.length) out.push(q.shift()!);
-	return prng.shuffle(out);
+	return prng.shuffle(out).map((s) => (s.labels && s.labels.length > 1 ? { ...s, labels: prng.shuffle(s.labels) } : s));
 }
 
 /**
