@@ -58,7 +58,8 @@ export async function runPromptBaseline(
 	const rows = await loadRows(version.id);
 	const scored = rows.map((r, i) => ({ ...r, index: i })).filter((r) => r.split === SPLIT_CODE[split]);
 	if (!scored.length) throw new UserError('not-found', `The ${split} split is empty.`);
-	const train = rows.filter((r) => r.split === SPLIT_CODE.train).map((r) => ({ text: r.text, label: r.label }));
+	// A multi-label example carries its whole set, and the prompt shows every label of it (prompt-baseline.ts).
+	const train = rows.filter((r) => r.split === SPLIT_CODE.train).map((r) => ({ text: r.text, label: r.label, ...(multi && r.labels?.length ? { labels: r.labels } : {}) }));
 	const shots = drawShots(train, args.shots, new Prng(args.seed));
 	const started = performance.now();
 	const probs = await scoreWithPrompts(base.spec, base.params, base.config, base.tokenizer, args, scored.map((r) => r.text), {
@@ -107,7 +108,9 @@ export async function runPromptBaseline(
  * probabilities (one softmax over them after the prompt) are each label's score. A prompt ranks the
  * labels against each other, so the scores add up to 1 and a fixed 0.5 would rarely choose two: a
  * label is chosen when its share is at least an even split's (1 / the number of labels), a rule
- * that needs no tuning on the scored rows. The scores are stored, so the figures can be read again.
+ * that needs no tuning on the scored rows. Few-shot examples show their whole label sets in a
+ * random order, which teaches the model to spread that softmax over a text's labels (1/m each of
+ * m ≥ 1/K): prompt-baseline.ts says why. The scores are stored, so the figures can be read again.
  */
 function multiLabelMetrics(version: DatasetVersion, scored: { index: number; label: number; labels?: number[] }[], probs: Float32Array): Omit<EvaluationResult, 'split' | 'checkpointId' | 'step' | 'createdAt'> {
 	const l = version.labels.length;
@@ -124,7 +127,8 @@ function multiLabelMetrics(version: DatasetVersion, scored: { index: number; lab
 		const p = Math.min(1 - 1e-7, Math.max(1e-7, probs[i]));
 		bce -= truth[i] ? Math.log(p) : Math.log(1 - p);
 	}
-	const report = multilabelReport(truth, predicted, version.labels, scored.map((r) => r.index), threshold);
+	const rows = Int32Array.from(scored, (r) => r.index);
+	const report = multilabelReport(truth, predicted, version.labels, rows, threshold, { seed: 0 });
 	return {
 		loss: truth.length ? bce / truth.length : 0,
 		count: scored.length,
@@ -133,7 +137,9 @@ function multiLabelMetrics(version: DatasetVersion, scored: { index: number; lab
 		perClass: report.perClass,
 		confusion: [],
 		labels: version.labels,
-		multiLabel: { ...report.multiLabel, scores: { truth, probs } },
+		// Every row's scores and dataset index, as a multi-label run keeps them: Compare pairs the two row by row.
+		multiLabel: { ...report.multiLabel, scores: { truth, probs, rows } },
+		bootstrap: report.bootstrap,
 		datasetVersionId: version.id,
 		datasetHash: version.contentHash
 	};

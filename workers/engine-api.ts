@@ -804,7 +804,7 @@ export const api = {
 		let result: EvaluationResult;
 		if (out.sets) {
 			// Multi-label: sklearn's multi-label metrics at the run's threshold; no confusion matrix or calibration plots.
-			const report = multilabelReport(out.sets.truth, out.sets.predicted, p.labels, rows, out.sets.threshold);
+			const report = multilabelReport(out.sets.truth, out.sets.predicted, p.labels, rows, out.sets.threshold, { resamples: options.resamples, seed: options.seed });
 			result = {
 				...head,
 				loss: out.loss,
@@ -814,7 +814,9 @@ export const api = {
 				perClass: report.perClass,
 				confusion: [],
 				labels: p.labels,
-				multiLabel: { ...report.multiLabel, scores: { truth: out.sets.truth, probs: out.probs } },
+				// Every row's scores and dataset index: Evaluate re-reads them at another threshold, Compare pairs them.
+				multiLabel: { ...report.multiLabel, scores: { truth: out.sets.truth, probs: out.probs, rows: Int32Array.from(rows) } },
+				bootstrap: report.bootstrap,
 				datasetVersionId: p.run.datasetVersionId,
 				datasetHash: p.run.datasetHash
 			};

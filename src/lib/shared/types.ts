@@ -428,11 +428,18 @@ export interface MultiLabelEvaluation {
 	/** Scored rows with their true and predicted label ids, for browsing (the first 500). */
 	examples: { row: number; truth: number[]; predicted: number[] }[];
 	/**
-	 * Every scored row's true set and sigmoid probabilities, row-major (n, L), so the Evaluate
-	 * screen can show the scores at another threshold without scoring again. Absent in evaluations
-	 * stored before it was kept.
+	 * Percentile-bootstrap intervals over the rows at this threshold (`EvaluationResult.bootstrap`
+	 * says how; engine/eval/multilabel-bootstrap.ts). Absent in evaluations stored before them.
 	 */
-	scores?: { truth: Uint8Array; probs: Float32Array };
+	intervals?: { subsetAccuracy: MetricInterval; microF1: MetricInterval; macroF1: MetricInterval; hammingLoss: MetricInterval };
+	/**
+	 * Every scored row's true set and sigmoid probabilities, row-major (n, L), so the Evaluate
+	 * screen can show the scores at another threshold without scoring again, and `rows`, each
+	 * one's index in the dataset version, so Compare can pair two systems row by row (the
+	 * predicted sets are the probabilities at `threshold`). Absent in evaluations stored before
+	 * they were kept (`rows` came later than the rest).
+	 */
+	scores?: { truth: Uint8Array; probs: Float32Array; rows?: Int32Array };
 }
 
 /** What the engine reports while training, through a comlink proxy callback. */

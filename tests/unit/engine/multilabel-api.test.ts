@@ -71,6 +71,14 @@ describe('multi-label runs through the engine API', () => {
 		expect(ev.multiLabel!.micro.f1).toBeCloseTo(multilabelPrfAverage(truth, pred, 'micro').f1, 10);
 		expect(ev.macroF1).toBeCloseTo(multilabelPrfAverage(truth, pred, 'macro').f1, 10);
 		expect(ev.perClass.map((c) => c.support)).toEqual(ev.labels.map((_, j) => truth.filter((t) => t[j]).length));
+		// every test row's dataset index kept beside its scores, and each headline figure's interval
+		const testRows = (await loadRows(version.id)).flatMap((r, i) => (r.split === SPLIT_CODE.test ? [i] : []));
+		expect(Array.from(ev.multiLabel!.scores!.rows!)).toEqual(testRows);
+		const iv = ev.multiLabel!.intervals!;
+		expect(iv.subsetAccuracy.estimate).toBe(ev.accuracy);
+		expect(iv.microF1.estimate).toBeCloseTo(ev.multiLabel!.micro.f1, 15);
+		for (const m of [iv.subsetAccuracy, iv.microF1, iv.macroF1, iv.hammingLoss]) expect(m.low <= m.estimate && m.estimate <= m.high).toBe(true);
+		expect(ev.bootstrap).toEqual({ resamples: 1000, seed: 0, alpha: 0.05 });
 		// a sigmoid per label: the predicted labels are exactly those at or above 0.5
 		const p = await api.predict(run.id, 'refund invoice and asap now');
 		expect(p.multiLabel!.threshold).toBe(0.5);
@@ -86,6 +94,8 @@ describe('multi-label runs through the engine API', () => {
 		expect(saved.evaluation!.multiLabel!.micro).toEqual(at.multiLabel.micro);
 		expect(saved.evaluation!.accuracy).toBe(at.multiLabel.subsetAccuracy);
 		expect(saved.evaluation!.perClass).toEqual(at.perClass);
+		expect(saved.evaluation!.multiLabel!.intervals).toEqual(at.multiLabel.intervals);
+		expect(saved.evaluation!.multiLabel!.scores!.rows).toEqual(scores.rows);
 		expect(Array.from(saved.evaluation!.multiLabel!.scores!.probs)).toEqual(Array.from(scores.probs));
 		const p2 = await api.predict(run.id, 'refund invoice and asap now');
 		expect(p2.multiLabel!.threshold).toBe(t);

@@ -14,7 +14,10 @@ import { hubFileReader } from '../../../workers/pretrained';
 import { importDataset, prepareHubTokens, type ImportArgs } from '../../../src/lib/data/pipeline';
 import { downloadModel, inspectModel } from '../../../src/lib/engine/io/hub';
 import { parseSafetensors } from '../../../src/lib/engine/io';
-import { getRun, listCheckpoints, modelCache, useDatabase } from '../../../src/lib/storage';
+import { getRun, listCheckpoints, loadRows, modelCache, useDatabase } from '../../../src/lib/storage';
+import { SPLIT_CODE } from '../../../src/lib/shared/types';
+import { multilabelExamples, pairingProblem } from '../../../src/lib/engine/eval/evaluation';
+import { pairedMultiLabel } from '../../../src/lib/engine/eval/multilabel-bootstrap';
 import { defaultRunConfig, isMultiLabelRun, type Objective } from '../../../src/lib/shared/config';
 import { evaluationAt } from '../../../src/lib/engine/eval/multilabel';
 import type { ModelRef } from '../../../src/lib/shared/hub';
@@ -161,9 +164,25 @@ describe('pretrained runs through the engine API', () => {
 		expect([...truth].filter((x) => x).length).toBeGreaterThan(n); // some rows hold both labels
 		expect(ev.accuracy).toBe(ev.multiLabel!.subsetAccuracy);
 		expect(ev.loss).toBeGreaterThan(0);
-		// And read again at another threshold, as Evaluate does.
+		// Every test row's dataset index kept, and each headline figure's bootstrap interval.
+		const testRows = (await loadRows(version.id)).flatMap((r, i) => (r.split === SPLIT_CODE.test ? [i] : []));
+		expect(Array.from(ev.multiLabel!.scores!.rows!)).toEqual(testRows);
+		expect(ev.bootstrap).toEqual({ resamples: 1000, seed: 0, alpha: 0.05 });
+		expect(ev.multiLabel!.intervals!.subsetAccuracy.estimate).toBe(ev.accuracy);
+		expect(ev.multiLabel!.intervals!.hammingLoss.estimate).toBeCloseTo(ev.multiLabel!.hammingLoss, 15);
+		// And read again at another threshold, as Evaluate does: the intervals follow it, the rows stay.
 		const at = evaluationAt(ev, 0.3)!;
 		expect(at.multiLabel!.threshold).toBe(0.3);
+		expect(at.multiLabel!.intervals!.subsetAccuracy.estimate).toBe(at.accuracy);
+		expect(at.multiLabel!.scores!.rows).toBe(ev.multiLabel!.scores!.rows);
+		// A few-shot baseline on the same rows (its examples show their whole label sets) pairs with the zero-shot one row by row.
+		const few = (await getRun((await api.runBaseline({ projectId: 'p1', datasetVersionId: version.id, model: ref, template: 'Ticket: {text}\nAbout: {label}', labelWords: version.labels, shots: 3, seed: 2 })).id))!;
+		expect(few.baseline).toMatchObject({ kind: 'few-shot', shots: 3 });
+		expect(pairingProblem(few.evaluation!, ev)).toBeNull();
+		const cmp = pairedMultiLabel(multilabelExamples(few.evaluation!)!, multilabelExamples(ev)!, { resamples: 200 });
+		expect(cmp.n).toBe(n);
+		expect(cmp.metrics.find((m) => m.metric === 'subsetAccuracy')!.diff).toBeCloseTo(few.evaluation!.accuracy - ev.accuracy, 15);
+		expect(cmp.metrics.find((m) => m.metric === 'macroF1')!.b).toBeCloseTo(ev.macroF1, 15);
 	});
 
 	it('the forgetting check compares the base and the fine-tuned perplexity on general text', async () => {

@@ -48,9 +48,9 @@ describe('api.evaluate (full evaluation)', () => {
 
 		const baseline = majorityBaseline((await getDatasetVersion(version.id))!, rows, 'test', { resamples: 50 });
 		expect(pairingProblem(e, baseline.evaluation)).toBeNull();
-		// A multi-label result is compared by its figures: no paired test, and the reason says so (not "evaluate it again").
+		// A multi-label result is not paired with a single-label one, and the reason says so (not "evaluate it again").
 		const multi = { ...e, multiLabel: { threshold: 0.5 } as NonNullable<typeof e.multiLabel> };
-		expect(pairingProblem(multi, baseline.evaluation)).toMatch(/^Multi-label results are compared by their figures/);
+		expect(pairingProblem(multi, baseline.evaluation)).toMatch(/^One of them decides a set of labels per row \(multi-label\) and the other one class per row/);
 		const cmp = pairedComparison(e.examples!, baseline.evaluation.examples!, 3, { resamples: 100 });
 		expect(cmp.metrics[0].diff).toBeCloseTo(e.accuracy - baseline.evaluation.accuracy, 12);
 	}, 120_000);

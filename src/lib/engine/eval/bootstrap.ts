@@ -4,7 +4,8 @@
  * examples (Koehn 2004, "Statistical Significance Tests for Machine Translation Evaluation").
  * The metric sees a resample as an index array, so it can be any function of the examples
  * (accuracy, macro F1, corpus BLEU). Seeded with the shared mulberry32 `Prng`: the same seed
- * gives the same interval on every machine.
+ * gives the same interval on every machine. The `…Many` forms take several metrics through one
+ * pass of resamples, each metric getting exactly what the single-metric form gives it.
  */
 import { Prng } from '../../shared/prng';
 
@@ -93,4 +94,74 @@ export function pairedBootstrap(
 		if (!(Math.sign(d) === Math.sign(diff) && d !== 0)) flipped++;
 	}
 	return { diff, ...interval(diffs, alpha), pValue: Math.min(1, (2 * flipped) / count) };
+}
+
+/** A paired difference of one metric, A − B on the same resamples. */
+export interface PairedMetricOf<M extends string> {
+	metric: M;
+	/** The metric of A and of B on all the shared examples. */
+	a: number;
+	b: number;
+	/** a − b, with its percentile-bootstrap interval. */
+	diff: number;
+	low: number;
+	high: number;
+	/** Share of resamples in which A is not better than B (diff ≤ 0, or ≥ 0 where lower is better): a one-sided p-value. */
+	shareNotBetter: number;
+	/** Two-sided, as `pairedBootstrap`: 2 × the share of resamples that do not keep the sign of `diff`. */
+	pValue: number;
+}
+
+export interface PairedComparisonOf<M extends string> {
+	n: number;
+	resamples: number;
+	seed: number;
+	alpha: number;
+	metrics: PairedMetricOf<M>[];
+}
+
+/** `bootstrapCI` of several metrics from one pass of resamples: each interval equals `bootstrapCI`'s for the same seed. */
+export function bootstrapMany<M extends string>(
+	n: number,
+	stats: Record<M, StatFn>,
+	{ resamples: count = 1000, seed = 0, alpha = 0.05 }: BootstrapOptions = {}
+): Record<M, BootstrapInterval> {
+	checkOptions(n, count, alpha);
+	const names = Object.keys(stats) as M[];
+	const values = names.map(() => [] as number[]);
+	for (const idx of resamples(n, count, seed)) names.forEach((m, j) => values[j].push(stats[m](idx)));
+	const all = identity(n);
+	return Object.fromEntries(names.map((m, j) => [m, { estimate: stats[m](all), ...interval(values[j], alpha) }])) as Record<M, BootstrapInterval>;
+}
+
+/**
+ * The paired bootstrap of several metrics at once: every resample draws the same examples for A
+ * and B (Koehn 2004), so per metric the difference, interval and p-value equal `pairedBootstrap`'s
+ * for the same seed; `higherIsBetter` says which side of zero "not better" is.
+ */
+export function pairedBootstrapMany<M extends string>(
+	n: number,
+	a: Record<M, StatFn>,
+	b: Record<M, StatFn>,
+	higherIsBetter: Record<M, boolean>,
+	{ resamples: count = 1000, seed = 0, alpha = 0.05 }: BootstrapOptions = {}
+): PairedComparisonOf<M> {
+	checkOptions(n, count, alpha);
+	const names = Object.keys(higherIsBetter) as M[];
+	const all = identity(n);
+	const full = names.map((m) => ({ a: a[m](all), b: b[m](all) }));
+	const diffs = names.map(() => [] as number[]);
+	for (const idx of resamples(n, count, seed)) names.forEach((m, j) => diffs[j].push(a[m](idx) - b[m](idx)));
+	const metrics = names.map((metric, j): PairedMetricOf<M> => {
+		const diff = full[j].a - full[j].b;
+		let notBetter = 0;
+		let flipped = 0;
+		for (const v of diffs[j]) {
+			if (higherIsBetter[metric] ? !(v > 0) : !(v < 0)) notBetter++;
+			// A tie (or an undefined resample) counts against the observed difference: conservative.
+			if (!(Math.sign(v) === Math.sign(diff) && v !== 0)) flipped++;
+		}
+		return { metric, ...full[j], diff, ...interval(diffs[j], alpha), shareNotBetter: notBetter / count, pValue: Math.min(1, (2 * flipped) / count) };
+	});
+	return { n, resamples: count, seed, alpha, metrics };
 }

@@ -3,15 +3,17 @@
  * (report.ts), ranking (ROC AUC, average precision, ROC curves), calibration (log loss, Brier,
  * ECE with a reliability diagram), percentile-bootstrap intervals (Efron & Tibshirani 1993), slices
  * by metadata, and the per-example records; plus the paired bootstrap between two systems scored
- * on the same rows (Koehn 2004). Anything that yields a probability matrix fits: a trained
- * model, the majority baseline, a prompted LM. Plain numbers only: it runs in the worker or the page.
+ * on the same rows (Koehn 2004), and whether two evaluations (single- or multi-label) can be
+ * paired. Anything that yields a probability matrix fits: a trained model, the majority baseline,
+ * a prompted LM. Plain numbers only: it runs in the worker or the page.
  */
 import type { ClassCurve, EvalExamples, EvaluationResult, MetricInterval, PrfSummary } from '../../shared/types';
-import { Prng } from '../../shared/prng';
 import { balancedAccuracy, classCounts, cohenKappa, matthewsCorrcoef } from './classification';
 import { brierScore, expectedCalibrationError } from './calibration';
 import { averagePrecision, rocAuc, rocAucOvr, rocCurve } from './ranking';
-import { bootstrapCI, quantile } from './bootstrap';
+import { bootstrapCI, pairedBootstrapMany, type PairedComparisonOf, type PairedMetricOf } from './bootstrap';
+import { decide } from './multilabel';
+import type { MultiLabelExamples } from './multilabel-bootstrap';
 import { npMean } from './numeric';
 import { prfAverage, type PrfCounts } from './prf';
 import { classificationReport, sliceReport, type SliceOptions } from './report';
@@ -214,42 +216,44 @@ export function buildEvaluation(input: EvaluationInput, options: EvaluationOptio
 export type ComparedMetric = 'accuracy' | 'macroF1' | 'logLoss';
 export const HIGHER_IS_BETTER: Record<ComparedMetric, boolean> = { accuracy: true, macroF1: true, logLoss: false };
 
-export interface PairedMetric {
-	metric: ComparedMetric;
-	/** The metric of A and of B on all the shared examples. */
-	a: number;
-	b: number;
-	/** a − b, with its percentile-bootstrap interval. */
-	diff: number;
-	low: number;
-	high: number;
-	/** Share of resamples in which A is not better than B (diff ≤ 0; ≥ 0 for log loss): a one-sided p-value. */
-	shareNotBetter: number;
-	/** Two-sided, as `pairedBootstrap`: 2 × the share of resamples that do not keep the sign of `diff`. */
-	pValue: number;
+export type PairedMetric = PairedMetricOf<ComparedMetric>;
+export type PairedComparison = PairedComparisonOf<ComparedMetric>;
+
+/**
+ * The per-row record of a stored multi-label evaluation: every row's dataset index, true set and
+ * the set decided at the evaluation's threshold; null when it predates it. The scores (true sets,
+ * probabilities) were kept from the start, every row's index only later: until then only the
+ * first 500 examples name their rows, which is every row of a small split.
+ */
+export function multilabelExamples(ev: Pick<EvaluationResult, 'labels' | 'count' | 'multiLabel'>): MultiLabelExamples | null {
+	const ml = ev.multiLabel;
+	if (!ml?.scores) return null;
+	const rows = ml.scores.rows ?? (ml.examples.length === ev.count ? Int32Array.from(ml.examples, (e) => e.row) : null);
+	if (!rows) return null;
+	return { rows, truth: ml.scores.truth, predicted: decide(ml.scores.probs, ml.threshold), labels: ev.labels.length };
 }
 
-export interface PairedComparison {
-	n: number;
-	resamples: number;
-	seed: number;
-	alpha: number;
-	metrics: PairedMetric[];
-}
+const sameValues = (x: ArrayLike<number>, y: ArrayLike<number>) => x.length === y.length && Array.prototype.every.call(x, (v: number, i: number) => v === y[i]);
 
-/** Why two evaluations cannot be compared example by example, or null when they can. */
+/**
+ * Why two evaluations cannot be compared example by example, or null when they can: both
+ * single-label (`pairedComparison`) or both multi-label (`pairedMultiLabel`), on the same rows of
+ * the same dataset version and split, with the same labels and the same truth on every row.
+ */
 export function pairingProblem(a: EvaluationResult, b: EvaluationResult): string | null {
-	if (a.multiLabel || b.multiLabel)
-		return 'Multi-label results are compared by their figures (subset accuracy and macro F1); a paired test over label sets is not run.';
-	if (!a.examples || !b.examples) return 'One of them was evaluated before per-example results were kept: evaluate it again.';
+	if (!a.multiLabel !== !b.multiLabel)
+		return 'One of them decides a set of labels per row (multi-label) and the other one class per row: their figures measure different things, so they are not paired.';
+	const multi = !!a.multiLabel;
+	const ea = multi ? multilabelExamples(a) : a.examples && { rows: a.examples.row, truth: a.examples.label };
+	const eb = multi ? multilabelExamples(b) : b.examples && { rows: b.examples.row, truth: b.examples.label };
+	if (!ea || !eb)
+		return multi ? "One of them was evaluated before every row's label decisions were kept: evaluate it again." : 'One of them was evaluated before per-example results were kept: evaluate it again.';
 	if (a.datasetVersionId && b.datasetVersionId && a.datasetVersionId !== b.datasetVersionId)
 		return 'They were scored on different dataset versions, so their test rows differ.';
 	if (a.split !== b.split) return `They were scored on different splits (${a.split} and ${b.split}).`;
-	if (a.labels.join('\u0000') !== b.labels.join('\u0000')) return 'Their label sets differ.';
-	const ra = a.examples.row;
-	const rb = b.examples.row;
-	if (ra.length !== rb.length || ra.some((r, i) => r !== rb[i])) return 'They were scored on different rows of the dataset.';
-	if (a.examples.label.some((y, i) => y !== b.examples!.label[i])) return 'The true labels of their rows differ.';
+	if (a.labels.join('\u0000') !== b.labels.join('\u0000')) return multi ? 'Their label names differ.' : 'Their label sets differ.';
+	if (!sameValues(ea.rows, eb.rows)) return 'They were scored on different rows of the dataset.';
+	if (!sameValues(ea.truth, eb.truth)) return multi ? 'The true label sets of their rows differ.' : 'The true labels of their rows differ.';
 	return null;
 }
 
@@ -262,41 +266,11 @@ export function pairedComparison(
 	a: EvalExamples,
 	b: EvalExamples,
 	nClasses: number,
-	{ resamples = 1000, seed = 0, alpha = 0.05 }: { resamples?: number; seed?: number; alpha?: number } = {}
+	options: { resamples?: number; seed?: number; alpha?: number } = {}
 ): PairedComparison {
 	const n = a.label.length;
 	if (n < 1 || b.label.length !== n) throw new RangeError(`paired comparison needs the same examples, got ${n} and ${b.label.length}`);
 	const sa = indexedStats(a.label, a.pred, exampleLosses(a.probs, a.label, nClasses), nClasses);
 	const sb = indexedStats(b.label, b.pred, exampleLosses(b.probs, b.label, nClasses), nClasses);
-	const names: ComparedMetric[] = ['accuracy', 'macroF1', 'logLoss'];
-	const all = Int32Array.from({ length: n }, (_, i) => i);
-	const full = names.map((m) => ({ a: sa[m](all), b: sb[m](all) }));
-	const diffs = names.map(() => new Float64Array(resamples));
-	const prng = new Prng(seed);
-	const idx = new Int32Array(n);
-	for (let r = 0; r < resamples; r++) {
-		for (let i = 0; i < n; i++) idx[i] = prng.int(n);
-		names.forEach((m, j) => (diffs[j][r] = sa[m](idx) - sb[m](idx)));
-	}
-	const metrics = names.map((metric, j): PairedMetric => {
-		const diff = full[j].a - full[j].b;
-		const d = diffs[j];
-		let notBetter = 0;
-		let flipped = 0;
-		for (const v of d) {
-			if (HIGHER_IS_BETTER[metric] ? !(v > 0) : !(v < 0)) notBetter++;
-			if (!(Math.sign(v) === Math.sign(diff) && v !== 0)) flipped++;
-		}
-		const sorted = Float64Array.from(d.filter(Number.isFinite)).sort();
-		return {
-			metric,
-			...full[j],
-			diff,
-			low: quantile(sorted, alpha / 2),
-			high: quantile(sorted, 1 - alpha / 2),
-			shareNotBetter: notBetter / resamples,
-			pValue: Math.min(1, (2 * flipped) / resamples)
-		};
-	});
-	return { n, resamples, seed, alpha, metrics };
+	return pairedBootstrapMany<ComparedMetric>(n, sa, sb, HIGHER_IS_BETTER, options);
 }

@@ -7,6 +7,8 @@
 import { npAverage, npMean, npSum } from './numeric';
 import { prfAverage, prfPerLabel, ratioOrZero, type Prf, type PrfAverage, type PrfCounts, type PrfPerLabel } from './prf';
 import type { ClassReport, MultiLabelEvaluation, PrfSummary } from '../../shared/types';
+import type { BootstrapOptions } from './bootstrap';
+import { multilabelIntervals } from './multilabel-bootstrap';
 
 export type Indicator = ReadonlyArray<ArrayLike<number>>;
 
@@ -118,16 +120,18 @@ const EXAMPLES = 500;
 
 /**
  * What the Evaluate screen shows for a multi-label run: micro and macro P/R/F1, Hamming loss,
- * subset accuracy, per-label P/R/F1 with support, from the true and predicted (n, L) indicators.
+ * subset accuracy, each headline figure with its percentile-bootstrap interval over the rows,
+ * per-label P/R/F1 with support, from the true and predicted (n, L) indicators.
  * `rows` are the scored rows' indexes in the version (for the example list).
  */
 export function multilabelReport(
 	truth: Uint8Array,
 	predicted: Uint8Array,
 	labels: readonly string[],
-	rows: readonly number[],
-	threshold: number
-): { perClass: ClassReport[]; multiLabel: MultiLabelEvaluation } {
+	rows: ArrayLike<number>,
+	threshold: number,
+	boot: BootstrapOptions = {}
+): { perClass: ClassReport[]; multiLabel: MultiLabelEvaluation; bootstrap: Required<BootstrapOptions> } {
 	const l = labels.length;
 	const yTrue = indicatorRows(truth, l);
 	const yPred = indicatorRows(predicted, l);
@@ -136,6 +140,8 @@ export function multilabelReport(
 	const macro = multilabelPrfAverage(yTrue, yPred, 'macro');
 	const weighted = multilabelPrfAverage(yTrue, yPred, 'weighted');
 	const n = Math.max(1, yTrue.length);
+	// Drawn as `buildEvaluation` draws a single-label run's, unless the caller says otherwise.
+	const bootstrap = { resamples: boot.resamples ?? 1000, seed: boot.seed ?? 0, alpha: boot.alpha ?? 0.05 };
 	return {
 		perClass: labels.map((label, j) => ({ label, precision: per.precision[j], recall: per.recall[j], f1: per.f1[j], support: per.support[j] })),
 		multiLabel: {
@@ -147,8 +153,10 @@ export function multilabelReport(
 			subsetAccuracy: yTrue.length ? subsetAccuracy(yTrue, yPred) : 0,
 			meanTrue: npSum(Array.from(truth)) / n,
 			meanPredicted: npSum(Array.from(predicted)) / n,
-			examples: yTrue.slice(0, EXAMPLES).map((t, i) => ({ row: rows[i], truth: labelIds(t), predicted: labelIds(yPred[i]) }))
-		}
+			examples: yTrue.slice(0, EXAMPLES).map((t, i) => ({ row: rows[i], truth: labelIds(t), predicted: labelIds(yPred[i]) })),
+			...(yTrue.length && l ? { intervals: multilabelIntervals(truth, predicted, l, bootstrap) } : {})
+		},
+		bootstrap
 	};
 }
 
@@ -202,9 +210,20 @@ export function bestThreshold(points: readonly ThresholdPoint[]): ThresholdPoint
  * scoring): every figure as the engine would have stored it had it decided at `threshold`. Null
  * for an evaluation stored before the scores were kept.
  */
-export function evaluationAt<E extends { labels: string[]; accuracy: number; macroF1: number; perClass: ClassReport[]; multiLabel?: MultiLabelEvaluation }>(ev: E, threshold: number): E | null {
+export function evaluationAt<
+	E extends { labels: string[]; accuracy: number; macroF1: number; perClass: ClassReport[]; multiLabel?: MultiLabelEvaluation; bootstrap?: BootstrapOptions }
+>(ev: E, threshold: number): E | null {
 	const ml = ev.multiLabel;
 	if (!ml?.scores) return null;
-	const report = multilabelReport(ml.scores.truth, decide(ml.scores.probs, threshold), ev.labels, ml.examples.map((e) => e.row), threshold);
-	return { ...ev, accuracy: report.multiLabel.subsetAccuracy, macroF1: report.multiLabel.macro.f1, perClass: report.perClass, multiLabel: { ...report.multiLabel, scores: ml.scores } };
+	const rows = ml.scores.rows ?? ml.examples.map((e) => e.row);
+	// The intervals are drawn again as the evaluation drew them (same resamples and seed).
+	const report = multilabelReport(ml.scores.truth, decide(ml.scores.probs, threshold), ev.labels, rows, threshold, ev.bootstrap);
+	return {
+		...ev,
+		accuracy: report.multiLabel.subsetAccuracy,
+		macroF1: report.multiLabel.macro.f1,
+		perClass: report.perClass,
+		multiLabel: { ...report.multiLabel, scores: ml.scores },
+		bootstrap: report.bootstrap
+	};
 }
