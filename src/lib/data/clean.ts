@@ -105,7 +105,7 @@ export interface CleanCheck {
 	/** Rows the redaction would change. */
 	piiRows: number;
 	piiNotFound: string;
-	/** Held-out rows with a copy in training, per split, and the rows the fix would move. */
+	/** Held-out rows with a copy in training, per split, the first of them each with one training row it repeats, and the rows the fix would move. */
 	leakage: { validation: number; test: number; pairs: { heldOut: string; train: string; split: string; kind: string }[]; moves: number };
 }
 
@@ -200,8 +200,9 @@ function* searchReported(stages: Stages, texts: readonly string[], threshold: nu
 
 /**
  * The check as work that yields every few rows (sliced.ts). What it keeps grows with the findings,
- * not with the rows: counts, the first examples, and the near-duplicate pairs (minhash.ts keeps a
- * row's band keys in one typed array); no per-row copy of a text is made or held.
+ * not with the rows: counts, the first examples, and the near-duplicate pairs between different texts
+ * (minhash.ts keeps a row's band keys in one typed array, and copies of one text as one group, not
+ * as their pairs); no per-row copy of a text is made or held.
  */
 function* checkWork(rows: readonly StoredRow[], threshold: number, normalize: NormalizeOptions, length: { min: number; max: number }, known?: KnownBandKeys, stages = new Stages()): Work<CleanCheck> {
 	const texts = rows.map((r) => r.text);

@@ -12,6 +12,9 @@
  *   4. every candidate pair is checked with the exact Jaccard of its shingle sets, so a reported
  *      pair is always at or above the threshold; pairs join into clusters by union-find.
  *
+ * Copies of one text (the same normalised text) are searched once: a text repeated thousands of
+ * times ("thanks!", "ok") would otherwise make millions of candidate pairs, in every band.
+ *
  * Bands and rows favour recall: the largest r (fewest spurious candidates) whose detection
  * probability at the threshold is still at least 0.99, since step 4 removes false positives.
  * Pure functions, no DOM: runs in the data worker and in Node.
@@ -42,13 +45,21 @@ export interface NearDupPair {
 }
 
 export interface NearDupResult {
-	/** Pairs at or above the threshold, a < b, by index into the input. */
+	/**
+	 * Pairs of different texts at or above the threshold, a < b, by index into the input. A text with
+	 * copies (`copies`) appears by its first row only: every copy makes the same pairs.
+	 */
 	pairs: NearDupPair[];
-	/** Groups of two or more indices joined by those pairs, each sorted, largest group first. */
+	/**
+	 * Rows with the same normalised text (so the same shingle set: Jaccard 1 with each other), in
+	 * groups of two or more, each sorted, by first row. The first row stands for the group in `pairs`.
+	 */
+	copies: number[][];
+	/** Groups of two or more indices joined by copies and pairs, each sorted, largest group first. */
 	clusters: number[][];
 	bands: number;
 	rows: number;
-	/** Candidate pairs the bands proposed (before the exact check). */
+	/** Candidate pairs of rows the bands proposed (before the exact check), copies counted as if each were searched. */
 	candidates: number;
 }
 
@@ -297,9 +308,10 @@ export function keyOptions(opts: NearDupOptions): string {
 }
 
 /**
- * Most pairs a check lists. Each costs memory (and time for its exact Jaccard); past this many, the
- * texts are mostly copies of a few (thousands of one text make millions of pairs), and the check
- * stops with a message rather than running the worker out of memory.
+ * Most pairs of different texts a check lists. Copies of one text are not counted (they are listed
+ * once, as `copies`); each pair of different texts costs memory and an exact Jaccard, and past this
+ * many the texts are mostly near-copies of a few (one template filled with many names or numbers),
+ * so the check stops with a message rather than running the worker out of memory.
  */
 export const MAX_NEAR_PAIRS = 4_000_000;
 
@@ -326,6 +338,57 @@ export function findNearDuplicatesInSlices(
 	return runInSlices(nearDuplicateWork(texts, opts, onProgress, cancelled));
 }
 
+/** Each row's representative (itself, or the first row of its copies) from a result over `n` texts. */
+export function representatives(result: Pick<NearDupResult, 'copies'>, n: number): Int32Array {
+	const rep = new Int32Array(n);
+	for (let i = 0; i < n; i++) rep[i] = i;
+	for (const g of result.copies) for (const i of g) rep[i] = g[0];
+	return rep;
+}
+
+/**
+ * Rows chained by a 32-bit key in an open-addressed table of typed arrays: the rows of one key
+ * follow each other in `next`, in the order they were added, from `head[slot]`.
+ */
+class Chains {
+	readonly capacity: number;
+	private readonly mask: number;
+	private readonly slotKey: Int32Array;
+	readonly head: Int32Array;
+	private readonly tail: Int32Array;
+	readonly next: Int32Array;
+
+	constructor(n: number) {
+		let capacity = 16;
+		while (capacity < 2 * n) capacity *= 2;
+		this.capacity = capacity;
+		this.mask = capacity - 1;
+		this.slotKey = new Int32Array(capacity);
+		this.head = new Int32Array(capacity);
+		this.tail = new Int32Array(capacity);
+		this.next = new Int32Array(n);
+	}
+
+	/** Chains the rows `ids` (ascending) by `keys[offset + row]`, replacing what was there. */
+	*fill(keys: Int32Array, offset: number, ids: Int32Array): Work<void> {
+		const { head, tail, next, slotKey, mask } = this;
+		head.fill(-1);
+		for (let x = 0; x < ids.length; x++) {
+			if (x % 8192 === 8191) yield;
+			const i = ids[x];
+			const key = keys[offset + i];
+			let slot = key & mask;
+			while (head[slot] !== -1 && slotKey[slot] !== key) slot = (slot + 1) & mask;
+			next[i] = -1;
+			if (head[slot] === -1) {
+				slotKey[slot] = key;
+				head[slot] = i;
+			} else next[tail[slot]] = i;
+			tail[slot] = i;
+		}
+	}
+}
+
 /**
  * The work of `findNearDuplicates`, yielding between small pieces (sliced.ts). Memory grows with
  * the rows, not their shingles: a row keeps only its band keys (one 32-bit hash of each band of
@@ -334,6 +397,11 @@ export function findNearDuplicatesInSlices(
  * A band key is a hash, so two different bands can share one (about n²/2³³ times a band): that
  * only adds a candidate, which the exact check then rejects; a pair is never lost by it. Shingle
  * sets are made again for the rows in a bucket when their pairs are checked.
+ *
+ * Copies of one text (the same normalised text, so the same shingle set and band keys) are
+ * searched as one row, the first of them: k copies would otherwise make k(k-1)/2 pairs, in every
+ * band. They join their first row in the clusters (Jaccard 1), which are what they would be with
+ * every pair listed; `pairs` lists the pairs between different texts, by their first rows.
  */
 export function* nearDuplicateWork(
 	texts: readonly string[],
@@ -379,18 +447,63 @@ export function* nearDuplicateWork(
 		known.texts = texts;
 		known.options = signed;
 	}
-	// 2. per band, rows with the same key chained in a table; every pair in a chain is a candidate, checked once
-	let capacity = 16;
-	while (capacity < 2 * n) capacity *= 2;
-	const mask = capacity - 1;
-	const slotKey = new Int32Array(capacity);
-	const head = new Int32Array(capacity);
-	const tail = new Int32Array(capacity);
-	const next = new Int32Array(n);
+	const table = new Chains(n);
+	const { head, next } = table;
+	// 2. copies: rows chained by one hash of all their band keys; in a chain, rows with the same keys and normalised text join the first
+	const rep = new Int32Array(n);
+	const print = new Int32Array(n);
+	for (let i = 0; i < n; i++) rep[i] = i;
+	for (let band = 0; band < bands; band++) {
+		const offset = band * n;
+		for (let i = 0; i < n; i++) {
+			if (i % 8192 === 8191) yield;
+			print[i] = (Math.imul(print[i] ^ keys[offset + i], 0x01000193) + band) | 0;
+		}
+	}
+	for (let i = 0; i < n; i++) print[i] = fmix32(print[i]) | 0;
+	yield* table.fill(print, 0, rep); // rep is 0..n-1 here: every row
+	const sameKeys = (a: number, b: number) => {
+		for (let band = 0; band < bands; band++) if (keys[band * n + a] !== keys[band * n + b]) return false;
+		return true;
+	};
+	const byText = new Map<string, number>();
+	const byNorm = new Map<string, number>();
+	let grouped = 0;
+	for (let slot = 0; slot < table.capacity; slot++) {
+		if (slot % 16384 === 16383) yield;
+		const first = head[slot];
+		if (first === -1 || next[first] === -1) continue;
+		stop();
+		byText.clear();
+		byNorm.clear();
+		for (let i = first; i !== -1; i = next[i]) {
+			if (++grouped % 1024 === 0) yield;
+			// copies are mostly the same string: it is normalised once
+			let leader = byText.get(texts[i]);
+			if (leader === undefined) {
+				const norm = normaliseForShingles(texts[i]);
+				leader = byNorm.get(norm);
+				if (leader === undefined) byNorm.set(norm, (leader = i));
+				byText.set(texts[i], leader);
+			}
+			if (leader !== i && sameKeys(leader, i)) rep[i] = leader;
+		}
+	}
+	byText.clear();
+	byNorm.clear();
+	/** Rows of each text, by its first row. */
+	const size = new Int32Array(n);
+	let distinct = 0;
+	for (let i = 0; i < n; i++) if (size[rep[i]]++ === 0) distinct++;
+	const ids = new Int32Array(distinct);
+	for (let i = 0, x = 0; i < n; i++) if (rep[i] === i) ids[x++] = i;
+	// 3. per band, the first rows of texts with the same key chained; every pair in a chain is a candidate, checked once
 	const seen = new Set<number>();
 	const pairs: NearDupPair[] = [];
 	const uf = new UnionFind(n);
+	// candidates count rows, as if every copy were searched: k copies are k(k-1)/2 pairs, two texts' copies k × l
 	let candidates = 0;
+	for (let x = 0; x < distinct; x++) candidates += (size[ids[x]] * (size[ids[x]] - 1)) / 2;
 	let visited = 0;
 	let sets = new Map<number, Uint32Array>();
 	const setOf = (i: number) => {
@@ -406,21 +519,8 @@ export function* nearDuplicateWork(
 	for (let band = 0; band < bands; band++) {
 		stop();
 		onBand?.(band, bands);
-		head.fill(-1);
-		const offset = band * n;
-		for (let i = 0; i < n; i++) {
-			if (i % 8192 === 8191) yield;
-			const key = keys[offset + i];
-			let slot = key & mask;
-			while (head[slot] !== -1 && slotKey[slot] !== key) slot = (slot + 1) & mask;
-			next[i] = -1;
-			if (head[slot] === -1) {
-				slotKey[slot] = key;
-				head[slot] = i;
-			} else next[tail[slot]] = i;
-			tail[slot] = i;
-		}
-		for (let slot = 0; slot < capacity; slot++) {
+		yield* table.fill(keys, band * n, ids);
+		for (let slot = 0; slot < table.capacity; slot++) {
 			if (slot % 16384 === 16383) yield;
 			const first = head[slot];
 			if (first === -1 || next[first] === -1) continue;
@@ -431,18 +531,18 @@ export function* nearDuplicateWork(
 				for (let y = x + 1; y < members.length; y++) {
 					const a = members[x];
 					const b = members[y];
-					// every pair visited counts toward a slice, seen before or not: a bucket of thousands of copies is visited in every band
+					// every pair visited counts toward a slice, seen before or not: a bucket of thousands of texts is visited in every band
 					if (++visited % 256 === 0) yield;
 					const pair = a * n + b;
 					if (seen.has(pair)) continue;
 					seen.add(pair);
-					candidates++;
+					candidates += size[a] * size[b];
 					const j = jaccard(setOf(a), setOf(b));
 					if (j >= threshold) {
 						if (pairs.length >= maxPairs)
 							throw new UserError(
 								'invalid-config',
-								`More than ${maxPairs.toLocaleString('en-US')} near-duplicate pairs among ${n.toLocaleString('en-US')} rows: many texts are copies of a few. Import the file again with exact duplicates dropped (the default), or check a smaller version; nothing was changed.`
+								`More than ${maxPairs.toLocaleString('en-US')} near-duplicate pairs between different texts among ${n.toLocaleString('en-US')} rows (${distinct.toLocaleString('en-US')} different texts; exact copies are not counted): many texts are near-copies of a few, such as one template filled with different names or numbers. Raise the threshold, or check a smaller version (a length filter, or a split); nothing was changed.`
 							);
 						pairs.push({ a, b, jaccard: j });
 						uf.union(a, b);
@@ -451,18 +551,32 @@ export function* nearDuplicateWork(
 		}
 	}
 	onBand?.(bands, bands);
+	seen.clear();
+	sets.clear();
 	pairs.sort((p, q) => p.a - q.a || p.b - q.b);
+	// 4. clusters: texts joined by pairs, each with all its copies; copy groups by their first row
+	const inPair = new Uint8Array(n);
+	for (const p of pairs) inPair[p.a] = inPair[p.b] = 1;
 	const groups = new Map<number, number[]>();
-	const inGroup = new Uint8Array(n);
-	for (const p of pairs)
-		for (const i of [p.a, p.b]) {
-			if (inGroup[i]) continue;
-			inGroup[i] = 1;
-			const root = uf.find(i);
-			const g = groups.get(root);
+	const copyGroups = new Map<number, number[]>();
+	for (let i = 0; i < n; i++) {
+		const r = rep[i];
+		if (size[r] > 1) {
+			if (r !== i) uf.union(r, i);
+			const g = copyGroups.get(r);
 			if (g) g.push(i);
-			else groups.set(root, [i]);
+			else copyGroups.set(r, [i]);
 		}
-	const clusters = [...groups.values()].map((g) => g.sort((x, y) => x - y)).sort((g, h) => h.length - g.length || g[0] - h[0]);
-	return { pairs, clusters, bands, rows, candidates };
+	}
+	for (let i = 0; i < n; i++) {
+		const r = rep[i];
+		if (size[r] < 2 && !inPair[r]) continue;
+		const root = uf.find(i);
+		const g = groups.get(root);
+		// rows come in order: each group is sorted
+		if (g) g.push(i);
+		else groups.set(root, [i]);
+	}
+	const clusters = [...groups.values()].sort((g, h) => h.length - g.length || g[0] - h[0]);
+	return { pairs, copies: [...copyGroups.values()], clusters, bands, rows, candidates };
 }

@@ -61,6 +61,7 @@ export interface DataReport {
 	pii: { kind: string; count: number; rows: RowRef[]; examples: string[] }[];
 	piiNotFound: string;
 	split: SplitConfig & { sizes: Record<string, number> };
+	/** Held-out rows with a copy in training (exact or near), each once with one training row it repeats (leakage.ts). */
 	leakage: { heldOut: RowRef; train: RowRef; split: string; kind: 'exact' | 'near'; jaccard: number }[];
 }
 
@@ -171,6 +172,10 @@ export function formatDataReport(r: DataReport): string {
 	out.push(`  (not looked for: ${r.piiNotFound})`);
 	const s = r.split;
 	out.push(`split (seed ${s.seed}, validation ${s.validation}, test ${s.test}): train ${s.sizes.train}, validation ${s.sizes.validation}, test ${s.sizes.test}`);
-	out.push(`train/held-out leakage: ${r.leakage.length} pairs` + r.leakage.map((l) => `\n  ${l.split} row ${l.heldOut.row} ~ train row ${l.train.row} (${l.kind}, Jaccard ${l.jaccard.toFixed(2)})`).join(''));
+	const leaked = (split: string) => r.leakage.filter((l) => l.split === split).length;
+	out.push(
+		`train/held-out leakage: ${leaked('validation')} validation and ${leaked('test')} test rows repeat a training row` +
+			r.leakage.map((l) => `\n  ${l.split} row ${l.heldOut.row} ~ train row ${l.train.row} (${l.kind}, Jaccard ${l.jaccard.toFixed(2)})`).join('')
+	);
 	return out.join('\n');
 }

@@ -13,6 +13,7 @@ import { bandKeys, findNearDuplicates, findNearDuplicatesInSlices, hashString, j
 import { runToEnd } from '../../../src/lib/data/sliced';
 import { UserError } from '../../../src/lib/shared/errors';
 import { Prng } from '../../../src/lib/shared/prng';
+import { rowPairs } from './near-pairs';
 
 /** Documents of a skewed vocabulary; near-copies (a few words changed, one more word), exact copies and copies in capitals with doubled spaces. */
 function corpus(seed = 11, docs = 1500) {
@@ -34,10 +35,11 @@ function corpus(seed = 11, docs = 1500) {
 	return texts;
 }
 
-/** FNV-1a of pairs (a, b, Jaccard to 6 places) and of clusters, as recorded. */
+/** FNV-1a of pairs of rows (a, b, Jaccard to 6 places; copies expanded, as they were listed when recorded) and of clusters, as recorded. */
 function digest(r: ReturnType<typeof findNearDuplicates>) {
+	const pairs = rowPairs(r);
 	let h = 0x811c9dc5;
-	for (const p of r.pairs)
+	for (const p of pairs)
 		for (const v of [p.a, p.b, Math.round(p.jaccard * 1e6)]) {
 			h ^= v;
 			h = Math.imul(h, 0x01000193);
@@ -51,7 +53,7 @@ function digest(r: ReturnType<typeof findNearDuplicates>) {
 		hc ^= 0xffff;
 		hc = Math.imul(hc, 0x01000193);
 	}
-	return { pairs: r.pairs.length, pairHash: (h >>> 0).toString(16), clusters: r.clusters.length, clustered: r.clusters.reduce((n, c) => n + c.length, 0), clusterHash: (hc >>> 0).toString(16), candidates: r.candidates };
+	return { pairs: pairs.length, pairHash: (h >>> 0).toString(16), clusters: r.clusters.length, clustered: r.clusters.reduce((n, c) => n + c.length, 0), clusterHash: (hc >>> 0).toString(16), candidates: r.candidates };
 }
 
 /** The shingle set as it was made before: a substring per n-gram, hashed, in a Set, sorted. */
@@ -130,17 +132,28 @@ describe('near-duplicates at scale give the same pairs and clusters as before', 
 		expect(runToEnd(nearDuplicateWork(later, { threshold: 0.6 }, undefined, undefined, known))).toEqual(findNearDuplicates(later, { threshold: 0.6 }));
 	});
 
-	it('stops with a message, not out of memory, when copies of a few texts make too many pairs', () => {
+	it('copies of one text are one text, never refused; only pairs of different texts are capped, with a message saying so', () => {
 		const copies = Array.from({ length: 60 }, (_, i) => 'the same complaint about a late parcel, again' + (i % 2 ? '' : ' '));
-		expect(findNearDuplicates(copies, { threshold: 0.8 }).pairs).toHaveLength((60 * 59) / 2);
+		// 1,770 pairs of rows, once refused at a cap of 1,000; now one text with 60 copies
+		const once = findNearDuplicates(copies, { threshold: 0.8, maxPairs: 1000 });
+		expect(once.pairs).toEqual([]);
+		expect(once.copies).toEqual([copies.map((_, i) => i)]);
+		expect(once.clusters).toEqual([copies.map((_, i) => i)]);
+		expect(once.candidates).toBe((60 * 59) / 2);
+		// 60 different texts from one template: 1,770 pairs of different texts, past a cap of 1,000
+		const template = Array.from({ length: 60 }, (_, i) => `your order number ${1000 + i} has shipped and will arrive on monday`);
+		expect(findNearDuplicates(template, { threshold: 0.8 }).pairs).toHaveLength((60 * 59) / 2);
 		let thrown: unknown;
 		try {
-			findNearDuplicates(copies, { threshold: 0.8, maxPairs: 1000 });
+			findNearDuplicates([...template, ...copies], { threshold: 0.8, maxPairs: 1000 });
 		} catch (e) {
 			thrown = e;
 		}
 		expect(thrown).toBeInstanceOf(UserError);
-		expect((thrown as UserError).message).toMatch(/More than 1,000 near-duplicate pairs among 60 rows.*copies of a few.*nothing was changed/);
+		expect((thrown as UserError).message).toMatch(
+			/^More than 1,000 near-duplicate pairs between different texts among 120 rows \(61 different texts; exact copies are not counted\): many texts are near-copies of a few, such as one template .* Raise the threshold, or check a smaller version .*nothing was changed\.$/
+		);
+		expect((thrown as UserError).message).not.toMatch(/Import the file again/);
 	});
 });
 
