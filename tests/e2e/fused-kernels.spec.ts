@@ -60,10 +60,16 @@ const EXPECTED: Record<string, Count> = {
 	geluErf: { forward: 1, backward: 1 },
 	silu: { forward: 1, backward: 1 },
 	siluGate: { forward: 1, backward: 2 },
+	// [gate | up] in one tensor: its gradient is one tensor, so one kernel back.
+	siluGatePacked: { forward: 1, backward: 1 },
 	// dx, then dW with the bias gradient in one kernel.
 	linear: { forward: 1, backward: 2 },
 	// Rotary positions: one elementwise kernel each way.
 	rope: { forward: 1, backward: 1 },
+	// The same kernel turning only q's and k's heads of a packed q | k | v.
+	ropeHeads: { forward: 1, backward: 1 },
+	// Weights joined by buffer copies (no dispatch), then one linear: dx, then dW with the biases'.
+	linearSideBySide: { forward: 1, backward: 2 },
 	// No bias (Llama's projections, a tied LM head, LoRA's A and B): dx, then dW.
 	linearNoBias: { forward: 1, backward: 2 },
 	// A frozen weight and bias (LoRA's base layers): only dx is computed.

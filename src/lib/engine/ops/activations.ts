@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { useFastPath } from '../fast-path';
-import { fusedActivation, fusedSiluGate } from './fused/activations';
+import { fusedActivation, fusedSiluGate, fusedSiluGatePacked } from './fused/activations';
 
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 
@@ -32,6 +32,16 @@ export function silu(x: tf.Tensor): tf.Tensor {
 export function siluGate(gate: tf.Tensor, up: tf.Tensor): tf.Tensor {
 	if (useFastPath() && gate.dtype === 'float32' && up.dtype === 'float32' && tf.util.arraysEqual(gate.shape, up.shape)) return fusedSiluGate(gate, up);
 	return up.mul(gate.mul(gate.sigmoid()));
+}
+
+/**
+ * silu(gate) · up from one tensor holding [gate | up] on its last axis (a packed gate/up
+ * projection). On the fast path one kernel each way, with no split; else the split and `siluGate`.
+ */
+export function siluGatePacked(gu: tf.Tensor): tf.Tensor {
+	if (useFastPath() && gu.dtype === 'float32' && (gu.shape[gu.rank - 1] as number) % 2 === 0) return fusedSiluGatePacked(gu);
+	const [gate, up] = tf.split(gu, 2, -1);
+	return siluGate(gate, up);
 }
 
 export const activations: Record<string, (x: tf.Tensor) => tf.Tensor> = {

@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { useFastPath } from '../fast-path';
 import { fusedLinear } from './fused/linear';
+import { fusedConcatRows } from './fused/pack';
 
 export type WeightLayout = 'out_in' | 'in_out';
 
@@ -19,4 +20,21 @@ export function linear(x: tf.Tensor, w: tf.Tensor2D, b?: tf.Tensor1D, layout: We
 	let y = tf.matMul(x2, w, false, layout === 'out_in'); // (N, out)
 	if (b) y = y.add(b);
 	return y.reshape([...x.shape.slice(0, -1), outDim]);
+}
+
+/**
+ * Several nn.Linear maps of one input side by side: x·[W₁; W₂; …]ᵀ (+ [b₁; b₂; …]), (..., Σ out),
+ * the outputs laid out in the order given ([q | k | v] for Llama's attention, [gate | up] for its
+ * MLP). On the fast path the weights are joined by buffer copies (fused/pack.ts) and the map is one
+ * linear: one matmul forward, one for dx, one dW whose rows the join's gradient cuts back into
+ * each weight's. Off it, each map runs alone and the outputs are concatenated. Biases: all or none.
+ */
+export function linearSideBySide(x: tf.Tensor, ws: tf.Tensor2D[], bs?: tf.Tensor1D[]): tf.Tensor {
+	const f32 = (t: tf.Tensor) => t.dtype === 'float32';
+	if (useFastPath() && f32(x) && ws.every(f32) && (!bs || bs.every(f32))) {
+		const w = fusedConcatRows(ws) as tf.Tensor2D;
+		const b = bs ? (fusedConcatRows(bs) as tf.Tensor1D) : undefined;
+		return linear(x, w, b);
+	}
+	return tf.concat(ws.map((w, i) => linear(x, w, bs?.[i])), -1);
 }

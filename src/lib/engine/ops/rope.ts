@@ -102,3 +102,19 @@ export function applyRope(x: tf.Tensor4D, cos: tf.Tensor4D, sin: tf.Tensor4D): t
 	const [rot, pass] = tf.split(x, [rd, hs - rd], -1) as [tf.Tensor4D, tf.Tensor4D];
 	return tf.concat([rot.mul(cos).add(rotateHalf(rot).mul(sin)), pass], -1) as tf.Tensor4D;
 }
+
+/**
+ * `applyRope` on the first `rotated` heads of x only, the others passing through: a packed
+ * q | k | v projection viewed as (B, T, nh + 2·nkv, hs), where q's and k's heads turn and v's do
+ * not (or (B, H, T, hs) with its tables). One kernel each way on the fast path; the reference
+ * splits off the heads that turn and joins them back.
+ */
+export function applyRopeHeads(x: tf.Tensor4D, cos: tf.Tensor4D, sin: tf.Tensor4D, rotated: number): tf.Tensor4D {
+	const rd = cos.shape[3];
+	const headAxis = cos.shape[1] > 1 ? 2 : 1;
+	const heads = x.shape[headAxis];
+	if (rotated >= heads) return applyRope(x, cos, sin);
+	if (useFastPath() && x.dtype === 'float32' && cos.dtype === 'float32' && sin.dtype === 'float32' && rd % 2 === 0 && rd <= x.shape[3]) return fusedRope(x, cos, sin, rotated);
+	const [turn, pass] = tf.split(x, [rotated, heads - rotated], headAxis) as [tf.Tensor4D, tf.Tensor4D];
+	return tf.concat([applyRope(turn, cos, sin), pass], headAxis) as tf.Tensor4D;
+}

@@ -13,6 +13,8 @@ import { elementwiseProgram, runProgram } from './program';
 
 export const ACTIVATION_DISPATCHES = { forward: 1, backward: 1 };
 export const SILU_GATE_DISPATCHES = { forward: 1, backward: 2 };
+/** The gate and up side by side in one tensor: its gradient is one tensor too, so one kernel back. */
+export const SILU_GATE_PACKED_DISPATCHES = { forward: 1, backward: 1 };
 
 const helpers = `
 	fn tanhT(a : f32) -> f32 {
@@ -98,4 +100,52 @@ export function fusedSiluGate(gate: tf.Tensor, up: tf.Tensor): tf.Tensor {
 		};
 	});
 	return op(gate, up);
+}
+
+/**
+ * silu(gate) · up from gu (..., 2f) holding [gate | up] on its last axis (a packed gate/up
+ * projection: Phi-3's gate_up_proj, Llama's gate and up on the fast path) -> (..., f). The gradient
+ * is gu's shape, [dgate | dup], written by one kernel: each thread computes whichever half its
+ * element is in.
+ */
+export function fusedSiluGatePacked(gu: tf.Tensor): tf.Tensor {
+	const width = gu.shape[gu.rank - 1] as number;
+	const f = width / 2;
+	// As (rows, 2f): the kernels read the width from the shapes' uniforms (one compiled pipeline
+	// serves every width).
+	const op = tf.customGrad((...args: unknown[]) => {
+		const x = args[0] as tf.Tensor2D;
+		const save = args[1] as tf.GradSaveFunc;
+		save([x]);
+		const y = runProgram(
+			program('whetstoneSiluGatePacked', ['gu'], [x.shape[0], f], `let F = uniforms.guShape[1] / 2;\nlet at = (index / F) * 2 * F + index % F;\nlet v = gu[at];\nresult[index] = v * sigmoidT(v) * gu[at + F];`),
+			[x]
+		);
+		return {
+			value: y,
+			gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [
+				runProgram(
+					program(
+						'whetstoneSiluGatePackedGrad',
+						['gu', 'dy'],
+						saved[0].shape,
+						`let F = uniforms.guShape[1] / 2;
+						let row = index / (2 * F);
+						let c = index % (2 * F);
+						let g = row * 2 * F + c % F;
+						let v = gu[g];
+						let d = dy[row * F + c % F];
+						if (c < F) {
+							${formulas.silu.dydx}
+							result[index] = d * gu[g + F] * dydx;
+						} else {
+							result[index] = d * v * sigmoidT(v);
+						}`
+					),
+					[saved[0], dy]
+				)
+			]
+		};
+	});
+	return op(gu.reshape([-1, width])).reshape([...gu.shape.slice(0, -1), f]);
 }

@@ -11,9 +11,9 @@ import { fastPathEnabled, setFastPath } from '../../fast-path';
 import { gpuErrorLog } from '../../backend';
 import { crossEntropy } from '../loss';
 import { layerNorm, layerNormResidual, rmsNorm, rmsNormResidual } from '../norm';
-import { geluErf, geluTanh, silu, siluGate } from '../activations';
-import { linear } from '../linear';
-import { applyRope } from '../rope';
+import { geluErf, geluTanh, silu, siluGate, siluGatePacked } from '../activations';
+import { linear, linearSideBySide } from '../linear';
+import { applyRope, applyRopeHeads } from '../rope';
 import { attendHeads, attendPacked, attention } from '../attention';
 import { causalLmLoss } from '../../models/heads';
 import { embedding } from '../embedding';
@@ -24,7 +24,7 @@ import { ADD_POSITIONS_DISPATCHES } from './positions';
 import { MEAN_POOL_DISPATCHES } from './pool';
 import { CROSS_ENTROPY_DISPATCHES } from './cross-entropy';
 import { FROZEN_NORM_DISPATCHES, LAYER_NORM_DISPATCHES, NORM_PARAMS_ONLY_DISPATCHES, RMS_NORM_DISPATCHES } from './norm';
-import { ACTIVATION_DISPATCHES, SILU_GATE_DISPATCHES } from './activations';
+import { ACTIVATION_DISPATCHES, SILU_GATE_DISPATCHES, SILU_GATE_PACKED_DISPATCHES } from './activations';
 import { FROZEN_LINEAR_DISPATCHES, LINEAR_DISPATCHES } from './linear';
 import { ROPE_DISPATCHES } from './rope';
 import { ATTENTION_DISPATCHES } from './attention';
@@ -184,6 +184,26 @@ function problems(seed: number): Problem[] {
 			op: (x) => applyRope(x as tf.Tensor4D, tf.tensor4d(cosines, [...table]), tf.tensor4d(sines, [...table]))
 		});
 	}
+	// RoPE on the q and k heads of a packed q | k | v (v's heads pass): heads side by side with
+	// grouped kv heads, heads first with a table per row, and a partial rotation.
+	for (const [shape, table, rotated, label] of [
+		[[2, 7, 8, 8], [1, 7, 1, 8], 6, 'q 4 + k 2 heads turn, v 2 pass'],
+		[[2, 3, 5, 16], [2, 1, 5, 16], 2, 'heads first, a table per row, 2 of 3 heads turn'],
+		[[1, 9, 9, 10], [1, 9, 1, 4], 6, 'partial: 4 of 10 dimensions, 6 of 9 heads turn']
+	] as const) {
+		const size = table.reduce((a: number, b: number) => a * b, 1);
+		const angles = Array.from({ length: size }, (_, j) => ((j * 7919 + seed * 37) % 89) / 10);
+		const cosines = Float32Array.from(angles, Math.cos);
+		const sines = Float32Array.from(angles, Math.sin);
+		out.push({
+			kernel: 'ropeHeads',
+			shape: `${shape.join(' × ')}, table ${table.join(' × ')}, ${label}`,
+			claimed: ROPE_DISPATCHES,
+			inputs: [normal([...shape])],
+			names: ['y', 'dx'],
+			op: (x) => applyRopeHeads(x as tf.Tensor4D, tf.tensor4d(cosines, [...table]), tf.tensor4d(sines, [...table]), rotated)
+		});
+	}
 	// Learned positions added to token embeddings: a table longer than the sequence, and as long.
 	for (const [b, t, d, pos] of [[1, 1, 5, 4], [3, 7, 63, 9], [4, 33, 130, 33]]) {
 		out.push({
@@ -257,6 +277,24 @@ function problems(seed: number): Problem[] {
 			});
 		}
 	}
+	// Maps of one input side by side (Llama's q | k | v and gate | up on the fast path): the weights
+	// joined by copies, one linear; odd widths (scalar kernels) and multiples of 4 (vec4), biases or none.
+	for (const [n, inDim, outs, bias] of [
+		[7, 63, [17, 5, 5], true],
+		[33, 128, [64, 32, 32], false],
+		[9, 36, [20, 20], true]
+	] as const) {
+		const ws = outs.map((o) => normal([o, inDim], 0.3));
+		const bs = bias ? outs.map((o) => normal([o], 0.3)) : [];
+		out.push({
+			kernel: 'linearSideBySide',
+			shape: `rows ${n} × in ${inDim} → out ${outs.join(' | ')}${bias ? ', biases' : ''}`,
+			claimed: LINEAR_DISPATCHES,
+			inputs: [normal([n, inDim]), ...ws, ...bs],
+			names: ['y', 'dx', ...outs.map((_, i) => `dw${i}`), ...bs.map((_, i) => `db${i}`)],
+			op: (x, ...rest) => linearSideBySide(x, rest.slice(0, outs.length) as tf.Tensor2D[], bias ? (rest.slice(outs.length) as tf.Tensor1D[]) : undefined)
+		});
+	}
 	// Frozen γ and β (LoRA): the statistics and dx only.
 	out.push({
 		kernel: 'layerNormFrozen',
@@ -326,6 +364,9 @@ function problems(seed: number): Problem[] {
 			out.push({ kernel: name, shape: shape.join(' × '), claimed: ACTIVATION_DISPATCHES, inputs: [normal(shape, 3)], names: ['y', 'dx'], op: (x) => fn(x) });
 		}
 		out.push({ kernel: 'siluGate', shape: shape.join(' × '), claimed: SILU_GATE_DISPATCHES, inputs: [normal(shape, 3), normal(shape)], names: ['y', 'dgate', 'dup'], op: (g, u) => siluGate(g, u) });
+		// [gate | up] in one tensor of twice the width.
+		const packed = [...shape.slice(0, -1), 2 * shape[shape.length - 1]];
+		out.push({ kernel: 'siluGatePacked', shape: packed.join(' × '), claimed: SILU_GATE_PACKED_DISPATCHES, inputs: [normal(packed, 3)], names: ['y', 'dgu'], op: (gu) => siluGatePacked(gu) });
 	}
 	out.push(...attentionProblems(normal));
 	return out;

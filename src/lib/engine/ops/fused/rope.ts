@@ -6,6 +6,8 @@
  * dx_i = dy_i · cos_i + dy_{i+h} · sin_{i+h} for the first half, dy_i · cos_i − dy_{i−h} · sin_{i−h}
  * for the second. Only the first `rd` dimensions of each head rotate (the table's width: GPT-NeoX's
  * partial rotary); the rest pass through. The tables are constants here: no gradient reaches them.
+ * With `rotated` < H only the first `rotated` heads turn: the heads of a packed q | k | v
+ * projection (Llama's on the fast path, Phi-3's qkv_proj), where v's heads pass through.
  *
  * x is (B, T, H, hs) with tables (B or 1, T, 1, rd), or (B, H, T, hs) with (B or 1, 1, T, rd).
  *
@@ -17,7 +19,7 @@ import { elementwiseProgram, runProgram } from './program';
 export const ROPE_DISPATCHES = { forward: 1, backward: 1 };
 
 /** WGSL: this element's head dimension `i`, its table row `tb`, `rd` and `half`; `positionsAt` 1 or 2. */
-function locate(positionsAt: 1 | 2, source: string): string {
+function locate(positionsAt: 1 | 2, source: string, rotated: number | null): string {
 	return `
 		let hs = uniforms.${source}Shape[3];
 		let bc = uniforms.cosShape[0];
@@ -33,12 +35,13 @@ function locate(positionsAt: 1 | 2, source: string): string {
 			: `let H = uniforms.${source}Shape[1];
 		let t = row % T;
 		let b = row / (H * T);`}
-		let tb = (select(b, 0, bc == 1) * T + t) * rd;`;
+		let tb = (select(b, 0, bc == 1) * T + t) * rd;
+		${rotated === null ? 'let turns = i < rd;' : `let turns = i < rd && ${positionsAt === 1 ? 'row % H' : '(row / T) % H'} < ${rotated};`}`;
 }
 
-function forwardBody(positionsAt: 1 | 2): string {
-	return `${locate(positionsAt, 'x')}
-		if (i >= rd) {
+function forwardBody(positionsAt: 1 | 2, rotated: number | null): string {
+	return `${locate(positionsAt, 'x', rotated)}
+		if (!turns) {
 			result[index] = x[index];
 		} else if (i < half) {
 			result[index] = x[index] * cos[tb + i] - x[index + half] * sin[tb + i];
@@ -47,9 +50,9 @@ function forwardBody(positionsAt: 1 | 2): string {
 		}`;
 }
 
-function backwardBody(positionsAt: 1 | 2): string {
-	return `${locate(positionsAt, 'dy')}
-		if (i >= rd) {
+function backwardBody(positionsAt: 1 | 2, rotated: number | null): string {
+	return `${locate(positionsAt, 'dy', rotated)}
+		if (!turns) {
 			result[index] = dy[index];
 		} else if (i < half) {
 			result[index] = dy[index] * cos[tb + i] + dy[index + half] * sin[tb + i + half];
@@ -58,16 +61,22 @@ function backwardBody(positionsAt: 1 | 2): string {
 		}`;
 }
 
-/** x (rank 4, float32) rotated by the (B or 1, ·, ·, rd) tables; see the file's comment for the layouts. */
-export function fusedRope(x: tf.Tensor4D, cos: tf.Tensor4D, sin: tf.Tensor4D): tf.Tensor4D {
+/**
+ * x (rank 4, float32) rotated by the (B or 1, ·, ·, rd) tables; see the file's comment for the
+ * layouts. `rotated`: how many heads turn (all when omitted).
+ */
+export function fusedRope(x: tf.Tensor4D, cos: tf.Tensor4D, sin: tf.Tensor4D, rotated?: number): tf.Tensor4D {
 	// Positions on axis 1 when the table's axis 1 is the sequence (T > 1 there), else on axis 2.
 	const positionsAt: 1 | 2 = cos.shape[1] > 1 ? 1 : 2;
+	const heads = x.shape[positionsAt === 1 ? 2 : 1];
+	const rot = rotated === undefined || rotated >= heads ? null : rotated;
+	const key = rot === null ? `${positionsAt}` : `${positionsAt}_heads${rot}`;
 	const op = tf.customGrad((...args: unknown[]) => {
 		const xs = args[0] as tf.Tensor4D;
-		const y = runProgram(elementwiseProgram(`whetstoneRope_${positionsAt}`, ['x', 'cos', 'sin'], xs.shape, forwardBody(positionsAt)), [xs, cos, sin]);
+		const y = runProgram(elementwiseProgram(`whetstoneRope_${key}`, ['x', 'cos', 'sin'], xs.shape, forwardBody(positionsAt, rot)), [xs, cos, sin]);
 		return {
 			value: y,
-			gradFunc: (dy: tf.Tensor) => [runProgram(elementwiseProgram(`whetstoneRopeGrad_${positionsAt}`, ['dy', 'cos', 'sin'], xs.shape, backwardBody(positionsAt)), [dy, cos, sin])]
+			gradFunc: (dy: tf.Tensor) => [runProgram(elementwiseProgram(`whetstoneRopeGrad_${key}`, ['dy', 'cos', 'sin'], xs.shape, backwardBody(positionsAt, rot)), [dy, cos, sin])]
 		};
 	});
 	return op(x) as tf.Tensor4D;
