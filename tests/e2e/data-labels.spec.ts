@@ -11,7 +11,8 @@
  * a threshold saved for the run, then "Share as a demo": the demo page, served from the unzipped
  * folder, chooses the same labels at that threshold with a sigmoid per label. Last, a zero-shot
  * prompt baseline on the multi-label dataset (the tiny GPT-2 from the local Hub), listed on Compare
- * with its subset accuracy.
+ * with its subset accuracy and paired with the run on the same test rows: the four figures with
+ * their intervals, their differences with intervals and p-values, and the decision report on micro F1.
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -163,6 +164,10 @@ test('data screen: labels — multi-label column, class balance, rename/merge/dr
 	await page.getByTestId('nav-evaluate').click();
 	const scores = page.getByTestId('multilabel-results');
 	for (const metric of ['micro F1', 'macro F1', 'Hamming loss', 'subset accuracy']) await expect(scores).toContainText(metric);
+	// Each headline figure with its 95% bootstrap interval over the test rows.
+	await expect(page.getByTestId('multilabel-intervals-note')).toContainText('95% bootstrap intervals over the');
+	for (const metric of ['micro F1', 'macro F1', 'Hamming loss']) await expect(scores.locator('.tile', { hasText: metric }).locator('.range')).toHaveText(/\[\d\.\d{3}–\d\.\d{3}\]/);
+	await expect(scores.locator('.tile', { hasText: 'subset accuracy' }).locator('.range')).toHaveText(/\[\d+\.\d–\d+\.\d\]/);
 	await expect(page.getByTestId('multilabel-threshold')).toContainText('a label is predicted when its probability is at least 0.5');
 	await expect(page.getByTestId('multilabel-per-label').locator('tbody tr')).toHaveCount(7);
 	// Another threshold, read from the stored scores: every figure follows it; the run keeps 0.5.
@@ -306,4 +311,45 @@ test('data screen: labels — multi-label column, class balance, rename/merge/dr
 	// Scored as a multi-label run: subset accuracy on the test rows, chosen at an even split's share.
 	await expect(systems.locator('li', { hasText: 'zero-shot' })).toContainText(/\d+(\.\d+)?% on \d+ test rows/);
 	await expect(systems.locator('li', { hasText: 'zero-shot' })).toContainText('at least 1/7');
+
+	// Paired with the run on the same test rows (the baseline is the reference): both systems'
+	// figures with intervals, each at its own threshold, and the run's four differences with their
+	// intervals and p-values.
+	await expect(page.getByTestId('compare-reference').locator('option:checked')).toHaveText(/^zero-shot/);
+	const table = page.getByTestId('compare-multilabel-table');
+	await expect(table.locator('thead')).toContainText('Δ Hamming loss');
+	const [refRow, runRow] = [table.locator('tbody tr').nth(0), table.locator('tbody tr').nth(1)];
+	await expect(table.locator('tbody tr')).toHaveCount(2);
+	await expect(refRow).toContainText('zero-shot');
+	await expect(refRow.locator('td').last()).toHaveText('reference');
+	await expect(refRow.getByTestId('ml-threshold')).toHaveText('decides at ≥ 0.143');
+	await expect(runRow.getByTestId('ml-threshold')).toHaveText(`decides at ≥ ${Number(other)}`);
+	const p = '\\s*p (< 0\\.001|\\d\\.\\d{3}|\\d\\.\\de-\\d)';
+	const f1 = '[+-]?\\d\\.\\d{3}';
+	for (const m of ['microF1', 'macroF1', 'hammingLoss']) await expect(runRow.getByTestId(`ml-diff-${m}`)).toHaveText(new RegExp(`^\\s*${f1}\\s*${f1} to ${f1}${p}\\s*$`));
+	const ptsRe = '[+±-]?\\d+\\.\\d pts';
+	await expect(runRow.getByTestId('ml-diff-subsetAccuracy')).toHaveText(new RegExp(`^\\s*${ptsRe}\\s*${ptsRe} to ${ptsRe}${p}\\s*$`));
+	await expect(runRow.getByTestId('ml-not-better')).toHaveText(/^(< 0\.001|\d\.\d{3}|\d\.\de-\d)$/);
+	for (const row of [refRow, runRow]) {
+		await expect(row.locator('td').nth(2)).toHaveText(/^\d+\.\d%\d+\.\d–\d+\.\d$/);
+		for (const i of [3, 4, 5]) await expect(row.locator('td').nth(i)).toHaveText(/^\d\.\d{3}\d\.\d{3}–\d\.\d{3}$/);
+	}
+	// The differences are the figures shown: run minus baseline.
+	// (A zero difference reads "±0.0 pts".)
+	const lead = async (cell: typeof refRow) => parseFloat((await cell.innerText()).replace('±', ''));
+	const diffOf = (m: string) => lead(runRow.getByTestId(`ml-diff-${m}`));
+	const gap = async (i: number) => (await lead(runRow.locator('td').nth(i))) - (await lead(refRow.locator('td').nth(i)));
+	expect(await diffOf('subsetAccuracy')).toBeCloseTo(await gap(2), 0);
+	expect(await diffOf('microF1')).toBeCloseTo(await gap(3), 2);
+	expect(await diffOf('macroF1')).toBeCloseTo(await gap(4), 2);
+	expect(await diffOf('hammingLoss')).toBeCloseTo(await gap(5), 2);
+	await expect(page.getByTestId('compare-multilabel-note')).toContainText('each drawn with its whole label set');
+	// The decision report reads the paired micro F1, and its page lists all four differences.
+	await expect(page.getByTestId('verdict')).toContainText(/micro F1 \(95% CI .* paired on the same \d+ test rows\)/);
+	const [report] = await Promise.all([page.waitForEvent('download'), page.getByTestId('download-html').click()]);
+	const html = readFileSync((await report.path())!, 'utf8');
+	for (const text of ['Multi-label classification', 'two-sided p', 'Hamming loss (lower is better)', 'subset accuracy']) expect(html).toContain(text);
+	// From the top: the page's sticky bar would otherwise sit over the table in a full-page shot.
+	await page.evaluate(() => window.scrollTo(0, 0));
+	await shot(page, 'data-labels-multilabel-compare');
 });

@@ -4,19 +4,23 @@
  * the two systems' metrics, the paired difference on the same rows with its bootstrap interval,
  * a verdict, cost and caveats (Mitchell et al. 2019). Language modelling is judged on perplexity
  * (lower is better) over the sequences both scored; generation on mean ROUGE-L over the prompts
- * both answered, with exact match beside it.
+ * both answered, with exact match beside it; multi-label classification on micro F1 over the rows
+ * both scored, with macro F1, subset accuracy and Hamming loss beside it (each with its p-value).
  */
 import type { GenerationComparison } from '../engine/eval/generation-eval';
 import { pairedOnText } from '../engine/eval/generation-eval';
 import type { LmComparison } from '../engine/eval/lm-compare';
-import type { DatasetVersion, Project, Run } from '../shared/types';
+import type { MultiLabelComparison, MultiLabelMetric } from '../engine/eval/multilabel-bootstrap';
+import { MULTILABEL_HIGHER_IS_BETTER, MULTILABEL_METRIC_NAMES } from '../engine/eval/multilabel-bootstrap';
+import type { DatasetVersion, MetricInterval, Project, Run } from '../shared/types';
+import type { System } from './baselines';
 import { droppedReasons, escapeHtml, modelOf, REPORT_CSS, table, type Verdict } from './decision';
-import { duration, num, pct, pts, signed } from './format';
+import { duration, num, pct, pts, share, signed } from './format';
 import type { GenerationSystem } from './generation';
 import type { LmSystem } from './lm';
 import { visibleWhitespace } from './whitespace';
 
-export type ReportKind = 'language-modelling' | 'generation';
+export type ReportKind = 'language-modelling' | 'generation' | 'multi-label';
 
 export interface KindMetric {
 	metric: string;
@@ -37,6 +41,8 @@ export interface KindDifference {
 	diff: number;
 	low: number;
 	high: number;
+	/** Two-sided p-value of the paired bootstrap, where the report gives one per metric. */
+	pValue?: number;
 }
 
 export interface KindSystemSummary {
@@ -225,6 +231,77 @@ export function buildGenerationReport(
 	};
 }
 
+/** Micro F1 decides the verdict: it weighs every label decision alike, as the threshold sweep does. */
+const MULTILABEL_ORDER: MultiLabelMetric[] = ['microF1', 'macroF1', 'subsetAccuracy', 'hammingLoss'];
+
+/**
+ * The report of a multi-label system against another scored on the same rows: subset accuracy,
+ * micro and macro F1 and Hamming loss with their intervals, the paired differences (each row drawn
+ * with its whole label set, both systems the same draws), each system at its own threshold.
+ */
+export function buildMultiLabelReport(
+	input: Common & { reference: System; candidate: System; comparison: MultiLabelComparison | null; pairingProblem?: string | null }
+): KindDecisionReport {
+	const { reference: r, candidate: c, comparison, dataset: v } = input;
+	const rm = r.evaluation.multiLabel;
+	const cm = c.evaluation.multiLabel;
+	const iv = (x: MetricInterval | undefined): [number, number] | null => (x ? [x.low, x.high] : null);
+	const figure = (metric: MultiLabelMetric, unit: KindMetric['unit'], of: (m: NonNullable<typeof rm>) => number): KindMetric => ({
+		metric: MULTILABEL_METRIC_NAMES[metric],
+		unit,
+		higherIsBetter: MULTILABEL_HIGHER_IS_BETTER[metric],
+		reference: rm ? of(rm) : null,
+		candidate: cm ? of(cm) : null,
+		referenceInterval: iv(rm?.intervals?.[metric]),
+		candidateInterval: iv(cm?.intervals?.[metric])
+	});
+	const results: KindMetric[] = [
+		figure('microF1', 'number', (m) => m.micro.f1),
+		figure('macroF1', 'number', (m) => m.macro.f1),
+		figure('subsetAccuracy', 'share', (m) => m.subsetAccuracy),
+		figure('hammingLoss', 'number', (m) => m.hammingLoss),
+		{ metric: 'threshold (a label at probability ≥)', unit: 'number', higherIsBetter: null, reference: rm?.threshold ?? null, candidate: cm?.threshold ?? null },
+		{ metric: 'rows scored', unit: 'count', higherIsBetter: null, reference: r.evaluation.count, candidate: c.evaluation.count }
+	];
+	const paired = comparison ? `paired on the same ${comparison.n} ${c.evaluation.split} rows` : '';
+	const metrics: KindDifference[] = comparison
+		? MULTILABEL_ORDER.map((name) => comparison.metrics.find((m) => m.metric === name)!).map((m) => ({
+				metric: MULTILABEL_METRIC_NAMES[m.metric],
+				unit: m.metric === 'subsetAccuracy' ? 'share' : 'number',
+				higherIsBetter: MULTILABEL_HIGHER_IS_BETTER[m.metric],
+				diff: m.diff,
+				low: m.low,
+				high: m.high,
+				pValue: m.pValue
+			}))
+		: [];
+	const caveats = c.run ? commonCaveats(v, { run: c.run, datasetVersionId: c.datasetVersionId }, c.evaluation.step) : [];
+	if (!comparison && input.pairingProblem) caveats.unshift(`No paired test: ${input.pairingProblem}`);
+	if (c.evaluation.count < 200) caveats.push(`Small test split: ${c.evaluation.count} rows, so differences are hard to tell from noise; label more data for a sharper answer.`);
+	if (rm && cm && rm.threshold !== cm.threshold)
+		caveats.push(`The two decide at different thresholds (${c.name} at ${num(cm.threshold)}, ${r.name} at ${num(rm.threshold)}): each is scored at its own.`);
+	if (cm && c.evaluation.split === 'test' && c.run?.multiLabelThreshold !== undefined)
+		caveats.push(`${c.name} decides at a threshold saved on the Evaluate screen (${cm.threshold}); if it was chosen on these test rows, its figures are flattered.`);
+	// A multi-label system is a run (trained, or a stored prompt baseline); no majority class is made for one.
+	const described = (s: System) => ({ name: s.name, kind: s.kind, run: s.run as Run });
+	const what = (s: System) => s.baseline?.description ?? (s.run ? undefined : s.kind);
+	return {
+		kind: 'multi-label',
+		title: `${input.project.name}: ${c.name} vs ${r.name}`,
+		generatedAt: new Date(input.generatedAt).toISOString(),
+		objective: { project: input.project.name, description: input.project.description, task: input.project.task },
+		data: dataOf(v),
+		reference: summary(described(r), r.evaluation, r.evaluation.count, what(r)),
+		candidate: summary(described(c), c.evaluation, c.evaluation.count, what(c)),
+		results,
+		difference: comparison ? { paired, n: comparison.n, resamples: comparison.resamples, seed: comparison.seed, alpha: comparison.alpha, metrics } : null,
+		verdict: verdictFrom(metrics[0], c.name, r.name, 'micro F1', paired, input.pairingProblem ?? null, (x) => signed(x)),
+		cost: costOf(c.run, c),
+		examples: [],
+		caveats
+	};
+}
+
 function value(m: { unit: KindMetric['unit'] }, v: number | null): string {
 	if (v === null) return '–';
 	if (m.unit === 'share') return pct(v);
@@ -257,13 +334,15 @@ export function kindDecisionHtml(r: KindDecisionReport): string {
 		r.results.map((m) => [m.metric + (m.higherIsBetter === false ? ' (lower is better)' : ''), withRange(m, m.reference, m.referenceInterval), withRange(m, m.candidate, m.candidateInterval)]),
 		[false, true, true]
 	);
+	const withP = !!r.difference?.metrics.some((d) => d.pValue !== undefined);
+	const lowerNote = r.kind === 'language-modelling' ? '; for perplexity lower is better' : r.kind === 'multi-label' ? '; for Hamming loss lower is better. Each resample draws rows with their whole label sets' : '';
 	const diff = r.difference
 		? table(
-				['metric', 'difference', '95% interval'],
-				r.difference.metrics.map((d) => [d.metric, diffText(d, d.diff), `${diffText(d, d.low)} to ${diffText(d, d.high)}`]),
-				[false, true, true]
+				['metric', 'difference', '95% interval', ...(withP ? ['two-sided p'] : [])],
+				r.difference.metrics.map((d) => [d.metric, diffText(d, d.diff), `${diffText(d, d.low)} to ${diffText(d, d.high)}`, ...(withP ? [d.pValue === undefined ? '–' : share(d.pValue, r.difference!.resamples)] : [])]),
+				[false, true, true, true]
 			) +
-			`<p class="muted">Paired bootstrap over the rows both scored (${e(r.difference.paired)}): ${r.difference.resamples} resamples, seed ${r.difference.seed}. A difference is ${e(cand.name)} minus ${e(ref.name)}${r.kind === 'language-modelling' ? '; for perplexity lower is better' : ''}.</p>`
+			`<p class="muted">Paired bootstrap over the rows both scored (${e(r.difference.paired)}): ${r.difference.resamples} resamples, seed ${r.difference.seed}. A difference is ${e(cand.name)} minus ${e(ref.name)}${lowerNote}.</p>`
 		: '<p class="muted">No paired difference: the two were not scored on the same rows.</p>';
 	const d = r.data;
 	const data = table(null, [
@@ -287,7 +366,8 @@ export function kindDecisionHtml(r: KindDecisionReport): string {
 			) + '<p class="muted">An answer of only whitespace is drawn as ⏎ (newline), → (tab) and · (space).</p>'
 		: '';
 	const caveats = r.caveats.length ? `<ul class="caveats">${r.caveats.map((x) => `<li>${e(x)}</li>`).join('')}</ul>` : '<p>None found.</p>';
-	const what = r.kind === 'generation' ? 'Generated answers' : 'Language modelling';
+	const what = r.kind === 'generation' ? 'Generated answers' : r.kind === 'multi-label' ? 'Multi-label classification' : 'Language modelling';
+	const noun = r.kind === 'generation' ? 'prompts' : r.kind === 'multi-label' ? 'rows' : 'sequences';
 	return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>${e(r.title)}</title><style>${REPORT_CSS}</style></head>
@@ -297,7 +377,7 @@ export function kindDecisionHtml(r: KindDecisionReport): string {
 <div class="card verdict ${r.verdict.kind}">${e(r.verdict.text)}</div>
 <h2>Objective</h2><div class="card"><strong>${e(r.objective.project)}</strong><p>${e(r.objective.description || 'No description.')}</p></div>
 <h2>Data</h2><div class="card">${data}</div>
-<h2>${what}: ${e(ref.name)} vs ${e(cand.name)}</h2><div class="card">${results}<p class="muted">${e(ref.name)}: ${e(ref.description)}; ${ref.count} ${ref.split} ${r.kind === 'generation' ? 'prompts' : 'sequences'}. ${e(cand.name)}: ${e(cand.description)}; ${cand.count} ${cand.split} ${r.kind === 'generation' ? 'prompts' : 'sequences'}. Brackets: 95% percentile bootstrap intervals.</p></div>
+<h2>${what}: ${e(ref.name)} vs ${e(cand.name)}</h2><div class="card">${results}<p class="muted">${e(ref.name)}: ${e(ref.description)}; ${ref.count} ${ref.split} ${noun}. ${e(cand.name)}: ${e(cand.description)}; ${cand.count} ${cand.split} ${noun}. Brackets: 95% percentile bootstrap intervals.</p></div>
 <h2>Paired difference</h2><div class="card">${diff}</div>
 ${examples ? `<h2>Answers side by side</h2><div class="card">${examples}</div>` : ''}
 <h2>Cost</h2><div class="card">${cost}</div>
