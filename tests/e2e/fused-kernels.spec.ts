@@ -46,6 +46,9 @@ const EXPECTED: Record<string, Count> = {
 	addPositions: { forward: 1, backward: 1 },
 	// The same kernels reading the next position's label: no slice forward, no pad backward.
 	causalLmLoss: { forward: 2, backward: 1 },
+	// The same two kernels also count the positions whose argmax is the next token (the case stacks
+	// loss and count: one more dispatch forward; the count takes no gradient on the fast path).
+	causalLmLossAndCorrect: { forward: 3, backward: 1 },
 	// dx (recomputing the row statistics, kept for dγ), then dγ with dβ.
 	layerNorm: { forward: 1, backward: 2 },
 	rmsNorm: { forward: 1, backward: 2 },

@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { crossEntropy, linear } from '../ops';
 import { useFastPath } from '../fast-path';
 import { fusedCrossEntropy } from '../ops/fused/cross-entropy';
+import { emptyTensor } from '../ops/fused/program';
 import type { ArchSpec, HfConfigBase, Params, ProblemType } from './spec';
 
 export type { ProblemType } from './spec';
@@ -26,6 +27,30 @@ export function causalLmLoss(logits: tf.Tensor, labels: tf.Tensor): tf.Scalar {
 		const shifted = logits.slice([0, 0, 0], [b, t - 1, v]).reshape([b * (t - 1), v]) as tf.Tensor2D; // (B*(T-1), V)
 		const target = labels.slice([0, 1], [b, t - 1]).reshape([b * (t - 1)]).toInt() as tf.Tensor1D; // (B*(T-1))
 		return crossEntropy(shifted, target);
+	});
+}
+
+/**
+ * `causalLmLoss` and how many counted positions predict their next token (argmax, first on ties),
+ * as a scalar. On the fast path both come from the fused cross-entropy's own two kernels (it finds
+ * each row's argmax while it reads the row); the slices, argmax, compare, mask and sum below are
+ * its reference.
+ */
+export function causalLmLossAndCorrect(logits: tf.Tensor, labels: tf.Tensor): { loss: tf.Scalar; correct: tf.Scalar } {
+	return tf.tidy(() => {
+		const [b, t, v] = logits.shape;
+		if (useFastPath() && logits.dtype === 'float32') {
+			const correct = emptyTensor([1]);
+			const loss = fusedCrossEntropy(logits.reshape([b * t, v]) as tf.Tensor2D, labels.reshape([b * t]).toInt() as tf.Tensor1D, 0, t, correct);
+			return { loss, correct: correct.reshape([]) as tf.Scalar };
+		}
+		const loss = causalLmLoss(logits, labels);
+		const next = labels.slice([0, 1], [b, t - 1]); // (B, T-1): what position t predicts
+		const pred = logits.slice([0, 0, 0], [b, t - 1, v]).argMax(-1); // (B, T-1)
+		// 1 where pred = next (integers: 1 − min(|pred − next|, 1)), by ops that have gradients (zero
+		// ones, through argmax), so a caller may differentiate something built from the count.
+		const hit = tf.onesLike(next).toFloat().sub(pred.toFloat().sub(next.toFloat()).abs().minimum(1));
+		return { loss, correct: hit.mul(next.greaterEqual(0).toFloat()).sum() as tf.Scalar };
 	});
 }
 

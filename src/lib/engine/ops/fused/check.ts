@@ -15,7 +15,7 @@ import { geluErf, geluTanh, silu, siluGate, siluGatePacked } from '../activation
 import { linear, linearSideBySide } from '../linear';
 import { applyRope, applyRopeHeads } from '../rope';
 import { attendHeads, attendPacked, attention } from '../attention';
-import { causalLmLoss } from '../../models/heads';
+import { causalLmLoss, causalLmLossAndCorrect } from '../../models/heads';
 import { embedding } from '../embedding';
 import { EMBEDDING_DISPATCHES } from './embedding';
 import { meanPool } from '../pool';
@@ -225,6 +225,27 @@ function problems(seed: number): Problem[] {
 			inputs: [normal([b, t, c], 3)],
 			names: ['loss', 'dlogits'],
 			op: (logits) => causalLmLoss(logits, tf.tensor2d(ids, [b, t], 'int32'))
+		});
+	}
+	// With the next-token hits (the accuracy a causal-LM step logs): every third position's next
+	// label is made its largest logit, so the count is neither 0 nor every position.
+	for (const [b, t, c] of [[2, 9, 17], [3, 33, 513]]) {
+		const ids = Array.from({ length: b * t }, (_, i) => (i % 5 === 2 ? -100 : (i * 7919 + seed * 31) % c));
+		const boost = new Float32Array(b * t * c);
+		for (let r = 0; r < b * t; r++) if (r % t < t - 1 && r % 3 === 0 && ids[r + 1] >= 0) boost[r * c + ids[r + 1]] = 12;
+		const base = normal([b, t, c], 3);
+		const logits = tf.tidy(() => base.add(tf.tensor3d(boost, [b, t, c])));
+		base.dispose();
+		out.push({
+			kernel: 'causalLmLossAndCorrect',
+			shape: `batch ${b} × positions ${t} × vocab ${c}`,
+			claimed: { forward: CROSS_ENTROPY_DISPATCHES.forward + 1, backward: CROSS_ENTROPY_DISPATCHES.backward },
+			inputs: [logits],
+			names: ['loss and hits', 'dlogits'],
+			op: (x) => {
+				const r = causalLmLossAndCorrect(x, tf.tensor2d(ids, [b, t], 'int32'));
+				return tf.stack([r.loss, r.correct]);
+			}
 		});
 	}
 	for (const [n, d] of [[1, 5], [7, 63], [33, 130], [7, 5], [1, 130], [3, 4100]]) {

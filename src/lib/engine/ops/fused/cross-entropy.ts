@@ -10,10 +10,15 @@
  * next position's label: row b·T + t reads label b·T + t + 1, and each sequence's last row is
  * ignored, so neither the logits nor the labels are sliced (no slice forward, no pad backward).
  *
- * Dispatches: forward 2 (per-row loss and log-sum-exp; the mean), backward 1.
+ * The forward also finds each row's first largest logit (torch's and tfjs's argmax, first on ties)
+ * and, when asked (`correct`), the mean kernel writes how many counted rows it names the label of:
+ * a causal LM's next-token accuracy at no dispatch of its own, where the composite slices the
+ * logits and labels, takes the argmax, compares, masks and sums (eight dispatches a step).
+ *
+ * Dispatches: forward 2 (per-row loss, log-sum-exp and hit; the mean), backward 1.
  */
 import * as tf from '@tensorflow/tfjs';
-import { rowProgram, runProgram } from './program';
+import { rowProgram, runIntoWritable, runProgram } from './program';
 
 export const CROSS_ENTROPY_DISPATCHES = { forward: 2, backward: 1 };
 
@@ -26,16 +31,22 @@ const labelAt = `
 		return labels[r + 1];
 	}`;
 
-/** Per row: [loss × counted, log-sum-exp] as an (N, 2) tensor. */
+/** Per row: [loss × counted, log-sum-exp, 1 if the first largest logit is the (counted) label] as an (N, 3) tensor. */
 const rowsBody = `
 	let N = uniforms.logitsShape[0];
 	let C = uniforms.logitsShape[1];
 	let ok = row < N;
 	let n = select(0, C, ok);
 	let base = row * C;
-	var m = -3.402823e+38;
-	for (var c = tid; c < n; c += WG) { m = max(m, logits[base + c]); }
-	m = wgMax(m, tid);
+	var mine = -3.402823e+38;
+	var at = 0;
+	for (var c = tid; c < n; c += WG) {
+		let v = logits[base + c];
+		if (v > mine) { mine = v; at = c; }
+	}
+	let m = wgMax(mine, tid);
+	// The first column holding the maximum: the largest of the negated first indices of the threads that hold it.
+	let first = -wgMax(select(-3.402823e+38, -f32(at), mine == m && n > 0), tid);
 	var s = 0.0;
 	var sx = 0.0;
 	for (var c = tid; c < n; c += WG) {
@@ -53,22 +64,29 @@ const rowsBody = `
 		if (tgt < C) { nll = lse - logits[base + tgt]; }
 		let eps = uniforms.smoothing;
 		if (eps > 0.0) { nll = nll * (1.0 - eps) + eps * (lse - sx / f32(C)); }
-		result[row * 2] = select(0.0, nll, label >= 0);
-		result[row * 2 + 1] = lse;
+		result[row * 3] = select(0.0, nll, label >= 0);
+		result[row * 3 + 1] = lse;
+		result[row * 3 + 2] = select(0.0, 1.0, label >= 0 && i32(first) == label);
 	}`;
 
-/** The mean over counted rows, one workgroup. */
-const meanBody = `
+/** The mean over counted rows, one workgroup; with `hits`, the rows whose argmax is their label into `correct`. */
+const meanBody = (hits: boolean) => `
 	let N = uniforms.rowsShape[0];
 	var s = 0.0;
 	var count = 0.0;
+	var right = 0.0;
 	for (var i = tid; i < N; i += WG) {
-		s += rows[i * 2];
+		s += rows[i * 3];
 		count += select(0.0, 1.0, labelAt(i) >= 0);
+		right += rows[i * 3 + 2];
 	}
 	s = wgSum(s, tid);
 	count = wgSum(count, tid);
-	if (row == 0 && tid == 0) { result[0] = s / max(count, 1.0); }`;
+	right = wgSum(right, tid);
+	if (row == 0 && tid == 0) {
+		result[0] = s / max(count, 1.0);
+		${hits ? 'correct[0] = right;' : ''}
+	}`;
 
 /** dlogits; each workgroup recounts the labels (N reads shared by WG threads) instead of a dispatch. */
 const backwardBody = `
@@ -82,7 +100,7 @@ const backwardBody = `
 	let r = min(row, N - 1);
 	let label = labelAt(r);
 	let scale = select(0.0, dy[0] / max(count, 1.0), label >= 0);
-	let lse = rows[r * 2 + 1];
+	let lse = rows[r * 3 + 1];
 	let eps = uniforms.smoothing;
 	let spread = eps / f32(C);
 	let base = row * C;
@@ -104,15 +122,19 @@ function program(key: string, names: string[], shape: number[], rows: number, wi
 /**
  * logits (N, C) float32, labels (N) int32; the mean loss as a scalar, differentiable in logits.
  * `shift` T > 0: each row is scored against the next row's label, the last of every T ignored.
+ * `correct` (a float32 tensor of one element, from `emptyTensor`): given, the forward writes into
+ * it how many counted rows have their label as their first largest logit.
  */
-export function fusedCrossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D, labelSmoothing: number, shift = 0): tf.Scalar {
+export function fusedCrossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D, labelSmoothing: number, shift = 0, correct?: tf.Tensor): tf.Scalar {
 	const [n, c] = logits.shape;
 	const smoothing = [{ type: 'float32' as const, data: [labelSmoothing] }, { type: 'int32' as const, data: [shift] }];
 	const op = tf.customGrad((...args: unknown[]) => {
 		const x = args[0] as tf.Tensor2D;
 		const save = args[1] as tf.GradSaveFunc;
-		const rows = runProgram(program('whetstoneCrossEntropyRows', ['logits', 'labels'], [n, 2], n, c, rowsBody), [x, labels], smoothing);
-		const mean = runProgram(program('whetstoneCrossEntropyMean', ['rows', 'labels'], [1], 1, n, meanBody), [rows, labels], smoothing);
+		const rows = runProgram(program('whetstoneCrossEntropyRows', ['logits', 'labels'], [n, 3], n, c, rowsBody), [x, labels], smoothing);
+		const mean = correct
+			? runIntoWritable(program('whetstoneCrossEntropyMeanHits', ['rows', 'labels', 'correct'], [1], 1, n, meanBody(true)), [rows, labels], [{ name: 'correct', tensor: correct }], smoothing)
+			: runProgram(program('whetstoneCrossEntropyMean', ['rows', 'labels'], [1], 1, n, meanBody(false)), [rows, labels], smoothing);
 		// The labels are saved like the logits: a caller's labels made inside the differentiated
 		// function are disposed when its forward ends, before the backward runs.
 		save([x, rows, labels]);
