@@ -57,6 +57,9 @@ const EXPECTED: Record<string, Count> = {
 	// x + 2·… (a residual block): the norm's 1 / 2 (its dx adds the stream's gradient) and the case's ×2 and add.
 	layerNormResidual: { forward: 3, backward: 3 },
 	rmsNormResidual: { forward: 3, backward: 3 },
+	// (x + δ) + 2·… with the add inside the norm's forward kernel: the same counts, one add fewer than the composite.
+	layerNormAddResidual: { forward: 3, backward: 3 },
+	rmsNormAddResidual: { forward: 3, backward: 3 },
 	// x not differentiated: the row statistics, then dγ with dβ.
 	layerNormParamsOnly: { forward: 1, backward: 2 },
 	geluTanh: { forward: 1, backward: 1 },

@@ -13,7 +13,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { activation, attendPacked, embedding, layerNorm } from '../ops';
-import { layerNormResidual } from '../ops/norm';
+import { layerNormAddResidual, layerNormResidual } from '../ops/norm';
 import { attendCachedHeads } from './kv-cache';
 import { decoderHead, decoderHeadRules, taskLoss } from './heads';
 import { bad, configReader, readHeadFields } from './hf-config';
@@ -100,7 +100,8 @@ function ln(p: Params, name: string, c: Gpt2Config, x: tf.Tensor): tf.Tensor {
 }
 
 /** [x, ln(x)] for a residual block: on the fast path the stream's gradient joins in the norm's backward kernel. */
-function lnResidual(p: Params, name: string, c: Gpt2Config, x: tf.Tensor): [tf.Tensor, tf.Tensor] {
+function lnResidual(p: Params, name: string, c: Gpt2Config, x: tf.Tensor, delta: tf.Tensor | null = null): [tf.Tensor, tf.Tensor] {
+	if (delta) return layerNormAddResidual(x, delta, B(p, name + '.weight'), B(p, name + '.bias'), c.normEps);
 	return layerNormResidual(x, B(p, name + '.weight'), B(p, name + '.bias'), c.normEps);
 }
 
@@ -135,14 +136,17 @@ function hidden(p: Params, c: Gpt2Config, batch: Batch, opts: ForwardOptions = {
 	const tok = embedding(p['transformer.wte.weight'] as tf.Tensor2D, batch.inputIds.reshape([b * t])); // (B*T, d)
 	const posEmb = embedding(p['transformer.wpe.weight'] as tf.Tensor2D, pos.reshape([b * t])); // (B*T, d)
 	let x = drop.apply(tok.add(posEmb).reshape([b, t, c.hiddenSize]), c.embdPdrop); // (B, T, d)
+	// The stream x and the sublayer output not yet added to it: each norm adds it as it reads x
+	// (on the fast path in its own kernel, so the residual adds cost no dispatch).
+	let delta: tf.Tensor | null = null;
 	for (let i = 0; i < c.nLayer; i++) {
 		const pre = `transformer.h.${i}.`;
-		const [r1, h1] = lnResidual(p, pre + 'ln_1', c, x); // x and ln_1(x), (B, T, d)
-		x = r1.add(selfAttention(p, pre + 'attn.', c, i, h1, batch.attentionMask, drop, opts));
-		const [r2, h2] = lnResidual(p, pre + 'ln_2', c, x);
-		x = r2.add(mlp(p, pre + 'mlp.', c, h2, drop));
+		const [r1, h1] = lnResidual(p, pre + 'ln_1', c, x, delta); // x (+ δ) and ln_1 of it, (B, T, d)
+		const [r2, h2] = lnResidual(p, pre + 'ln_2', c, r1, selfAttention(p, pre + 'attn.', c, i, h1, batch.attentionMask, drop, opts));
+		x = r2;
+		delta = mlp(p, pre + 'mlp.', c, h2, drop);
 	}
-	return ln(p, 'transformer.ln_f', c, x) as tf.Tensor3D;
+	return (delta ? lnResidual(p, 'transformer.ln_f', c, x, delta)[1] : ln(p, 'transformer.ln_f', c, x)) as tf.Tensor3D;
 }
 
 function forward(p: Params, c: Gpt2Config, batch: Batch, opts: ForwardOptions = {}): tf.Tensor {

@@ -18,7 +18,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { activation, applyRope, applyRopeHeads, attendHeads, attendPacked, embedding, linearSideBySide, mergeHeads, rmsNorm, ropeCosSin, ropeTable, siluGate, siluGatePacked, splitHeads } from '../ops';
 import { useFastPath } from '../fast-path';
-import { rmsNormResidual } from '../ops/norm';
+import { rmsNormAddResidual, rmsNormResidual } from '../ops/norm';
 import { attendCached } from './kv-cache';
 import { ropeTableAt } from '../ops/rope';
 import { decoderHead, decoderHeadRules, taskLoss } from './heads';
@@ -161,10 +161,14 @@ function rms(p: Params, name: string, c: LlamaConfig, x: tf.Tensor): tf.Tensor {
 	return rmsNorm(x, c.normUnitOffset ? w.add(1) : w, c.normEps);
 }
 
-/** [x, rms(x)] for a residual block: on the fast path the stream's gradient joins in the norm's backward kernel. */
-function rmsResidual(p: Params, name: string, c: LlamaConfig, x: tf.Tensor): [tf.Tensor, tf.Tensor] {
+/**
+ * [x, rms(x)] for a residual block, or with `delta` [x + δ, rms(x + δ)]: on the fast path the add
+ * is in the norm's kernel and the stream's gradient joins in the norm's backward kernel.
+ */
+function rmsResidual(p: Params, name: string, c: LlamaConfig, x: tf.Tensor, delta: tf.Tensor | null = null): [tf.Tensor, tf.Tensor] {
 	const w = p[name + '.weight'] as tf.Tensor1D;
-	return rmsNormResidual(x, c.normUnitOffset ? w.add(1) : w, c.normEps);
+	const gamma = (c.normUnitOffset ? w.add(1) : w) as tf.Tensor1D;
+	return delta ? rmsNormAddResidual(x, delta, gamma, c.normEps) : rmsNormResidual(x, gamma, c.normEps);
 }
 
 interface Rope {
@@ -173,9 +177,10 @@ interface Rope {
 }
 
 function selfAttention(p: Params, pre: string, c: LlamaConfig, layer: number, x: tf.Tensor, rope: Rope, mask: tf.Tensor2D | undefined, drop: Dropout, opts: ForwardOptions): tf.Tensor {
-	const [qx, kx, vx] = c.fusedProjections
-		? tf.split(proj(p, pre + 'qkv_proj', x, drop), [c.nHead * c.headDim, c.nKvHead * c.headDim, c.nKvHead * c.headDim], -1) // (B, T, q), 2 x (B, T, kv)
-		: [proj(p, pre + 'q_proj', x, drop), proj(p, pre + 'k_proj', x, drop), proj(p, pre + 'v_proj', x, drop)];
+	const projections = () =>
+		c.fusedProjections
+			? tf.split(proj(p, pre + 'qkv_proj', x, drop), [c.nHead * c.headDim, c.nKvHead * c.headDim, c.nKvHead * c.headDim], -1) // (B, T, q), 2 x (B, T, kv)
+			: [proj(p, pre + 'q_proj', x, drop), proj(p, pre + 'k_proj', x, drop), proj(p, pre + 'v_proj', x, drop)];
 	if (!opts.kv) {
 		// Heads side by side, as the projections give them: RoPE on (B, T, nh, hs) with the tables
 		// viewed as (B or 1, T, 1, hs), then attention with no split or merge transposes.
@@ -192,11 +197,13 @@ function selfAttention(p: Params, pre: string, c: LlamaConfig, layer: number, x:
 			const y = attendPacked(turned, c.nHead, c.nKvHead, { causal: true, keyMask: mask, window: c.slidingWindow, dropout: drop.attention(c.attentionDropout) }); // (B, T, nh*hs)
 			return proj(p, pre + 'o_proj', y, drop); // (B, T, d)
 		}
+		const [qx, kx, vx] = projections();
 		const q = applyRope(qx.reshape([b, t, c.nHead, hs]), cos, sin).reshape([b, t, c.nHead * hs]); // (B, T, nh*hs)
 		const k = applyRope(kx.reshape([b, t, c.nKvHead, hs]), cos, sin).reshape([b, t, c.nKvHead * hs]); // (B, T, nkv*hs)
 		const y = attendHeads(q, k, vx, c.nHead, c.nKvHead, { causal: true, keyMask: mask, window: c.slidingWindow, dropout: drop.attention(c.attentionDropout) }); // (B, T, nh*hs)
 		return proj(p, pre + 'o_proj', y, drop); // (B, T, d)
 	}
+	const [qx, kx, vx] = projections();
 	const q = applyRope(splitHeads(qx, c.nHead), rope.cos, rope.sin); // (B, nh, T, hs)
 	const k = applyRope(splitHeads(kx, c.nKvHead), rope.cos, rope.sin); // (B, nkv, T, hs)
 	const v = splitHeads(vx, c.nKvHead); // (B, nkv, T, hs)
@@ -263,14 +270,17 @@ export function decoderHidden(p: Params, c: LlamaConfig, batch: Batch, opts: For
 		: ropeTable(t, c.headDim, c.ropeTheta, c.ropePositionScale); // (1, 1, T, hs)
 	let x = embedding(p['model.embed_tokens.weight'] as tf.Tensor2D, batch.inputIds.reshape([b * t])).reshape([b, t, c.hiddenSize]); // (B, T, d)
 	if (c.embedScale !== undefined && c.embedScale !== 1) x = x.mul(c.embedScale);
+	// The stream x and the sublayer output not yet added to it: each norm adds it as it reads x
+	// (on the fast path in its own kernel, so the residual adds cost no dispatch).
+	let delta: tf.Tensor | null = null;
 	for (let i = 0; i < c.nLayer; i++) {
 		const pre = `model.layers.${i}.`;
-		const [r1, h1] = rmsResidual(p, pre + 'input_layernorm', c, x); // x and its norm, (B, T, d)
-		x = r1.add(selfAttention(p, pre + 'self_attn.', c, i, h1, rope, batch.attentionMask, drop, opts));
-		const [r2, h2] = rmsResidual(p, pre + 'post_attention_layernorm', c, x);
-		x = r2.add(mlp(p, pre + 'mlp.', c, h2, drop));
+		const [r1, h1] = rmsResidual(p, pre + 'input_layernorm', c, x, delta); // x (+ δ) and its norm, (B, T, d)
+		const [r2, h2] = rmsResidual(p, pre + 'post_attention_layernorm', c, r1, selfAttention(p, pre + 'self_attn.', c, i, h1, rope, batch.attentionMask, drop, opts));
+		x = r2;
+		delta = mlp(p, pre + 'mlp.', c, h2, drop);
 	}
-	return rms(p, 'model.norm', c, x) as tf.Tensor3D;
+	return (delta ? rmsResidual(p, 'model.norm', c, x, delta)[1] : rms(p, 'model.norm', c, x)) as tf.Tensor3D;
 }
 
 export function decoderForward(p: Params, c: LlamaConfig, batch: Batch, opts: ForwardOptions = {}): tf.Tensor {

@@ -13,7 +13,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from '../../shared/config';
 import { Prng } from '../../shared/prng';
 import { attendPacked, embedding, geluTanh, layerNorm, linear, meanPool } from '../ops';
-import { layerNormResidual } from '../ops/norm';
+import { layerNormAddResidual, layerNormResidual } from '../ops/norm';
 import { addPositions } from '../ops/positions';
 
 export type Params = Record<string, tf.Tensor>;
@@ -112,14 +112,21 @@ export function hiddenStates(p: Params, c: ModelConfig, batch: Batch, o: Forward
 	let x = embedding(p['transformer.wte.weight'] as tf.Tensor2D, batch.inputIds); // (B, T, d)
 	x = addPositions(x as tf.Tensor3D, p['transformer.wpe.weight'] as tf.Tensor2D); // (B, T, d) + (T, d)
 	x = dropout(x, c.dropout, o, 1);
+	// [x (+ δ), ln of it]: δ is the sublayer output not yet added to the stream. On the fast path the
+	// add is in the norm's kernel and the residual stream's gradient joins in its backward kernel.
+	const norm = (name: string, s: tf.Tensor, d: tf.Tensor | null) => {
+		const [g, b] = [p[name + '.weight'] as tf.Tensor1D, p[name + '.bias'] as tf.Tensor1D];
+		return d ? layerNormAddResidual(s, d, g, b) : layerNormResidual(s, g, b);
+	};
+	let delta: tf.Tensor | null = null;
 	for (let i = 0; i < c.nLayer; i++) {
 		const pre = `transformer.h.${i}.`;
-		// [x, ln(x)]: on the fast path the residual stream's gradient joins in the norm's backward kernel.
-		const [r1, ln1] = layerNormResidual(x, p[pre + 'ln_1.weight'] as tf.Tensor1D, p[pre + 'ln_1.bias'] as tf.Tensor1D);
-		x = r1.add(causalSelfAttention(p, pre + 'attn.', c, ln1 as tf.Tensor3D, batch.attentionMask, o, 10 + 4 * i));
-		const [r2, ln2] = layerNormResidual(x, p[pre + 'ln_2.weight'] as tf.Tensor1D, p[pre + 'ln_2.bias'] as tf.Tensor1D);
-		x = r2.add(mlp(p, pre + 'mlp.', c, ln2, o, 12 + 4 * i));
+		const [r1, ln1] = norm(pre + 'ln_1', x, delta);
+		const [r2, ln2] = norm(pre + 'ln_2', r1, causalSelfAttention(p, pre + 'attn.', c, ln1 as tf.Tensor3D, batch.attentionMask, o, 10 + 4 * i));
+		x = r2;
+		delta = mlp(p, pre + 'mlp.', c, ln2, o, 12 + 4 * i);
 	}
+	if (delta) return norm('transformer.ln_f', x, delta)[1] as tf.Tensor3D;
 	return layerNorm(x, p['transformer.ln_f.weight'] as tf.Tensor1D, p['transformer.ln_f.bias'] as tf.Tensor1D) as tf.Tensor3D;
 }
 

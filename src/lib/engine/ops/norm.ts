@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { useFastPath } from '../fast-path';
-import { fusedLayerNorm, fusedNormResidual, fusedRmsNorm } from './fused/norm';
+import { fusedLayerNorm, fusedNormAddResidual, fusedNormResidual, fusedRmsNorm } from './fused/norm';
 
 /** The fused kernels (fused/norm.ts) take float32 rows; the composite below is their reference. */
 function fused(x: tf.Tensor, gamma: tf.Tensor1D): boolean {
@@ -52,4 +52,28 @@ export function rmsNormResidual(x: tf.Tensor, gamma: tf.Tensor1D, eps = 1e-6): [
 		return [r.reshape(x.shape), y.reshape(x.shape)];
 	}
 	return [x, rmsNorm(x, gamma, eps)];
+}
+
+/**
+ * A pre-norm block's residual add and the next norm, `[x + δ, layerNorm(x + δ)]`: on the fast path
+ * one kernel adds and normalises (the sum is its second output), so the add costs no dispatch; the
+ * composite adds, then normalises.
+ */
+export function layerNormAddResidual(x: tf.Tensor, delta: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps = 1e-5): [tf.Tensor, tf.Tensor] {
+	if (fused(x, gamma) && delta.dtype === 'float32' && beta.dtype === 'float32' && tf.util.arraysEqual(x.shape, delta.shape)) {
+		const [s, y] = fusedNormAddResidual(false, rows(x), rows(delta), gamma, beta, eps);
+		return [s.reshape(x.shape), y.reshape(x.shape)];
+	}
+	const s = x.add(delta);
+	return [s, layerNorm(s, gamma, beta, eps)];
+}
+
+/** `[x + δ, rmsNorm(x + δ)]`, as `layerNormAddResidual`. */
+export function rmsNormAddResidual(x: tf.Tensor, delta: tf.Tensor, gamma: tf.Tensor1D, eps = 1e-6): [tf.Tensor, tf.Tensor] {
+	if (fused(x, gamma) && delta.dtype === 'float32' && tf.util.arraysEqual(x.shape, delta.shape)) {
+		const [s, y] = fusedNormAddResidual(true, rows(x), rows(delta), gamma, null, eps);
+		return [s.reshape(x.shape), y.reshape(x.shape)];
+	}
+	const s = x.add(delta);
+	return [s, rmsNorm(s, gamma, eps)];
 }

@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import { fastPathEnabled, setFastPath } from '../../fast-path';
 import { gpuErrorLog } from '../../backend';
 import { crossEntropy } from '../loss';
-import { layerNorm, layerNormResidual, rmsNorm, rmsNormResidual } from '../norm';
+import { layerNorm, layerNormAddResidual, layerNormResidual, rmsNorm, rmsNormAddResidual, rmsNormResidual } from '../norm';
 import { geluErf, geluTanh, silu, siluGate, siluGatePacked } from '../activations';
 import { linear, linearSideBySide } from '../linear';
 import { applyRope, applyRopeHeads } from '../rope';
@@ -347,6 +347,32 @@ function problems(seed: number): Problem[] {
 			names: ['y', 'dx', 'dgamma'],
 			op: (x, g) => {
 				const [r, y] = rmsNormResidual(x, g as tf.Tensor1D, 1e-6);
+				return r.mul(2).add(y);
+			}
+		});
+	}
+	// The residual add folded into the norm: [x + δ, norm(x + δ)] from one forward kernel (the sum its
+	// second output); x and δ take the same dx. The case's ×2 and add as above.
+	for (const [n, d] of [[7, 63], [33, 130]]) {
+		out.push({
+			kernel: 'layerNormAddResidual',
+			shape: `rows ${n} × width ${d}`,
+			claimed: { forward: LAYER_NORM_DISPATCHES.forward + 2, backward: LAYER_NORM_DISPATCHES.backward + 1 },
+			inputs: [normal([n, d], 2, 0.5), normal([n, d], 1), normal([d], 0.2, 1), normal([d], 0.2)],
+			names: ['y', 'dx', 'ddelta', 'dgamma', 'dbeta'],
+			op: (x, dl, g, b) => {
+				const [r, y] = layerNormAddResidual(x, dl, g as tf.Tensor1D, b as tf.Tensor1D, 1e-5);
+				return r.mul(2).add(y);
+			}
+		});
+		out.push({
+			kernel: 'rmsNormAddResidual',
+			shape: `rows ${n} × width ${d}`,
+			claimed: { forward: RMS_NORM_DISPATCHES.forward + 2, backward: RMS_NORM_DISPATCHES.backward + 1 },
+			inputs: [normal([n, d], 2, 0.5), normal([n, d], 1), normal([d], 0.2, 1)],
+			names: ['y', 'dx', 'ddelta', 'dgamma'],
+			op: (x, dl, g) => {
+				const [r, y] = rmsNormAddResidual(x, dl, g as tf.Tensor1D, 1e-6);
 				return r.mul(2).add(y);
 			}
 		});

@@ -9,9 +9,14 @@
  *
  * Dispatches: forward 1; backward 2 (dx with the statistics, then dγ and dβ), 1 (dx) when γ and
  * β are frozen.
+ *
+ * The add-residual form (`fusedNormAddResidual`) takes the residual stream x and the sublayer's
+ * output δ and gives [x + δ, norm(x + δ)] from the one forward kernel, which writes the sum as a
+ * second output: a pre-norm block's residual add costs no dispatch of its own. Its backward is the
+ * residual form's (the stream's gradient added in the dx kernel), and x and δ take that same dx.
  */
 import * as tf from '@tensorflow/tfjs';
-import { elementwiseProgram, emptyTensor, rowProgram, runIntoWritable, runProgram, runProgramInfo } from './program';
+import { elementwiseProgram, emptyTensor, rowProgram, runIntoWritable, runProgram, runProgramInfo, withWritableBindings, type WebGPUProgram } from './program';
 
 export const LAYER_NORM_DISPATCHES = { forward: 1, backward: 2 };
 export const RMS_NORM_DISPATCHES = { forward: 1, backward: 2 };
@@ -186,6 +191,97 @@ function register(): void {
 			}
 		});
 	}
+}
+
+const ADD_KERNELS = { layer: 'WhetstoneLayerNormAddResidual', rms: 'WhetstoneRmsNormAddResidual' };
+let addRegistered = false;
+
+/** The forward body reading x + δ wherever it read x, and writing that sum to `sum` as well. */
+function addForwardBody(rms: boolean): string {
+	const store = 'for (var c = tid; c < n; c += WG) {\n\t\tresult[base + c]';
+	const body = forwardBody(rms).replaceAll('x[base + c]', '(x[base + c] + delta[base + c])');
+	if (!body.includes(store)) throw new Error('fusedNormAddResidual: the forward body no longer has the loop it adds the sum to.');
+	return body.replace(store, 'for (var c = tid; c < n; c += WG) {\n\t\tsum[base + c] = x[base + c] + delta[base + c];\n\t\tresult[base + c]');
+}
+
+interface WritableInfoBackend {
+	runWebGPUProgram(program: WebGPUProgram, inputs: tf.TensorInfo[], dtype: tf.DataType, uniforms?: { type: 'float32'; data: number[] }[]): tf.TensorInfo;
+	makeTensorInfo(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+}
+
+function registerAdd(): void {
+	if (addRegistered) return;
+	addRegistered = true;
+	for (const rms of [false, true]) {
+		const kind = rms ? 'Rms' : 'Layer';
+		const kernelName = rms ? ADD_KERNELS.rms : ADD_KERNELS.layer;
+		tf.registerKernel({
+			kernelName,
+			backendName: 'webgpu',
+			kernelFunc: ({ inputs, backend, attrs }) => {
+				const { eps } = attrs as unknown as NormAttrs;
+				const names = rms ? ['x', 'delta', 'gamma'] : ['x', 'delta', 'gamma', 'beta'];
+				const infos = names.map((k) => inputs[k] as tf.TensorInfo);
+				const [n, d] = infos[0].shape;
+				const b = backend as unknown as WritableInfoBackend;
+				const sum = b.makeTensorInfo([n, d], 'float32');
+				const program = rowProgram(`whetstone${kind}NormAdd`, [...names, 'sum'], [n, d], n, d, addForwardBody(rms), 'eps : f32,');
+				const y = withWritableBindings(['sum'], kernelName, () => b.runWebGPUProgram(program, [...infos, sum], 'float32', [{ type: 'float32', data: [eps] }]));
+				return [sum, y];
+			}
+		});
+		tf.registerGradient({
+			kernelName,
+			inputsToSave: ['gamma'],
+			outputsToSave: [true, false],
+			gradFunc: (dyIn, saved, attrs) => {
+				const { eps } = attrs as unknown as NormAttrs;
+				const [gamma, x] = saved; // x: the sum, what was normalised
+				const [dRes, dy] = dyIn as tf.Tensor[];
+				const [n, d] = x.shape;
+				const epsU = [{ type: 'float32' as const, data: [eps] }];
+				const stats = emptyTensor([n, 2]);
+				const dBeta = rms ? null : emptyTensor([d]);
+				// dx is written once into a tensor made here (tfjs disposes what a gradient thunk makes
+				// but returns), and x and δ each take a clone of it: the same buffer, no dispatch.
+				const dx = emptyTensor([n, d]);
+				let haveDx = false;
+				let haveDBeta = false;
+				const dxOnce = () => {
+					if (!haveDx) {
+						const program = rowProgram(`whetstone${kind}NormDxResidual`, ['x', 'gamma', 'dy', 'dRes', 'stats'], [n, d], n, d, dxBody(rms, true), 'eps : f32,');
+						runIntoWritable(program, [x, gamma, dy, dRes], [{ name: 'stats', tensor: stats }], epsU, dx);
+						haveDx = true;
+					}
+					return dx.clone();
+				};
+				const dGamma = () => {
+					if (!haveDx) runIntoWritable(rowProgram(`whetstone${kind}NormStats`, ['x'], [n, 2], n, d, statsBody(rms), 'eps : f32,'), [x], [], epsU, stats);
+					const program = elementwiseProgram(`whetstone${kind}NormDGamma`, ['x', 'dy', 'stats', ...(rms ? [] : ['dBeta'])], [d], dGammaBody(rms));
+					const out = runIntoWritable(program, [x, dy, stats], dBeta ? [{ name: 'dBeta', tensor: dBeta }] : []);
+					haveDBeta = true;
+					return out;
+				};
+				const grads: Record<string, () => tf.Tensor> = { x: dxOnce, delta: dxOnce, gamma: dGamma };
+				if (dBeta)
+					grads.beta = () => {
+						if (!haveDBeta) dGamma().dispose();
+						return dBeta.clone();
+					};
+				return grads;
+			}
+		});
+	}
+}
+
+/**
+ * [x + δ, norm(x + δ)] in one forward dispatch (see the file's comment); x, δ (N, D). The sum's
+ * gradient is added in the norm's dx kernel, and x and δ both take that dx.
+ */
+export function fusedNormAddResidual(rms: boolean, x: tf.Tensor2D, delta: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D | null, eps: number): [tf.Tensor2D, tf.Tensor2D] {
+	registerAdd();
+	const inputs = rms ? { x, delta, gamma } : { x, delta, gamma, beta: beta as tf.Tensor1D };
+	return tf.engine().runKernel(rms ? ADD_KERNELS.rms : ADD_KERNELS.layer, inputs as unknown as tf.NamedTensorMap, { eps, rms } as unknown as tf.NamedAttrMap) as unknown as [tf.Tensor2D, tf.Tensor2D];
 }
 
 function normOp(rms: boolean, x: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D | null, eps: number): tf.Tensor2D {
