@@ -17,7 +17,6 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { activation, applyRope, applyRopeHeads, attendHeads, attendPacked, embedding, linearSideBySide, mergeHeads, rmsNorm, ropeCosSin, ropeTable, siluGate, siluGatePacked, splitHeads } from '../ops';
-import { useFastPath } from '../fast-path';
 import { rmsNormAddResidual, rmsNormResidual } from '../ops/norm';
 import { attendCached } from './kv-cache';
 import { ropeTableAt } from '../ops/rope';
@@ -215,13 +214,12 @@ function selfAttention(p: Params, pre: string, c: LlamaConfig, layer: number, x:
 const unadapted = (p: Params, names: string[]) => names.every((n) => !p[n + '.lora_A.weight']);
 
 /**
- * On the fast path, q | k | v as one (B, T, (nh + 2·nkv)·hs) projection: Phi-3's own qkv_proj, or
- * Llama's three weights joined by buffer copies (`linearSideBySide`): one matmul each way and one
- * dW instead of three, and no adds summing dx. Null off the fast path, and where a projection
- * has a LoRA adapter of its own (its low-rank term belongs to its part of the output).
+ * q | k | v as one (B, T, (nh + 2·nkv)·hs) projection: Phi-3's own qkv_proj, or Llama's three
+ * weights side by side (`linearSideBySide`: on the fast path joined by buffer copies, so one matmul
+ * each way and one dW instead of three, and no adds summing dx). Null where a projection has a LoRA
+ * adapter of its own (its low-rank term belongs to its part of the output).
  */
 function packedQkv(p: Params, pre: string, c: LlamaConfig, x: tf.Tensor, drop: Dropout): tf.Tensor | null {
-	if (!useFastPath()) return null;
 	if (c.fusedProjections) return proj(p, pre + 'qkv_proj', x, drop);
 	const names = ['q_proj', 'k_proj', 'v_proj'].map((n) => pre + n);
 	if (!unadapted(p, names)) return null;
@@ -240,7 +238,7 @@ function gated(c: LlamaConfig, gate: tf.Tensor, up: tf.Tensor): tf.Tensor {
 
 function mlp(p: Params, pre: string, c: LlamaConfig, x: tf.Tensor, drop: Dropout): tf.Tensor {
 	const silu = c.hiddenAct === 'silu' || c.hiddenAct === 'swish';
-	if (useFastPath() && silu && (c.fusedProjections || unadapted(p, [pre + 'gate_proj', pre + 'up_proj']))) {
+	if (silu && (c.fusedProjections || unadapted(p, [pre + 'gate_proj', pre + 'up_proj']))) {
 		// [gate | up] as one projection (Phi-3's gate_up_proj, or Llama's two weights joined) and the
 		// gate read from it: one matmul each way, one dW, one gate kernel each way.
 		const gu = c.fusedProjections
