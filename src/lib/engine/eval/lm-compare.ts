@@ -8,22 +8,13 @@
  */
 import { Prng } from '../../shared/prng';
 import type { EvaluationResult, LmExamples } from '../../shared/types';
-import { quantile } from './bootstrap';
+import { quantile, type PairedMetricOf } from './bootstrap';
 
 export type LmMetric = 'perplexity' | 'tokenAccuracy';
 export const LM_HIGHER_IS_BETTER: Record<LmMetric, boolean> = { perplexity: false, tokenAccuracy: true };
 
-export interface LmPairedMetric {
-	metric: LmMetric;
-	a: number;
-	b: number;
-	/** a − b with its percentile-bootstrap interval (perplexity: lower is better). */
-	diff: number;
-	low: number;
-	high: number;
-	/** Share of resamples in which A is not better than B: a one-sided p-value. */
-	shareNotBetter: number;
-}
+/** A paired difference of perplexity (lower is better) or token accuracy, without a two-sided p-value. */
+export type LmPairedMetric = Omit<PairedMetricOf<LmMetric>, 'pValue'>;
 
 export interface LmComparison {
 	/** Sequences both scored, and how many each scored. */
