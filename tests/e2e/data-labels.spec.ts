@@ -349,6 +349,12 @@ test('data screen: labels — multi-label column, class balance, rename/merge/dr
 	const [report] = await Promise.all([page.waitForEvent('download'), page.getByTestId('download-html').click()]);
 	const html = readFileSync((await report.path())!, 'utf8');
 	for (const text of ['Multi-label classification', 'two-sided p', 'Hamming loss (lower is better)', 'subset accuracy']) expect(html).toContain(text);
+	// The same report as JSON: the four paired differences, the first (micro F1) the one the verdict reads.
+	const [json] = await Promise.all([page.waitForEvent('download'), page.getByTestId('download-json').click()]);
+	const data = JSON.parse(readFileSync((await json.path())!, 'utf8'));
+	expect(data.kind).toBe('multi-label');
+	expect(data.difference.metrics.map((m: { metric: string }) => m.metric)).toEqual(['micro F1', 'macro F1', 'subset accuracy', 'Hamming loss']);
+	expect(data.difference.metrics[0].diff).toBeCloseTo(await diffOf('microF1'), 2);
 	// From the top: the page's sticky bar would otherwise sit over the table in a full-page shot.
 	await page.evaluate(() => window.scrollTo(0, 0));
 	await shot(page, 'data-labels-multilabel-compare');

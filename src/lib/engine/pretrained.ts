@@ -26,7 +26,7 @@ import type { SafetensorsTensor } from './io/safetensors';
 import { hostParamsFromCheckpoint, initMissing } from './models/load';
 import { resolveConfig } from './models/registry';
 import type { ArchSpec, Batch, HfConfigBase, Params } from './models/spec';
-import { causalLmLossAndCorrect, taskLoss } from './models/heads';
+import { causalLmLossAndCorrect } from './models/heads';
 import { readTensors, toTensors, toVariables, type HostTensor } from './tensors';
 import { FULL, planMethod, type FineTuneMethod } from '../shared/method';
 import { adapterNames, initAdapters, loraSetup, mergeAdapters, withLora, type LoraSetup } from './train/lora';
@@ -272,15 +272,9 @@ export class PretrainedSession {
 			return { loss, correct };
 		}
 		const lm = hb as LmHostBatch;
-		const [b, t] = [hb.rows, hb.length];
-		const labels = tf.tensor2d(lm.tokenLabels, [b, t], 'int32');
-		// The decoders' own loss: on the fast path the accuracy comes out of the loss kernels.
-		if (this.spec.loss === taskLoss && this.hf.task === 'causal-lm') return causalLmLossAndCorrect(logits, labels);
-		const loss = this.spec.loss(logits, labels, this.hf);
-		const next = labels.slice([0, 1], [b, t - 1]); // (B, T-1): what position t predicts
-		const pred = logits.slice([0, 0, 0], [b, t - 1, -1]).argMax(-1).toInt(); // (B, T-1)
-		const correct = pred.equal(next).logicalAnd(next.greaterEqual(0)).toFloat().sum();
-		return { loss, correct };
+		// A causal LM (encoders are refused for language modelling at load): its loss is every decoder
+		// spec's (taskLoss → causalLmLoss), with the next-token hits, on the fast path from the loss kernels.
+		return causalLmLossAndCorrect(logits, tf.tensor2d(lm.tokenLabels, [hb.rows, hb.length], 'int32'));
 	}
 
 	/**

@@ -49,7 +49,7 @@ export function causalLmLossAndCorrect(logits: tf.Tensor, labels: tf.Tensor): { 
 		const pred = logits.slice([0, 0, 0], [b, t - 1, v]).argMax(-1); // (B, T-1)
 		// 1 where pred = next (integers: 1 − min(|pred − next|, 1)), by ops that have gradients (zero
 		// ones, through argmax), so a caller may differentiate something built from the count.
-		const hit = tf.onesLike(next).toFloat().sub(pred.toFloat().sub(next.toFloat()).abs().minimum(1));
+		const hit = tf.scalar(1).sub(pred.toFloat().sub(next.toFloat()).abs().minimum(1));
 		return { loss, correct: hit.mul(next.greaterEqual(0).toFloat()).sum() as tf.Scalar };
 	});
 }

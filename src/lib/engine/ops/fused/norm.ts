@@ -118,12 +118,53 @@ function kernelName(rms: boolean, residual: boolean): string {
 let registered = false;
 
 /**
+ * The gradient thunks of a norm over rows x (N, D) with γ, for its upstream dy and, in the residual
+ * forms, the residual stream's gradient `dRes` (added in the dx kernel). The statistics, dx and dβ
+ * are written into tensors made here, when the backward reaches the op (tfjs disposes what a thunk
+ * makes but does not return): dx's dispatch fills the statistics, dγ's fills dβ. tfjs asks in input
+ * order (x, γ, β), and each thunk still works alone, computing what an earlier one would have left;
+ * `dx` may be asked twice (the add form's x and δ) and runs its kernel once.
+ */
+function normGrads(rms: boolean, x: tf.Tensor, gamma: tf.Tensor, dy: tf.Tensor, dRes: tf.Tensor | null, eps: number): { dx: () => tf.Tensor; dGamma: () => tf.Tensor; dBeta?: () => tf.Tensor } {
+	const kind = rms ? 'Rms' : 'Layer';
+	const [n, d] = x.shape;
+	const epsU = [{ type: 'float32' as const, data: [eps] }];
+	const stats = emptyTensor([n, 2]);
+	const dxOut = emptyTensor([n, d]);
+	const dBeta = rms ? null : emptyTensor([d]);
+	let haveDx = false;
+	let haveDBeta = false;
+	const dx = () => {
+		if (!haveDx) {
+			const names = ['x', 'gamma', 'dy', ...(dRes ? ['dRes'] : []), 'stats'];
+			const program = rowProgram(`whetstone${kind}NormDx${dRes ? 'Residual' : ''}`, names, [n, d], n, d, dxBody(rms, dRes !== null), 'eps : f32,');
+			runIntoWritable(program, dRes ? [x, gamma, dy, dRes] : [x, gamma, dy], [{ name: 'stats', tensor: stats }], epsU, dxOut);
+			haveDx = true;
+		}
+		// A new tensor on the same buffer (no dispatch): dxOut itself goes when the backward pass ends.
+		return dxOut.clone();
+	};
+	const dGamma = () => {
+		if (!haveDx) runIntoWritable(rowProgram(`whetstone${kind}NormStats`, ['x'], [n, 2], n, d, statsBody(rms), 'eps : f32,'), [x], [], epsU, stats);
+		const program = elementwiseProgram(`whetstone${kind}NormDGamma`, ['x', 'dy', 'stats', ...(rms ? [] : ['dBeta'])], [d], dGammaBody(rms));
+		const out = runIntoWritable(program, [x, dy, stats], dBeta ? [{ name: 'dBeta', tensor: dBeta }] : []);
+		haveDBeta = true;
+		return out;
+	};
+	if (!dBeta) return { dx, dGamma };
+	return {
+		dx,
+		dGamma,
+		dBeta: () => {
+			if (!haveDBeta) dGamma().dispose();
+			return dBeta.clone();
+		}
+	};
+}
+
+/**
  * A registered kernel and gradient for each norm rather than tf.customGrad: each gradient is
- * computed only if something needs it, so a frozen γ and β (LoRA) cost dx alone. The row
- * statistics and dβ are second outputs, written into tensors made when the backward reaches this
- * op (they live as long as the backward pass): dx's dispatch fills the statistics, dγ's fills dβ.
- * tfjs asks for the gradients in input order (x, γ, β); each thunk still works alone, computing
- * what an earlier one would have left.
+ * computed only if something needs it, so a frozen γ and β (LoRA) cost dx alone (`normGrads`).
  *
  * The residual kernels have two outputs, x itself (the same buffer, no dispatch) and the norm: a
  * pre-norm block adds its sublayer to the first, so x has one use on the tape and the gradient of
@@ -155,39 +196,11 @@ function register(): void {
 			kernelName: kernelName(rms, residual),
 			inputsToSave: ['x', 'gamma'],
 			gradFunc: (dyIn, saved, attrs) => {
-				const { eps } = attrs as unknown as NormAttrs;
 				const [x, gamma] = saved;
 				// The residual kernels get [d(x passed through), d(norm)].
 				const [dRes, dy] = residual ? (dyIn as tf.Tensor[]) : [null, dyIn as tf.Tensor];
-				const [n, d] = x.shape;
-				const epsU = [{ type: 'float32' as const, data: [eps] }];
-				const stats = emptyTensor([n, 2]);
-				const dBeta = rms ? null : emptyTensor([d]);
-				let haveStats = false;
-				let haveDBeta = false;
-				const dx = () => {
-					const names = ['x', 'gamma', 'dy', ...(dRes ? ['dRes'] : []), 'stats'];
-					const program = rowProgram(`whetstone${kind}NormDx${dRes ? 'Residual' : ''}`, names, [n, d], n, d, dxBody(rms, dRes !== null), 'eps : f32,');
-					const out = runIntoWritable(program, dRes ? [x, gamma, dy, dRes] : [x, gamma, dy], [{ name: 'stats', tensor: stats }], epsU);
-					haveStats = true;
-					return out;
-				};
-				const dGamma = () => {
-					if (!haveStats) runIntoWritable(rowProgram(`whetstone${kind}NormStats`, ['x'], [n, 2], n, d, statsBody(rms), 'eps : f32,'), [x], [], epsU, stats);
-					haveStats = true;
-					const program = elementwiseProgram(`whetstone${kind}NormDGamma`, ['x', 'dy', 'stats', ...(rms ? [] : ['dBeta'])], [d], dGammaBody(rms));
-					const out = runIntoWritable(program, [x, dy, stats], dBeta ? [{ name: 'dBeta', tensor: dBeta }] : []);
-					haveDBeta = true;
-					return out;
-				};
-				const grads: Record<string, () => tf.Tensor> = { x: dx, gamma: dGamma };
-				if (dBeta)
-					grads.beta = () => {
-						if (!haveDBeta) dGamma().dispose();
-						// A new tensor on the same buffer: dBeta itself goes when the backward pass ends.
-						return dBeta.clone();
-					};
-				return grads;
+				const g = normGrads(rms, x, gamma, dy, dRes, (attrs as unknown as NormAttrs).eps);
+				return { x: g.dx, gamma: g.dGamma, ...(g.dBeta ? { beta: g.dBeta } : {}) };
 			}
 		});
 	}
@@ -235,40 +248,11 @@ function registerAdd(): void {
 			inputsToSave: ['gamma'],
 			outputsToSave: [true, false],
 			gradFunc: (dyIn, saved, attrs) => {
-				const { eps } = attrs as unknown as NormAttrs;
 				const [gamma, x] = saved; // x: the sum, what was normalised
 				const [dRes, dy] = dyIn as tf.Tensor[];
-				const [n, d] = x.shape;
-				const epsU = [{ type: 'float32' as const, data: [eps] }];
-				const stats = emptyTensor([n, 2]);
-				const dBeta = rms ? null : emptyTensor([d]);
-				// dx is written once into a tensor made here (tfjs disposes what a gradient thunk makes
-				// but returns), and x and δ each take a clone of it: the same buffer, no dispatch.
-				const dx = emptyTensor([n, d]);
-				let haveDx = false;
-				let haveDBeta = false;
-				const dxOnce = () => {
-					if (!haveDx) {
-						const program = rowProgram(`whetstone${kind}NormDxResidual`, ['x', 'gamma', 'dy', 'dRes', 'stats'], [n, d], n, d, dxBody(rms, true), 'eps : f32,');
-						runIntoWritable(program, [x, gamma, dy, dRes], [{ name: 'stats', tensor: stats }], epsU, dx);
-						haveDx = true;
-					}
-					return dx.clone();
-				};
-				const dGamma = () => {
-					if (!haveDx) runIntoWritable(rowProgram(`whetstone${kind}NormStats`, ['x'], [n, 2], n, d, statsBody(rms), 'eps : f32,'), [x], [], epsU, stats);
-					const program = elementwiseProgram(`whetstone${kind}NormDGamma`, ['x', 'dy', 'stats', ...(rms ? [] : ['dBeta'])], [d], dGammaBody(rms));
-					const out = runIntoWritable(program, [x, dy, stats], dBeta ? [{ name: 'dBeta', tensor: dBeta }] : []);
-					haveDBeta = true;
-					return out;
-				};
-				const grads: Record<string, () => tf.Tensor> = { x: dxOnce, delta: dxOnce, gamma: dGamma };
-				if (dBeta)
-					grads.beta = () => {
-						if (!haveDBeta) dGamma().dispose();
-						return dBeta.clone();
-					};
-				return grads;
+				const g = normGrads(rms, x, gamma, dy, dRes, (attrs as unknown as NormAttrs).eps);
+				// x and δ take the same gradient: `g.dx` writes it once and gives each a clone.
+				return { x: g.dx, delta: g.dx, gamma: g.dGamma, ...(g.dBeta ? { beta: g.dBeta } : {}) };
 			}
 		});
 	}
