@@ -20,7 +20,7 @@ import { generalPerplexity, runGenerationBaseline, runPromptBaseline, type Gener
 import { DEFAULT_GENERATION_ROWS, DEFAULT_MAX_NEW_TOKENS, generateAndScore, generationItems } from './generation-eval';
 import { loadModel, runParity, type ParityCheck, type ParityReference } from '../src/lib/engine/models/parity';
 import type { ModelRef } from '../src/lib/shared/hub';
-import { DivergedError, initialLoopState, stepsPerEpoch, totalSteps as plannedSteps, trainLoop, type Control, type LoopState } from '../src/lib/engine/train/loop';
+import { DivergedError, initialLoopState, loopHooks, stepsPerEpoch, totalSteps as plannedSteps, trainLoop, type Control, type LoopState } from '../src/lib/engine/train/loop';
 import { memoryInfo } from '../src/lib/engine/tensors';
 import { fusedOptimizerCheck } from '../src/lib/engine/train/fused-check';
 import { fusedKernelCheck } from '../src/lib/engine/ops/fused/check';
@@ -1177,8 +1177,17 @@ export const api = {
 	 * For device-loss tests only: destroy the GPU device under the running backend; with
 	 * `refuseNewDevice` the next WebGPU restart fails too. False when not on WebGPU.
 	 */
-	loseDeviceForTest(refuseNewDevice = false): boolean {
-		return destroyDeviceForTest(refuseNewDevice);
+	/**
+	 * For device-loss tests only: lose the device right after the next logged step that takes no
+	 * checkpoint, at or after `fromStep`, so the run has steps logged past its last checkpoint (the
+	 * steps a resume replays) whatever the timing between the page and this worker.
+	 */
+	loseDeviceAfterNextLogForTest(fromStep: number, refuseNewDevice = false): void {
+		loopHooks.afterLog = (step, checkpointing) => {
+			if (step < fromStep || checkpointing) return;
+			loopHooks.afterLog = undefined;
+			destroyDeviceForTest(refuseNewDevice);
+		};
 	},
 
 	/**

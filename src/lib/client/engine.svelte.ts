@@ -475,8 +475,9 @@ export class EngineClient {
 	 * For tests: destroy the engine's GPU device mid-run (the engine must notice, pause at the last
 	 * checkpoint and say so); with `refuseNewDevice`, Resume cannot get a new one and falls back.
 	 */
-	async loseDeviceForTest(refuseNewDevice = false): Promise<boolean> {
-		return this.bridge.call((api) => api.loseDeviceForTest(refuseNewDevice), 30_000);
+	/** Tests only: the worker loses its device after the next logged step at or after `fromStep` that takes no checkpoint. */
+	async loseDeviceAfterNextLogForTest(fromStep: number, refuseNewDevice = false): Promise<void> {
+		await this.bridge.call((api) => api.loseDeviceAfterNextLogForTest(fromStep, refuseNewDevice), 30_000);
 	}
 
 	private onEvent(e: TrainEvent): void {

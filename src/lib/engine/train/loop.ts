@@ -22,6 +22,14 @@ import { learningRateAt, warmupSteps } from './schedule';
 import type { MicroStep, WindowStats } from './step';
 import { allFinite, initialWatchdog, isSuspect, saferLearningRate, watchLoss } from './watchdog';
 
+
+/**
+ * For device-loss tests only: called once a step's metrics are stored, before its checkpoint (if it
+ * takes one), so a test can lose the device at a step the last checkpoint does not hold. Never set
+ * outside tests.
+ */
+export const loopHooks: { afterLog?: (step: number, checkpointing: boolean) => void } = {};
+
 export type LoopState = TrainerState;
 
 export type Control = 'run' | 'pause' | 'stop';
@@ -287,6 +295,7 @@ export async function trainLoop(session: TrainSession, data: LoopData, cfg: RunC
 			continue;
 		}
 		const reason = await flush(evalNow, lr);
+		loopHooks.afterLog?.(step, checkpointNow);
 		const stopEarly = last ? undefined : reason;
 		// Regular checkpoints, the last one, one whenever the validation score improved, and one where early stopping ends the run.
 		if (checkpointNow || improved || stopEarly) await save();
