@@ -11,6 +11,7 @@ import { bandKeysInPool } from './minhash-pool';
 import type { CleanStep, NormalizeOptions } from '../src/lib/data/clean';
 import { hubDatasetApi } from './hub-dataset-api';
 import { compareTokenizers, tokenExample, tokenStats, tokenViewSources, type ExampleSource, type TokenizerChoice } from '../src/lib/data/token-view';
+import { datasetSaveHooks } from '../src/lib/storage/datasets';
 
 export const api = {
 	...watchApi,
@@ -20,7 +21,21 @@ export const api = {
 	/** The chosen files read as a stream with progress (a top-level comlink proxy); kept for planImport and importDataset (src/lib/data/stream.ts). */
 	inspectSource,
 	planImport,
+	/** An import's stages after the read (building, duplicates, hashing, storing) are told to the same `onProgress` as the read. */
 	importDataset,
+	/**
+	 * For Cancel tests only: the next save of a dataset version holds once `afterChunks` of its
+	 * chunks are written, its transaction open, and tells the page, which then ends this worker
+	 * there. It is never released: only the end of the worker ends it.
+	 */
+	holdNextSaveForTest(afterChunks: number, onHeld: (done: number, total: number) => void): void {
+		datasetSaveHooks.afterChunk = (done, total) => {
+			if (done < Math.min(afterChunks, total)) return;
+			datasetSaveHooks.afterChunk = undefined;
+			void Promise.resolve(onHeld(done, total)).catch(() => {});
+			return new Promise<never>(() => {});
+		};
+	},
 	resplitDataset,
 	/** What near-duplicate removal, PII redaction and the leakage fix would change (src/lib/data/clean.ts); near-duplicate signatures hashed on every core (workers/minhash-pool.ts). */
 	/** Check & clean, their stages reported to `onPhase` (a top-level comlink proxy); Cancel ends the worker (nothing half-made is stored). */

@@ -10,12 +10,13 @@ import type { DataApi } from '../../../workers/data-api';
 import type { Objective, SplitConfig, TokenizerConfig } from '../shared/config';
 import type { HubSettings, ModelRef } from '../shared/hub';
 import type { HubDatasetListing, HubReadProgress } from '../data/hub-dataset';
-import type { ImportArgs, PreparedTokens } from '../data/pipeline';
-import type { FileSource, ReadProgress } from '../data/stream';
+import type { ImportArgs, ImportProgress, PreparedTokens } from '../data/pipeline';
+import type { FileSource } from '../data/stream';
+import { getDatasetVersion, newId } from '../storage';
 import type { FoldSpec } from '../data/folds';
 import { proxy, type Remote } from 'comlink';
 import { UserError } from '../shared/errors';
-import type { PhaseProgress } from '../shared/phases';
+import { PHASE_LABELS, type PhaseProgress } from '../shared/phases';
 import type { CleanStep, NormalizeOptions } from '../data/clean';
 import type { LabelStep } from '../data/labels';
 import type { VersionFormat } from '../data/versions';
@@ -27,8 +28,8 @@ export class DataClient {
 	phase = $state<PhaseProgress | null>(null);
 	/** How the last preparation of tokens went, in words (what was reused from the cache, or done and how long it took). */
 	prepared = $state<string | null>(null);
-	/** The files being read (bytes and rows so far); null when none are. */
-	reading = $state<ReadProgress | null>(null);
+	/** The files being read (bytes and rows so far), then an import's stages after the read (a phase with its count); null when none are. */
+	reading = $state<ImportProgress | null>(null);
 	/** Why the worker stopped, until it is restarted (a cancelled preparation is not a crash). */
 	crashed = $state<string | null>(null);
 	private cancelling = false;
@@ -70,6 +71,19 @@ export class DataClient {
 		return this.bridge.call(fn, timeoutMs);
 	}
 
+	/** For tests: resolves once the save that `holdNextSaveForTest` held is holding (chunks written, of how many). */
+	heldSaveForTest: Promise<{ done: number; total: number }> | null = null;
+
+	/**
+	 * For tests: the next import's save holds after `afterChunks` chunks are written, in its open
+	 * transaction, until the worker is ended (Cancel); `heldSaveForTest` says when it holds.
+	 */
+	async holdNextSaveForTest(afterChunks = 1): Promise<void> {
+		let onHeld!: (done: number, total: number) => void;
+		this.heldSaveForTest = new Promise((resolve) => (onHeld = (done, total) => resolve({ done, total })));
+		await this.call((api) => api.holdNextSaveForTest(afterChunks, proxy(onHeld)), 30_000);
+	}
+
 	/** For tests: end the worker behind the bridge's back, with no error event, as the browser does when it closes one. */
 	killSilentlyForTest(): void {
 		(this.bridge as unknown as { worker: Worker | null }).worker?.terminate();
@@ -94,13 +108,34 @@ export class DataClient {
 	 * `source.key` for the counts and the import that follow.
 	 */
 	inspectFiles(source: FileSource) {
-		return this.streaming('Reading the file…', (onProgress) => this.call((api) => api.inspectSource(sourceName(source.files), plainSource(source), onProgress)));
+		return this.streaming(
+			'Reading the file…',
+			() => 'Reading the files was cancelled; nothing was stored.',
+			(onProgress) => this.call((api) => api.inspectSource(sourceName(source.files), plainSource(source), onProgress))
+		);
 	}
 
-	/** `kind` (default classification), `responseColumn` and `pairsFormat` as in the pipeline's `ImportArgs`; a `file`, or the `source` inspected. */
-	importDataset(args: Omit<ImportArgs, 'fileName' | 'bytes' | 'source'> & ({ file: File } | { source: FileSource })) {
+	/**
+	 * `kind` (default classification), `responseColumn` and `pairsFormat` as in the pipeline's
+	 * `ImportArgs`; a `file`, or the `source` inspected. `reading` shows the read, then each stage
+	 * after it, until the version is stored; `cancelReading` stops it at any of them.
+	 */
+	async importDataset(args: Omit<ImportArgs, 'fileName' | 'bytes' | 'source' | 'versionId'> & ({ file: File } | { source: FileSource })) {
 		const { source, rest } = split(args);
-		return this.streaming('Importing…', (onProgress) => this.call((api) => api.importDataset({ ...rest, fileName: sourceName(source.files), source }, onProgress)));
+		const versionId = newId('ds_');
+		try {
+			return await this.streaming('Importing…', cancelledImport, (onProgress) =>
+				this.call((api) => api.importDataset({ ...rest, fileName: sourceName(source.files), source, versionId }, onProgress))
+			);
+		} catch (e) {
+			// A Cancel that came once the save's transaction was committing (the worker's answer not
+			// yet here) ends a worker whose version is already stored, whole: that is the import's result.
+			if ((e as UserError).code === 'cancelled') {
+				const stored = await getDatasetVersion(versionId).catch(() => undefined);
+				if (stored) return stored;
+			}
+			throw e;
+		}
 	}
 
 	/** What importing with these choices would store (counts, duplicates, refusal); quiet: no busy flag, as it follows every choice in the form. */
@@ -109,23 +144,27 @@ export class DataClient {
 		return this.call((api) => api.planImport({ ...rest, fileName: sourceName(source.files), source }));
 	}
 
-	/** Stop reading or importing files: the worker is ended (nothing half-made is stored: a version is saved whole or not at all) and a new one starts on the next call. */
+	/** Stop reading or importing files, at any stage: the worker is ended (nothing half-made is stored: a version is saved whole, in one transaction, or not at all) and a new one starts on the next call. */
 	cancelReading(): void {
 		if (!this.reading && !this.busy) return;
 		this.cancelling = true;
 		this.bridge.crash('cancelled');
 	}
 
-	/** A read of files with its progress in `reading` (the callback crosses as a top-level comlink proxy). */
-	private streaming<T>(what: string, call: (onProgress: (p: ReadProgress) => void) => Promise<T>): Promise<T> {
+	/**
+	 * A read of files (and an import's stages after it) with its progress in `reading` (the callback
+	 * crosses as a top-level comlink proxy); a Cancel fails it with `cancelled(the last progress)`.
+	 */
+	private streaming<T>(what: string, cancelled: (last: ImportProgress | null) => string, call: (onProgress: (p: ImportProgress) => void) => Promise<T>): Promise<T> {
 		return this.run(what, async () => {
 			this.cancelling = false;
 			this.reading = null;
 			let open = true;
+			let last: ImportProgress | null = null;
 			try {
-				return await call(proxy((p: ReadProgress) => void (open && (this.reading = p))));
+				return await call(proxy((p: ImportProgress) => void (open && (this.reading = last = p))));
 			} catch (e) {
-				if (this.cancelling) throw new UserError('cancelled', 'Reading the files was cancelled; nothing was stored.');
+				if (this.cancelling) throw new UserError('cancelled', cancelled(last));
 				throw e;
 			} finally {
 				open = false;
@@ -294,6 +333,12 @@ export class DataClient {
 }
 
 const plain = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
+
+/** What a cancelled import says: the stage it was in, and that nothing was stored. */
+export function cancelledImport(last: ImportProgress | null): string {
+	const stage = last && 'phase' in last ? PHASE_LABELS[last.phase].toLowerCase() : 'reading the files';
+	return `The import was cancelled (${stage}); nothing was stored, and the versions stored before are as they were.`;
+}
 
 /** One key per File object, so the worker's kept table serves every call about the same file. */
 const fileKeys = new WeakMap<File, string>();

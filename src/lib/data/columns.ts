@@ -6,6 +6,7 @@
 import type { ParsedRow } from '../shared/types';
 import { UserError } from '../shared/errors';
 import type { ParsedTable } from './parse';
+import { runToEnd, type Work } from './sliced';
 
 /** Names that usually mean "the class to predict", most likely first. */
 const LABEL_NAMES = [
@@ -231,14 +232,35 @@ const short = (s: string) => (s.length > 120 ? s.slice(0, 119) + '…' : s);
  * dropped or kept as chosen, each dropped row with its reason. The counts do not depend on the
  * choice, so the importer can show them next to it.
  */
-export function dedupe(candidates: DedupeCandidate[], opts: DedupeOptions = {}): { keep: boolean[]; dropped: { line: number; reason: string }[]; counts: DedupeCounts } {
+export function dedupe(candidates: DedupeCandidate[], opts: DedupeOptions = {}): Deduped {
+	return runToEnd(dedupeWork(candidates, opts));
+}
+
+export interface Deduped {
+	keep: boolean[];
+	dropped: { line: number; reason: string }[];
+	counts: DedupeCounts;
+}
+
+/**
+ * Told as a build goes: the pass over the records (`rows`), then the search for exact duplicates
+ * (`duplicates`, the slow part: every text is hashed into a map), with how many of how many are done.
+ */
+export type BuildTick = (pass: 'rows' | 'duplicates', done: number, total: number) => void;
+
+/** A build pauses (a `Work` yield, sliced.ts) and tells its count every this many rows. */
+export const BUILD_PACE = 2048;
+
+/** `dedupe` as work that pauses between rows (sliced.ts), telling `tick` how far its first pass is. */
+export function* dedupeWork(candidates: DedupeCandidate[], opts: DedupeOptions = {}, tick?: BuildTick): Work<Deduped> {
 	const dropDuplicates = (opts.duplicates ?? 'drop') === 'drop';
 	const dropConflicts = opts.conflicts === 'drop';
 	// First candidates by their key's first part (a reference to the row's text: nothing is
 	// copied), then the rest of the key compared part by part.
 	const firstOf = new Map<string, number | number[]>();
 	const sameKey = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
-	const duplicateOf = candidates.map((c, i) => {
+	const n = candidates.length;
+	const firstCopy = (c: DedupeCandidate, i: number): number | undefined => {
 		const head = c.key[0] ?? '';
 		const at = firstOf.get(head);
 		if (at === undefined) {
@@ -250,25 +272,37 @@ export function dedupe(candidates: DedupeCandidate[], opts: DedupeOptions = {}):
 		if (typeof at === 'number') firstOf.set(head, [at, i]);
 		else at.push(i);
 		return undefined;
-	});
+	};
+	const duplicateOf: (number | undefined)[] = new Array(n);
+	tick?.('duplicates', 0, n);
+	for (let i = 0; i < n; i++) {
+		duplicateOf[i] = firstCopy(candidates[i], i);
+		if ((i + 1) % BUILD_PACE === 0) {
+			tick?.('duplicates', i + 1, n);
+			yield;
+		}
+	}
+	tick?.('duplicates', n, n);
 
 	// Labels per text, over the first copies only: label -> lines.
 	const labelsOf = new Map<string, Map<string, number[]>>();
-	candidates.forEach((c, i) => {
-		if (c.label === undefined || duplicateOf[i] !== undefined) return;
+	for (let i = 0; i < n; i++) {
+		if (i % BUILD_PACE === BUILD_PACE - 1) yield;
+		const c = candidates[i];
+		if (c.label === undefined || duplicateOf[i] !== undefined) continue;
 		let byLabel = labelsOf.get(c.group);
 		if (!byLabel) labelsOf.set(c.group, (byLabel = new Map()));
 		const lines = byLabel.get(c.label);
 		if (lines) lines.push(c.line);
 		else byLabel.set(c.label, [c.line]);
-	});
+	}
 	const conflicting = new Map<string, ConflictExample>();
 	for (const [text, byLabel] of labelsOf)
 		if (byLabel.size > 1) conflicting.set(text, { text: short(text), labels: [...byLabel.keys()], lines: [...byLabel.values()].flat().sort((a, b) => a - b) });
 
 	const counts: DedupeCounts = { duplicates: 0, duplicateExamples: [], conflictTexts: conflicting.size, conflictRows: 0, conflictExamples: [...conflicting.values()].slice(0, EXAMPLES) };
 	const dropped: { line: number; reason: string }[] = [];
-	const keep = candidates.map((c, i) => {
+	const keeps = (c: DedupeCandidate, i: number): boolean => {
 		const of = duplicateOf[i];
 		const conflict = conflicting.get(c.group);
 		if (of !== undefined) {
@@ -284,7 +318,12 @@ export function dedupe(candidates: DedupeCandidate[], opts: DedupeOptions = {}):
 			return false;
 		}
 		return true;
-	});
+	};
+	const keep: boolean[] = new Array(n);
+	for (let i = 0; i < n; i++) {
+		if (i % BUILD_PACE === BUILD_PACE - 1) yield;
+		keep[i] = keeps(candidates[i], i);
+	}
 	return { keep, dropped, counts };
 }
 
@@ -293,14 +332,28 @@ export function dedupe(candidates: DedupeCandidate[], opts: DedupeOptions = {}):
  * text or label dropped, exact (text, label) duplicates dropped unless kept (`opts`), other
  * columns kept as `meta`.
  */
-export function buildRows(table: ParsedTable, textColumn: string, labelColumn: string, opts: DedupeOptions & { labelsOf?: LabelsOf; /** Multi-label: one row per cell keeping every label (`ParsedRow.labels`). */ keepSets?: boolean } = {}): BuiltRows {
+export type BuildRowsOptions = DedupeOptions & { labelsOf?: LabelsOf; /** Multi-label: one row per cell keeping every label (`ParsedRow.labels`). */ keepSets?: boolean };
+
+export function buildRows(table: ParsedTable, textColumn: string, labelColumn: string, opts: BuildRowsOptions = {}): BuiltRows {
+	return runToEnd(buildRowsWork(table, textColumn, labelColumn, opts));
+}
+
+/** `buildRows` as work that pauses between rows (sliced.ts), telling `tick` how far it is. */
+export function* buildRowsWork(table: ParsedTable, textColumn: string, labelColumn: string, opts: BuildRowsOptions = {}, tick?: BuildTick): Work<BuiltRows> {
 	validateColumns(table, textColumn, labelColumn, opts.labelsOf);
 	const metaColumns = table.columns.filter((c) => c !== textColumn && c !== labelColumn);
 
 	const usable: ParsedRow[] = [];
 	const dropped: { line: number; reason: string }[] = [];
 	let empty = 0;
-	for (const r of table.records) {
+	const records = table.records;
+	tick?.('rows', 0, records.length);
+	for (let i = 0; i < records.length; i++) {
+		if (i > 0 && i % BUILD_PACE === 0) {
+			tick?.('rows', i, records.length);
+			yield;
+		}
+		const r = records[i];
 		const text = (r.values[textColumn] ?? '').trim();
 		const cell = r.values[labelColumn] ?? '';
 		// A multi-label cell gives one row per label read from it (its first only, or each).
@@ -322,12 +375,14 @@ export function buildRows(table: ParsedTable, textColumn: string, labelColumn: s
 	}
 	// A label set is the same set in any order: "a;b" repeats "b;a", and conflicts with "a".
 	const labelKey = (r: ParsedRow) => (r.labels ? JSON.stringify([...r.labels].sort()) : r.label);
-	const d = dedupe(
+	tick?.('rows', records.length, records.length);
+	const d = yield* dedupeWork(
 		usable.map((r) => {
 			const label = labelKey(r);
 			return { line: r.line, key: [r.text, label], group: r.text, label };
 		}),
-		opts
+		opts,
+		tick
 	);
 	const rows = usable.filter((_, i) => d.keep[i]);
 	dropped.push(...d.dropped);

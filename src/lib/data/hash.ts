@@ -6,6 +6,7 @@
 import { sha256 } from '@noble/hashes/sha2';
 import { bytesToHex } from '@noble/hashes/utils';
 import type { StoredRow } from '../shared/types';
+import { Slicer } from './tokenize-slices';
 
 export async function sha256Hex(data: string | ArrayBuffer | Uint8Array): Promise<string> {
 	const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
@@ -31,7 +32,7 @@ export async function sha256Hex(data: string | ArrayBuffer | Uint8Array): Promis
  * `response | null, [[role, content], …] | null`; other rows keep the four fields, so hashes of
  * classification datasets did not change when pairs were added.
  */
-export async function datasetHash(labels: string[], rows: StoredRow[]): Promise<string> {
+export async function datasetHash(labels: string[], rows: StoredRow[], onRows?: (done: number, total: number) => void): Promise<string> {
 	// The bytes hashed are those of JSON.stringify({ labels, rows: layout }), fed a megabyte at a
 	// time: as one string, a dataset of more than ~500 MB would pass V8's string length limit.
 	const hash = sha256.create();
@@ -49,7 +50,14 @@ export async function datasetHash(labels: string[], rows: StoredRow[]): Promise<
 		if (length >= 1 << 20) flush();
 	};
 	put(`{"labels":${JSON.stringify(labels)},"rows":[`);
+	// A gigabyte of rows hashes for about ten seconds: in slices, so the data worker answers its
+	// heartbeat and tells `onRows` the count (tokenize-slices.ts).
+	const slicer = new Slicer();
 	for (let i = 0; i < rows.length; i++) {
+		if (i % 256 === 255 && slicer.due()) {
+			onRows?.(i, rows.length);
+			await slicer.yield();
+		}
 		const r = rows[i];
 		const fields: unknown[] = [r.text, r.label, r.split, r.meta ? Object.keys(r.meta).sort().map((k) => [k, r.meta![k]]) : null];
 		if (r.response !== undefined || r.messages !== undefined || r.labels)
@@ -60,5 +68,6 @@ export async function datasetHash(labels: string[], rows: StoredRow[]): Promise<
 	}
 	put(']}');
 	flush();
+	onRows?.(rows.length, rows.length);
 	return bytesToHex(hash.digest());
 }

@@ -13,9 +13,10 @@
  */
 import type { ChatMessage, DatasetVersion } from '../shared/types';
 import { UserError } from '../shared/errors';
-import { MIN_ROWS, columnStats, dedupe, guessColumns, type DedupeCounts, type DedupeOptions } from './columns';
+import { BUILD_PACE, MIN_ROWS, columnStats, dedupeWork, guessColumns, type BuildTick, type DedupeCounts, type DedupeOptions } from './columns';
 import { looksLikeMessages, parseMessages, promptText, splitConversation } from './messages';
 import type { ParsedTable, TableProblem } from './parse';
+import { runToEnd, type Work } from './sliced';
 
 export type DatasetKind = NonNullable<DatasetVersion['kind']>;
 /** How a pairs dataset lays out its prompt and response. */
@@ -181,8 +182,8 @@ export interface BuiltKindRows {
 }
 
 /** Drops or keeps the repeated rows of `rows` (see `dedupe`), recording why each dropped one went. */
-function dedupeRows(built: BuiltKindRows, key: (r: KindRow) => readonly string[], opts: DedupeOptions): BuiltKindRows {
-	const d = dedupe(built.rows.map((r) => ({ line: r.line, key: key(r), group: r.text })), opts);
+function* dedupeRows(built: BuiltKindRows, key: (r: KindRow) => readonly string[], opts: DedupeOptions, tick?: BuildTick): Work<BuiltKindRows> {
+	const d = yield* dedupeWork(built.rows.map((r) => ({ line: r.line, key: key(r), group: r.text })), opts, tick);
 	built.rows = built.rows.filter((_, i) => d.keep[i]);
 	built.dropped = [...built.dropped, ...d.dropped].sort((a, b) => a.line - b.line);
 	built.dedupe = d.counts;
@@ -242,13 +243,27 @@ export function requireRows(built: BuiltKindRows, layout: 'text' | PairsFormat):
 
 /** Text for language modelling: trimmed, empty rows and (unless kept) exact duplicates dropped, other columns kept as meta. */
 export function buildTextRows(table: ParsedTable, textColumn: string, opts: DedupeOptions = {}): BuiltKindRows {
+	return runToEnd(buildTextRowsWork(table, textColumn, opts));
+}
+
+/** Whether a build pauses before record `i` (sliced.ts), telling `tick` how many are done. */
+function due(i: number, n: number, tick?: BuildTick): boolean {
+	if (i === 0) tick?.('rows', 0, n);
+	if (i === 0 || i % BUILD_PACE !== 0) return false;
+	tick?.('rows', i, n);
+	return true;
+}
+
+/** `buildTextRows` as work that pauses between rows (sliced.ts), telling `tick` how far it is. */
+export function* buildTextRowsWork(table: ParsedTable, textColumn: string, opts: DedupeOptions = {}, tick?: BuildTick): Work<BuiltKindRows> {
 	requireColumn(table, textColumn, 'text', 'no-text-column');
 	const s = columnStats(table, textColumn);
 	if (s.nonEmpty > 0 && s.numericShare > 0.8)
 		throw new UserError('no-text-column', `Column "${textColumn}" holds numbers in ${Math.round(100 * s.numericShare)}% of rows, not text. Pick the column that holds the text.`);
 	const metaColumns = table.columns.filter((c) => c !== textColumn);
 	const built = emptyBuilt();
-	for (const r of table.records) {
+	for (const [i, r] of table.records.entries()) {
+		if (due(i, table.records.length, tick)) yield;
 		const text = (r.values[textColumn] ?? '').trim();
 		if (!text) {
 			built.empty++;
@@ -258,7 +273,8 @@ export function buildTextRows(table: ParsedTable, textColumn: string, opts: Dedu
 		const meta = metaOf(r.values, metaColumns);
 		built.rows.push(meta ? { text, line: r.line, meta } : { text, line: r.line });
 	}
-	return dedupeRows(built, (r) => [r.text], opts);
+	tick?.('rows', table.records.length, table.records.length);
+	return yield* dedupeRows(built, (r) => [r.text], opts, tick);
 }
 
 export interface PairsSpec {
@@ -286,10 +302,15 @@ export function resolvePairs(table: ParsedTable, promptColumn: string, responseC
 
 /** Prompt/response rows (see `PairsSpec`): empty prompts or responses and (unless kept) duplicates dropped. */
 export function buildPairRows(table: ParsedTable, spec: PairsSpec, opts: DedupeOptions = {}): BuiltKindRows {
-	return spec.format === 'chat' ? buildChatRows(table, spec.promptColumn, opts) : buildColumnPairs(table, spec, opts);
+	return runToEnd(buildPairRowsWork(table, spec, opts));
 }
 
-function buildColumnPairs(table: ParsedTable, spec: PairsSpec, opts: DedupeOptions): BuiltKindRows {
+/** `buildPairRows` as work that pauses between rows (sliced.ts), telling `tick` how far it is. */
+export function buildPairRowsWork(table: ParsedTable, spec: PairsSpec, opts: DedupeOptions = {}, tick?: BuildTick): Work<BuiltKindRows> {
+	return spec.format === 'chat' ? buildChatRows(table, spec.promptColumn, opts, tick) : buildColumnPairs(table, spec, opts, tick);
+}
+
+function* buildColumnPairs(table: ParsedTable, spec: PairsSpec, opts: DedupeOptions, tick?: BuildTick): Work<BuiltKindRows> {
 	const promptColumn = requireColumn(table, spec.promptColumn, spec.format === 'alpaca' ? 'instruction' : 'prompt', 'no-text-column');
 	const responseColumn = requireColumn(table, spec.responseColumn, 'response', 'no-label-column');
 	if (promptColumn === responseColumn)
@@ -299,7 +320,8 @@ function buildColumnPairs(table: ParsedTable, spec: PairsSpec, opts: DedupeOptio
 	const metaColumns = table.columns.filter((c) => !used.has(c));
 
 	const built = emptyBuilt();
-	for (const r of table.records) {
+	for (const [i, r] of table.records.entries()) {
+		if (due(i, table.records.length, tick)) yield;
 		const parts = [(r.values[promptColumn] ?? '').trim(), input ? (r.values[input] ?? '').trim() : ''];
 		// Alpaca: the instruction, then the input when there is one (Taori et al. 2023, Stanford Alpaca).
 		const text = parts.filter(Boolean).join('\n\n');
@@ -314,16 +336,18 @@ function buildColumnPairs(table: ParsedTable, spec: PairsSpec, opts: DedupeOptio
 		if (meta) row.meta = meta;
 		built.rows.push(row);
 	}
-	return dedupeRows(built, (r) => [r.text, r.response ?? ''], opts);
+	tick?.('rows', table.records.length, table.records.length);
+	return yield* dedupeRows(built, (r) => [r.text, r.response ?? ''], opts, tick);
 }
 
-function buildChatRows(table: ParsedTable, column: string, opts: DedupeOptions): BuiltKindRows {
+function* buildChatRows(table: ParsedTable, column: string, opts: DedupeOptions, tick?: BuildTick): Work<BuiltKindRows> {
 	if (!table.columns.includes(column))
 		throw new UserError('no-text-column', `There is no column named "${column}" for the messages. The columns are ${quoteList(table.columns)}.`);
 	const metaColumns = table.columns.filter((c) => c !== column);
 	const built = emptyBuilt();
 	let nonEmpty = 0;
-	for (const r of table.records) {
+	for (const [i, r] of table.records.entries()) {
+		if (due(i, table.records.length, tick)) yield;
 		const cell = r.values[column] ?? '';
 		if (!cell.trim()) {
 			built.empty++;
@@ -354,5 +378,6 @@ function buildChatRows(table: ParsedTable, column: string, opts: DedupeOptions):
 			built.problems.slice(0, 5).map((p) => p.line)
 		);
 	}
-	return dedupeRows(built, (r) => [r.text, ...r.messages!.flatMap((m) => [m.role, m.content])], opts);
+	tick?.('rows', table.records.length, table.records.length);
+	return yield* dedupeRows(built, (r) => [r.text, ...r.messages!.flatMap((m) => [m.role, m.content])], opts, tick);
 }

@@ -20,11 +20,13 @@ import {
 	newId,
 	putTokenized,
 	putTokenizer,
+	ROWS_PER_CHUNK,
 	saveDatasetVersion,
 	tokenizedKey
 } from '../storage';
-import { buildRows, guessColumns, type DedupeChoice, type DedupeCounts } from './columns';
-import { buildPairRows, buildTextRows, guessKind, requireRows, resolvePairs, type BuiltKindRows, type DatasetKind, type KindGuess, type PairsFormat } from './kinds';
+import { buildRowsWork, guessColumns, type BuildTick, type DedupeChoice, type DedupeCounts } from './columns';
+import { buildPairRowsWork, buildTextRowsWork, guessKind, requireRows, resolvePairs, type BuiltKindRows, type DatasetKind, type KindGuess, type PairsFormat } from './kinds';
+import { runInSlices, runToEnd, type Work } from './sliced';
 import { encodeClassification, encodeInstruction, packCausalLm, type EncodedRows } from './hub-tokens';
 import { datasetHash, sha256Hex } from './hash';
 import { parseTable, type TableFormat, type TableProblem } from './parse';
@@ -146,7 +148,19 @@ export interface ImportArgs {
 	name?: string;
 	/** Rows read from a Hub dataset (data/hub-dataset.ts): recorded with the version's source. */
 	hub?: HubDatasetSource;
+	/**
+	 * The id to store the version under (`newId('ds_')`; one not stored yet). The page makes it, so
+	 * that after a Cancel it can look whether the version had already been stored.
+	 */
+	versionId?: string;
 }
+
+/**
+ * What an import tells as it goes, through one callback: the files read (stream.ts), then its
+ * stages after the read, each a phase with its count: building the rows, finding exact
+ * duplicates, hashing the rows, storing the version's chunks.
+ */
+export type ImportProgress = ReadProgress | PhaseProgress;
 
 function rowsWord(n: number): string {
 	return `${n} row${n === 1 ? '' : 's'}`;
@@ -200,11 +214,11 @@ export function splitByText(rows: { text: string; label: number }[], cfg: SplitC
 	return Uint8Array.from(group, (g) => codes[g]);
 }
 
-function buildClassification(table: ReturnType<typeof parseTable>, args: ImportArgs): Built {
+function* buildClassification(table: ReturnType<typeof parseTable>, args: ImportArgs, tick?: BuildTick): Work<Built> {
 	const labelColumn = args.labelColumn ?? '';
 	const labelsOf = args.multiLabel && multiLabelReader(args.multiLabel);
 	const keepSets = args.multiLabel?.mode === 'all';
-	const built = buildRows(table, args.textColumn, labelColumn, { duplicates: args.duplicates, conflicts: args.conflicts, ...(labelsOf ? { labelsOf } : {}), ...(keepSets ? { keepSets } : {}) });
+	const built = yield* buildRowsWork(table, args.textColumn, labelColumn, { duplicates: args.duplicates, conflicts: args.conflicts, ...(labelsOf ? { labelsOf } : {}), ...(keepSets ? { keepSets } : {}) }, tick);
 	const labelIndex = new Map(built.labels.map((l, i) => [l, i]));
 	// A multi-label row's `label` is its first label as written: the split stratifies by it.
 	const labelIds = built.rows.map((r) => labelIndex.get(r.label)!);
@@ -222,15 +236,15 @@ function buildClassification(table: ReturnType<typeof parseTable>, args: ImportA
  * Text and pairs: one class, so the stratified split is a plain seeded random split. For pairs,
  * `labelColumn` records the response column ('' for chat), for lineage.
  */
-function buildUnlabelled(table: ReturnType<typeof parseTable>, args: ImportArgs, kind: 'text' | 'pairs'): Built {
+function* buildUnlabelled(table: ReturnType<typeof parseTable>, args: ImportArgs, kind: 'text' | 'pairs', tick?: BuildTick): Work<Built> {
 	let built: BuiltKindRows;
 	let layout: 'text' | PairsFormat = 'text';
 	let labelColumn = '';
 	const opts = { duplicates: args.duplicates };
-	if (kind === 'text') built = buildTextRows(table, args.textColumn, opts);
+	if (kind === 'text') built = yield* buildTextRowsWork(table, args.textColumn, opts, tick);
 	else {
 		const spec = resolvePairs(table, args.textColumn, args.responseColumn, args.pairsFormat);
-		built = buildPairRows(table, spec, opts);
+		built = yield* buildPairRowsWork(table, spec, opts, tick);
 		layout = spec.format;
 		labelColumn = spec.responseColumn ?? '';
 	}
@@ -251,8 +265,28 @@ function buildUnlabelled(table: ReturnType<typeof parseTable>, args: ImportArgs,
 
 /** The rows an import would store, split, with what was dropped and why (the data report reuses it). */
 export function buildFor(table: ReturnType<typeof parseTable>, args: ImportArgs): Built {
+	return runToEnd(buildWork(table, args));
+}
+
+/** `buildFor` as work that pauses between rows (sliced.ts), telling `tick` how far it is. */
+export function buildWork(table: ReturnType<typeof parseTable>, args: ImportArgs, tick?: BuildTick): Work<Built> {
 	const kind = args.kind ?? 'classification';
-	return kind === 'classification' ? buildClassification(table, args) : buildUnlabelled(table, args, kind);
+	return kind === 'classification' ? buildClassification(table, args, tick) : buildUnlabelled(table, args, kind, tick);
+}
+
+/** The build's two passes told as two phases: the records made rows, then the search for duplicates. */
+function buildPhases(emit: (p: PhaseProgress | null) => void): BuildTick {
+	let pass: 'rows' | 'duplicates' | undefined;
+	let reporter: PhaseReporter | undefined;
+	return (next, done, total) => {
+		if (next !== pass) {
+			reporter?.finish();
+			pass = next;
+			reporter = new PhaseReporter(emit, { phase: next === 'rows' ? 'building-rows' : 'deduplicating', total, unit: next === 'rows' ? 'records' : 'rows' });
+			if (done === 0) return; // the reporter told 0 as it began
+		}
+		reporter!.tick(done);
+	};
 }
 
 export interface ImportPlan {
@@ -291,25 +325,33 @@ export async function planImport(args: ImportArgs): Promise<ImportPlan> {
 
 /**
  * Parses, validates, splits and stores a file as a new dataset version. Everything before the
- * one atomic save can throw, so a failed import leaves storage as it was.
+ * one atomic save can throw, so a failed import leaves storage as it was; and the page's Cancel,
+ * which ends the worker at any point of it, stores nothing (storage/datasets.ts says why).
+ * `onProgress` hears the read, then each stage after it (`ImportProgress`); the long ones
+ * (building, hashing) run in slices, so the worker answers its heartbeat and tells its counts.
  */
-export async function importDataset(args: ImportArgs, onProgress?: (p: ReadProgress) => void): Promise<DatasetVersion> {
+export async function importDataset(args: ImportArgs, onProgress?: (p: ImportProgress) => void): Promise<DatasetVersion> {
 	const kind = args.kind ?? 'classification';
+	if (args.versionId && (await getDatasetVersion(args.versionId)))
+		throw new Error(`A dataset version ${args.versionId} is already stored; versions are never overwritten.`);
 	const table = await tableOf(args, onProgress);
 	const { problems } = table;
 	if (problems.length > 0 && !args.skipBadRows) throw badRowsError(problems, table.records.length);
 
-	const built = buildFor(table, args);
+	const emit = (p: PhaseProgress | null) => void (p && onProgress?.(p));
+	const built = await runInSlices(buildWork(table, args, onProgress && buildPhases(emit)));
 	const { rows } = built;
 	const codes = rows.map((r) => r.split);
-	const contentHash = await datasetHash(built.labels, rows);
+	const hashing = onProgress && new PhaseReporter(emit, { phase: 'hashing-version', total: rows.length, unit: 'rows' });
+	const contentHash = await datasetHash(built.labels, rows, hashing && ((done) => hashing.tick(done)));
+	hashing?.finish();
 	const dropped = [
 		...problems.map((p) => ({ line: p.line, reason: p.message.replace(/^line \d+: /, '') })),
 		...built.dropped
 	].sort((a, b) => a.line - b.line);
 
 	const version: DatasetVersion = {
-		id: newId('ds_'),
+		id: args.versionId ?? newId('ds_'),
 		projectId: args.projectId,
 		name: args.name?.trim() || args.fileName,
 		createdAt: Date.now(),
@@ -328,13 +370,14 @@ export async function importDataset(args: ImportArgs, onProgress?: (p: ReadProgr
 	};
 	const ml = kind === 'classification' ? args.multiLabel : undefined;
 	if (ml) version.multiLabel = { delimiter: ml.delimiter, mode: ml.mode, multiRows: table.records.filter((r) => parseLabelList(r.values[built.labelColumn] ?? '', ml.delimiter).length > 1).length };
-	const saved = await saveDatasetVersion(version, rows);
+	const storing = onProgress && new PhaseReporter(emit, { phase: 'storing-version', total: Math.ceil(rows.length / ROWS_PER_CHUNK), unit: 'chunks', note: `${ROWS_PER_CHUNK.toLocaleString('en-US')} rows each` });
+	const saved = await saveDatasetVersion(version, rows, ROWS_PER_CHUNK, storing && ((done) => storing.tick(done)));
 	// The kept table of the chosen files is done with: its memory goes back.
 	if (args.source) dropSource();
 	return saved;
 }
 
-function tableOf(args: ImportArgs, onProgress?: (p: ReadProgress) => void) {
+function tableOf(args: ImportArgs, onProgress?: (p: ImportProgress) => void) {
 	if (args.source) return readSource(args.source, { onProgress });
 	if (!args.bytes) throw new UserError('empty-file', 'No file was chosen.');
 	return readTable(args.fileName, args.bytes);

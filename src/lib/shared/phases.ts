@@ -2,7 +2,7 @@
  * Phases: the stretches of work around the training steps that take more than a moment (training
  * the tokenizer, tokenizing, loading the model, compiling the first steps, scoring the test split,
  * generating the test answers, writing a checkpoint), and the stages of checking and cleaning a
- * dataset version. Each is reported by name with a count and an
+ * dataset version, and the stages of an import after its files are read. Each is reported by name with a count and an
  * estimate of the time left, so the Train screen never sits on a step counter that does not move.
  * Shared by both sides: the workers send `PhaseProgress`, the page shows it. No tfjs, no DOM.
  */
@@ -23,7 +23,11 @@ export type PhaseName =
 	| 'hashing'
 	| 'comparing'
 	| 'scanning'
-	| 'cleaning';
+	| 'cleaning'
+	| 'building-rows'
+	| 'deduplicating'
+	| 'hashing-version'
+	| 'storing-version';
 
 export interface PhaseProgress {
 	phase: PhaseName;
@@ -62,7 +66,12 @@ export const PHASE_LABELS: Record<PhaseName, string> = {
 	hashing: 'Hashing rows for near-duplicates',
 	comparing: 'Comparing near-duplicate candidates',
 	scanning: 'Looking for personal data',
-	cleaning: 'Applying the cleaning steps'
+	cleaning: 'Applying the cleaning steps',
+	// An import after its files are read (data/pipeline.ts importDataset)
+	'building-rows': 'Building rows',
+	deduplicating: 'Finding exact duplicates',
+	'hashing-version': 'Hashing the rows (content hash)',
+	'storing-version': 'Storing the version'
 };
 
 /** "about 40 s left", "about 3 min left"; empty when there is no estimate yet. */

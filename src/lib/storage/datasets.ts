@@ -2,6 +2,14 @@
  * Dataset versions: immutable records whose rows live in the `rows` store in chunks, so a large
  * dataset is never one huge record. A version and all its chunks are written in one transaction:
  * a failed import stores nothing, and a full disk says how much space the version needed.
+ *
+ * One transaction is also what makes Cancel safe. The page cancels an import by terminating the
+ * data worker, which can happen between any two chunk writes; IndexedDB aborts a transaction whose
+ * worker ends before it commits, so every chunk written so far goes with it and no chunk is ever
+ * stored without its version record (nor a record without all its chunks). Writing chunks in
+ * transactions of their own and the record last would need a sweep for the chunks a terminated
+ * worker leaves (as checkpoints have); one transaction needs none. What is already stored is not
+ * in the transaction's writes, so earlier versions are untouched either way.
  */
 import { isQuotaError, storageError, UserError } from '../shared/errors';
 import type { DatasetVersion, StoredRow } from '../shared/types';
@@ -11,11 +19,25 @@ import { ownedBy, write } from './tx';
 import { formatBytes } from './quota';
 import { recordBytes } from './usage';
 
-/** Store `version` and its `rows`; returns the version as stored (with `chunkCount` set). */
+/** Rows per stored chunk. */
+export const ROWS_PER_CHUNK = 1000;
+
+/**
+ * Tests only: `afterChunk` is called inside the save's transaction after each chunk is written.
+ * When it returns a promise, the transaction is held open (by reading, so it neither commits nor
+ * times out) until that promise settles: a test can end the worker in the middle of a save.
+ */
+export const datasetSaveHooks: { afterChunk?: (done: number, total: number) => Promise<void> | void } = {};
+
+/**
+ * Store `version` and its `rows`; returns the version as stored (with `chunkCount` set).
+ * `onChunk` hears each chunk written (inside the transaction: it must not wait on anything).
+ */
 export async function saveDatasetVersion(
 	version: DatasetVersion,
 	rows: StoredRow[],
-	chunkSize = 1000
+	chunkSize = ROWS_PER_CHUNK,
+	onChunk?: (done: number, total: number) => void
 ): Promise<DatasetVersion> {
 	if (!Number.isInteger(chunkSize) || chunkSize < 1) throw new RangeError(`chunkSize must be a positive integer, got ${chunkSize}`);
 	const stored: DatasetVersion = { ...version, chunkCount: Math.ceil(rows.length / chunkSize) };
@@ -27,6 +49,14 @@ export async function saveDatasetVersion(
 			for (let index = 0; index < stored.chunkCount; index++) {
 				const slice = rows.slice(index * chunkSize, (index + 1) * chunkSize);
 				await chunks.put({ versionId: stored.id, index, rows: slice });
+				onChunk?.(index + 1, stored.chunkCount);
+				const held = datasetSaveHooks.afterChunk?.(index + 1, stored.chunkCount);
+				if (held) {
+					let released = false;
+					const release = () => void (released = true);
+					held.then(release, release);
+					while (!released) await chunks.count(ownedBy(stored.id));
+				}
 			}
 			await tx.objectStore('datasets').put(stored);
 		});
