@@ -7,7 +7,8 @@
  * sequence), masked mean pooling (a row with no position left), GELU (tanh and erf), SiLU, the SiLU gate and
  * the linear map with and without its bias (both weight layouts, and frozen; scalar and vec4 matmuls), on odd shapes (rows 1, 7, 33; widths 5, 63, 130;
  * and multiples of 4 with odd vec4 counts: 8, 12, 20, 36, 64, 128; vocabularies 17 and 513), and
- * scaled dot-product attention with heads first, side by side and packed in one q/k/v projection
+ * LoRA's low-rank path on projections side by side (adapters on some, hashed dropout on the same
+ * elements on both paths), and scaled dot-product attention with heads first, side by side and packed in one q/k/v projection
  * (causal or not, padding masks, grouped-query heads, a sliding window; sequence lengths 6 to 65,
  * head sizes 8 to 32). No GPU error may be reported during the check. Every value and every
  * gradient within 1e-5 relative, each op taking the dispatches its file claims (counted by wrapping
@@ -81,6 +82,10 @@ const EXPECTED: Record<string, Count> = {
 	// A frozen weight and bias (LoRA's base layers): only dx is computed.
 	linearFrozen: { forward: 1, backward: 1 },
 	linearFrozenNoBias: { forward: 1, backward: 1 },
+	// LoRA on projections side by side (frozen base): the base, the down kernel (hashed dropout
+	// inside) and the up kernel forward; base dx, dh, dB, the down kernel's dx and dA, and the add
+	// summing x's two gradients back, however many projections and adapters.
+	loraSideBySide: { forward: 3, backward: 6 },
 	// One pass forward (keeping the logsumexp); dQ (with D = rowsum(dO ∘ O)), then dK and dV.
 	attention: { forward: 1, backward: 2 }
 };

@@ -16,13 +16,13 @@
  *   mlp:  down_proj(act(gate_proj x) * up_proj x)
  */
 import * as tf from '@tensorflow/tfjs';
-import { activation, applyRope, applyRopeHeads, attendHeads, attendPacked, embedding, linearSideBySide, mergeHeads, rmsNorm, ropeCosSin, ropeTable, siluGate, siluGatePacked, splitHeads } from '../ops';
+import { activation, applyRope, applyRopeHeads, attendHeads, attendPacked, embedding, mergeHeads, rmsNorm, ropeCosSin, ropeTable, siluGate, siluGatePacked, splitHeads } from '../ops';
 import { rmsNormAddResidual, rmsNormResidual } from '../ops/norm';
 import { attendCached } from './kv-cache';
 import { ropeTableAt } from '../ops/rope';
 import { decoderHead, decoderHeadRules, taskLoss } from './heads';
 import { bad, configReader, readHeadFields, type ConfigReader } from './hf-config';
-import { adaptedLinear, Dropout, type ArchSpec, type Batch, type ForwardOptions, type HfConfigBase, type Params, type Task } from './spec';
+import { adaptedLinear, adaptedSideBySide, Dropout, type ArchSpec, type Batch, type ForwardOptions, type HfConfigBase, type Params, type Task } from './spec';
 
 export const DECODER_TASKS: Task[] = ['causal-lm', 'sequence-classification'];
 
@@ -187,19 +187,12 @@ function selfAttention(p: Params, pre: string, c: LlamaConfig, layer: number, x:
 		const hs = c.headDim;
 		const cos = rope.cos.reshape([rope.cos.shape[0], t, 1, hs]) as tf.Tensor4D; // (B or 1, T, 1, hs): the same memory
 		const sin = rope.sin.reshape([rope.sin.shape[0], t, 1, hs]) as tf.Tensor4D;
+		// One (B, T, nh + 2·nkv, hs) tensor: q's and k's heads turn, v's pass, and the attention
+		// kernel reads the three at their offsets (no slices forward, no concat backward).
 		const qkv = packedQkv(p, pre, c, x, drop);
-		if (qkv) {
-			// One (B, T, nh + 2·nkv, hs) tensor: q's and k's heads turn, v's pass, and the attention
-			// kernel reads the three at their offsets (no slices forward, no concat backward).
-			const heads = c.nHead + 2 * c.nKvHead;
-			const turned = applyRopeHeads(qkv.reshape([b, t, heads, hs]), cos, sin, c.nHead + c.nKvHead).reshape([b, t, heads * hs]);
-			const y = attendPacked(turned, c.nHead, c.nKvHead, { causal: true, keyMask: mask, window: c.slidingWindow, dropout: drop.attention(c.attentionDropout) }); // (B, T, nh*hs)
-			return proj(p, pre + 'o_proj', y, drop); // (B, T, d)
-		}
-		const [qx, kx, vx] = projections();
-		const q = applyRope(qx.reshape([b, t, c.nHead, hs]), cos, sin).reshape([b, t, c.nHead * hs]); // (B, T, nh*hs)
-		const k = applyRope(kx.reshape([b, t, c.nKvHead, hs]), cos, sin).reshape([b, t, c.nKvHead * hs]); // (B, T, nkv*hs)
-		const y = attendHeads(q, k, vx, c.nHead, c.nKvHead, { causal: true, keyMask: mask, window: c.slidingWindow, dropout: drop.attention(c.attentionDropout) }); // (B, T, nh*hs)
+		const heads = c.nHead + 2 * c.nKvHead;
+		const turned = applyRopeHeads(qkv.reshape([b, t, heads, hs]), cos, sin, c.nHead + c.nKvHead).reshape([b, t, heads * hs]);
+		const y = attendPacked(turned, c.nHead, c.nKvHead, { causal: true, keyMask: mask, window: c.slidingWindow, dropout: drop.attention(c.attentionDropout) }); // (B, T, nh*hs)
 		return proj(p, pre + 'o_proj', y, drop); // (B, T, d)
 	}
 	const [qx, kx, vx] = projections();
@@ -210,23 +203,19 @@ function selfAttention(p: Params, pre: string, c: LlamaConfig, layer: number, x:
 	return proj(p, pre + 'o_proj', mergeHeads(y), drop); // (B, T, d)
 }
 
-/** Whether the named projections carry no LoRA adapter (so their weights can be joined). */
-const unadapted = (p: Params, names: string[]) => names.every((n) => !p[n + '.lora_A.weight']);
-
 /**
  * q | k | v as one (B, T, (nh + 2·nkv)·hs) projection: Phi-3's own qkv_proj, or Llama's three
- * weights side by side (`linearSideBySide`: on the fast path joined by buffer copies, so one matmul
- * each way and one dW instead of three, and no adds summing dx). Null where a projection has a LoRA
- * adapter of its own (its low-rank term belongs to its part of the output).
+ * weights side by side (`adaptedSideBySide`: on the fast path joined by buffer copies, so one
+ * matmul each way and one dW instead of three, and no adds summing dx; with LoRA adapters on some
+ * of them, the frozen join plus one low-rank kernel pair for all the adapters).
  */
-function packedQkv(p: Params, pre: string, c: LlamaConfig, x: tf.Tensor, drop: Dropout): tf.Tensor | null {
+function packedQkv(p: Params, pre: string, c: LlamaConfig, x: tf.Tensor, drop: Dropout): tf.Tensor {
 	if (c.fusedProjections) return proj(p, pre + 'qkv_proj', x, drop);
-	const names = ['q_proj', 'k_proj', 'v_proj'].map((n) => pre + n);
-	if (!unadapted(p, names)) return null;
-	return linearSideBySide(
+	return adaptedSideBySide(
+		p,
+		['q_proj', 'k_proj', 'v_proj'].map((n) => pre + n),
 		x,
-		names.map((n) => p[n + '.weight'] as tf.Tensor2D),
-		c.qkvBias ? names.map((n) => p[n + '.bias'] as tf.Tensor1D) : undefined
+		drop
 	);
 }
 
@@ -238,16 +227,11 @@ function gated(c: LlamaConfig, gate: tf.Tensor, up: tf.Tensor): tf.Tensor {
 
 function mlp(p: Params, pre: string, c: LlamaConfig, x: tf.Tensor, drop: Dropout): tf.Tensor {
 	const silu = c.hiddenAct === 'silu' || c.hiddenAct === 'swish';
-	if (silu && (c.fusedProjections || unadapted(p, [pre + 'gate_proj', pre + 'up_proj']))) {
-		// [gate | up] as one projection (Phi-3's gate_up_proj, or Llama's two weights joined) and the
-		// gate read from it: one matmul each way, one dW, one gate kernel each way.
-		const gu = c.fusedProjections
-			? proj(p, pre + 'gate_up_proj', x, drop)
-			: linearSideBySide(
-					x,
-					[p[pre + 'gate_proj.weight'] as tf.Tensor2D, p[pre + 'up_proj.weight'] as tf.Tensor2D],
-					c.mlpBias ? [p[pre + 'gate_proj.bias'] as tf.Tensor1D, p[pre + 'up_proj.bias'] as tf.Tensor1D] : undefined
-				);
+	if (silu) {
+		// [gate | up] as one projection (Phi-3's gate_up_proj, or Llama's two weights joined, with
+		// their adapters if they have them) and the gate read from it: one matmul each way, one dW
+		// (or the adapters' kernels), one gate kernel each way.
+		const gu = c.fusedProjections ? proj(p, pre + 'gate_up_proj', x, drop) : adaptedSideBySide(p, [pre + 'gate_proj', pre + 'up_proj'], x, drop);
 		return proj(p, pre + 'down_proj', siluGatePacked(gu), drop); // (B, T, d)
 	}
 	if (c.fusedProjections) {

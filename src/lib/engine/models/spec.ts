@@ -8,7 +8,8 @@
  * changed with `withTask` (registry.ts) before the parameters are loaded.
  */
 import * as tf from '@tensorflow/tfjs';
-import { linear, type WeightLayout } from '../ops';
+import { linear, linearSideBySide, type WeightLayout } from '../ops';
+import { loraSideBySide, type LoraPart } from '../ops/lora';
 import type { KvStep } from './kv-cache';
 
 /** Parameters keyed by Hugging Face tensor names. A tied LM head has no entry of its own. */
@@ -146,6 +147,11 @@ export class Dropout {
 		return this.active(rate) ? tf.dropout(x, rate, undefined, this.nextSeed()) : x;
 	}
 
+	/** LoRA's dropout on a projection group's input (one seed; each adapter hashes its own mask), or undefined when off. */
+	loraDropout(rate: number): { rate: number; seed: number } | undefined {
+		return this.active(rate) ? { rate, seed: this.nextSeed() } : undefined;
+	}
+
 	/** The `dropout` option of ops.attention (on the attention weights), or undefined when off. */
 	attention(rate: number): { rate: number; seed: number } | undefined {
 		return this.active(rate) ? { rate, seed: this.nextSeed() } : undefined;
@@ -167,11 +173,31 @@ export function defaultPositions(b: number, t: number): tf.Tensor2D {
  * shapes, as peft's with fan_in_fan_out.
  */
 export function adaptedLinear(p: Params, name: string, x: tf.Tensor, drop: Dropout, layout: WeightLayout = 'out_in'): tf.Tensor {
-	const y = linear(x, p[name + '.weight'] as tf.Tensor2D, p[name + '.bias'] as tf.Tensor1D | undefined, layout);
-	const a = p[name + '.lora_A.weight'] as tf.Tensor2D | undefined;
-	if (!a) return y;
-	const lora = drop.lora;
-	if (!lora) throw new Error(`The params hold a LoRA adapter for '${name}' but the forward pass has no LoRA settings; wrap the spec with withLora.`);
-	const h = linear(drop.apply(x, lora.dropout), a); // (..., r)
-	return y.add(linear(h, p[name + '.lora_B.weight'] as tf.Tensor2D).mul(lora.scale)); // (..., out)
+	return adaptedSideBySide(p, [name], x, drop, layout);
+}
+
+/**
+ * Several of a block's linear layers of one input side by side, (..., Σ out), each with its LoRA
+ * adapter where it has one (Llama's q | k | v, gate | up): without adapters `linearSideBySide`
+ * (one matmul on the fast path), with them `loraSideBySide` (the frozen base and every adapter's
+ * low-rank term in three kernels). Each adapter draws its own dropout mask.
+ */
+export function adaptedSideBySide(p: Params, names: string[], x: tf.Tensor, drop: Dropout, layout: WeightLayout = 'out_in'): tf.Tensor {
+	const parts: LoraPart[] = names.map((n) => ({
+		w: p[n + '.weight'] as tf.Tensor2D,
+		b: p[n + '.bias'] as tf.Tensor1D | undefined,
+		loraA: p[n + '.lora_A.weight'] as tf.Tensor2D | undefined,
+		loraB: p[n + '.lora_B.weight'] as tf.Tensor2D | undefined
+	}));
+	if (parts.some((q) => q.loraA)) {
+		const lora = drop.lora;
+		if (!lora) throw new Error(`The params hold a LoRA adapter for '${names.join("', '")}' but the forward pass has no LoRA settings; wrap the spec with withLora.`);
+		return loraSideBySide(x, parts, { scale: lora.scale, dropout: drop.loraDropout(lora.dropout) }, layout);
+	}
+	if (parts.length === 1) return linear(x, parts[0].w, parts[0].b, layout);
+	return linearSideBySide(
+		x,
+		parts.map((q) => q.w),
+		parts.every((q) => q.b) ? parts.map((q) => q.b!) : undefined
+	);
 }

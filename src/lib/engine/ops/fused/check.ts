@@ -13,6 +13,8 @@ import { crossEntropy } from '../loss';
 import { layerNorm, layerNormAddResidual, layerNormResidual, rmsNorm, rmsNormAddResidual, rmsNormResidual } from '../norm';
 import { geluErf, geluTanh, silu, siluGate, siluGatePacked } from '../activations';
 import { linear, linearSideBySide } from '../linear';
+import { loraSideBySide, type LoraPart } from '../lora';
+import { LORA_DISPATCHES } from './lora';
 import { applyRope, applyRopeHeads } from '../rope';
 import { attendHeads, attendPacked, attention } from '../attention';
 import { causalLmLoss, causalLmLossAndCorrect } from '../../models/heads';
@@ -86,6 +88,8 @@ interface Problem {
 	claimed: DispatchCount;
 	/** Differentiable inputs, then the op on them. */
 	inputs: tf.Tensor[];
+	/** Tensors the op reads but does not differentiate (a LoRA base's frozen weights). */
+	constants?: tf.Tensor[];
 	names: string[];
 	op: (...xs: tf.Tensor[]) => tf.Tensor;
 }
@@ -316,6 +320,42 @@ function problems(seed: number): Problem[] {
 			op: (x, ...rest) => linearSideBySide(x, rest.slice(0, outs.length) as tf.Tensor2D[], bias ? (rest.slice(outs.length) as tf.Tensor1D[]) : undefined)
 		});
 	}
+	// LoRA on projections side by side (Llama's q | k | v with adapters on q and v, gate | up, GPT-2's
+	// Conv1D alone): the frozen base, then every adapter's low-rank term in the down and up kernels,
+	// with hashed dropout (the same masks on both paths); x, every A and every B differentiated.
+	for (const [n, inDim, outs, adapted, rank, bias, rate, layout] of [
+		[7, 63, [17, 5, 5], [true, false, true], 3, true, 0.1, 'out_in'],
+		[33, 128, [64, 32, 32], [true, true, true], 8, false, 0, 'out_in'],
+		[12, 40, [24, 24], [true, true], 2, false, 0.05, 'out_in'],
+		[9, 36, [20], [true], 4, true, 0.2, 'in_out']
+	] as const) {
+		const ws = outs.map((o) => normal(layout === 'out_in' ? [o, inDim] : [inDim, o], 0.3));
+		const bs = bias ? outs.map((o) => normal([o], 0.3)) : [];
+		const on = outs.map((_, i) => adapted[i]);
+		const as = outs.flatMap((_, i) => (on[i] ? [normal([rank, inDim], 0.3)] : []));
+		const bUps = outs.flatMap((o, i) => (on[i] ? [normal([o, rank], 0.3)] : []));
+		out.push({
+			kernel: 'loraSideBySide',
+			shape: `rows ${n} × in ${inDim} → out ${outs.map((o, i) => `${o}${on[i] ? '*' : ''}`).join(' | ')} (* adapted, rank ${rank})${bias ? ', biases' : ''}, dropout ${rate}, ${layout}`,
+			claimed: LORA_DISPATCHES,
+			inputs: [normal([n, inDim]), ...as, ...bUps],
+			constants: [...ws, ...bs],
+			names: ['y', 'dx', ...as.map((_, i) => `dA${i}`), ...bUps.map((_, i) => `dB${i}`)],
+			op: (x, ...rest) => {
+				let k = 0;
+				const parts: LoraPart[] = outs.map((_, i) => {
+					const part: LoraPart = { w: ws[i] as tf.Tensor2D, b: bias ? (bs[i] as tf.Tensor1D) : undefined };
+					if (on[i]) {
+						part.loraA = rest[k] as tf.Tensor2D;
+						part.loraB = rest[as.length + k] as tf.Tensor2D;
+						k++;
+					}
+					return part;
+				});
+				return loraSideBySide(x, parts, { scale: 1.5, dropout: rate > 0 ? { rate, seed: 4242 + n } : undefined }, layout);
+			}
+		});
+	}
 	// Frozen γ and β (LoRA): the statistics and dx only.
 	out.push({
 		kernel: 'layerNormFrozen',
@@ -510,7 +550,7 @@ export async function fusedKernelCheck(seed = 1, reduce: Reductions = reductions
 	} finally {
 		setFastPath(wasEnabled);
 		setReductions(adapters);
-		tf.dispose(all.flatMap((p) => p.inputs));
+		tf.dispose(all.flatMap((p) => [...p.inputs, ...(p.constants ?? [])]));
 	}
 	const maxError = Math.max(...cases.flatMap((c) => Object.values(c.errors)));
 	return { cases, maxError, tensorsLeaked: tf.memory().numTensors - before, gpuErrors: gpuErrorLog().slice(errorsBefore) };
