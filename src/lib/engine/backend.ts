@@ -115,6 +115,15 @@ function describeAdapter(adapter: GPUAdapter): BackendInfo {
 	};
 }
 
+/**
+ * How many dispatches tfjs-webgpu encodes before it submits (its default is 15). A fast-path
+ * training step of a small model is 40–70 dispatches, so 64 makes it one or two submits plus the
+ * logged loss's read-back, instead of five or six. Not unbounded: a buffer a disposed tensor held
+ * goes back to tfjs's pool only when the work that used it is submitted, so the backward's
+ * temporaries of a whole step would stay allocated until its end; 64 bounds that to a few layers'.
+ */
+export const SUBMIT_BATCH = 64;
+
 async function tryWebGpu(): Promise<BackendInfo> {
 	const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
 	if (!gpu) throw new Error('this browser has no WebGPU (navigator.gpu is missing)');
@@ -123,6 +132,7 @@ async function tryWebGpu(): Promise<BackendInfo> {
 	await import('@tensorflow/tfjs-backend-webgpu');
 	if (!(await tf.setBackend('webgpu'))) throw new Error('the WebGPU backend failed to start');
 	await tf.ready();
+	tf.env().set('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE', SUBMIT_BATCH);
 	const backend = tf.backend() as unknown as { device?: GPUDevice };
 	const device = backend.device;
 	if (device) watch(device);
