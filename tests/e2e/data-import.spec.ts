@@ -3,7 +3,10 @@
  * version with each row's file in `source_file` (files with other columns are refused, named);
  * text pasted from the clipboard becomes a version; plain text files are one document each, or one
  * example per line; a 20 MB file shows its progress, Cancel
- * stores nothing, and then it imports whole.
+ * stores nothing, and then it imports whole. After the read, the import's stages (building rows,
+ * duplicates, hashing, storing) keep a bar and Cancel up; Cancel while the version's chunks are
+ * being written (held there by a worker-side hook) stores nothing, the earlier version stays
+ * whole, and the same choices import again.
  */
 import type { Page } from '@playwright/test';
 import { expect, test } from './fixtures';
@@ -111,7 +114,7 @@ test('streaming import: several files at once, pasted text, progress and Cancel 
 	const progress = page.getByTestId('read-progress');
 	await expect(progress).toContainText(/big\.csv: [\d.]+ (KB|MB) of \d+\.\d MB · [\d,]+ rows/);
 	await page.getByTestId('read-cancel').click();
-	await expect(page.getByTestId('import-cancelled')).toContainText('Cancelled: nothing was stored');
+	await expect(page.getByTestId('import-cancelled')).toContainText('Reading the files was cancelled; nothing was stored. Choose the files again');
 	await expect(progress).toHaveCount(0);
 	await expect(inspection).toHaveCount(0);
 	await expect(versions).toHaveCount(2);
@@ -124,4 +127,77 @@ test('streaming import: several files at once, pasted text, progress and Cancel 
 	await expect(page.getByTestId('import-done')).toContainText('Imported 400000 examples in 4 classes', { timeout: 180_000 });
 	await expect(versions).toHaveCount(3);
 	await shot(page, 'data-import-big');
+});
+
+/** Every version in IndexedDB (id, name, rows; `mine`: the current project's) and the version id of every stored row chunk. */
+function stored(page: Page) {
+	return page.evaluate(async () => {
+		const db = await new Promise<IDBDatabase>((ok, ko) => Object.assign(indexedDB.open('whetstone'), { onsuccess: (e: Event) => ok((e.target as IDBOpenDBRequest).result), onerror: ko }));
+		const req = <T,>(r: IDBRequest<T>) => new Promise<T>((ok, ko) => Object.assign(r, { onsuccess: () => ok(r.result), onerror: () => ko(r.error) }));
+		const tx = db.transaction(['datasets', 'rows']);
+		const versions = (await req(tx.objectStore('datasets').getAll())) as { id: string; projectId: string; name: string; rowCount: number; chunkCount: number }[];
+		const keys = (await req(tx.objectStore('rows').getAllKeys())) as [string, number][];
+		db.close();
+		const project = localStorage.getItem('whetstone.currentProject');
+		const brief = (v: (typeof versions)[number]) => ({ id: v.id, name: v.name, rowCount: v.rowCount, chunkCount: v.chunkCount });
+		return { versions: versions.map(brief), mine: versions.filter((v) => v.projectId === project).map(brief), chunkOwners: keys.map(([id]) => id) };
+	});
+}
+
+test('Cancel while the version is stored: no version, no chunk, the earlier version whole, then it imports', async ({ studioPage: page }) => {
+	await page.getByTestId('nav-projects').click();
+	await page.getByLabel('Project name').fill(`Import stages ${Date.now()}`);
+	await page.getByRole('button', { name: 'Create' }).click();
+	await expect(page).toHaveURL(/\/data$/);
+	const inspection = page.getByTestId('inspection');
+	const versions = page.getByTestId('version-row');
+	const labels = ['billing', 'tech', 'shipping', 'account'];
+	const csv = (name: string, n: number) => ({
+		name,
+		mimeType: 'text/csv',
+		buffer: Buffer.from(['text,label', ...Array.from({ length: n }, (_, i) => `${name} ticket ${i} about order ${(i * 7919) % 100003},${labels[i % 4]}`)].join('\n') + '\n')
+	});
+
+	// An earlier version, which the cancelled import must leave as it is.
+	await page.getByTestId('file-input').setInputFiles(csv('earlier.csv', 40));
+	await expect(page.getByTestId('import-button')).toHaveText('Import 40 rows');
+	await page.getByTestId('import-button').click();
+	await expect(page.getByTestId('import-done')).toContainText('Imported 40 examples in 4 classes');
+	await expect(versions).toHaveCount(1);
+	const before = await stored(page);
+	expect(before.mine).toEqual([expect.objectContaining({ name: 'earlier.csv', rowCount: 40, chunkCount: 1 })]);
+
+	// 3,500 rows: 4 chunks. The worker's next save holds, its transaction open, after 2 of them.
+	await page.getByTestId('file-input').setInputFiles(csv('later.csv', 3500));
+	await expect(page.getByTestId('import-button')).toHaveText('Import 3,500 rows');
+	await page.evaluate(() => (window as unknown as { whetstone: { data: { holdNextSaveForTest(n: number): Promise<void> } } }).whetstone.data.holdNextSaveForTest(2));
+	await page.getByTestId('import-button').click();
+	const stage = page.getByTestId('import-stage');
+	expect(await page.evaluate(() => (window as unknown as { whetstone: { data: { heldSaveForTest: Promise<unknown> } } }).whetstone.data.heldSaveForTest)).toEqual({ done: 2, total: 4 });
+	await expect(stage.getByTestId('phase-name')).toHaveText('Storing the version');
+	await expect(stage.getByTestId('phase-count')).toHaveText('2 / 4 chunks');
+	await expect(stage.getByTestId('phase-cancel')).toBeEnabled();
+	await shot(page, 'data-import-storing-cancel');
+
+	await stage.getByTestId('phase-cancel').click();
+	await expect(page.getByTestId('import-cancelled')).toContainText('The import was cancelled (storing the version); nothing was stored, and the versions stored before are as they were. Import again when you are ready.');
+	await expect(stage).toHaveCount(0);
+	await expect(page.getByTestId('import-busy')).toHaveCount(0);
+	await expect(versions).toHaveCount(1);
+	await expect(versions.first()).toContainText('earlier.csv');
+	// In IndexedDB, of every project: the versions and row chunks there were, nothing of the cancelled one.
+	const after = await stored(page);
+	expect(after.versions).toEqual(before.versions);
+	expect(after.chunkOwners).toEqual(before.chunkOwners);
+
+	// The choices are kept: Import again (a new worker reads the file anew) stores it whole.
+	await expect(inspection).toContainText('later.csv · CSV');
+	await page.getByTestId('import-button').click();
+	await expect(page.getByTestId('import-done')).toContainText('Imported 3500 examples in 4 classes', { timeout: 120_000 });
+	await expect(versions).toHaveCount(2);
+	const last = await stored(page);
+	const later = last.mine.find((v) => v.name === 'later.csv');
+	expect(later).toMatchObject({ rowCount: 3500, chunkCount: 4 });
+	expect(last.chunkOwners.filter((id) => id === later!.id)).toHaveLength(4);
+	expect(last.mine).toContainEqual(before.mine[0]);
 });
