@@ -3,7 +3,8 @@
  * default, or a CSV of `--gb` gigabytes) written to disk, given to the page as a File (Playwright
  * passes the path; the page never reads it), then read as a stream in the data worker
  * (`whetstone.data.inspectFiles`), imported, checked as the Check & clean panel does, and
- * tokenized with the project's BPE. Prints rows/s for each step and the peak memory: the page's
+ * tokenized with the project's BPE. Prints rows/s for each step (and the import's stages after the
+ * read: building rows, duplicates, hashing, storing) and the peak memory: the page's
  * JS heap and the data worker's with its sub-workers' (near-duplicate keys, tokenizing) added
  * (CDP `Runtime.getHeapUsage`, sampled every 200 ms; after each step also after a full collection,
  * which is what the step leaves held, garbage excluded), and the
@@ -219,10 +220,20 @@ async function main() {
 			page.evaluate(async () => {
 				const w = window as unknown as W;
 				const projectId = localStorage.getItem('whetstone.currentProject');
+				// The stages after the read, as the page sees them (`data.reading`, looked at every 50 ms).
+				const seen: { phase: string; at: number }[] = [];
+				const watch = setInterval(() => {
+					const p = w.whetstone.data.reading as { phase?: string } | null;
+					if (p?.phase && seen.at(-1)?.phase !== p.phase) seen.push({ phase: p.phase, at: performance.now() });
+				}, 50);
 				const v = await w.whetstone.data.importDataset({ projectId, source: (window as any).benchSource, textColumn: 'text', labelColumn: 'label', split: { seed: 1, validation: 0.1, test: 0.1 }, skipBadRows: true, name: 'bench import' });
-				return { id: v.id as string, rowCount: v.rowCount as number };
+				clearInterval(watch);
+				const end = performance.now();
+				const stages = seen.map((s, i) => `${s.phase} ${(((seen[i + 1]?.at ?? end) - s.at) / 1000).toFixed(1)} s`);
+				return { id: v.id as string, rowCount: v.rowCount as number, stages };
 			})
 		);
+		console.log(`import stages (as the page saw them): ${version.stages.join(', ')}`);
 		if (!flag('skip-clean') && !gb) {
 			// The check runs on rows with something to find: near-copies, personal data, stray spaces.
 			const part = `/tmp/whetstone-bench-clean-${cleanRows || made.rows}.csv`;
