@@ -23,6 +23,7 @@ import type { ModelRef } from '../src/lib/shared/hub';
 import { DivergedError, initialLoopState, loopHooks, stepsPerEpoch, totalSteps as plannedSteps, trainLoop, type Control, type LoopState } from '../src/lib/engine/train/loop';
 import { memoryInfo } from '../src/lib/engine/tensors';
 import { fusedOptimizerCheck } from '../src/lib/engine/train/fused-check';
+import { loraTrainingCheck } from '../src/lib/engine/train/lora-check';
 import { fusedKernelCheck } from '../src/lib/engine/ops/fused/check';
 import type { Reductions } from '../src/lib/engine/ops/fused/reductions';
 import { benchmarkTrainStep } from '../src/lib/engine/bench';
@@ -660,6 +661,16 @@ export const api = {
 		if (training) throw new Error('A run is training; check the optimizer when it has finished.');
 		await initBackend();
 		return fusedOptimizerCheck(reduce);
+	},
+
+	/**
+	 * LoRA training with adapter dropout on the fast path against the reference path, a replay,
+	 * and dropout off (src/lib/engine/train/lora-check.ts).
+	 */
+	async loraTrainingCheck(steps?: number, dropout?: number) {
+		if (training) throw new Error('A run is training; check LoRA when it has finished.');
+		await initBackend();
+		return loraTrainingCheck(steps, dropout);
 	},
 
 	/** Time the training step of a model shape on this device (for the bench scripts and curious users). */

@@ -2,7 +2,8 @@
  * The fused WebGPU kernels of the fast path (issue 10; src/lib/engine/ops/fused/) against their
  * composite references in the engine worker on WebGPU (SwiftShader): softmax cross-entropy (with
  * ignored rows and label smoothing; and the causal-LM loss reading the next position's label),
- * LayerNorm and RMSNorm (also as a residual block's norm, and with x not differentiated), the
+ * a classifier's loss with its hits, LayerNorm and RMSNorm (also as a residual block's norm, a
+ * post-norm block's norm given twice, and with x not differentiated), the
  * embedding gather with ids outside the table, rotary positions (both head layouts, partial, one position), learned positions added (a table longer than the
  * sequence), masked mean pooling (a row with no position left), GELU (tanh and erf), SiLU, the SiLU gate and
  * the linear map with and without its bias (both weight layouts, and frozen; scalar and vec4 matmuls), on odd shapes (rows 1, 7, 33; widths 5, 63, 130;
@@ -14,6 +15,8 @@
  * gradient within 1e-5 relative, each op taking the dispatches its file claims (counted by wrapping
  * the compute pass's dispatchWorkgroups in the worker), and no tensor left behind by repeated checks.
  * Rows are reduced both ways: a thread per row (software adapters) and a workgroup per row (GPUs).
+ * Then LoRA training with adapter dropout through the real session on both paths (the fused
+ * kernels hash the same masks as the composite), replayed bit for bit, and against dropout off.
  */
 import { expect, test } from './fixtures';
 
@@ -50,6 +53,8 @@ const EXPECTED: Record<string, Count> = {
 	// The same two kernels also count the positions whose argmax is the next token (the case stacks
 	// loss and count: one more dispatch forward; the count takes no gradient on the fast path).
 	causalLmLossAndCorrect: { forward: 3, backward: 1 },
+	// A classifier's loss and hits from the same two kernels (filler rows, label -1, ignored).
+	singleLabelLossAndCorrect: { forward: 3, backward: 1 },
 	// dx (recomputing the row statistics, kept for dγ), then dγ with dβ.
 	layerNorm: { forward: 1, backward: 2 },
 	rmsNorm: { forward: 1, backward: 2 },
@@ -61,6 +66,9 @@ const EXPECTED: Record<string, Count> = {
 	// (x + δ) + 2·… with the add inside the norm's forward kernel: the same counts, one add fewer than the composite.
 	layerNormAddResidual: { forward: 3, backward: 3 },
 	rmsNormAddResidual: { forward: 3, backward: 3 },
+	// A post-norm block's LN(x + δ) given twice (BERT): the add in the forward kernel, the two uses'
+	// gradients added inside the backward's kernels (the case's ×2 and add as above).
+	layerNormPost: { forward: 3, backward: 3 },
 	// x not differentiated: the row statistics, then dγ with dβ.
 	layerNormParamsOnly: { forward: 1, backward: 2 },
 	geluTanh: { forward: 1, backward: 1 },
@@ -120,5 +128,40 @@ test('each fused WebGPU kernel matches its composite forward and backward, with 
 		expect(r.tensorsLeaked).toBe(0);
 		// An invalid pipeline (a device limit passed) dispatches nothing and would leave stale outputs.
 		expect(r.gpuErrors).toEqual([]);
+	}
+});
+
+interface LoraCase {
+	targets: string;
+	fast: number[];
+	replay: number[];
+	reference: number[];
+	noDropout: number[];
+	maxRel: number;
+	replayMaxAbs: number;
+	noDropoutMaxAbs: number;
+	tensorsLeaked: number;
+}
+
+test('LoRA with adapter dropout trains on the fast path as on the reference path, replays bit for bit, and the masks act', async ({ studioPage: page }) => {
+	test.setTimeout(120_000);
+	await expect(page.getByTestId('backend')).toHaveAttribute('data-backend', 'webgpu');
+	const cases: LoraCase[] = await page.evaluate(async () => {
+		const engine = (globalThis as any).whetstone.engine;
+		await engine.init();
+		return engine.bridge.call((api: any) => api.loraTrainingCheck(8, 0.1), 110_000);
+	});
+	for (const c of cases) console.log(`LoRA ${c.targets}: fast ${c.fast.map((l) => l.toFixed(4)).join(' ')}; max rel vs reference ${c.maxRel.toExponential(2)}; replay ${c.replayMaxAbs}; vs no dropout ${c.noDropoutMaxAbs.toExponential(2)}`);
+	expect(cases.map((c) => c.targets)).toEqual(['q_proj,v_proj', 'all-linear']);
+	for (const c of cases) {
+		expect(c.fast.every(Number.isFinite), c.targets).toBe(true);
+		// The curve moves (the adapters train), and tracks the composite within float32 noise.
+		expect(c.fast[c.fast.length - 1], c.targets).toBeLessThan(c.fast[0]);
+		expect(c.maxRel, c.targets).toBeLessThanOrEqual(1e-5);
+		// The same seeds replay the same steps exactly: what resuming relies on.
+		expect(c.replayMaxAbs, c.targets).toBe(0);
+		// Dropout changed the steps (from the second step on: B starts at zero).
+		expect(c.noDropoutMaxAbs, c.targets).toBeGreaterThan(1e-6);
+		expect(c.tensorsLeaked, c.targets).toBe(0);
 	}
 });
