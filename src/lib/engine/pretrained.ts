@@ -26,11 +26,11 @@ import type { SafetensorsTensor } from './io/safetensors';
 import { hostParamsFromCheckpoint, initMissing } from './models/load';
 import { resolveConfig } from './models/registry';
 import type { ArchSpec, Batch, HfConfigBase, Params } from './models/spec';
-import { causalLmLossAndCorrect } from './models/heads';
+import { causalLmLossAndCorrect, singleLabelLossAndCorrect } from './models/heads';
 import { readTensors, toTensors, toVariables, type HostTensor } from './tensors';
 import { FULL, planMethod, type FineTuneMethod } from '../shared/method';
 import { adapterNames, initAdapters, loraSetup, mergeAdapters, withLora, type LoraSetup } from './train/lora';
-import { crossEntropy, sigmoidCrossEntropy } from './ops';
+import { sigmoidCrossEntropy } from './ops';
 import { createOptimizer, type Optimizer } from './train/optimizer';
 import { StepAccumulator, WHOLE_STEP, type MicroStep } from './train/step';
 import { gatherSets, MULTILABEL_THRESHOLD, setsExactlyRight, summarizeProbs, summarizeSigmoid, type EvalOutput, type WindowStats } from './classifier';
@@ -266,8 +266,11 @@ export class PretrainedSession {
 		}
 		if (this.classifies) {
 			const labels = tf.tensor1d(hb.labels, 'int32');
-			const smooth = labelSmoothing > 0 && logits.shape[1]! > 1 && (this.hf.problemType ?? 'single_label_classification') === 'single_label_classification';
-			const loss = smooth ? crossEntropy(logits as tf.Tensor2D, labels, { labelSmoothing }) : this.spec.loss(logits, labels, this.hf);
+			const c = logits.shape[1]!;
+			// The loss `spec.loss` picks for integer labels, with its hits (on the fast path from the loss kernels).
+			if ((this.hf.problemType ?? (c === 1 ? 'regression' : 'single_label_classification')) === 'single_label_classification')
+				return singleLabelLossAndCorrect(logits as tf.Tensor2D, labels, c > 1 ? labelSmoothing : 0);
+			const loss = this.spec.loss(logits, labels, this.hf); // regression: no label smoothing
 			const correct = logits.argMax(-1).toInt().equal(labels).toFloat().sum();
 			return { loss, correct };
 		}

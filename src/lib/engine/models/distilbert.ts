@@ -11,7 +11,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { embedding } from '../ops';
-import { encoderLayers, encoderShapes, firstToken, ln, type EncoderNames, type EncoderShape } from './encoder';
+import { embeddingsNorm, encoderLayers, encoderShapes, firstToken, type EncoderNames, type EncoderShape, type Hidden } from './encoder';
 import { taskLoss } from './heads';
 import { bad, configReader, readHeadFields } from './hf-config';
 import { adaptedLinear, defaultPositions, Dropout, type ArchSpec, type Batch, type ForwardOptions, type HfConfigBase, type Params, type Task } from './spec';
@@ -91,13 +91,13 @@ function layerShape(c: DistilBertConfig): EncoderShape {
 	return { ...c, attnOutDropout: 0, ffnOutDropout: c.dropout };
 }
 
-function embeddings(p: Params, c: DistilBertConfig, batch: Batch, drop: Dropout): tf.Tensor {
+function embeddings(p: Params, c: DistilBertConfig, batch: Batch, drop: Dropout): Hidden {
 	const [b, t] = batch.inputIds.shape;
 	if (t > c.maxPositions) throw new Error(`distilbert: ${t} tokens is longer than max_position_embeddings ${c.maxPositions}.`);
 	const positions = batch.positionIds ?? defaultPositions(b, t);
 	const word = embedding(p['distilbert.embeddings.word_embeddings.weight'] as tf.Tensor2D, batch.inputIds.reshape([b * t])); // (B*T, d)
 	const pos = embedding(p['distilbert.embeddings.position_embeddings.weight'] as tf.Tensor2D, positions.reshape([b * t])); // (B*T, d)
-	return drop.apply(ln(p, 'distilbert.embeddings.LayerNorm', EPS, word.add(pos).reshape([b, t, c.hiddenSize])), c.dropout); // (B, T, d)
+	return embeddingsNorm(p, 'distilbert.embeddings.LayerNorm', EPS, word, pos, drop, c.dropout, [b, t, c.hiddenSize]); // (B, T, d): dropout(LN(word + pos))
 }
 
 function encoder(p: Params, c: DistilBertConfig, batch: Batch, drop: Dropout): tf.Tensor3D {

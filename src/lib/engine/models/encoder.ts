@@ -6,10 +6,17 @@
  *   for each layer:  x = LN(x + drop(o(attn(q(x), k(x), v(x)))));  x = LN(x + drop(down(act(up(x)))))
  *
  * (DistilBERT has no dropout after the attention's output projection: `attnOutDropout` 0.)
+ *
+ * On the WebGPU fast path (the ops choose the kernels; nothing here asks which path runs) each
+ * `LN(x + δ)` is one norm kernel that adds as it reads, and gives its output twice (`Hidden`: the
+ * next sublayer's input and the next residual), so the two uses' gradients are added in the norm's
+ * backward kernels; q | k | v is one projection (`adaptedSideBySide`, LoRA adapters included) and
+ * the attention kernel reads it packed, with the padding mask on the keys.
  */
 import * as tf from '@tensorflow/tfjs';
-import { activation, attendHeads, embedding, layerNorm } from '../ops';
-import { adaptedLinear, type Batch, type Dropout, type Params } from './spec';
+import { activation, attendPacked, embedding } from '../ops';
+import { layerNormAddResidual, postLayerNorm } from '../ops/norm';
+import { adaptedLinear, adaptedSideBySide, type Batch, type Dropout, type Params } from './spec';
 
 /** Where an encoder layer's sublayers sit, relative to the layer's prefix. */
 export interface EncoderNames {
@@ -82,34 +89,62 @@ export function encoderShapes(shapes: Record<string, number[]>, names: EncoderNa
 	}
 }
 
-/** nn.LayerNorm `name` over the last axis. */
-export function ln(p: Params, name: string, eps: number, x: tf.Tensor): tf.Tensor {
-	return layerNorm(x, p[name + '.weight'] as tf.Tensor1D, p[name + '.bias'] as tf.Tensor1D, eps);
+/**
+ * The hidden state twice, [for the next sublayer, for the residual sum after it]. On the fast path
+ * the norm that made it gives its one buffer twice (`postLayerNorm`) and adds the two uses'
+ * gradients inside its backward kernels; elsewhere it is one tensor twice.
+ */
+export type Hidden = [tf.Tensor, tf.Tensor];
+
+const gammaBeta = (p: Params, name: string) => [p[name + '.weight'] as tf.Tensor1D, p[name + '.bias'] as tf.Tensor1D] as const;
+
+/** nn.LayerNorm `name` of x + δ, the post-LN residual sum (x and δ the same shape), for one use. */
+function addLn(p: Params, name: string, eps: number, x: tf.Tensor, delta: tf.Tensor): tf.Tensor {
+	return layerNormAddResidual(x, delta, ...gammaBeta(p, name), eps)[1]; // [x + δ, LN(x + δ)]: the sum is not needed
 }
 
-function selfAttention(p: Params, pre: string, n: EncoderNames, c: EncoderShape, x: tf.Tensor, mask: tf.Tensor2D | undefined, drop: Dropout): tf.Tensor {
-	const q = adaptedLinear(p, pre + n.query, x, drop); // (B, T, d)
-	const k = adaptedLinear(p, pre + n.key, x, drop); // (B, T, d)
-	const v = adaptedLinear(p, pre + n.value, x, drop); // (B, T, d)
-	const y = attendHeads(q, k, v, c.nHead, c.nHead, { causal: false, keyMask: mask, dropout: drop.attention(c.attentionDropout) }); // (B, T, d)
+/** nn.LayerNorm `name` of x + δ as a `Hidden` pair: on the fast path one kernel adds and normalises. */
+function postLn(p: Params, name: string, eps: number, x: tf.Tensor, delta: tf.Tensor): Hidden {
+	return postLayerNorm(x, delta, ...gammaBeta(p, name), eps);
+}
+
+/**
+ * The embeddings' `dropout(LN_name(x + δ))` as a `Hidden` pair of `shape`, x and δ (B*T, d). With
+ * dropout on, both take the dropped tensor (tfjs then adds their gradients).
+ */
+export function embeddingsNorm(p: Params, name: string, eps: number, x: tf.Tensor, delta: tf.Tensor, drop: Dropout, rate: number, shape: [number, number, number]): Hidden {
+	const [h, h2] = postLn(p, name, eps, x, delta); // (B*T, d) twice
+	const y = drop.apply(h, rate);
+	return y === h ? [h.reshape(shape), h2.reshape(shape)] : [y.reshape(shape), y.reshape(shape)]; // (B, T, d)
+}
+
+function selfAttention(p: Params, pre: string, n: EncoderNames, c: EncoderShape, [x, res]: Hidden, mask: tf.Tensor2D | undefined, drop: Dropout): Hidden {
+	// q | k | v as one projection, the three weights side by side (on the fast path joined by buffer
+	// copies: one matmul each way and one dW; LoRA's adapters on q and v in one low-rank kernel pair).
+	const qkv = adaptedSideBySide(p, [n.query, n.key, n.value].map((m) => pre + m), x, drop); // (B, T, 3d): [q | k | v]
+	const y = attendPacked(qkv, c.nHead, c.nHead, { causal: false, keyMask: mask, dropout: drop.attention(c.attentionDropout) }); // (B, T, d)
 	const out = drop.apply(adaptedLinear(p, pre + n.output, y, drop), c.attnOutDropout); // (B, T, d)
-	return ln(p, pre + n.attentionNorm, c.normEps, out.add(x)); // post-LN: the norm comes after the residual sum
+	return postLn(p, pre + n.attentionNorm, c.normEps, res, out); // post-LN: the norm comes after the residual sum
 }
 
+/** The feed-forward's output, before the residual sum: (B, T, d). */
 function feedForward(p: Params, pre: string, n: EncoderNames, c: EncoderShape, x: tf.Tensor, drop: Dropout): tf.Tensor {
 	const h = activation(c.hiddenAct)(adaptedLinear(p, pre + n.up, x, drop)); // (B, T, f)
-	const out = drop.apply(adaptedLinear(p, pre + n.down, h, drop), c.ffnOutDropout); // (B, T, d)
-	return ln(p, pre + n.outputNorm, c.normEps, out.add(x));
+	return drop.apply(adaptedLinear(p, pre + n.down, h, drop), c.ffnOutDropout); // (B, T, d)
 }
 
-/** The embedded input `x` (B, T, d) through every encoder layer. */
-export function encoderLayers(p: Params, n: EncoderNames, c: EncoderShape, x: tf.Tensor, mask: tf.Tensor2D | undefined, drop: Dropout): tf.Tensor3D {
+/** The embedded input (B, T, d) through every encoder layer. */
+export function encoderLayers(p: Params, n: EncoderNames, c: EncoderShape, x: Hidden, mask: tf.Tensor2D | undefined, drop: Dropout): tf.Tensor3D {
+	let h = x;
 	for (let i = 0; i < c.nLayer; i++) {
 		const pre = n.layer(i);
-		x = selfAttention(p, pre, n, c, x, mask, drop);
-		x = feedForward(p, pre, n, c, x, drop);
+		const [a, res] = selfAttention(p, pre, n, c, h, mask, drop);
+		const out = feedForward(p, pre, n, c, a, drop);
+		// The last layer's output has one use (the head, or the caller of `hidden`).
+		if (i === c.nLayer - 1) return addLn(p, pre + n.outputNorm, c.normEps, res, out) as tf.Tensor3D;
+		h = postLn(p, pre + n.outputNorm, c.normEps, res, out);
 	}
-	return x as tf.Tensor3D;
+	return h[0] as tf.Tensor3D;
 }
 
 /** The first ([CLS] / <s>) token's hidden state: (B, T, d) → (B, d). */
@@ -130,15 +165,16 @@ export function bertEmbeddings(
 	batch: Batch,
 	positions: tf.Tensor,
 	drop: Dropout
-): tf.Tensor3D {
+): Hidden {
 	const [b, t] = batch.inputIds.shape;
 	const embed = (name: string, ids: tf.Tensor) => embedding(p[`${prefix}.embeddings.${name}.weight`] as tf.Tensor2D, ids.reshape([b * t])); // (B*T, d)
 	const type =
 		c.typeVocabSize === 1
 			? (p[`${prefix}.embeddings.token_type_embeddings.weight`] as tf.Tensor2D) // (1, d), broadcast
 			: embed('token_type_embeddings', batch.tokenTypeIds ?? tf.zeros([b, t], 'int32'));
-	const x = embed('word_embeddings', batch.inputIds).add(type).add(embed('position_embeddings', positions));
-	return drop.apply(ln(p, `${prefix}.embeddings.LayerNorm`, c.normEps, x.reshape([b, t, c.hiddenSize])), c.hiddenDropout) as tf.Tensor3D; // (B, T, d)
+	const x = embed('word_embeddings', batch.inputIds).add(type); // (B*T, d)
+	// LN((word + type) + pos), then dropout: (B, T, d)
+	return embeddingsNorm(p, `${prefix}.embeddings.LayerNorm`, c.normEps, x, embed('position_embeddings', positions), drop, c.hiddenDropout, [b, t, c.hiddenSize]);
 }
 
 /** BERT-style embedding shapes under `prefix`. */

@@ -55,6 +55,29 @@ export function causalLmLossAndCorrect(logits: tf.Tensor, labels: tf.Tensor): { 
 }
 
 /**
+ * Single-label classification: the cross-entropy (with `labelSmoothing`, as torch's cross_entropy
+ * takes it) and how many rows have their label as their first largest logit, as a scalar. logits
+ * (B, C); labels (B) int32, negative for a batch's filler rows, which neither term counts. On the
+ * fast path both come from the fused cross-entropy's own two kernels; the argmax, compare and sum
+ * below are its reference.
+ */
+export function singleLabelLossAndCorrect(logits: tf.Tensor2D, labels: tf.Tensor1D, labelSmoothing = 0): { loss: tf.Scalar; correct: tf.Scalar } {
+	return tf.tidy(() => {
+		const ids = labels.toInt() as tf.Tensor1D;
+		if (useFastPath() && logits.dtype === 'float32') {
+			const correct = emptyTensor([1]);
+			const loss = fusedCrossEntropy(logits, ids, labelSmoothing, 0, correct);
+			return { loss, correct: correct.reshape([]) as tf.Scalar };
+		}
+		const loss = crossEntropy(logits, ids, { labelSmoothing });
+		// 1 where argmax = label (integers: 1 − min(|pred − label|, 1)), by ops that have gradients
+		// (zero ones, through argmax), as causalLmLossAndCorrect's, so a check can differentiate it.
+		const hit = tf.scalar(1).sub(logits.argMax(-1).toFloat().sub(ids.toFloat()).abs().minimum(1)); // (B)
+		return { loss, correct: hit.mul(ids.greaterEqual(0).toFloat()).sum() as tf.Scalar };
+	});
+}
+
+/**
  * The sequence-classification loss, as `BertForSequenceClassification.forward` picks it: MSE for
  * one label (regression), cross-entropy for integer labels, BCE-with-logits for float multi-hot labels.
  * logits: (B, C); labels: (B) int32, (B) float for regression, or (B, C) float multi-hot.

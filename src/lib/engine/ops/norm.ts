@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { useFastPath } from '../fast-path';
-import { fusedLayerNorm, fusedNormAddResidual, fusedNormResidual, fusedRmsNorm } from './fused/norm';
+import { fusedLayerNorm, fusedNormAddResidual, fusedNormResidual, fusedPostLayerNorm, fusedRmsNorm } from './fused/norm';
 
 /** The fused kernels (fused/norm.ts) take float32 rows; the composite below is their reference. */
 function fused(x: tf.Tensor, gamma: tf.Tensor1D): boolean {
@@ -76,4 +76,19 @@ export function rmsNormAddResidual(x: tf.Tensor, delta: tf.Tensor, gamma: tf.Ten
 	}
 	const s = x.add(delta);
 	return [s, rmsNorm(s, gamma, eps)];
+}
+
+/**
+ * A post-norm block's `LN(x + δ)` (BERT's), given twice: `[y, y]`, one for the next sublayer and
+ * one for the residual sum after it. On the fast path one kernel adds and normalises, and the two
+ * uses' gradients are added inside the norm's backward kernels, where tfjs would add them in a
+ * dispatch of its own; the composite adds, normalises, and returns the one tensor twice.
+ */
+export function postLayerNorm(x: tf.Tensor, delta: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps = 1e-5): [tf.Tensor, tf.Tensor] {
+	if (fused(x, gamma) && delta.dtype === 'float32' && beta.dtype === 'float32' && tf.util.arraysEqual(x.shape, delta.shape)) {
+		const [y, y2] = fusedPostLayerNorm(rows(x), rows(delta), gamma, beta, eps);
+		return [y.reshape(x.shape), y2.reshape(x.shape)];
+	}
+	const y = layerNorm(x.add(delta), gamma, beta, eps);
+	return [y, y];
 }

@@ -10,14 +10,14 @@ import * as tf from '@tensorflow/tfjs';
 import { fastPathEnabled, setFastPath } from '../../fast-path';
 import { gpuErrorLog } from '../../backend';
 import { crossEntropy } from '../loss';
-import { layerNorm, layerNormAddResidual, layerNormResidual, rmsNorm, rmsNormAddResidual, rmsNormResidual } from '../norm';
+import { layerNorm, layerNormAddResidual, layerNormResidual, postLayerNorm, rmsNorm, rmsNormAddResidual, rmsNormResidual } from '../norm';
 import { geluErf, geluTanh, silu, siluGate, siluGatePacked } from '../activations';
 import { linear, linearSideBySide } from '../linear';
 import { loraSideBySide, type LoraPart } from '../lora';
 import { LORA_DISPATCHES } from './lora';
 import { applyRope, applyRopeHeads } from '../rope';
 import { attendHeads, attendPacked, attention } from '../attention';
-import { causalLmLoss, causalLmLossAndCorrect } from '../../models/heads';
+import { causalLmLoss, causalLmLossAndCorrect, singleLabelLossAndCorrect } from '../../models/heads';
 import { embedding } from '../embedding';
 import { EMBEDDING_DISPATCHES } from './embedding';
 import { meanPool } from '../pool';
@@ -252,6 +252,31 @@ function problems(seed: number): Problem[] {
 			}
 		});
 	}
+	// A classifier's loss and hits (single-label, as a sequence-classification step logs them): a
+	// batch's filler rows (label -1) count in neither; every other row's label is raised to be its
+	// largest logit, by a margin that keeps 1 − p well above float32's rounding of p (a row predicted
+	// with near certainty would make the relative error of dlogits measure only that rounding).
+	for (const [n, c, labelSmoothing] of [[4, 2, 0], [9, 5, 0.1], [33, 513, 0]]) {
+		const ids = Array.from({ length: n }, (_, i) => (i % 4 === 3 ? -1 : (i * 7919 + seed * 31) % c));
+		const boost = new Float32Array(n * c);
+		ids.forEach((id, r) => {
+			if (id >= 0 && r % 2 === 0) boost[r * c + id] = 4;
+		});
+		const base = normal([n, c], 1);
+		const logits = tf.tidy(() => base.add(tf.tensor2d(boost, [n, c])));
+		base.dispose();
+		out.push({
+			kernel: 'singleLabelLossAndCorrect',
+			shape: `rows ${n} × classes ${c}, smoothing ${labelSmoothing}`,
+			claimed: { forward: CROSS_ENTROPY_DISPATCHES.forward + 1, backward: CROSS_ENTROPY_DISPATCHES.backward },
+			inputs: [logits],
+			names: ['loss and hits', 'dlogits'],
+			op: (x) => {
+				const r = singleLabelLossAndCorrect(x as tf.Tensor2D, tf.tensor1d(ids, 'int32'), labelSmoothing);
+				return tf.stack([r.loss, r.correct]);
+			}
+		});
+	}
 	for (const [n, d] of [[1, 5], [7, 63], [33, 130], [7, 5], [1, 130], [3, 4100]]) {
 		out.push({
 			kernel: 'layerNorm',
@@ -414,6 +439,22 @@ function problems(seed: number): Problem[] {
 			op: (x, dl, g) => {
 				const [r, y] = rmsNormAddResidual(x, dl, g as tf.Tensor1D, 1e-6);
 				return r.mul(2).add(y);
+			}
+		});
+	}
+	// A post-norm block's LN(x + δ) given twice (BERT's): the two uses take different gradients (2·g
+	// and g), which the fast path adds inside the norm's backward kernels. The norm's 1 / 2
+	// dispatches, plus the case's ×2 and add (2 / 1); the composite adds the two gradients itself.
+	for (const [n, d] of [[7, 63], [33, 130], [1, 5]]) {
+		out.push({
+			kernel: 'layerNormPost',
+			shape: `rows ${n} × width ${d}`,
+			claimed: { forward: LAYER_NORM_DISPATCHES.forward + 2, backward: LAYER_NORM_DISPATCHES.backward + 1 },
+			inputs: [normal([n, d], 2, 0.5), normal([n, d], 1), normal([d], 0.2, 1), normal([d], 0.2)],
+			names: ['y', 'dx', 'ddelta', 'dgamma', 'dbeta'],
+			op: (x, dl, g, b) => {
+				const [y, y2] = postLayerNorm(x, dl, g as tf.Tensor1D, b as tf.Tensor1D, 1e-12);
+				return y.mul(2).add(y2);
 			}
 		});
 	}

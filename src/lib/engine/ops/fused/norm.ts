@@ -14,6 +14,12 @@
  * output δ and gives [x + δ, norm(x + δ)] from the one forward kernel, which writes the sum as a
  * second output: a pre-norm block's residual add costs no dispatch of its own. Its backward is the
  * residual form's (the stream's gradient added in the dx kernel), and x and δ take that same dx.
+ *
+ * The post-norm form (`fusedPostLayerNorm`, BERT's `LN(x + δ)`) gives the norm of x + δ twice, the
+ * second output the first's buffer (no dispatch): the next sublayer reads one and the residual sum
+ * after it the other, and the backward's dx and dγ kernels read the two gradients and add them as
+ * they read dy, where tfjs would add them in a dispatch of its own. It reads x + δ again in the
+ * backward instead of storing the sum. Dispatches as LayerNorm's.
  */
 import * as tf from '@tensorflow/tfjs';
 import { elementwiseProgram, emptyTensor, rowProgram, runIntoWritable, runProgram, runProgramInfo, withWritableBindings, type WebGPUProgram } from './program';
@@ -125,8 +131,20 @@ let registered = false;
  * order (x, γ, β), and each thunk still works alone, computing what an earlier one would have left;
  * `dx` may be asked twice (the add form's x and δ) and runs its kernel once.
  */
-function normGrads(rms: boolean, x: tf.Tensor, gamma: tf.Tensor, dy: tf.Tensor, dRes: tf.Tensor | null, eps: number): { dx: () => tf.Tensor; dGamma: () => tf.Tensor; dBeta?: () => tf.Tensor } {
-	const kind = rms ? 'Rms' : 'Layer';
+function normGrads(
+	rms: boolean,
+	x: tf.Tensor,
+	gamma: tf.Tensor,
+	dy: tf.Tensor,
+	dRes: tf.Tensor | null,
+	eps: number,
+	post?: PostInputs
+): { dx: () => tf.Tensor; dGamma: () => tf.Tensor; dBeta?: () => tf.Tensor } {
+	const kind = (rms ? 'Rms' : 'Layer') + (post ? 'Post' : '');
+	// The post form reads x + δ wherever the others read x, and dy + dy₂ wherever they read dy.
+	const body = (b: string) => (post ? postBody(b) : b);
+	const extra = post ? [post.delta, post.dy2] : [];
+	const extraNames = post ? ['delta', 'dy2'] : [];
 	const [n, d] = x.shape;
 	const epsU = [{ type: 'float32' as const, data: [eps] }];
 	const stats = emptyTensor([n, 2]);
@@ -136,18 +154,18 @@ function normGrads(rms: boolean, x: tf.Tensor, gamma: tf.Tensor, dy: tf.Tensor, 
 	let haveDBeta = false;
 	const dx = () => {
 		if (!haveDx) {
-			const names = ['x', 'gamma', 'dy', ...(dRes ? ['dRes'] : []), 'stats'];
-			const program = rowProgram(`whetstone${kind}NormDx${dRes ? 'Residual' : ''}`, names, [n, d], n, d, dxBody(rms, dRes !== null), 'eps : f32,');
-			runIntoWritable(program, dRes ? [x, gamma, dy, dRes] : [x, gamma, dy], [{ name: 'stats', tensor: stats }], epsU, dxOut);
+			const names = ['x', 'gamma', 'dy', ...(dRes ? ['dRes'] : []), ...extraNames, 'stats'];
+			const program = rowProgram(`whetstone${kind}NormDx${dRes ? 'Residual' : ''}`, names, [n, d], n, d, body(dxBody(rms, dRes !== null)), 'eps : f32,');
+			runIntoWritable(program, [...(dRes ? [x, gamma, dy, dRes] : [x, gamma, dy]), ...extra], [{ name: 'stats', tensor: stats }], epsU, dxOut);
 			haveDx = true;
 		}
 		// A new tensor on the same buffer (no dispatch): dxOut itself goes when the backward pass ends.
 		return dxOut.clone();
 	};
 	const dGamma = () => {
-		if (!haveDx) runIntoWritable(rowProgram(`whetstone${kind}NormStats`, ['x'], [n, 2], n, d, statsBody(rms), 'eps : f32,'), [x], [], epsU, stats);
-		const program = elementwiseProgram(`whetstone${kind}NormDGamma`, ['x', 'dy', 'stats', ...(rms ? [] : ['dBeta'])], [d], dGammaBody(rms));
-		const out = runIntoWritable(program, [x, dy, stats], dBeta ? [{ name: 'dBeta', tensor: dBeta }] : []);
+		if (!haveDx) runIntoWritable(rowProgram(`whetstone${kind}NormStats`, ['x', ...extraNames.slice(0, 1)], [n, 2], n, d, body(statsBody(rms)), 'eps : f32,'), [x, ...extra.slice(0, 1)], [], epsU, stats);
+		const program = elementwiseProgram(`whetstone${kind}NormDGamma`, ['x', 'dy', ...extraNames, 'stats', ...(rms ? [] : ['dBeta'])], [d], body(dGammaBody(rms)));
+		const out = runIntoWritable(program, [x, dy, ...extra, stats], dBeta ? [{ name: 'dBeta', tensor: dBeta }] : []);
 		haveDBeta = true;
 		return out;
 	};
@@ -256,6 +274,61 @@ function registerAdd(): void {
 			}
 		});
 	}
+}
+
+/** The post form's second input and second upstream gradient (`normGrads`). */
+interface PostInputs {
+	delta: tf.Tensor;
+	dy2: tf.Tensor;
+}
+
+/** A body reading x + δ wherever it read x, and dy + dy₂ wherever it read dy. */
+function postBody(body: string): string {
+	const out = body.replace(/\bx\[([^\]]+)\]/g, '(x[$1] + delta[$1])').replace(/\bdy\[([^\]]+)\]/g, '(dy[$1] + dy2[$1])');
+	if (!/\bx\[/.test(body)) throw new Error('fusedPostLayerNorm: a norm body no longer reads x as it expects.');
+	return out;
+}
+
+const POST_KERNEL = 'WhetstoneLayerNormPost';
+let postRegistered = false;
+
+function registerPost(): void {
+	if (postRegistered) return;
+	postRegistered = true;
+	tf.registerKernel({
+		kernelName: POST_KERNEL,
+		backendName: 'webgpu',
+		kernelFunc: ({ inputs, backend, attrs }) => {
+			const { eps } = attrs as unknown as NormAttrs;
+			const infos = ['x', 'delta', 'gamma', 'beta'].map((k) => inputs[k] as tf.TensorInfo);
+			const [n, d] = infos[0].shape;
+			const body = postBody(forwardBody(false));
+			const y = runProgramInfo(backend, rowProgram('whetstoneLayerNormPost', ['x', 'delta', 'gamma', 'beta'], [n, d], n, d, body, 'eps : f32,'), infos, [{ type: 'float32', data: [eps] }]);
+			// The norm again as a second output: one more reference to its buffer, as tfjs's Identity makes.
+			(backend as unknown as { incRef(id: unknown): void }).incRef(y.dataId);
+			return [y, { dataId: y.dataId, shape: y.shape, dtype: y.dtype }];
+		}
+	});
+	tf.registerGradient({
+		kernelName: POST_KERNEL,
+		inputsToSave: ['x', 'delta', 'gamma'],
+		gradFunc: (dyIn, saved, attrs) => {
+			const [x, delta, gamma] = saved;
+			const [dy, dy2] = dyIn as tf.Tensor[];
+			const g = normGrads(false, x, gamma, dy, null, (attrs as unknown as NormAttrs).eps, { delta, dy2 });
+			// x and δ take the same gradient: `g.dx` writes it once and gives each a clone.
+			return { x: g.dx, delta: g.dx, gamma: g.dGamma, beta: g.dBeta! };
+		}
+	});
+}
+
+/**
+ * [LN(x + δ), LN(x + δ)], one buffer given twice (see the file's comment); x, δ (N, D): the two
+ * uses' gradients are added in the backward's kernels, and x and δ both take its dx.
+ */
+export function fusedPostLayerNorm(x: tf.Tensor2D, delta: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps: number): [tf.Tensor2D, tf.Tensor2D] {
+	registerPost();
+	return tf.engine().runKernel(POST_KERNEL, { x, delta, gamma, beta } as unknown as tf.NamedTensorMap, { eps, rms: false } as unknown as tf.NamedAttrMap) as unknown as [tf.Tensor2D, tf.Tensor2D];
 }
 
 /**
