@@ -6,7 +6,7 @@
  * ratios to the stock GPT. Then a GPT-2-small-sized (124M) step, or the adapter's refusal, and
  * greedy generation tokens/s with and without the KV cache. Prints figures; asserts nothing.
  *
- *   npm run bench:step -- --model scratch|gpt2|llama --layers 2 --width 128 --heads 4 --vocab 512
+ *   npm run bench:step -- --model scratch|gpt2|llama|bert --layers 2 --width 128 --heads 4 --vocab 512
  *     --seq 64 --batch 4 [--lora] [--json] [--steps 5] [--warmup 2] [--large lora|full|off] [--gen 24]
  *     [--parts steps,large,generate,profile] [--matrix]
  *
@@ -14,7 +14,9 @@
  * dispatch by dispatch with GPU timestamps and prints where the time goes, by kernel.
  *
  * --matrix runs the README's set in one browser session (gpt2 and gpt2 LoRA at --layers, gpt2 at
- * 1 layer, the from-scratch model at --layers and at 1), then one summary table.
+ * 1 layer, the from-scratch model at --layers and at 1, a BERT classifier and its LoRA at --layers
+ * and at 1), then one summary table. --model bert is a two-label BertForSequenceClassification
+ * (random weights, no dropout); its yardstick is the same stock GPT.
  *
  * The engine side is src/lib/engine/bench-step.ts, reached through `whetstone.engine.benchStep`.
  */

@@ -33,7 +33,8 @@ import { configForObjective, PretrainedSession, type LmTokenRows } from './pretr
 
 // ---- the request and its arguments ----
 
-export type BenchModel = 'scratch' | 'gpt2' | 'llama';
+/** The from-scratch model, two causal LMs, and a BERT sequence classifier (two labels). */
+export type BenchModel = 'scratch' | 'gpt2' | 'llama' | 'bert';
 
 export interface StepShape {
 	model: BenchModel;
@@ -43,7 +44,7 @@ export interface StepShape {
 	vocab: number;
 	seq: number;
 	batch: number;
-	/** Train LoRA adapters only (gpt2, llama). */
+	/** Train LoRA adapters only (gpt2, llama, bert). */
 	lora: boolean;
 }
 
@@ -58,7 +59,7 @@ export interface StepBenchArgs extends StepShape {
 	gen: number;
 	/** Which parts run: the interleaved steps, the GPT-2-small-sized step, generation. */
 	parts: BenchPart[];
-	/** The README's set in one browser session: gpt2 and gpt2 LoRA at `layers`, then gpt2 at 1 layer and scratch at `layers` and 1. */
+	/** The README's set in one browser session: gpt2 and gpt2 LoRA at `layers`, then gpt2 at 1 layer, scratch at `layers` and 1, bert and bert LoRA at `layers` and 1. */
 	matrix: boolean;
 }
 
@@ -85,7 +86,7 @@ export const DEFAULT_STEP_ARGS: StepBenchArgs = {
 	matrix: false
 };
 
-const MODELS: readonly BenchModel[] = ['scratch', 'gpt2', 'llama'];
+const MODELS: readonly BenchModel[] = ['scratch', 'gpt2', 'llama', 'bert'];
 
 /** `--name value` and `--flag` arguments; throws on anything it does not know, saying what it takes. */
 export function parseStepArgs(argv: readonly string[]): StepBenchArgs {
@@ -122,7 +123,7 @@ export function parseStepArgs(argv: readonly string[]): StepBenchArgs {
 		}
 	}
 	if (a.width % a.heads) throw new Error(`--width (${a.width}) must be a multiple of --heads (${a.heads}).`);
-	if (a.lora && a.model === 'scratch') throw new Error('--lora trains adapters of a Hugging Face architecture: use it with --model gpt2 or llama.');
+	if (a.lora && a.model === 'scratch') throw new Error('--lora trains adapters of a Hugging Face architecture: use it with --model gpt2, llama or bert.');
 	if (a.seq < 2) throw new Error('--seq must be at least 2 (language modelling predicts the next token).');
 	return a;
 }
@@ -137,7 +138,8 @@ export function shapesFor(a: StepBenchArgs): StepShape[] {
 	return [
 		{ ...base, model: 'gpt2', layers, lora: false },
 		{ ...base, model: 'gpt2', layers, lora: true },
-		...(['gpt2', 'scratch'] as const).flatMap((m) => depths.map((l) => ({ ...base, model: m, layers: l, lora: false }))).filter((s) => !(s.model === 'gpt2' && s.layers === layers))
+		...(['gpt2', 'scratch'] as const).flatMap((m) => depths.map((l) => ({ ...base, model: m, layers: l, lora: false }))).filter((s) => !(s.model === 'gpt2' && s.layers === layers)),
+		...depths.flatMap((l) => [false, true].map((lora) => ({ ...base, model: 'bert' as const, layers: l, lora })))
 	];
 }
 
@@ -276,6 +278,21 @@ export function hfConfigFor(shape: Pick<StepShape, 'model' | 'layers' | 'width' 
 			bos_token_id: 1,
 			eos_token_id: 2
 		};
+	if (shape.model === 'bert')
+		return {
+			model_type: 'bert',
+			vocab_size: shape.vocab,
+			hidden_size: shape.width,
+			intermediate_size: 4 * shape.width,
+			num_hidden_layers: shape.layers,
+			num_attention_heads: shape.heads,
+			max_position_embeddings: positions,
+			type_vocab_size: 2,
+			hidden_act: 'gelu',
+			hidden_dropout_prob: 0,
+			attention_probs_dropout_prob: 0,
+			pad_token_id: 0
+		};
 	throw new Error(`No Hugging Face config for model '${shape.model}'.`);
 }
 
@@ -301,6 +318,13 @@ function scratchConfig(s: StepShape): RunConfig {
 	return cfg;
 }
 
+/** The bench's sequence classifier (bert) has two labels. */
+const BENCH_LABELS = ['0', '1'];
+
+function objectiveFor(hfConfig: Record<string, unknown>): 'classification' | 'causal-lm' {
+	return hfConfig.model_type === 'bert' ? 'classification' : 'causal-lm';
+}
+
 function pretrainedConfig(hfConfig: Record<string, unknown>, s: Pick<StepShape, 'seq' | 'batch'>, lora: boolean): RunConfig {
 	const cfg = defaultRunConfig(2);
 	const modelType = String(hfConfig.model_type);
@@ -310,9 +334,9 @@ function pretrainedConfig(hfConfig: Record<string, unknown>, s: Pick<StepShape, 
 		revision: 'bench',
 		modelType,
 		hfConfig,
-		objective: 'causal-lm',
+		objective: objectiveFor(hfConfig),
 		contextLength: s.seq,
-		numClasses: 2,
+		numClasses: BENCH_LABELS.length,
 		method: lora ? { ...defaultLora(modelType), dropout: 0 } : { kind: 'full' }
 	};
 	return cfg;
@@ -331,7 +355,8 @@ function lmRows(rows: number, len: number, vocab: number, seed: number): LmToken
 async function sessionTrainer(engine: 'fast' | 'reference', s: StepShape): Promise<Trainer> {
 	const fast = engine === 'fast';
 	const rows = [...Array(s.batch).keys()];
-	const what = s.model === 'scratch' ? 'from-scratch classifier' : `${s.model === 'gpt2' ? 'GPT-2' : 'Llama'} causal LM${s.lora ? ', LoRA' : ''}`;
+	const what =
+		s.model === 'scratch' ? 'from-scratch classifier' : s.model === 'bert' ? `BERT classifier${s.lora ? ', LoRA' : ''}` : `${s.model === 'gpt2' ? 'GPT-2' : 'Llama'} causal LM${s.lora ? ', LoRA' : ''}`;
 	const label = `Whetstone ${fast ? 'fast' : 'reference'} path (${what})`;
 	if (s.model === 'scratch') {
 		const session = ClassifierSession.create(scratchConfig(s), { padId: 0 });
@@ -354,9 +379,14 @@ async function sessionTrainer(engine: 'fast' | 'reference', s: StepShape): Promi
 		};
 	}
 	const hfConfig = hfConfigFor(s);
-	const { spec, config } = resolveConfig(configForObjective(hfConfig, 'causal-lm', []));
-	const session = await PretrainedSession.fromPretrained(pretrainedConfig(hfConfig, s, s.lora), randomCheckpoint(spec.paramShapes(config)), { padId: 0 }, []);
-	const hb = session.batch(lmRows(s.batch, s.seq, s.vocab, 7), rows);
+	const objective = objectiveFor(hfConfig);
+	const labels = objective === 'classification' ? BENCH_LABELS : [];
+	const { spec, config } = resolveConfig(configForObjective(hfConfig, objective, labels));
+	// A classifier's head is part of the random checkpoint, so nothing is left to initialise.
+	const session = await PretrainedSession.fromPretrained(pretrainedConfig(hfConfig, s, s.lora), randomCheckpoint(spec.paramShapes(config)), { padId: 0 }, labels);
+	const data = lmRows(s.batch, s.seq, s.vocab, 7);
+	data.labels = Int32Array.from(rows, (i) => i % 2);
+	const hb = session.batch(data, rows);
 	return {
 		engine,
 		label,
@@ -553,9 +583,9 @@ export interface GenerationReport {
 	figures: GenerationFigure[];
 }
 
-/** Greedy generation, batch 1, from an 8-token prompt, at the bench shape (gpt2 for the scratch model, which does not generate). */
+/** Greedy generation, batch 1, from an 8-token prompt, at the bench shape (gpt2 for the scratch model and bert, which do not generate). */
 export async function benchmarkGeneration(shape: Pick<StepShape, 'model' | 'layers' | 'width' | 'heads' | 'vocab' | 'seq'>, newTokens: number): Promise<GenerationReport> {
-	const model = shape.model === 'scratch' ? 'gpt2' : shape.model;
+	const model = shape.model === 'scratch' || shape.model === 'bert' ? 'gpt2' : shape.model;
 	const hfConfig = hfConfigFor({ ...shape, model, seq: Math.max(shape.seq, 8 + newTokens) });
 	const { spec, config } = resolveConfig(configForObjective(hfConfig, 'causal-lm', []));
 	const { params } = paramsFromCheckpoint(spec, config, randomCheckpoint(spec.paramShapes(config)));

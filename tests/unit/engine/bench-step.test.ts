@@ -49,15 +49,16 @@ describe('parseStepArgs', () => {
 
 	it('lists the README set with --matrix', () => {
 		const a = parseStepArgs(['--matrix']);
-		expect(shapesFor(a).map((s) => `${s.model}${s.lora ? '+lora' : ''}:${s.layers}`)).toEqual(['gpt2:2', 'gpt2+lora:2', 'gpt2:1', 'scratch:2', 'scratch:1']);
+		expect(shapesFor(a).map((s) => `${s.model}${s.lora ? '+lora' : ''}:${s.layers}`)).toEqual(['gpt2:2', 'gpt2+lora:2', 'gpt2:1', 'scratch:2', 'scratch:1', 'bert:2', 'bert+lora:2', 'bert:1', 'bert+lora:1']);
+		expect(parseStepArgs(['--model', 'bert', '--lora'])).toMatchObject({ model: 'bert', lora: true });
 		expect(shapesFor(parseStepArgs(['--model', 'llama', '--layers', '3']))).toEqual([{ model: 'llama', layers: 3, width: 128, heads: 4, vocab: 512, seq: 64, batch: 4, lora: false }]);
 	});
 
 	it('says what is wrong', () => {
-		expect(() => parseStepArgs(['--model', 'bert'])).toThrow(/--model must be one of scratch, gpt2, llama/);
+		expect(() => parseStepArgs(['--model', 't5'])).toThrow(/--model must be one of scratch, gpt2, llama, bert/);
 		expect(() => parseStepArgs(['--layers', '0'])).toThrow(/--layers must be a whole number ≥ 1/);
 		expect(() => parseStepArgs(['--width', '100', '--heads', '3'])).toThrow(/multiple of --heads/);
-		expect(() => parseStepArgs(['--lora'])).toThrow(/--model gpt2 or llama/);
+		expect(() => parseStepArgs(['--lora'])).toThrow(/--model gpt2, llama or bert/);
 		expect(() => parseStepArgs(['--steps'])).toThrow(/--steps needs a value/);
 		expect(() => parseStepArgs(['--fast'])).toThrow(/Unknown option --fast/);
 		expect(() => parseStepArgs(['--parts', 'steps,train'])).toThrow(/--parts is a comma-separated list of steps, large, generate, profile/);
@@ -201,6 +202,16 @@ describe('benchmarkSteps (CPU)', () => {
 			expect(e.ratioToStock).toBeDefined();
 		}
 		expect(r.tokensPerStep).toBe(16);
+		expect(r.tensorsLeaked).toBe(0);
+	});
+
+	it('trains the BERT classifier with LoRA: two labels, only the adapters and the head trained', async () => {
+		await tf.setBackend('cpu');
+		const r = await benchmarkSteps({ model: 'bert', layers: 1, width: 16, heads: 2, vocab: 64, seq: 8, batch: 2, lora: true }, 1, 1);
+		const fast = r.engines[0];
+		expect(fast.label).toMatch(/BERT classifier, LoRA/);
+		expect(fast.trainableParams).toBeLessThan(fast.params / 2);
+		for (const e of r.engines.slice(0, 2)) expect(Math.abs(e.lossFirst - Math.log(2))).toBeLessThan(0.5);
 		expect(r.tensorsLeaked).toBe(0);
 	});
 });
