@@ -69,6 +69,7 @@ import { checkpointHooks, copyCheckpoint, copyMetrics, deleteCheckpoint, deleteR
 import { baseInit, keepCheckpoints, MAX_KEEP_CHECKPOINTS, type PretrainedWithInit, type TrainWithKeep } from '../src/lib/shared/lineage';
 import type { SafetensorsTensor } from '../src/lib/engine/io';
 import type { Objective } from '../src/lib/shared/config';
+import { fastPathEnabled } from '../src/lib/engine/fast-path';
 
 const KEEP_CHECKPOINTS = 3;
 
@@ -383,7 +384,14 @@ async function trainRun(runId: string, onEvent: (e: TrainEvent) => void, prefere
 		}
 		const backend = backendInfo() ?? (await initBackend());
 		if (session instanceof PretrainedSession && backend.maxStorageBufferBindingSize) {
-			const report = checkModelBufferLimits(session.spec, session.hf, { batchSize: cfg.train.batchSize, seqLength: cfg.pretrained!.contextLength }, backend.maxStorageBufferBindingSize);
+			const report = checkModelBufferLimits(
+				session.spec,
+				session.hf,
+				{ batchSize: cfg.train.batchSize, seqLength: cfg.pretrained!.contextLength },
+				backend.maxStorageBufferBindingSize,
+				new Set(session.params.keys()),
+				backend.name === 'webgpu' && fastPathEnabled()
+			);
 			assertWithinBufferLimits(report);
 		}
 		const totalSteps = plannedSteps(train.length, cfg.train);

@@ -47,4 +47,19 @@ describe('checkBufferLimits', () => {
 		tf.dispose([...Object.values(m.params), m.labels, m.batch.inputIds, m.batch.attentionMask!]);
 		expect(checkModelBufferLimits(m.spec, resolveConfig(fixtureJson('qwen2', 'config.json')).config, { batchSize: 2, seqLength: 10 }, 128 * MiB).message).toBeNull();
 	});
+
+	it('an embedding or LM head that does not train is read in parts on the fast path, so only a trained one is over', () => {
+		const { spec, config } = resolveConfig({ model_type: 'gpt2' });
+		const step = { batchSize: 1, seqLength: 64 };
+		// LoRA: the adapters train, the tied embedding does not.
+		const lora = checkModelBufferLimits(spec, config, step, 128 * MiB, new Set(['transformer.h.0.attn.c_attn.lora_A.weight']));
+		expect(lora.over).toEqual([]);
+		expect(lora.message).toBeNull();
+		// Full fine-tuning trains it: still over, and the message proposes LoRA.
+		const full = checkModelBufferLimits(spec, config, step, 128 * MiB, new Set(Object.keys(spec.paramShapes(config))));
+		expect(full.over.map((i) => i.name)).toEqual(['transformer.wte.weight']);
+		expect(full.message).toMatch(/train with LoRA/);
+		// Off the fast path nothing is read in parts.
+		expect(checkModelBufferLimits(spec, config, step, 128 * MiB, new Set(), false).over.map((i) => i.name)).toEqual(['transformer.wte.weight']);
+	});
 });

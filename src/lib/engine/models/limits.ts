@@ -37,9 +37,10 @@ const count = (shape: readonly number[]) => shape.reduce((a, d) => a * d, 1);
  * Check each tensor, and each named activation shape, against `limitBytes` (the adapter's
  * `maxStorageBufferBindingSize`). Everything is float32, as tfjs-webgpu stores it.
  */
-export function checkBufferLimits(tensors: ShapeSource, limitBytes: number, activations: Record<string, readonly number[]> = {}): BufferLimitReport {
+export function checkBufferLimits(tensors: ShapeSource, limitBytes: number, activations: Record<string, readonly number[]> = {}, readInParts: (name: string) => boolean = () => false): BufferLimitReport {
 	const items: BufferItem[] = [];
 	for (const [name, t] of Object.entries(tensors)) {
+		if (readInParts(name)) continue;
 		const shape = Array.isArray(t) ? (t as number[]) : [...(t as { shape: readonly number[] }).shape];
 		items.push({ name, kind: 'parameter', shape: [...shape], bytes: 4 * count(shape) });
 	}
@@ -64,14 +65,27 @@ export function activationShapes(config: HfConfigBase, batchSize: number, seqLen
 	return out;
 }
 
-/** `checkBufferLimits` for a model's parameters and one step's activations. */
+/**
+ * The tables the fast path reads in parts when they are too large to bind (ops/split.ts): token
+ * embeddings and LM heads, as an embedding lookup or an (out, in) linear weight.
+ */
+const VOCABULARY_TABLE = /(^|\.)(wte|embed_tokens|embed_in|embed_out|word_embeddings|lm_head)\.weight$/;
+
+/**
+ * `checkBufferLimits` for a model's parameters and one step's activations. With `trained` (the
+ * names that train), an embedding or LM head that does not train is not over the limit on the
+ * fast path, which reads it in parts; one that trains still is.
+ */
 export function checkModelBufferLimits<C extends HfConfigBase>(
 	spec: ArchSpec<C>,
 	config: C,
 	step: { batchSize: number; seqLength: number },
-	limitBytes: number
+	limitBytes: number,
+	trained?: ReadonlySet<string>,
+	fastPath = true
 ): BufferLimitReport {
-	return checkBufferLimits(spec.paramShapes(config), limitBytes, activationShapes(config, step.batchSize, step.seqLength));
+	const inParts = (name: string) => Boolean(trained && fastPath && !trained.has(name) && VOCABULARY_TABLE.test(name));
+	return checkBufferLimits(spec.paramShapes(config), limitBytes, activationShapes(config, step.batchSize, step.seqLength), inParts);
 }
 
 /** Throws a 'model-too-large' UserError with the report's message when something does not fit. */
@@ -89,7 +103,9 @@ function limitMessage(over: BufferItem[], limit: number): string {
 	if (over.length > 6) lines.push(`  - and ${over.length - 6} more`);
 	const todo: string[] = [];
 	if (over.some((i) => i.kind === 'parameter'))
-		todo.push('pick a model with a smaller vocabulary or hidden size (the embedding and LM head are vocabulary x hidden size)');
+		todo.push(
+			'train with LoRA (an embedding or LM head that does not train is read in parts on WebGPU, so only the adapters need to fit), or pick a model with a smaller vocabulary or hidden size (the embedding and LM head are vocabulary x hidden size)'
+		);
 	if (over.some((i) => i.kind === 'activation')) todo.push('lower the batch size or the context length');
 	todo.push('or run on a GPU and browser whose WebGPU adapter allows larger storage buffers');
 	return (

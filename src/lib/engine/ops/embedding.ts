@@ -10,6 +10,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { useFastPath } from '../fast-path';
 import { fusedEmbedding } from './fused/embedding';
+import { overBindingLimit, rowParts } from './split';
 
 /** Largest one-hot matrix (ids × vocabulary) used for the matmul path: 8M floats, 32 MB. */
 export const ONE_HOT_LIMIT = 8 * 1024 * 1024;
@@ -18,6 +19,12 @@ export const ONE_HOT_LIMIT = 8 * 1024 * 1024;
 export function embedding(table: tf.Tensor2D, ids: tf.Tensor): tf.Tensor {
 	const [v, d] = table.shape;
 	const flat = ids.reshape([-1]).toInt(); // (N)
+	if (overBindingLimit(table)) {
+		// A table too large to bind (GPT-2's 147 MiB): a gather from each part of its rows, an id
+		// outside a part reading zeros there, summed (split.ts; the table is not trained).
+		const rows = rowParts(table).map((part) => fusedEmbedding(part.rows, (part.from ? flat.sub(tf.scalar(part.from, 'int32')) : flat) as tf.Tensor1D));
+		return (rows.length === 1 ? rows[0] : tf.addN(rows)).reshape([...ids.shape, d]);
+	}
 	if (flat.size * v <= ONE_HOT_LIMIT && useFastPath() && table.dtype === 'float32') return fusedEmbedding(table, flat as tf.Tensor1D).reshape([...ids.shape, d]);
 	const rows = flat.size * v <= ONE_HOT_LIMIT ? tf.matMul(tf.oneHot(flat, v, 1, 0, 'float32'), table) : tf.gather(table, flat); // (N, d)
 	return rows.reshape([...ids.shape, d]);

@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { useFastPath } from '../fast-path';
 import { fusedLinear } from './fused/linear';
 import { fusedConcatRows } from './fused/pack';
+import { overBindingLimit, rowParts } from './split';
 
 export type WeightLayout = 'out_in' | 'in_out';
 
@@ -14,6 +15,12 @@ export function linear(x: tf.Tensor, w: tf.Tensor2D, b?: tf.Tensor1D, layout: We
 	const inDim = x.shape[x.shape.length - 1];
 	const outDim = layout === 'out_in' ? w.shape[0] : w.shape[1];
 	const x2 = x.reshape([-1, inDim]); // (N, in)
+	if (layout === 'out_in' && overBindingLimit(w)) {
+		// A weight too large to bind (a big vocabulary's tied LM head): its rows in parts, one
+		// product each, the outputs side by side (split.ts).
+		const ys = rowParts(w).map((part) => linear(x2, part.rows, b?.slice(part.from, part.rows.shape[0])));
+		return tf.concat(ys, -1).reshape([...x.shape.slice(0, -1), outDim]);
+	}
 	// On the WebGPU fast path the bias rides in the matmul's epilogue and its gradient is summed in
 	// the dW kernel; with or without a bias, the products are the adapter's own (fused/linear.ts).
 	if (useFastPath() && x.dtype === 'float32' && w.dtype === 'float32' && (!b || b.dtype === 'float32')) return fusedLinear(x2 as tf.Tensor2D, w, b, layout === 'out_in').reshape([...x.shape.slice(0, -1), outDim]);

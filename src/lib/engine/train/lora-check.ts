@@ -5,13 +5,17 @@
  * dropout seeds. The fused kernels (ops/fused/lora.ts) hash each adapter's mask from the step's
  * seed as the composite does, so the two loss curves agree within float32 noise; a second fast
  * run replays the first bit for bit (what resuming from a checkpoint relies on); and a run with
- * dropout off differs, so the masks did act. Returns figures; the caller decides what passes.
+ * dropout off differs, so the masks did act. And the fast path once more with the binding limit
+ * pretended to be 4 KiB, so that the frozen embedding, the tied LM head and the larger frozen
+ * projections are read in parts (ops/split.ts), as GPT-2's embedding is on a 128 MiB adapter.
+ * Returns figures; the caller decides what passes.
  */
 import * as tf from '@tensorflow/tfjs';
 import { defaultRunConfig, type RunConfig } from '../../shared/config';
 import { Prng } from '../../shared/prng';
 import { fastPathEnabled, setFastPath } from '../fast-path';
 import { randomCheckpoint } from '../bench-hf';
+import { setBindingLimitForTest } from '../ops/split';
 import { resolveConfig } from '../models/registry';
 import { configForObjective, PretrainedSession, type LmTokenRows } from '../pretrained';
 
@@ -23,12 +27,16 @@ export interface LoraTrainingCase {
 	replay: number[];
 	reference: number[];
 	noDropout: number[];
+	/** The fast path with tables over a 4 KiB binding limit read in parts. */
+	inParts: number[];
 	/** max |fast − reference| / max |reference| over the steps. */
 	maxRel: number;
 	/** max |fast − replay|: 0 when a run replays exactly. */
 	replayMaxAbs: number;
 	/** max |fast − noDropout|: above 0 when the masks acted. */
 	noDropoutMaxAbs: number;
+	/** max |fast − inParts| / max |fast|. */
+	inPartsMaxRel: number;
 	tensorsLeaked: number;
 }
 
@@ -109,6 +117,13 @@ export async function loraTrainingCheck(steps = 8, dropout = 0.1): Promise<LoraT
 			const replay = await train(targets, dropout, true, steps);
 			const reference = await train(targets, dropout, false, steps);
 			const noDropout = await train(targets, 0, true, steps);
+			let inParts: number[];
+			setBindingLimitForTest(4096);
+			try {
+				inParts = await train(targets, dropout, true, steps);
+			} finally {
+				setBindingLimitForTest(null);
+			}
 			const scale = Math.max(...reference.map(Math.abs));
 			out.push({
 				targets,
@@ -117,6 +132,8 @@ export async function loraTrainingCheck(steps = 8, dropout = 0.1): Promise<LoraT
 				replay,
 				reference,
 				noDropout,
+				inParts,
+				inPartsMaxRel: maxAbs(fast, inParts) / scale,
 				maxRel: maxAbs(fast, reference) / scale,
 				replayMaxAbs: maxAbs(fast, replay),
 				noDropoutMaxAbs: maxAbs(fast, noDropout),

@@ -114,3 +114,14 @@ export function fusedConcatRows(parts: tf.Tensor[]): tf.Tensor {
 	register();
 	return tf.engine().runKernel(JOIN, parts as unknown as tf.NamedTensorMap, {}) as tf.Tensor;
 }
+
+/**
+ * Rows [from, from + rows) of a float32 tensor, by one buffer copy (no dispatch). No gradient: for
+ * tensors that are not trained, as a frozen embedding too large to bind is read in parts
+ * (../split.ts).
+ */
+export function fusedRowsOf(x: tf.Tensor, from: number, rows: number): tf.Tensor {
+	register();
+	const width = x.shape[0] ? x.size / x.shape[0] : 0;
+	return tf.engine().runKernel(CUT, { x }, { offset: from * width, shape: [rows, ...x.shape.slice(1)] } as unknown as tf.NamedAttrMap) as tf.Tensor;
+}
