@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { UserError } from '../../../src/lib/shared/errors';
-import { lastTokenIndex, sequenceClassificationLoss } from '../../../src/lib/engine/models/heads';
+import { lastTokenIndex, sequenceClassificationLoss, singleLabelLossAndCorrect } from '../../../src/lib/engine/models/heads';
 import { initMissing, loadPretrained, paramsFromCheckpoint } from '../../../src/lib/engine/models/load';
 import { resolveConfig, withTask } from '../../../src/lib/engine/models/registry';
 import type { Batch, Params } from '../../../src/lib/engine/models/spec';
@@ -262,5 +262,23 @@ describe('fresh heads', () => {
 		expect(two.missing).toEqual([]);
 		expect(values(two.params, 'score.weight').every((v) => v === 0)).toBe(true); // the stored head, kept
 		tf.dispose(Object.values(two.params));
+	});
+});
+
+describe('a classifier step\'s loss and hits', () => {
+	it('is the cross-entropy over the real rows and how many of them have their label as the first largest logit', () => {
+		tf.tidy(() => {
+			// Rows: right, wrong, a tie (the first largest is 0, the label), a filler row (label -1) that is "right" for no label.
+			const logits = tf.tensor2d([[0.1, 2, -1], [3, 0, 1], [1, 1, 0], [5, 0, 0]]);
+			const labels = tf.tensor1d([1, 2, 0, -1], 'int32');
+			const { loss, correct } = singleLabelLossAndCorrect(logits, labels);
+			expect(correct.dataSync()[0]).toBe(2);
+			const real = tf.tensor2d([[0.1, 2, -1], [3, 0, 1], [1, 1, 0]]);
+			expect(loss.dataSync()[0]).toBeCloseTo(sequenceClassificationLoss(real, tf.tensor1d([1, 2, 0], 'int32'), 'single_label_classification').dataSync()[0], 6);
+			// Smoothed: (1 − ε) · NLL + ε · mean(−log p), as torch's cross_entropy(label_smoothing=ε).
+			const logp = tf.logSoftmax(real).arraySync() as number[][];
+			const expected = [1, 2, 0].reduce((a, y, r) => a + 0.9 * -logp[r][y] + 0.1 * -(logp[r][0] + logp[r][1] + logp[r][2]) / 3, 0) / 3;
+			expect(singleLabelLossAndCorrect(logits, labels, 0.1).loss.dataSync()[0]).toBeCloseTo(expected, 6);
+		});
 	});
 });
