@@ -33,6 +33,12 @@ export async function openStudio(path: string, port: number): Promise<{ page: Pa
 			await new Promise((r) => setTimeout(r, 500));
 		}
 	}
-	await page.waitForFunction(() => (globalThis as any).whetstone?.engine?.status === 'ready', null, { timeout: 180_000 });
+	try {
+		await page.waitForFunction(() => (globalThis as any).whetstone?.engine?.status === 'ready', null, { timeout: 180_000 });
+	} catch (e) {
+		// Without this the preview server outlives the failed bench and holds the port.
+		await close();
+		throw e;
+	}
 	return { page, close };
 }
