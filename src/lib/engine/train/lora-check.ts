@@ -15,6 +15,7 @@ import { defaultRunConfig, type RunConfig } from '../../shared/config';
 import { Prng } from '../../shared/prng';
 import { fastPathEnabled, setFastPath } from '../fast-path';
 import { randomCheckpoint } from '../bench-hf';
+import { hfConfigFor } from '../bench-step';
 import { setBindingLimitForTest } from '../ops/split';
 import { resolveConfig } from '../models/registry';
 import { configForObjective, PretrainedSession, type LmTokenRows } from '../pretrained';
@@ -40,21 +41,12 @@ export interface LoraTrainingCase {
 	tensorsLeaked: number;
 }
 
+/** The bench's Llama at a small shape, with grouped-query heads and an MLP width that is not 4·d. */
 const HF_CONFIG: Record<string, unknown> = {
-	model_type: 'llama',
-	vocab_size: 61,
-	hidden_size: 32,
-	intermediate_size: 72,
-	num_hidden_layers: 2,
-	num_attention_heads: 4,
+	...hfConfigFor({ model: 'llama', layers: 2, width: 32, heads: 4, vocab: 61, seq: 16 }),
 	num_key_value_heads: 2,
-	max_position_embeddings: 32,
-	rms_norm_eps: 1e-5,
-	rope_theta: 10000,
-	tie_word_embeddings: true,
-	attention_dropout: 0,
-	bos_token_id: 1,
-	eos_token_id: 2
+	intermediate_size: 72,
+	max_position_embeddings: 32
 };
 const SEQ = 16;
 const ROWS = 3;
