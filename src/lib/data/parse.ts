@@ -44,6 +44,8 @@ export interface ParsedTable {
 	encoding: string;
 	/** Why that encoding, when it was not plain UTF-8 (shown beside it in the preview). */
 	encodingNote?: string;
+	/** How the rows were read when it is not the usual way (a TSV without quoting); shown with the encoding. */
+	readNote?: string;
 	/** Where the rows came from when that is not the obvious place (the array inside a JSON object). */
 	source?: string;
 }
@@ -99,7 +101,8 @@ export function tableFromText(fileName: string, text: string, kind: Kind): Parse
 export function finishTable(fileName: string, table: ParsedTable, bytes: number, decoded: Omit<Decoded, 'text'>, sawNul: boolean): ParsedTable {
 	table.bytes = bytes;
 	table.encoding = decoded.encoding;
-	if (decoded.note) table.encodingNote = decoded.note;
+	const note = [decoded.note, table.readNote].filter(Boolean).join('; ');
+	if (note) table.encodingNote = note;
 	if (decoded.invalid || sawNul) reportDamagedRows(table, !!decoded.invalid);
 
 	if (table.records.length === 0 && table.problems.length > 0) {
@@ -400,7 +403,10 @@ export class CsvRows {
 			return;
 		}
 		if (errors.length > 0) {
-			problems.push({ line, message: `line ${line}: ${errors.map((e) => e.message).join('; ')}` });
+			// A quote left open swallows the lines after it into this record: say how many.
+			const last = this.lineAt(Math.max(this.start - 1, 0));
+			const where = last > line ? `lines ${line}–${last} (read as one row)` : `line ${line}`;
+			problems.push({ line, message: `${where}: ${[...new Set(errors.map((e) => e.message))].join('; ')}` });
 			return;
 		}
 		if (fields.length !== columns.length) {
@@ -422,10 +428,44 @@ export class CsvRows {
 	}
 }
 
-function parseCsv(text: string, delimiter: string): ParsedTable {
+function parseCsvWith(text: string, delimiter: string, quotes: boolean): { table: ParsedTable; delimiter: string } {
 	const rows = new CsvRows(lineCounter(text));
-	Papa.parse<string[]>(text, { header: false, delimiter, skipEmptyLines: false, step: rows.step });
-	return rows.table();
+	let used = delimiter;
+	// Without quotes a NUL (never in text that got this far) stands in for the quote character.
+	Papa.parse<string[]>(text, {
+		header: false,
+		delimiter,
+		skipEmptyLines: false,
+		quoteChar: quotes ? '"' : '\0',
+		step: (r) => {
+			used ||= r.meta.delimiter;
+			rows.step(r);
+		}
+	});
+	return { table: rows.table(), delimiter: used };
+}
+
+function parseCsv(text: string, delimiter: string): ParsedTable {
+	const quoted = parseCsvWith(text, delimiter, true);
+	if (quoted.delimiter !== '\t' || !quoted.table.problems.some(isQuoteProblem)) return quoted.table;
+	return betterUnquoted(quoted.table, parseCsvWith(text, '\t', false).table);
+}
+
+/** A problem papaparse reported about quotes (an unclosed or malformed quoted field). */
+export const isQuoteProblem = (p: { message: string }) => /quote/i.test(p.message);
+
+/**
+ * Tab-separated files are often written without CSV quoting (database dumps, `cut`, many tools),
+ * so a quote that opens a field is part of its text: read with quoting, `"AGENT" K is …` is a
+ * malformed quoted field, and an opening quote with no closing one swallows the lines after it
+ * into one bad row. Of a tab-separated file's quoted reading and its reading without quotes
+ * (`plain`), the one with fewer problems is kept; the plain one says so in `readNote`.
+ */
+export function betterUnquoted(quoted: ParsedTable, plain: ParsedTable | null): ParsedTable {
+	if (!plain || plain.problems.length >= quoted.problems.length) return quoted;
+	const n = (x: number) => x.toLocaleString('en-US');
+	plain.readNote = `tab-separated, read without quoting: its quotes are part of the text (read as quoted CSV it gave ${n(quoted.records.length)} rows and ${n(quoted.problems.length)} malformed, the lines after an unclosed quote swallowed into one)`;
+	return plain;
 }
 
 // ---------------------------------------------------------------------------------------------

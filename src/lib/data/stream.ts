@@ -23,6 +23,8 @@ import { compressors } from 'hyparquet-compressors';
 import { UserError } from '../shared/errors';
 import {
 	CsvRows,
+	betterUnquoted,
+	isQuoteProblem,
 	EXPORT_HINT,
 	JsonlRows,
 	SNIFF,
@@ -273,7 +275,11 @@ class CsvReader implements TextReader {
 	private lines = new StreamLines();
 	private reader = new CsvRows(this.lines.at);
 	private handlers: Record<string, (chunk?: string) => void> = {};
-	constructor(delimiter: string, private feed: number) {
+	constructor(
+		readonly delimiter: string,
+		private feed: number,
+		quotes = true
+	) {
 		const stream = {
 			readable: true,
 			read() {},
@@ -282,7 +288,8 @@ class CsvReader implements TextReader {
 			pause() {},
 			resume() {}
 		};
-		Papa.parse(stream as unknown as File, { header: false, delimiter, newline: '\n', skipEmptyLines: false, step: this.reader.step });
+		// Without quotes a NUL (never in text that got this far) stands in for the quote character.
+		Papa.parse(stream as unknown as File, { header: false, delimiter, newline: '\n', skipEmptyLines: false, quoteChar: quotes ? '"' : '\0', step: this.reader.step });
 	}
 	push(text: string) {
 		for (let i = 0; i < text.length; i += this.feed) {
@@ -344,8 +351,14 @@ class KindSink {
 		private name: string,
 		private size: number,
 		private opts: StreamOptions,
-		private whole: boolean
+		private whole: boolean,
+		private quotes = true
 	) {}
+
+	/** The CSV reader's delimiter, once it has chosen one; null for other kinds. */
+	get delimiter(): string | null {
+		return this.reader instanceof CsvReader ? this.reader.delimiter : null;
+	}
 
 	push(text: string) {
 		if (!text) return;
@@ -372,7 +385,7 @@ class KindSink {
 			return new WholeReader(documentTable);
 		}
 		if (kind === 'lines') return new LinesReader();
-		if (kind === 'csv') return new CsvReader(/\.tsv$/i.test(name) ? '\t' : guessDelimiter(prefix), this.opts.feedChars ?? FEED_CHARS);
+		if (kind === 'csv') return new CsvReader(/\.tsv$/i.test(name) ? '\t' : guessDelimiter(prefix), this.opts.feedChars ?? FEED_CHARS, this.quotes);
 		if (kind === 'json-array' || this.whole) {
 			this.requireWhole('a JSON array is read whole');
 			return new WholeReader((text) => tableFromText(name, text, kind));
@@ -425,6 +438,8 @@ interface PassResult {
 	binary: string | null;
 	evidence: Utf8Evidence | null;
 	sawNul: boolean;
+	/** The CSV delimiter it read with (null for other kinds). */
+	delimiter: string | null;
 }
 
 /** Reads the file once with one encoding. `evidence` counts UTF-8 sequences to check the choice. */
@@ -435,12 +450,13 @@ async function pass(
 	countEvidence: boolean,
 	whole: boolean,
 	opts: StreamOptions,
-	report: (bytes: number, rows: number) => void
+	report: (bytes: number, rows: number) => void,
+	quotes = true
 ): Promise<PassResult> {
 	const utf8 = encoding === 'utf-8';
 	const decoder = new TextDecoder(encoding, utf8 ? { ignoreBOM: true } : {});
 	const evidence = countEvidence ? new Utf8Evidence() : null;
-	const sink = new KindSink(src.name, src.size, opts, whole);
+	const sink = new KindSink(src.name, src.size, opts, whole, quotes);
 	let sniff = '';
 	let binary: string | null = null;
 	let heldCR = false;
@@ -485,7 +501,14 @@ async function pass(
 	evidence?.end();
 	if (!binary) feed(decoder.decode(), true);
 	checkAbort(opts.signal);
-	return { table: binary ? null : sink.end(), binary, evidence, sawNul: sink.sawNul };
+	return { table: binary ? null : sink.end(), binary, evidence, sawNul: sink.sawNul, delimiter: sink.delimiter };
+}
+
+/** A tab-separated read with quote problems is read again without quotes; see `betterUnquoted`. */
+async function unquotedIfBetter(r: PassResult, again: () => Promise<PassResult>): Promise<ParsedTable> {
+	const table = r.table!;
+	if (r.delimiter !== '\t' || !table.problems.some(isQuoteProblem)) return table;
+	return betterUnquoted(table, (await again()).table);
 }
 
 async function readText(src: ByteSource, opts: StreamOptions, report: (bytes: number, rows: number) => void): Promise<ParsedTable> {
@@ -520,7 +543,10 @@ async function readText(src: ByteSource, opts: StreamOptions, report: (bytes: nu
 		for (;;) {
 			const r = await pass(src, encoding!, 0, false, whole, opts, report);
 			if (r.binary) throw binaryError(r.binary);
-			if (r.table) return finishTable(src.name, r.table, src.size, decoded!, r.sawNul);
+			if (r.table) {
+				const table = await unquotedIfBetter(r, () => pass(src, encoding!, 0, false, whole, opts, report, false));
+				return finishTable(src.name, table, src.size, decoded!, r.sawNul);
+			}
 			whole = true;
 		}
 	}
@@ -556,7 +582,8 @@ async function readText(src: ByteSource, opts: StreamOptions, report: (bytes: nu
 							note: `${invalid} invalid byte${invalid === 1 ? '' : 's'}; the rows holding them are listed as unreadable`,
 							invalid: true
 						};
-		return finishTable(src.name, r.table, src.size, decoded, r.sawNul);
+		const table = await unquotedIfBetter(r, () => pass(src, right, skip, false, whole, opts, report, false));
+		return finishTable(src.name, table, src.size, decoded, r.sawNul);
 	}
 }
 

@@ -53,12 +53,25 @@ describe('parseTable: CSV', () => {
 		expect(t.problems[1].message).toBe('line 8: 5 fields, expected 4 (text, team, channel, region)');
 	});
 
-	it('reports an unterminated quote with its line', () => {
+	it('reports an unterminated quote with its line, and the lines it swallowed', () => {
 		const t = parseTable('x.csv', enc('text,label\nok,a\n"never closed,b\nmore,c\n'));
 		expect(t.records.map((r) => r.line)).toEqual([2]);
 		expect(t.problems).toHaveLength(1);
 		expect(t.problems[0].line).toBe(3);
-		expect(t.problems[0].message).toMatch(/^line 3: .*quote/i);
+		expect(t.problems[0].message).toBe('lines 3–4 (read as one row): Quoted field unterminated');
+	});
+
+	it('a TSV whose quotes are text is read without quoting, and says so; a quoted TSV stays quoted', () => {
+		const tsv = ['name\tsummary', 'agentk\t"AGENT" K is a kubectl "doner"-wrap', 'open\t"an unclosed quote', 'next\tswallowed before', 'last\tplain'].join('\n') + '\n';
+		const t = parseTable('pkgs.tsv', enc(tsv));
+		expect(t.problems).toEqual([]);
+		expect(t.records.map((r) => r.values.summary)).toEqual(['"AGENT" K is a kubectl "doner"-wrap', '"an unclosed quote', 'swallowed before', 'plain']);
+		expect(t.encodingNote).toMatch(/^tab-separated, read without quoting: its quotes are part of the text \(read as quoted CSV it gave \d+ rows and \d+ malformed/);
+		// Excel's quoted TSV (a tab and a doubled quote inside quotes) reads as quoted CSV, with no note.
+		const excel = parseTable('x.tsv', enc('text\tlabel\n"a\tb ""c"""\tx\n'));
+		expect(excel.problems).toEqual([]);
+		expect(excel.records[0].values.text).toBe('a\tb "c"');
+		expect(excel.encodingNote).toBeUndefined();
 	});
 
 	it('strips a BOM, renames empty and duplicate headers, and reads TSV', () => {
