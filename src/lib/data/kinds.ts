@@ -142,18 +142,23 @@ export function guessKind(table: ParsedTable): KindGuess {
 	const { text, label } = guessColumns(table);
 	// Any other column with words in it might be a label the user means (an id, a one-class
 	// label), so text is guessed only when the others hold numbers or nothing.
-	const othersNumeric = table.columns.every((c) => {
-		if (c === text) return true;
+	const worded = table.columns.filter((c) => {
+		if (c === text) return false;
 		const st = columnStats(table, c);
-		return st.nonEmpty === 0 || st.numericShare >= 0.9;
+		return st.nonEmpty > 0 && st.numericShare < 0.9;
 	});
-	if (text && !label && othersNumeric)
+	if (text && !label && worded.length === 0)
 		return { kind: 'text', textColumn: text, why: `"${text}" is the only column with text in it` };
+	const maybe = worded.slice(0, 3).map((c) => `"${c}"`).join(', ') + (worded.length > 3 ? ` and ${worded.length - 3} more` : '');
 	return {
 		kind: 'classification',
 		textColumn: text,
 		labelColumn: label,
-		why: label ? `"${label}" looks like a label for the text in "${text}"` : 'no column looks like a label or a response'
+		why: label
+			? `"${label}" looks like a label for the text in "${text}"`
+			: worded.length
+				? `no column looks like a label or a response, but ${maybe} ${worded.length === 1 ? 'has' : 'have'} words in ${worded.length === 1 ? 'it' : 'them'} and may be the label you mean; for the text alone, choose Language modelling`
+				: 'no column looks like a label or a response'
 	};
 }
 

@@ -58,6 +58,8 @@ describe('guessKind', () => {
 		// Another column of words might be what the user means as a label (here, wrongly).
 		const ids = 'text,id\n' + Array.from({ length: 30 }, (_, i) => `some text number ${i},row-${i}`).join('\n');
 		expect(guessKind(table('ids.csv', ids))).toMatchObject({ kind: 'classification', textColumn: 'text' });
+		// ... and the reason names it, with the way to text alone.
+		expect(guessKind(table('ids.csv', ids)).why).toBe('no column looks like a label or a response, but "id" has words in it and may be the label you mean; for the text alone, choose Language modelling');
 		const oneClass = 'text,label\n' + Array.from({ length: 30 }, (_, i) => `ticket ${i} about billing,billing`).join('\n');
 		expect(guessKind(table('one.csv', oneClass))).toMatchObject({ kind: 'classification', textColumn: 'text' });
 	});
