@@ -85,26 +85,41 @@ const IPV6 = [
 ].join('|');
 
 /** Built-in patterns; `check` filters matches that only look right (Luhn, mod 97, digit counts). */
-const BUILT_IN: { kind: PiiKind; re: RegExp; check?: (m: string) => boolean }[] = [
+const BUILT_IN: { kind: PiiKind; re: RegExp; check?: (m: string, before: string) => boolean }[] = [
 	{ kind: 'URL_CREDENTIALS', re: /\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@]+:[^\s/@]+@[^\s]+/gi },
 	{ kind: 'EMAIL', re: /\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b/g },
 	{ kind: 'IBAN', re: /\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b/g, check: ibanValid },
 	{ kind: 'CARD', re: /\b\d(?:[ -]?\d){12,18}\b/g, check: luhnValid },
-	{ kind: 'IP', re: new RegExp(`\\b${IPV4_PART}(?:\\.${IPV4_PART}){3}\\b|(?<![\\w:])(?:${IPV6})(?![\\w:])`, 'g') },
+	{
+		kind: 'IP',
+		re: new RegExp(`\\b${IPV4_PART}(?:\\.${IPV4_PART}){3}\\b|(?<![\\w:])(?:${IPV6})(?![\\w:])`, 'g'),
+		// an IPv6 address with fewer than three groups is '::A' at the start of a sentence, or '::1' (no one's address)
+		check: (m) => !m.includes(':') || m.split(':').filter(Boolean).length >= 3
+	},
 	{
 		kind: 'PHONE',
 		re: /(?<![\w+])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{1,4}(?:[ .-]?\d{2,4}){1,5}(?![\w])/g,
-		check: (m) => {
+		check: (m, before) => {
 			const digits = m.replace(/\D/g, '').length;
+			// an identifier's number: CVE-2021-42574, doi:10.1186/…, ISO/IEC 80000-13, IEEE 1541-2002, RFC, ISBN, arXiv
+			if (/(?:CVE|doi|ISO|IEC|IEEE|RFC|ISBN|ISSN|arXiv|PhysRev[A-Z]*)[\s:./-]*(?:\d+[\s:./-]+)?$/i.test(before)) return false;
+			// glued to the token before it (a DOI's j.aei.2025.103297, a path's abs/2009.02205)
+			if (/[./_-]$/.test(before)) return false;
+			// a decimal number (α = 0.0302011)
+			if (/^\d+\.\d+$/.test(m)) return false;
+			// two dash-joined groups of four or five digits are a range or a reference (pages 9824-9836, 1541-2002)
+			if (/^\d{4,5}-\d{4,5}$/.test(m)) return false;
 			// a phone has 8-15 digits and at least one separator or a leading + (a bare run of digits is an id or an amount)
 			if (digits < 8 || digits > 15 || !(/^\+/.test(m) || /[ .()-]/.test(m))) return false;
-			// dates written with dashes or dots are not phone numbers
-			return !/^\d{4}[-.]\d{1,2}[-.]\d{1,2}$|^\d{1,2}[-.]\d{1,2}[-.]\d{4}$/.test(m);
+			// dates written with dashes or dots (and a time after them), year ranges and arXiv ids are not phone numbers
+			if (/^(?:\d{4}[-.]\d{1,2}[-.]\d{1,2}|\d{1,2}[-.]\d{1,2}[-.]\d{4})(?!\d)/.test(m)) return false;
+			if (/^(?:1[89]|20)\d\d ?- ?(?:1[89]|20)\d\d$/.test(m)) return false;
+			return !/^\d{4}\.\d{4,5}$/.test(m);
 		}
 	}
 ];
 
-function compile(custom: readonly PiiPattern[]): { kind: string; re: RegExp; check?: (m: string) => boolean }[] {
+function compile(custom: readonly PiiPattern[]): { kind: string; re: RegExp; check?: (m: string, before: string) => boolean }[] {
 	return custom.map((p) => {
 		if (!/^[A-Za-z0-9_]+$/.test(p.name)) throw new UserError('bad-pattern', `A pattern's name must be letters, digits or underscores: "${p.name}".`);
 		let re: RegExp;
@@ -128,7 +143,7 @@ export function findPii(text: string, custom: readonly PiiPattern[] = []): PiiMa
 		for (const m of text.matchAll(re)) {
 			const start = m.index ?? 0;
 			const end = start + m[0].length;
-			if (m[0].length === 0 || overlaps(start, end) || (check && !check(m[0]))) continue;
+			if (m[0].length === 0 || overlaps(start, end) || (check && !check(m[0], text.slice(Math.max(0, start - 24), start)))) continue;
 			found.push({ kind, start, end, text: m[0] });
 			taken.push([start, end]);
 		}

@@ -15,9 +15,10 @@ describe('PII', () => {
 	});
 
 	it('phone numbers in international and national formats', () => {
-		for (const p of ['+44 20 7946 0958', '+1-202-555-0143', '(555) 123-4567', '+49 30 1234567', '030 123456 78', '+33 1 23 45 67 89', '+81 3-1234-5678', '555.123.4567'])
+		for (const p of ['+8801670105219', '+44 20 7946 0958', '+1-202-555-0143', '(555) 123-4567', '+49 30 1234567', '030 123456 78', '+33 1 23 45 67 89', '+81 3-1234-5678', '555.123.4567'])
 			expect(kinds(`call ${p} now`), p).toEqual([`PHONE:${p}`]);
-		for (const notPhone of ['order 12345678', 'on 2024-01-15', 'on 15.01.2024', 'costs 1,234,567', 'ticket 42 at 10:30'])
+		// ... and real text that is not (PyPI package summaries): a date with its time, a year range, arXiv ids.
+		for (const notPhone of ['order 12345678', 'on 2024-01-15', 'on 15.01.2024', 'costs 1,234,567', 'ticket 42 at 10:30', 'Build time: 08-26-2026.10:14:31.UTC', '(OpenData 2014-2025): data', 'presented in arXiv:2011.13052', 'see https://arxiv.org/abs/2009.02205', 'J. Med. Chem. 2019, 62, 21, 9824-9836', 'IEEE 1541-2002 / ISO/IEC 80000-13:2008', 'CVE-2021-42574 class', 'doi:10.1186/1471-2105-6-2', 'DOI 10.1016/j.aei.2025.103297', 'IEC 61970-501 standard', '[ PhysRevD.103.123001 ]', 'with α = 0.0302011'])
 			expect(kinds(notPhone), notPhone).toEqual([]);
 	});
 
@@ -46,6 +47,9 @@ describe('PII', () => {
 			'IP:2001:0db8:85a3:0000:0000:8a2e:0370:7334'
 		]);
 		expect(kinds('at 10:30:15')).toEqual([]);
+		// '::' opening a sentence is not an address ('::A simple tool…', from PyPI's list), nor is loopback.
+		expect(kinds('::A simple tool to extract job info')).toEqual([]);
+		expect(kinds('listen on ::1 only')).toEqual([]);
 	});
 
 	it('URLs with credentials, whole, before the email inside them', () => {
