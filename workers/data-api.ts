@@ -9,6 +9,7 @@ import { watchApi } from './watch';
 import { encodeRowsInPool } from './tokenize-pool';
 import { bandKeysInPool } from './minhash-pool';
 import type { CleanStep, NormalizeOptions } from '../src/lib/data/clean';
+import type { PiiPattern } from '../src/lib/data/pii';
 import { hubDatasetApi } from './hub-dataset-api';
 import { compareTokenizers, tokenExample, tokenStats, tokenViewSources, type ExampleSource, type TokenizerChoice } from '../src/lib/data/token-view';
 import { datasetSaveHooks } from '../src/lib/storage/datasets';
@@ -39,7 +40,8 @@ export const api = {
 	resplitDataset,
 	/** What near-duplicate removal, PII redaction and the leakage fix would change (src/lib/data/clean.ts); near-duplicate signatures hashed on every core (workers/minhash-pool.ts). */
 	/** Check & clean, their stages reported to `onPhase` (a top-level comlink proxy); Cancel ends the worker (nothing half-made is stored). */
-	checkDataset: (versionId: string, threshold?: number, normalize?: NormalizeOptions, length?: { min: number; max: number }, onPhase?: PhaseCallback) => checkDataset(versionId, threshold, normalize, length, bandKeysInPool, onPhase),
+	checkDataset: (versionId: string, threshold?: number, normalize?: NormalizeOptions, length?: { min: number; max: number }, onPhase?: PhaseCallback, patterns?: PiiPattern[]) =>
+		checkDataset(versionId, threshold, normalize, length, bandKeysInPool, onPhase, patterns),
 	cleanDataset: (versionId: string, steps: CleanStep[], onPhase?: PhaseCallback) => cleanDataset(versionId, steps, bandKeysInPool, onPhase),
 	/** Label steps (rename, merge, drop rare, resample the training split) previewed, then applied as a new version (src/lib/data/labels.ts). */
 	previewLabels,

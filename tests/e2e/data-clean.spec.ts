@@ -4,7 +4,8 @@
  * nothing checked yet, the check with its counts and clusters, steps unticked and ticked, the
  * cleaned version created and used, and a second check on it that finds nothing left to change;
  * the source and the cleaned version compared, the cleaned one downloaded as Parquet and JSONL;
- * a Parquet file imported like a CSV; and a re-split by a group column.
+ * then a pattern of the user's own (a bad one refused first) finds and redacts what the built-in
+ * kinds do not; a Parquet file imported like a CSV; and a re-split by a group column.
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -102,6 +103,28 @@ test('data screen: check a version for near-duplicates, personal data and leakag
 	await expect(page.getByTestId('clean-pii-count')).toHaveText('none found');
 	await expect(page.getByTestId('clean-near')).toBeDisabled();
 	await shot(page, 'data-clean-after');
+	// The user's own pattern: a bad one is refused with the reason; removed; then ERROR_CODE finds
+	// the row the built-in kinds do not, and redacting it makes a version whose name says so.
+	await page.getByTestId('pii-pattern-add').click();
+	await page.getByTestId('pii-pattern-name').fill('bad');
+	await page.getByTestId('pii-pattern-regex').fill('(');
+	await page.getByTestId('clean-check').click();
+	await expect(page.getByTestId('clean').getByRole('alert')).toContainText('The pattern for bad is not a valid regular expression');
+	await page.getByTestId('pii-pattern-remove').click();
+	await expect(page.getByTestId('pii-pattern-name')).toHaveCount(0);
+	await page.getByTestId('pii-pattern-add').click();
+	await page.getByTestId('pii-pattern-name').fill('ERROR_CODE');
+	await page.getByTestId('pii-pattern-regex').fill('error code \\d+');
+	await page.getByTestId('clean-check').click();
+	await expect(page.getByTestId('clean-pii-count')).toHaveText('1 row; redacting replaces each match with its kind');
+	await expect(page.getByTestId('clean-pii-row')).toHaveText(['[ERROR_CODE]11error code 500']);
+	await shot(page, 'data-clean-own-pattern');
+	await expect(page.getByTestId('clean-pii')).toBeChecked();
+	await page.getByTestId('clean-apply').click();
+	await expect(page.getByTestId('clean-done')).toContainText('22 rows');
+	await expect(active.getByTestId('version-name')).toContainText('PII redacted (with ERROR_CODE)');
+	await page.getByTestId('clean-check').click();
+	await expect(page.getByTestId('clean-pii-count')).toHaveText('none found');
 });
 
 const PARQUET = fileURLToPath(new URL('../fixtures/data/tickets-messy.parquet', import.meta.url));

@@ -18,6 +18,7 @@ import { proxy, type Remote } from 'comlink';
 import { UserError } from '../shared/errors';
 import { PHASE_LABELS, type PhaseProgress } from '../shared/phases';
 import type { CleanStep, NormalizeOptions } from '../data/clean';
+import type { PiiPattern } from '../data/pii';
 import type { LabelStep } from '../data/labels';
 import type { VersionFormat } from '../data/versions';
 import type { ExampleSource, TokenizerChoice } from '../data/token-view';
@@ -211,8 +212,10 @@ export class DataClient {
 	 * a million rows take minutes, and the check works in slices that answer the heartbeat, so a
 	 * worker that stops answering is still found dead (src/lib/data/sliced.ts).
 	 */
-	checkDataset(versionId: string, threshold: number, normalize: NormalizeOptions, length: { min: number; max: number }) {
-		return this.phased('Checking…', 'The check was cancelled; nothing was changed.', (onPhase) => this.call((api) => api.checkDataset(versionId, threshold, { ...normalize }, { ...length }, onPhase)));
+	checkDataset(versionId: string, threshold: number, normalize: NormalizeOptions, length: { min: number; max: number }, patterns: PiiPattern[] = []) {
+		return this.phased('Checking…', 'The check was cancelled; nothing was changed.', (onPhase) =>
+			this.call((api) => api.checkDataset(versionId, threshold, { ...normalize }, { ...length }, onPhase, patterns.map((p) => ({ ...p }))))
+		);
 	}
 
 	/** A new version with the cleaning steps applied; no time limit, for the same reason as the check. */

@@ -14,7 +14,7 @@ import type { ChatMessage, StoredRow } from '../shared/types';
 import { UserError } from '../shared/errors';
 import { findLeakage } from './leakage';
 import { keyOptions, nearDuplicateWork, type KnownBandKeys, type NearDupOptions, type NearDupResult } from './minhash';
-import { findPii, redactPii, scanPiiWork, PII_NOT_FOUND } from './pii';
+import { findPii, redactPii, scanPiiWork, PII_NOT_FOUND, type PiiPattern } from './pii';
 import { runInSlices, runToEnd, type Work } from './sliced';
 import { PhaseReporter, type PhaseName, type PhaseProgress } from '../shared/phases';
 
@@ -56,7 +56,7 @@ export type CleanStep =
 	| { kind: 'normalize'; options: NormalizeOptions }
 	| { kind: 'length'; min: number; max: number }
 	| { kind: 'near-duplicates'; threshold: number }
-	| { kind: 'redact-pii' }
+	| { kind: 'redact-pii'; patterns?: PiiPattern[] }
 	| { kind: 'fix-leakage'; threshold: number };
 
 const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ' };
@@ -119,8 +119,8 @@ const short = (s: string) => (s.length > 160 ? s.slice(0, 159) + '…' : s);
 /** Clusters and leakage pairs the check lists (with their texts) for display; their counts stay exact. */
 export const CHECK_LISTED = 50;
 
-export function checkRows(rows: readonly StoredRow[], threshold = 0.8, normalize: NormalizeOptions = DEFAULT_NORMALIZE, length = { min: 0, max: Infinity }): CleanCheck {
-	return runToEnd(checkWork(rows, threshold, normalize, length));
+export function checkRows(rows: readonly StoredRow[], threshold = 0.8, normalize: NormalizeOptions = DEFAULT_NORMALIZE, length = { min: 0, max: Infinity }, patterns: readonly PiiPattern[] = []): CleanCheck {
+	return runToEnd(checkWork(rows, threshold, normalize, length, undefined, undefined, patterns));
 }
 
 /** `checkRows` in slices that give the event loop back (the data worker's heartbeat): the same result. */
@@ -150,12 +150,20 @@ async function knownKeysReported(stages: Stages, texts: readonly string[], thres
  * The check in slices that give the event loop back (the data worker's heartbeat), its stages
  * reported to `onPhase` (hashing, measuring, comparing candidates, looking for personal data).
  */
-export function checkRowsInSlices(rows: readonly StoredRow[], threshold = 0.8, normalize: NormalizeOptions = DEFAULT_NORMALIZE, length = { min: 0, max: Infinity }, keysFor?: BandKeyer, onPhase?: OnPhase): Promise<CleanCheck> {
+export function checkRowsInSlices(
+	rows: readonly StoredRow[],
+	threshold = 0.8,
+	normalize: NormalizeOptions = DEFAULT_NORMALIZE,
+	length = { min: 0, max: Infinity },
+	keysFor?: BandKeyer,
+	onPhase?: OnPhase,
+	patterns: readonly PiiPattern[] = []
+): Promise<CleanCheck> {
 	const stages = new Stages(onPhase);
 	const work = async () => {
 		try {
 			const known = await knownKeysReported(stages, rows.map((r) => r.text), threshold, keysFor);
-			return await runInSlices(checkWork(rows, threshold, normalize, length, known, stages));
+			return await runInSlices(checkWork(rows, threshold, normalize, length, known, stages, patterns));
 		} finally {
 			stages.end();
 		}
@@ -204,7 +212,15 @@ function* searchReported(stages: Stages, texts: readonly string[], threshold: nu
  * (minhash.ts keeps a row's band keys in one typed array, and copies of one text as one group, not
  * as their pairs); no per-row copy of a text is made or held.
  */
-function* checkWork(rows: readonly StoredRow[], threshold: number, normalize: NormalizeOptions, length: { min: number; max: number }, known?: KnownBandKeys, stages = new Stages()): Work<CleanCheck> {
+function* checkWork(
+	rows: readonly StoredRow[],
+	threshold: number,
+	normalize: NormalizeOptions,
+	length: { min: number; max: number },
+	known?: KnownBandKeys,
+	stages = new Stages(),
+	patterns: readonly PiiPattern[] = []
+): Work<CleanCheck> {
 	const texts = rows.map((r) => r.text);
 	const norm: CleanCheck['normalize'] = { options: normalize, changed: 0, examples: [] };
 	const outside: CleanCheck['length'] = { min: length.min, max: length.max, removed: 0, examples: [] };
@@ -229,7 +245,7 @@ function* checkWork(rows: readonly StoredRow[], threshold: number, normalize: No
 	const pii = yield* scanPiiWork(rows.length, (i) => {
 		if (i % 64 === 0) scanned(i);
 		return rowTexts(rows[i]).join('\n');
-	});
+	}, patterns);
 	const leak = findLeakage(
 		texts,
 		rows.map((r) => r.split),
@@ -274,10 +290,11 @@ export interface CleanResult {
 	moved: number;
 }
 
-function redactRow(r: StoredRow): StoredRow {
-	const out: StoredRow = { ...r, text: redactPii(r.text) };
-	if (r.response !== undefined) out.response = redactPii(r.response);
-	if (r.messages) out.messages = r.messages.map((m): ChatMessage => ({ ...m, content: redactPii(m.content) }));
+function redactRow(r: StoredRow, patterns: readonly PiiPattern[]): StoredRow {
+	const redact = (t: string) => redactPii(t, findPii(t, patterns));
+	const out: StoredRow = { ...r, text: redact(r.text) };
+	if (r.response !== undefined) out.response = redact(r.response);
+	if (r.messages) out.messages = r.messages.map((m): ChatMessage => ({ ...m, content: redact(m.content) }));
 	return out;
 }
 
@@ -368,9 +385,9 @@ function* cleaningWork(input: readonly StoredRow[], steps: readonly CleanStep[],
 					redacted(i);
 					yield;
 				}
-				if (!rowTexts(rows[i]).some((t) => findPii(t).length)) continue;
+				if (!rowTexts(rows[i]).some((t) => findPii(t, step.patterns).length)) continue;
 				result.redactedRows++;
-				rows[i] = redactRow(rows[i]);
+				rows[i] = redactRow(rows[i], step.patterns ?? []);
 			}
 		} else {
 			const near = yield* search(step.threshold);
@@ -402,7 +419,7 @@ export function describeSteps(steps: readonly CleanStep[]): string {
 				return `normalised (${parts.join(', ') || 'no change'})`;
 			}
 			if (s.kind === 'length') return `length ${s.min}-${Number.isFinite(s.max) ? s.max : '∞'} characters`;
-			return s.kind === 'near-duplicates' ? `near-duplicates dropped (Jaccard ≥ ${s.threshold})` : s.kind === 'redact-pii' ? 'PII redacted' : `leakage moved to train (Jaccard ≥ ${s.threshold})`;
+			return s.kind === 'near-duplicates' ? `near-duplicates dropped (Jaccard ≥ ${s.threshold})` : s.kind === 'redact-pii' ? `PII redacted${s.patterns?.length ? ` (with ${s.patterns.map((p) => p.name).join(', ')})` : ''}` : `leakage moved to train (Jaccard ≥ ${s.threshold})`;
 		})
 		.join(', ');
 }

@@ -36,6 +36,7 @@ import { dropSource, readSource, type FileSource, type ReadProgress } from './st
 import { splitRowsBy } from './split-by';
 import { compareVersions, exportVersion, type VersionDiff, type VersionFormat } from './versions';
 import { applyCleaningInSlices, checkRowsInSlices, describeSteps, type BandKeyer, type CleanCheck, type CleanStep, type NormalizeOptions, type OnPhase } from './clean';
+import type { PiiPattern } from './pii';
 import { applyLabelSteps, describeLabelSteps, detectMultiLabelColumns, labelRefusal, labelSetCounts, labelStepsRefusal, rowLabelNames, multiLabelReader, parseLabelList, previewLabelSteps, type LabelPreview, type LabelStep, type MultiLabelGuess, type MultiLabelOptions } from './labels';
 import { BPE_SAMPLE_CHARS, sampleForBpe, trainBpeAsync } from './bpe';
 import { encodeRows, type RowEncoder } from './tokenize-rows';
@@ -435,9 +436,17 @@ export async function resplitDataset(versionId: string, split: SplitConfig): Pro
 }
 
 /** What each cleaning step would change in a stored version (data/clean.ts), before it applies. `keysFor`: near-duplicate band keys made on every core (workers/minhash-pool.ts). */
-export async function checkDataset(versionId: string, threshold = 0.8, normalize?: NormalizeOptions, length?: { min: number; max: number }, keysFor?: BandKeyer, onPhase?: OnPhase): Promise<CleanCheck> {
+export async function checkDataset(
+	versionId: string,
+	threshold = 0.8,
+	normalize?: NormalizeOptions,
+	length?: { min: number; max: number },
+	keysFor?: BandKeyer,
+	onPhase?: OnPhase,
+	patterns: readonly PiiPattern[] = []
+): Promise<CleanCheck> {
 	await requireVersion(versionId);
-	return checkRowsInSlices(await loadRows(versionId), threshold, normalize, length, keysFor, onPhase);
+	return checkRowsInSlices(await loadRows(versionId), threshold, normalize, length, keysFor, onPhase, patterns);
 }
 
 /**

@@ -18,6 +18,22 @@ async function messy() {
 }
 
 describe('cleaning a version', () => {
+	it("finds and redacts the user's own patterns with the built-in kinds, and the recipe keeps them", async () => {
+		const source = await messy();
+		const own = [{ name: 'ERROR_CODE', pattern: 'error code \\d+' }];
+		const check = await checkDataset(source.id, 0.8, undefined, undefined, undefined, undefined, own);
+		expect(check.pii.find((p) => p.kind === 'ERROR_CODE')).toEqual({ kind: 'ERROR_CODE', count: 1, rows: 1, examples: ['error code 500'] });
+		expect(check.piiRows).toBe(5);
+		const cleaned = await cleanDataset(source.id, [{ kind: 'redact-pii', patterns: own }]);
+		expect(cleaned.recipe).toEqual([{ kind: 'redact-pii', patterns: own }]);
+		expect(cleaned.name).toContain('PII redacted (with ERROR_CODE)');
+		const texts = (await loadRows(cleaned.id)).map((r) => r.text);
+		expect(texts).toContain('Login fails with an [ERROR_CODE] after the latest update');
+		expect(texts.some((t) => t.includes('[EMAIL]'))).toBe(true);
+		// A pattern that is not a regular expression is refused with the reason.
+		await expect(checkDataset(source.id, 0.8, undefined, undefined, undefined, undefined, [{ name: 'bad', pattern: '(' }])).rejects.toThrow(/The pattern for bad is not a valid regular expression/);
+	});
+
 	it('previews, then applies near-duplicates, PII redaction and the leakage fix as a new version', async () => {
 		const source = await messy();
 		expect(source.rowCount).toBe(25); // one exact duplicate dropped, one empty text
