@@ -11,6 +11,7 @@ import { importDataset, type ImportArgs, type ImportProgress } from '../../../sr
 import { defaultSplitConfig } from '../../../src/lib/shared/config';
 import { datasetSaveHooks, getDatasetVersion, listDatasetVersions, loadRows, newId, openDb, useDatabase } from '../../../src/lib/storage';
 import { enc, ticketsCsv } from './fixtures';
+import { heartbeat } from './heartbeat';
 
 const args = (n: number, seed = 3, extra: Partial<ImportArgs> = {}): ImportArgs => ({
 	projectId: 'p1',
@@ -80,27 +81,13 @@ describe('an import tells its stages after the read', () => {
 	});
 
 	it('answers a ping while the rows are built and while they are hashed', async () => {
-		const log: string[] = [];
-		let pinging = true;
-		const ping = () => {
-			if (!pinging) return;
-			log.push('ping');
-			setImmediate(ping);
-		};
-		setImmediate(ping);
-		let now = 0;
-		vi.spyOn(performance, 'now').mockImplementation(() => (now += 5));
+		const beat = heartbeat();
 		try {
-			await importDataset(args(20_000), (p) => void ('phase' in p && log.push(`${p.phase} ${p.done}/${p.total}`)));
+			await importDataset(args(20_000), (p) => void ('phase' in p && beat.log.push(`${p.phase} ${p.done}/${p.total}`)));
 		} finally {
-			pinging = false;
+			beat.stop();
 		}
-		const pingsDuring = (phase: string) => {
-			const first = log.findIndex((e) => e.startsWith(phase));
-			const last = log.findLastIndex((e) => e.startsWith(phase));
-			expect(first, `${phase} reported`).toBeGreaterThanOrEqual(0);
-			return log.slice(first, last).filter((e) => e === 'ping').length;
-		};
+		const { pingsDuring } = beat;
 		expect(pingsDuring('building-rows')).toBeGreaterThan(0);
 		expect(pingsDuring('deduplicating')).toBeGreaterThan(0);
 		expect(pingsDuring('hashing-version')).toBeGreaterThan(0);

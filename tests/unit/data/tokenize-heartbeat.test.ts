@@ -3,7 +3,7 @@
 // and the worker is killed) is answered while either is under way. Before, both ran in one
 // synchronous stretch: at a million rows, for minutes. Nothing half-made is stored.
 import 'fake-indexeddb/auto';
-import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { importDataset, prepareHubTokens, prepareTokens, type ImportArgs } from '../../../src/lib/data/pipeline';
 import { packCausalLm } from '../../../src/lib/data/hub-tokens';
 import { loadHubTokenizer } from '../../../src/lib/data/tokenizer';
@@ -13,6 +13,7 @@ import type { PhaseProgress } from '../../../src/lib/shared/phases';
 import { getTokenized, getTokenizer, loadRows, tokenizedKey, useDatabase } from '../../../src/lib/storage';
 import { findTrainedTokenizer } from '../../../src/lib/storage/tokenizers';
 import { enc, hubFiles, ticketsCsv } from './fixtures';
+import { heartbeat } from './heartbeat';
 
 const ROWS = 20_000;
 const importTickets = (n: number) =>
@@ -25,35 +26,15 @@ describe('tokenizing many rows keeps the worker answering', () => {
 
 	it(`answers pings while the BPE trains and while ${ROWS.toLocaleString('en-US')} rows are tokenized`, async () => {
 		const v = await importTickets(ROWS);
-		// The log: phase events as they come, and each ping answered: a task queued behind whatever
-		// runs, so it runs only when the event loop gets a turn, as the worker's comlink `ping`
-		// message does. It queues itself again each time it runs.
-		const log: string[] = [];
-		let pinging = true;
-		const ping = () => {
-			if (!pinging) return;
-			log.push('ping');
-			setImmediate(ping);
-		};
-		setImmediate(ping);
-		// The slices end on a clock (SLICE_MS); a clock that moves 5 ms at each reading makes the
-		// slices end after the same work on a fast machine as on a slow one. Before, a fast machine
-		// learned all 140 merges inside one 40 ms slice and the test saw no ping.
-		let now = performance.now();
-		const clock = vi.spyOn(performance, 'now').mockImplementation(() => (now += 5));
+		// Phase events logged beside the heartbeat's pings, on a clock that moves 5 ms a reading (heartbeat.ts).
+		const beat = heartbeat();
 		let prep;
 		try {
-			prep = await prepareTokens(v.id, cfg, 32, (p: PhaseProgress | null) => void (p && log.push(`${p.phase} ${p.done}/${p.total}`)));
+			prep = await prepareTokens(v.id, cfg, 32, (p: PhaseProgress | null) => void (p && beat.log.push(`${p.phase} ${p.done}/${p.total}`)));
 		} finally {
-			pinging = false;
-			clock.mockRestore();
+			beat.stop();
 		}
-		const pingsDuring = (phase: string, counted: (entry: string) => boolean) => {
-			const first = log.findIndex((e) => e.startsWith(phase) && counted(e));
-			const last = log.findLastIndex((e) => e.startsWith(phase));
-			expect(first, `${phase} reported`).toBeGreaterThanOrEqual(0);
-			return log.slice(first, last).filter((e) => e === 'ping').length;
-		};
+		const { log, pingsDuring } = beat;
 		// Training: from the first merge counted to the last report.
 		expect(pingsDuring('training-tokenizer', (e) => !e.endsWith('/0'))).toBeGreaterThan(0);
 		// Tokenizing: from "0 / 20000 rows" to "20000 / 20000 rows".
