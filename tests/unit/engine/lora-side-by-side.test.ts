@@ -93,6 +93,26 @@ describe('loraSideBySide (composite)', () => {
 		expect(await masks[0].sub(masks[1]).abs().sum().data()).not.toEqual(new Float32Array([0]));
 	});
 
+	it('keeps every bias when only some parts have one, with or without adapters', async () => {
+		const x = normal([n, inDim], 4);
+		for (const adapted of [[false, false, false], [true, false, false]]) {
+			const ps = parts(adapted, true).map((p, i) => (i === 1 ? { ...p, b: undefined } : p));
+			const y = await loraSideBySide(x, ps, { scale }).data();
+			const want = await tf
+				.concat(
+					ps.map((p) => {
+						let v = tf.matMul(x, p.w, false, true);
+						if (p.b) v = v.add(p.b);
+						if (p.loraA) v = v.add(tf.matMul(tf.matMul(x, p.loraA, false, true), p.loraB!, false, true).mul(scale));
+						return v;
+					}),
+					-1
+				)
+				.data();
+			for (let i = 0; i < want.length; i++) expect(y[i]).toBeCloseTo(want[i], 5);
+		}
+	});
+
 	it('is the base projection alone when no part has an adapter', async () => {
 		const x = normal([n, inDim], 3);
 		const ps = parts([false, false, false], false);

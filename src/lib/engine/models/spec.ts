@@ -8,7 +8,7 @@
  * changed with `withTask` (registry.ts) before the parameters are loaded.
  */
 import * as tf from '@tensorflow/tfjs';
-import { linear, linearSideBySide, type WeightLayout } from '../ops';
+import type { WeightLayout } from '../ops';
 import { loraSideBySide, type LoraPart } from '../ops/lora';
 import type { KvStep } from './kv-cache';
 
@@ -178,9 +178,9 @@ export function adaptedLinear(p: Params, name: string, x: tf.Tensor, drop: Dropo
 
 /**
  * Several of a block's linear layers of one input side by side, (..., Σ out), each with its LoRA
- * adapter where it has one (Llama's q | k | v, gate | up): without adapters `linearSideBySide`
- * (one matmul on the fast path), with them `loraSideBySide` (the frozen base and every adapter's
- * low-rank term in three kernels). Each adapter draws its own dropout mask.
+ * adapter where it has one (Llama's q | k | v, gate | up), through `loraSideBySide`: without
+ * adapters the projections alone (one matmul on the fast path), with them the frozen base and
+ * every adapter's low-rank term in three kernels. Each adapter draws its own dropout mask.
  */
 export function adaptedSideBySide(p: Params, names: string[], x: tf.Tensor, drop: Dropout, layout: WeightLayout = 'out_in'): tf.Tensor {
 	const parts: LoraPart[] = names.map((n) => ({
@@ -189,15 +189,8 @@ export function adaptedSideBySide(p: Params, names: string[], x: tf.Tensor, drop
 		loraA: p[n + '.lora_A.weight'] as tf.Tensor2D | undefined,
 		loraB: p[n + '.lora_B.weight'] as tf.Tensor2D | undefined
 	}));
-	if (parts.some((q) => q.loraA)) {
-		const lora = drop.lora;
-		if (!lora) throw new Error(`The params hold a LoRA adapter for '${names.join("', '")}' but the forward pass has no LoRA settings; wrap the spec with withLora.`);
-		return loraSideBySide(x, parts, { scale: lora.scale, dropout: drop.loraDropout(lora.dropout) }, layout);
-	}
-	if (parts.length === 1) return linear(x, parts[0].w, parts[0].b, layout);
-	return linearSideBySide(
-		x,
-		parts.map((q) => q.w),
-		parts.every((q) => q.b) ? parts.map((q) => q.b!) : undefined
-	);
+	if (!parts.some((q) => q.loraA)) return loraSideBySide(x, parts, { scale: 1 }, layout); // the frozen base alone
+	const lora = drop.lora;
+	if (!lora) throw new Error(`The params hold a LoRA adapter for '${names.join("', '")}' but the forward pass has no LoRA settings; wrap the spec with withLora.`);
+	return loraSideBySide(x, parts, { scale: lora.scale, dropout: drop.loraDropout(lora.dropout) }, layout);
 }

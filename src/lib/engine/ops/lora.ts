@@ -72,14 +72,19 @@ function fusable(x: tf.Tensor, parts: LoraPart[], layout: WeightLayout): boolean
 	return ranks.size === 1 && biases.size === 1;
 }
 
-/** The frozen projections alone: one linear, or several side by side. */
+/**
+ * The projections alone: one linear, or several side by side (one matmul on the fast path). Parts
+ * whose biases are not all present or all absent, or (in, out) weights, run one by one and are
+ * joined, so no bias is dropped.
+ */
 function base(x: tf.Tensor, parts: LoraPart[], layout: WeightLayout): tf.Tensor {
 	if (parts.length === 1) return linear(x, parts[0].w, parts[0].b, layout);
-	const bs = parts.every((p) => p.b) ? parts.map((p) => p.b!) : undefined;
+	const biases = parts.filter((p) => p.b).length;
+	if (layout !== 'out_in' || (biases > 0 && biases < parts.length)) return tf.concat(parts.map((p) => linear(x, p.w, p.b, layout)), -1);
 	return linearSideBySide(
 		x,
 		parts.map((p) => p.w),
-		bs
+		biases ? parts.map((p) => p.b!) : undefined
 	);
 }
 
