@@ -251,6 +251,14 @@ export type BuildTick = (pass: 'rows' | 'duplicates', done: number, total: numbe
 /** A build pauses (a `Work` yield, sliced.ts) and tells its count every this many rows. */
 export const BUILD_PACE = 2048;
 
+/** Whether a build's pass over `n` records pauses before record `i`, telling `tick` how many are done (0 as it begins). */
+export function buildDue(i: number, n: number, tick?: BuildTick): boolean {
+	if (i === 0) tick?.('rows', 0, n);
+	if (i === 0 || i % BUILD_PACE !== 0) return false;
+	tick?.('rows', i, n);
+	return true;
+}
+
 /** `dedupe` as work that pauses between rows (sliced.ts), telling `tick` how far its first pass is. */
 export function* dedupeWork(candidates: DedupeCandidate[], opts: DedupeOptions = {}, tick?: BuildTick): Work<Deduped> {
 	const dropDuplicates = (opts.duplicates ?? 'drop') === 'drop';
@@ -347,12 +355,8 @@ export function* buildRowsWork(table: ParsedTable, textColumn: string, labelColu
 	const dropped: { line: number; reason: string }[] = [];
 	let empty = 0;
 	const records = table.records;
-	tick?.('rows', 0, records.length);
 	for (let i = 0; i < records.length; i++) {
-		if (i > 0 && i % BUILD_PACE === 0) {
-			tick?.('rows', i, records.length);
-			yield;
-		}
+		if (buildDue(i, records.length, tick)) yield;
 		const r = records[i];
 		const text = (r.values[textColumn] ?? '').trim();
 		const cell = r.values[labelColumn] ?? '';

@@ -13,7 +13,7 @@
  */
 import type { ChatMessage, DatasetVersion } from '../shared/types';
 import { UserError } from '../shared/errors';
-import { BUILD_PACE, MIN_ROWS, columnStats, dedupeWork, guessColumns, type BuildTick, type DedupeCounts, type DedupeOptions } from './columns';
+import { MIN_ROWS, buildDue as due, columnStats, dedupeWork, guessColumns, type BuildTick, type DedupeCounts, type DedupeOptions } from './columns';
 import { looksLikeMessages, parseMessages, promptText, splitConversation } from './messages';
 import type { ParsedTable, TableProblem } from './parse';
 import { runToEnd, type Work } from './sliced';
@@ -249,14 +249,6 @@ export function requireRows(built: BuiltKindRows, layout: 'text' | PairsFormat):
 /** Text for language modelling: trimmed, empty rows and (unless kept) exact duplicates dropped, other columns kept as meta. */
 export function buildTextRows(table: ParsedTable, textColumn: string, opts: DedupeOptions = {}): BuiltKindRows {
 	return runToEnd(buildTextRowsWork(table, textColumn, opts));
-}
-
-/** Whether a build pauses before record `i` (sliced.ts), telling `tick` how many are done. */
-function due(i: number, n: number, tick?: BuildTick): boolean {
-	if (i === 0) tick?.('rows', 0, n);
-	if (i === 0 || i % BUILD_PACE !== 0) return false;
-	tick?.('rows', i, n);
-	return true;
 }
 
 /** `buildTextRows` as work that pauses between rows (sliced.ts), telling `tick` how far it is. */
