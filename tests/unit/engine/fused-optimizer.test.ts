@@ -7,7 +7,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { arenaLayout, MAX_WORKGROUPS, NORM_WORKGROUPS, workgroupCounts } from '../../../src/lib/engine/train/arena';
+import { arenaChunks, arenaLayout, chunkElements, MAX_WORKGROUPS, NORM_WORKGROUPS, segmentPieces, workgroupCounts } from '../../../src/lib/engine/train/arena';
 import { decayByDefault } from '../../../src/lib/engine/train/adamw';
 import { slotCount, uniformValues } from '../../../src/lib/engine/train/fused-optimizer';
 import { createOptimizer } from '../../../src/lib/engine/train/optimizer';
@@ -99,5 +99,42 @@ describe('off WebGPU', () => {
 			opt.dispose();
 			tf.dispose([...params.values(), ...Object.values(grads)]);
 		}
+	});
+});
+
+describe('arena chunks', () => {
+	const layout = arenaLayout(PARAMS, decayByDefault);
+
+	it('keeps an arena that fits in one chunk', () => {
+		expect(arenaChunks(layout, layout.total)).toEqual([{ start: 0, total: layout.total, decayEnd: layout.decayEnd }]);
+		for (const seg of layout.segments) expect(segmentPieces(seg, layout.total)).toEqual([{ chunk: 0, at: seg.offset, from: 0, size: seg.size }]);
+	});
+
+	it('cuts a larger one into chunks whose pieces cover every segment once, with the decay boundary counted per chunk', () => {
+		for (const per of [1, 7, 50, layout.total - 1]) {
+			const chunks = arenaChunks(layout, per);
+			expect(chunks.length).toBe(Math.ceil(layout.total / per));
+			expect(chunks.reduce((n, c) => n + c.total, 0)).toBe(layout.total);
+			const covered = new Int32Array(layout.total);
+			for (const seg of layout.segments) {
+				const pieces = segmentPieces(seg, per);
+				expect(pieces.reduce((n, p) => n + p.size, 0)).toBe(seg.size);
+				let from = 0;
+				for (const p of pieces) {
+					expect(p.from).toBe(from);
+					expect(p.at + p.size).toBeLessThanOrEqual(chunks[p.chunk].total);
+					for (let i = 0; i < p.size; i++) covered[chunks[p.chunk].start + p.at + i]++;
+					from += p.size;
+				}
+			}
+			expect([...covered].every((n) => n === 1)).toBe(true);
+			// Element i of the arena decays when i < decayEnd, in whichever chunk it lies.
+			for (const c of chunks) expect(c.decayEnd).toBe(Math.max(0, Math.min(c.total, layout.decayEnd - c.start)));
+		}
+	});
+
+	it('puts at least one value in a chunk', () => {
+		expect(chunkElements(3)).toBe(1);
+		expect(chunkElements(128 * 2 ** 20)).toBe(32 * 2 ** 20);
 	});
 });

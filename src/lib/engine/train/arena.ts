@@ -58,3 +58,57 @@ export function workgroupCounts(total: number): { norm: number; update: number }
 	const groups = Math.max(1, Math.ceil(total / WORKGROUP_SIZE));
 	return { norm: Math.min(NORM_WORKGROUPS, groups), update: Math.min(MAX_WORKGROUPS, groups) };
 }
+
+/**
+ * One buffer's share of the arena. A shader may bind at most `maxStorageBufferBindingSize` bytes
+ * and a buffer may hold at most `maxBufferSize` (128 MiB and 256 MiB on some adapters, 1 GiB on
+ * SwiftShader): an arena larger than that (full fine-tuning of a model over ~33M parameters at
+ * 128 MiB) is cut into chunks of at most `chunkElements` values, each its own buffer per arena,
+ * and each with its own pair of dispatches. `decayEnd` is counted from the chunk's start.
+ */
+export interface ArenaChunk {
+	/** First element of the chunk in the flat arena. */
+	start: number;
+	/** Elements in the chunk. */
+	total: number;
+	/** Elements of the chunk below this index take weight decay. */
+	decayEnd: number;
+}
+
+/** Values per chunk for a binding limit of `limitBytes` (at least one value). */
+export function chunkElements(limitBytes: number): number {
+	return Math.max(1, Math.floor(limitBytes / 4));
+}
+
+/** The chunks of `layout` for chunks of at most `perChunk` values: one chunk when the arena fits. */
+export function arenaChunks(layout: ArenaLayout, perChunk: number): ArenaChunk[] {
+	const chunks: ArenaChunk[] = [];
+	for (let start = 0; start < layout.total || chunks.length === 0; start += perChunk) {
+		const total = Math.min(perChunk, layout.total - start);
+		chunks.push({ start, total, decayEnd: Math.max(0, Math.min(total, layout.decayEnd - start)) });
+		if (total <= 0) break;
+	}
+	return chunks;
+}
+
+/** Where a segment's values lie: per chunk, `size` values at `at` in the chunk, from `from` in the segment. */
+export interface ArenaPiece {
+	chunk: number;
+	at: number;
+	from: number;
+	size: number;
+}
+
+/** The pieces of one segment, in order, for chunks of `perChunk` values (a segment may span several). */
+export function segmentPieces(seg: Pick<ArenaSegment, 'offset' | 'size'>, perChunk: number): ArenaPiece[] {
+	const pieces: ArenaPiece[] = [];
+	for (let from = 0; from < seg.size; ) {
+		const pos = seg.offset + from;
+		const chunk = Math.floor(pos / perChunk);
+		const at = pos - chunk * perChunk;
+		const size = Math.min(seg.size - from, perChunk - at);
+		pieces.push({ chunk, at, from, size });
+		from += size;
+	}
+	return pieces;
+}

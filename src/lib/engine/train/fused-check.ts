@@ -17,6 +17,8 @@ import { stepPhase, type StepPhase } from '../phase';
 import { createOptimizer, type Optimizer } from './optimizer';
 import { StepAccumulator, type MicroStep } from './step';
 import { reductions, setReductions, type Reductions } from '../ops/fused/reductions';
+import { setBindingLimitForTest } from '../ops/split';
+import { chunkElements } from './arena';
 
 export interface FusedCaseResult {
 	name: string;
@@ -32,6 +34,8 @@ export interface FusedCaseResult {
 	layersRel: number;
 	/** Dispatches of the clip and optimizer phases in the fast path's last step. */
 	fastDispatches: number;
+	/** Arena chunks the fast path bound (1 unless the case pretends a small binding limit). */
+	chunks: number;
 }
 
 export interface FusedCheckReport {
@@ -197,15 +201,23 @@ async function trainQuadratic(fast: boolean, init: Host, train: Partial<TrainCon
 	}
 }
 
-const CASES: { name: string; train: Partial<TrainConfig>; accumulate?: boolean }[] = [
+const CASES: { name: string; train: Partial<TrainConfig>; accumulate?: boolean; bindLimit?: number }[] = [
 	{ name: 'adamw', train: { optimizer: 'adamw', weightDecay: 0.1, gradClip: 0 } },
 	{ name: 'adamw, clipped, accumulated', train: { optimizer: 'adamw', weightDecay: 0.1, gradClip: 0.5 }, accumulate: true },
 	{ name: 'adam (L2)', train: { optimizer: 'adam', weightDecay: 0.05, gradClip: 0 } },
 	{ name: 'adam (L2), clipped', train: { optimizer: 'adam', weightDecay: 0.05, gradClip: 0.5 } },
 	{ name: 'sgd momentum', train: { optimizer: 'sgd', momentum: 0.9, nesterov: false, weightDecay: 0.01, gradClip: 0 } },
 	{ name: 'sgd nesterov, clipped', train: { optimizer: 'sgd', momentum: 0.9, nesterov: true, weightDecay: 0.01, gradClip: 0.5 } },
-	{ name: 'sgd plain, clipped', train: { optimizer: 'sgd', momentum: 0, nesterov: false, weightDecay: 0.01, gradClip: 0.5 } }
+	{ name: 'sgd plain, clipped', train: { optimizer: 'sgd', momentum: 0, nesterov: false, weightDecay: 0.01, gradClip: 0.5 } },
+	// A pretended binding limit of 256 or 250 values: the 1,095-value arena in 5 chunks, with
+	// segments across chunk boundaries and the decay boundary inside a chunk.
+	{ name: 'adamw, clipped, 5 chunks', train: { optimizer: 'adamw', weightDecay: 0.1, gradClip: 0.5 }, bindLimit: 1024 },
+	{ name: 'adam (L2), accumulated, 5 chunks', train: { optimizer: 'adam', weightDecay: 0.05, gradClip: 0 }, accumulate: true, bindLimit: 1000 },
+	{ name: 'sgd nesterov, clipped, 5 chunks', train: { optimizer: 'sgd', momentum: 0.9, nesterov: true, weightDecay: 0.01, gradClip: 0.5 }, bindLimit: 1000 }
 ];
+
+/** Elements in SHAPES: the arena's size. */
+const ARENA_VALUES = SHAPES.reduce((n, [, s]) => n + s.reduce((a, b) => a * b, 1), 0);
 
 /** A tiny classifier config whose step is quick on a software adapter. */
 function tinyClassifier(): RunConfig {
@@ -253,7 +265,13 @@ export async function fusedOptimizerCheck(reduce: Reductions = reductions()): Pr
 		for (const c of CASES) {
 			const steps = 4;
 			const ref = await trainQuadratic(false, init, c.train, steps, !!c.accumulate, counter);
-			const fast = await trainQuadratic(true, init, c.train, steps, !!c.accumulate, counter);
+			setBindingLimitForTest(c.bindLimit ?? null);
+			let fast: Trained;
+			try {
+				fast = await trainQuadratic(true, init, c.train, steps, !!c.accumulate, counter);
+			} finally {
+				setBindingLimitForTest(null);
+			}
 			cases.push({
 				name: c.name,
 				steps,
@@ -263,7 +281,8 @@ export async function fusedOptimizerCheck(reduce: Reductions = reductions()): Pr
 				momentsRel: maxRelMaps(fast.moments, ref.moments),
 				normsRel: rel(fast.norms, ref.norms),
 				layersRel: ref.layers.length === fast.layers.length && ref.layers.length > 0 ? rel(fast.layers, ref.layers) : Infinity,
-				fastDispatches: fast.lastDispatches
+				fastDispatches: fast.lastDispatches,
+				chunks: c.bindLimit ? Math.ceil(ARENA_VALUES / chunkElements(c.bindLimit)) : 1
 			});
 		}
 

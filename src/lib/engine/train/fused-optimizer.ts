@@ -4,7 +4,11 @@
  * (adamw.ts, sgd.ts, clip.ts) run a handful of small kernels per operation per variable.
  *
  * Flat arenas: one float32 buffer for the parameters and one per optimizer slot (Adam's m and v,
- * SGD's momentum buffer), laid out by arena.ts, decayed parameters first. Each step:
+ * SGD's momentum buffer), laid out by arena.ts, decayed parameters first. An arena larger than one
+ * binding (split.ts's `bindingLimit`, or `maxBufferSize`) is cut into chunks, one buffer each, a
+ * parameter's values possibly across two or more; every chunk then gets its own two dispatches,
+ * the norm passes first (each writing its partial sums after the previous chunk's), so every
+ * update sees the global norm. Each step:
  *   - transfers (copyBufferToBuffer, not dispatches): every gradient into a gradient arena, and a
  *     parameter into the parameter arena only when its variable holds data this arena did not
  *     write (the first step, a resume, a step the composite path took);
@@ -31,7 +35,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { useFastPath } from '../fast-path';
 import { setStepPhase } from '../phase';
-import { arenaLayout, NORM_WORKGROUPS, THREAD_PARTIALS, WORKGROUP_SIZE, workgroupCounts, type ArenaLayout } from './arena';
+import { arenaChunks, arenaLayout, chunkElements, NORM_WORKGROUPS, segmentPieces, THREAD_PARTIALS, WORKGROUP_SIZE, workgroupCounts, type ArenaChunk, type ArenaLayout, type ArenaPiece } from './arena';
+import { bindingLimit } from '../ops/split';
 import { reductions, type Reductions } from '../ops/fused/reductions';
 
 type DataId = object;
@@ -61,7 +66,7 @@ export type FusedRule =
 const STORAGE = () => GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
 
 const UNIFORMS = `struct Uniforms {
-	n: u32, decayEnd: u32, np: u32, pad: u32,
+	n: u32, decayEnd: u32, np: u32, partialBase: u32,
 	maxNorm: f32, lr: f32, wd: f32, decayFactor: f32,
 	b1: f32, omb1: f32, b2: f32, omb2: f32,
 	eps: f32, bc2Sqrt: f32, stepSize: f32, mu: f32,
@@ -87,7 +92,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
 		if (lid < k) { acc[lid] = acc[lid] + acc[lid + k]; }
 		workgroupBarrier();
 	}
-	if (lid == 0u) { partials[wid.x] = acc[0]; }
+	if (lid == 0u) { partials[u.partialBase + wid.x] = acc[0]; }
 }`;
 
 /**
@@ -105,7 +110,7 @@ fn main(@builtin(local_invocation_index) lid: u32) {
 		let x = grads[i];
 		s = s + x * x;
 	}
-	partials[lid] = s;
+	partials[u.partialBase + lid] = s;
 }`;
 
 /** The update: the norm from the partial sums, the clip scale, then each element's rule. */
@@ -142,7 +147,7 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
 	let norm = sqrt(total);
 	var scale = 1.0;
 	if (u.maxNorm > 0.0) { scale = min(1.0, u.maxNorm / (norm + 1e-6)); }
-	if (wid.x == 0u && lid == 0u) { normOut[0] = norm; }
+	if (u.partialBase == 0u && wid.x == 0u && lid == 0u) { normOut[0] = norm; }
 	let stride = nwg.x * ${WORKGROUP_SIZE}u;
 	for (var i = wid.x * ${WORKGROUP_SIZE}u + lid; i < u.n; i = i + stride) {
 		let decays = i < u.decayEnd;
@@ -153,9 +158,9 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
 }`;
 }
 
-/** The sum of the partials, shared through workgroup memory. */
+/** The sum of the partials (every chunk's), shared through workgroup memory. */
 const WORKGROUP_TOTAL = `var s = 0.0;
-	if (lid < u.np) { s = partials[lid]; }
+	for (var k = lid; k < u.np; k = k + ${WORKGROUP_SIZE}u) { s = s + partials[k]; }
 	acc[lid] = s;
 	workgroupBarrier();
 	for (var k = ${WORKGROUP_SIZE / 2}u; k > 0u; k = k >> 1u) {
@@ -191,28 +196,48 @@ function pipeline(device: GPUDevice, key: string, code: () => string): GPUComput
 	return p;
 }
 
-/** The uniform values of one step, in the order of `Uniforms`. */
-export function uniformValues(rule: FusedRule, layout: ArenaLayout, lr: number, maxNorm: number, step: number, normWorkgroups: number): { type: 'float32' | 'uint32'; data: number[] }[] {
+/**
+ * The uniform values of one chunk's dispatches in one step, in the order of `Uniforms`: `chunk`
+ * is the arena (or one chunk of it: its size and decay boundary), `partials` the number of partial
+ * sums every chunk's norm pass writes in all, `partialBase` where this chunk's go (chunk 0, at 0,
+ * also writes the norm the step logs).
+ */
+export function uniformValues(
+	rule: FusedRule,
+	chunk: Pick<ArenaChunk, 'total' | 'decayEnd'>,
+	lr: number,
+	maxNorm: number,
+	step: number,
+	partials: number,
+	partialBase = 0
+): { type: 'float32' | 'uint32'; data: number[] }[] {
 	const wd = rule.weightDecay;
 	const u = (x: number) => ({ type: 'uint32' as const, data: [x] });
 	const f = (x: number) => ({ type: 'float32' as const, data: [x] });
 	const clip = maxNorm > 0 ? maxNorm : 0;
-	const decayEnd = wd > 0 ? layout.decayEnd : 0;
+	const decayEnd = wd > 0 ? chunk.decayEnd : 0;
 	if (rule.kind === 'adam') {
 		// As adamw.ts computes them, in float64 before they become float32.
 		const bc1 = 1 - Math.pow(rule.beta1, step);
 		const bc2Sqrt = Math.sqrt(1 - Math.pow(rule.beta2, step));
-		return [u(layout.total), u(decayEnd), u(normWorkgroups), u(0), f(clip), f(lr), f(wd), f(1 - lr * wd), f(rule.beta1), f(1 - rule.beta1), f(rule.beta2), f(1 - rule.beta2), f(rule.eps), f(bc2Sqrt), f(lr / bc1), f(0)];
+		return [u(chunk.total), u(decayEnd), u(partials), u(partialBase), f(clip), f(lr), f(wd), f(1 - lr * wd), f(rule.beta1), f(1 - rule.beta1), f(rule.beta2), f(1 - rule.beta2), f(rule.eps), f(bc2Sqrt), f(lr / bc1), f(0)];
 	}
-	return [u(layout.total), u(decayEnd), u(normWorkgroups), u(0), f(clip), f(lr), f(wd), f(1 - lr * wd), f(0), f(0), f(0), f(0), f(0), f(1), f(lr), f(rule.momentum)];
+	return [u(chunk.total), u(decayEnd), u(partials), u(partialBase), f(clip), f(lr), f(wd), f(1 - lr * wd), f(0), f(0), f(0), f(0), f(0), f(1), f(lr), f(rule.momentum)];
 }
 
-/** The arenas on the GPU, between steps. */
+/** The arenas on the GPU, between steps: per arena, one buffer per chunk. */
 interface Arenas {
 	backend: WebGPUBackendLike;
 	layout: ArenaLayout;
-	params: GPUBuffer;
-	slots: GPUBuffer[];
+	/** Values per chunk (the binding limit when the arenas were laid out). */
+	perChunk: number;
+	chunks: ArenaChunk[];
+	/** Per segment, its pieces in the chunks. */
+	pieces: Map<string, ArenaPiece[]>;
+	params: GPUBuffer[];
+	/** Per optimizer slot, one buffer per chunk. */
+	slots: GPUBuffer[][];
+	/** Every chunk's partial sums of the norm, one after another. */
 	partials: GPUBuffer;
 	/** Per parameter, the data its variable held when this arena wrote it (still current if unchanged). */
 	written: Map<string, DataId>;
@@ -245,12 +270,10 @@ export class FusedUpdate {
 	run(grads: Record<string, tf.Tensor>, rule: FusedRule, lr: number, maxNorm: number, step: number): tf.Scalar | null {
 		if (!this.applies(grads)) return null;
 		const backend = tf.backend() as unknown as WebGPUBackendLike;
-		if (this.arenas && this.arenas.backend !== backend) this.takeBack();
+		if (this.arenas && (this.arenas.backend !== backend || this.arenas.perChunk !== this.perChunk(backend))) this.takeBack();
 		const a = this.arenas ?? this.adopt(backend);
-		const { layout } = a;
 		const device = backend.device;
 		const owned = backend.commandQueueOwnedIds;
-		const bytes = layout.total * 4;
 
 		backend.ensureCommandEncoderReady();
 		backend.endComputePassEncoder();
@@ -260,42 +283,57 @@ export class FusedUpdate {
 			owned.add(t.dataId);
 			return backend.tensorMap.get(t.dataId)!.resource!;
 		};
-		const gradArena = backend.bufferManager.acquireBuffer(bytes, STORAGE());
-		backend.uniformPendingDisposal.push(gradArena);
-		for (const seg of layout.segments) {
+		const gradArenas = a.chunks.map((c) => backend.bufferManager.acquireBuffer(Math.max(4, c.total * 4), STORAGE()));
+		backend.uniformPendingDisposal.push(...gradArenas);
+		for (const seg of a.layout.segments) {
 			const v = this.params.get(seg.name)!;
-			if (a.written.get(seg.name) !== v.dataId) encoder.copyBufferToBuffer(bufferOf(v), 0, a.params, seg.offset * 4, seg.size * 4);
-			encoder.copyBufferToBuffer(bufferOf(grads[seg.name]), 0, gradArena, seg.offset * 4, seg.size * 4);
+			const fresh = a.written.get(seg.name) !== v.dataId;
+			const g = bufferOf(grads[seg.name]);
+			for (const p of a.pieces.get(seg.name)!) {
+				if (fresh) encoder.copyBufferToBuffer(bufferOf(v), p.from * 4, a.params[p.chunk], p.at * 4, p.size * 4);
+				encoder.copyBufferToBuffer(g, p.from * 4, gradArenas[p.chunk], p.at * 4, p.size * 4);
+			}
 		}
 
 		const norm = backend.makeTensorInfo([], 'float32');
 		const normBuffer = bufferOf(norm);
 		const reduce = reductions();
-		const counts = workgroupCounts(layout.total);
-		const partials = reduce === 'workgroup' ? counts.norm : THREAD_PARTIALS;
-		const uniforms = backend.makeUniforms(uniformValues(rule, layout, lr, maxNorm, step, partials));
+		// Each chunk's norm pass writes its partial sums after the previous chunk's.
+		const counts = a.chunks.map((c) => workgroupCounts(c.total));
+		const perChunkPartials = counts.map((c) => (reduce === 'workgroup' ? c.norm : THREAD_PARTIALS));
+		const partials = perChunkPartials.reduce((x, y) => x + y, 0);
+		let base = 0;
+		const uniforms = a.chunks.map((c, k) => {
+			const u = backend.makeUniforms(uniformValues(rule, c, lr, maxNorm, step, partials, base));
+			base += perChunkPartials[k];
+			return u;
+		});
 		const normPipe = reduce === 'workgroup' ? pipeline(device, 'norm', () => NORM_SHADER) : pipeline(device, 'norm-thread', () => NORM_SHADER_THREAD);
 		const updatePipe = pipeline(device, `${ruleKey(rule)}-${reduce}`, () => updateShader(rule, reduce));
-		const group = (p: GPUComputePipeline, buffers: GPUBuffer[]) =>
+		const group = (p: GPUComputePipeline, buffers: GPUBuffer[], k: number) =>
 			device.createBindGroup({
 				layout: p.getBindGroupLayout(0),
-				entries: [...buffers.map((buffer, binding) => ({ binding, resource: { buffer } })), { binding: buffers.length, resource: uniforms }]
+				entries: [...buffers.map((buffer, binding) => ({ binding, resource: { buffer } })), { binding: buffers.length, resource: uniforms[k] }]
 			});
 
 		const pass = encoder.beginComputePass();
 		setStepPhase('clip');
 		pass.setPipeline(normPipe);
-		pass.setBindGroup(0, group(normPipe, [gradArena, a.partials]));
-		pass.dispatchWorkgroups(reduce === 'workgroup' ? counts.norm : 1);
+		a.chunks.forEach((_, k) => {
+			pass.setBindGroup(0, group(normPipe, [gradArenas[k], a.partials], k));
+			pass.dispatchWorkgroups(reduce === 'workgroup' ? counts[k].norm : 1);
+		});
 		setStepPhase('optimizer');
 		pass.setPipeline(updatePipe);
-		pass.setBindGroup(0, group(updatePipe, [a.params, gradArena, ...a.slots, a.partials, normBuffer]));
-		pass.dispatchWorkgroups(counts.update);
+		a.chunks.forEach((_, k) => {
+			pass.setBindGroup(0, group(updatePipe, [a.params[k], gradArenas[k], ...a.slots.map((s) => s[k]), a.partials, normBuffer], k));
+			pass.dispatchWorkgroups(counts[k].update);
+		});
 		pass.end();
 
-		for (const seg of layout.segments) {
+		for (const seg of a.layout.segments) {
 			const v = this.params.get(seg.name)!;
-			const t = this.slice(backend, a.params, seg.offset, seg.size, seg.shape);
+			const t = this.slice(backend, a.params, a.pieces.get(seg.name)!, seg.shape);
 			v.assign(t);
 			a.written.set(seg.name, v.dataId);
 		}
@@ -313,7 +351,7 @@ export class FusedUpdate {
 		this.slots.forEach((map, k) => {
 			for (const name of this.params.keys()) {
 				const seg = byName.get(name)!;
-				const t = this.slice(a.backend, a.slots[k], seg.offset, seg.size, seg.shape);
+				const t = this.slice(a.backend, a.slots[k], a.pieces.get(name)!, seg.shape);
 				map.set(name, tf.variable(t, false));
 				t.dispose();
 			}
@@ -331,14 +369,20 @@ export class FusedUpdate {
 		if (!useFastPath() || this.params.size === 0) return false;
 		const backend = tf.backend() as unknown as Partial<WebGPUBackendLike>;
 		if (!backend.device || typeof backend.makeUniforms !== 'function' || !backend.bufferManager) return false;
-		let total = 0;
 		for (const [name, p] of this.params) {
 			const g = grads[name];
 			if (!g || g.dtype !== 'float32' || p.dtype !== 'float32' || p.size === 0 || !tf.util.arraysEqual(g.shape, p.shape)) return false;
-			total += p.size;
 		}
+		return true;
+	}
+
+	/**
+	 * Values per arena chunk: what one binding and one buffer may hold (split.ts's limit, which a
+	 * test may pretend smaller), so an arena of any size is bound chunk by chunk.
+	 */
+	private perChunk(backend: WebGPUBackendLike): number {
 		const limits = backend.device.limits;
-		return total * 4 <= Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
+		return chunkElements(Math.min(bindingLimit() ?? limits.maxStorageBufferBindingSize, limits.maxStorageBufferBindingSize, limits.maxBufferSize));
 	}
 
 	/** Lay out the arenas and move the moments in; the moment variables are disposed meanwhile. */
@@ -347,13 +391,18 @@ export class FusedUpdate {
 			[...this.params].map(([name, p]) => [name, p.shape]),
 			this.decay
 		);
-		const bytes = layout.total * 4;
+		const perChunk = this.perChunk(backend);
+		const chunks = arenaChunks(layout, perChunk);
+		const buffers = () => chunks.map((c) => backend.bufferManager.acquireBuffer(Math.max(4, c.total * 4), STORAGE()));
 		const a: Arenas = {
 			backend,
 			layout,
-			params: backend.bufferManager.acquireBuffer(bytes, STORAGE()),
-			slots: this.slots.map(() => backend.bufferManager.acquireBuffer(bytes, STORAGE())),
-			partials: backend.bufferManager.acquireBuffer(NORM_WORKGROUPS * 4, STORAGE()),
+			perChunk,
+			chunks,
+			pieces: new Map(layout.segments.map((seg) => [seg.name, segmentPieces(seg, perChunk)])),
+			params: buffers(),
+			slots: this.slots.map(() => buffers()),
+			partials: backend.bufferManager.acquireBuffer(chunks.length * NORM_WORKGROUPS * 4, STORAGE()),
 			written: new Map()
 		};
 		backend.ensureCommandEncoderReady();
@@ -365,7 +414,8 @@ export class FusedUpdate {
 				if (!v) throw new Error(`The optimizer has no state for ${seg.name}.`);
 				backend.uploadToGPU(v.dataId);
 				backend.commandQueueOwnedIds.add(v.dataId);
-				encoder.copyBufferToBuffer(backend.tensorMap.get(v.dataId)!.resource!, 0, a.slots[k], seg.offset * 4, seg.size * 4);
+				const src = backend.tensorMap.get(v.dataId)!.resource!;
+				for (const p of a.pieces.get(seg.name)!) encoder.copyBufferToBuffer(src, p.from * 4, a.slots[k][p.chunk], p.at * 4, p.size * 4);
 			}
 			for (const v of map.values()) v.dispose();
 			map.clear();
@@ -374,17 +424,18 @@ export class FusedUpdate {
 		return a;
 	}
 
-	/** A new tensor holding `size` elements of `arena` from `offset` (a transfer, no dispatch). */
-	private slice(backend: WebGPUBackendLike, arena: GPUBuffer, offset: number, size: number, shape: number[]): tf.Tensor {
+	/** A new tensor of `shape` gathered from its pieces in the arena's chunks (transfers, no dispatch). */
+	private slice(backend: WebGPUBackendLike, arena: GPUBuffer[], pieces: ArenaPiece[], shape: number[]): tf.Tensor {
 		const info = backend.makeTensorInfo(shape, 'float32');
 		backend.uploadToGPU(info.dataId);
 		backend.commandQueueOwnedIds.add(info.dataId);
-		backend.commandEncoder!.copyBufferToBuffer(arena, offset * 4, backend.tensorMap.get(info.dataId)!.resource!, 0, size * 4);
+		const dst = backend.tensorMap.get(info.dataId)!.resource!;
+		for (const p of pieces) backend.commandEncoder!.copyBufferToBuffer(arena[p.chunk], p.at * 4, dst, p.from * 4, p.size * 4);
 		return tf.engine().makeTensorFromTensorInfo(info, backend as unknown as tf.KernelBackend);
 	}
 
 	/** The arenas go back to tfjs's buffer pool once the commands that use them are submitted. */
 	private release(a: Arenas): void {
-		a.backend.uniformPendingDisposal.push(a.params, ...a.slots, a.partials);
+		a.backend.uniformPendingDisposal.push(...a.params, ...a.slots.flat(), a.partials);
 	}
 }
