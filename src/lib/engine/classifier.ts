@@ -149,7 +149,7 @@ export class ClassifierSession {
 		const labelSmoothing = this.config.train.labelSmoothing ?? 0;
 		this.steps.run(
 			() => {
-				const logits = forward(this.p, model, this.inputs(hb), { training: true, seed }) as tf.Tensor2D; // (B, C)
+				const logits = forward(this.p, model, this.inputs(hb), { training: true, seed, checkpoint: !!this.config.train.activationCheckpointing }) as tf.Tensor2D; // (B, C)
 				if (hb.multiHot) {
 					// Multi-label: a sigmoid per label, binary cross-entropy over the real rows only.
 					const targets = tf.tensor2d(hb.multiHot, [hb.rows, model.numClasses]);

@@ -310,7 +310,7 @@ export class PretrainedSession {
 		// Dummy rows that fill the fixed batch shape have label -1, which the loss ignores.
 		const labelSmoothing = this.config.train.labelSmoothing ?? 0;
 		this.steps.run(
-			() => this.lossAndCorrect(this.spec.forward(this.p, this.hf, this.inputs(hb), { training: true, dropoutSeed: seed }), hb, labelSmoothing),
+			() => this.lossAndCorrect(this.spec.forward(this.p, this.hf, this.inputs(hb), { training: true, dropoutSeed: seed, checkpoint: !!this.config.train.activationCheckpointing }), hb, labelSmoothing),
 			this.weight(hb),
 			lr,
 			micro

@@ -42,6 +42,7 @@ export const CONFIG_LABELS: Record<string, string> = {
 	'train.warmupRatio': 'Warmup ratio',
 	'train.minLrRatio': 'Cosine floor',
 	'train.gradAccumSteps': 'Gradient accumulation',
+	'train.activationCheckpointing': 'Activation checkpointing',
 	'train.gradClip': 'Gradient clip (global norm)',
 	'train.divergenceFactor': 'Divergence watchdog',
 	'train.divergencePatience': 'Divergence patience',

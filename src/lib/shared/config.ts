@@ -97,6 +97,12 @@ export interface TrainConfig {
 	batchSize: number;
 	/** Micro-batches whose gradients are summed before one optimizer step (effective batch = batchSize × this). */
 	gradAccumSteps: number;
+	/**
+	 * Activation checkpointing per transformer block (torch.utils.checkpoint, HF's
+	 * `gradient_checkpointing`): the forward keeps only each block's input and the backward
+	 * recomputes the block, about a third more compute for much less activation memory.
+	 */
+	activationCheckpointing: boolean;
 	epochs: number;
 	/** Stop after this many optimizer steps even mid-epoch; 0 = train every epoch. */
 	maxSteps?: number;
@@ -146,6 +152,7 @@ export const defaultTrainConfig: TrainConfig = {
 	learningRate: 3e-3,
 	batchSize: 32,
 	gradAccumSteps: 1,
+	activationCheckpointing: false,
 	epochs: 12,
 	maxSteps: 0,
 	optimizer: 'adamw',
@@ -395,6 +402,7 @@ export function validateTrainConfig(train: Partial<TrainConfig>): string[] {
 	if (!(t.learningRate > 0 && t.learningRate < 1)) errs.push('Learning rate must be between 0 and 1.');
 	if (!isInt(t.batchSize, 1, 512)) errs.push('Batch size must be a whole number between 1 and 512.');
 	if (!isInt(t.gradAccumSteps, 1, 1024)) errs.push('Gradient accumulation must be a whole number of micro-batches between 1 and 1024 (1 = off).');
+	if (typeof t.activationCheckpointing !== 'boolean') errs.push('Activation checkpointing must be on or off.');
 	if (!isInt(t.epochs, 1, 1000)) errs.push('Epochs must be a whole number between 1 and 1000.');
 	if (!isInt(t.maxSteps ?? 0, 0)) errs.push('Max steps must be a whole number, 0 or more (0 = every epoch).');
 	if (!['adamw', 'adam', 'sgd'].includes(t.optimizer)) errs.push(`Unknown optimizer ${JSON.stringify(t.optimizer)}: choose AdamW, Adam or SGD.`);

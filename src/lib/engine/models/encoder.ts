@@ -17,6 +17,7 @@ import * as tf from '@tensorflow/tfjs';
 import { activation, attendPacked, embedding } from '../ops';
 import { layerNormAddResidual, postLayerNorm } from '../ops/norm';
 import { adaptedLinear, adaptedSideBySide, type Batch, type Dropout, type Params } from './spec';
+import { checkpointBlock } from './checkpoint';
 
 /** Where an encoder layer's sublayers sit, relative to the layer's prefix. */
 export interface EncoderNames {
@@ -136,6 +137,18 @@ function feedForward(p: Params, pre: string, n: EncoderNames, c: EncoderShape, x
 /** The embedded input (B, T, d) through every encoder layer. */
 export function encoderLayers(p: Params, n: EncoderNames, c: EncoderShape, x: Hidden, mask: tf.Tensor2D | undefined, drop: Dropout): tf.Tensor3D {
 	let h = x;
+	if (drop.checkpoint) {
+		// Each layer as one op that keeps only its input: LN(res + ffn) with one use, the input of the next.
+		let y = x[0]; // both uses read x[0]; the pair's other tensor then gets a zero gradient
+		for (let i = 0; i < c.nLayer; i++) {
+			const pre = n.layer(i);
+			y = checkpointBlock(p, pre, y, [mask], drop, (q, xi, [m], d) => {
+				const [a, res] = selfAttention(q, pre, n, c, [xi, xi], m as tf.Tensor2D | undefined, d);
+				return addLn(q, pre + n.outputNorm, c.normEps, res, feedForward(q, pre, n, c, a, d));
+			});
+		}
+		return y as tf.Tensor3D;
+	}
 	for (let i = 0; i < c.nLayer; i++) {
 		const pre = n.layer(i);
 		const [a, res] = selfAttention(p, pre, n, c, h, mask, drop);

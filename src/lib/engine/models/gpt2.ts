@@ -15,6 +15,7 @@ import * as tf from '@tensorflow/tfjs';
 import { activation, attendPacked, embedding, layerNorm } from '../ops';
 import { layerNormAddResidual, layerNormResidual } from '../ops/norm';
 import { attendCachedHeads } from './kv-cache';
+import { checkpointBlock } from './checkpoint';
 import { decoderHead, decoderHeadRules, taskLoss } from './heads';
 import { bad, configReader, readHeadFields } from './hf-config';
 import { adaptedLinear, defaultPositions, Dropout, type ArchSpec, type Batch, type ForwardOptions, type HfConfigBase, type Params, type Task } from './spec';
@@ -141,12 +142,24 @@ function hidden(p: Params, c: Gpt2Config, batch: Batch, opts: ForwardOptions = {
 	let delta: tf.Tensor | null = null;
 	for (let i = 0; i < c.nLayer; i++) {
 		const pre = `transformer.h.${i}.`;
-		const [r1, h1] = lnResidual(p, pre + 'ln_1', c, x, delta); // x (+ δ) and ln_1 of it, (B, T, d)
-		const [r2, h2] = lnResidual(p, pre + 'ln_2', c, r1, selfAttention(p, pre + 'attn.', c, i, h1, batch.attentionMask, drop, opts));
-		x = r2;
-		delta = mlp(p, pre + 'mlp.', c, h2, drop);
+		if (drop.checkpoint) {
+			// The block as one op that keeps only its input: the stream leaves it with δ added.
+			x = checkpointBlock(p, pre, x, [batch.attentionMask], drop, (q, xi, [mask], d) => {
+				const [r, m] = block(q, pre, c, i, xi, null, mask as tf.Tensor2D | undefined, d, opts);
+				return r.add(m);
+			});
+			continue;
+		}
+		[x, delta] = block(p, pre, c, i, x, delta, batch.attentionMask, drop, opts);
 	}
 	return (delta ? lnResidual(p, 'transformer.ln_f', c, x, delta)[1] : ln(p, 'transformer.ln_f', c, x)) as tf.Tensor3D;
+}
+
+/** One block: the stream after attention and the MLP's output not yet added to it, [x + attn, mlp]. */
+function block(p: Params, pre: string, c: Gpt2Config, i: number, x: tf.Tensor, delta: tf.Tensor | null, mask: tf.Tensor2D | undefined, drop: Dropout, opts: ForwardOptions): [tf.Tensor, tf.Tensor] {
+	const [r1, h1] = lnResidual(p, pre + 'ln_1', c, x, delta); // x (+ δ) and ln_1 of it, (B, T, d)
+	const [r2, h2] = lnResidual(p, pre + 'ln_2', c, r1, selfAttention(p, pre + 'attn.', c, i, h1, mask, drop, opts));
+	return [r2, mlp(p, pre + 'mlp.', c, h2, drop)];
 }
 
 function forward(p: Params, c: Gpt2Config, batch: Batch, opts: ForwardOptions = {}): tf.Tensor {

@@ -16,6 +16,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { activation, applyRope, attendHeads, embedding, layerNorm, mergeHeads, ropeCosSin, ropeTable } from '../ops';
 import { attendCached } from './kv-cache';
+import { checkpointBlock } from './checkpoint';
 import { ropeTableAt } from '../ops/rope';
 import { decoderHead, decoderHeadRules, taskLoss } from './heads';
 import { bad, configReader, readHeadFields } from './hf-config';
@@ -165,17 +166,24 @@ function hidden(p: Params, c: GptNeoxConfig, batch: Batch, opts: ForwardOptions 
 	let x = drop.apply(embedding(p['gpt_neox.embed_in.weight'] as tf.Tensor2D, batch.inputIds.reshape([b * t])).reshape([b, t, c.hiddenSize]), c.hiddenDropout); // (B, T, d)
 	for (let i = 0; i < c.nLayer; i++) {
 		const pre = `gpt_neox.layers.${i}.`;
-		const attn = drop.apply(selfAttention(p, pre + 'attention.', c, i, ln(p, pre + 'input_layernorm', c, x), rope, batch.attentionMask, drop, opts), c.hiddenDropout);
-		if (c.parallelResidual) {
-			// x = x + attn(ln1(x)) + mlp(ln2(x)), summed as transformers does: (mlp + attn) + x
-			const m = drop.apply(mlp(p, pre + 'mlp.', c, ln(p, pre + 'post_attention_layernorm', c, x), drop), c.hiddenDropout);
-			x = m.add(attn).add(x);
-		} else {
-			const h = attn.add(x);
-			x = drop.apply(mlp(p, pre + 'mlp.', c, ln(p, pre + 'post_attention_layernorm', c, h), drop), c.hiddenDropout).add(h);
-		}
+		x = drop.checkpoint
+			? checkpointBlock(p, pre, x, [rope.cos, rope.sin, batch.attentionMask], drop, (q, xi, [cos, sin, mask], d) =>
+					block(q, pre, c, i, xi, { cos: cos as tf.Tensor4D, sin: sin as tf.Tensor4D }, mask as tf.Tensor2D | undefined, d, opts)
+				) // the block as one op that keeps only its input
+			: block(p, pre, c, i, x, rope, batch.attentionMask, drop, opts);
 	}
 	return ln(p, 'gpt_neox.final_layer_norm', c, x) as tf.Tensor3D;
+}
+
+function block(p: Params, pre: string, c: GptNeoxConfig, i: number, x: tf.Tensor, rope: Rope, mask: tf.Tensor2D | undefined, drop: Dropout, opts: ForwardOptions): tf.Tensor {
+	const attn = drop.apply(selfAttention(p, pre + 'attention.', c, i, ln(p, pre + 'input_layernorm', c, x), rope, mask, drop, opts), c.hiddenDropout);
+	if (c.parallelResidual) {
+		// x = x + attn(ln1(x)) + mlp(ln2(x)), summed as transformers does: (mlp + attn) + x
+		const m = drop.apply(mlp(p, pre + 'mlp.', c, ln(p, pre + 'post_attention_layernorm', c, x), drop), c.hiddenDropout);
+		return m.add(attn).add(x);
+	}
+	const h = attn.add(x);
+	return drop.apply(mlp(p, pre + 'mlp.', c, ln(p, pre + 'post_attention_layernorm', c, h), drop), c.hiddenDropout).add(h);
 }
 
 function forward(p: Params, c: GptNeoxConfig, batch: Batch, opts: ForwardOptions = {}): tf.Tensor {

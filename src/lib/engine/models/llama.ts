@@ -19,6 +19,7 @@ import * as tf from '@tensorflow/tfjs';
 import { activation, applyRope, applyRopeHeads, attendHeads, attendPacked, embedding, mergeHeads, rmsNorm, ropeCosSin, ropeTable, siluGate, siluGatePacked, splitHeads } from '../ops';
 import { rmsNormAddResidual, rmsNormResidual } from '../ops/norm';
 import { attendCached } from './kv-cache';
+import { checkpointBlock } from './checkpoint';
 import { ropeTableAt } from '../ops/rope';
 import { decoderHead, decoderHeadRules, taskLoss } from './heads';
 import { bad, configReader, readHeadFields, type ConfigReader } from './hf-config';
@@ -257,12 +258,24 @@ export function decoderHidden(p: Params, c: LlamaConfig, batch: Batch, opts: For
 	let delta: tf.Tensor | null = null;
 	for (let i = 0; i < c.nLayer; i++) {
 		const pre = `model.layers.${i}.`;
-		const [r1, h1] = rmsResidual(p, pre + 'input_layernorm', c, x, delta); // x (+ δ) and its norm, (B, T, d)
-		const [r2, h2] = rmsResidual(p, pre + 'post_attention_layernorm', c, r1, selfAttention(p, pre + 'self_attn.', c, i, h1, rope, batch.attentionMask, drop, opts));
-		x = r2;
-		delta = mlp(p, pre + 'mlp.', c, h2, drop);
+		if (drop.checkpoint) {
+			// The block as one op that keeps only its input: the stream leaves it with δ added.
+			x = checkpointBlock(p, pre, x, [rope.cos, rope.sin, batch.attentionMask], drop, (q, xi, [cos, sin, mask], d) => {
+				const [r, m] = block(q, pre, c, i, xi, null, { cos: cos as tf.Tensor4D, sin: sin as tf.Tensor4D }, mask as tf.Tensor2D | undefined, d, opts);
+				return r.add(m);
+			});
+			continue;
+		}
+		[x, delta] = block(p, pre, c, i, x, delta, rope, batch.attentionMask, drop, opts);
 	}
 	return (delta ? rmsResidual(p, 'model.norm', c, x, delta)[1] : rms(p, 'model.norm', c, x)) as tf.Tensor3D;
+}
+
+/** One layer: the stream after attention and the MLP's output not yet added to it, [x + attn, mlp]. */
+function block(p: Params, pre: string, c: LlamaConfig, i: number, x: tf.Tensor, delta: tf.Tensor | null, rope: Rope, mask: tf.Tensor2D | undefined, drop: Dropout, opts: ForwardOptions): [tf.Tensor, tf.Tensor] {
+	const [r1, h1] = rmsResidual(p, pre + 'input_layernorm', c, x, delta); // x (+ δ) and its norm, (B, T, d)
+	const [r2, h2] = rmsResidual(p, pre + 'post_attention_layernorm', c, r1, selfAttention(p, pre + 'self_attn.', c, i, h1, rope, mask, drop, opts));
+	return [r2, mlp(p, pre + 'mlp.', c, h2, drop)];
 }
 
 export function decoderForward(p: Params, c: LlamaConfig, batch: Batch, opts: ForwardOptions = {}): tf.Tensor {

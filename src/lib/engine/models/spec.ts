@@ -44,6 +44,11 @@ export interface ForwardOptions {
 	 * empty, and generate.ts then recomputes the prefix.
 	 */
 	kv?: KvStep;
+	/**
+	 * Activation checkpointing (checkpoint.ts): each block keeps only its input for the backward and
+	 * runs again there. Training only; a pass with a key/value cache ignores it.
+	 */
+	checkpoint?: boolean;
 }
 
 /** peft's `lora.Linear` settings that a forward pass needs. */
@@ -133,6 +138,18 @@ export class Dropout {
 	/** The pass's LoRA settings: they travel with its dropout sites down to every linear layer. */
 	get lora(): LoraForward | undefined {
 		return this.opts.lora;
+	}
+
+	/** Whether this pass checkpoints its blocks (`ForwardOptions.checkpoint`, never with a key/value cache). */
+	get checkpoint(): boolean {
+		return !!this.opts.checkpoint && !this.opts.kv;
+	}
+
+	/** A copy that hands out this one's remaining seeds again: a checkpointed block's recompute replays its masks. */
+	fork(): Dropout {
+		const d = new Dropout(this.opts);
+		d.site = this.site;
+		return d;
 	}
 
 	private active(rate: number): boolean {

@@ -15,6 +15,7 @@ import { Prng } from '../../shared/prng';
 import { attendPacked, embedding, geluTanh, layerNorm, linear, meanPool } from '../ops';
 import { layerNormAddResidual, layerNormResidual } from '../ops/norm';
 import { addPositions } from '../ops/positions';
+import { checkpointBlock } from './checkpoint';
 
 export type Params = Record<string, tf.Tensor>;
 
@@ -29,6 +30,8 @@ export interface ForwardOptions {
 	training?: boolean;
 	/** Seed for this step's dropout masks; the engine's PRNG draws it. */
 	seed?: number;
+	/** Keep only each block's input for the backward and recompute the block there (models/checkpoint.ts). */
+	checkpoint?: boolean;
 }
 
 /** Name -> shape of every parameter, in a stable order. */
@@ -114,19 +117,29 @@ export function hiddenStates(p: Params, c: ModelConfig, batch: Batch, o: Forward
 	x = dropout(x, c.dropout, o, 1);
 	// [x (+ δ), ln of it]: δ is the sublayer output not yet added to the stream. On the fast path the
 	// add is in the norm's kernel and the residual stream's gradient joins in its backward kernel.
-	const norm = (name: string, s: tf.Tensor, d: tf.Tensor | null) => {
-		const [g, b] = [p[name + '.weight'] as tf.Tensor1D, p[name + '.bias'] as tf.Tensor1D];
+	const norm = (q: Params, name: string, s: tf.Tensor, d: tf.Tensor | null) => {
+		const [g, b] = [q[name + '.weight'] as tf.Tensor1D, q[name + '.bias'] as tf.Tensor1D];
 		return d ? layerNormAddResidual(s, d, g, b) : layerNormResidual(s, g, b);
+	};
+	const block = (q: Params, i: number, x: tf.Tensor, delta: tf.Tensor | null, mask: tf.Tensor2D): [tf.Tensor, tf.Tensor] => {
+		const pre = `transformer.h.${i}.`;
+		const [r1, ln1] = norm(q, pre + 'ln_1', x, delta);
+		const [r2, ln2] = norm(q, pre + 'ln_2', r1, causalSelfAttention(q, pre + 'attn.', c, ln1 as tf.Tensor3D, mask, o, 10 + 4 * i));
+		return [r2, mlp(q, pre + 'mlp.', c, ln2, o, 12 + 4 * i)];
 	};
 	let delta: tf.Tensor | null = null;
 	for (let i = 0; i < c.nLayer; i++) {
-		const pre = `transformer.h.${i}.`;
-		const [r1, ln1] = norm(pre + 'ln_1', x, delta);
-		const [r2, ln2] = norm(pre + 'ln_2', r1, causalSelfAttention(p, pre + 'attn.', c, ln1 as tf.Tensor3D, batch.attentionMask, o, 10 + 4 * i));
-		x = r2;
-		delta = mlp(p, pre + 'mlp.', c, ln2, o, 12 + 4 * i);
+		if (o.checkpoint) {
+			// The block as one op that keeps only its input (its dropout seeds are fixed by salt, so the recompute draws the same masks).
+			x = checkpointBlock(p, `transformer.h.${i}.`, x, [batch.attentionMask], undefined, (q, xi, [mask]) => {
+				const [r, m] = block(q, i, xi, null, mask as tf.Tensor2D);
+				return r.add(m);
+			});
+			continue;
+		}
+		[x, delta] = block(p, i, x, delta, batch.attentionMask);
 	}
-	if (delta) return norm('transformer.ln_f', x, delta)[1] as tf.Tensor3D;
+	if (delta) return norm(p, 'transformer.ln_f', x, delta)[1] as tf.Tensor3D;
 	return layerNorm(x, p['transformer.ln_f.weight'] as tf.Tensor1D, p['transformer.ln_f.bias'] as tf.Tensor1D) as tf.Tensor3D;
 }
 
