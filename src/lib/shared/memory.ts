@@ -74,9 +74,13 @@ export interface TrainingMemory {
 	gradients: number;
 	/** The optimizer's state per trainable weight: Adam's two moments (SGD: one momentum buffer, or none). */
 	optimizer: number;
-	/** What one batch keeps for the backward pass. */
+	/** What one batch keeps for the backward pass (with `checkpointing`, the checkpointed figure). */
 	activations: number;
 	batch: BatchShape;
+	/** Whether `activations` counts activation checkpointing (`activationBytes`). */
+	checkpointing: boolean;
+	/** Activations of one example at the batch's sequence length, without and with checkpointing: what the planner scales. */
+	perExample: { plain: number; checkpointed: number };
 }
 
 /**
@@ -89,13 +93,16 @@ export function trainingMemory(
 	counts: { total: number; trainable: number },
 	config: Record<string, unknown>,
 	batch: BatchShape,
-	optimizerSlots = 2
+	optimizerSlots = 2,
+	checkpointing = false
 ): TrainingMemory {
 	const weights = 4 * counts.total;
 	const gradients = 4 * counts.trainable;
 	const optimizer = 4 * optimizerSlots * counts.trainable;
-	const activations = activationBytes(config, batch);
-	return { total: weights + gradients + optimizer + activations, weights, gradients, optimizer, activations, batch: { ...batch } };
+	const activations = activationBytes(config, batch, checkpointing);
+	const one = { batchSize: 1, seqLen: batch.seqLen };
+	const perExample = { plain: activationBytes(config, one), checkpointed: activationBytes(config, one, true) };
+	return { total: weights + gradients + optimizer + activations, weights, gradients, optimizer, activations, batch: { ...batch }, checkpointing, perExample };
 }
 
 /** Float32 buffers per trainable weight for an optimizer setting of the training config. */
@@ -114,15 +121,16 @@ export function fineTuneMemory(
 	numClasses: number,
 	method: FineTuneMethod,
 	batch: BatchShape,
-	slots = 2
+	slots = 2,
+	checkpointing = false
 ): TrainingMemory | null {
 	const shapes = hfParamShapes(hfConfig, objective, numClasses);
 	if (!Object.keys(shapes).length || methodProblems(method, shapes).length) return null;
-	return trainingMemory(countMethod(shapes, method, fanInFanOutFor(String(hfConfig.model_type))), hfConfig, batch, slots);
+	return trainingMemory(countMethod(shapes, method, fanInFanOutFor(String(hfConfig.model_type))), hfConfig, batch, slots, checkpointing);
 }
 
 /** Memory to train the from-scratch model: every weight trains; a classification head has no LM logits. */
-export function scratchMemory(m: ModelConfig, batchSize: number, slots = 2): TrainingMemory {
+export function scratchMemory(m: ModelConfig, batchSize: number, slots = 2, checkpointing = false): TrainingMemory {
 	const params = countParams(m);
 	const config = {
 		model_type: 'whetstone-transformer',
@@ -131,24 +139,34 @@ export function scratchMemory(m: ModelConfig, batchSize: number, slots = 2): Tra
 		num_attention_heads: m.nHead,
 		vocab_size: m.head === 'lm' ? m.vocabSize : 0
 	};
-	return trainingMemory({ total: params, trainable: params }, config, { batchSize, seqLen: m.contextLength }, slots);
+	return trainingMemory({ total: params, trainable: params }, config, { batchSize, seqLen: m.contextLength }, slots, checkpointing);
 }
 
 /** The parts of an estimate in words, for a tooltip or a details line. */
 export function describeMemory(m: TrainingMemory): string {
 	const parts = [`weights ${approxBytes(m.weights)}`, `gradients ${approxBytes(m.gradients)}`];
 	if (m.optimizer) parts.push(`optimizer state ${approxBytes(m.optimizer)}`);
-	parts.push(`activations ${approxBytes(m.activations)} (batch ${m.batch.batchSize} × ${m.batch.seqLen} tokens)`);
+	parts.push(`activations ${approxBytes(m.activations)} (batch ${m.batch.batchSize} × ${m.batch.seqLen} tokens${m.checkpointing ? ', checkpointed' : ''})`);
 	return parts.join(' + ');
 }
 
-/** A, the activations one batch keeps for the backward pass (the formula above `estimateMemory`). */
-export function activationBytes(config: Record<string, unknown>, { batchSize: b, seqLen: s }: BatchShape): number {
+/**
+ * A, the activations one batch keeps for the backward pass (the formula above `estimateMemory`).
+ * With activation checkpointing (engine/models/checkpoint.ts) each layer keeps only its input,
+ * 4·b·s·h bytes, and the backward recomputes one layer at a time, whose activations are then alive
+ * at once, beside the LM head's:
+ *
+ *   A_ckpt = L · 4·b·s·h + (68·b·s·h + 10·a·b·s²) + 12·b·s·V
+ */
+export function activationBytes(config: Record<string, unknown>, { batchSize: b, seqLen: s }: BatchShape, checkpointing = false): number {
 	const h = dim(config, 'hidden_size', 'n_embd', 'd_model', 'dim');
 	const layers = dim(config, 'num_hidden_layers', 'n_layer', 'num_layers', 'n_layers');
 	const heads = dim(config, 'num_attention_heads', 'n_head', 'num_heads', 'n_heads');
 	const vocab = ENCODER_TYPES.includes(String(config.model_type)) ? 0 : dim(config, 'vocab_size');
-	return layers * (68 * b * s * h + 10 * heads * b * s * s) + 12 * b * s * vocab;
+	const layer = 68 * b * s * h + 10 * heads * b * s * s;
+	const head = 12 * b * s * vocab;
+	if (checkpointing && layers > 0) return layers * 4 * b * s * h + layer + head;
+	return layers * layer + head;
 }
 
 /**
