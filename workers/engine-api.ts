@@ -24,6 +24,7 @@ import { DivergedError, initialLoopState, loopHooks, stepsPerEpoch, totalSteps a
 import { memoryInfo } from '../src/lib/engine/tensors';
 import { fusedOptimizerCheck } from '../src/lib/engine/train/fused-check';
 import { loraTrainingCheck } from '../src/lib/engine/train/lora-check';
+import { checkpointTrainingCheck, type CheckpointCheckOptions } from '../src/lib/engine/train/checkpoint-check';
 import { fusedKernelCheck } from '../src/lib/engine/ops/fused/check';
 import type { Reductions } from '../src/lib/engine/ops/fused/reductions';
 import { benchmarkTrainStep } from '../src/lib/engine/bench';
@@ -679,6 +680,16 @@ export const api = {
 		if (training) throw new Error('A run is training; check LoRA when it has finished.');
 		await initBackend();
 		return loraTrainingCheck(steps, dropout);
+	},
+
+	/**
+	 * Activation checkpointing against none through the session on this worker's backend: the
+	 * losses and weights, and the peak bytes inside a step of each (src/lib/engine/train/checkpoint-check.ts).
+	 */
+	async checkpointTrainingCheck(opts?: CheckpointCheckOptions) {
+		if (training) throw new Error('A run is training; check checkpointing when it has finished.');
+		await initBackend();
+		return checkpointTrainingCheck(opts);
 	},
 
 	/** Time the training step of a model shape on this device (for the bench scripts and curious users). */

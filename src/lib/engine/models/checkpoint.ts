@@ -14,16 +14,11 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Params } from './spec';
+import { sampleMemory } from '../memory-probe';
 
 /** A dropout source that can hand out its remaining seeds again (spec.ts `Dropout.fork`). */
 export interface Replayable<D> {
 	fork(): D;
-}
-
-/** Called with tf.memory() as the recompute's forward ends (the backward's high point for one block); for the memory checks. */
-let probe: ((m: tf.MemoryInfo) => void) | null = null;
-export function setRecomputeProbe(f: ((m: tf.MemoryInfo) => void) | null): void {
-	probe = f;
 }
 
 /** What the optimizer can train: the forward reads trained weights as variables, frozen ones as plain tensors. */
@@ -71,7 +66,7 @@ export function checkpointBlock<D extends Replayable<D> | undefined>(
 				return tf.grads((...ins: tf.Tensor[]) => {
 					trained.forEach((n, k) => (p[n] = ins[1 + k]));
 					const y = block(p, ins[0], ctx, replay);
-					probe?.(tf.memory());
+					sampleMemory('recompute'); // the backward's high point for this block
 					return y;
 				})(saved.slice(0, nIn), dy);
 			} finally {

@@ -14,6 +14,7 @@ import { addMany } from '../ops';
 import { groupOrder, layerGroup, type LayerStat } from '../../shared/internals';
 import { clipByGlobalNorm } from './clip';
 import { setStepPhase } from '../phase';
+import { sampleMemory } from '../memory-probe';
 import type { Optimizer } from './optimizer';
 
 export interface WindowStats {
@@ -88,6 +89,7 @@ export class StepAccumulator {
 			setStepPhase('forward');
 			const { grads } = tf.variableGrads(() => {
 				const out = lossFn();
+				sampleMemory('forward-end');
 				setStepPhase('backward');
 				correct = tf.keep(out.correct);
 				raw = tf.keep(out.loss);
