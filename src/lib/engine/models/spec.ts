@@ -10,6 +10,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { WeightLayout } from '../ops';
 import { loraSideBySide, type LoraPart } from '../ops/lora';
+import { dropout } from '../ops/dropout';
 import type { KvStep } from './kv-cache';
 
 /** Parameters keyed by Hugging Face tensor names. A tied LM head has no entry of its own. */
@@ -161,7 +162,7 @@ export class Dropout {
 	}
 
 	apply(x: tf.Tensor, rate: number): tf.Tensor {
-		return this.active(rate) ? tf.dropout(x, rate, undefined, this.nextSeed()) : x;
+		return this.active(rate) ? dropout(x, rate, this.nextSeed()) : x;
 	}
 
 	/** LoRA's dropout on a projection group's input (one seed; each adapter hashes its own mask), or undefined when off. */

@@ -15,6 +15,7 @@ import { Prng } from '../../shared/prng';
 import { attendPacked, embedding, geluTanh, layerNorm, linear, meanPool } from '../ops';
 import { layerNormAddResidual, layerNormResidual } from '../ops/norm';
 import { addPositions } from '../ops/positions';
+import { dropout as hashedDropout } from '../ops/dropout';
 import { checkpointBlock } from './checkpoint';
 
 export type Params = Record<string, tf.Tensor>;
@@ -88,7 +89,7 @@ export function initParams(c: ModelConfig, seed: number): Record<string, { shape
 
 function dropout(x: tf.Tensor, rate: number, o: ForwardOptions, salt: number): tf.Tensor {
 	if (!o.training || rate <= 0) return x;
-	return tf.dropout(x, rate, undefined, ((o.seed ?? 0) + salt * 7919) >>> 0);
+	return hashedDropout(x, rate, ((o.seed ?? 0) + salt * 7919) >>> 0);
 }
 
 function causalSelfAttention(p: Params, pre: string, c: ModelConfig, x: tf.Tensor3D, mask: tf.Tensor2D, o: ForwardOptions, salt: number): tf.Tensor {

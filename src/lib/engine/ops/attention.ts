@@ -7,6 +7,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { useFastPath } from '../fast-path';
 import { fusedAttention, fusedAttentionPacked, type HeadLayout } from './fused/attention';
+import { dropout, hashDropout } from './dropout';
+import type { HashDropout } from './fused/dropout';
 
 export const NEG = -1e9;
 
@@ -93,11 +95,11 @@ export function repeatKv(x: tf.Tensor4D, groups: number): tf.Tensor4D {
 
 /**
  * The fused kernel runs (fused/attention.ts): the fast path, float32, no capture (which wants the
- * weights) and no attention dropout (the kernel has no dropout; the composite keeps its seeded
- * masks).
+ * weights). Attention dropout is hashed per weight (dropout.ts) on both paths, so the kernel and
+ * the composite drop the same weights.
  */
 function fused(opts: AttentionOptions, ...xs: tf.Tensor[]): boolean {
-	return useFastPath() && !capture && !(opts.dropout && opts.dropout.rate > 0) && xs.every((x) => x.dtype === 'float32');
+	return useFastPath() && !capture && !(opts.dropout && opts.dropout.rate >= 1) && xs.every((x) => x.dtype === 'float32');
 }
 
 function runFused(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, layout: HeadLayout, b: number, nh: number, nkv: number, tq: number, tk: number, hs: number, opts: AttentionOptions): tf.Tensor {
@@ -105,8 +107,14 @@ function runFused(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, layout: HeadLayout, 
 		causal: opts.causal,
 		window: opts.window ?? null,
 		scale: opts.scale ?? 1 / Math.sqrt(hs),
-		keyMask: opts.keyMask
+		keyMask: opts.keyMask,
+		dropout: fusedDropoutOf(opts)
 	});
+}
+
+/** The kernel's dropout parameters for the options' rate and seed (none at rate 0). */
+function fusedDropoutOf(opts: AttentionOptions): HashDropout | undefined {
+	return opts.dropout && opts.dropout.rate > 0 ? hashDropout(opts.dropout.rate, opts.dropout.seed) : undefined;
 }
 
 /** q: (B, nh, Tq, hs); k, v: (B, nkv, Tk, hs). Returns (B, nh, Tq, hs). */
@@ -122,7 +130,7 @@ export function attention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, opts: 
 	if (bias) att = att.add(bias);
 	let w = tf.softmax(att, -1);
 	capture?.({ weights: w as tf.Tensor4D, q, k: kk, scale, bias });
-	if (opts.dropout && opts.dropout.rate > 0) w = tf.dropout(w, opts.dropout.rate, undefined, opts.dropout.seed);
+	if (opts.dropout && opts.dropout.rate > 0) w = dropout(w, opts.dropout.rate, opts.dropout.seed);
 	return tf.matMul(w, vv) as tf.Tensor4D; // (B, nh, Tq, hs)
 }
 
@@ -152,7 +160,8 @@ export function attendPacked(qkv: tf.Tensor, nHead: number, nKvHead: number, opt
 			causal: opts.causal,
 			window: opts.window ?? null,
 			scale: opts.scale ?? 1 / Math.sqrt(hs),
-			keyMask: opts.keyMask
+			keyMask: opts.keyMask,
+			dropout: fusedDropoutOf(opts)
 		}) as tf.Tensor3D;
 	}
 	const [q, k, v] = tf.split(qkv, [nHead * hs, nKvHead * hs, nKvHead * hs], -1);

@@ -16,6 +16,7 @@ import { useFastPath } from '../fast-path';
 import { linear, linearSideBySide, type WeightLayout } from './linear';
 import { fusedConcatRows } from './fused/pack';
 import { fusedLoraDown, fusedLoraUp, LORA_MAX_PARTS } from './fused/lora';
+import { dropThreshold, keepMask, mix32 } from './dropout';
 
 export interface LoraPart {
 	/** The frozen weight, in `layout`. */
@@ -32,33 +33,15 @@ export interface LoraOptions {
 	dropout?: { rate: number; seed: number };
 }
 
-/** The 32-bit mixer of the masks (the WGSL `mix32` in fused/lora.ts, bit for bit). */
-export function mix32(v: number): number {
-	let x = v >>> 0;
-	x = (x ^ (x >>> 16)) >>> 0;
-	x = Math.imul(x, 0x7feb352d) >>> 0;
-	x = (x ^ (x >>> 15)) >>> 0;
-	x = Math.imul(x, 0x846ca68b) >>> 0;
-	return (x ^ (x >>> 16)) >>> 0;
-}
-
-/** Keep an element when its hash's top 24 bits are at least this. */
-export function dropThreshold(rate: number): number {
-	return Math.round(Math.min(Math.max(rate, 0), 1) * 2 ** 24);
-}
+export { mix32, dropThreshold };
 
 /**
  * The (rows, cols) mask of adapter `adapter` for a call with `seed` at `rate`: 1 / (1 − rate) where
  * an element is kept, 0 where it is dropped, element i of x (row-major) decided by
- * mix32(i XOR mix32(seed + adapter · 0x9e3779b9)).
+ * mix32(i XOR mix32(seed + adapter · 0x9e3779b9)) (dropout.ts, stream `adapter`).
  */
 export function loraKeepMask(seed: number, adapter: number, rows: number, cols: number, rate: number): Float32Array {
-	const out = new Float32Array(rows * cols);
-	const threshold = dropThreshold(rate);
-	const inv = Math.fround(1 / (1 - rate));
-	const key = mix32((seed + Math.imul(adapter, 0x9e3779b9)) >>> 0);
-	for (let i = 0; i < out.length; i++) out[i] = mix32((i ^ key) >>> 0) >>> 8 >= threshold ? inv : 0;
-	return out;
+	return keepMask(seed, rows * cols, rate, adapter);
 }
 
 /** Whether the parts can take the fused kernels: float32, one rank, biases all or none, few enough. */

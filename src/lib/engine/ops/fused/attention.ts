@@ -25,6 +25,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { withWritableBindings, type WebGPUProgram } from './program';
+import { HASH_WGSL, type HashDropout } from './dropout';
 
 export const ATTENTION_DISPATCHES = { forward: 1, backward: 2 };
 
@@ -48,6 +49,8 @@ export interface FusedAttentionOptions {
 	scale: number;
 	/** (B, Tk), 1 for real tokens and 0 for padding. */
 	keyMask?: tf.Tensor2D;
+	/** Dropout on the attention weights, hashed per (batch, query head, query, key) (../dropout.ts). */
+	dropout?: HashDropout;
 }
 
 function strides(layout: HeadLayout, heads: number, t: number, hs: number): [number, number, number] {
@@ -57,7 +60,7 @@ function strides(layout: HeadLayout, heads: number, t: number, hs: number): [num
 const WG = 64;
 
 /** One thread per row: the global index is the row; rows past the end return at once. */
-function rowsProgram(key: string, hs: number, variableNames: string[], outputShape: number[], rows: number, body: string): WebGPUProgram {
+function rowsProgram(key: string, hs: number, variableNames: string[], outputShape: number[], rows: number, body: string, drop: boolean): WebGPUProgram {
 	return {
 		variableNames,
 		outputShape,
@@ -65,13 +68,26 @@ function rowsProgram(key: string, hs: number, variableNames: string[], outputSha
 		dispatchLayout: { x: outputShape.map((_, i) => i) },
 		dispatch: [Math.ceil(rows / WG), 1, 1],
 		workgroupSize: [WG, 1, 1],
-		uniforms: 'nb : i32, nh : i32, groups : i32, tq : i32, tk : i32, qsB : i32, qsH : i32, qsT : i32, ksB : i32, ksH : i32, ksT : i32, win : i32, scale : f32, qOff : i32, kOff : i32, vOff : i32, osB : i32, osH : i32, osT : i32,',
+		uniforms: 'nb : i32, nh : i32, groups : i32, tq : i32, tk : i32, qsB : i32, qsH : i32, qsT : i32, ksB : i32, ksH : i32, ksT : i32, win : i32, scale : f32, qOff : i32, kOff : i32, vOff : i32, osB : i32, osH : i32, osT : i32, dropThreshold : i32, dropInv : f32, dropKey : u32,',
 		getUserCode: () => `
 			const HS = ${hs};
 			const NEG = -1e9;
+			${drop ? KEEP_DROP : KEEP_ALL}
 			${body}`
 	};
 }
+
+/**
+ * WGSL: the dropout factor of the weight of query i (head h, batch row b) on key j: 1 / (1 − rate)
+ * or 0 by the hash of its index in the (B, nh, Tq, Tk) weights (as the composite's mask), or 1.
+ */
+const KEEP_DROP = `${HASH_WGSL}
+			fn keepW(b : i32, h : i32, i : i32, j : i32) -> f32 {
+				let at = ((u32(b) * u32(uniforms.nh) + u32(h)) * u32(uniforms.tq) + u32(i)) * u32(uniforms.tk) + u32(j);
+				return dropKeep(uniforms.dropKey, at, uniforms.dropThreshold, uniforms.dropInv);
+			}`;
+const KEEP_ALL = `
+			fn keepW(b : i32, h : i32, i : i32, j : i32) -> f32 { return 1.0; }`;
 
 /** The padding mask of key j in batch row b: the input in the forward; after the row statistics in `stats` in the backward. */
 const MASK_IN = 'f32(keyMask[b * uniforms.tk + j])';
@@ -136,7 +152,8 @@ function forwardBody(causal: boolean, mask: boolean): string {
 					}
 					let p = exp(s - m);
 					l += p;
-					for (var d = 0; d < HS; d++) { acc[d] += p * v[kb + uniforms.vOff + d]; }
+					let pk = p * keepW(b, h, i, j);
+					for (var d = 0; d < HS; d++) { acc[d] += pk * v[kb + uniforms.vOff + d]; }
 				}
 				for (var d = 0; d < HS; d++) { result[ob + d] = acc[d] / l; }
 				stats[index] = m;
@@ -172,7 +189,7 @@ function dqBody(causal: boolean, mask: boolean): string {
 						dp += gr[d] * v[kb + uniforms.vOff + d];
 					}
 					let p = exp(dot * uniforms.scale + maskBias(b, a, j) - rowMax) / rowSum;
-					let ds = p * (dp - D);
+					let ds = p * (dp * keepW(b, h, i, j) - D);
 					for (var d = 0; d < HS; d++) { dq[d] += ds * k[kb + uniforms.kOff + d]; }
 				}
 				for (var d = 0; d < HS; d++) { result[qb + d] = dq[d] * uniforms.scale; }
@@ -225,9 +242,11 @@ function dkvBody(causal: boolean, mask: boolean, packed: boolean): string {
 							dp += dy[ob + d] * vr[d];
 						}
 						let p = exp(dot * uniforms.scale + maskBias(b, i + off, j) - stats[r]) / stats[rows + r];
-						let ds = p * (dp - dRow[r]);
+						let kw = keepW(b, h, i, j);
+						let ds = p * (dp * kw - dRow[r]);
+						let pk = p * kw;
 						for (var d = 0; d < HS; d++) {
-							dv[d] += p * dy[ob + d];
+							dv[d] += pk * dy[ob + d];
 							dk[d] += ds * q[qb + d];
 						}
 					}
@@ -283,12 +302,15 @@ interface Geometry {
 	outShape: number[];
 }
 
-function uniformsOf(g: Geometry, window: number, scale: number): { type: string; data: number[] }[] {
+function uniformsOf(g: Geometry, window: number, scale: number, drop?: HashDropout): { type: string; data: number[] }[] {
 	const int = (x: number) => ({ type: 'int32', data: [x] });
 	return [
 		...[g.batch, g.nHead, g.nHead / g.nKvHead, g.tq, g.tk, ...g.qs, ...g.ks, window].map(int),
 		{ type: 'float32', data: [scale] },
-		...[g.qOff, g.kOff, g.vOff, ...g.os].map(int)
+		...[g.qOff, g.kOff, g.vOff, ...g.os].map(int),
+		int(drop ? drop.threshold : 0),
+		{ type: 'float32', data: [drop ? drop.inv : 1] },
+		{ type: 'uint32', data: [drop ? drop.key >>> 0 : 0] }
 	];
 }
 
@@ -302,8 +324,9 @@ function attentionOp(g: Geometry, opts: FusedAttentionOptions, packed: boolean):
 	const causal = opts.causal;
 	const mask = opts.keyMask ?? null;
 	const hasMask = mask !== null;
-	const uniforms = uniformsOf(g, causal && opts.window != null ? opts.window : -1, opts.scale);
-	const key = `whetstoneAttention_hs${hs}_${causal ? 'causal' : 'full'}_${mask ? 'mask' : 'nomask'}${packed ? '_packed' : ''}`;
+	const drop = opts.dropout && opts.dropout.threshold > 0 ? opts.dropout : undefined;
+	const uniforms = uniformsOf(g, causal && opts.window != null ? opts.window : -1, opts.scale, drop);
+	const key = `whetstoneAttention_hs${hs}_${causal ? 'causal' : 'full'}_${mask ? 'mask' : 'nomask'}${packed ? '_packed' : ''}${drop ? '_drop' : ''}`;
 	const qRows = batch * g.nHead * g.tq;
 	const kRows = batch * g.nKvHead * tk;
 	return tf.customGrad((...args: unknown[]) => {
@@ -312,7 +335,7 @@ function attentionOp(g: Geometry, opts: FusedAttentionOptions, packed: boolean):
 		const [qs, ks, vs] = packed ? [xs[0], xs[0], xs[0]] : xs;
 		// stats: each query row's running max m, then its sum l, then (with a padding mask) the mask as float32 for the backward.
 		const [o, stats] = runWithWritable(
-			rowsProgram(`${key}${mask ? mask.dtype : ''}_fwd`, hs, ['q', 'k', 'v', ...(mask ? ['keyMask'] : []), 'stats'], g.outShape, qRows, forwardBody(causal, hasMask)),
+			rowsProgram(`${key}${mask ? mask.dtype : ''}_fwd`, hs, ['q', 'k', 'v', ...(mask ? ['keyMask'] : []), 'stats'], g.outShape, qRows, forwardBody(causal, hasMask), !!drop),
 			mask ? [qs, ks, vs, mask] : [qs, ks, vs],
 			[{ name: 'stats', shape: [2 * qRows + (mask ? batch * tk : 0)] }],
 			uniforms
@@ -324,12 +347,12 @@ function attentionOp(g: Geometry, opts: FusedAttentionOptions, packed: boolean):
 				const [sq, sk, sv] = packed ? [saved[0], saved[0], saved[0]] : saved;
 				const [so, sstats] = saved.slice(xs.length);
 				const [dq, dRow] = runWithWritable(
-					rowsProgram(key + '_dq', hs, ['q', 'k', 'v', 'o', 'dy', 'stats', 'dOut'], sq.shape, qRows, dqBody(causal, hasMask)),
+					rowsProgram(key + '_dq', hs, ['q', 'k', 'v', 'o', 'dy', 'stats', 'dOut'], sq.shape, qRows, dqBody(causal, hasMask), !!drop),
 					[sq, sk, sv, so, dy, sstats],
 					[{ name: 'dOut', shape: [qRows] }],
 					uniforms
 				);
-				const dkv = rowsProgram(key + '_dkv', hs, ['q', 'k', 'v', 'dy', 'stats', 'dRow', ...(packed ? [] : ['dvOut'])], sk.shape, kRows, dkvBody(causal, hasMask, packed));
+				const dkv = rowsProgram(key + '_dkv', hs, ['q', 'k', 'v', 'dy', 'stats', 'dRow', ...(packed ? [] : ['dvOut'])], sk.shape, kRows, dkvBody(causal, hasMask, packed), !!drop);
 				if (packed) {
 					runWithWritable(dkv, [sq, sk, sv, dy, sstats, dRow], [], uniforms, dq);
 					dRow.dispose();

@@ -30,6 +30,8 @@ import { ACTIVATION_DISPATCHES, SILU_GATE_DISPATCHES, SILU_GATE_PACKED_DISPATCHE
 import { FROZEN_LINEAR_DISPATCHES, LINEAR_DISPATCHES } from './linear';
 import { ROPE_DISPATCHES } from './rope';
 import { ATTENTION_DISPATCHES } from './attention';
+import { DROPOUT_DISPATCHES } from './dropout';
+import { dropout } from '../dropout';
 import { reductions, setReductions, type Reductions } from './reductions';
 
 export interface DispatchCount {
@@ -496,6 +498,10 @@ function problems(seed: number): Problem[] {
 		const packed = [...shape.slice(0, -1), 2 * shape[shape.length - 1]];
 		out.push({ kernel: 'siluGatePacked', shape: packed.join(' × '), claimed: SILU_GATE_PACKED_DISPATCHES, inputs: [normal(packed, 3)], names: ['y', 'dgu'], op: (gu) => siluGatePacked(gu) });
 	}
+	// Hashed dropout: odd sizes (past one workgroup of 64), light and heavy rates.
+	for (const [shape, rate] of [[[3, 7, 13], 0.1], [[2, 129], 0.5], [[5, 3], 0.9]] as [number[], number][]) {
+		out.push({ kernel: 'dropout', shape: `${shape.join(' × ')}, rate ${rate}`, claimed: DROPOUT_DISPATCHES, inputs: [normal(shape)], names: ['y', 'dx'], op: (x) => dropout(x, rate, 77 + shape[0]) });
+	}
 	out.push(...attentionProblems(normal));
 	return out;
 }
@@ -507,7 +513,7 @@ function problems(seed: number): Problem[] {
  */
 function attentionProblems(normal: (shape: number[], std?: number, mean?: number) => tf.Tensor): Problem[] {
 	const out: Problem[] = [];
-	const cases: { b: number; t: number; nh: number; nkv: number; hs: number; causal: boolean; mask?: 'int32' | 'float32'; window?: number; scale?: number; layout: 'heads-first' | 'side-by-side' | 'packed' }[] = [
+	const cases: { b: number; t: number; nh: number; nkv: number; hs: number; causal: boolean; mask?: 'int32' | 'float32'; window?: number; scale?: number; dropout?: number; layout: 'heads-first' | 'side-by-side' | 'packed' }[] = [
 		{ b: 2, t: 13, nh: 2, nkv: 2, hs: 8, causal: true, layout: 'heads-first' },
 		{ b: 3, t: 9, nh: 2, nkv: 2, hs: 16, causal: false, mask: 'int32', layout: 'heads-first' },
 		{ b: 3, t: 7, nh: 4, nkv: 2, hs: 8, causal: true, mask: 'float32', layout: 'heads-first' },
@@ -517,7 +523,12 @@ function attentionProblems(normal: (shape: number[], std?: number, mean?: number
 		{ b: 3, t: 10, nh: 3, nkv: 1, hs: 8, causal: true, mask: 'int32', window: 2, layout: 'side-by-side' },
 		{ b: 2, t: 6, nh: 3, nkv: 3, hs: 16, causal: false, layout: 'side-by-side' },
 		{ b: 3, t: 9, nh: 4, nkv: 2, hs: 8, causal: true, mask: 'int32', layout: 'packed' },
-		{ b: 2, t: 7, nh: 3, nkv: 3, hs: 16, causal: false, scale: 0.3, layout: 'packed' }
+		{ b: 2, t: 7, nh: 3, nkv: 3, hs: 16, causal: false, scale: 0.3, layout: 'packed' },
+		// Dropout on the weights, hashed per (batch, query head, query, key) on both paths.
+		{ b: 3, t: 7, nh: 4, nkv: 2, hs: 8, causal: true, mask: 'float32', dropout: 0.1, layout: 'heads-first' },
+		{ b: 3, t: 10, nh: 3, nkv: 1, hs: 8, causal: true, mask: 'int32', window: 2, dropout: 0.3, layout: 'side-by-side' },
+		{ b: 3, t: 9, nh: 4, nkv: 2, hs: 8, causal: true, mask: 'int32', dropout: 0.1, layout: 'packed' },
+		{ b: 2, t: 7, nh: 3, nkv: 3, hs: 16, causal: false, dropout: 0.5, layout: 'packed' }
 	];
 	for (const c of cases) {
 		// Row 0 real, row 1 right-padded, row 2 left-padded (a causal query there sees only padding).
@@ -526,10 +537,11 @@ function attentionProblems(normal: (shape: number[], std?: number, mean?: number
 			causal: c.causal,
 			window: c.window ?? null,
 			scale: c.scale,
-			keyMask: c.mask ? tf.tensor2d(maskRows, [c.b, c.t], c.mask) : undefined
+			keyMask: c.mask ? tf.tensor2d(maskRows, [c.b, c.t], c.mask) : undefined,
+			dropout: c.dropout ? { rate: c.dropout, seed: 1234 + c.t } : undefined
 		});
 		const heads = c.layout === 'heads-first';
-		const shape = `${c.layout} B ${c.b} × T ${c.t} × heads ${c.nh}/${c.nkv} × hs ${c.hs}${c.causal ? ', causal' : ''}${c.mask ? `, ${c.mask} padding mask` : ''}${c.window != null ? `, window ${c.window}` : ''}${c.scale ? `, scale ${c.scale}` : ''}`;
+		const shape = `${c.layout} B ${c.b} × T ${c.t} × heads ${c.nh}/${c.nkv} × hs ${c.hs}${c.causal ? ', causal' : ''}${c.mask ? `, ${c.mask} padding mask` : ''}${c.window != null ? `, window ${c.window}` : ''}${c.scale ? `, scale ${c.scale}` : ''}${c.dropout ? `, dropout ${c.dropout}` : ''}`;
 		if (c.layout === 'packed') {
 			out.push({
 				kernel: 'attention',
