@@ -21,7 +21,8 @@ export function embedding(table: tf.Tensor2D, ids: tf.Tensor): tf.Tensor {
 	const flat = ids.reshape([-1]).toInt(); // (N)
 	if (overBindingLimit(table)) {
 		// A table too large to bind (GPT-2's 147 MiB): a gather from each part of its rows, an id
-		// outside a part reading zeros there, summed (split.ts; the table is not trained).
+		// outside a part reading zeros there, summed; each part's backward adds into its own rows
+		// only, and the table's gradient joins them by copies (split.ts).
 		const rows = rowParts(table).map((part) => fusedEmbedding(part.rows, (part.from ? flat.sub(tf.scalar(part.from, 'int32')) : flat) as tf.Tensor1D));
 		return (rows.length === 1 ? rows[0] : tf.addN(rows)).reshape([...ids.shape, d]);
 	}

@@ -16,8 +16,8 @@ export function linear(x: tf.Tensor, w: tf.Tensor2D, b?: tf.Tensor1D, layout: We
 	const outDim = layout === 'out_in' ? w.shape[0] : w.shape[1];
 	const x2 = x.reshape([-1, inDim]); // (N, in)
 	if (layout === 'out_in' && overBindingLimit(w)) {
-		// A weight too large to bind (a big vocabulary's tied LM head): its rows in parts, one
-		// product each, the outputs side by side (split.ts).
+		// A weight too large to bind (a big vocabulary's LM head): its rows in parts, one product
+		// each, the outputs side by side; dW per part, joined by copies (split.ts).
 		const ys = rowParts(w).map((part) => linear(x2, part.rows, b?.slice(part.from, part.rows.shape[0])));
 		return tf.concat(ys, -1).reshape([...x.shape.slice(0, -1), outDim]);
 	}

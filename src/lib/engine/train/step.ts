@@ -8,11 +8,13 @@
  * Loss, correct predictions and grad norms are summed on the GPU too and read back only when the
  * loop logs (`take`). On the step before a log point (`record`), the same tidy also computes each
  * layer group's gradient norm and update/weight ratio (shared/internals.ts), read back with them.
+ * A table over the storage binding limit (ops/split.ts) is summed and measured part by part.
  */
 import * as tf from '@tensorflow/tfjs';
 import { addMany } from '../ops';
 import { groupOrder, layerGroup, type LayerStat } from '../../shared/internals';
 import { clipByGlobalNorm } from './clip';
+import { addInParts, sumOfSquares } from '../ops/split';
 import { setStepPhase } from '../phase';
 import { sampleMemory } from '../memory-probe';
 import type { Optimizer } from './optimizer';
@@ -97,7 +99,7 @@ export class StepAccumulator {
 			}, [...this.optimizer.params.values()]);
 			let named: Record<string, tf.Tensor> = {};
 			for (const [vn, g] of Object.entries(grads)) named[this.byVarName.get(vn)!] = g;
-			if (prevGrads) for (const [k, g] of Object.entries(prevGrads)) named[k] = named[k] ? g.add(named[k]) : g.clone();
+			if (prevGrads) for (const [k, g] of Object.entries(prevGrads)) named[k] = named[k] ? addInParts(g, named[k]) : g.clone();
 			let norm: tf.Tensor | undefined;
 			let layers: tf.Tensor | undefined;
 			if (micro.apply) {
@@ -105,7 +107,7 @@ export class StepAccumulator {
 				const params = this.optimizer.params;
 				// The weights before the update: a clone shares the variable's data, which assign() then leaves alone.
 				const before = micro.record ? new Map(names.map((n) => [n, params.get(n)!.clone()])) : null;
-				const gradNorms = micro.record ? this.perGroup(names, (n) => named[n].square().sum()).sqrt() : null;
+				const gradNorms = micro.record ? this.perGroup(names, (n) => sumOfSquares(named[n])).sqrt() : null;
 				setStepPhase('clip');
 				// On WebGPU, clipping and the update in two dispatches (fused-optimizer.ts marks 'optimizer' itself).
 				const fused = this.optimizer.fusedApply?.(named, lr, this.gradClip) ?? null;
@@ -118,8 +120,8 @@ export class StepAccumulator {
 				}
 				setStepPhase('other');
 				if (before && gradNorms) {
-					const moved = this.perGroup(names, (n) => params.get(n)!.sub(before.get(n)!).square().sum()).sqrt();
-					const size = this.perGroup(names, (n) => before.get(n)!.square().sum()).sqrt();
+					const moved = this.perGroup(names, (n) => sumOfSquares(params.get(n)!, before.get(n)!)).sqrt();
+					const size = this.perGroup(names, (n) => sumOfSquares(before.get(n)!)).sqrt();
 					layers = tf.stack([gradNorms, moved.div(size.maximum(1e-30))]); // (2, G)
 				}
 				named = {};

@@ -7,6 +7,9 @@
  * sum them become one) and one for dW, whose rows are then cut into the three weights' gradients.
  * Reference: tf.concat(parts, 0), which its callers use off the fast path.
  *
+ * The reverse, a tensor cut into parts of whole rows (`fusedRowParts`), is how a table larger than
+ * one storage binding is read (../split.ts); its gradient is the join of the parts' gradients.
+ *
  * The copies are encoded into tfjs's own command encoder between its compute passes, in order
  * with its kernels, as the fused optimizer's transfers are (train/fused-optimizer.ts).
  *
@@ -31,6 +34,12 @@ interface CopyBackend {
 
 const JOIN = 'WhetstoneConcatRows';
 const CUT = 'WhetstoneRowsOf';
+const PARTS = 'WhetstoneRowParts';
+
+interface PartsAttrs {
+	/** Rows in each part, in order; they sum to the tensor's first axis. */
+	rows: number[];
+}
 
 interface CutAttrs {
 	/** First element of the part in the joined tensor, and its shape. */
@@ -90,6 +99,33 @@ function register(): void {
 			return out;
 		}
 	});
+	tf.registerKernel({
+		kernelName: PARTS,
+		backendName: 'webgpu',
+		kernelFunc: ({ inputs, backend, attrs }) => {
+			const b = backend as unknown as CopyBackend;
+			const x = inputs.x!;
+			const width = x.shape[0] ? tf.util.sizeFromShape(x.shape) / x.shape[0] : 0;
+			const source = bufferOf(b, x);
+			let at = 0;
+			return (attrs as unknown as PartsAttrs).rows.map((rows) => {
+				const out = b.makeTensorInfo([rows, ...x.shape.slice(1)], 'float32');
+				const bytes = rows * width * 4;
+				if (bytes) encoder(b).copyBufferToBuffer(source, at, bufferOf(b, out), 0, bytes);
+				at += bytes;
+				return out;
+			});
+		}
+	});
+	tf.registerGradient({
+		// The parts' gradients joined by copies into one tensor of the input's shape, never bound by a
+		// shader (a part no use reached comes as zeros from tfjs).
+		kernelName: PARTS,
+		gradFunc: (dy) => {
+			const dys = Array.isArray(dy) ? dy : [dy];
+			return { x: () => (dys.length === 1 ? dys[0].clone() : (tf.engine().runKernel(JOIN, dys as unknown as tf.NamedTensorMap, {}) as tf.Tensor)) };
+		}
+	});
 	tf.registerGradient({
 		kernelName: JOIN,
 		saveAllInputs: true,
@@ -116,12 +152,14 @@ export function fusedConcatRows(parts: tf.Tensor[]): tf.Tensor {
 }
 
 /**
- * Rows [from, from + rows) of a float32 tensor, by one buffer copy (no dispatch). No gradient: for
- * tensors that are not trained, as a frozen embedding too large to bind is read in parts
- * (../split.ts).
+ * A float32 tensor's rows in consecutive parts of `rows[i]` rows, each cut out by one buffer copy
+ * (no dispatch; the tensor may be larger than one binding). Differentiable: the gradient is the
+ * parts' gradients joined by copies into one tensor of x's shape, so a table too large to bind
+ * trains part by part (../split.ts); a part used twice (a tied embedding and LM head) has its two
+ * gradients added at its own size first.
  */
-export function fusedRowsOf(x: tf.Tensor, from: number, rows: number): tf.Tensor {
+export function fusedRowParts(x: tf.Tensor, rows: number[]): tf.Tensor[] {
 	register();
-	const width = x.shape[0] ? x.size / x.shape[0] : 0;
-	return tf.engine().runKernel(CUT, { x }, { offset: from * width, shape: [rows, ...x.shape.slice(1)] } as unknown as tf.NamedAttrMap) as tf.Tensor;
+	const out = tf.engine().runKernel(PARTS, { x }, { rows } as unknown as tf.NamedAttrMap) as tf.Tensor | tf.Tensor[];
+	return Array.isArray(out) ? out : [out];
 }
