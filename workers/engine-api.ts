@@ -71,6 +71,7 @@ import { baseInit, keepCheckpoints, MAX_KEEP_CHECKPOINTS, type PretrainedWithIni
 import type { SafetensorsTensor } from '../src/lib/engine/io';
 import type { Objective } from '../src/lib/shared/config';
 import { fastPathEnabled } from '../src/lib/engine/fast-path';
+import { bufferLimit } from '../src/lib/engine/ops/split';
 
 const KEEP_CHECKPOINTS = 3;
 
@@ -390,8 +391,7 @@ async function trainRun(runId: string, onEvent: (e: TrainEvent) => void, prefere
 				session.hf,
 				{ batchSize: cfg.train.batchSize, seqLength: cfg.pretrained!.contextLength },
 				backend.maxStorageBufferBindingSize,
-				new Set(session.params.keys()),
-				backend.name === 'webgpu' && fastPathEnabled()
+				{ fastPath: backend.name === 'webgpu' && fastPathEnabled(), maxBufferBytes: bufferLimit() ?? undefined }
 			);
 			assertWithinBufferLimits(report);
 		}

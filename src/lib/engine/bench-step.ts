@@ -26,7 +26,7 @@ import { GpuCounter, totalDispatches, STEP_PHASES, type GpuCounts } from './disp
 import { fastPathEnabled, setFastPath } from './fast-path';
 import { generateStream, type GenerateOptions } from './generate';
 import { checkModelBufferLimits } from './models/limits';
-import { setBindingLimitForTest } from './ops/split';
+import { bufferLimit, setBindingLimitForTest } from './ops/split';
 import { paramsFromCheckpoint } from './models/load';
 import { resolveConfig } from './models/registry';
 import { setStepPhase, type StepPhase } from './phase';
@@ -533,9 +533,8 @@ export async function benchmarkLargeStep(method: 'lora' | 'full', opts: { batch:
 	const { backend, adapter } = backendLine();
 	const out: LargeStepReport = { backend, adapter, params, trainableParams: params, method, batch: opts.batch, seq: opts.seq, limitBytes };
 	if (limitBytes) {
-		// With LoRA nothing of the base trains, so a vocabulary table over the limit is read in parts.
-		const trained = new Set(method === 'lora' ? [] : Object.keys(spec.paramShapes(config)));
-		const report = checkModelBufferLimits(spec, config, { batchSize: opts.batch, seqLength: opts.seq }, limitBytes, trained);
+		// A vocabulary table over the limit is read (and, with full fine-tuning, trained) in parts.
+		const report = checkModelBufferLimits(spec, config, { batchSize: opts.batch, seqLength: opts.seq }, limitBytes, { maxBufferBytes: bufferLimit() ?? undefined });
 		if (report.message) return { ...out, refused: report.message };
 	}
 	const was = fastPathEnabled();
