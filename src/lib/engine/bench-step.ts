@@ -47,6 +47,11 @@ export interface StepShape {
 	batch: number;
 	/** Train LoRA adapters only (gpt2, llama, bert). */
 	lora: boolean;
+	/**
+	 * The model's dropout (0 by default, as the stock GPT has none): residual, embedding and
+	 * attention dropout at this rate (Llama: attention only, as its config has), and LoRA's.
+	 */
+	dropout?: number;
 }
 
 export interface StepBenchArgs extends StepShape {
@@ -80,6 +85,7 @@ export const DEFAULT_STEP_ARGS: StepBenchArgs = {
 	seq: 64,
 	batch: 4,
 	lora: false,
+	dropout: 0,
 	steps: 5,
 	warmup: 2,
 	json: false,
@@ -104,11 +110,15 @@ export function parseStepArgs(argv: readonly string[]): StepBenchArgs {
 			a[name] = true;
 			continue;
 		}
-		if (name !== 'model' && name !== 'large' && name !== 'parts' && name !== 'bind-limit-mib' && !(ints as readonly string[]).includes(name))
-			throw new Error(`Unknown option --${name}. Options: --model, ${ints.map((k) => `--${k}`).join(', ')}, --large, --bind-limit-mib, --parts, --lora, --json, --matrix.`);
+		if (name !== 'model' && name !== 'large' && name !== 'parts' && name !== 'bind-limit-mib' && name !== 'dropout' && !(ints as readonly string[]).includes(name))
+			throw new Error(`Unknown option --${name}. Options: --model, ${ints.map((k) => `--${k}`).join(', ')}, --dropout, --large, --bind-limit-mib, --parts, --lora, --json, --matrix.`);
 		const value = argv[++i];
 		if (value === undefined || value.startsWith('--')) throw new Error(`--${name} needs a value.`);
-		if (name === 'bind-limit-mib') {
+		if (name === 'dropout') {
+			const r = Number(value);
+			if (!(r >= 0 && r < 1)) throw new Error(`--dropout must be a rate at least 0 and below 1 (got '${value}').`);
+			a.dropout = r;
+		} else if (name === 'bind-limit-mib') {
 			const n = Number(value);
 			if (!Number.isInteger(n) || n < 1) throw new Error(`--bind-limit-mib must be a whole number of MiB ≥ 1 (got '${value}').`);
 			a.bindLimitMib = n;
@@ -138,8 +148,8 @@ export function parseStepArgs(argv: readonly string[]): StepBenchArgs {
 
 /** The shapes one run benchmarks: the one asked for, or with `matrix` the README's set. */
 export function shapesFor(a: StepBenchArgs): StepShape[] {
-	const { model, layers, width, heads, vocab, seq, batch, lora } = a;
-	const base = { width, heads, vocab, seq, batch };
+	const { model, layers, width, heads, vocab, seq, batch, lora, dropout } = a;
+	const base = { width, heads, vocab, seq, batch, dropout };
 	if (!a.matrix) return [{ ...base, model, layers, lora }];
 	// The Hugging Face architecture first, so a run cut short still has the figures most asked for.
 	const depths = [...new Set([layers, 1])];
@@ -264,11 +274,12 @@ export function formatSummaryTable(runs: readonly { shape: StepShape; engines: r
 
 // ---- the models at the requested shape ----
 
-/** config.json of a Hugging Face architecture at the bench shape (no dropout, as the stock GPT). */
-export function hfConfigFor(shape: Pick<StepShape, 'model' | 'layers' | 'width' | 'heads' | 'vocab' | 'seq'>): Record<string, unknown> {
+/** config.json of a Hugging Face architecture at the bench shape (no dropout unless asked, as the stock GPT). */
+export function hfConfigFor(shape: Pick<StepShape, 'model' | 'layers' | 'width' | 'heads' | 'vocab' | 'seq' | 'dropout'>): Record<string, unknown> {
 	const positions = Math.max(shape.seq, 64);
+	const p = shape.dropout ?? 0;
 	if (shape.model === 'gpt2')
-		return { model_type: 'gpt2', vocab_size: shape.vocab, n_positions: positions, n_embd: shape.width, n_layer: shape.layers, n_head: shape.heads, resid_pdrop: 0, embd_pdrop: 0, attn_pdrop: 0 };
+		return { model_type: 'gpt2', vocab_size: shape.vocab, n_positions: positions, n_embd: shape.width, n_layer: shape.layers, n_head: shape.heads, resid_pdrop: p, embd_pdrop: p, attn_pdrop: p };
 	if (shape.model === 'llama')
 		return {
 			model_type: 'llama',
@@ -282,7 +293,7 @@ export function hfConfigFor(shape: Pick<StepShape, 'model' | 'layers' | 'width' 
 			rms_norm_eps: 1e-5,
 			rope_theta: 10000,
 			tie_word_embeddings: true,
-			attention_dropout: 0,
+			attention_dropout: p,
 			bos_token_id: 1,
 			eos_token_id: 2
 		};
@@ -297,8 +308,8 @@ export function hfConfigFor(shape: Pick<StepShape, 'model' | 'layers' | 'width' 
 			max_position_embeddings: positions,
 			type_vocab_size: 2,
 			hidden_act: 'gelu',
-			hidden_dropout_prob: 0,
-			attention_probs_dropout_prob: 0,
+			hidden_dropout_prob: p,
+			attention_probs_dropout_prob: p,
 			pad_token_id: 0
 		};
 	throw new Error(`No Hugging Face config for model '${shape.model}'.`);
@@ -321,7 +332,7 @@ interface Trainer {
 
 function scratchConfig(s: StepShape): RunConfig {
 	const cfg = defaultRunConfig(2);
-	cfg.model = { ...cfg.model, vocabSize: s.vocab, contextLength: s.seq, nLayer: s.layers, nHead: s.heads, dModel: s.width, dropout: 0 };
+	cfg.model = { ...cfg.model, vocabSize: s.vocab, contextLength: s.seq, nLayer: s.layers, nHead: s.heads, dModel: s.width, dropout: s.dropout ?? 0 };
 	cfg.train = { ...cfg.train, batchSize: s.batch };
 	return cfg;
 }
@@ -333,7 +344,7 @@ function objectiveFor(hfConfig: Record<string, unknown>): 'classification' | 'ca
 	return hfConfig.model_type === 'bert' ? 'classification' : 'causal-lm';
 }
 
-function pretrainedConfig(hfConfig: Record<string, unknown>, s: Pick<StepShape, 'seq' | 'batch'>, lora: boolean): RunConfig {
+function pretrainedConfig(hfConfig: Record<string, unknown>, s: Pick<StepShape, 'seq' | 'batch' | 'dropout'>, lora: boolean): RunConfig {
 	const cfg = defaultRunConfig(2);
 	const modelType = String(hfConfig.model_type);
 	cfg.train = { ...cfg.train, batchSize: s.batch, weightDecay: 0.01 };
@@ -345,7 +356,7 @@ function pretrainedConfig(hfConfig: Record<string, unknown>, s: Pick<StepShape, 
 		objective: objectiveFor(hfConfig),
 		contextLength: s.seq,
 		numClasses: BENCH_LABELS.length,
-		method: lora ? { ...defaultLora(modelType), dropout: 0 } : { kind: 'full' }
+		method: lora ? { ...defaultLora(modelType), dropout: s.dropout ?? 0 } : { kind: 'full' }
 	};
 	return cfg;
 }
@@ -365,7 +376,7 @@ async function sessionTrainer(engine: 'fast' | 'reference', s: StepShape): Promi
 	const rows = [...Array(s.batch).keys()];
 	const what =
 		s.model === 'scratch' ? 'from-scratch classifier' : s.model === 'bert' ? `BERT classifier${s.lora ? ', LoRA' : ''}` : `${s.model === 'gpt2' ? 'GPT-2' : 'Llama'} causal LM${s.lora ? ', LoRA' : ''}`;
-	const label = `Whetstone ${fast ? 'fast' : 'reference'} path (${what})`;
+	const label = `Whetstone ${fast ? 'fast' : 'reference'} path (${what}${s.dropout ? `, dropout ${s.dropout}` : ''})`;
 	if (s.model === 'scratch') {
 		const session = ClassifierSession.create(scratchConfig(s), { padId: 0 });
 		const data = lmRows(s.batch, s.seq, s.vocab, 7);

@@ -51,7 +51,8 @@ describe('parseStepArgs', () => {
 		const a = parseStepArgs(['--matrix']);
 		expect(shapesFor(a).map((s) => `${s.model}${s.lora ? '+lora' : ''}:${s.layers}`)).toEqual(['gpt2:2', 'gpt2+lora:2', 'gpt2:1', 'scratch:2', 'scratch:1', 'bert:2', 'bert+lora:2', 'bert:1', 'bert+lora:1']);
 		expect(parseStepArgs(['--model', 'bert', '--lora'])).toMatchObject({ model: 'bert', lora: true });
-		expect(shapesFor(parseStepArgs(['--model', 'llama', '--layers', '3']))).toEqual([{ model: 'llama', layers: 3, width: 128, heads: 4, vocab: 512, seq: 64, batch: 4, lora: false }]);
+		expect(shapesFor(parseStepArgs(['--model', 'llama', '--layers', '3']))).toEqual([{ model: 'llama', layers: 3, width: 128, heads: 4, vocab: 512, seq: 64, batch: 4, lora: false, dropout: 0 }]);
+		expect(shapesFor(parseStepArgs(['--matrix', '--dropout', '0.1'])).every((s) => s.dropout === 0.1)).toBe(true);
 	});
 
 	it('says what is wrong', () => {
@@ -63,6 +64,7 @@ describe('parseStepArgs', () => {
 		expect(() => parseStepArgs(['--fast'])).toThrow(/Unknown option --fast/);
 		expect(() => parseStepArgs(['--parts', 'steps,train'])).toThrow(/--parts is a comma-separated list of steps, large, generate, profile/);
 		expect(() => parseStepArgs(['gpt2'])).toThrow(/Unexpected argument 'gpt2'/);
+		expect(() => parseStepArgs(['--dropout', '1'])).toThrow(/--dropout must be a rate at least 0 and below 1/);
 	});
 });
 
