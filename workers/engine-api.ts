@@ -24,6 +24,7 @@ import { DivergedError, initialLoopState, loopHooks, stepsPerEpoch, totalSteps a
 import { memoryInfo } from '../src/lib/engine/tensors';
 import { fusedOptimizerCheck } from '../src/lib/engine/train/fused-check';
 import { loraTrainingCheck } from '../src/lib/engine/train/lora-check';
+import { curveCheck, type CurveModel } from '../src/lib/engine/train/curve-check';
 import { checkpointTrainingCheck, type CheckpointCheckOptions } from '../src/lib/engine/train/checkpoint-check';
 import { fusedKernelCheck } from '../src/lib/engine/ops/fused/check';
 import type { Reductions } from '../src/lib/engine/ops/fused/reductions';
@@ -690,6 +691,16 @@ export const api = {
 		if (training) throw new Error('A run is training; check checkpointing when it has finished.');
 		await initBackend();
 		return checkpointTrainingCheck(opts);
+	},
+
+	/**
+	 * 100-step loss curves of each kind of model, with dropout, on the fast path against the
+	 * reference path (src/lib/engine/train/curve-check.ts).
+	 */
+	async curveCheck(steps?: number, models?: CurveModel[]) {
+		if (training) throw new Error('A run is training; check the curves when it has finished.');
+		await initBackend();
+		return curveCheck(steps, models);
 	},
 
 	/** Time the training step of a model shape on this device (for the bench scripts and curious users). */
