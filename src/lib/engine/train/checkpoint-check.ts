@@ -5,7 +5,10 @@
  * checkpointing off and on. Returns the losses and the trained weights' differences, and the peak
  * bytes in use (tf.memory().numBytesInGPU on WebGPU) sampled inside each step at the end of the
  * forward and in every block's recompute (engine/memory-probe.ts), above the bytes in use when
- * the step began. The caller decides what passes.
+ * the step began. On WebGPU a disposed tensor's buffer returns to the pool only when the queued
+ * commands are submitted (every 15 dispatches by default), so each sample submits them first, as
+ * tfjs-webgpu does before a copy: otherwise the figure counts tensors already gone. The caller
+ * decides what passes.
  */
 import * as tf from '@tensorflow/tfjs';
 import { defaultRunConfig, type RunConfig } from '../../shared/config';
@@ -46,6 +49,18 @@ export interface CheckpointCheckOptions {
 	rows?: number;
 }
 
+/** Bytes in use once the queued commands are submitted (WebGPU), so that disposed tensors count as free. */
+function settledBytes(m?: tf.MemoryInfo): number {
+	const b = tf.backend() as unknown as { ensureCommandEncoderReady?(): void; endComputePassEncoder?(): void; submitQueue?(): void };
+	if (tf.getBackend() === 'webgpu' && b.submitQueue && b.ensureCommandEncoderReady && b.endComputePassEncoder) {
+		b.ensureCommandEncoderReady();
+		b.endComputePassEncoder();
+		b.submitQueue();
+		return bytesInUse(tf.memory());
+	}
+	return bytesInUse(m ?? tf.memory());
+}
+
 function runConfig(hfConfig: Record<string, unknown>, seq: number, rows: number, checkpointing: boolean): RunConfig {
 	const cfg = defaultRunConfig(2);
 	cfg.train = { ...cfg.train, batchSize: rows, weightDecay: 0.01, seed: 5, activationCheckpointing: checkpointing };
@@ -69,9 +84,9 @@ async function train(hfConfig: Record<string, unknown>, o: Required<CheckpointCh
 		} as LmTokenRows;
 		const hb = session.batch(data, [...Array(o.rows).keys()]);
 		for (let i = 0; i < o.steps; i++) {
-			const start = bytesInUse(tf.memory());
+			const start = settledBytes();
 			watchMemory((_, m) => {
-				const b = bytesInUse(m);
+				const b = settledBytes(m);
 				peakBytes = Math.max(peakBytes, b);
 				peakStepBytes = Math.max(peakStepBytes, b - start);
 			});
