@@ -95,6 +95,7 @@ export function trainingArguments(run: Run): { args: Record<string, unknown>; un
 		save_total_limit: (t.keepCheckpoints ?? 3) + 1,
 		label_smoothing_factor: t.labelSmoothing
 	};
+	if (t.activationCheckpointing) args.gradient_checkpointing = true;
 	if (t.schedule === 'cosine' && t.minLrRatio > 0) {
 		args.lr_scheduler_type = 'cosine_with_min_lr';
 		args.lr_scheduler_kwargs = { min_lr_rate: t.minLrRatio };
@@ -154,6 +155,7 @@ export function axolotlConfig(run: Run, format: DataFormat): { config: Record<st
 		train_on_inputs: false,
 		micro_batch_size: t.batchSize,
 		gradient_accumulation_steps: t.gradAccumSteps,
+		...(t.activationCheckpointing ? { gradient_checkpointing: true } : {}),
 		num_epochs: t.epochs,
 		optimizer: args.optim,
 		lr_scheduler: args.lr_scheduler_type === 'constant_with_warmup' ? 'constant_with_warmup' : t.schedule,
