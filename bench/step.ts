@@ -16,7 +16,7 @@
  * --matrix runs the README's set in one browser session (gpt2 and gpt2 LoRA at --layers, gpt2 at
  * 1 layer, the from-scratch model at --layers and at 1, a BERT classifier and its LoRA at --layers
  * and at 1), then one summary table. --model bert is a two-label BertForSequenceClassification
- * (random weights, no dropout); its yardstick is the same stock GPT.
+ * (random weights, no dropout unless --dropout); its yardstick is the same stock GPT.
  *
  * The engine side is src/lib/engine/bench-step.ts, reached through `whetstone.engine.benchStep`.
  */
@@ -51,7 +51,7 @@ try {
 		if (!done.length) log(`backend: ${r.backend} · ${r.adapter}${r.isFallbackAdapter ? ' (software adapter)' : ''}`);
 		log(
 			`shape: ${shape.model}${shape.lora ? ' LoRA' : ''}, ${shape.layers} layer(s), width ${shape.width}, ${shape.heads} heads, vocabulary ${shape.vocab}, context ${shape.seq}, batch ${shape.batch}; ` +
-				`${warmup} warm-up step(s) each, then ${steps} interleaved rounds; no dropout; each step reads its loss back`
+				`${warmup} warm-up step(s) each, then ${steps} interleaved rounds; ${shape.dropout ? `dropout ${shape.dropout} (the stock GPT none)` : 'no dropout'}; each step reads its loss back`
 		);
 		log('');
 		log(formatStepTable(r.engines));
