@@ -92,9 +92,10 @@ export function planMemory(req: PlanRequest): MemoryPlan {
 /**
  * The budget the page assumes when the user has not set one. WebGPU does not report how much
  * memory the GPU has, and an integrated GPU shares the device's RAM: so half of
- * `navigator.deviceMemory` (which browsers round down and cap at 8 GB; 4 GB when the browser does
- * not report it, as Firefox and Safari do not), the figure the model picker already uses. A user
- * with a discrete GPU knows its memory better and sets it.
+ * `navigator.deviceMemory` (GiB, rounded to a power of two and capped by the browser: the
+ * headless Chromium of the e2e tests reports 16; 4 GiB when the browser does not report it, as
+ * Firefox and Safari do not), the figure the model picker already uses. A user with a discrete
+ * GPU knows its memory better and sets it.
  */
 export function defaultMemoryBudget(deviceMemoryGB: number | undefined): number {
 	return (deviceMemoryGB && deviceMemoryGB > 0 ? deviceMemoryGB : 4) * 2 ** 30 * 0.5;
