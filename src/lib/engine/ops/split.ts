@@ -71,6 +71,7 @@ export interface RowPart {
 interface Cut {
 	dataId: object;
 	tape: unknown;
+	taped: boolean;
 	parts: RowPart[];
 }
 
@@ -82,9 +83,13 @@ export function tablesCut(): number {
 	return cutCount;
 }
 
-/** The gradient tape being recorded (tfjs-core's engine state), so that a cut is not reused across tapes. */
-function activeTape(): unknown {
-	return (tf.engine() as unknown as { state: { activeTape: unknown } }).state.activeTape;
+/**
+ * The gradient tape (tfjs-core's engine state) and whether it records here (not inside a custom
+ * gradient's forward, as a checkpointed block's), so that a cut is reused only where it was made.
+ */
+function tapeState(): { tape: unknown; taped: boolean } {
+	const engine = tf.engine() as unknown as { state: { activeTape: unknown }; isTapeOn(): boolean };
+	return { tape: engine.state.activeTape, taped: engine.isTapeOn() };
 }
 
 /**
@@ -93,14 +98,14 @@ function activeTape(): unknown {
  * assign gives it new data) and the same tape records.
  */
 export function rowParts(t: tf.Tensor2D): RowPart[] {
-	const tape = activeTape();
+	const { tape, taped } = tapeState();
 	const known = cuts.get(t);
-	if (known && known.dataId === t.dataId && known.tape === tape && known.parts.every((p) => !p.rows.isDisposed)) return known.parts;
+	if (known && known.dataId === t.dataId && known.tape === tape && known.taped === taped && known.parts.every((p) => !p.rows.isDisposed)) return known.parts;
 	const [r, c] = t.shape;
 	const ranges = partRanges(r, c, bindingLimit() ?? Infinity);
 	const tensors = fusedRowParts(t, ranges.map((p) => p.rows));
 	const parts = ranges.map((p, i) => ({ from: p.from, rows: tensors[i] as tf.Tensor2D }));
-	cuts.set(t, { dataId: t.dataId, tape, parts });
+	cuts.set(t, { dataId: t.dataId, tape, taped, parts });
 	cutCount++;
 	return parts;
 }
