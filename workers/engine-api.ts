@@ -26,6 +26,7 @@ import { fusedOptimizerCheck } from '../src/lib/engine/train/fused-check';
 import { loraTrainingCheck } from '../src/lib/engine/train/lora-check';
 import { curveCheck, type CurveModel } from '../src/lib/engine/train/curve-check';
 import { checkpointTrainingCheck, type CheckpointCheckOptions } from '../src/lib/engine/train/checkpoint-check';
+import { splitTrainingCheck } from '../src/lib/engine/train/split-check';
 import { fusedKernelCheck } from '../src/lib/engine/ops/fused/check';
 import type { Reductions } from '../src/lib/engine/ops/fused/reductions';
 import { benchmarkTrainStep } from '../src/lib/engine/bench';
@@ -691,6 +692,16 @@ export const api = {
 		if (training) throw new Error('A run is training; check checkpointing when it has finished.');
 		await initBackend();
 		return checkpointTrainingCheck(opts);
+	},
+
+	/**
+	 * Full fine-tuning with the embedding and LM head over a pretended 4 KiB binding limit, read
+	 * and trained in parts, against the same run as the adapter binds (src/lib/engine/train/split-check.ts).
+	 */
+	async splitTrainingCheck(steps?: number) {
+		if (training) throw new Error('A run is training; check split tables when it has finished.');
+		await initBackend();
+		return splitTrainingCheck(steps);
 	},
 
 	/**
