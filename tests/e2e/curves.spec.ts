@@ -14,6 +14,7 @@ interface Case {
 	reference: number[];
 	maxRel: number;
 	firstRel: number;
+	lastRel: number;
 	fastDispatches: number;
 	tensorsLeaked: number;
 }
@@ -28,7 +29,7 @@ test('100-step loss curves with dropout: the fast path tracks the reference path
 	for (const c of cases) {
 		const first = c.fast.slice(0, 10).reduce((a, b) => a + b, 0) / 10;
 		const last = c.fast.slice(-10).reduce((a, b) => a + b, 0) / 10;
-		console.log(`${c.label}: loss ${first.toFixed(4)} → ${last.toFixed(4)} (means of the first and last 10 steps); max rel vs reference ${c.maxRel.toExponential(2)} (step 1: ${c.firstRel.toExponential(2)}); fast-path dispatches per step ${c.fastDispatches}`);
+		console.log(`${c.label}: loss ${first.toFixed(4)} → ${last.toFixed(4)} (means of the first and last 10 steps); max |fast − reference| / max |reference| ${c.maxRel.toExponential(2)}; relative at step 1 ${c.firstRel.toExponential(2)}, at step 100 ${c.lastRel.toExponential(2)}; fast-path dispatches per step ${c.fastDispatches}`);
 	}
 	expect(cases.map((c) => c.model)).toEqual(['scratch', 'gpt2', 'bert', 'llama-lora']);
 	for (const c of cases) {
@@ -36,8 +37,9 @@ test('100-step loss curves with dropout: the fast path tracks the reference path
 		expect(c.reference, c.label).toHaveLength(100);
 		// One step from equal weights: rounding only.
 		expect(c.firstRel, c.label).toBeLessThanOrEqual(1e-5);
-		// A hundred steps later: still float32 noise (a different mask or a missed term shows at once, at 1e-2 or more).
-		expect(c.maxRel, c.label).toBeLessThanOrEqual(1e-3);
+		// Over a hundred steps: still float32 noise on the curve's scale (a different mask or a missed
+		// term shows at once, at 1e-2 or more).
+		expect(c.maxRel, c.label).toBeLessThanOrEqual(1e-4);
 		// The curve moves down: the model learns the (fixed) rows.
 		const first = c.fast.slice(0, 10).reduce((a, b) => a + b, 0);
 		const last = c.fast.slice(-10).reduce((a, b) => a + b, 0);
