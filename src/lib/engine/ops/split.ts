@@ -127,3 +127,13 @@ export function sumOfSquares(a: tf.Tensor, b?: tf.Tensor): tf.Scalar {
 	const pb = b ? rowParts(b as tf.Tensor2D) : null;
 	return tf.addN(rowParts(a as tf.Tensor2D).map((p, i) => whole(p.rows, pb?.[i].rows)));
 }
+
+/**
+ * Zeros shaped like `t`: over the binding limit, zero parts joined by copies, as one fill dispatch
+ * would bind the whole tensor (an optimizer's moments for a table read in parts).
+ */
+export function zerosLikeInParts(t: tf.Tensor): tf.Tensor {
+	if (!overBindingLimit(t)) return tf.zerosLike(t);
+	const [r, c] = t.shape;
+	return fusedConcatRows(partRanges(r, c, bindingLimit()!).map((p) => tf.zeros([p.rows, c])));
+}

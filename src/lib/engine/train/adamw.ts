@@ -10,6 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { FusedUpdate } from './fused-optimizer';
+import { zerosLikeInParts } from '../ops/split';
 import type { HostState, Optimizer } from './optimizer';
 
 export interface AdamWConfig {
@@ -41,8 +42,8 @@ export class Adam implements Optimizer {
 		readonly decay: (name: string, shape: number[]) => boolean = decayByDefault
 	) {
 		for (const [name, p] of params) {
-			this.m.set(name, tf.tidy(() => tf.variable(tf.zerosLike(p), false)));
-			this.v.set(name, tf.tidy(() => tf.variable(tf.zerosLike(p), false)));
+			this.m.set(name, tf.tidy(() => tf.variable(zerosLikeInParts(p), false)));
+			this.v.set(name, tf.tidy(() => tf.variable(zerosLikeInParts(p), false)));
 		}
 		this.fused = new FusedUpdate(params, (name, shape) => this.decay(name, shape), [this.m, this.v]);
 	}

@@ -8,6 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { FusedUpdate } from './fused-optimizer';
+import { zerosLikeInParts } from '../ops/split';
 import type { DecayRule, HostState, Optimizer } from './optimizer';
 
 export interface SgdConfig {
@@ -27,7 +28,7 @@ export class Sgd implements Optimizer {
 		readonly cfg: SgdConfig,
 		readonly decay: DecayRule
 	) {
-		if (cfg.momentum > 0) for (const [name, p] of params) this.buf.set(name, tf.tidy(() => tf.variable(tf.zerosLike(p), false)));
+		if (cfg.momentum > 0) for (const [name, p] of params) this.buf.set(name, tf.tidy(() => tf.variable(zerosLikeInParts(p), false)));
 		this.fused = new FusedUpdate(params, decay, cfg.momentum > 0 ? [this.buf] : []);
 	}
 
