@@ -8,7 +8,8 @@
  * (src/lib/engine/train/split-check.ts). With AdamW and SGD, two micro-batches a step. Losses and
  * final weights within 1e-5 relative (elementwise with SGD; as one vector's norm with AdamW, which
  * divides each gradient by its own size; the key biases, whose gradient is only rounding
- * noise, left out); no tensor left behind.
+ * noise, left out); no program binding a tensor of the table's shape in the split runs; no tensor
+ * left behind.
  */
 import { expect, test } from './fixtures';
 
@@ -20,6 +21,7 @@ interface SplitCase {
 	whole: number[];
 	inParts: number[];
 	cuts: number;
+	tableBindings: { whole: number | null; inParts: number | null };
 	lossMaxRel: number;
 	paramMaxRel: number;
 	paramNormRel: number;
@@ -38,7 +40,7 @@ test('an embedding and LM head over the binding limit train in parts as they tra
 	});
 	for (const c of cases)
 		console.log(
-			`${c.model} ${c.optimizer} full fine-tuning, ${c.overLimit.length} tensors over a ${c.limitBytes}-byte binding, ${c.cuts} cuts: losses ${c.whole.map((l) => l.toFixed(4)).join(' ')}; in parts: losses max rel ${c.lossMaxRel.toExponential(2)}, final weights max rel ${c.paramMaxRel.toExponential(2)} (${c.worstParam}), all weights' norm rel ${c.paramNormRel.toExponential(2)}${c.noiseMaxRel ? `; key biases (gradient only rounding noise) max rel ${c.noiseMaxRel.toExponential(2)}` : ''}`
+			`${c.model} ${c.optimizer} full fine-tuning, ${c.overLimit.length} tensors over a ${c.limitBytes}-byte binding, ${c.cuts} cuts, programs binding a (V, d) tensor ${c.tableBindings.whole} whole / ${c.tableBindings.inParts} in parts: losses ${c.whole.map((l) => l.toFixed(4)).join(' ')}; in parts: losses max rel ${c.lossMaxRel.toExponential(2)}, final weights max rel ${c.paramMaxRel.toExponential(2)} (${c.worstParam}), all weights' norm rel ${c.paramNormRel.toExponential(2)}${c.noiseMaxRel ? `; key biases (gradient only rounding noise) max rel ${c.noiseMaxRel.toExponential(2)}` : ''}`
 		);
 	expect(cases.map((c) => `${c.model} ${c.optimizer}`)).toEqual(['gpt2 adamw', 'gpt2 sgd', 'llama adamw', 'llama sgd', 'scratch adamw', 'scratch sgd']);
 	for (const c of cases) {
@@ -48,6 +50,10 @@ test('an embedding and LM head over the binding limit train in parts as they tra
 		expect(c.whole[c.whole.length - 1], c.model).toBeLessThan(c.whole[0]);
 		expect(c.overLimit, c.model).toContain(c.model === 'llama' ? 'lm_head.weight' : 'transformer.wte.weight');
 		expect(c.cuts, c.model).toBeGreaterThanOrEqual(2 * c.whole.length * (c.model === 'llama' ? 2 : 1));
+		// Nothing bound the table, its gradient or a full-size dW whole (the pretended limit is not
+		// enforced by the adapter, so the programs are watched); the probe does see them unsplit.
+		expect(c.tableBindings.whole, c.model).toBeGreaterThan(0);
+		expect(c.tableBindings.inParts, c.model).toBe(0);
 		expect(c.lossMaxRel, c.model).toBeLessThanOrEqual(1e-5);
 		expect(c.paramNormRel, c.model).toBeLessThanOrEqual(1e-5);
 		// Elementwise only with SGD: AdamW divides each gradient by its running size, so where one

@@ -62,6 +62,7 @@ it('split-check trains GPT-2, Llama and the from-scratch classifier fully (AdamW
 		expect(c.whole.length).toBe(2);
 		expect(c.whole[1], c.model).toBeLessThan(c.whole[0]);
 		expect(c.cuts, c.model).toBe(0); // the CPU has no binding limit
+		expect(c.tableBindings, c.model).toEqual({ whole: null, inParts: null }); // and no WebGPU programs
 		expect(c.lossMaxRel, c.model).toBe(0);
 		expect(c.paramMaxRel, c.model).toBe(0);
 		expect(c.paramNormRel, c.model).toBe(0);

@@ -34,6 +34,12 @@ export interface SplitTrainingCase {
 	inParts: number[];
 	/** How many tables the split run cut into parts (0 would mean nothing was split). */
 	cuts: number;
+	/**
+	 * Programs that bound a tensor of the vocabulary table's shape (V, d) as an input or output: the
+	 * table, its gradient or a full-size dW. Above 0 as the adapter binds (the probe sees them); 0
+	 * in parts, as on an adapter whose limit the table is over. Null off WebGPU.
+	 */
+	tableBindings: { whole: number | null; inParts: number | null };
 	/** max |whole − inParts| / max |whole| over the steps. */
 	lossMaxRel: number;
 	/**
@@ -155,6 +161,33 @@ const squares = (a: ArrayLike<number>, b?: ArrayLike<number>) => {
 	return s;
 };
 
+/**
+ * Counts the programs that bind a tensor of `shape` (an input or the output) while `run` runs, by
+ * wrapping the WebGPU backend's runWebGPUProgram, through which tfjs's kernels and the fused ones
+ * dispatch; null off WebGPU. The pretended limit does not make the adapter refuse a binding, so
+ * this is what shows that nothing bound a table whole.
+ */
+async function countBindings<T>(shape: number[], run: () => Promise<T>): Promise<{ value: T; bindings: number | null }> {
+	type Run = (...args: unknown[]) => tf.TensorInfo;
+	const backend = tf.backend() as unknown as { runWebGPUProgram?: Run };
+	const original = backend.runWebGPUProgram;
+	if (typeof original !== 'function') return { value: await run(), bindings: null };
+	const own = Object.prototype.hasOwnProperty.call(backend, 'runWebGPUProgram');
+	const same = (s: readonly number[] | undefined) => !!s && s.length === shape.length && s.every((d, i) => d === shape[i]);
+	let bindings = 0;
+	backend.runWebGPUProgram = function (this: unknown, ...args: unknown[]) {
+		const [program, inputs, , , output] = args as [{ outputShape: number[] }, tf.TensorInfo[], unknown, unknown, tf.TensorInfo | undefined];
+		if (inputs.some((t) => same(t.shape)) || same(output?.shape ?? program.outputShape)) bindings++;
+		return original.apply(this, args);
+	};
+	try {
+		return { value: await run(), bindings };
+	} finally {
+		if (own) backend.runWebGPUProgram = original;
+		else delete backend.runWebGPUProgram;
+	}
+}
+
 /** The check for GPT-2 (tied), Llama (untied) and the from-scratch classifier, each with AdamW and with SGD; see the file's comment. */
 export async function splitTrainingCheck(steps = 4): Promise<SplitTrainingCase[]> {
 	const was = fastPathEnabled();
@@ -163,12 +196,14 @@ export async function splitTrainingCheck(steps = 4): Promise<SplitTrainingCase[]
 		setFastPath(true);
 		for (const [model, hfConfig] of Object.entries(MODELS)) for (const optimizer of ['adamw', 'sgd'] as const) {
 			const before = tf.memory().numTensors;
-			const whole = await train(hfConfig, optimizer, steps);
+			const table = [SHAPE.vocab, SHAPE.width];
+			const { value: whole, bindings: wholeBindings } = await countBindings(table, () => train(hfConfig, optimizer, steps));
 			const cutsBefore = tablesCut();
 			let inParts: Awaited<ReturnType<typeof train>>;
+			let partsBindings: number | null;
 			setBindingLimitForTest(LIMIT);
 			try {
-				inParts = await train(hfConfig, optimizer, steps);
+				({ value: inParts, bindings: partsBindings } = await countBindings(table, () => train(hfConfig, optimizer, steps)));
 			} finally {
 				setBindingLimitForTest(null);
 			}
@@ -197,6 +232,7 @@ export async function splitTrainingCheck(steps = 4): Promise<SplitTrainingCase[]
 				whole: whole.losses,
 				inParts: inParts.losses,
 				cuts: tablesCut() - cutsBefore,
+				tableBindings: { whole: wholeBindings, inParts: partsBindings },
 				lossMaxRel: maxAbs(whole.losses, inParts.losses) / maxOf(whole.losses),
 				paramMaxRel,
 				paramNormRel: Math.sqrt(diff2 / Math.max(whole2, 1e-30)),
