@@ -68,6 +68,9 @@ const EXPECTED: Record<string, Count> = {
 	// (x + δ) + 2·… with the add inside the norm's forward kernel: the same counts, one add fewer than the composite.
 	layerNormAddResidual: { forward: 3, backward: 3 },
 	rmsNormAddResidual: { forward: 3, backward: 3 },
+	// With δ's dropout read through its mask in the forward kernel; δ's gradient takes the mask in one more dispatch.
+	layerNormAddResidualDropout: { forward: 3, backward: 4 },
+	rmsNormAddResidualDropout: { forward: 3, backward: 4 },
 	// A post-norm block's LN(x + δ) given twice (BERT): the add in the forward kernel, the two uses'
 	// gradients added inside the backward's kernels (the case's ×2 and add as above).
 	layerNormPost: { forward: 3, backward: 3 },

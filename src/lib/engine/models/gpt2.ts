@@ -13,7 +13,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { activation, attendPacked, embedding, layerNorm } from '../ops';
-import { layerNormAddResidual, layerNormResidual } from '../ops/norm';
+import { layerNormAddResidual, layerNormResidual, type ResidualDropout } from '../ops/norm';
+import { dropout } from '../ops/dropout';
 import { attendCachedHeads } from './kv-cache';
 import { checkpointBlock } from './checkpoint';
 import { decoderHead, decoderHeadRules, taskLoss } from './heads';
@@ -100,9 +101,13 @@ function ln(p: Params, name: string, c: Gpt2Config, x: tf.Tensor): tf.Tensor {
 	return layerNorm(x, B(p, name + '.weight'), B(p, name + '.bias'), c.normEps);
 }
 
-/** [x, ln(x)] for a residual block: on the fast path the stream's gradient joins in the norm's backward kernel. */
-function lnResidual(p: Params, name: string, c: Gpt2Config, x: tf.Tensor, delta: tf.Tensor | null = null): [tf.Tensor, tf.Tensor] {
-	if (delta) return layerNormAddResidual(x, delta, B(p, name + '.weight'), B(p, name + '.bias'), c.normEps);
+/**
+ * [x, ln(x)] for a residual block, or [x + dropout(δ), ln of it] with a sublayer's output δ: on the
+ * fast path the add and δ's dropout are in the norm's kernel, and the stream's gradient joins in
+ * its backward kernel.
+ */
+function lnResidual(p: Params, name: string, c: Gpt2Config, x: tf.Tensor, delta: tf.Tensor | null = null, deltaDrop?: ResidualDropout): [tf.Tensor, tf.Tensor] {
+	if (delta) return layerNormAddResidual(x, delta, B(p, name + '.weight'), B(p, name + '.bias'), c.normEps, deltaDrop);
 	return layerNormResidual(x, B(p, name + '.weight'), B(p, name + '.bias'), c.normEps);
 }
 
@@ -111,7 +116,8 @@ function conv1d(p: Params, name: string, x: tf.Tensor, drop: Dropout): tf.Tensor
 	return adaptedLinear(p, name, x, drop, 'in_out');
 }
 
-function selfAttention(p: Params, pre: string, c: Gpt2Config, layer: number, x: tf.Tensor, mask: tf.Tensor2D | undefined, drop: Dropout, opts: ForwardOptions): tf.Tensor {
+/** The attention sublayer's output and its residual dropout, which the next norm applies as it adds it. */
+function selfAttention(p: Params, pre: string, c: Gpt2Config, layer: number, x: tf.Tensor, mask: tf.Tensor2D | undefined, drop: Dropout, opts: ForwardOptions): [tf.Tensor, ResidualDropout] {
 	const d = c.hiddenSize;
 	const qkv = conv1d(p, pre + 'c_attn', x, drop); // (B, T, 3d): [q | k | v]
 	let scale = c.scaleAttnWeights ? 1 / Math.sqrt(c.headDim) : 1;
@@ -120,12 +126,15 @@ function selfAttention(p: Params, pre: string, c: Gpt2Config, layer: number, x: 
 	const y = opts.kv
 		? attendCachedHeads(opts.kv, layer, ...(tf.split(qkv, [d, d, d], -1) as [tf.Tensor, tf.Tensor, tf.Tensor]), c.nHead, c.nHead, attn) // 3 x (B, T, d) in
 		: attendPacked(qkv, c.nHead, c.nHead, attn); // (B, T, d)
-	return drop.apply(conv1d(p, pre + 'c_proj', y, drop), c.residPdrop); // (B, T, d)
+	const out = conv1d(p, pre + 'c_proj', y, drop); // (B, T, d)
+	return [out, drop.residual(c.residPdrop)];
 }
 
-function mlp(p: Params, pre: string, c: Gpt2Config, x: tf.Tensor, drop: Dropout): tf.Tensor {
+/** The MLP's output and its residual dropout, as `selfAttention`. */
+function mlp(p: Params, pre: string, c: Gpt2Config, x: tf.Tensor, drop: Dropout): [tf.Tensor, ResidualDropout] {
 	const h = activation(c.hiddenAct)(conv1d(p, pre + 'c_fc', x, drop)); // (B, T, 4d)
-	return drop.apply(conv1d(p, pre + 'c_proj', h, drop), c.residPdrop); // (B, T, d)
+	const out = conv1d(p, pre + 'c_proj', h, drop); // (B, T, d)
+	return [out, drop.residual(c.residPdrop)];
 }
 
 /** `GPT2Model`'s output: the residual stream after ln_f, (B, T, d). */
@@ -140,26 +149,42 @@ function hidden(p: Params, c: Gpt2Config, batch: Batch, opts: ForwardOptions = {
 	// The stream x and the sublayer output not yet added to it: each norm adds it as it reads x
 	// (on the fast path in its own kernel, so the residual adds cost no dispatch).
 	let delta: tf.Tensor | null = null;
+	let deltaDrop: ResidualDropout;
 	for (let i = 0; i < c.nLayer; i++) {
 		const pre = `transformer.h.${i}.`;
 		if (drop.checkpoint) {
 			// The block as one op that keeps only its input: the stream leaves it with δ added.
 			x = checkpointBlock(p, pre, x, [batch.attentionMask], drop, (q, xi, [mask], d) => {
-				const [r, m] = block(q, pre, c, i, xi, null, mask as tf.Tensor2D | undefined, d, opts);
-				return r.add(m);
+				const [r, m, md] = block(q, pre, c, i, xi, null, undefined, mask as tf.Tensor2D | undefined, d, opts);
+				return r.add(md ? dropout(m, md.rate, md.seed) : m);
 			});
 			continue;
 		}
-		[x, delta] = block(p, pre, c, i, x, delta, batch.attentionMask, drop, opts);
+		[x, delta, deltaDrop] = block(p, pre, c, i, x, delta, deltaDrop, batch.attentionMask, drop, opts);
 	}
-	return (delta ? lnResidual(p, 'transformer.ln_f', c, x, delta)[1] : ln(p, 'transformer.ln_f', c, x)) as tf.Tensor3D;
+	return (delta ? lnResidual(p, 'transformer.ln_f', c, x, delta, deltaDrop)[1] : ln(p, 'transformer.ln_f', c, x)) as tf.Tensor3D;
 }
 
-/** One block: the stream after attention and the MLP's output not yet added to it, [x + attn, mlp]. */
-function block(p: Params, pre: string, c: Gpt2Config, i: number, x: tf.Tensor, delta: tf.Tensor | null, mask: tf.Tensor2D | undefined, drop: Dropout, opts: ForwardOptions): [tf.Tensor, tf.Tensor] {
-	const [r1, h1] = lnResidual(p, pre + 'ln_1', c, x, delta); // x (+ δ) and ln_1 of it, (B, T, d)
-	const [r2, h2] = lnResidual(p, pre + 'ln_2', c, r1, selfAttention(p, pre + 'attn.', c, i, h1, mask, drop, opts));
-	return [r2, mlp(p, pre + 'mlp.', c, h2, drop)];
+/**
+ * One block: the stream after attention, and the MLP's output not yet added to it with its
+ * dropout, [x + attn, mlp, its dropout]; the next norm adds it.
+ */
+function block(
+	p: Params,
+	pre: string,
+	c: Gpt2Config,
+	i: number,
+	x: tf.Tensor,
+	delta: tf.Tensor | null,
+	deltaDrop: ResidualDropout,
+	mask: tf.Tensor2D | undefined,
+	drop: Dropout,
+	opts: ForwardOptions
+): [tf.Tensor, tf.Tensor, ResidualDropout] {
+	const [r1, h1] = lnResidual(p, pre + 'ln_1', c, x, delta, deltaDrop); // x (+ dropout(δ)) and ln_1 of it, (B, T, d)
+	const [attn, attnDrop] = selfAttention(p, pre + 'attn.', c, i, h1, mask, drop, opts);
+	const [r2, h2] = lnResidual(p, pre + 'ln_2', c, r1, attn, attnDrop);
+	return [r2, ...mlp(p, pre + 'mlp.', c, h2, drop)];
 }
 
 function forward(p: Params, c: Gpt2Config, batch: Batch, opts: ForwardOptions = {}): tf.Tensor {

@@ -165,6 +165,14 @@ export class Dropout {
 		return this.active(rate) ? dropout(x, rate, this.nextSeed()) : x;
 	}
 
+	/**
+	 * A residual branch's dropout for the next norm to apply as it adds the branch (ops/norm.ts
+	 * `layerNormAddResidual`), or undefined when off: the same seed `apply` would take here.
+	 */
+	residual(rate: number): { rate: number; seed: number } | undefined {
+		return this.active(rate) ? { rate, seed: this.nextSeed() } : undefined;
+	}
+
 	/** LoRA's dropout on a projection group's input (one seed; each adapter hashes its own mask), or undefined when off. */
 	loraDropout(rate: number): { rate: number; seed: number } | undefined {
 		return this.active(rate) ? { rate, seed: this.nextSeed() } : undefined;

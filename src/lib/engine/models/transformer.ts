@@ -13,7 +13,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from '../../shared/config';
 import { Prng } from '../../shared/prng';
 import { attendPacked, embedding, geluTanh, layerNorm, linear, meanPool } from '../ops';
-import { layerNormAddResidual, layerNormResidual } from '../ops/norm';
+import { layerNormAddResidual, layerNormResidual, type ResidualDropout } from '../ops/norm';
 import { addPositions } from '../ops/positions';
 import { dropout as hashedDropout } from '../ops/dropout';
 import { checkpointBlock } from './checkpoint';
@@ -92,6 +92,12 @@ function dropout(x: tf.Tensor, rate: number, o: ForwardOptions, salt: number): t
 	return hashedDropout(x, rate, ((o.seed ?? 0) + salt * 7919) >>> 0);
 }
 
+/** The residual branch's dropout at site `salt`, applied by the next norm as it adds the branch (ops/norm.ts). */
+function residualDropout(c: ModelConfig, o: ForwardOptions, salt: number): ResidualDropout {
+	return o.training && c.dropout > 0 ? { rate: c.dropout, seed: ((o.seed ?? 0) + salt * 7919) >>> 0 } : undefined;
+}
+
+/** The attention sublayer's output before its dropout (site `salt + 1`, which the next norm applies). */
 function causalSelfAttention(p: Params, pre: string, c: ModelConfig, x: tf.Tensor3D, mask: tf.Tensor2D, o: ForwardOptions, salt: number): tf.Tensor {
 	const qkv = linear(x, p[pre + 'c_attn.weight'] as tf.Tensor2D, p[pre + 'c_attn.bias'] as tf.Tensor1D, 'in_out'); // (B, T, 3d)
 	const y = attendPacked(qkv, c.nHead, c.nHead, {
@@ -99,14 +105,13 @@ function causalSelfAttention(p: Params, pre: string, c: ModelConfig, x: tf.Tenso
 		keyMask: mask,
 		dropout: o.training && c.dropout > 0 ? { rate: c.dropout, seed: ((o.seed ?? 0) + salt) >>> 0 } : undefined
 	}); // (B, T, d)
-	const out = linear(y, p[pre + 'c_proj.weight'] as tf.Tensor2D, p[pre + 'c_proj.bias'] as tf.Tensor1D, 'in_out'); // (B, T, d)
-	return dropout(out, c.dropout, o, salt + 1);
+	return linear(y, p[pre + 'c_proj.weight'] as tf.Tensor2D, p[pre + 'c_proj.bias'] as tf.Tensor1D, 'in_out'); // (B, T, d)
 }
 
-function mlp(p: Params, pre: string, c: ModelConfig, x: tf.Tensor, o: ForwardOptions, salt: number): tf.Tensor {
+/** The MLP's output before its dropout (the next norm applies it). */
+function mlp(p: Params, pre: string, x: tf.Tensor): tf.Tensor {
 	const h = geluTanh(linear(x, p[pre + 'c_fc.weight'] as tf.Tensor2D, p[pre + 'c_fc.bias'] as tf.Tensor1D, 'in_out'));
-	const out = linear(h, p[pre + 'c_proj.weight'] as tf.Tensor2D, p[pre + 'c_proj.bias'] as tf.Tensor1D, 'in_out');
-	return dropout(out, c.dropout, o, salt);
+	return linear(h, p[pre + 'c_proj.weight'] as tf.Tensor2D, p[pre + 'c_proj.bias'] as tf.Tensor1D, 'in_out');
 }
 
 /** The residual stream after the final norm: (B, T, d). */
@@ -116,31 +121,35 @@ export function hiddenStates(p: Params, c: ModelConfig, batch: Batch, o: Forward
 	let x = embedding(p['transformer.wte.weight'] as tf.Tensor2D, batch.inputIds); // (B, T, d)
 	x = addPositions(x as tf.Tensor3D, p['transformer.wpe.weight'] as tf.Tensor2D); // (B, T, d) + (T, d)
 	x = dropout(x, c.dropout, o, 1);
-	// [x (+ δ), ln of it]: δ is the sublayer output not yet added to the stream. On the fast path the
-	// add is in the norm's kernel and the residual stream's gradient joins in its backward kernel.
-	const norm = (q: Params, name: string, s: tf.Tensor, d: tf.Tensor | null) => {
+	// [x (+ dropout(δ)), ln of it]: δ is the sublayer output not yet added to the stream, with its
+	// dropout. On the fast path the add and the dropout are in the norm's kernel and the residual
+	// stream's gradient joins in its backward kernel.
+	const norm = (q: Params, name: string, s: tf.Tensor, d: tf.Tensor | null, dd: ResidualDropout) => {
 		const [g, b] = [q[name + '.weight'] as tf.Tensor1D, q[name + '.bias'] as tf.Tensor1D];
-		return d ? layerNormAddResidual(s, d, g, b) : layerNormResidual(s, g, b);
+		return d ? layerNormAddResidual(s, d, g, b, 1e-5, dd) : layerNormResidual(s, g, b);
 	};
-	const block = (q: Params, i: number, x: tf.Tensor, delta: tf.Tensor | null, mask: tf.Tensor2D): [tf.Tensor, tf.Tensor] => {
+	/** One block: [x + attn, the MLP's output, its dropout], the last two for the next norm to add. */
+	const block = (q: Params, i: number, x: tf.Tensor, delta: tf.Tensor | null, dd: ResidualDropout, mask: tf.Tensor2D): [tf.Tensor, tf.Tensor, ResidualDropout] => {
 		const pre = `transformer.h.${i}.`;
-		const [r1, ln1] = norm(q, pre + 'ln_1', x, delta);
-		const [r2, ln2] = norm(q, pre + 'ln_2', r1, causalSelfAttention(q, pre + 'attn.', c, ln1 as tf.Tensor3D, mask, o, 10 + 4 * i));
-		return [r2, mlp(q, pre + 'mlp.', c, ln2, o, 12 + 4 * i)];
+		const [r1, ln1] = norm(q, pre + 'ln_1', x, delta, dd);
+		const attn = causalSelfAttention(q, pre + 'attn.', c, ln1 as tf.Tensor3D, mask, o, 10 + 4 * i);
+		const [r2, ln2] = norm(q, pre + 'ln_2', r1, attn, residualDropout(c, o, 11 + 4 * i));
+		return [r2, mlp(q, pre + 'mlp.', ln2), residualDropout(c, o, 12 + 4 * i)];
 	};
 	let delta: tf.Tensor | null = null;
+	let deltaDrop: ResidualDropout;
 	for (let i = 0; i < c.nLayer; i++) {
 		if (o.checkpoint) {
 			// The block as one op that keeps only its input (its dropout seeds are fixed by salt, so the recompute draws the same masks).
 			x = checkpointBlock(p, `transformer.h.${i}.`, x, [batch.attentionMask], undefined, (q, xi, [mask]) => {
-				const [r, m] = block(q, i, xi, null, mask as tf.Tensor2D);
-				return r.add(m);
+				const [r, m, md] = block(q, i, xi, null, undefined, mask as tf.Tensor2D);
+				return r.add(md ? hashedDropout(m, md.rate, md.seed) : m);
 			});
 			continue;
 		}
-		[x, delta] = block(p, i, x, delta, batch.attentionMask);
+		[x, delta, deltaDrop] = block(p, i, x, delta, deltaDrop, batch.attentionMask);
 	}
-	if (delta) return norm(p, 'transformer.ln_f', x, delta)[1] as tf.Tensor3D;
+	if (delta) return norm(p, 'transformer.ln_f', x, delta, deltaDrop)[1] as tf.Tensor3D;
 	return layerNorm(x, p['transformer.ln_f.weight'] as tf.Tensor1D, p['transformer.ln_f.bias'] as tf.Tensor1D) as tf.Tensor3D;
 }
 

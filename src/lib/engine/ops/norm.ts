@@ -5,6 +5,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { useFastPath } from '../fast-path';
 import { fusedLayerNorm, fusedNormAddResidual, fusedNormResidual, fusedPostLayerNorm, fusedRmsNorm } from './fused/norm';
+import { dropout, hashDropout } from './dropout';
+import type { HashDropout } from './fused/dropout';
 
 /** The fused kernels (fused/norm.ts) take float32 rows; the composite below is their reference. */
 function fused(x: tf.Tensor, gamma: tf.Tensor1D): boolean {
@@ -54,27 +56,36 @@ export function rmsNormResidual(x: tf.Tensor, gamma: tf.Tensor1D, eps = 1e-6): [
 	return [x, rmsNorm(x, gamma, eps)];
 }
 
+/** Dropout on a residual branch δ before it is added (the sublayer's own dropout), or none. */
+export type ResidualDropout = { rate: number; seed: number } | undefined;
+
+/** The kernel's mask parameters for δ's dropout (none at rate 0). */
+function deltaDrop(d: ResidualDropout): HashDropout | undefined {
+	return d && d.rate > 0 ? hashDropout(d.rate, d.seed) : undefined;
+}
+
 /**
- * A pre-norm block's residual add and the next norm, `[x + δ, layerNorm(x + δ)]`: on the fast path
- * one kernel adds and normalises (the sum is its second output), so the add costs no dispatch; the
- * composite adds, then normalises.
+ * A pre-norm block's residual add and the next norm, `[x + dropout(δ), layerNorm(x + dropout(δ))]`:
+ * on the fast path one kernel adds and normalises (the sum is its second output), reading δ
+ * through its hashed dropout mask (ops/dropout.ts), so neither the add nor the dropout costs a
+ * forward dispatch; the composite drops, adds, then normalises.
  */
-export function layerNormAddResidual(x: tf.Tensor, delta: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps = 1e-5): [tf.Tensor, tf.Tensor] {
-	if (fused(x, gamma) && delta.dtype === 'float32' && beta.dtype === 'float32' && tf.util.arraysEqual(x.shape, delta.shape)) {
-		const [s, y] = fusedNormAddResidual(false, rows(x), rows(delta), gamma, beta, eps);
+export function layerNormAddResidual(x: tf.Tensor, delta: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps = 1e-5, drop?: ResidualDropout): [tf.Tensor, tf.Tensor] {
+	if (fused(x, gamma) && delta.dtype === 'float32' && beta.dtype === 'float32' && tf.util.arraysEqual(x.shape, delta.shape) && !(drop && drop.rate >= 1)) {
+		const [s, y] = fusedNormAddResidual(false, rows(x), rows(delta), gamma, beta, eps, deltaDrop(drop));
 		return [s.reshape(x.shape), y.reshape(x.shape)];
 	}
-	const s = x.add(delta);
+	const s = x.add(drop ? dropout(delta, drop.rate, drop.seed) : delta);
 	return [s, layerNorm(s, gamma, beta, eps)];
 }
 
-/** `[x + δ, rmsNorm(x + δ)]`, as `layerNormAddResidual`. */
-export function rmsNormAddResidual(x: tf.Tensor, delta: tf.Tensor, gamma: tf.Tensor1D, eps = 1e-6): [tf.Tensor, tf.Tensor] {
-	if (fused(x, gamma) && delta.dtype === 'float32' && tf.util.arraysEqual(x.shape, delta.shape)) {
-		const [s, y] = fusedNormAddResidual(true, rows(x), rows(delta), gamma, null, eps);
+/** `[x + dropout(δ), rmsNorm(x + dropout(δ))]`, as `layerNormAddResidual`. */
+export function rmsNormAddResidual(x: tf.Tensor, delta: tf.Tensor, gamma: tf.Tensor1D, eps = 1e-6, drop?: ResidualDropout): [tf.Tensor, tf.Tensor] {
+	if (fused(x, gamma) && delta.dtype === 'float32' && tf.util.arraysEqual(x.shape, delta.shape) && !(drop && drop.rate >= 1)) {
+		const [s, y] = fusedNormAddResidual(true, rows(x), rows(delta), gamma, null, eps, deltaDrop(drop));
 		return [s.reshape(x.shape), y.reshape(x.shape)];
 	}
-	const s = x.add(delta);
+	const s = x.add(drop ? dropout(delta, drop.rate, drop.seed) : delta);
 	return [s, rmsNorm(s, gamma, eps)];
 }
 

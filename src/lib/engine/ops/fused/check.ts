@@ -442,6 +442,29 @@ function problems(seed: number): Problem[] {
 				const [r, y] = rmsNormAddResidual(x, dl, g as tf.Tensor1D, 1e-6);
 				return r.mul(2).add(y);
 			}
+		});		// δ's residual dropout read through its hashed mask in the same forward kernel; δ's gradient
+		// then takes the mask in one dispatch of its own.
+		out.push({
+			kernel: 'layerNormAddResidualDropout',
+			shape: `rows ${n} × width ${d}, dropout 0.1`,
+			claimed: { forward: LAYER_NORM_DISPATCHES.forward + 2, backward: LAYER_NORM_DISPATCHES.backward + 2 },
+			inputs: [normal([n, d], 2, 0.5), normal([n, d], 1), normal([d], 0.2, 1), normal([d], 0.2)],
+			names: ['y', 'dx', 'ddelta', 'dgamma', 'dbeta'],
+			op: (x, dl, g, b) => {
+				const [r, y] = layerNormAddResidual(x, dl, g as tf.Tensor1D, b as tf.Tensor1D, 1e-5, { rate: 0.1, seed: 31 + n });
+				return r.mul(2).add(y);
+			}
+		});
+		out.push({
+			kernel: 'rmsNormAddResidualDropout',
+			shape: `rows ${n} × width ${d}, dropout 0.3`,
+			claimed: { forward: RMS_NORM_DISPATCHES.forward + 2, backward: RMS_NORM_DISPATCHES.backward + 2 },
+			inputs: [normal([n, d], 2, 0.5), normal([n, d], 1), normal([d], 0.2, 1)],
+			names: ['y', 'dx', 'ddelta', 'dgamma'],
+			op: (x, dl, g) => {
+				const [r, y] = rmsNormAddResidual(x, dl, g as tf.Tensor1D, 1e-6, { rate: 0.3, seed: 17 + d });
+				return r.mul(2).add(y);
+			}
 		});
 	}
 	// A post-norm block's LN(x + δ) given twice (BERT's): the two uses take different gradients (2·g

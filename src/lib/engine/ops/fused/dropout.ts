@@ -52,14 +52,19 @@ function uniforms(d: HashDropout) {
 
 const BODY = (src: string) => `result[index] = ${src}[index] * dropKeep(uniforms.key, u32(index), uniforms.threshold, uniforms.inv);`;
 
+/** x times the hashed mask, as a plain dispatch (no gradient of its own): for a gradient function's use. */
+export function hashMask(x: tf.Tensor, d: HashDropout): tf.Tensor {
+	return runProgram(program('whetstoneDropout', ['x'], x.shape, BODY('x')), [x], uniforms(d));
+}
+
 /** x (float32, any shape) with the hashed mask applied; its gradient the same mask on dy. */
 export function fusedDropout(x: tf.Tensor, d: HashDropout): tf.Tensor {
 	const op = tf.customGrad((...args: unknown[]) => {
 		const xs = args[0] as tf.Tensor;
-		const y = runProgram(program('whetstoneDropout', ['x'], xs.shape, BODY('x')), [xs], uniforms(d));
+		const y = hashMask(xs, d);
 		return {
 			value: y,
-			gradFunc: (dy: tf.Tensor) => [runProgram(program('whetstoneDropout', ['x'], dy.shape, BODY('x')), [dy], uniforms(d))]
+			gradFunc: (dy: tf.Tensor) => [hashMask(dy, d)]
 		};
 	});
 	return op(x);

@@ -23,6 +23,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { elementwiseProgram, emptyTensor, rowProgram, runIntoWritable, runProgram, runProgramInfo, withWritableBindings, type WebGPUProgram } from './program';
+import { HASH_WGSL, hashMask, type HashDropout } from './dropout';
 
 export const LAYER_NORM_DISPATCHES = { forward: 1, backward: 2 };
 export const RMS_NORM_DISPATCHES = { forward: 1, backward: 2 };
@@ -227,12 +228,37 @@ function register(): void {
 const ADD_KERNELS = { layer: 'WhetstoneLayerNormAddResidual', rms: 'WhetstoneRmsNormAddResidual' };
 let addRegistered = false;
 
-/** The forward body reading x + δ wherever it read x, and writing that sum to `sum` as well. */
-function addForwardBody(rms: boolean): string {
+/**
+ * The forward body reading x + δ wherever it read x, and writing that sum to `sum` as well. With
+ * `drop`, δ is read through its hashed dropout mask (../dropout.ts: element i of δ kept by
+ * mix32(i XOR key)), so a residual branch's dropout costs no forward dispatch of its own.
+ */
+function addForwardBody(rms: boolean, drop: boolean): string {
 	const store = 'for (var c = tid; c < n; c += WG) {\n\t\tresult[base + c]';
 	const body = forwardBody(rms).replaceAll('x[base + c]', '(x[base + c] + delta[base + c])');
 	if (!body.includes(store)) throw new Error('fusedNormAddResidual: the forward body no longer has the loop it adds the sum to.');
-	return body.replace(store, 'for (var c = tid; c < n; c += WG) {\n\t\tsum[base + c] = x[base + c] + delta[base + c];\n\t\tresult[base + c]');
+	const added = body.replace(store, 'for (var c = tid; c < n; c += WG) {\n\t\tsum[base + c] = x[base + c] + delta[base + c];\n\t\tresult[base + c]');
+	if (!drop) return added;
+	return added.replaceAll('delta[base + c]', 'droppedDelta(base + c)');
+}
+
+/** WGSL: δ at i times its dropout factor (the kernel's uniforms carry the mask's parameters). */
+const DROPPED_DELTA = `${HASH_WGSL}
+	fn droppedDelta(i : i32) -> f32 {
+		return delta[i] * dropKeep(uniforms.dropKey, u32(i), uniforms.dropThreshold, uniforms.dropInv);
+	}`;
+
+/** The add-residual kernel's attributes: eps, and δ's dropout (threshold 0: none). */
+interface AddAttrs {
+	eps: number;
+	rms: boolean;
+	dropThreshold: number;
+	dropInv: number;
+	dropKey: number;
+}
+
+function dropOf(a: AddAttrs): HashDropout | null {
+	return a.dropThreshold > 0 ? { threshold: a.dropThreshold, inv: a.dropInv, key: a.dropKey } : null;
 }
 
 interface WritableInfoBackend {
@@ -250,14 +276,37 @@ function registerAdd(): void {
 			kernelName,
 			backendName: 'webgpu',
 			kernelFunc: ({ inputs, backend, attrs }) => {
-				const { eps } = attrs as unknown as NormAttrs;
+				const a = attrs as unknown as AddAttrs;
+				const drop = dropOf(a);
 				const names = rms ? ['x', 'delta', 'gamma'] : ['x', 'delta', 'gamma', 'beta'];
 				const infos = names.map((k) => inputs[k] as tf.TensorInfo);
 				const [n, d] = infos[0].shape;
 				const b = backend as unknown as WritableInfoBackend;
 				const sum = b.makeTensorInfo([n, d], 'float32');
-				const program = rowProgram(`whetstone${kind}NormAdd`, [...names, 'sum'], [n, d], n, d, addForwardBody(rms), 'eps : f32,');
-				const y = withWritableBindings(['sum'], kernelName, () => b.runWebGPUProgram(program, [...infos, sum], 'float32', [{ type: 'float32', data: [eps] }]));
+				const program = rowProgram(
+					`whetstone${kind}NormAdd${drop ? 'Drop' : ''}`,
+					[...names, 'sum'],
+					[n, d],
+					n,
+					d,
+					addForwardBody(rms, !!drop),
+					drop ? 'eps : f32, dropThreshold : i32, dropInv : f32, dropKey : u32,' : 'eps : f32,'
+				);
+				if (drop) {
+					const user = program.getUserCode;
+					program.getUserCode = () => DROPPED_DELTA + user();
+				}
+				const uniforms = [
+					{ type: 'float32' as const, data: [a.eps] },
+					...(drop
+						? [
+								{ type: 'int32' as const, data: [drop.threshold] },
+								{ type: 'float32' as const, data: [drop.inv] },
+								{ type: 'uint32' as const, data: [drop.key >>> 0] }
+							]
+						: [])
+				];
+				const y = withWritableBindings(['sum'], kernelName, () => b.runWebGPUProgram(program, [...infos, sum], 'float32', uniforms as { type: 'float32'; data: number[] }[]));
 				return [sum, y];
 			}
 		});
@@ -268,9 +317,13 @@ function registerAdd(): void {
 			gradFunc: (dyIn, saved, attrs) => {
 				const [gamma, x] = saved; // x: the sum, what was normalised
 				const [dRes, dy] = dyIn as tf.Tensor[];
-				const g = normGrads(rms, x, gamma, dy, dRes, (attrs as unknown as NormAttrs).eps);
-				// x and δ take the same gradient: `g.dx` writes it once and gives each a clone.
-				return { x: g.dx, delta: g.dx, gamma: g.dGamma, ...(g.dBeta ? { beta: g.dBeta } : {}) };
+				const a = attrs as unknown as AddAttrs;
+				const g = normGrads(rms, x, gamma, dy, dRes, a.eps);
+				// x and δ take the same gradient: `g.dx` writes it once and gives each a clone; a
+				// dropped δ takes it through its mask (one dispatch, where a dropout kernel's own
+				// backward would take the same one and its forward another).
+				const drop = dropOf(a);
+				return { x: g.dx, delta: drop ? () => tf.tidy(() => hashMask(g.dx(), drop)) : g.dx, gamma: g.dGamma, ...(g.dBeta ? { beta: g.dBeta } : {}) };
 			}
 		});
 	}
@@ -335,10 +388,11 @@ export function fusedPostLayerNorm(x: tf.Tensor2D, delta: tf.Tensor2D, gamma: tf
  * [x + δ, norm(x + δ)] in one forward dispatch (see the file's comment); x, δ (N, D). The sum's
  * gradient is added in the norm's dx kernel, and x and δ both take that dx.
  */
-export function fusedNormAddResidual(rms: boolean, x: tf.Tensor2D, delta: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D | null, eps: number): [tf.Tensor2D, tf.Tensor2D] {
+export function fusedNormAddResidual(rms: boolean, x: tf.Tensor2D, delta: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D | null, eps: number, drop?: HashDropout): [tf.Tensor2D, tf.Tensor2D] {
 	registerAdd();
 	const inputs = rms ? { x, delta, gamma } : { x, delta, gamma, beta: beta as tf.Tensor1D };
-	return tf.engine().runKernel(rms ? ADD_KERNELS.rms : ADD_KERNELS.layer, inputs as unknown as tf.NamedTensorMap, { eps, rms } as unknown as tf.NamedAttrMap) as unknown as [tf.Tensor2D, tf.Tensor2D];
+	const attrs: AddAttrs = { eps, rms, dropThreshold: drop?.threshold ?? 0, dropInv: drop?.inv ?? 1, dropKey: drop?.key ?? 0 };
+	return tf.engine().runKernel(rms ? ADD_KERNELS.rms : ADD_KERNELS.layer, inputs as unknown as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap) as unknown as [tf.Tensor2D, tf.Tensor2D];
 }
 
 function normOp(rms: boolean, x: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D | null, eps: number): tf.Tensor2D {
