@@ -13,7 +13,7 @@
  */
 import type { ChatMessage, DatasetVersion } from '../shared/types';
 import { UserError } from '../shared/errors';
-import { MIN_ROWS, buildDue as due, columnStats, dedupeWork, guessColumns, type BuildTick, type DedupeCounts, type DedupeOptions } from './columns';
+import { MAX_CLASSES, MIN_ROWS, buildDue as due, columnStats, dedupeWork, guessColumns, type BuildTick, type DedupeCounts, type DedupeOptions } from './columns';
 import { looksLikeMessages, parseMessages, promptText, splitConversation } from './messages';
 import type { ParsedTable, TableProblem } from './parse';
 import { runToEnd, type Work } from './sliced';
@@ -100,8 +100,8 @@ function chatProblems(table: ParsedTable, column: string): TableProblem[] {
  * 1. columns `instruction` and `output` (and maybe `input`): pairs, Alpaca;
  * 2. a column whose values are arrays of `{role, content}` (or ShareGPT `{from, value}`): pairs, chat;
  * 3. a prompt/response pair of column names (`PAIR_NAMES`) whose response is not a category: pairs;
- * 4. a text column, no column that looks like a label, and other columns only numbers (ids) or
- *    empty: text;
+ * 4. a text column, no column that looks like a label, and other columns only numbers (ids),
+ *    empty, or a different value in (almost) every row (ids, free text): text;
  * 5. otherwise classification.
  */
 export function guessKind(table: ParsedTable): KindGuess {
@@ -140,15 +140,26 @@ export function guessKind(table: ParsedTable): KindGuess {
 	}
 
 	const { text, label } = guessColumns(table);
-	// Any other column with words in it might be a label the user means (an id, a one-class
-	// label), so text is guessed only when the others hold numbers or nothing.
-	const worded = table.columns.filter((c) => {
-		if (c === text) return false;
-		const st = columnStats(table, c);
-		return st.nonEmpty > 0 && st.numericShare < 0.9;
-	});
-	if (text && !label && worded.length === 0)
-		return { kind: 'text', textColumn: text, why: `"${text}" is the only column with text in it` };
+	// Any other column with words in it might be a label the user means (a one-class label, a
+	// label with a typo or two), so text is guessed only when the others hold numbers or nothing,
+	// or a different value in (almost) every row: an id or free text, which the import would refuse
+	// as a label (columns.ts), so a guess of classification could only stop there.
+	const wordedStats = table.columns
+		.filter((c) => c !== text)
+		.map((c) => ({ c, st: columnStats(table, c) }))
+		.filter(({ st }) => st.nonEmpty > 0 && st.numericShare < 0.9);
+	const notLabel = ({ st }: { st: { distinct: number; nonEmpty: number } }) => st.distinct > MAX_CLASSES || (st.distinct === st.nonEmpty && st.nonEmpty >= MIN_ROWS);
+	const worded = wordedStats.filter((w) => !notLabel(w)).map((w) => w.c);
+	const unique = wordedStats.filter(notLabel).map((w) => w.c);
+	if (text && !label && worded.length === 0) {
+		if (!unique.length) return { kind: 'text', textColumn: text, why: `"${text}" is the only column with text in it` };
+		const names = unique.slice(0, 3).map((c) => `"${c}"`).join(', ') + (unique.length > 3 ? ` and ${unique.length - 3} more` : '');
+		return {
+			kind: 'text',
+			textColumn: text,
+			why: `no column looks like a label or a response: ${names} ${unique.length === 1 ? 'holds' : 'hold'} a different value in almost every row (an id or free text, not a label), so "${text}" is read as text alone`
+		};
+	}
 	const maybe = worded.slice(0, 3).map((c) => `"${c}"`).join(', ') + (worded.length > 3 ? ` and ${worded.length - 3} more` : '');
 	return {
 		kind: 'classification',

@@ -55,11 +55,15 @@ describe('guessKind', () => {
 		const withIds = 'id,body\n' + Array.from({ length: 30 }, (_, i) => `${i},paragraph number ${i} of the handbook`).join('\n');
 		expect(guessKind(table('d.csv', withIds))).toMatchObject({ kind: 'text', textColumn: 'body' });
 		expect(guessKind(table('tickets.csv', ticketsCsv(60)))).toMatchObject({ kind: 'classification', textColumn: 'text', labelColumn: 'team' });
-		// Another column of words might be what the user means as a label (here, wrongly).
-		const ids = 'text,id\n' + Array.from({ length: 30 }, (_, i) => `some text number ${i},row-${i}`).join('\n');
-		expect(guessKind(table('ids.csv', ids))).toMatchObject({ kind: 'classification', textColumn: 'text' });
+		// Another column of words might be what the user means as a label (a few repeated values) ...
+		const few = 'text,tag\n' + Array.from({ length: 30 }, (_, i) => `some text number ${i},tag ${i % 20}`).join('\n');
+		expect(guessKind(table('few.csv', few))).toMatchObject({ kind: 'classification', textColumn: 'text' });
 		// ... and the reason names it, with the way to text alone.
-		expect(guessKind(table('ids.csv', ids)).why).toBe('no column looks like a label or a response, but "id" has words in it and may be the label you mean; for the text alone, choose Language modelling');
+		expect(guessKind(table('few.csv', few)).why).toBe('no column looks like a label or a response, but "tag" has words in it and may be the label you mean; for the text alone, choose Language modelling');
+		// A column with a different value in every row is an id, which the import would refuse as a label: text.
+		const ids = 'text,id\n' + Array.from({ length: 30 }, (_, i) => `some text number ${i},row-${i}`).join('\n');
+		expect(guessKind(table('ids.csv', ids))).toMatchObject({ kind: 'text', textColumn: 'text' });
+		expect(guessKind(table('ids.csv', ids)).why).toBe('no column looks like a label or a response: "id" holds a different value in almost every row (an id or free text, not a label), so "text" is read as text alone');
 		const oneClass = 'text,label\n' + Array.from({ length: 30 }, (_, i) => `ticket ${i} about billing,billing`).join('\n');
 		expect(guessKind(table('one.csv', oneClass))).toMatchObject({ kind: 'classification', textColumn: 'text' });
 	});
