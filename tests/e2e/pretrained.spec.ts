@@ -40,6 +40,12 @@ test('tiny GPT-2 from a local Hub: download, parity on WebGPU, fine-tune, genera
 	expect(checks.find((c: { name: string }) => c.name === 'generation').pass).toBe(true);
 
 	await page.getByTestId('objective').selectOption('causal-lm');
+	// The tiny GPT-2's position table has 64 rows: the form's 128 came down to it when the model was
+	// looked up, and a longer context is refused before Start with the reason.
+	await expect(page.getByTestId('hf-context')).toHaveValue('64');
+	await setNumber(page, 'hf-context', 96);
+	await expect(page.getByText('This model reads at most 64 tokens at a time (n_positions in its config.json): set the context length to 64 or less.')).toBeVisible();
+	await expect(page.getByTestId('start')).toBeDisabled();
 	await setNumber(page, 'hf-context', 32);
 	await setNumber(page, 'batch-size', 8);
 	await setNumber(page, 'epochs', 1);

@@ -162,3 +162,26 @@ export function paramShapesFromConfig(json: Record<string, unknown>, objective: 
 	}
 	return s;
 }
+
+/**
+ * The most tokens a model with learned position embeddings reads at a time, from its config.json,
+ * and the field it comes from; null where positions are rotary (no table to run past) or the
+ * config does not say. RoBERTa's positions start after its padding id, so two fewer.
+ */
+export function positionLimit(config: Record<string, unknown>): { tokens: number; key: string } | null {
+	const num = (k: string) => (typeof config[k] === 'number' && (config[k] as number) > 0 ? (config[k] as number) : undefined);
+	const type = String(config.model_type);
+	if (type === 'gpt2') {
+		const v = num('n_positions') ?? num('n_ctx');
+		return v ? { tokens: v, key: num('n_positions') ? 'n_positions' : 'n_ctx' } : null;
+	}
+	if (type === 'bert' || type === 'distilbert') {
+		const v = num('max_position_embeddings');
+		return v ? { tokens: v, key: 'max_position_embeddings' } : null;
+	}
+	if (type === 'roberta') {
+		const v = num('max_position_embeddings');
+		return v ? { tokens: v - (num('pad_token_id') ?? 1) - 1, key: 'max_position_embeddings' } : null;
+	}
+	return null;
+}
