@@ -5,19 +5,7 @@
  * (WebGPU on SwiftShader here). Source: src/lib/engine/train/curve-check.ts.
  */
 import { expect, test } from './fixtures';
-
-interface Case {
-	model: string;
-	label: string;
-	steps: number;
-	fast: number[];
-	reference: number[];
-	maxRel: number;
-	firstRel: number;
-	lastRel: number;
-	fastDispatches: number;
-	tensorsLeaked: number;
-}
+import type { CurveCase as Case } from '../../src/lib/engine/train/curve-check';
 
 test('100-step loss curves with dropout: the fast path tracks the reference path for every kind of model', async ({ studioPage: page }) => {
 	test.setTimeout(480_000);

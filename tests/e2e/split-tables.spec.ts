@@ -12,23 +12,7 @@
  * left behind.
  */
 import { expect, test } from './fixtures';
-
-interface SplitCase {
-	model: string;
-	optimizer: string;
-	limitBytes: number;
-	overLimit: string[];
-	whole: number[];
-	inParts: number[];
-	cuts: number;
-	tableBindings: { whole: number | null; inParts: number | null };
-	lossMaxRel: number;
-	paramMaxRel: number;
-	paramNormRel: number;
-	worstParam: string;
-	noiseMaxRel: number;
-	tensorsLeaked: number;
-}
+import type { SplitTrainingCase as SplitCase } from '../../src/lib/engine/train/split-check';
 
 test('an embedding and LM head over the binding limit train in parts as they train whole', async ({ studioPage: page }) => {
 	test.setTimeout(120_000);

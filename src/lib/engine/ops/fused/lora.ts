@@ -23,6 +23,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { elementwiseProgram, runProgram, runProgramInfo } from './program';
+import { HASH_WGSL } from './dropout';
 
 /** A LoRA projection group with its frozen base, as `checkFusedKernels` counts it. */
 export const LORA_DISPATCHES = { forward: 3, backward: 6 };
@@ -54,16 +55,8 @@ export interface LoraUpAttrs {
 	scale: number;
 }
 
-/** WGSL: the 32-bit mixer and the keep-and-scale factor of an element (see loraKeepMask). */
-const hash = `
-	fn mix32(v : u32) -> u32 {
-		var x = v;
-		x = x ^ (x >> 16u);
-		x = x * 0x7feb352du;
-		x = x ^ (x >> 15u);
-		x = x * 0x846ca68bu;
-		return x ^ (x >> 16u);
-	}
+/** WGSL: the 32-bit mixer (dropout.ts's), each adapter's key and an element's keep-and-scale factor (see loraKeepMask). */
+const hash = `${HASH_WGSL}
 	fn adapterKey(a : i32) -> u32 {
 		return mix32(bitcast<u32>(uniforms.seed) + u32(a) * 0x9e3779b9u);
 	}
