@@ -43,7 +43,11 @@ test('the importer names each problem and stores nothing half-made', async ({ pa
 	await pick(page, 'broken.jsonl', files['broken.jsonl']);
 	await expect(page.getByTestId('inspection')).toContainText('line 3');
 
+	// A column of ids is not guessed as a label (the guess is text alone); chosen as one anyway, it is refused.
 	await pick(page, 'ids-as-labels.csv', files['ids-as-labels.csv']);
+	await expect(page.getByTestId('kind-text')).toBeChecked();
+	await expect(page.getByTestId('kind-why')).toContainText('a different value in almost every row');
+	await page.getByTestId('kind-classification').check();
 	await page.getByTestId('label-column').selectOption('id');
 	await page.getByTestId('import-button').click();
 	await expect(alert).toContainText(/label/i);

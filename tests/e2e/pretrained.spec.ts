@@ -43,6 +43,14 @@ test('tiny GPT-2 from a local Hub: download, parity on WebGPU, fine-tune, genera
 	// The tiny GPT-2's position table has 64 rows: the form's 128 came down to it when the model was
 	// looked up, and a longer context is refused before Start with the reason.
 	await expect(page.getByTestId('hf-context')).toHaveValue('64');
+	// A model with rotary positions looked up next gets the length from before (128) back; GPT-2 again, 64.
+	for (const [repo, context] of [['whetstone-test/tiny-qwen2', '128'], [REPO, '64']]) {
+		await page.getByTestId('hub-repo').fill(repo);
+		await page.getByTestId('hub-inspect').click();
+		await expect(page.getByTestId('hub-inspection')).toContainText(repo.split('/')[1].replace('tiny-', ''));
+		await expect(page.getByTestId('hf-context')).toHaveValue(context);
+	}
+	await expect(page.getByTestId('hub-ready')).toBeVisible({ timeout: 60_000 });
 	await setNumber(page, 'hf-context', 96);
 	await expect(page.getByText('This model reads at most 64 tokens at a time (n_positions in its config.json): set the context length to 64 or less.')).toBeVisible();
 	await expect(page.getByTestId('start')).toBeDisabled();
