@@ -123,7 +123,7 @@ function selfAttention(p: Params, pre: string, n: EncoderNames, c: EncoderShape,
 	// q | k | v as one projection, the three weights side by side (on the fast path joined by buffer
 	// copies: one matmul each way and one dW; LoRA's adapters on q and v in one low-rank kernel pair).
 	const qkv = adaptedSideBySide(p, [n.query, n.key, n.value].map((m) => pre + m), x, drop); // (B, T, 3d): [q | k | v]
-	const y = attendPacked(qkv, c.nHead, c.nHead, { causal: false, keyMask: mask, dropout: drop.attention(c.attentionDropout) }); // (B, T, d)
+	const y = attendPacked(qkv, c.nHead, c.nHead, { causal: false, keyMask: mask, dropout: drop.spec(c.attentionDropout) }); // (B, T, d)
 	const out = drop.apply(adaptedLinear(p, pre + n.output, y, drop), c.attnOutDropout); // (B, T, d)
 	return postLn(p, pre + n.attentionNorm, c.normEps, res, out); // post-LN: the norm comes after the residual sum
 }

@@ -122,19 +122,19 @@ function selfAttention(p: Params, pre: string, c: Gpt2Config, layer: number, x: 
 	const qkv = conv1d(p, pre + 'c_attn', x, drop); // (B, T, 3d): [q | k | v]
 	let scale = c.scaleAttnWeights ? 1 / Math.sqrt(c.headDim) : 1;
 	if (c.scaleAttnByInverseLayerIdx) scale /= layer + 1;
-	const attn = { causal: true, keyMask: mask, scale, dropout: drop.attention(c.attnPdrop) };
+	const attn = { causal: true, keyMask: mask, scale, dropout: drop.spec(c.attnPdrop) };
 	const y = opts.kv
 		? attendCachedHeads(opts.kv, layer, ...(tf.split(qkv, [d, d, d], -1) as [tf.Tensor, tf.Tensor, tf.Tensor]), c.nHead, c.nHead, attn) // 3 x (B, T, d) in
 		: attendPacked(qkv, c.nHead, c.nHead, attn); // (B, T, d)
 	const out = conv1d(p, pre + 'c_proj', y, drop); // (B, T, d)
-	return [out, drop.residual(c.residPdrop)];
+	return [out, drop.spec(c.residPdrop)];
 }
 
 /** The MLP's output and its residual dropout, as `selfAttention`. */
 function mlp(p: Params, pre: string, c: Gpt2Config, x: tf.Tensor, drop: Dropout): [tf.Tensor, ResidualDropout] {
 	const h = activation(c.hiddenAct)(conv1d(p, pre + 'c_fc', x, drop)); // (B, T, 4d)
 	const out = conv1d(p, pre + 'c_proj', h, drop); // (B, T, d)
-	return [out, drop.residual(c.residPdrop)];
+	return [out, drop.spec(c.residPdrop)];
 }
 
 /** `GPT2Model`'s output: the residual stream after ln_f, (B, T, d). */

@@ -134,7 +134,7 @@ function selfAttention(p: Params, pre: string, c: GptNeoxConfig, layer: number, 
 		const y = attendHeads(flat(partialRope(q, side, c)), flat(partialRope(k, side, c)), flat(v), c.nHead, c.nHead, {
 			causal: true,
 			keyMask: mask,
-			dropout: drop.attention(c.attentionDropout)
+			dropout: drop.spec(c.attentionDropout)
 		}); // (B, T, d)
 		return adaptedLinear(p, pre + 'dense', y, drop); // (B, T, d)
 	}
@@ -144,7 +144,7 @@ function selfAttention(p: Params, pre: string, c: GptNeoxConfig, layer: number, 
 	const y = attendCached(opts.kv, layer, partialRope(q, rope, c), partialRope(k, rope, c), v, {
 		causal: true,
 		keyMask: mask,
-		dropout: drop.attention(c.attentionDropout)
+		dropout: drop.spec(c.attentionDropout)
 	}); // (B, nh, T, hs)
 	return adaptedLinear(p, pre + 'dense', mergeHeads(y), drop); // (B, T, d)
 }

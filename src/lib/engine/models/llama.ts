@@ -193,14 +193,14 @@ function selfAttention(p: Params, pre: string, c: LlamaConfig, layer: number, x:
 		const qkv = packedQkv(p, pre, c, x, drop);
 		const heads = c.nHead + 2 * c.nKvHead;
 		const turned = applyRopeHeads(qkv.reshape([b, t, heads, hs]), cos, sin, c.nHead + c.nKvHead).reshape([b, t, heads * hs]);
-		const y = attendPacked(turned, c.nHead, c.nKvHead, { causal: true, keyMask: mask, window: c.slidingWindow, dropout: drop.attention(c.attentionDropout) }); // (B, T, nh*hs)
+		const y = attendPacked(turned, c.nHead, c.nKvHead, { causal: true, keyMask: mask, window: c.slidingWindow, dropout: drop.spec(c.attentionDropout) }); // (B, T, nh*hs)
 		return proj(p, pre + 'o_proj', y, drop); // (B, T, d)
 	}
 	const [qx, kx, vx] = projections();
 	const q = applyRope(splitHeads(qx, c.nHead), rope.cos, rope.sin); // (B, nh, T, hs)
 	const k = applyRope(splitHeads(kx, c.nKvHead), rope.cos, rope.sin); // (B, nkv, T, hs)
 	const v = splitHeads(vx, c.nKvHead); // (B, nkv, T, hs)
-	const y = attendCached(opts.kv, layer, q, k, v, { causal: true, keyMask: mask, window: c.slidingWindow, dropout: drop.attention(c.attentionDropout) }); // (B, nh, T, hs)
+	const y = attendCached(opts.kv, layer, q, k, v, { causal: true, keyMask: mask, window: c.slidingWindow, dropout: drop.spec(c.attentionDropout) }); // (B, nh, T, hs)
 	return proj(p, pre + 'o_proj', mergeHeads(y), drop); // (B, T, d)
 }
 

@@ -10,7 +10,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { WeightLayout } from '../ops';
 import { loraSideBySide, type LoraPart } from '../ops/lora';
-import { dropout } from '../ops/dropout';
+import { dropout, type DropoutSpec } from '../ops/dropout';
 import type { KvStep } from './kv-cache';
 
 /** Parameters keyed by Hugging Face tensor names. A tied LM head has no entry of its own. */
@@ -166,20 +166,12 @@ export class Dropout {
 	}
 
 	/**
-	 * A residual branch's dropout for the next norm to apply as it adds the branch (ops/norm.ts
-	 * `layerNormAddResidual`), or undefined when off: the same seed `apply` would take here.
+	 * A site whose mask a kernel applies itself, from its rate and seed (ops/dropout.ts): the
+	 * attention weights (ops.attention's `dropout`), LoRA's input to a projection group (each adapter
+	 * hashes its own mask from the one seed), or a residual branch the next norm adds
+	 * (`layerNormAddResidual`). Undefined when off; it takes the seed `apply` would take here.
 	 */
-	residual(rate: number): { rate: number; seed: number } | undefined {
-		return this.active(rate) ? { rate, seed: this.nextSeed() } : undefined;
-	}
-
-	/** LoRA's dropout on a projection group's input (one seed; each adapter hashes its own mask), or undefined when off. */
-	loraDropout(rate: number): { rate: number; seed: number } | undefined {
-		return this.active(rate) ? { rate, seed: this.nextSeed() } : undefined;
-	}
-
-	/** The `dropout` option of ops.attention (on the attention weights), or undefined when off. */
-	attention(rate: number): { rate: number; seed: number } | undefined {
+	spec(rate: number): DropoutSpec | undefined {
 		return this.active(rate) ? { rate, seed: this.nextSeed() } : undefined;
 	}
 }
@@ -218,5 +210,5 @@ export function adaptedSideBySide(p: Params, names: string[], x: tf.Tensor, drop
 	if (!parts.some((q) => q.loraA)) return loraSideBySide(x, parts, { scale: 1 }, layout); // the frozen base alone
 	const lora = drop.lora;
 	if (!lora) throw new Error(`The params hold a LoRA adapter for '${names.join("', '")}' but the forward pass has no LoRA settings; wrap the spec with withLora.`);
-	return loraSideBySide(x, parts, { scale: lora.scale, dropout: drop.loraDropout(lora.dropout) }, layout);
+	return loraSideBySide(x, parts, { scale: lora.scale, dropout: drop.spec(lora.dropout) }, layout);
 }

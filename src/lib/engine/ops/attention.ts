@@ -7,8 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { useFastPath } from '../fast-path';
 import { fusedAttention, fusedAttentionPacked, type HeadLayout } from './fused/attention';
-import { dropout, hashDropout } from './dropout';
-import type { HashDropout } from './fused/dropout';
+import { dropout, kernelDropout } from './dropout';
 
 export const NEG = -1e9;
 
@@ -108,13 +107,8 @@ function runFused(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, layout: HeadLayout, 
 		window: opts.window ?? null,
 		scale: opts.scale ?? 1 / Math.sqrt(hs),
 		keyMask: opts.keyMask,
-		dropout: fusedDropoutOf(opts)
+		dropout: kernelDropout(opts.dropout)
 	});
-}
-
-/** The kernel's dropout parameters for the options' rate and seed (none at rate 0). */
-function fusedDropoutOf(opts: AttentionOptions): HashDropout | undefined {
-	return opts.dropout && opts.dropout.rate > 0 ? hashDropout(opts.dropout.rate, opts.dropout.seed) : undefined;
 }
 
 /** q: (B, nh, Tq, hs); k, v: (B, nkv, Tk, hs). Returns (B, nh, Tq, hs). */
@@ -161,7 +155,7 @@ export function attendPacked(qkv: tf.Tensor, nHead: number, nKvHead: number, opt
 			window: opts.window ?? null,
 			scale: opts.scale ?? 1 / Math.sqrt(hs),
 			keyMask: opts.keyMask,
-			dropout: fusedDropoutOf(opts)
+			dropout: kernelDropout(opts.dropout)
 		}) as tf.Tensor3D;
 	}
 	const [q, k, v] = tf.split(qkv, [nHead * hs, nKvHead * hs, nKvHead * hs], -1);

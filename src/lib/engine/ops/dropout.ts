@@ -37,6 +37,14 @@ export function hashDropout(rate: number, seed: number, stream = 0): HashDropout
 	return { threshold: dropThreshold(rate), inv: Math.fround(1 / (1 - rate)), key: dropKey(seed >>> 0, stream) };
 }
 
+/** A dropout site's rate and seed, as the models hand them to the ops. */
+export type DropoutSpec = { rate: number; seed: number };
+
+/** A site's mask parameters for a kernel that applies them itself (attention, a norm adding δ); none at rate 0. */
+export function kernelDropout(d: DropoutSpec | undefined): HashDropout | undefined {
+	return d && d.rate > 0 ? hashDropout(d.rate, d.seed) : undefined;
+}
+
 /** The mask of `n` elements for a call with `seed` at `rate`: 1 / (1 − rate) where kept, 0 where dropped. */
 export function keepMask(seed: number, n: number, rate: number, stream = 0): Float32Array {
 	const out = new Float32Array(n);

@@ -5,8 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { useFastPath } from '../fast-path';
 import { fusedLayerNorm, fusedNormAddResidual, fusedNormResidual, fusedPostLayerNorm, fusedRmsNorm } from './fused/norm';
-import { dropout, hashDropout } from './dropout';
-import type { HashDropout } from './fused/dropout';
+import { dropout, kernelDropout, type DropoutSpec } from './dropout';
 
 /** The fused kernels (fused/norm.ts) take float32 rows; the composite below is their reference. */
 function fused(x: tf.Tensor, gamma: tf.Tensor1D): boolean {
@@ -57,12 +56,7 @@ export function rmsNormResidual(x: tf.Tensor, gamma: tf.Tensor1D, eps = 1e-6): [
 }
 
 /** Dropout on a residual branch δ before it is added (the sublayer's own dropout), or none. */
-export type ResidualDropout = { rate: number; seed: number } | undefined;
-
-/** The kernel's mask parameters for δ's dropout (none at rate 0). */
-function deltaDrop(d: ResidualDropout): HashDropout | undefined {
-	return d && d.rate > 0 ? hashDropout(d.rate, d.seed) : undefined;
-}
+export type ResidualDropout = DropoutSpec | undefined;
 
 /**
  * A pre-norm block's residual add and the next norm, `[x + dropout(δ), layerNorm(x + dropout(δ))]`:
@@ -72,7 +66,7 @@ function deltaDrop(d: ResidualDropout): HashDropout | undefined {
  */
 export function layerNormAddResidual(x: tf.Tensor, delta: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps = 1e-5, drop?: ResidualDropout): [tf.Tensor, tf.Tensor] {
 	if (fused(x, gamma) && delta.dtype === 'float32' && beta.dtype === 'float32' && tf.util.arraysEqual(x.shape, delta.shape) && !(drop && drop.rate >= 1)) {
-		const [s, y] = fusedNormAddResidual(false, rows(x), rows(delta), gamma, beta, eps, deltaDrop(drop));
+		const [s, y] = fusedNormAddResidual(false, rows(x), rows(delta), gamma, beta, eps, kernelDropout(drop));
 		return [s.reshape(x.shape), y.reshape(x.shape)];
 	}
 	const s = x.add(drop ? dropout(delta, drop.rate, drop.seed) : delta);
@@ -82,7 +76,7 @@ export function layerNormAddResidual(x: tf.Tensor, delta: tf.Tensor, gamma: tf.T
 /** `[x + dropout(δ), rmsNorm(x + dropout(δ))]`, as `layerNormAddResidual`. */
 export function rmsNormAddResidual(x: tf.Tensor, delta: tf.Tensor, gamma: tf.Tensor1D, eps = 1e-6, drop?: ResidualDropout): [tf.Tensor, tf.Tensor] {
 	if (fused(x, gamma) && delta.dtype === 'float32' && tf.util.arraysEqual(x.shape, delta.shape) && !(drop && drop.rate >= 1)) {
-		const [s, y] = fusedNormAddResidual(true, rows(x), rows(delta), gamma, null, eps, deltaDrop(drop));
+		const [s, y] = fusedNormAddResidual(true, rows(x), rows(delta), gamma, null, eps, kernelDropout(drop));
 		return [s.reshape(x.shape), y.reshape(x.shape)];
 	}
 	const s = x.add(drop ? dropout(delta, drop.rate, drop.seed) : delta);
