@@ -3,7 +3,8 @@
  * composite references in the engine worker on WebGPU (SwiftShader): softmax cross-entropy (with
  * ignored rows and label smoothing; and the causal-LM loss reading the next position's label),
  * a classifier's loss with its hits, LayerNorm and RMSNorm (also as a residual block's norm, a
- * post-norm block's norm given twice, and with x not differentiated), the
+ * post-norm block's norm given twice, both with the residual branch's dropout, and with x not
+ * differentiated), the
  * embedding gather with ids outside the table, rotary positions (both head layouts, partial, one position), learned positions added (a table longer than the
  * sequence), masked mean pooling (a row with no position left), GELU (tanh and erf), SiLU, the SiLU gate and
  * the linear map with and without its bias (both weight layouts, and frozen; scalar and vec4 matmuls), on odd shapes (rows 1, 7, 33; widths 5, 63, 130;
@@ -74,6 +75,10 @@ const EXPECTED: Record<string, Count> = {
 	// A post-norm block's LN(x + δ) given twice (BERT): the add in the forward kernel, the two uses'
 	// gradients added inside the backward's kernels (the case's ×2 and add as above).
 	layerNormPost: { forward: 3, backward: 3 },
+	// With δ's dropout read through its mask in the forward kernel and the backward's; δ's gradient
+	// takes the mask in one more dispatch (with γ and β frozen: dx, the mask, and the case's ×2).
+	layerNormPostDropout: { forward: 3, backward: 4 },
+	layerNormPostDropoutFrozen: { forward: 3, backward: 3 },
 	// x not differentiated: the row statistics, then dγ with dβ.
 	layerNormParamsOnly: { forward: 1, backward: 2 },
 	// Hashed dropout: one kernel each way (the mask hashed again, never stored).

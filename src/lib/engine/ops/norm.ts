@@ -84,16 +84,17 @@ export function rmsNormAddResidual(x: tf.Tensor, delta: tf.Tensor, gamma: tf.Ten
 }
 
 /**
- * A post-norm block's `LN(x + δ)` (BERT's), given twice: `[y, y]`, one for the next sublayer and
- * one for the residual sum after it. On the fast path one kernel adds and normalises, and the two
+ * A post-norm block's `LN(x + dropout(δ))` (BERT's), given twice: `[y, y]`, one for the next
+ * sublayer and one for the residual sum after it. On the fast path one kernel adds and normalises,
+ * reading δ through its hashed dropout mask (so the dropout costs no forward dispatch), and the two
  * uses' gradients are added inside the norm's backward kernels, where tfjs would add them in a
- * dispatch of its own; the composite adds, normalises, and returns the one tensor twice.
+ * dispatch of its own; the composite drops, adds, normalises, and returns the one tensor twice.
  */
-export function postLayerNorm(x: tf.Tensor, delta: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps = 1e-5): [tf.Tensor, tf.Tensor] {
-	if (fused(x, gamma) && delta.dtype === 'float32' && beta.dtype === 'float32' && tf.util.arraysEqual(x.shape, delta.shape)) {
-		const [y, y2] = fusedPostLayerNorm(rows(x), rows(delta), gamma, beta, eps);
+export function postLayerNorm(x: tf.Tensor, delta: tf.Tensor, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps = 1e-5, drop?: ResidualDropout): [tf.Tensor, tf.Tensor] {
+	if (fused(x, gamma) && delta.dtype === 'float32' && beta.dtype === 'float32' && tf.util.arraysEqual(x.shape, delta.shape) && !(drop && drop.rate >= 1)) {
+		const [y, y2] = fusedPostLayerNorm(rows(x), rows(delta), gamma, beta, eps, kernelDropout(drop));
 		return [y.reshape(x.shape), y2.reshape(x.shape)];
 	}
-	const y = layerNorm(x.add(delta), gamma, beta, eps);
+	const y = layerNorm(x.add(drop ? dropout(delta, drop.rate, drop.seed) : delta), gamma, beta, eps);
 	return [y, y];
 }

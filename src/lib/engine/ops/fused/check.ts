@@ -442,7 +442,8 @@ function problems(seed: number): Problem[] {
 				const [r, y] = rmsNormAddResidual(x, dl, g as tf.Tensor1D, 1e-6);
 				return r.mul(2).add(y);
 			}
-		});		// δ's residual dropout read through its hashed mask in the same forward kernel; δ's gradient
+		});
+		// δ's residual dropout read through its hashed mask in the same forward kernel; δ's gradient
 		// then takes the mask in one dispatch of its own.
 		out.push({
 			kernel: 'layerNormAddResidualDropout',
@@ -483,6 +484,33 @@ function problems(seed: number): Problem[] {
 			}
 		});
 	}
+	// The same with δ's residual dropout (BERT's hidden dropout) read through its hashed mask in the
+	// forward kernel and in the backward's, which read x + δ again; δ's gradient takes the mask in
+	// one dispatch of its own. Frozen γ and β (LoRA): dx and δ's masked copy of it.
+	for (const [n, d, rate] of [[7, 63, 0.1], [33, 130, 0.3], [1, 5, 0.5]]) {
+		out.push({
+			kernel: 'layerNormPostDropout',
+			shape: `rows ${n} × width ${d}, dropout ${rate}`,
+			claimed: { forward: LAYER_NORM_DISPATCHES.forward + 2, backward: LAYER_NORM_DISPATCHES.backward + 2 },
+			inputs: [normal([n, d], 2, 0.5), normal([n, d], 1), normal([d], 0.2, 1), normal([d], 0.2)],
+			names: ['y', 'dx', 'ddelta', 'dgamma', 'dbeta'],
+			op: (x, dl, g, b) => {
+				const [y, y2] = postLayerNorm(x, dl, g as tf.Tensor1D, b as tf.Tensor1D, 1e-12, { rate, seed: 53 + n });
+				return y.mul(2).add(y2);
+			}
+		});
+	}
+	out.push({
+		kernel: 'layerNormPostDropoutFrozen',
+		shape: 'rows 33 × width 130, dropout 0.1',
+		claimed: { forward: FROZEN_NORM_DISPATCHES.forward + 2, backward: FROZEN_NORM_DISPATCHES.backward + 2 },
+		inputs: [normal([33, 130], 2, 0.5), normal([33, 130], 1)],
+		names: ['y', 'dx', 'ddelta'],
+		op: (x, dl) => {
+			const [y, y2] = postLayerNorm(x, dl, tf.randomNormal([130], 1, 0.2, 'float32', 82) as tf.Tensor1D, tf.randomNormal([130], 0, 0.2, 'float32', 83) as tf.Tensor1D, 1e-12, { rate: 0.1, seed: 59 });
+			return y.mul(2).add(y2);
+		}
+	});
 	// γ and β differentiated, x not (made inside the op): the statistics, then dγ with dβ.
 	out.push({
 		kernel: 'layerNormParamsOnly',

@@ -20,9 +20,14 @@
  * after it the other, and the backward's dx and dγ kernels read the two gradients and add them as
  * they read dy, where tfjs would add them in a dispatch of its own. It reads x + δ again in the
  * backward instead of storing the sum. Dispatches as LayerNorm's.
+ *
+ * Both add forms can read δ through a residual dropout's hashed mask (../dropout.ts), in the
+ * forward and wherever the backward reads x + δ again, so the mask is never stored; δ's gradient
+ * is then dx through the same mask, one more backward dispatch (a dropout kernel would take that
+ * one and a forward one besides).
  */
 import * as tf from '@tensorflow/tfjs';
-import { elementwiseProgram, emptyTensor, rowProgram, runIntoWritable, runProgram, runProgramInfo, withWritableBindings, type WebGPUProgram } from './program';
+import { elementwiseProgram, emptyTensor, rowProgram, runIntoWritable, runProgram, runProgramInfo, withWritableBindings, type ProgramUniform, type WebGPUProgram } from './program';
 import { HASH_WGSL, hashMask, type HashDropout } from './dropout';
 
 export const LAYER_NORM_DISPATCHES = { forward: 1, backward: 2 };
@@ -141,13 +146,18 @@ function normGrads(
 	eps: number,
 	post?: PostInputs
 ): { dx: () => tf.Tensor; dGamma: () => tf.Tensor; dBeta?: () => tf.Tensor } {
-	const kind = (rms ? 'Rms' : 'Layer') + (post ? 'Post' : '');
-	// The post form reads x + δ wherever the others read x, and dy + dy₂ wherever they read dy.
-	const body = (b: string) => (post ? postBody(b) : b);
+	const drop = post?.drop ?? null;
+	const kind = (rms ? 'Rms' : 'Layer') + (post ? 'Post' : '') + (drop ? 'Drop' : '');
+	// The post form reads x + δ wherever the others read x (δ through its dropout mask), and dy + dy₂
+	// wherever they read dy.
+	const body = (b: string) => (post ? postBody(b, !!drop) : b);
+	const prog = (p: WebGPUProgram) => (drop ? withDroppedDelta(p) : p);
 	const extra = post ? [post.delta, post.dy2] : [];
 	const extraNames = post ? ['delta', 'dy2'] : [];
 	const [n, d] = x.shape;
-	const epsU = [{ type: 'float32' as const, data: [eps] }];
+	const dropDecl = drop ? DROP_UNIFORMS : '';
+	const dropU = drop ? dropUniforms(drop) : [];
+	const epsU: ProgramUniform[] = [{ type: 'float32', data: [eps] }, ...dropU];
 	const stats = emptyTensor([n, 2]);
 	const dxOut = emptyTensor([n, d]);
 	const dBeta = rms ? null : emptyTensor([d]);
@@ -156,7 +166,7 @@ function normGrads(
 	const dx = () => {
 		if (!haveDx) {
 			const names = ['x', 'gamma', 'dy', ...(dRes ? ['dRes'] : []), ...extraNames, 'stats'];
-			const program = rowProgram(`whetstone${kind}NormDx${dRes ? 'Residual' : ''}`, names, [n, d], n, d, body(dxBody(rms, dRes !== null)), 'eps : f32,');
+			const program = prog(rowProgram(`whetstone${kind}NormDx${dRes ? 'Residual' : ''}`, names, [n, d], n, d, body(dxBody(rms, dRes !== null)), 'eps : f32,' + dropDecl));
 			runIntoWritable(program, [...(dRes ? [x, gamma, dy, dRes] : [x, gamma, dy]), ...extra], [{ name: 'stats', tensor: stats }], epsU, dxOut);
 			haveDx = true;
 		}
@@ -164,9 +174,9 @@ function normGrads(
 		return dxOut.clone();
 	};
 	const dGamma = () => {
-		if (!haveDx) runIntoWritable(rowProgram(`whetstone${kind}NormStats`, ['x', ...extraNames.slice(0, 1)], [n, 2], n, d, body(statsBody(rms)), 'eps : f32,'), [x, ...extra.slice(0, 1)], [], epsU, stats);
-		const program = elementwiseProgram(`whetstone${kind}NormDGamma`, ['x', 'dy', ...extraNames, 'stats', ...(rms ? [] : ['dBeta'])], [d], body(dGammaBody(rms)));
-		const out = runIntoWritable(program, [x, dy, ...extra, stats], dBeta ? [{ name: 'dBeta', tensor: dBeta }] : []);
+		if (!haveDx) runIntoWritable(prog(rowProgram(`whetstone${kind}NormStats`, ['x', ...extraNames.slice(0, 1)], [n, 2], n, d, body(statsBody(rms)), 'eps : f32,' + dropDecl)), [x, ...extra.slice(0, 1)], [], epsU, stats);
+		const program = prog(elementwiseProgram(`whetstone${kind}NormDGamma`, ['x', 'dy', ...extraNames, 'stats', ...(rms ? [] : ['dBeta'])], [d], body(dGammaBody(rms)), dropDecl || undefined));
+		const out = runIntoWritable(program, [x, dy, ...extra, stats], dBeta ? [{ name: 'dBeta', tensor: dBeta }] : [], drop ? dropU : undefined);
 		haveDBeta = true;
 		return out;
 	};
@@ -248,7 +258,25 @@ const DROPPED_DELTA = `${HASH_WGSL}
 		return delta[i] * dropKeep(uniforms.dropKey, u32(i), uniforms.dropThreshold, uniforms.dropInv);
 	}`;
 
-/** The add-residual kernel's attributes: eps, and δ's dropout (threshold 0: none). */
+/** The uniforms a program reading δ through `droppedDelta` declares, after its own. */
+const DROP_UNIFORMS = 'dropThreshold : i32, dropInv : f32, dropKey : u32,';
+
+function dropUniforms(drop: HashDropout): ProgramUniform[] {
+	return [
+		{ type: 'int32', data: [drop.threshold] },
+		{ type: 'float32', data: [drop.inv] },
+		{ type: 'uint32', data: [drop.key >>> 0] }
+	];
+}
+
+/** `program` with `droppedDelta` (and the hash it calls) prepended to its WGSL. */
+function withDroppedDelta(program: WebGPUProgram): WebGPUProgram {
+	const user = program.getUserCode;
+	program.getUserCode = () => DROPPED_DELTA + user();
+	return program;
+}
+
+/** The add-residual and post-norm kernels' attributes: eps, and δ's dropout (threshold 0: none). */
 interface AddAttrs {
 	eps: number;
 	rms: boolean;
@@ -257,12 +285,21 @@ interface AddAttrs {
 	dropKey: number;
 }
 
+function addAttrs(eps: number, rms: boolean, drop?: HashDropout): AddAttrs {
+	return { eps, rms, dropThreshold: drop?.threshold ?? 0, dropInv: drop?.inv ?? 1, dropKey: drop?.key ?? 0 };
+}
+
 function dropOf(a: AddAttrs): HashDropout | null {
 	return a.dropThreshold > 0 ? { threshold: a.dropThreshold, inv: a.dropInv, key: a.dropKey } : null;
 }
 
+/** δ's gradient: x's (`dx`), through δ's dropout mask when it has one (one dispatch). */
+function deltaGrad(dx: () => tf.Tensor, drop: HashDropout | null): () => tf.Tensor {
+	return drop ? () => tf.tidy(() => hashMask(dx(), drop)) : dx;
+}
+
 interface WritableInfoBackend {
-	runWebGPUProgram(program: WebGPUProgram, inputs: tf.TensorInfo[], dtype: tf.DataType, uniforms?: { type: 'float32'; data: number[] }[]): tf.TensorInfo;
+	runWebGPUProgram(program: WebGPUProgram, inputs: tf.TensorInfo[], dtype: tf.DataType, uniforms?: ProgramUniform[]): tf.TensorInfo;
 	makeTensorInfo(shape: number[], dtype: tf.DataType): tf.TensorInfo;
 }
 
@@ -290,23 +327,10 @@ function registerAdd(): void {
 					n,
 					d,
 					addForwardBody(rms, !!drop),
-					drop ? 'eps : f32, dropThreshold : i32, dropInv : f32, dropKey : u32,' : 'eps : f32,'
+					'eps : f32,' + (drop ? DROP_UNIFORMS : '')
 				);
-				if (drop) {
-					const user = program.getUserCode;
-					program.getUserCode = () => DROPPED_DELTA + user();
-				}
-				const uniforms = [
-					{ type: 'float32' as const, data: [a.eps] },
-					...(drop
-						? [
-								{ type: 'int32' as const, data: [drop.threshold] },
-								{ type: 'float32' as const, data: [drop.inv] },
-								{ type: 'uint32' as const, data: [drop.key >>> 0] }
-							]
-						: [])
-				];
-				const y = withWritableBindings(['sum'], kernelName, () => b.runWebGPUProgram(program, [...infos, sum], 'float32', uniforms as { type: 'float32'; data: number[] }[]));
+				const uniforms: ProgramUniform[] = [{ type: 'float32', data: [a.eps] }, ...(drop ? dropUniforms(drop) : [])];
+				const y = withWritableBindings(['sum'], kernelName, () => b.runWebGPUProgram(drop ? withDroppedDelta(program) : program, [...infos, sum], 'float32', uniforms));
 				return [sum, y];
 			}
 		});
@@ -322,22 +346,26 @@ function registerAdd(): void {
 				// x and δ take the same gradient: `g.dx` writes it once and gives each a clone; a
 				// dropped δ takes it through its mask (one dispatch, where a dropout kernel's own
 				// backward would take the same one and its forward another).
-				const drop = dropOf(a);
-				return { x: g.dx, delta: drop ? () => tf.tidy(() => hashMask(g.dx(), drop)) : g.dx, gamma: g.dGamma, ...(g.dBeta ? { beta: g.dBeta } : {}) };
+				return { x: g.dx, delta: deltaGrad(g.dx, dropOf(a)), gamma: g.dGamma, ...(g.dBeta ? { beta: g.dBeta } : {}) };
 			}
 		});
 	}
 }
 
-/** The post form's second input and second upstream gradient (`normGrads`). */
+/** The post form's second input, second upstream gradient and δ's dropout (`normGrads`). */
 interface PostInputs {
 	delta: tf.Tensor;
 	dy2: tf.Tensor;
+	drop: HashDropout | null;
 }
 
-/** A body reading x + δ wherever it read x, and dy + dy₂ wherever it read dy. */
-function postBody(body: string): string {
-	const out = body.replace(/\bx\[([^\]]+)\]/g, '(x[$1] + delta[$1])').replace(/\bdy\[([^\]]+)\]/g, '(dy[$1] + dy2[$1])');
+/**
+ * A body reading x + δ wherever it read x (δ through its dropout mask with `drop`: then the
+ * program needs `withDroppedDelta` and `DROP_UNIFORMS`), and dy + dy₂ wherever it read dy.
+ */
+function postBody(body: string, drop: boolean): string {
+	const delta = drop ? 'droppedDelta($1)' : 'delta[$1]';
+	const out = body.replace(/\bx\[([^\]]+)\]/g, `(x[$1] + ${delta})`).replace(/\bdy\[([^\]]+)\]/g, '(dy[$1] + dy2[$1])');
 	if (!/\bx\[/.test(body)) throw new Error('fusedPostLayerNorm: a norm body no longer reads x as it expects.');
 	return out;
 }
@@ -352,11 +380,14 @@ function registerPost(): void {
 		kernelName: POST_KERNEL,
 		backendName: 'webgpu',
 		kernelFunc: ({ inputs, backend, attrs }) => {
-			const { eps } = attrs as unknown as NormAttrs;
+			const a = attrs as unknown as AddAttrs;
+			const drop = dropOf(a);
 			const infos = ['x', 'delta', 'gamma', 'beta'].map((k) => inputs[k] as tf.TensorInfo);
 			const [n, d] = infos[0].shape;
-			const body = postBody(forwardBody(false));
-			const y = runProgramInfo(backend, rowProgram('whetstoneLayerNormPost', ['x', 'delta', 'gamma', 'beta'], [n, d], n, d, body, 'eps : f32,'), infos, [{ type: 'float32', data: [eps] }]);
+			const body = postBody(forwardBody(false), !!drop);
+			const program = rowProgram(`whetstoneLayerNormPost${drop ? 'Drop' : ''}`, ['x', 'delta', 'gamma', 'beta'], [n, d], n, d, body, 'eps : f32,' + (drop ? DROP_UNIFORMS : ''));
+			const uniforms: ProgramUniform[] = [{ type: 'float32', data: [a.eps] }, ...(drop ? dropUniforms(drop) : [])];
+			const y = runProgramInfo(backend, drop ? withDroppedDelta(program) : program, infos, uniforms);
 			// The norm again as a second output: one more reference to its buffer, as tfjs's Identity makes.
 			(backend as unknown as { incRef(id: unknown): void }).incRef(y.dataId);
 			return [y, { dataId: y.dataId, shape: y.shape, dtype: y.dtype }];
@@ -368,20 +399,24 @@ function registerPost(): void {
 		gradFunc: (dyIn, saved, attrs) => {
 			const [x, delta, gamma] = saved;
 			const [dy, dy2] = dyIn as tf.Tensor[];
-			const g = normGrads(false, x, gamma, dy, null, (attrs as unknown as NormAttrs).eps, { delta, dy2 });
-			// x and δ take the same gradient: `g.dx` writes it once and gives each a clone.
-			return { x: g.dx, delta: g.dx, gamma: g.dGamma, beta: g.dBeta! };
+			const a = attrs as unknown as AddAttrs;
+			const drop = dropOf(a);
+			const g = normGrads(false, x, gamma, dy, null, a.eps, { delta, dy2, drop });
+			// x and δ take the same gradient (`g.dx` writes it once and gives each a clone), a
+			// dropped δ through its mask, as the add form's.
+			return { x: g.dx, delta: deltaGrad(g.dx, drop), gamma: g.dGamma, beta: g.dBeta! };
 		}
 	});
 }
 
 /**
  * [LN(x + δ), LN(x + δ)], one buffer given twice (see the file's comment); x, δ (N, D): the two
- * uses' gradients are added in the backward's kernels, and x and δ both take its dx.
+ * uses' gradients are added in the backward's kernels, and x and δ both take its dx. With `drop`,
+ * LN(x + dropout(δ)), δ read through its hashed mask in every kernel that reads it.
  */
-export function fusedPostLayerNorm(x: tf.Tensor2D, delta: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps: number): [tf.Tensor2D, tf.Tensor2D] {
+export function fusedPostLayerNorm(x: tf.Tensor2D, delta: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps: number, drop?: HashDropout): [tf.Tensor2D, tf.Tensor2D] {
 	registerPost();
-	return tf.engine().runKernel(POST_KERNEL, { x, delta, gamma, beta } as unknown as tf.NamedTensorMap, { eps, rms: false } as unknown as tf.NamedAttrMap) as unknown as [tf.Tensor2D, tf.Tensor2D];
+	return tf.engine().runKernel(POST_KERNEL, { x, delta, gamma, beta } as unknown as tf.NamedTensorMap, addAttrs(eps, false, drop) as unknown as tf.NamedAttrMap) as unknown as [tf.Tensor2D, tf.Tensor2D];
 }
 
 /**
@@ -391,8 +426,7 @@ export function fusedPostLayerNorm(x: tf.Tensor2D, delta: tf.Tensor2D, gamma: tf
 export function fusedNormAddResidual(rms: boolean, x: tf.Tensor2D, delta: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D | null, eps: number, drop?: HashDropout): [tf.Tensor2D, tf.Tensor2D] {
 	registerAdd();
 	const inputs = rms ? { x, delta, gamma } : { x, delta, gamma, beta: beta as tf.Tensor1D };
-	const attrs: AddAttrs = { eps, rms, dropThreshold: drop?.threshold ?? 0, dropInv: drop?.inv ?? 1, dropKey: drop?.key ?? 0 };
-	return tf.engine().runKernel(rms ? ADD_KERNELS.rms : ADD_KERNELS.layer, inputs as unknown as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap) as unknown as [tf.Tensor2D, tf.Tensor2D];
+	return tf.engine().runKernel(rms ? ADD_KERNELS.rms : ADD_KERNELS.layer, inputs as unknown as tf.NamedTensorMap, addAttrs(eps, rms, drop) as unknown as tf.NamedAttrMap) as unknown as [tf.Tensor2D, tf.Tensor2D];
 }
 
 function normOp(rms: boolean, x: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D | null, eps: number): tf.Tensor2D {
