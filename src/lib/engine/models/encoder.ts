@@ -8,14 +8,14 @@
  * (DistilBERT has no dropout after the attention's output projection: `attnOutDropout` 0.)
  *
  * On the WebGPU fast path (the ops choose the kernels; nothing here asks which path runs) each
- * `LN(x + δ)` is one norm kernel that adds as it reads, and gives its output twice (`Hidden`: the
- * next sublayer's input and the next residual), so the two uses' gradients are added in the norm's
- * backward kernels; q | k | v is one projection (`adaptedSideBySide`, LoRA adapters included) and
+ * `LN(x + drop(δ))` is one norm kernel that adds as it reads, reading δ through its dropout mask,
+ * and gives its output twice (`Hidden`: the next sublayer's input and the next residual), so the
+ * two uses' gradients are added in the norm's backward kernels; q | k | v is one projection (`adaptedSideBySide`, LoRA adapters included) and
  * the attention kernel reads it packed, with the padding mask on the keys.
  */
 import * as tf from '@tensorflow/tfjs';
 import { activation, attendPacked, embedding } from '../ops';
-import { layerNormAddResidual, postLayerNorm } from '../ops/norm';
+import { layerNormAddResidual, postLayerNorm, type ResidualDropout } from '../ops/norm';
 import { adaptedLinear, adaptedSideBySide, type Batch, type Dropout, type Params } from './spec';
 import { checkpointBlock } from './checkpoint';
 
@@ -99,14 +99,20 @@ export type Hidden = [tf.Tensor, tf.Tensor];
 
 const gammaBeta = (p: Params, name: string) => [p[name + '.weight'] as tf.Tensor1D, p[name + '.bias'] as tf.Tensor1D] as const;
 
-/** nn.LayerNorm `name` of x + δ, the post-LN residual sum (x and δ the same shape), for one use. */
-function addLn(p: Params, name: string, eps: number, x: tf.Tensor, delta: tf.Tensor): tf.Tensor {
-	return layerNormAddResidual(x, delta, ...gammaBeta(p, name), eps)[1]; // [x + δ, LN(x + δ)]: the sum is not needed
+/**
+ * nn.LayerNorm `name` of x + dropout(δ), the post-LN residual sum (x and δ the same shape), for one
+ * use; δ's dropout is the sublayer's own (`ResidualDropout`).
+ */
+function addLn(p: Params, name: string, eps: number, x: tf.Tensor, delta: tf.Tensor, deltaDrop: ResidualDropout): tf.Tensor {
+	return layerNormAddResidual(x, delta, ...gammaBeta(p, name), eps, deltaDrop)[1]; // [x + δ, LN(x + δ)]: the sum is not needed
 }
 
-/** nn.LayerNorm `name` of x + δ as a `Hidden` pair: on the fast path one kernel adds and normalises. */
-function postLn(p: Params, name: string, eps: number, x: tf.Tensor, delta: tf.Tensor): Hidden {
-	return postLayerNorm(x, delta, ...gammaBeta(p, name), eps);
+/**
+ * nn.LayerNorm `name` of x + dropout(δ) as a `Hidden` pair: on the fast path one kernel drops δ,
+ * adds and normalises.
+ */
+function postLn(p: Params, name: string, eps: number, x: tf.Tensor, delta: tf.Tensor, deltaDrop?: ResidualDropout): Hidden {
+	return postLayerNorm(x, delta, ...gammaBeta(p, name), eps, deltaDrop);
 }
 
 /**
@@ -124,14 +130,16 @@ function selfAttention(p: Params, pre: string, n: EncoderNames, c: EncoderShape,
 	// copies: one matmul each way and one dW; LoRA's adapters on q and v in one low-rank kernel pair).
 	const qkv = adaptedSideBySide(p, [n.query, n.key, n.value].map((m) => pre + m), x, drop); // (B, T, 3d): [q | k | v]
 	const y = attendPacked(qkv, c.nHead, c.nHead, { causal: false, keyMask: mask, dropout: drop.spec(c.attentionDropout) }); // (B, T, d)
-	const out = drop.apply(adaptedLinear(p, pre + n.output, y, drop), c.attnOutDropout); // (B, T, d)
-	return postLn(p, pre + n.attentionNorm, c.normEps, res, out); // post-LN: the norm comes after the residual sum
+	const out = adaptedLinear(p, pre + n.output, y, drop); // (B, T, d)
+	// post-LN: the norm comes after the residual sum, and drops `out` as it adds it
+	return postLn(p, pre + n.attentionNorm, c.normEps, res, out, drop.spec(c.attnOutDropout));
 }
 
-/** The feed-forward's output, before the residual sum: (B, T, d). */
-function feedForward(p: Params, pre: string, n: EncoderNames, c: EncoderShape, x: tf.Tensor, drop: Dropout): tf.Tensor {
+/** The feed-forward's output, before the residual sum, (B, T, d), and its dropout, which the norm applies. */
+function feedForward(p: Params, pre: string, n: EncoderNames, c: EncoderShape, x: tf.Tensor, drop: Dropout): [tf.Tensor, ResidualDropout] {
 	const h = activation(c.hiddenAct)(adaptedLinear(p, pre + n.up, x, drop)); // (B, T, f)
-	return drop.apply(adaptedLinear(p, pre + n.down, h, drop), c.ffnOutDropout); // (B, T, d)
+	const out = adaptedLinear(p, pre + n.down, h, drop); // (B, T, d)
+	return [out, drop.spec(c.ffnOutDropout)];
 }
 
 /** The embedded input (B, T, d) through every encoder layer. */
@@ -144,7 +152,7 @@ export function encoderLayers(p: Params, n: EncoderNames, c: EncoderShape, x: Hi
 			const pre = n.layer(i);
 			y = checkpointBlock(p, pre, y, [mask], drop, (q, xi, [m], d) => {
 				const [a, res] = selfAttention(q, pre, n, c, [xi, xi], m as tf.Tensor2D | undefined, d);
-				return addLn(q, pre + n.outputNorm, c.normEps, res, feedForward(q, pre, n, c, a, d));
+				return addLn(q, pre + n.outputNorm, c.normEps, res, ...feedForward(q, pre, n, c, a, d));
 			});
 		}
 		return y as tf.Tensor3D;
@@ -152,10 +160,10 @@ export function encoderLayers(p: Params, n: EncoderNames, c: EncoderShape, x: Hi
 	for (let i = 0; i < c.nLayer; i++) {
 		const pre = n.layer(i);
 		const [a, res] = selfAttention(p, pre, n, c, h, mask, drop);
-		const out = feedForward(p, pre, n, c, a, drop);
+		const [out, outDrop] = feedForward(p, pre, n, c, a, drop);
 		// The last layer's output has one use (the head, or the caller of `hidden`).
-		if (i === c.nLayer - 1) return addLn(p, pre + n.outputNorm, c.normEps, res, out) as tf.Tensor3D;
-		h = postLn(p, pre + n.outputNorm, c.normEps, res, out);
+		if (i === c.nLayer - 1) return addLn(p, pre + n.outputNorm, c.normEps, res, out, outDrop) as tf.Tensor3D;
+		h = postLn(p, pre + n.outputNorm, c.normEps, res, out, outDrop);
 	}
 	return h[0] as tf.Tensor3D;
 }
