@@ -169,7 +169,8 @@ export class Dropout {
 	 * A site whose mask a kernel applies itself, from its rate and seed (ops/dropout.ts): the
 	 * attention weights (ops.attention's `dropout`), LoRA's input to a projection group (each adapter
 	 * hashes its own mask from the one seed), or a residual branch the next norm adds
-	 * (`layerNormAddResidual`). Undefined when off; it takes the seed `apply` would take here.
+	 * (`layerNormAddResidual`, `postLayerNorm`). Undefined when off; it takes the seed `apply` would
+	 * take here.
 	 */
 	spec(rate: number): DropoutSpec | undefined {
 		return this.active(rate) ? { rate, seed: this.nextSeed() } : undefined;
