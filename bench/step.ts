@@ -56,11 +56,25 @@ try {
 		log('');
 		log(formatStepTable(r.engines));
 		log('');
-		for (const e of r.engines) log(`${e.label}: ${(e.params / 1e6).toFixed(2)} M parameters (${(e.trainableParams / 1e6).toFixed(3)} M trained), loss ${e.lossFirst.toFixed(3)} → ${e.lossLast.toFixed(3)}, ${e.writesPerStep} queue writes/step, ms per round: ${e.ms.map((m) => m.toFixed(0)).join(' ')}`);
+		for (const e of r.engines)
+			log(
+				`${e.label}: ${(e.params / 1e6).toFixed(2)} M parameters (${(e.trainableParams / 1e6).toFixed(3)} M trained), loss ${e.lossFirst.toFixed(3)} → ${e.lossLast.toFixed(3)}, ${e.writesPerStep} queue writes/step, ` +
+					`${e.encodeMs !== undefined ? `${e.encodeMs.toFixed(2)} ms to encode a step (median), ` : ''}ms per round: ${e.ms.map((m) => m.toFixed(0)).join(' ')}`
+			);
+		for (const e of r.engines) {
+			const c = e.compiled;
+			if (!c) continue;
+			const st = c.stats;
+			log(
+				`compiled step: ${c.compiled} of ${c.kinds} kind(s) compiled, ${c.replays} step(s) replayed` +
+					(st ? `; the plan: ${st.dispatches} dispatches, ${st.copies} copies, ${st.writes} data writes (${st.dynamicWrites} change per step), ${st.fixedGroups} bind groups made once, ${st.buffers} buffers of its own (${(st.bytes / 2 ** 20).toFixed(2)} MiB)` : '') +
+					(c.refused.length ? `; refused: ${c.refused.join('; ')}` : '')
+			);
+		}
 		log(`tensors leaked by the bench: ${r.tensorsLeaked}`);
 		if (json)
 			for (const e of r.engines)
-				console.log(JSON.stringify({ engine: e.engine, label: e.label, backend: r.backend, adapter: r.adapter, ...shape, dispatchesPerStep: e.dispatchesPerStep, split: e.split, submitsPerStep: e.submitsPerStep, copiesPerStep: e.copiesPerStep, writesPerStep: e.writesPerStep, msPerStep: e.msPerStep, ms: e.ms, tokensPerSec: e.tokensPerSec, ratioToStock: e.ratioToStock, params: e.params, trainableParams: e.trainableParams, lossFirst: e.lossFirst, lossLast: e.lossLast }));
+				console.log(JSON.stringify({ engine: e.engine, label: e.label, backend: r.backend, adapter: r.adapter, ...shape, dispatchesPerStep: e.dispatchesPerStep, split: e.split, submitsPerStep: e.submitsPerStep, copiesPerStep: e.copiesPerStep, writesPerStep: e.writesPerStep, msPerStep: e.msPerStep, ms: e.ms, tokensPerSec: e.tokensPerSec, ratioToStock: e.ratioToStock, params: e.params, trainableParams: e.trainableParams, lossFirst: e.lossFirst, lossLast: e.lossLast, encodeMs: e.encodeMs, compiled: e.compiled }));
 		done.push({ shape, engines: r.engines });
 		log('');
 	}

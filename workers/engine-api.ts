@@ -25,6 +25,7 @@ import { memoryInfo } from '../src/lib/engine/tensors';
 import { fusedOptimizerCheck } from '../src/lib/engine/train/fused-check';
 import { loraTrainingCheck } from '../src/lib/engine/train/lora-check';
 import { curveCheck, type CurveModel } from '../src/lib/engine/train/curve-check';
+import { compiledCheck } from '../src/lib/engine/compiled/check';
 import { checkpointTrainingCheck, type CheckpointCheckOptions } from '../src/lib/engine/train/checkpoint-check';
 import { splitTrainingCheck } from '../src/lib/engine/train/split-check';
 import { fusedKernelCheck } from '../src/lib/engine/ops/fused/check';
@@ -712,6 +713,16 @@ export const api = {
 		if (training) throw new Error('A run is training; check the curves when it has finished.');
 		await initBackend();
 		return curveCheck(steps, models);
+	},
+
+	/**
+	 * Each kind of model trained step by step and compiled (traced, then replayed), which must agree
+	 * bit for bit (src/lib/engine/compiled/check.ts).
+	 */
+	async compiledCheck(steps?: number, models?: CurveModel[]) {
+		if (training) throw new Error('A run is training; check compiled steps when it has finished.');
+		await initBackend();
+		return compiledCheck(steps, models);
 	},
 
 	/** Time the training step of a model shape on this device (for the bench scripts and curious users). */

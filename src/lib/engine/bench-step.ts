@@ -15,6 +15,7 @@
  * Each step ends with the loss read back (as a logging step does), so the time is the GPU's too.
  * The pure parts (arguments, statistics, the table) are exported for bench/step.ts and the tests.
  */
+import type { CompiledSummary } from './compiled/compiled-steps';
 import * as tf from '@tensorflow/tfjs';
 import { defaultRunConfig, type RunConfig } from '../shared/config';
 import { defaultLora } from '../shared/method';
@@ -174,7 +175,7 @@ export function minimum(xs: readonly number[]): number {
 	return xs.length ? Math.min(...xs) : NaN;
 }
 
-export type EngineName = 'fast' | 'reference' | 'stock';
+export type EngineName = 'fast' | 'compiled' | 'reference' | 'stock';
 
 export interface EngineResult {
 	engine: EngineName;
@@ -195,13 +196,20 @@ export interface EngineResult {
 	/** Loss after the warm-up's first step and at the last measured step (it should fall). */
 	lossFirst: number;
 	lossLast: number;
+	/**
+	 * Median milliseconds the step's call took to return, over the measured rounds: the JavaScript
+	 * that encodes a step (autodiff, tensors, uniforms, bind groups), before the GPU finishes it.
+	 */
+	encodeMs?: number;
+	/** The compiled engine: what compiling did (plans, replays, refusals, the plan's figures). */
+	compiled?: CompiledSummary | null;
 	/** This engine over the stock GPT: dispatches, median ms, and the median of the per-round ms ratios. */
 	ratioToStock?: { dispatches: number; medianMs: number; pairedMs: number };
 }
 
 /** Per-step figures of one engine from its measured steps' counts and times. */
 export function summarizeEngine(
-	base: Pick<EngineResult, 'engine' | 'label' | 'params' | 'trainableParams' | 'lossFirst' | 'lossLast'>,
+	base: Pick<EngineResult, 'engine' | 'label' | 'params' | 'trainableParams' | 'lossFirst' | 'lossLast' | 'compiled' | 'encodeMs'>,
 	counts: readonly GpuCounts[],
 	ms: readonly number[],
 	tokensPerStep: number
@@ -258,7 +266,7 @@ export function formatStepTable(results: readonly EngineResult[]): string {
 export function formatSummaryTable(runs: readonly { shape: StepShape; engines: readonly EngineResult[] }[]): string {
 	const head = '| model | layers | engine | dispatches / step | fwd / bwd / clip / opt | submits | ms / step (median) | × stock dispatches | × stock ms (paired) |';
 	const rule = '|---|---|---|---|---|---|---|---|---|';
-	const name: Record<EngineName, string> = { fast: 'Whetstone fast path', reference: 'Whetstone reference path', stock: 'stock tfjs GPT + Adam' };
+	const name: Record<EngineName, string> = { fast: 'Whetstone fast path', compiled: 'Whetstone fast path, compiled step', reference: 'Whetstone reference path', stock: 'stock tfjs GPT + Adam' };
 	const rows = runs.flatMap(({ shape, engines }) =>
 		engines.map((r) => {
 			const s = r.split;
@@ -322,6 +330,9 @@ const LR = 1e-3;
 
 interface Trainer {
 	engine: EngineName;
+	/** Milliseconds each step's call took to return (encoding it; the GPU runs on), when measured. */
+	encode?: number[];
+	compiled?: () => CompiledSummary | null;
 	label: string;
 	params: number;
 	trainableParams: number;
@@ -371,12 +382,13 @@ function lmRows(rows: number, len: number, vocab: number, seed: number): LmToken
 	};
 }
 
-async function sessionTrainer(engine: 'fast' | 'reference', s: StepShape): Promise<Trainer> {
-	const fast = engine === 'fast';
+async function sessionTrainer(engine: 'fast' | 'compiled' | 'reference', s: StepShape): Promise<Trainer> {
+	const fast = engine !== 'reference';
+	const encode: number[] = [];
 	const rows = [...Array(s.batch).keys()];
 	const what =
 		s.model === 'scratch' ? 'from-scratch classifier' : s.model === 'bert' ? `BERT classifier${s.lora ? ', LoRA' : ''}` : `${s.model === 'gpt2' ? 'GPT-2' : 'Llama'} causal LM${s.lora ? ', LoRA' : ''}`;
-	const label = `Whetstone ${fast ? 'fast' : 'reference'} path (${what}${s.dropout ? `, dropout ${s.dropout}` : ''})`;
+	const label = `Whetstone ${engine === 'compiled' ? 'fast path, compiled step' : fast ? 'fast path' : 'reference path'} (${what}${s.dropout ? `, dropout ${s.dropout}` : ''})`;
 	if (s.model === 'scratch') {
 		const session = ClassifierSession.create(scratchConfig(s), { padId: 0 });
 		const data = lmRows(s.batch, s.seq, s.vocab, 7);
@@ -384,14 +396,19 @@ async function sessionTrainer(engine: 'fast' | 'reference', s: StepShape): Promi
 		const hb = session.batch(data, rows);
 		let params = 0;
 		for (const v of session.params.values()) params += v.size;
+		session.setCompiledSteps(engine === 'compiled');
 		return {
 			engine,
+			compiled: () => session.compiledSummary(),
+			encode,
 			label,
 			params,
 			trainableParams: params,
 			step: async (i) => {
 				setFastPath(fast);
+				const t0 = performance.now();
 				session.trainStep(hb, LR, i);
+				encode.push(performance.now() - t0);
 				return (await session.takeStats())?.loss ?? NaN;
 			},
 			dispose: () => session.dispose()
@@ -406,14 +423,19 @@ async function sessionTrainer(engine: 'fast' | 'reference', s: StepShape): Promi
 	const data = lmRows(s.batch, s.seq, s.vocab, 7);
 	data.labels = Int32Array.from(rows, (i) => i % 2);
 	const hb = session.batch(data, rows);
+	session.setCompiledSteps(engine === 'compiled');
 	return {
 		engine,
+		compiled: () => session.compiledSummary(),
+		encode,
 		label,
 		params: session.totalParams,
 		trainableParams: session.trainableParams,
 		step: async (i) => {
 			setFastPath(fast);
+			const t0 = performance.now();
 			session.trainStep(hb, LR, i);
+			encode.push(performance.now() - t0);
 			return (await session.takeStats())?.loss ?? NaN;
 		},
 		dispose: () => session.dispose()
@@ -478,7 +500,7 @@ export async function benchmarkSteps(shape: StepShape, steps: number, warmup: nu
 	const trainers: Trainer[] = [];
 	const counter = new GpuCounter();
 	try {
-		trainers.push(await sessionTrainer('fast', shape), await sessionTrainer('reference', shape), await stockTrainer(shape));
+		trainers.push(await sessionTrainer('fast', shape), await sessionTrainer('compiled', shape), await sessionTrainer('reference', shape), await stockTrainer(shape));
 		const first = new Map<Trainer, number>();
 		for (const t of trainers) for (let i = 0; i < warmup; i++) {
 			const loss = await t.step(i);
@@ -501,7 +523,7 @@ export async function benchmarkSteps(shape: StepShape, steps: number, warmup: nu
 		const engines = withRatios(
 			trainers.map((t) =>
 				summarizeEngine(
-					{ engine: t.engine, label: t.label, params: t.params, trainableParams: t.trainableParams, lossFirst: first.get(t) ?? NaN, lossLast: last.get(t) ?? NaN },
+					{ engine: t.engine, label: t.label, params: t.params, trainableParams: t.trainableParams, lossFirst: first.get(t) ?? NaN, lossLast: last.get(t) ?? NaN, compiled: t.compiled?.(), encodeMs: t.encode?.length ? median(t.encode.slice(-steps)) : undefined },
 					counts.get(t)!,
 					ms.get(t)!,
 					tokensPerStep

@@ -9,6 +9,7 @@ import { UserError } from '../shared/errors';
 import { forward, initParams, type Params } from './models/transformer';
 import { createOptimizer, hasOptimizerState, type Optimizer } from './train/optimizer';
 import { StepAccumulator, WHOLE_STEP, type MicroStep, type WindowStats } from './train/step';
+import type { CompiledSummary } from './compiled/compiled-steps';
 import { crossEntropy, sigmoidCrossEntropy } from './ops';
 import { makeBatch, type HostBatch, type LabelSets, type TokenDropout, type TokenRows } from './batching';
 import { isMultiLabelRun } from '../shared/config';
@@ -162,8 +163,18 @@ export class ClassifierSession {
 			},
 			hb.real,
 			lr,
-			micro
+			micro,
+			{ kind: `${hb.multiHot ? 'multi' : 'cls'}:${hb.rows}x${hb.length}`, arrays: { ids: hb.ids, mask: hb.mask, labels: hb.labels, ...(hb.multiHot ? { multiHot: hb.multiHot } : {}) }, seed }
 		);
+	}
+
+	/** Compile whole training steps (issue 10; WebGPU's fast path only): see StepAccumulator.setCompiled. */
+	setCompiledSteps(on: boolean): void {
+		this.steps.setCompiled(on);
+	}
+
+	compiledSummary(): CompiledSummary | null {
+		return this.steps.compiledSummary();
 	}
 
 	/** Mean loss, accuracy and grad norm since the last call (reads three scalars back). */

@@ -32,7 +32,8 @@ import { FULL, planMethod, type FineTuneMethod } from '../shared/method';
 import { adapterNames, initAdapters, loraSetup, mergeAdapters, withLora, type LoraSetup } from './train/lora';
 import { sigmoidCrossEntropy } from './ops';
 import { createOptimizer, type Optimizer } from './train/optimizer';
-import { StepAccumulator, WHOLE_STEP, type MicroStep } from './train/step';
+import { StepAccumulator, WHOLE_STEP, type MicroStep, type StepInputs } from './train/step';
+import type { CompiledSummary } from './compiled/compiled-steps';
 import { gatherSets, MULTILABEL_THRESHOLD, setsExactlyRight, summarizeProbs, summarizeSigmoid, type EvalOutput, type WindowStats } from './classifier';
 
 /** Rows of a tokenized cache, plus where each row's loss starts (instruction tuning). */
@@ -313,8 +314,27 @@ export class PretrainedSession {
 			() => this.lossAndCorrect(this.spec.forward(this.p, this.hf, this.inputs(hb), { training: true, dropoutSeed: seed, checkpoint: !!this.config.train.activationCheckpointing }), hb, labelSmoothing),
 			this.weight(hb),
 			lr,
-			micro
+			micro,
+			this.stepInputs(hb, seed)
 		);
+	}
+
+	/** A training batch's kind and host arrays, for a compiled step (train/step.ts `StepInputs`). */
+	private stepInputs(hb: HostBatch, seed: number): StepInputs {
+		const lm = hb as Partial<LmHostBatch>;
+		const arrays: Record<string, ArrayBufferView> = { ids: hb.ids, mask: hb.mask, labels: hb.labels };
+		if (hb.multiHot) arrays.multiHot = hb.multiHot;
+		if (lm.tokenLabels) arrays.tokenLabels = lm.tokenLabels;
+		return { kind: `${this.classifies ? (hb.multiHot ? 'multi' : 'cls') : 'lm'}:${hb.rows}x${hb.length}`, arrays, seed };
+	}
+
+	/** Compile whole training steps (issue 10; WebGPU's fast path only): see StepAccumulator.setCompiled. */
+	setCompiledSteps(on: boolean): void {
+		this.steps.setCompiled(on);
+	}
+
+	compiledSummary(): CompiledSummary | null {
+		return this.steps.compiledSummary();
 	}
 
 	takeStats(): Promise<WindowStats | null> {

@@ -192,10 +192,12 @@ describe('the stock GPT yardstick (CPU)', () => {
 });
 
 describe('benchmarkSteps (CPU)', () => {
-	it('runs the three engines interleaved and reports each', async () => {
+	it('runs the four engines interleaved and reports each', async () => {
 		await tf.setBackend('cpu');
 		const r = await benchmarkSteps({ model: 'gpt2', layers: 1, width: 16, heads: 2, vocab: 64, seq: 8, batch: 2, lora: false }, 2, 1);
-		expect(r.engines.map((e) => e.engine)).toEqual(['fast', 'reference', 'stock']);
+		expect(r.engines.map((e) => e.engine)).toEqual(['fast', 'compiled', 'reference', 'stock']);
+		// Off WebGPU nothing is compiled: the compiled engine's steps run as the fast path's.
+		expect(r.engines[1].compiled).toMatchObject({ kinds: 0, compiled: 0, replays: 0 });
 		for (const e of r.engines) {
 			expect(e.ms).toHaveLength(2);
 			expect(e.msPerStep.min).toBeGreaterThan(0);

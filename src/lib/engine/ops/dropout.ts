@@ -11,6 +11,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { useFastPath } from '../fast-path';
 import { fusedDropout, type HashDropout } from './fused/dropout';
+import { noteDropKey } from '../compiled/notes';
 
 /** The 32-bit mixer of the masks (lowbias32; the WGSL `mix32` in fused/dropout.ts, bit for bit). */
 export function mix32(v: number): number {
@@ -34,7 +35,9 @@ export function dropKey(seed: number, stream = 0): number {
 
 /** The kernel's parameters for a call with `seed` at `rate`. */
 export function hashDropout(rate: number, seed: number, stream = 0): HashDropout {
-	return { threshold: dropThreshold(rate), inv: Math.fround(1 / (1 - rate)), key: dropKey(seed >>> 0, stream) };
+	const key = dropKey(seed >>> 0, stream);
+	noteDropKey(key, seed >>> 0, stream); // a compiled step's trace (compiled/step-plan.ts) re-derives it each replay
+	return { threshold: dropThreshold(rate), inv: Math.fround(1 / (1 - rate)), key };
 }
 
 /** A dropout site's rate and seed, as the models hand them to the ops. */

@@ -48,6 +48,15 @@ export class Adam implements Optimizer {
 		this.fused = new FusedUpdate(params, (name, shape) => this.decay(name, shape), [this.m, this.v]);
 	}
 
+	replayable(): boolean {
+		return this.fused.replayable();
+	}
+
+	replayed(): void {
+		this.step++;
+		this.fused.replayed();
+	}
+
 	fusedApply(grads: Record<string, tf.Tensor>, lr: number, maxNorm: number): tf.Scalar | null {
 		const { beta1, beta2, eps, weightDecay } = this.cfg;
 		const norm = this.fused.run(grads, { kind: 'adam', decoupled: this.decoupled, beta1, beta2, eps, weightDecay }, lr, maxNorm, this.step + 1);

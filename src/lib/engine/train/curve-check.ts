@@ -45,19 +45,20 @@ export interface CurveCase {
 	tensorsLeaked: number;
 }
 
-const SEQ = 16;
-const ROWS = 24;
-const BATCH = 4;
+export const SEQ = 16;
+export const ROWS = 24;
+export const BATCH = 4;
 const VOCAB = 61;
 const LR = 3e-3;
 
-interface Session {
+export interface Session {
 	trainStep(hb: unknown, lr: number, seed: number): void;
 	takeStats(): Promise<{ loss: number } | null>;
 	dispose(): void;
 }
 
-function data(seed: number): LmTokenRows {
+/** The check's rows: ROWS of SEQ random tokens, labels alternating in a fixed pattern. */
+export function data(seed: number): LmTokenRows {
 	const rng = new Prng(seed);
 	return {
 		ids: Int32Array.from({ length: ROWS * SEQ }, () => 3 + rng.int(VOCAB - 3)),
@@ -73,7 +74,8 @@ function hfConfig(model: Exclude<CurveModel, 'scratch'>): Record<string, unknown
 	return { ...hfConfigFor({ ...shape, model: 'llama' }), num_key_value_heads: 2, intermediate_size: 72, max_position_embeddings: 32 };
 }
 
-async function session(model: CurveModel): Promise<{ s: Session; label: string }> {
+/** A fresh session of `model` as the check trains it (the compiled-step check trains the same ones). */
+export async function session(model: CurveModel): Promise<{ s: Session; label: string }> {
 	if (model === 'scratch') {
 		const cfg = defaultRunConfig(2);
 		Object.assign(cfg.model, { vocabSize: VOCAB, nLayer: 2, nHead: 4, dModel: 32, contextLength: SEQ });

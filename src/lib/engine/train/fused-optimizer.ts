@@ -38,6 +38,7 @@ import { setStepPhase } from '../phase';
 import { arenaChunks, arenaLayout, chunkElements, NORM_WORKGROUPS, segmentPieces, THREAD_PARTIALS, WORKGROUP_SIZE, workgroupCounts, type ArenaChunk, type ArenaLayout, type ArenaPiece } from './arena';
 import { bindingLimit } from '../ops/split';
 import { reductions, type Reductions } from '../ops/fused/reductions';
+import { noteUniforms, tracing } from '../compiled/notes';
 
 type DataId = object;
 
@@ -305,6 +306,9 @@ export class FusedUpdate {
 		let base = 0;
 		const uniforms = a.chunks.map((c, k) => {
 			const u = backend.makeUniforms(uniformValues(rule, c, lr, maxNorm, step, partials, base));
+			// A compiled step (compiled/step-plan.ts) rebuilds these from each step's rate and count.
+			const at = base;
+			if (tracing()) noteUniforms(u.buffer, (ctx) => uniformValues(rule, c, ctx.lr, maxNorm, ctx.optimizerStep, partials, at));
 			base += perChunkPartials[k];
 			return u;
 		});
@@ -338,6 +342,25 @@ export class FusedUpdate {
 			a.written.set(seg.name, v.dataId);
 		}
 		return tf.engine().makeTensorFromTensorInfo(norm, backend as unknown as tf.KernelBackend) as tf.Scalar;
+	}
+
+	/**
+	 * Whether a compiled step may replay the update: the arenas hold the moments and every
+	 * variable still holds the data the arena last wrote, so the traced step's transfers (no
+	 * parameter copied in) are this step's too.
+	 */
+	replayable(): boolean {
+		const a = this.arenas;
+		if (!a || a.backend !== (tf.backend() as unknown as WebGPUBackendLike) || a.perChunk !== this.perChunk(a.backend)) return false;
+		for (const [name, v] of this.params) if (a.written.get(name) !== v.dataId) return false;
+		return true;
+	}
+
+	/** A replayed step assigned the variables the tensors it wrote from the arena. */
+	replayed(): void {
+		const a = this.arenas;
+		if (!a) return;
+		for (const [name, v] of this.params) a.written.set(name, v.dataId);
 	}
 
 	/** Put the moments back into the optimizer's variables and let the arenas go. */

@@ -27,6 +27,10 @@ export interface Optimizer {
 	 * does not apply, and the caller runs `clipByGlobalNorm` and `apply`. Inside the step's tf.tidy.
 	 */
 	fusedApply?(grads: Record<string, tf.Tensor>, lr: number, maxNorm: number): tf.Scalar | null;
+	/** Whether a compiled step (compiled/) may replay the fused update now (fused-optimizer.ts `replayable`). */
+	replayable?(): boolean;
+	/** A compiled step replayed one fused update: count it, and note the weights the arenas wrote. */
+	replayed?(): void;
 	/** State as named tensors for a checkpoint (empty for plain SGD). */
 	stateTensors(): [string, tf.Tensor][];
 	/** Restore what `stateTensors` saved; throws when a slot is missing. */

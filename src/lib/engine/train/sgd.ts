@@ -32,6 +32,15 @@ export class Sgd implements Optimizer {
 		this.fused = new FusedUpdate(params, decay, cfg.momentum > 0 ? [this.buf] : []);
 	}
 
+	replayable(): boolean {
+		return this.fused.replayable();
+	}
+
+	replayed(): void {
+		this.step++;
+		this.fused.replayed();
+	}
+
 	fusedApply(grads: Record<string, tf.Tensor>, lr: number, maxNorm: number): tf.Scalar | null {
 		const { momentum, nesterov, weightDecay } = this.cfg;
 		const norm = this.fused.run(grads, { kind: 'sgd', momentum, nesterov, weightDecay }, lr, maxNorm, this.step + 1);

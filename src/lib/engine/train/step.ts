@@ -18,6 +18,8 @@ import { addInParts, sumOfSquares } from '../ops/split';
 import { setStepPhase } from '../phase';
 import { sampleMemory } from '../memory-probe';
 import type { Optimizer } from './optimizer';
+import { CompiledSteps, type CompiledSummary } from '../compiled/compiled-steps';
+import { useFastPath } from '../fast-path';
 
 export interface WindowStats {
 	/** Mean loss per example (classification) or target token (language modelling). */
@@ -44,6 +46,18 @@ export interface MicroStep {
 
 export const WHOLE_STEP: MicroStep = { scale: 1, apply: true };
 
+/**
+ * What a compiled step (compiled/) needs of a micro-batch beyond its loss function: `kind` names
+ * its dispatch list (the batch's shape and sequence-length bucket, the objective), `arrays` the
+ * host arrays its tensors are made from (recognised in the upload by identity, so pass the very
+ * arrays the tensors are made of), `seed` its dropout seed.
+ */
+export interface StepInputs {
+	kind: string;
+	arrays: Record<string, ArrayBufferView>;
+	seed: number;
+}
+
 interface Sums {
 	loss: tf.Tensor;
 	correct: tf.Tensor;
@@ -61,6 +75,8 @@ export class StepAccumulator {
 	/** Layer groups in forward order, and each trained parameter's group. */
 	private readonly groups: string[];
 	private readonly groupOf = new Map<string, number>();
+	/** Compiled steps (issue 10), when switched on: whole steps replayed from a traced dispatch list. */
+	private compiled: CompiledSteps | null = null;
 
 	constructor(
 		private readonly optimizer: Optimizer,
@@ -79,10 +95,63 @@ export class StepAccumulator {
 	}
 
 	/**
-	 * Run one micro-batch. `lossFn` returns the batch's mean loss and its number of correct
-	 * predictions; `weight` is how many examples or tokens that mean is over.
+	 * Compile whole steps on WebGPU's fast path: each kind of step (`StepInputs.kind`) is traced
+	 * twice, then replayed in one submit (compiled/step-plan.ts). Steps that accumulate, record the
+	 * layers' internals or run the composite optimizer are never compiled.
 	 */
-	run(lossFn: () => { loss: tf.Scalar; correct: tf.Tensor }, weight: number, lr: number, micro: MicroStep = WHOLE_STEP): void {
+	setCompiled(on: boolean): void {
+		if (on && !this.compiled) this.compiled = new CompiledSteps();
+		if (!on && this.compiled) {
+			this.compiled.dispose();
+			this.compiled = null;
+		}
+	}
+
+	/** What compiling has done so far (null when it is off). */
+	compiledSummary(): CompiledSummary | null {
+		return this.compiled?.summary() ?? null;
+	}
+
+	/**
+	 * Run one micro-batch. `lossFn` returns the batch's mean loss and its number of correct
+	 * predictions; `weight` is how many examples or tokens that mean is over. With `inputs`, a
+	 * whole step may be replayed from a compiled plan instead (`setCompiled`).
+	 */
+	run(lossFn: () => { loss: tf.Scalar; correct: tf.Tensor }, weight: number, lr: number, micro: MicroStep = WHOLE_STEP, inputs?: StepInputs): void {
+		// The weight is uploaded from this array, which a compiled step recognises and rewrites.
+		const w = new Float32Array([weight]);
+		const cs = this.compiled;
+		const whole = micro.apply && !micro.record && micro.scale === 1 && !this.grads;
+		if (cs && inputs && whole && useFastPath() && CompiledSteps.supported() && this.optimizer.replayable?.()) {
+			const prev = this.sums;
+			const sums = (s: Sums | null) => (s ? [s.loss, s.correct, ...(s.gradNorm ? [s.gradNorm] : [])] : []);
+			const params = [...this.optimizer.params.values()];
+			const kind = `${inputs.kind}|${prev ? (prev.gradNorm ? 'sums+norm' : 'sums') : 'first'}`;
+			const ctx = { arrays: { ...inputs.arrays, weight: w }, seed: inputs.seed, lr, optimizerStep: this.optimizer.step + 1 };
+			cs.run(
+				kind,
+				ctx,
+				[...params, ...sums(prev)],
+				() => this.runNow(lossFn, w, lr, micro),
+				() => [...params, ...sums(this.sums)],
+				(outs) => {
+					params.forEach((v, i) => {
+						v.assign(outs[i]);
+						outs[i].dispose();
+					});
+					this.optimizer.replayed!();
+					const [loss, correct, gradNorm] = outs.slice(params.length);
+					if (prev) tf.dispose(sums(prev));
+					this.sums = { loss, correct, gradNorm: gradNorm ?? null, updates: (prev?.updates ?? 0) + 1, weight: (prev?.weight ?? 0) + weight, layers: prev?.layers ?? null };
+				}
+			);
+			return;
+		}
+		this.runNow(lossFn, w, lr, micro);
+	}
+
+	private runNow(lossFn: () => { loss: tf.Scalar; correct: tf.Tensor }, w: Float32Array, lr: number, micro: MicroStep): void {
+		const weight = w[0];
 		const prevGrads = this.grads;
 		const prev = this.sums;
 		const next = tf.tidy(() => {
@@ -129,7 +198,7 @@ export class StepAccumulator {
 			setStepPhase('other');
 			const c = correct as unknown as tf.Tensor;
 			const r = raw as unknown as tf.Scalar;
-			const weighted = r.mul(weight);
+			const weighted = r.mul(tf.tensor(w, [], 'float32'));
 			const gradNorm = norm && prev?.gradNorm ? prev.gradNorm.add(norm) : (norm ?? prev?.gradNorm?.clone());
 			const loss = prev ? prev.loss.add(weighted) : weighted;
 			const corr = prev ? prev.correct.add(c) : c.clone();
@@ -170,6 +239,8 @@ export class StepAccumulator {
 	}
 
 	dispose(): void {
+		this.compiled?.dispose();
+		this.compiled = null;
 		if (this.grads) tf.dispose(Object.values(this.grads));
 		if (this.sums) tf.dispose([this.sums.loss, this.sums.correct, ...(this.sums.gradNorm ? [this.sums.gradNorm] : []), ...(this.sums.layers ? [this.sums.layers] : [])]);
 		this.grads = null;

@@ -21,6 +21,7 @@
  * The kernels are one thread per output with a loop over the short side (r, or the rows for the
  * weight gradients): the low-rank products are small next to the base's.
  */
+import { noteDropSeed } from '../../compiled/notes';
 import * as tf from '@tensorflow/tfjs';
 import { elementwiseProgram, runProgram, runProgramInfo } from './program';
 import { HASH_WGSL } from './dropout';
@@ -69,6 +70,7 @@ const hash = `${HASH_WGSL}
 const dropoutUniforms = 'threshold : i32, inv : f32, seed : i32, rank : i32,';
 
 function dropoutData(a: LoraDropoutAttrs) {
+	if (a.threshold > 0) noteDropSeed(a.seed >>> 0); // a compiled step (compiled/step-plan.ts) rewrites it each replay
 	return [
 		{ type: 'int32' as const, data: [a.threshold] },
 		{ type: 'float32' as const, data: [a.inv] },
