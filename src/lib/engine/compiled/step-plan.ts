@@ -19,8 +19,10 @@
  *     the same bytes each step, except the batch (recognised by its arrays), the dropout keys
  *     (re-derived from the step's seed, notes.ts) and the optimizer's uniforms (rebuilt from the
  *     learning rate and the step count);
- *   - `temp`: everything else the step makes and frees, in buffers of the plan's, shared as tfjs's
- *     pool shared them.
+ *   - `temp`: everything else the step makes and frees, in buffers of the plan's given out by
+ *     liveness (`planTemporaries`): a buffer passes to a later temporary of its size once the last
+ *     command that uses it has run, so activations and gradients of different layers share memory.
+ *     (tfjs's pool takes a buffer back only at a submit, which a step of one submit never reaches.)
  *
  * A plan is compiled from one traced step and accepted only when a second traced step matches it
  * exactly: the same dispatches, copies and bindings, and every byte written or uploaded predicted
@@ -487,7 +489,9 @@ export class StepPlan {
 			if (why) return why;
 		}
 
-		// The plan's buffers: data lifetimes one each; temporaries one per buffer tfjs used for them.
+		// The plan's buffers: data lifetimes one each (written before the submit, so shared with
+		// nothing); temporaries by liveness, a buffer going to the next temporary of its size and usage
+		// that starts after the last command that uses it (the commands run in order).
 		const ordinals = new Map<string, number>();
 		const next = (b: GPUBuffer) => {
 			const key = `${b.size}:${b.usage}`;
@@ -495,7 +499,7 @@ export class StepPlan {
 			ordinals.set(key, n + 1);
 			return buffers.take(b.size, b.usage, n);
 		};
-		const tempOf = new Map<GPUBuffer, GPUBuffer>();
+		const tempOf = planTemporaries(a, outsA, next);
 		const dataOf = new Map<Life, GPUBuffer>();
 		const data: { buffer: GPUBuffer; write: DataWrite }[] = [];
 		const stable = new Set<GPUBuffer>();
@@ -515,9 +519,7 @@ export class StepPlan {
 				}
 				return { kind: 'buffer', buffer: buf };
 			}
-			let buf = tempOf.get(l.buffer);
-			if (!buf) tempOf.set(l.buffer, (buf = next(l.buffer)));
-			return { kind: 'buffer', buffer: buf };
+			return { kind: 'buffer', buffer: tempOf.get(l)! };
 		};
 		const commands: PlanCommand[] = a.events.map((e) => {
 			if (e.kind === 'copy') return { kind: 'copy', phase: e.phase, src: ref(e.src), srcOffset: e.srcOffset, dst: ref(e.dst), dstOffset: e.dstOffset, size: e.size };
@@ -610,6 +612,44 @@ export class StepPlan {
 		device.queue.submit([encoder.finish()]);
 		return outs;
 	}
+}
+
+/** The lifetimes each command of a trace uses. */
+function livesOf(e: TraceEvent): Life[] {
+	return e.kind === 'dispatch' ? e.bindings.map((b) => b.life) : e.kind === 'copy' ? [e.src, e.dst] : [e.buf];
+}
+
+/**
+ * A buffer for every temporary of trace `t`: each from the first to the last command that uses
+ * it, handed on to a later temporary of the same size and usage once that command has run.
+ */
+function planTemporaries(t: Trace, outs: Map<Life, number>, fresh: (like: GPUBuffer) => GPUBuffer): Map<Life, GPUBuffer> {
+	const span = new Map<Life, [number, number]>();
+	t.events.forEach((e, i) => {
+		for (const l of livesOf(e)) {
+			if (roleOf(t, l, outs).kind !== 'temp') continue;
+			const s = span.get(l);
+			if (s) s[1] = i;
+			else span.set(l, [i, i]);
+		}
+	});
+	const order = [...span.entries()].sort((x, y) => x[1][0] - y[1][0]);
+	const out = new Map<Life, GPUBuffer>();
+	const free = new Map<string, GPUBuffer[]>();
+	let busy: { last: number; key: string; buffer: GPUBuffer }[] = [];
+	for (const [l, [first, last]] of order) {
+		for (const b of busy.filter((x) => x.last < first)) {
+			const list = free.get(b.key) ?? [];
+			list.push(b.buffer);
+			free.set(b.key, list);
+		}
+		busy = busy.filter((x) => x.last >= first);
+		const key = `${l.buffer.size}:${l.buffer.usage}`;
+		const buffer = free.get(key)?.pop() ?? fresh(l.buffer);
+		out.set(l, buffer);
+		busy.push({ last, key, buffer });
+	}
+	return out;
 }
 
 /** Submit what tfjs has encoded so far (its open compute pass ended first, as tfjs does). */
