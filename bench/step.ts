@@ -8,7 +8,7 @@
  *
  *   npm run bench:step -- --model scratch|gpt2|llama|bert --layers 2 --width 128 --heads 4 --vocab 512
  *     --seq 64 --batch 4 [--lora] [--json] [--steps 5] [--warmup 2] [--large lora|full|off] [--gen 24]
- *     [--parts steps,large,generate,profile] [--matrix] [--bind-limit-mib 128]
+ *     [--parts steps,large,generate,profile] [--matrix] [--bind-limit-mib 128] [--compiled]
  *
  * --parts profile (not run unless asked) times one step of the fast path and of the stock GPT
  * dispatch by dispatch with GPU timestamps and prints where the time goes, by kernel.
@@ -31,7 +31,7 @@ const args = (() => {
 		process.exit(2);
 	}
 })();
-const { json, steps, warmup, large, gen, parts, bindLimitMib } = args;
+const { json, steps, warmup, large, gen, parts, bindLimitMib, compiled } = args;
 const shapes = shapesFor(args);
 /** Generation runs at the shape asked for (--matrix or not). */
 const genShape = shapesFor({ ...args, matrix: false })[0];
@@ -87,7 +87,7 @@ try {
 		log('');
 		log(`GPT-2 small (124M, vocabulary 50257, 12 layers, width 768), ${large === 'lora' ? 'LoRA' : 'full fine-tuning'}, batch 1 × 64 tokens, fast path:`);
 		if (bindLimitMib) log(`  (pretending the adapter binds at most ${bindLimitMib} MiB: a vocabulary table over it is read in parts)`);
-		const l = await call({ part: 'large', method: large, batch: 1, seq: 64, steps: 2, ...(bindLimitMib ? { bindLimitBytes: bindLimitMib * 2 ** 20 } : {}) });
+		const l = await call({ part: 'large', method: large, batch: 1, seq: 64, steps: 2, compiled, ...(bindLimitMib ? { bindLimitBytes: bindLimitMib * 2 ** 20 } : {}) });
 		if (l.part !== 'large') throw new Error('unexpected answer');
 		const g = l.report;
 		const limit = g.limitBytes ? `the adapter's maxStorageBufferBindingSize is ${mib(g.limitBytes)} (${g.limitBytes} bytes)` : 'the adapter reports no storage-buffer binding limit';
@@ -96,8 +96,12 @@ try {
 			const e = g.result;
 			log(`  ${(g.params / 1e6).toFixed(1)} M parameters (${(g.trainableParams / 1e6).toFixed(2)} M trained); ${limit}`);
 			log(`  ${e.dispatchesPerStep} dispatches/step (fwd ${e.split.forward} / bwd ${e.split.backward} / clip ${e.split.clip} / opt ${e.split.optimizer} / other ${e.split.other}), ${e.submitsPerStep} submits, ${e.copiesPerStep} copies; ms/step min ${e.msPerStep.min.toFixed(0)} · median ${e.msPerStep.median.toFixed(0)}; ${e.tokensPerSec.toFixed(1)} tokens/s; loss ${e.lossFirst.toFixed(3)} → ${e.lossLast.toFixed(3)}`);
+			if (e.encodeMs !== undefined) log(`  ${e.encodeMs.toFixed(1)} ms to encode a step (median of the measured steps)${compiled ? ', every one a replay' : ''}`);
+			const c = e.compiled;
+			if (c?.stats) log(`  compiled: ${c.replays} replays; the plan: ${c.stats.dispatches} dispatches, ${c.stats.copies} copies, ${c.stats.writes} data writes (${c.stats.dynamicWrites} per step), ${c.stats.buffers} buffers of its own (${(c.stats.bytes / 2 ** 20).toFixed(1)} MiB)`);
+			else if (c?.refused.length) log(`  compiled: refused (${c.refused.join('; ')})`);
 		}
-		if (json) console.log(JSON.stringify({ engine: 'fast', model: 'gpt2-small', method: large, backend: g.backend, batch: g.batch, seq: g.seq, limitBytes: g.limitBytes, refused: g.refused, ...(g.result ? { dispatchesPerStep: g.result.dispatchesPerStep, split: g.result.split, submitsPerStep: g.result.submitsPerStep, copiesPerStep: g.result.copiesPerStep, msPerStep: g.result.msPerStep, tokensPerSec: g.result.tokensPerSec } : {}) }));
+		if (json) console.log(JSON.stringify({ engine: compiled ? 'compiled' : 'fast', model: 'gpt2-small', method: large, encodeMs: g.result?.encodeMs, compiled: g.result?.compiled, backend: g.backend, batch: g.batch, seq: g.seq, limitBytes: g.limitBytes, refused: g.refused, ...(g.result ? { dispatchesPerStep: g.result.dispatchesPerStep, split: g.result.split, submitsPerStep: g.result.submitsPerStep, copiesPerStep: g.result.copiesPerStep, msPerStep: g.result.msPerStep, tokensPerSec: g.result.tokensPerSec } : {}) }));
 	}
 
 	for (const shape of parts.includes('profile') ? shapes : []) {

@@ -62,6 +62,8 @@ export interface StepBenchArgs extends StepShape {
 	json: boolean;
 	/** The GPT-2-small-sized step: LoRA, full fine-tuning, or not at all. */
 	large: 'lora' | 'full' | 'off';
+	/** The large step with compiled steps on (its two traced steps warm up; every measured step is a replay). */
+	compiled?: boolean;
 	/** New tokens per generation (0: no generation figures). */
 	gen: number;
 	/** Which parts run: the interleaved steps, the GPT-2-small-sized step, generation. */
@@ -107,12 +109,12 @@ export function parseStepArgs(argv: readonly string[]): StepBenchArgs {
 		const flag = argv[i];
 		if (!flag.startsWith('--')) throw new Error(`Unexpected argument '${flag}'. Arguments are --name value or --flag.`);
 		const name = flag.slice(2);
-		if (name === 'lora' || name === 'json' || name === 'matrix') {
+		if (name === 'lora' || name === 'json' || name === 'matrix' || name === 'compiled') {
 			a[name] = true;
 			continue;
 		}
 		if (name !== 'model' && name !== 'large' && name !== 'parts' && name !== 'bind-limit-mib' && name !== 'dropout' && !(ints as readonly string[]).includes(name))
-			throw new Error(`Unknown option --${name}. Options: --model, ${ints.map((k) => `--${k}`).join(', ')}, --dropout, --large, --bind-limit-mib, --parts, --lora, --json, --matrix.`);
+			throw new Error(`Unknown option --${name}. Options: --model, ${ints.map((k) => `--${k}`).join(', ')}, --dropout, --large, --bind-limit-mib, --parts, --lora, --json, --matrix, --compiled.`);
 		const value = argv[++i];
 		if (value === undefined || value.startsWith('--')) throw new Error(`--${name} needs a value.`);
 		if (name === 'dropout') {
@@ -558,7 +560,7 @@ export interface LargeStepReport {
 }
 
 /** One GPT-2-small-sized step on the fast path: 1 warm-up step and `steps` measured. */
-export async function benchmarkLargeStep(method: 'lora' | 'full', opts: { batch: number; seq: number; steps: number; bindLimitBytes?: number }): Promise<LargeStepReport> {
+export async function benchmarkLargeStep(method: 'lora' | 'full', opts: { batch: number; seq: number; steps: number; bindLimitBytes?: number; compiled?: boolean }): Promise<LargeStepReport> {
 	const { spec, config } = resolveConfig(configForObjective(GPT2_SMALL, 'causal-lm', []));
 	let params = 0;
 	for (const s of Object.values(spec.paramShapes(config))) params += s.reduce((a, b) => a + b, 1);
@@ -580,23 +582,36 @@ export async function benchmarkLargeStep(method: 'lora' | 'full', opts: { batch:
 		const rows = [...Array(opts.batch).keys()];
 		const hb = session.batch(lmRows(opts.batch, opts.seq, config.vocabSize, 7), rows);
 		const s = session;
+		s.setCompiledSteps(!!opts.compiled);
+		const encode: number[] = [];
 		const step = async (i: number) => {
+			const t0 = performance.now();
 			s.trainStep(hb, LR, i);
+			encode.push(performance.now() - t0);
 			return (await s.takeStats())?.loss ?? NaN;
 		};
 		const lossFirst = await step(0);
+		// Compiled: the two traced steps are warm-up too, so every measured step is a replay.
+		const traced = opts.compiled ? 2 : 0;
+		for (let i = 0; i < traced; i++) await step(1 + i);
+		encode.length = 0;
 		const counts: GpuCounts[] = [];
 		const ms: number[] = [];
 		let lossLast = NaN;
 		for (let i = 0; i < opts.steps; i++) {
 			const start = performance.now();
-			const { value, counts: c } = await counter.measure(() => step(1 + i));
+			const { value, counts: c } = await counter.measure(() => step(1 + traced + i));
 			ms.push(performance.now() - start);
 			counts.push(c);
 			lossLast = value;
 		}
-		const label = `Whetstone fast path (GPT-2 small, ${method === 'lora' ? 'LoRA' : 'full fine-tuning'})`;
-		const result = summarizeEngine({ engine: 'fast', label, params: session.totalParams, trainableParams: session.trainableParams, lossFirst, lossLast }, counts, ms, opts.batch * opts.seq);
+		const label = `Whetstone fast path${opts.compiled ? ', compiled step' : ''} (GPT-2 small, ${method === 'lora' ? 'LoRA' : 'full fine-tuning'})`;
+		const result = summarizeEngine(
+			{ engine: opts.compiled ? 'compiled' : 'fast', label, params: session.totalParams, trainableParams: session.trainableParams, lossFirst, lossLast, encodeMs: median(encode), compiled: session.compiledSummary() },
+			counts,
+			ms,
+			opts.batch * opts.seq
+		);
 		return { ...out, params: session.totalParams, trainableParams: session.trainableParams, result };
 	} catch (e) {
 		return { ...out, refused: `It failed: ${(e as Error).message}` };
@@ -753,7 +768,7 @@ export async function profileStep(shape: StepShape, warmup: number): Promise<Pro
 
 export type StepBenchRequest =
 	| { part: 'steps'; shape: StepShape; steps: number; warmup: number }
-	| { part: 'large'; method: 'lora' | 'full'; batch: number; seq: number; steps: number; bindLimitBytes?: number }
+	| { part: 'large'; method: 'lora' | 'full'; batch: number; seq: number; steps: number; bindLimitBytes?: number; compiled?: boolean }
 	| { part: 'generate'; shape: StepShape; newTokens: number }
 	| { part: 'profile'; shape: StepShape; warmup: number };
 

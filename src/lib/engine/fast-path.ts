@@ -20,3 +20,18 @@ export function fastPathEnabled(): boolean {
 export function useFastPath(): boolean {
 	return enabled && tf.getBackend() === 'webgpu';
 }
+
+let compiled = true;
+
+/**
+ * Whether training sessions compile whole steps on the fast path (compiled/: traced, then replayed
+ * in one submit). On by default; a session may override it (`StepAccumulator.setCompiled`), as the
+ * benchmark and the compiled-step check do to run both ways side by side.
+ */
+export function setCompiledSteps(on: boolean): void {
+	compiled = on;
+}
+
+export function compiledStepsEnabled(): boolean {
+	return compiled;
+}

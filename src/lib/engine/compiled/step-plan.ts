@@ -53,7 +53,7 @@ export interface TraceBackend {
 	makeUniforms(list: UniformList): GPUBufferBinding;
 }
 
-interface Life {
+export interface Life {
 	id: number;
 	buffer: GPUBuffer;
 	/** Acquired during the step (else it was there before). */
@@ -64,18 +64,18 @@ interface Life {
 	used: boolean;
 }
 
-type DataWrite =
+export type DataWrite =
 	| { kind: 'upload'; bytes: Uint8Array; dtype: string; array?: string }
 	| { kind: 'write'; offset: number; bytes: Uint8Array; keys: { at: number; seedOffset: number; stream: number | null }[]; build?: (ctx: StepContext) => UniformList };
 
-interface Binding {
+export interface Binding {
 	binding: number;
 	life: Life;
 	offset: number;
 	size: number | undefined;
 }
 
-type TraceEvent =
+export type TraceEvent =
 	| { kind: 'dispatch'; phase: StepPhase; pipeline: GPUComputePipeline; layout: GPUBindGroupLayout; bindings: Binding[]; dims: [number, number, number]; label: string }
 	| { kind: 'copy'; phase: StepPhase; src: Life; srcOffset: number; dst: Life; dstOffset: number; size: number }
 	| { kind: 'clear'; phase: StepPhase; buf: Life; offset: number; size: number | undefined };
@@ -353,7 +353,7 @@ function sameRole(a: Role, b: Role): boolean {
 }
 
 /** The bytes a data lifetime gets in a step with context `ctx`. */
-function predict(d: DataWrite, ctx: StepContext, uniformBytes: (list: UniformList) => Uint8Array): Uint8Array | string {
+export function predict(d: DataWrite, ctx: StepContext, uniformBytes: (list: UniformList) => Uint8Array): Uint8Array | string {
 	if (d.kind === 'upload') {
 		if (!d.array) return d.bytes;
 		const a = ctx.arrays[d.array] as unknown as ArrayLike<number> | undefined;
@@ -623,7 +623,7 @@ function livesOf(e: TraceEvent): Life[] {
  * A buffer for every temporary of trace `t`: each from the first to the last command that uses
  * it, handed on to a later temporary of the same size and usage once that command has run.
  */
-function planTemporaries(t: Trace, outs: Map<Life, number>, fresh: (like: GPUBuffer) => GPUBuffer): Map<Life, GPUBuffer> {
+export function planTemporaries(t: Trace, outs: Map<Life, number>, fresh: (like: GPUBuffer) => GPUBuffer): Map<Life, GPUBuffer> {
 	const span = new Map<Life, [number, number]>();
 	t.events.forEach((e, i) => {
 		for (const l of livesOf(e)) {

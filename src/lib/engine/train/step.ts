@@ -19,7 +19,7 @@ import { setStepPhase } from '../phase';
 import { sampleMemory } from '../memory-probe';
 import type { Optimizer } from './optimizer';
 import { CompiledSteps, type CompiledSummary } from '../compiled/compiled-steps';
-import { useFastPath } from '../fast-path';
+import { compiledStepsEnabled, useFastPath } from '../fast-path';
 
 export interface WindowStats {
 	/** Mean loss per example (classification) or target token (language modelling). */
@@ -77,6 +77,8 @@ export class StepAccumulator {
 	private readonly groupOf = new Map<string, number>();
 	/** Compiled steps (issue 10), when switched on: whole steps replayed from a traced dispatch list. */
 	private compiled: CompiledSteps | null = null;
+	/** This session's choice (`setCompiled`); null follows fast-path.ts's default (on). */
+	private compiledChoice: boolean | null = null;
 
 	constructor(
 		private readonly optimizer: Optimizer,
@@ -95,16 +97,24 @@ export class StepAccumulator {
 	}
 
 	/**
-	 * Compile whole steps on WebGPU's fast path: each kind of step (`StepInputs.kind`) is traced
-	 * twice, then replayed in one submit (compiled/step-plan.ts). Steps that accumulate, record the
-	 * layers' internals or run the composite optimizer are never compiled.
+	 * Compile whole steps on WebGPU's fast path (on by default, fast-path.ts): each kind of step
+	 * (`StepInputs.kind`) is traced twice, then replayed in one submit (compiled/step-plan.ts). Steps
+	 * that accumulate, record the layers' internals or run the composite optimizer are never compiled.
 	 */
 	setCompiled(on: boolean): void {
+		this.compiledChoice = on;
+		this.compiledSteps();
+	}
+
+	/** The compiled steps, made or dropped to follow the session's choice or the default. */
+	private compiledSteps(): CompiledSteps | null {
+		const on = this.compiledChoice ?? compiledStepsEnabled();
 		if (on && !this.compiled) this.compiled = new CompiledSteps();
 		if (!on && this.compiled) {
 			this.compiled.dispose();
 			this.compiled = null;
 		}
+		return this.compiled;
 	}
 
 	/** What compiling has done so far (null when it is off). */
@@ -120,7 +130,7 @@ export class StepAccumulator {
 	run(lossFn: () => { loss: tf.Scalar; correct: tf.Tensor }, weight: number, lr: number, micro: MicroStep = WHOLE_STEP, inputs?: StepInputs): void {
 		// The weight is uploaded from this array, which a compiled step recognises and rewrites.
 		const w = new Float32Array([weight]);
-		const cs = this.compiled;
+		const cs = this.compiledSteps();
 		const whole = micro.apply && !micro.record && micro.scale === 1 && !this.grads;
 		if (cs && inputs && whole && useFastPath() && CompiledSteps.supported() && this.optimizer.replayable?.()) {
 			const prev = this.sums;
