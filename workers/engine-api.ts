@@ -73,7 +73,7 @@ import { checkpointHooks, copyCheckpoint, copyMetrics, deleteCheckpoint, deleteR
 import { baseInit, keepCheckpoints, MAX_KEEP_CHECKPOINTS, type PretrainedWithInit, type TrainWithKeep } from '../src/lib/shared/lineage';
 import type { SafetensorsTensor } from '../src/lib/engine/io';
 import type { Objective } from '../src/lib/shared/config';
-import { fastPathEnabled } from '../src/lib/engine/fast-path';
+import { fastPathEnabled, useFastPath } from '../src/lib/engine/fast-path';
 import { bufferLimit } from '../src/lib/engine/ops/split';
 
 const KEEP_CHECKPOINTS = 3;
@@ -413,6 +413,16 @@ async function trainRun(runId: string, onEvent: (e: TrainEvent) => void, prefere
 		// A sigmoid per label starts near ln 2 per label slot, whatever the number of labels.
 		const chanceLoss = isMultiLabelRun(cfg) ? Math.log(2) : classes > 1 ? Math.log(classes) : undefined;
 
+		// Compiled steps (engine/compiled/) this session, added to the run's earlier sessions'.
+		const compiledBefore = p.run.compiledSteps;
+		const live = session;
+		const compiledFigures = (at: number): Partial<Run> => {
+			const c = live.compiledSummary();
+			if (!c || !useFastPath()) return {};
+			const steps = (compiledBefore?.steps ?? 0) + at - step;
+			const refused = c.refused[0] ?? compiledBefore?.refused;
+			return { compiledSteps: { replayed: (compiledBefore?.replayed ?? 0) + c.replays, steps, ...(c.stats ? { dispatches: c.stats.dispatches } : compiledBefore?.dispatches ? { dispatches: compiledBefore.dispatches } : {}), ...(refused ? { refused } : {}) } };
+		};
 		const outcome = await trainLoop(session, { tokens: p.tokens, train, validation, chanceLoss }, cfg, state, {
 			control: () => control,
 			onPhase: phase,
@@ -421,7 +431,7 @@ async function trainRun(runId: string, onEvent: (e: TrainEvent) => void, prefere
 				if (deviceLost()) throw new Error('the GPU device was lost');
 				reached = point.step;
 				await appendMetrics([{ runId, ...point }]);
-				await updateRun(runId, { step: point.step, epoch: point.epoch });
+				await updateRun(runId, { step: point.step, epoch: point.epoch, ...compiledFigures(point.step) });
 				onEvent({ type: 'metrics', point: { runId, ...point }, step: point.step, totalSteps: total, etaSec });
 			},
 			onCheckpoint: async (snap) => {

@@ -4,7 +4,8 @@
  * classifier, GPT-2, BERT and a Llama with LoRA, with dropout, a changing learning rate and batches
  * of changing padding, every window's loss and every weight are bit-equal to the plain fast path.
  */
-import { expect, test } from './fixtures';
+import { ensureTrainedExample, expect, test } from './fixtures';
+import { setNumber, shot } from './helpers';
 import type { CompiledCase as Case } from '../../src/lib/engine/compiled/check';
 
 test('compiled steps replay bit for bit what the fast path computes, in one submit', async ({ studioPage: page }) => {
@@ -36,4 +37,38 @@ test('compiled steps replay bit for bit what the fast path computes, in one subm
 		expect(c.compiledDispatches, c.label).toBe(c.plainDispatches);
 		expect(c.tensorsLeaked, c.label).toBe(0);
 	}
+});
+
+test('a run in the studio replays its steps from a compiled plan, through checkpoints, and says so in its settings', async ({ studioPage: page }) => {
+	test.setTimeout(300_000);
+	await ensureTrainedExample(page);
+	await page.getByTestId('source-scratch').check();
+	await page.getByTestId('model-preset').selectOption('nano');
+	await setNumber(page, 'epochs', 1);
+	await setNumber(page, 'batch-size', 8);
+	await setNumber(page, 'max-steps', 16);
+	const shape = page.locator('summary', { hasText: 'Model shape' });
+	if (!(await page.getByTestId('log-every').isVisible())) await shape.click();
+	await setNumber(page, 'log-every', 4);
+	await setNumber(page, 'eval-every', 8);
+	await setNumber(page, 'checkpoint-every', 4);
+	const rows = page.getByTestId('run-row');
+	const before = new Set(await rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-name'))));
+	await page.getByTestId('start').click();
+	await expect.poll(async () => (await rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-name')))).filter((n) => !before.has(n)).length, { timeout: 120_000 }).toBe(1);
+	const name = (await rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-name')))).find((n) => !before.has(n))!;
+	const row = page.locator(`[data-testid="run-row"][data-name="${name}"]`);
+	await expect(row).toHaveAttribute('data-status', 'completed', { timeout: 240_000 });
+	await row.click();
+	await page.getByTestId('run-settings').locator('summary').first().click();
+	const facts = page.getByTestId('run-compiled');
+	await expect(facts).toBeVisible();
+	// 16 steps, a log point every 4: step 1 adopts the optimizer's arenas, steps 2–3 and 5 are
+	// traced, the steps before each log point record the layers; the rest replay, checkpoints
+	// every 4 steps notwithstanding (they read the moments from the arenas, which stay).
+	expect(Number(await facts.getAttribute('data-steps'))).toBe(16);
+	expect(Number(await facts.getAttribute('data-replayed'))).toBeGreaterThanOrEqual(6);
+	await expect(facts).toContainText(/of 16 steps replayed from a compiled plan \(\d+ dispatches in one submit\)/);
+	await expect(facts).not.toContainText('Not compiled');
+	await shot(page, 'compiled-step-run-settings');
 });

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { RunConfig } from '../shared/config';
 import { UserError } from '../shared/errors';
 import { forward, initParams, type Params } from './models/transformer';
-import { createOptimizer, hasOptimizerState, type Optimizer } from './train/optimizer';
+import { createOptimizer, hasOptimizerState, readWithOptimizerState, type Optimizer } from './train/optimizer';
 import { StepAccumulator, WHOLE_STEP, type MicroStep, type WindowStats } from './train/step';
 import type { CompiledSummary } from './compiled/compiled-steps';
 import { crossEntropy, sigmoidCrossEntropy } from './ops';
@@ -219,7 +219,7 @@ export class ClassifierSession {
 
 	/** Parameters and optimizer moments, read back for a checkpoint. */
 	async snapshot(): Promise<HostTensor[]> {
-		return readTensors([...this.params.entries(), ...this.optimizer.stateTensors()]);
+		return readWithOptimizerState(this.optimizer, [...this.params.entries()]);
 	}
 
 	/** Parameters only (for export). */

@@ -31,7 +31,7 @@ import { readTensors, toTensors, toVariables, type HostTensor } from './tensors'
 import { FULL, planMethod, type FineTuneMethod } from '../shared/method';
 import { adapterNames, initAdapters, loraSetup, mergeAdapters, withLora, type LoraSetup } from './train/lora';
 import { sigmoidCrossEntropy } from './ops';
-import { createOptimizer, type Optimizer } from './train/optimizer';
+import { createOptimizer, readWithOptimizerState, type Optimizer } from './train/optimizer';
 import { StepAccumulator, WHOLE_STEP, type MicroStep, type StepInputs } from './train/step';
 import type { CompiledSummary } from './compiled/compiled-steps';
 import { gatherSets, MULTILABEL_THRESHOLD, setsExactlyRight, summarizeProbs, summarizeSigmoid, type EvalOutput, type WindowStats } from './classifier';
@@ -427,7 +427,7 @@ export class PretrainedSession {
 	 */
 	async snapshot(): Promise<HostTensor[]> {
 		const weights = this.lora ? [...this.params.entries()] : this.modelEntries();
-		return readTensors([...weights, ...this.optimizer.stateTensors()]);
+		return readWithOptimizerState(this.optimizer, weights);
 	}
 
 	/** Every parameter of the model by its transformers name, for export: a LoRA adapter merged into its layers. */

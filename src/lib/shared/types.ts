@@ -235,6 +235,12 @@ export interface Run {
 	epoch: number;
 	/** Wall time spent training, summed over sessions. */
 	trainMs: number;
+	/**
+	 * Compiled training steps (WebGPU's fast path, engine/compiled/): of the `steps` trained with
+	 * compiling on, how many were replayed from a plan in one submit, the plan's dispatches, and
+	 * why a kind of step was refused. Summed over sessions.
+	 */
+	compiledSteps?: { replayed: number; steps: number; dispatches?: number; refused?: string };
 	lastCheckpointId?: string;
 	/** The checkpoint with the best validation accuracy: the one evaluated and used by default. */
 	bestCheckpointId?: string;

@@ -88,6 +88,12 @@ export class Adam implements Optimizer {
 		}
 	}
 
+	stateCopies(): [string, tf.Tensor][] | null {
+		const slots = this.fused.copySlots();
+		if (!slots) return null;
+		return (['m', 'v'] as const).flatMap((kind, k) => [...slots[k]].map(([name, t]) => [`optimizer.${kind}.${name}`, t] as [string, tf.Tensor]));
+	}
+
 	/** Moments as named tensors for a checkpoint: `optimizer.m.<param>` / `optimizer.v.<param>`. */
 	stateTensors(): [string, tf.Tensor][] {
 		this.fused.takeBack();

@@ -363,6 +363,21 @@ export class FusedUpdate {
 		for (const [name, v] of this.params) a.written.set(name, v.dataId);
 	}
 
+	/**
+	 * Copies of the moments in the arenas, per slot by parameter name (in the parameters' order),
+	 * leaving the arenas in place: a checkpoint reads them without the next step adopting the arenas
+	 * again, and a compiled step's plan, which binds them, stays valid. Null while the optimizer's
+	 * variables hold the moments. The caller disposes the copies.
+	 */
+	copySlots(): Map<string, tf.Tensor>[] | null {
+		const a = this.arenas;
+		if (!a || a.backend !== (tf.backend() as unknown as WebGPUBackendLike)) return null;
+		const byName = new Map(a.layout.segments.map((s) => [s.name, s]));
+		a.backend.ensureCommandEncoderReady();
+		a.backend.endComputePassEncoder();
+		return a.slots.map((slot) => new Map([...this.params.keys()].map((name) => [name, this.slice(a.backend, slot, a.pieces.get(name)!, byName.get(name)!.shape)])));
+	}
+
 	/** Put the moments back into the optimizer's variables and let the arenas go. */
 	takeBack(): void {
 		const a = this.arenas;

@@ -10,6 +10,7 @@
  * at the next such point. A run resumed from any checkpoint then computes, logs and saves
  * exactly what the uninterrupted run would have.
  */
+import type { CompiledSummary } from '../compiled/compiled-steps';
 import { defaultTrainConfig, finetunePreset, normalizeTrainConfig, type RunConfig, type TrainConfig } from '../../shared/config';
 import { UserError } from '../../shared/errors';
 import type { MetricPoint, TrainerState } from '../../shared/types';
@@ -76,6 +77,8 @@ export interface TrainSession {
 	takeStats(): Promise<WindowStats | null>;
 	evaluate(data: TokenRows, rows: number[], onProgress?: (done: number) => void): Promise<{ loss: number; accuracy: number; score?: number }>;
 	snapshot(): Promise<HostTensor[]>;
+	/** What compiling whole steps has done in this session (null when it is off: not WebGPU's fast path). */
+	compiledSummary?(): CompiledSummary | null;
 }
 
 export interface LoopData {

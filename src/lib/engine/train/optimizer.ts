@@ -7,10 +7,11 @@
  * updates every parameter in two dispatches; the composite `apply` is the reference and the path on
  * WebGL and the CPU.
  */
-import type * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
 import { normalizeTrainConfig, type TrainConfig } from '../../shared/config';
 import { Adam, AdamW, decayByDefault } from './adamw';
 import { Sgd } from './sgd';
+import { readTensors, type HostTensor } from '../tensors';
 
 export type HostState = Map<string, { shape: number[]; data: Float32Array }>;
 
@@ -33,6 +34,12 @@ export interface Optimizer {
 	replayed?(): void;
 	/** State as named tensors for a checkpoint (empty for plain SGD). */
 	stateTensors(): [string, tf.Tensor][];
+	/**
+	 * The same named state as copies, while the fast path's arenas hold it (null otherwise, and the
+	 * caller uses `stateTensors`): reading them leaves the arenas, and any compiled step, in place.
+	 * The caller disposes them.
+	 */
+	stateCopies?(): [string, tf.Tensor][] | null;
 	/** Restore what `stateTensors` saved; throws when a slot is missing. */
 	loadState(tensors: HostState, step: number): void;
 	dispose(): void;
@@ -51,4 +58,18 @@ export function createOptimizer(params: Map<string, tf.Variable>, train: Partial
 export function hasOptimizerState(tensors: HostState): boolean {
 	for (const name of tensors.keys()) if (name.startsWith('optimizer.')) return true;
 	return false;
+}
+
+/**
+ * `before` and the optimizer's state, read to the host for a checkpoint: the state as copies while
+ * the fast path's arenas hold it (so they, and any compiled step that binds them, stay), else from
+ * its variables.
+ */
+export async function readWithOptimizerState(optimizer: Optimizer, before: [string, tf.Tensor][]): Promise<HostTensor[]> {
+	const copies = optimizer.stateCopies?.() ?? null;
+	try {
+		return await readTensors([...before, ...(copies ?? optimizer.stateTensors())]);
+	} finally {
+		if (copies) tf.dispose(copies.map(([, t]) => t));
+	}
 }

@@ -66,6 +66,12 @@ export class Sgd implements Optimizer {
 		}
 	}
 
+	stateCopies(): [string, tf.Tensor][] | null {
+		const slots = this.fused.copySlots();
+		if (!slots) return null;
+		return slots.length ? [...slots[0]].map(([name, t]) => [`optimizer.m.${name}`, t] as [string, tf.Tensor]) : [];
+	}
+
 	stateTensors(): [string, tf.Tensor][] {
 		this.fused.takeBack();
 		return [...this.buf].map(([name, t]) => [`optimizer.m.${name}`, t]);
