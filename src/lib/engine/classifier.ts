@@ -164,7 +164,7 @@ export class ClassifierSession {
 			hb.real,
 			lr,
 			micro,
-			{ kind: `${hb.multiHot ? 'multi' : 'cls'}:${hb.rows}x${hb.length}`, arrays: { ids: hb.ids, mask: hb.mask, labels: hb.labels, ...(hb.multiHot ? { multiHot: hb.multiHot } : {}) }, seed }
+			{ kind: `${hb.multiHot ? 'multi' : 'cls'}:${hb.rows}x${hb.length}:${hb.real}`, arrays: { ids: hb.ids, mask: hb.mask, labels: hb.labels, ...(hb.multiHot ? { multiHot: hb.multiHot } : {}) }, seed }
 		);
 	}
 

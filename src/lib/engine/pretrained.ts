@@ -325,7 +325,7 @@ export class PretrainedSession {
 		const arrays: Record<string, ArrayBufferView> = { ids: hb.ids, mask: hb.mask, labels: hb.labels };
 		if (hb.multiHot) arrays.multiHot = hb.multiHot;
 		if (lm.tokenLabels) arrays.tokenLabels = lm.tokenLabels;
-		return { kind: `${this.classifies ? (hb.multiHot ? 'multi' : 'cls') : 'lm'}:${hb.rows}x${hb.length}`, arrays, seed };
+		return { kind: `${this.classifies ? (hb.multiHot ? 'multi' : 'cls') : 'lm'}:${hb.rows}x${hb.length}:${hb.real}`, arrays, seed };
 	}
 
 	/** Compile whole training steps (issue 10; WebGPU's fast path only): see StepAccumulator.setCompiled. */

@@ -48,8 +48,10 @@ export const WHOLE_STEP: MicroStep = { scale: 1, apply: true };
 
 /**
  * What a compiled step (compiled/) needs of a micro-batch beyond its loss function: `kind` names
- * its dispatch list (the batch's shape and sequence-length bucket, the objective), `arrays` the
- * host arrays its tensors are made from (recognised in the upload by identity, so pass the very
+ * its dispatch list (the batch's shape and sequence-length bucket, the objective, and how many of
+ * its rows are real: a last, partial batch is a kind of its own, so that anything computed on the
+ * host from which rows are real, such as a multi-label loss's row mask, is traced for it), `arrays`
+ * the host arrays its tensors are made from (recognised in the upload by identity, so pass the very
  * arrays the tensors are made of), `seed` its dropout seed.
  */
 export interface StepInputs {
