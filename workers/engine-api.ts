@@ -419,7 +419,8 @@ async function trainRun(runId: string, onEvent: (e: TrainEvent) => void, prefere
 		const compiledFigures = (at: number): Partial<Run> => {
 			const c = live.compiledSummary();
 			if (!c || !useFastPath()) return {};
-			const steps = (compiledBefore?.steps ?? 0) + at - step;
+			// Micro-batches: a replay is one, and a step of an accumulated batch is several.
+			const steps = (compiledBefore?.steps ?? 0) + (at - step) * Math.max(1, normalizeTrainConfig(cfg.train).gradAccumSteps);
 			const refused = c.refused[0] ?? compiledBefore?.refused;
 			return { compiledSteps: { replayed: (compiledBefore?.replayed ?? 0) + c.replays, steps, ...(c.stats ? { dispatches: c.stats.dispatches } : compiledBefore?.dispatches ? { dispatches: compiledBefore.dispatches } : {}), ...(refused ? { refused } : {}) } };
 		};

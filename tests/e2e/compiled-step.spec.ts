@@ -8,7 +8,7 @@ import { ensureTrainedExample, expect, test } from './fixtures';
 import { setNumber, shot } from './helpers';
 import type { CompiledCase as Case } from '../../src/lib/engine/compiled/check';
 
-test('compiled steps replay bit for bit what the fast path computes, in one submit', async ({ studioPage: page }) => {
+test('compiled steps replay bit for bit what the fast path computes, in one submit, with and without accumulation', async ({ studioPage: page }) => {
 	test.setTimeout(300_000);
 	const cases: Case[] = await page.evaluate(async () => {
 		const engine = (globalThis as any).whetstone.engine;
@@ -18,22 +18,24 @@ test('compiled steps replay bit for bit what the fast path computes, in one subm
 	for (const c of cases) {
 		const s = c.summary;
 		console.log(
-			`${c.label}: ${s?.replays ?? 0} of ${c.steps} steps replayed (${s?.compiled ?? 0} of ${s?.kinds ?? 0} kinds compiled${s?.refused.length ? `; refused: ${s.refused.join('; ')}` : ''}); ` +
+			`${c.label}, ${c.accum} micro-batch(es) a step: ${s?.replays ?? 0} of ${c.steps * c.accum} micro-batches replayed (${s?.compiled ?? 0} of ${s?.kinds ?? 0} kinds compiled${s?.refused.length ? `; refused: ${s.refused.join('; ')}` : ''}); ` +
 				`windows differing ${c.windowsDiffering} of ${c.windows}; max weight difference ${c.maxWeightDiff} over ${c.weightsCompared} values; ` +
 				`last step: ${c.compiledDispatches} dispatches in ${c.compiledSubmits} submit(s) compiled, ${c.plainDispatches} in ${c.plainSubmits} plain`
 		);
 	}
-	expect(cases.map((c) => c.model)).toEqual(['scratch', 'gpt2', 'bert', 'llama-lora']);
+	expect(cases.map((c) => `${c.model}×${c.accum}`)).toEqual(['scratch×1', 'scratch×2', 'gpt2×1', 'gpt2×2', 'bert×1', 'bert×2', 'llama-lora×1', 'llama-lora×2']);
 	for (const c of cases) {
 		const s = c.summary!;
 		expect(s.refused, c.label).toEqual([]);
-		// Two traces per kind, the rest replayed.
-		expect(s.replays, c.label).toBeGreaterThanOrEqual(c.steps - 2 * s.kinds - 1);
+		// Two traces per kind of micro-batch (and the first update, which lays out the optimizer's
+		// arenas, uncompiled); the rest replayed.
+		expect(s.replays, c.label).toBeGreaterThanOrEqual(c.steps * c.accum - 2 * s.kinds - c.accum);
+		expect(s.replays, c.label).toBeGreaterThan(0);
 		expect(c.windowsDiffering, c.label).toBe(0);
 		expect(c.maxWeightDiff, c.label).toBe(0);
 		expect(c.weightsCompared, c.label).toBeGreaterThan(0);
-		// A replay is one submit with the same dispatches.
-		expect(c.compiledSubmits, c.label).toBe(1);
+		// A replay is one submit (per micro-batch) with the same dispatches.
+		expect(c.compiledSubmits, c.label).toBe(c.accum);
 		expect(c.compiledDispatches, c.label).toBe(c.plainDispatches);
 		expect(c.tensorsLeaked, c.label).toBe(0);
 	}

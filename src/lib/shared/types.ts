@@ -236,9 +236,10 @@ export interface Run {
 	/** Wall time spent training, summed over sessions. */
 	trainMs: number;
 	/**
-	 * Compiled training steps (WebGPU's fast path, engine/compiled/): of the `steps` trained with
-	 * compiling on, how many were replayed from a plan in one submit, the plan's dispatches, and
-	 * why a kind of step was refused. Summed over sessions.
+	 * Compiled training steps (WebGPU's fast path, engine/compiled/): of the `steps` micro-batches
+	 * trained with compiling on (optimizer steps × gradient accumulation), how many were replayed
+	 * from a plan in one submit, the plan's dispatches, and why a kind of step was refused. Summed
+	 * over sessions.
 	 */
 	compiledSteps?: { replayed: number; steps: number; dispatches?: number; refused?: string };
 	lastCheckpointId?: string;

@@ -8,7 +8,9 @@
  * The batches vary what a replay must rewrite each step: rows of different lengths (so the padding
  * mask, the ids and, for a language model, the number of target tokens change), a learning rate
  * that warms up and decays (the optimizer's uniforms), dropout (its keys), and stats taken every
- * third step (so steps run with and without running sums, two kinds of plan).
+ * third step (so steps run with and without running sums, two kinds of plan), the step before it
+ * recording the layers' internals; and each model once more with two micro-batches a step, their
+ * gradients accumulated, as the loop runs a batch split to fit.
  */
 import * as tf from '@tensorflow/tfjs';
 import { fastPathEnabled, setFastPath } from '../fast-path';
@@ -16,11 +18,15 @@ import { GpuCounter, totalDispatches } from '../dispatch-count';
 import { Prng } from '../../shared/prng';
 import { BATCH, SEQ, session, type CurveModel, type Session } from '../train/curve-check';
 import type { LmTokenRows } from '../pretrained';
+import type { HostBatch } from '../batching';
+import { lossWeight } from '../train/loop';
 import type { CompiledSummary } from './compiled-steps';
 
 export interface CompiledCase {
 	model: CurveModel;
 	label: string;
+	/** Micro-batches per optimizer step (2: gradients accumulated, as the loop does when a batch is split). */
+	accum: number;
 	steps: number;
 	/** Windows whose loss, accuracy and grad norm differ at all between the two runs. */
 	windowsDiffering: number;
@@ -64,12 +70,13 @@ function lr(k: number, steps: number): number {
 
 interface Compilable extends Session {
 	params: Map<string, tf.Variable>;
+	trainStep(hb: unknown, lr: number, seed: number, micro?: { scale: number; apply: boolean; record?: boolean }): void;
 	setCompiledSteps(on: boolean): void;
 	compiledSummary(): CompiledSummary | null;
 	batch(d: LmTokenRows, r: number[]): unknown;
 }
 
-async function train(model: CurveModel, compiled: boolean, steps: number, counter: GpuCounter) {
+async function train(model: CurveModel, compiled: boolean, steps: number, accum: number, counter: GpuCounter) {
 	const { s, label } = await session(model);
 	const c = s as unknown as Compilable;
 	c.setCompiledSteps(compiled);
@@ -78,10 +85,17 @@ async function train(model: CurveModel, compiled: boolean, steps: number, counte
 	let last = { dispatches: 0, submits: 0 };
 	try {
 		for (let k = 0; k < steps; k++) {
-			const hb = c.batch(data, Array.from({ length: BATCH }, (_, i) => (k * BATCH + i) % ROWS));
-			const { counts } = await counter.measure(() => c.trainStep(hb, lr(k, steps), 500 + k));
+			// As the loop: the micro-batches of a step weighted by their share, the last updating,
+			// and the step before each log point recording the layers' internals.
+			const take = (k + 1) % WINDOW === 0 || k === steps - 1;
+			const hbs = Array.from({ length: accum }, (_, j) => c.batch(data, Array.from({ length: BATCH }, (_, i) => ((k * accum + j) * BATCH + i) % ROWS)));
+			const weights = hbs.map((hb) => lossWeight(hb as HostBatch));
+			const sum = weights.reduce((x, y) => x + y, 0);
+			const { counts } = await counter.measure(() =>
+				hbs.forEach((hb, j) => c.trainStep(hb, lr(k, steps), 500 + k * accum + j, { scale: accum === 1 ? 1 : weights[j] / sum, apply: j === accum - 1, record: take && j === accum - 1 }))
+			);
 			last = { dispatches: totalDispatches(counts), submits: counts.submits };
-			if ((k + 1) % WINDOW === 0 || k === steps - 1) {
+			if (take) {
 				const w = await c.takeStats();
 				if (w) windows.push({ loss: w.loss, accuracy: (w as { accuracy?: number }).accuracy ?? NaN, gradNorm: (w as { gradNorm?: number }).gradNorm ?? NaN });
 			}
@@ -97,16 +111,16 @@ async function train(model: CurveModel, compiled: boolean, steps: number, counte
 const same = (a: number, b: number) => Object.is(a, b) || (Number.isNaN(a) && Number.isNaN(b));
 
 /** The check for `models`; returns figures, the caller decides what passes. */
-export async function compiledCheck(steps = 12, models: CurveModel[] = ['scratch', 'gpt2', 'bert', 'llama-lora']): Promise<CompiledCase[]> {
+export async function compiledCheck(steps = 12, models: CurveModel[] = ['scratch', 'gpt2', 'bert', 'llama-lora'], accums: number[] = [1, 2]): Promise<CompiledCase[]> {
 	const was = fastPathEnabled();
 	setFastPath(true);
 	const counter = new GpuCounter();
 	const out: CompiledCase[] = [];
 	try {
-		for (const model of models) {
+		for (const model of models) for (const accum of accums) {
 			const before = tf.memory().numTensors;
-			const plain = await train(model, false, steps, counter);
-			const comp = await train(model, true, steps, counter);
+			const plain = await train(model, false, steps, accum, counter);
+			const comp = await train(model, true, steps, accum, counter);
 			let windowsDiffering = 0;
 			plain.windows.forEach((w, i) => {
 				const x = comp.windows[i];
@@ -126,6 +140,7 @@ export async function compiledCheck(steps = 12, models: CurveModel[] = ['scratch
 			out.push({
 				model,
 				label: plain.label,
+				accum,
 				steps,
 				windowsDiffering,
 				windows: plain.windows.length,

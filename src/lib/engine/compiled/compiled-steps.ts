@@ -74,8 +74,7 @@ export class CompiledSteps {
 			k.traces = 0;
 		}
 		if (k.plan) {
-			const infos = k.plan.replay(ctx, ins);
-			adopt(infos.map((i) => tf.engine().makeTensorFromTensorInfo(i, backend as unknown as tf.KernelBackend)));
+			adopt(k.plan.replay(ctx, ins));
 			this.replays++;
 			return true;
 		}

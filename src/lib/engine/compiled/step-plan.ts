@@ -30,7 +30,7 @@
  * texture, a buffer the step keeps that the engine did not name) refuses the plan with the reason;
  * the step then keeps running uncompiled.
  */
-import type * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
 import { setStepPhase, stepPhase, type StepPhase } from '../phase';
 import { dropKey } from '../ops/dropout';
 import { setTraceListener, type StepContext, type UniformList } from './notes';
@@ -86,7 +86,8 @@ export interface Trace {
 	lives: Life[];
 	/** Buffers of the engine's input tensors, by index. */
 	ins: Map<GPUBuffer, number>;
-	outs: { life: Life; shape: number[]; dtype: tf.DataType }[];
+	/** Per output: the lifetime that holds it, or `alias`, the input it shares its data with (a clone). */
+	outs: { life: Life | null; alias?: number; shape: number[]; dtype: tf.DataType }[];
 	failure: string | null;
 }
 
@@ -314,11 +315,16 @@ export function traceStep(backend: TraceBackend, ctx: StepContext, ins: tf.Tenso
 	}
 
 	const outList: Trace['outs'] = [];
-	for (const t of outTensors) {
+	for (const [j, t] of outTensors.entries()) {
 		const r = backend.tensorMap.get(t.dataId)?.resource;
 		const l = r instanceof GPUBuffer ? current.get(r) : undefined;
+		// An output that shares an input's data (a clone of a running sum the step did not add to).
+		if (r instanceof GPUBuffer && inBuffers.has(r) && (!l || !l.acquired)) {
+			outList.push({ life: null, alias: inBuffers.get(r), shape: [...t.shape], dtype: t.dtype });
+			continue;
+		}
 		if (!l || !l.acquired || l.released) {
-			fail('an output tensor the step did not write');
+			fail(`output ${j} (${t.shape.join('×') || 'a scalar'}) is not a tensor the step wrote (${!l ? 'its buffer never used' : !l.acquired ? 'a buffer it found' : 'a buffer it freed'})`);
 			continue;
 		}
 		outList.push({ life: l, shape: [...t.shape], dtype: t.dtype });
@@ -431,7 +437,7 @@ export class StepPlan {
 		private readonly backend: TraceBackend,
 		private readonly commands: PlanCommand[],
 		private readonly data: { buffer: GPUBuffer; write: DataWrite }[],
-		private readonly outs: { shape: number[]; dtype: tf.DataType }[],
+		private readonly outs: { shape: number[]; dtype: tf.DataType; alias?: number }[],
 		private readonly inCount: number,
 		readonly stable: GPUBuffer[],
 		readonly stats: PlanStats
@@ -445,9 +451,10 @@ export class StepPlan {
 		if (a.failure) return a.failure;
 		if (b.failure) return b.failure;
 		if (a.events.length !== b.events.length) return `the steps differ in length (${a.events.length} and ${b.events.length} commands)`;
-		if (a.outs.length !== b.outs.length) return 'the steps leave different outputs';
-		const outsA = new Map(a.outs.map((o, i) => [o.life, i]));
-		const outsB = new Map(b.outs.map((o, i) => [o.life, i]));
+		if (a.outs.length !== b.outs.length || a.outs.some((o, i) => o.alias !== b.outs[i].alias || !o.life !== !b.outs[i].life)) return 'the steps leave different outputs';
+		const outIndex = (t: Trace) => new Map(t.outs.flatMap((o, i) => (o.life ? [[o.life, i] as [Life, number]] : [])));
+		const outsA = outIndex(a);
+		const outsB = outIndex(b);
 		const pair = new Map<Life, Life>();
 		const uniformBytes = (list: UniformList) => uniformBytesOf(backend, list);
 		const match = (la: Life, lb: Life): string | null => {
@@ -544,8 +551,8 @@ export class StepPlan {
 			dynamicWrites,
 			fixedGroups
 		};
-		const inCount = a.ins.size ? Math.max(...a.ins.values()) + 1 : 0;
-		return new StepPlan(backend, commands, data, a.outs.map((o) => ({ shape: o.shape, dtype: o.dtype })), inCount, [...stable], stats);
+		const inCount = Math.max(a.ins.size ? Math.max(...a.ins.values()) + 1 : 0, ...a.outs.map((o) => (o.alias ?? -1) + 1));
+		return new StepPlan(backend, commands, data, a.outs.map((o) => ({ shape: o.shape, dtype: o.dtype, alias: o.alias })), inCount, [...stable], stats);
 	}
 
 	/** Whether tfjs freed a buffer the plan binds as it is (a frozen weight, an arena): it must not run again. */
@@ -559,9 +566,10 @@ export class StepPlan {
 
 	/**
 	 * One step from the plan: `ins` the engine's tensors as the trace took them, `ctx` this step's
-	 * values. Returns the outputs' tensor infos (new tensors, as the traced step made), in order.
+	 * values. Returns the outputs in order: new tensors, as the traced step made them, or a clone of
+	 * the input an output shares its data with.
 	 */
-	replay(ctx: StepContext, ins: tf.Tensor[]): tf.TensorInfo[] {
+	replay(ctx: StepContext, ins: tf.Tensor[]): tf.Tensor[] {
 		if (this.stale) throw new Error('A compiled step ran after a buffer it binds was freed.');
 		const backend = this.backend;
 		const device = backend.device;
@@ -572,11 +580,12 @@ export class StepPlan {
 			inBuf.push(backend.tensorMap.get(t.dataId)!.resource as GPUBuffer);
 		}
 		const outs = this.outs.map((o) => {
+			if (o.alias !== undefined) return null;
 			const info = backend.makeTensorInfo(o.shape, o.dtype);
 			backend.uploadToGPU(info.dataId);
 			return info;
 		});
-		const outBuf = outs.map((o) => backend.tensorMap.get(o.dataId)!.resource as GPUBuffer);
+		const outBuf = outs.map((o) => (o ? (backend.tensorMap.get(o.dataId)!.resource as GPUBuffer) : null!));
 		const resolve = (r: Ref) => (r.kind === 'buffer' ? r.buffer : r.kind === 'in' ? inBuf[r.index] : outBuf[r.index]);
 		// tfjs's unsubmitted work comes first.
 		flush(backend);
@@ -610,7 +619,7 @@ export class StepPlan {
 		pass?.end();
 		setStepPhase('other');
 		device.queue.submit([encoder.finish()]);
-		return outs;
+		return outs.map((info, i) => (info ? tf.engine().makeTensorFromTensorInfo(info, backend as unknown as tf.KernelBackend) : ins[this.outs[i].alias!].clone()));
 	}
 }
 

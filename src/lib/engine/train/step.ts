@@ -81,6 +81,8 @@ export class StepAccumulator {
 	private compiled: CompiledSteps | null = null;
 	/** This session's choice (`setCompiled`); null follows fast-path.ts's default (on). */
 	private compiledChoice: boolean | null = null;
+	/** Per kind of compiled step, what its outputs are beyond the weights and the sums. */
+	private readonly layouts = new Map<string, { norm: boolean; layers: boolean; grads: string[] }>();
 
 	constructor(
 		private readonly optimizer: Optimizer,
@@ -99,9 +101,10 @@ export class StepAccumulator {
 	}
 
 	/**
-	 * Compile whole steps on WebGPU's fast path (on by default, fast-path.ts): each kind of step
-	 * (`StepInputs.kind`) is traced twice, then replayed in one submit (compiled/step-plan.ts). Steps
-	 * that accumulate, record the layers' internals or run the composite optimizer are never compiled.
+	 * Compile steps on WebGPU's fast path (on by default, fast-path.ts): each kind of micro-batch
+	 * (`StepInputs.kind`, with where it sits: running sums, accumulated gradients, the update,
+	 * recording the layers' internals) is traced twice, then replayed in one submit
+	 * (compiled/step-plan.ts). An update through the composite optimizer is never compiled.
 	 */
 	setCompiled(on: boolean): void {
 		this.compiledChoice = on;
@@ -130,39 +133,59 @@ export class StepAccumulator {
 	 * whole step may be replayed from a compiled plan instead (`setCompiled`).
 	 */
 	run(lossFn: () => { loss: tf.Scalar; correct: tf.Tensor }, weight: number, lr: number, micro: MicroStep = WHOLE_STEP, inputs?: StepInputs): void {
-		// The weight is uploaded from this array, which a compiled step recognises and rewrites.
+		// The weight and scale are uploaded from these arrays, which a compiled step recognises and rewrites.
 		const w = new Float32Array([weight]);
+		const sc = new Float32Array([micro.scale]);
 		const cs = this.compiledSteps();
-		const whole = micro.apply && !micro.record && micro.scale === 1 && !this.grads;
-		if (cs && inputs && whole && useFastPath() && CompiledSteps.supported() && this.optimizer.replayable?.()) {
-			const prev = this.sums;
-			const sums = (s: Sums | null) => (s ? [s.loss, s.correct, ...(s.gradNorm ? [s.gradNorm] : [])] : []);
-			const params = [...this.optimizer.params.values()];
-			const kind = `${inputs.kind}|${prev ? (prev.gradNorm ? 'sums+norm' : 'sums') : 'first'}`;
-			const ctx = { arrays: { ...inputs.arrays, weight: w }, seed: inputs.seed, lr, optimizerStep: this.optimizer.step + 1 };
-			cs.run(
-				kind,
-				ctx,
-				[...params, ...sums(prev)],
-				() => this.runNow(lossFn, w, lr, micro),
-				() => [...params, ...sums(this.sums)],
-				(outs) => {
-					params.forEach((v, i) => {
-						v.assign(outs[i]);
-						outs[i].dispose();
-					});
-					this.optimizer.replayed!();
-					const [loss, correct, gradNorm] = outs.slice(params.length);
-					if (prev) tf.dispose(sums(prev));
-					this.sums = { loss, correct, gradNorm: gradNorm ?? null, updates: (prev?.updates ?? 0) + 1, weight: (prev?.weight ?? 0) + weight, layers: prev?.layers ?? null };
-				}
-			);
+		if (!cs || !inputs || !useFastPath() || !CompiledSteps.supported() || (micro.apply && !this.optimizer.replayable?.())) {
+			this.runNow(lossFn, w, sc, lr, micro);
 			return;
 		}
-		this.runNow(lossFn, w, lr, micro);
+		const prev = this.sums;
+		const prevGrads = this.grads;
+		const gradNames = prevGrads ? Object.keys(prevGrads) : [];
+		const sums = (s: Sums | null) => (s ? [s.loss, s.correct, ...(s.gradNorm ? [s.gradNorm] : [])] : []);
+		const params = [...this.optimizer.params.values()];
+		// The kind: the batch's, and where the micro-batch sits (running sums, accumulated gradients, the update, recording).
+		const kind = [inputs.kind, prev ? (prev.gradNorm ? 'sums+norm' : 'sums') : 'first', prevGrads ? `acc${gradNames.length}` : 'fresh', micro.apply ? 'apply' : 'micro', micro.record ? 'record' : '', micro.scale === 1 ? 'whole' : 'part'].join('|');
+		const ctx = { arrays: { ...inputs.arrays, weight: w, scale: sc }, seed: inputs.seed, lr, optimizerStep: this.optimizer.step + (micro.apply ? 1 : 0) };
+		cs.run(
+			kind,
+			ctx,
+			[...params, ...sums(prev), ...gradNames.map((n) => prevGrads![n])],
+			() => this.runNow(lossFn, w, sc, lr, micro),
+			() => {
+				// What the step leaves, in order; its layout is kept so a replay can hand the outputs back.
+				const s = this.sums!;
+				const layout = { norm: !!s.gradNorm, layers: !!(micro.record && s.layers), grads: this.grads ? Object.keys(this.grads) : [] };
+				this.layouts.set(kind, layout);
+				return [...(micro.apply ? params : []), ...sums(s), ...(layout.layers ? [s.layers!] : []), ...layout.grads.map((n) => this.grads![n])];
+			},
+			(outs) => {
+				const layout = this.layouts.get(kind)!;
+				let i = 0;
+				if (micro.apply) {
+					for (const v of params) {
+						v.assign(outs[i]);
+						outs[i++].dispose();
+					}
+					this.optimizer.replayed!();
+				}
+				const loss = outs[i++];
+				const correct = outs[i++];
+				const gradNorm = layout.norm ? outs[i++] : null;
+				const layers = layout.layers ? outs[i++] : null;
+				const grads = Object.fromEntries(layout.grads.map((n) => [n, outs[i++]]));
+				if (prevGrads) tf.dispose(Object.values(prevGrads));
+				if (prev) tf.dispose(sums(prev));
+				if (prev?.layers && layers) prev.layers.dispose();
+				this.grads = micro.apply ? null : grads;
+				this.sums = { loss, correct, gradNorm, updates: (prev?.updates ?? 0) + (micro.apply ? 1 : 0), weight: (prev?.weight ?? 0) + weight, layers: layers ?? prev?.layers ?? null };
+			}
+		);
 	}
 
-	private runNow(lossFn: () => { loss: tf.Scalar; correct: tf.Tensor }, w: Float32Array, lr: number, micro: MicroStep): void {
+	private runNow(lossFn: () => { loss: tf.Scalar; correct: tf.Tensor }, w: Float32Array, sc: Float32Array, lr: number, micro: MicroStep): void {
 		const weight = w[0];
 		const prevGrads = this.grads;
 		const prev = this.sums;
@@ -176,7 +199,7 @@ export class StepAccumulator {
 				setStepPhase('backward');
 				correct = tf.keep(out.correct);
 				raw = tf.keep(out.loss);
-				return micro.scale === 1 ? out.loss : out.loss.mul(micro.scale);
+				return micro.scale === 1 ? out.loss : out.loss.mul(tf.tensor(sc, [], 'float32'));
 			}, [...this.optimizer.params.values()]);
 			let named: Record<string, tf.Tensor> = {};
 			for (const [vn, g] of Object.entries(grads)) named[this.byVarName.get(vn)!] = g;
