@@ -4,7 +4,7 @@
  * classifier, GPT-2, BERT and a Llama with LoRA, with dropout, a changing learning rate and batches
  * of changing padding, every window's loss and every weight are bit-equal to the plain fast path.
  */
-import { ensureTrainedExample, expect, test } from './fixtures';
+import { ensureTrainedExample, expect, startRun, test } from './fixtures';
 import { setNumber, shot } from './helpers';
 import type { CompiledCase as Case } from '../../src/lib/engine/compiled/check';
 
@@ -54,12 +54,7 @@ test('a run in the studio replays its steps from a compiled plan, through checkp
 	await setNumber(page, 'log-every', 4);
 	await setNumber(page, 'eval-every', 8);
 	await setNumber(page, 'checkpoint-every', 4);
-	const rows = page.getByTestId('run-row');
-	const before = new Set(await rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-name'))));
-	await page.getByTestId('start').click();
-	await expect.poll(async () => (await rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-name')))).filter((n) => !before.has(n)).length, { timeout: 120_000 }).toBe(1);
-	const name = (await rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-name')))).find((n) => !before.has(n))!;
-	const row = page.locator(`[data-testid="run-row"][data-name="${name}"]`);
+	const row = await startRun(page);
 	await expect(row).toHaveAttribute('data-status', 'completed', { timeout: 240_000 });
 	await row.click();
 	await page.getByTestId('run-settings').locator('summary').first().click();

@@ -6,7 +6,7 @@
  * `ensureTrainedExample`, so the run is trained once for all of them instead of once per spec.
  * Specs that test a fresh profile (reloads, crashes, importer errors) keep Playwright's own `page`.
  */
-import { test as base, expect, type Page } from '@playwright/test';
+import { test as base, expect, type Locator, type Page } from '@playwright/test';
 import { HUB_PORT } from '../../playwright.config';
 import { openStudio, setNumber } from './helpers';
 
@@ -54,13 +54,22 @@ export async function ensureTrainedExample(page: Page): Promise<string> {
 	await setNumber(page, 'log-every', 2);
 	await setNumber(page, 'eval-every', 4);
 	await setNumber(page, 'checkpoint-every', 4);
-	// Other specs leave completed runs in the example project: wait for the row this Start adds.
-	const rows = page.getByTestId('run-row');
-	const before = new Set(await rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-name'))));
-	await page.getByTestId('start').click();
-	await expect.poll(async () => (await rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-name')))).filter((n) => !before.has(n)).length, { timeout: 120_000 }).toBe(1);
-	const name = (await rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-name')))).find((n) => !before.has(n))!;
-	await expect(page.locator(`[data-testid="run-row"][data-name="${name}"]`)).toHaveAttribute('data-status', 'completed', { timeout: 400_000 });
-	trained = name;
+	const row = await startRun(page);
+	await expect(row).toHaveAttribute('data-status', 'completed', { timeout: 400_000 });
+	trained = (await row.getAttribute('data-name'))!;
 	return trained;
+}
+
+/**
+ * Click Start and return the row of the run it adds. Other specs leave completed runs in the example
+ * project, so the new row is found by name, not by its place in the list.
+ */
+export async function startRun(page: Page): Promise<Locator> {
+	const rows = page.getByTestId('run-row');
+	const names = () => rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-name')));
+	const before = new Set(await names());
+	await page.getByTestId('start').click();
+	await expect.poll(async () => (await names()).filter((n) => !before.has(n)).length, { timeout: 120_000 }).toBe(1);
+	const name = (await names()).find((n) => !before.has(n))!;
+	return page.locator(`[data-testid="run-row"][data-name="${name}"]`);
 }

@@ -7,7 +7,7 @@
  * through the engine (train/checkpoint-check.ts): the same losses and weights, a lower peak.
  */
 import type { Page } from '@playwright/test';
-import { expect, test } from './fixtures';
+import { expect, startRun, test } from './fixtures';
 import { downloadHubModel, setNumber, shot } from './helpers';
 
 async function openExampleTrain(page: Page) {
@@ -133,12 +133,7 @@ test('a run trained with activation checkpointing on completes, and its settings
 	await setNumber(page, 'batch-size', 8);
 	await setNumber(page, 'max-steps', 4);
 	await page.getByTestId('activation-checkpointing').check();
-	const rows = page.getByTestId('run-row');
-	const before = new Set(await rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-name'))));
-	await page.getByTestId('start').click();
-	await expect.poll(async () => (await rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-name')))).filter((n) => !before.has(n)).length, { timeout: 120_000 }).toBe(1);
-	const name = (await rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-name')))).find((n) => !before.has(n))!;
-	const row = page.locator(`[data-testid="run-row"][data-name="${name}"]`);
+	const row = await startRun(page);
 	await expect(row).toHaveAttribute('data-status', 'completed', { timeout: 400_000 });
 	await row.click();
 	await page.getByTestId('run-settings').locator('summary').first().click();
