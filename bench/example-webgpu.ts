@@ -4,16 +4,26 @@
  * on the test split. Prints the wall time, steps per second and test accuracy, and saves
  * screenshots of the Train and Evaluate screens to bench/out/.
  *
- *   npm run bench:example-webgpu
+ *   npm run bench:example-webgpu [-- --path reference|fast|compiled]
+ *
+ * `--path` picks the engine's path for the run (issue 10's before and after): the composites
+ * (`reference`), the fused kernels stepped by tfjs (`fast`), or those with compiled steps
+ * (`compiled`, the default, as the studio runs).
  */
 import { mkdirSync } from 'node:fs';
 import { openStudio } from './browser';
 
+const at = process.argv.indexOf('--path');
+const path = (at >= 0 ? process.argv[at + 1] : 'compiled') as 'reference' | 'fast' | 'compiled';
+if (!['reference', 'fast', 'compiled'].includes(path)) throw new Error(`--path is reference, fast or compiled (got '${path}').`);
 mkdirSync('bench/out', { recursive: true });
 const { page, close } = await openStudio('/train', 4393);
 try {
 	const backend = await page.evaluate(() => (globalThis as any).whetstone.engine.backend);
 	console.log(`backend: ${backend.name} · ${backend.adapter}`);
+	const paths = { reference: { fast: false, compiled: false }, fast: { fast: true, compiled: false }, compiled: { fast: true, compiled: true } }[path];
+	const set = await page.evaluate((p) => (globalThis as any).whetstone.engine.bridge.call((api: any) => api.setPaths(p)), paths);
+	console.log(`path: ${path} (fast kernels ${set.fast ? 'on' : 'off'}, compiled steps ${set.compiled ? 'on' : 'off'})`);
 	const t0 = Date.now();
 	await page.getByTestId('start').click();
 	const row = page.getByTestId('run-row').first();

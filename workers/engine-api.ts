@@ -73,7 +73,7 @@ import { checkpointHooks, copyCheckpoint, copyMetrics, deleteCheckpoint, deleteR
 import { baseInit, keepCheckpoints, MAX_KEEP_CHECKPOINTS, type PretrainedWithInit, type TrainWithKeep } from '../src/lib/shared/lineage';
 import type { SafetensorsTensor } from '../src/lib/engine/io';
 import type { Objective } from '../src/lib/shared/config';
-import { fastPathEnabled, useFastPath } from '../src/lib/engine/fast-path';
+import { compiledStepsEnabled, fastPathEnabled, setCompiledSteps, setFastPath, useFastPath } from '../src/lib/engine/fast-path';
 import { bufferLimit } from '../src/lib/engine/ops/split';
 
 const KEEP_CHECKPOINTS = 3;
@@ -724,6 +724,17 @@ export const api = {
 		if (training) throw new Error('A run is training; check the curves when it has finished.');
 		await initBackend();
 		return curveCheck(steps, models);
+	},
+
+	/**
+	 * Which of the engine's paths later runs take (for benchmarks: the example's run time on the
+	 * reference path, the fast path, and the fast path with compiled steps, issue 10). Both are on by
+	 * default; the setting lasts as long as this engine.
+	 */
+	setPaths(paths: { fast?: boolean; compiled?: boolean }) {
+		if (paths.fast !== undefined) setFastPath(paths.fast);
+		if (paths.compiled !== undefined) setCompiledSteps(paths.compiled);
+		return { fast: fastPathEnabled(), compiled: compiledStepsEnabled() };
 	},
 
 	/**
