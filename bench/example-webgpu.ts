@@ -35,8 +35,11 @@ try {
 		const line = `${Math.round((Date.now() - t0) / 1000)} s: ${status} step ${step}`;
 		if (line.split(': ')[1] !== last) console.log(line);
 		last = line.split(': ')[1];
-		if (status === 'completed' && (await row.textContent())!.match(/\d+\.\d%\s*webgpu/)) break;
+		// Scored: the test accuracy, then the backend it ran on (Automatic may take WebGL where the WebGPU adapter is software).
+		if (status === 'completed' && (await row.textContent())!.match(/\d+\.\d%\s*(webgpu|webgl|cpu)/)) break;
 		if (status === 'failed') throw new Error(await page.locator('[role=alert]').first().textContent() ?? 'run failed');
+		// A run not scored within 20 minutes: say what the page shows.
+		if (Date.now() - t0 > 20 * 60_000) throw new Error(`no scored run after 20 min: row "${(await row.textContent())?.replace(/\s+/g, ' ')}", page says: ${(await page.locator('[role=alert], [role=status]').allTextContents()).join(' / ')}`);
 		await new Promise((r) => setTimeout(r, 15_000));
 	}
 	const seconds = (Date.now() - t0) / 1000;
