@@ -70,6 +70,11 @@ interface Sums {
 	layers: tf.Tensor | null;
 }
 
+/** A window's running sums as tensors: loss, correct, and the grad norm where one was taken. */
+function sums(s: Sums | null): tf.Tensor[] {
+	return s ? [s.loss, s.correct, ...(s.gradNorm ? [s.gradNorm] : [])] : [];
+}
+
 export class StepAccumulator {
 	private grads: Record<string, tf.Tensor> | null = null;
 	private sums: Sums | null = null;
@@ -144,7 +149,6 @@ export class StepAccumulator {
 		const prev = this.sums;
 		const prevGrads = this.grads;
 		const gradNames = prevGrads ? Object.keys(prevGrads) : [];
-		const sums = (s: Sums | null) => (s ? [s.loss, s.correct, ...(s.gradNorm ? [s.gradNorm] : [])] : []);
 		const params = [...this.optimizer.params.values()];
 		// The kind: the batch's, and where the micro-batch sits (running sums, accumulated gradients, the update, recording).
 		const kind = [inputs.kind, prev ? (prev.gradNorm ? 'sums+norm' : 'sums') : 'first', prevGrads ? `acc${gradNames.length}` : 'fresh', micro.apply ? 'apply' : 'micro', micro.record ? 'record' : '', micro.scale === 1 ? 'whole' : 'part'].join('|');
@@ -241,7 +245,7 @@ export class StepAccumulator {
 			return { loss, correct: corr, gradNorm, grads: named, ...(layers ? { layers } : {}) };
 		}) as { loss: tf.Tensor; correct: tf.Tensor; gradNorm?: tf.Tensor; grads: Record<string, tf.Tensor>; layers?: tf.Tensor };
 		if (prevGrads) tf.dispose(Object.values(prevGrads));
-		if (prev) tf.dispose([prev.loss, prev.correct, ...(prev.gradNorm ? [prev.gradNorm] : [])]);
+		if (prev) tf.dispose(sums(prev));
 		// The window keeps the latest recorded step's internals.
 		if (prev?.layers && next.layers) prev.layers.dispose();
 		this.grads = micro.apply ? null : next.grads;
@@ -266,7 +270,7 @@ export class StepAccumulator {
 			s.gradNorm ? s.gradNorm.data() : Promise.resolve([NaN]),
 			s.layers ? s.layers.data() : Promise.resolve(null)
 		]);
-		tf.dispose([s.loss, s.correct, ...(s.gradNorm ? [s.gradNorm] : []), ...(s.layers ? [s.layers] : [])]);
+		tf.dispose([...sums(s), ...(s.layers ? [s.layers] : [])]);
 		const n = Math.max(1, s.weight);
 		const g = this.groups.length;
 		const layers = per ? this.groups.map((group, i) => ({ group, gradNorm: per[i], updateRatio: per[g + i] })) : undefined;
@@ -277,7 +281,7 @@ export class StepAccumulator {
 		this.compiled?.dispose();
 		this.compiled = null;
 		if (this.grads) tf.dispose(Object.values(this.grads));
-		if (this.sums) tf.dispose([this.sums.loss, this.sums.correct, ...(this.sums.gradNorm ? [this.sums.gradNorm] : []), ...(this.sums.layers ? [this.sums.layers] : [])]);
+		if (this.sums) tf.dispose([...sums(this.sums), ...(this.sums.layers ? [this.sums.layers] : [])]);
 		this.grads = null;
 		this.sums = null;
 	}
